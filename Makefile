@@ -1,0 +1,175 @@
+# librec: plain `make` works with defaults; ./configure writes config.mak.autogen,
+# and config.mak (yours, never written by us) overrides both.
+-include config.mak.autogen
+-include config.mak
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+BINDIR ?= $(PREFIX)/bin
+DESTDIR ?=
+BLAS ?= openblas
+O ?= build
+CC ?= cc
+CXX ?= c++
+SHARED_DATA ?= $(abspath ../shared/data)
+
+VERSION_MAJOR := $(shell sed -n 's/^\#define REC_VERSION_MAJOR \([0-9]*\)/\1/p' include/librec/core.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define REC_VERSION_MINOR \([0-9]*\)/\1/p' include/librec/core.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define REC_VERSION_PATCH \([0-9]*\)/\1/p' include/librec/core.h)
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+SONAME := librec.so.$(VERSION_MAJOR)
+
+ifeq ($(BLAS),openblas)
+BLAS_CFLAGS ?= -DREC_BLAS_OPENBLAS
+BLAS_LIBS ?= -lopenblas
+BLAS_PC ?= openblas
+else ifeq ($(BLAS),blis)
+BLAS_CFLAGS ?= -DREC_BLAS_BLIS -I/usr/include/x86_64-linux-gnu/blis-openmp
+BLAS_LIBS ?= -lblis
+BLAS_PC ?=
+else
+BLAS_CFLAGS ?=
+BLAS_LIBS ?= -lcblas
+endif
+
+OPT ?= -O2 -march=x86-64-v2 -mtune=native
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wvla
+ifeq ($(SANITIZE),1)
+OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDSAN := -fsanitize=address,undefined
+O := $(O)-san
+endif
+ifeq ($(DEBUG),1)
+OPT := -O0 -g
+endif
+CFLAGS ?=
+LDFLAGS ?=
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -fPIC -fvisibility=hidden $(OPT) $(WARN) \
+	-Iinclude -Ilibrec $(BLAS_CFLAGS) $(CFLAGS)
+LIBS := $(BLAS_LIBS) -lpthread -lm
+
+LIB_SRC := $(sort $(wildcard librec/*/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
+HEADERS := $(wildcard include/librec/*.h)
+TEST_SRC := $(filter-out tests/check_main.c,$(sort $(wildcard tests/check_*.c)))
+DATA_TEST_SRC := $(sort $(wildcard tests/data_*.c))
+TOOL_SRC := $(sort $(wildcard tools/*.c))
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+
+all: $(O)/librec.a $(O)/$(SONAME) $(O)/librec.pc $(if $(TOOL_SRC),$(O)/bin/librec) $(EXAMPLE_SRC:%.c=$(O)/%)
+
+deps:
+	@sh scripts/deps.sh $(BLAS)
+
+$(O)/%.o: %.c $(HEADERS) $(wildcard librec/*/*-impl.h librec/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(O)/librec.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/$(SONAME): $(LIB_OBJ) librec.map
+	$(CC) -shared $(LDSAN) $(LDFLAGS) -Wl,-soname,$(SONAME) -Wl,--version-script=librec.map \
+		-Wl,--no-undefined -o $@ $(LIB_OBJ) $(LIBS)
+	ln -sf $(SONAME) $(O)/librec.so
+
+$(O)/librec.pc: librec.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|g' librec.pc.in > $@
+
+# Programs link the static library so tests can reach internal functions too.
+$(O)/bin/librec: $(TOOL_SRC) $(O)/librec.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDSAN) -o $@ $(TOOL_SRC) $(O)/librec.a $(LIBS)
+
+$(O)/examples/%: examples/%.c $(O)/librec.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDSAN) -o $@ $< $(O)/librec.a $(LIBS)
+
+$(O)/bench/%: bench/%.c $(O)/librec.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDSAN) -o $@ $< $(O)/librec.a $(LIBS)
+
+# The test main chains every `Suite *rec_<area>_suite(void)` found in tests/.
+$(O)/tests/suites.h: $(TEST_SRC)
+	@mkdir -p $(dir $@)
+	grep -ho 'Suite \*rec_[a-z0-9_]*_suite(void)$$' $(TEST_SRC) | \
+	  sed 's/Suite \*\(rec_[a-z0-9_]*_suite\)(void)/SUITE(\1)/' > $@
+
+$(O)/tests/data_suites.h: $(DATA_TEST_SRC)
+	@mkdir -p $(dir $@)
+	grep -ho 'Suite \*rec_[a-z0-9_]*_suite(void)$$' $(DATA_TEST_SRC) /dev/null | \
+	  sed 's/Suite \*\(rec_[a-z0-9_]*_suite\)(void)/SUITE(\1)/' > $@
+
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+
+$(O)/tests/check_all: $(TEST_SRC) tests/check_main.c tests/testutil.c $(O)/tests/suites.h $(O)/librec.a $(wildcard tests/*.h)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I$(O)/tests -Itests $(LDSAN) -o $@ \
+		tests/check_main.c tests/testutil.c $(TEST_SRC) $(O)/librec.a $(CHECK_LIBS) $(LIBS)
+
+$(O)/tests/check_data: $(DATA_TEST_SRC) tests/check_main.c tests/testutil.c $(O)/tests/data_suites.h $(O)/librec.a $(wildcard tests/*.h)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I$(O)/tests -Itests -DREC_DATA_SUITES $(LDSAN) -o $@ \
+		tests/check_main.c tests/testutil.c $(DATA_TEST_SRC) $(O)/librec.a $(CHECK_LIBS) $(LIBS)
+
+check: deps
+	@$(MAKE) --no-print-directory $(O)/tests/check_all $(if $(TOOL_SRC),$(O)/bin/librec) $(O)/$(SONAME) check-headers
+	LIBREC_SRCDIR=$(CURDIR) LIBREC_BUILD=$(CURDIR)/$(O) $(O)/tests/check_all
+
+check-data: deps
+	@$(MAKE) --no-print-directory $(O)/tests/check_data $(if $(TOOL_SRC),$(O)/bin/librec)
+	LIBREC_SRCDIR=$(CURDIR) LIBREC_BUILD=$(CURDIR)/$(O) LIBREC_DATA=$(SHARED_DATA) $(O)/tests/check_data
+
+# Public headers compile alone as strict C99 and as C++.
+check-headers: $(HEADERS)
+	@mkdir -p $(O)/hdr
+	@for h in $(HEADERS); do \
+	  printf '#include "%s"\n' "$${h#include/}" > $(O)/hdr/one.c; \
+	  $(CC) -std=c99 -pedantic -Werror -Wall -Wextra -Iinclude -c $(O)/hdr/one.c -o $(O)/hdr/one.o || exit 1; \
+	  cp $(O)/hdr/one.c $(O)/hdr/one.cc; \
+	  $(CXX) -std=c++11 -pedantic -Werror -Wall -Wextra -Iinclude -c $(O)/hdr/one.cc -o $(O)/hdr/one.o || exit 1; \
+	done; echo "headers: C99 and C++ ok"
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	$(O)/examples/00_demo
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH_SRC:%.c=$(O)/%)
+	sh bench/run.sh $(O)
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/librec \
+	  $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BINDIR)
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/librec/
+	install -m 644 $(O)/librec.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(O)/$(SONAME) $(DESTDIR)$(LIBDIR)/librec.so.$(VERSION)
+	ln -sf librec.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/librec.so
+	install -m 644 $(O)/librec.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 $(wildcard man/man3/*.3) $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 $(wildcard man/man7/*.7) $(DESTDIR)$(MANDIR)/man7/
+	install -m 755 $(wildcard $(O)/bin/librec) $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/librec
+	rm -f $(DESTDIR)$(LIBDIR)/librec.a $(DESTDIR)$(LIBDIR)/librec.so* \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/librec.pc $(DESTDIR)$(BINDIR)/librec
+	cd $(DESTDIR)$(MANDIR) && rm -f $(notdir $(wildcard man/man3/*.3)) 2>/dev/null; true
+
+# Exported symbols must equal the map's list, and the map's newest node the version.
+check-abi: $(O)/$(SONAME)
+	sh scripts/check-abi.sh $(O)/$(SONAME) $(VERSION_MAJOR).$(VERSION_MINOR)
+
+lint-man:
+	mandoc -Tlint -Wwarning man/man3/*.3 man/man7/*.7
+
+clean:
+	rm -rf build build-*
+
+.PHONY: all deps check check-data check-headers demo bench install uninstall check-abi lint-man clean

@@ -1,0 +1,107 @@
+/* The only file that includes cblas.h.  BLAS stays single-threaded; large
+ * products are split by rows (or columns) over librec's own pool. */
+#include "core-impl.h"
+
+#include <cblas.h>
+
+#if defined(REC_BLAS_BLIS)
+void bli_thread_set_num_threads(long n);
+static void set_threads(int n) { bli_thread_set_num_threads(n); }
+static const char *blas_name = "blis";
+#elif defined(REC_BLAS_OPENBLAS)
+void openblas_set_num_threads(int n);
+static void set_threads(int n) { openblas_set_num_threads(n); }
+static const char *blas_name = "openblas";
+#else
+static void set_threads(int n) { (void)n; }
+static const char *blas_name = "cblas";
+#endif
+
+void rec_blas_set_threads(int n)
+{
+    static int current = -1;
+    if (n != current) {
+        set_threads(n);
+        current = n;
+    }
+}
+
+const char *rec_blas_name(void)
+{
+    return blas_name;
+}
+
+typedef struct gemm_job {
+    int ta, tb, m, n, k, lda, ldb, ldc, split_rows;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+} gemm_job;
+
+static void gemm_part(void *arg, int64_t b, int64_t e, int chunk)
+{
+    (void)chunk;
+    const gemm_job *g = arg;
+    int cnt = (int)(e - b);
+    if (g->split_rows) {
+        /* rows b..e of op(A) and of C */
+        const float *a = g->ta ? g->a + b : g->a + b * g->lda;
+        cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
+                    g->tb ? CblasTrans : CblasNoTrans, cnt, g->n, g->k, g->alpha, a, g->lda,
+                    g->b, g->ldb, g->beta, g->c + b * g->ldc, g->ldc);
+    } else {
+        const float *bb = g->tb ? g->b + b * g->ldb : g->b + b;
+        cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
+                    g->tb ? CblasTrans : CblasNoTrans, g->m, cnt, g->k, g->alpha, g->a, g->lda,
+                    bb, g->ldb, g->beta, g->c + b, g->ldc);
+    }
+}
+
+void rec_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+               const float *b, int ldb, float beta, float *c, int ldc)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    double flops = 2.0 * m * n * (k > 0 ? k : 1);
+    int threads = rec_in_parallel() ? 1 : rec_get_num_threads();
+    if (threads <= 1 || flops < 4e6 || k <= 0) {
+        if (k <= 0) {
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                    c[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t)i * ldc + j];
+            return;
+        }
+        rec_blas_set_threads(1);
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    gemm_job g = { ta, tb, m, n, k, lda, ldb, ldc, m >= n, alpha, beta, a, b, c };
+    int64_t len = g.split_rows ? m : n;
+    /* Split on multiples of 16 so each part keeps whole micro-tiles. */
+    int64_t tiles = (len + 15) / 16;
+    int parts = threads < tiles ? threads : (int)tiles;
+    if (parts <= 1) {
+        gemm_part(&g, 0, len, 0);
+        return;
+    }
+    rec_parallel_chunks(len, parts, gemm_part, &g);
+}
+
+void rec_sgemv(int trans, int m, int n, float alpha, const float *a, int lda, const float *x,
+               float beta, float *y)
+{
+    rec_blas_set_threads(1);
+    cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
+                beta, y, 1);
+}
+
+float rec_sdot(int n, const float *x, const float *y)
+{
+    return cblas_sdot(n, x, 1, y, 1);
+}
+
+void rec_saxpy(int n, float alpha, const float *x, float *y)
+{
+    cblas_saxpy(n, alpha, x, 1, y, 1);
+}

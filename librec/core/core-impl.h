@@ -1,0 +1,115 @@
+/* Internal services of the core layer: errors, allocation, parameter specs,
+ * RNG, thread pool and the BLAS glue.  Not installed; hidden symbols. */
+#ifndef LIBREC_CORE_IMPL_H
+#define LIBREC_CORE_IMPL_H
+
+#include "librec/core.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define REC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define REC_PRINTF(a, b)
+#endif
+
+/* ---- errors: set the thread-local message and return the status -------- */
+rec_status rec_err(rec_status st, const char *fmt, ...) REC_PRINTF(2, 3);
+rec_status rec_verr(rec_status st, const char *fmt, va_list ap);
+/* Shorthand for the most common cases; fn is the public function's name. */
+#define REC_CHECK_ARG(cond, fn, what)                                        \
+    do {                                                                     \
+        if (!(cond))                                                         \
+            return rec_err(REC_E_INVALID, "%s: %s", (fn), (what));           \
+    } while (0)
+#define REC_TRY(expr)                                                        \
+    do {                                                                     \
+        rec_status rec_try_st_ = (expr);                                     \
+        if (rec_try_st_ != REC_OK)                                           \
+            return rec_try_st_;                                              \
+    } while (0)
+rec_status rec_nomem(const char *fn);
+
+/* ---- allocation through the host's hooks -------------------------------
+ * Every allocation in librec goes through these; rec_free needs the size.
+ * They set no error message: callers report REC_E_NOMEM with rec_nomem(). */
+void *rec_malloc(size_t size);
+void *rec_calloc(size_t n, size_t size);
+void *rec_realloc(void *p, size_t old_size, size_t new_size);
+void rec_free(void *p, size_t size);
+char *rec_strdup(const char *s);
+void rec_strfree(char *s);
+/* 64-byte aligned blocks (SIMD and cache lines). */
+void *rec_aligned_alloc(size_t size);
+void rec_aligned_free(void *p, size_t size);
+/* Overflow-checked n * size; returns 0 on overflow. */
+int rec_mul_ok(size_t n, size_t size, size_t *out);
+
+/* ---- parameter specs -----------------------------------------------------
+ * Each model or component publishes a table of its keys; rec_params_check
+ * rejects unknown keys, wrong types and out-of-range values.  The getters
+ * return the default when the key is absent (the table is the default). */
+typedef struct rec_param_spec {
+    const char *key;
+    rec_param_type type;
+    const char *def;   /* default as text: "64", "0.001", "true", "cosine" */
+    double lo, hi;     /* inclusive bounds for INT/FLOAT                    */
+    const char *choices; /* for STR: "a|b|c", or NULL for free text         */
+    const char *help;
+} rec_param_spec;
+
+rec_status rec_params_check(const rec_params *p, const rec_param_spec *spec,
+                            size_t nspec, const char *fn);
+int64_t rec_params_int(const rec_params *p, const rec_param_spec *spec, size_t nspec,
+                       const char *key);
+double rec_params_flt(const rec_params *p, const rec_param_spec *spec, size_t nspec,
+                      const char *key);
+int rec_params_bool(const rec_params *p, const rec_param_spec *spec, size_t nspec,
+                    const char *key);
+const char *rec_params_str(const rec_params *p, const rec_param_spec *spec, size_t nspec,
+                           const char *key);
+rec_status rec_params_clone(const rec_params *src, rec_params **out);
+
+/* ---- RNG -----------------------------------------------------------------
+ * xoshiro256** seeded through splitmix64.  rec_rng_stream gives stream k of
+ * a seed, so a shard's numbers depend on (seed, shard), never on which
+ * thread runs it. */
+typedef struct rec_rng {
+    uint64_t s[4];
+} rec_rng;
+void rec_rng_seed(rec_rng *r, uint64_t seed);
+void rec_rng_stream(rec_rng *r, uint64_t seed, uint64_t stream);
+uint64_t rec_rng_u64(rec_rng *r);
+uint32_t rec_rng_below(rec_rng *r, uint32_t n);   /* uniform in [0, n) */
+float rec_rng_uniform(rec_rng *r);                /* [0, 1)            */
+float rec_rng_normal(rec_rng *r);                 /* N(0, 1)           */
+void rec_rng_shuffle_i32(rec_rng *r, int32_t *a, size_t n);
+
+/* ---- thread pool -----------------------------------------------------------
+ * rec_parallel_for splits [0, n) into at most rec_get_num_threads() contiguous
+ * chunks of at least `grain` items and calls fn(arg, begin, end, chunk) on
+ * each; chunk numbering is stable for given (n, grain, threads).  Nested
+ * calls run inline.  BLAS is single-threaded inside.  Waiting threads sleep
+ * on a condition variable rather than spin, so they leave the cores to BLAS. */
+typedef void (*rec_range_fn)(void *arg, int64_t begin, int64_t end, int chunk);
+void rec_parallel_for(int64_t n, int64_t grain, rec_range_fn fn, void *arg);
+/* Same, but chunk boundaries depend only on n and nchunks (not on threads):
+ * use when each chunk owns an RNG stream or a partial sum. */
+void rec_parallel_chunks(int64_t n, int nchunks, rec_range_fn fn, void *arg);
+int rec_in_parallel(void);
+
+/* ---- BLAS glue (the only place that includes cblas.h) ---------------------
+ * Row-major C[m,n] = alpha * op(A)[m,k] op(B)[k,n] + beta * C. */
+void rec_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+               const float *a, int lda, const float *b, int ldb, float beta,
+               float *c, int ldc);
+/* y = alpha * op(A) x + beta * y, A row-major [m, n]. */
+void rec_sgemv(int trans, int m, int n, float alpha, const float *a, int lda,
+               const float *x, float beta, float *y);
+float rec_sdot(int n, const float *x, const float *y);
+void rec_saxpy(int n, float alpha, const float *x, float *y);
+void rec_blas_set_threads(int n);
+const char *rec_blas_name(void);
+
+#endif

@@ -1,0 +1,201 @@
+/* Core conventions: status names, error messages, params, RNG, pool. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+START_TEST(strerror_names_every_code)
+{
+    for (int s = 0; s >= -9; s--)
+        ck_assert_str_ne(rec_strerror((rec_status)s), "unknown status");
+    ck_assert_str_eq(rec_strerror((rec_status)-1000), "unknown status");
+    ck_assert_str_eq(rec_strerror(REC_E_INVALID), "invalid argument");
+}
+END_TEST
+
+START_TEST(version_matches_macros)
+{
+    ck_assert_uint_eq(rec_version_number(), REC_VERSION_NUMBER);
+    ck_assert_str_eq(rec_version(), REC_VERSION_STRING);
+}
+END_TEST
+
+START_TEST(params_set_get_and_types)
+{
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_set_int(p, "dim", 64), REC_OK);
+    ck_assert_int_eq(rec_params_set_float(p, "lr", 0.01), REC_OK);
+    ck_assert_int_eq(rec_params_set_str(p, "sim", "cosine"), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "verbose=true"), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "dim=32"), REC_OK); /* replaces */
+    size_t n;
+    ck_assert_int_eq(rec_params_count(p, &n), REC_OK);
+    ck_assert_uint_eq(n, 4);
+    int64_t d;
+    ck_assert_int_eq(rec_params_get_int(p, "dim", &d), REC_OK);
+    ck_assert_int_eq(d, 32);
+    double lr;
+    ck_assert_int_eq(rec_params_get_float(p, "lr", &lr), REC_OK);
+    ck_assert_double_eq(lr, 0.01);
+    int b;
+    ck_assert_int_eq(rec_params_get_bool(p, "verbose", &b), REC_OK);
+    ck_assert_int_eq(b, 1);
+    const char *s;
+    ck_assert_int_eq(rec_params_get_str(p, "dim", &s), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'dim' is a int"));
+    ck_assert_int_eq(rec_params_get_int(p, "nope", &d), REC_E_NOTFOUND);
+    ck_assert_int_eq(rec_params_parse(p, "=3"), REC_E_INVALID);
+    ck_assert_int_eq(rec_params_set_int(p, "bad key", 1), REC_E_INVALID);
+    ck_assert_int_eq(rec_params_set_int(NULL, "k", 1), REC_E_INVALID);
+    ck_assert_int_eq(rec_params_set_float(p, "x", NAN), REC_E_INVALID);
+    rec_params_destroy(p);
+    rec_params_destroy(NULL);
+}
+END_TEST
+
+static const rec_param_spec spec[] = {
+    { "dim", REC_PARAM_INT, "64", 1, 4096, NULL, "embedding size" },
+    { "lr", REC_PARAM_FLOAT, "0.001", 0, 10, NULL, "learning rate" },
+    { "sim", REC_PARAM_STR, "cosine", 0, 0, "cosine|pearson", "similarity" },
+};
+
+START_TEST(params_checked_against_spec)
+{
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_check(p, spec, 3, "f"), REC_OK);
+    ck_assert_int_eq(rec_params_int(p, spec, 3, "dim"), 64);
+    ck_assert_str_eq(rec_params_str(p, spec, 3, "sim"), "cosine");
+    rec_params_set_int(p, "lr", 1); /* an int is fine for a float key */
+    ck_assert_int_eq(rec_params_check(p, spec, 3, "f"), REC_OK);
+    ck_assert_double_eq(rec_params_flt(p, spec, 3, "lr"), 1.0);
+    rec_params_set_int(p, "dim", 0);
+    ck_assert_int_eq(rec_params_check(p, spec, 3, "f"), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'dim' = 0 is outside [1, 4096]"));
+    rec_params_set_int(p, "dim", 8);
+    rec_params_set_str(p, "sim", "jaccard");
+    ck_assert_int_eq(rec_params_check(p, spec, 3, "f"), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "not one of cosine|pearson"));
+    rec_params_set_str(p, "sim", "pearson");
+    rec_params_set_float(p, "dim", 3.5);
+    ck_assert_int_eq(rec_params_check(p, spec, 3, "f"), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "wants a int, got a float"));
+    rec_params_set_int(p, "dim", 8);
+    rec_params_set_int(p, "epochs", 3);
+    ck_assert_int_eq(rec_params_check(p, spec, 3, "f"), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "unknown parameter 'epochs'"));
+    rec_params_destroy(p);
+}
+END_TEST
+
+START_TEST(rng_is_seeded_and_uniform)
+{
+    rec_rng a, b;
+    rec_rng_seed(&a, 42);
+    rec_rng_seed(&b, 42);
+    for (int i = 0; i < 100; i++)
+        ck_assert_uint_eq(rec_rng_u64(&a), rec_rng_u64(&b));
+    rec_rng_stream(&b, 42, 1);
+    ck_assert_uint_ne(rec_rng_u64(&a), rec_rng_u64(&b));
+    int hist[10] = { 0 };
+    double sum = 0, sq = 0;
+    for (int i = 0; i < 100000; i++) {
+        hist[rec_rng_below(&a, 10)]++;
+        float z = rec_rng_normal(&a);
+        sum += z;
+        sq += z * z;
+    }
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_lt(abs(hist[i] - 10000), 500);
+    ck_assert_double_lt(fabs(sum / 1e5), 0.02);
+    ck_assert_double_lt(fabs(sq / 1e5 - 1.0), 0.02);
+}
+END_TEST
+
+static void add_range(void *arg, int64_t b, int64_t e, int chunk)
+{
+    long long *out = arg;
+    long long s = 0;
+    for (int64_t i = b; i < e; i++)
+        s += i;
+    out[chunk] = s;
+}
+
+START_TEST(pool_chunks_cover_range)
+{
+    for (int threads = 1; threads <= 3; threads++) {
+        ck_assert_int_eq(rec_set_num_threads(threads), REC_OK);
+        ck_assert_int_eq(rec_get_num_threads(), threads);
+        long long part[7] = { 0 };
+        rec_parallel_chunks(1000, 7, add_range, part);
+        long long s = 0;
+        for (int i = 0; i < 7; i++)
+            s += part[i];
+        ck_assert_int_eq(s, 999 * 1000 / 2);
+        ck_assert_int_eq(part[0], 142 * 141 / 2); /* chunk 0 is [0, 142) */
+    }
+    ck_assert_int_eq(rec_set_num_threads(-1), REC_E_RANGE);
+    ck_assert_int_eq(rec_set_num_threads(0), REC_OK);
+}
+END_TEST
+
+START_TEST(sgemm_split_matches_single_thread)
+{
+    int m = 300, n = 200, k = 70;
+    float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n);
+    float *c1 = malloc(sizeof(float) * m * n), *c2 = malloc(sizeof(float) * m * n);
+    for (int i = 0; i < m * k; i++)
+        a[i] = (float)sin(i);
+    for (int i = 0; i < k * n; i++)
+        b[i] = (float)cos(i);
+    rec_set_num_threads(1);
+    rec_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c1, n);
+    rec_set_num_threads(2);
+    rec_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c2, n);
+    for (int i = 0; i < m * n; i++)
+        ck_assert_float_near(c1[i], c2[i], 1e-4);
+    double ref = 0;
+    for (int p = 0; p < k; p++)
+        ref += (double)a[5 * k + p] * b[p * n + 7];
+    ck_assert_float_near(c1[5 * n + 7], ref, 1e-3);
+    free(a);
+    free(b);
+    free(c1);
+    free(c2);
+}
+END_TEST
+
+START_TEST(allocator_hooks_are_used)
+{
+    tu_alloc_install();
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_gt(tu_alloc_count(), 0);
+    rec_params_destroy(p);
+    ck_assert_int_eq(tu_alloc_live(), 0);
+    tu_alloc_fail_at(1);
+    ck_assert_int_eq(rec_params_create(&p), REC_E_NOMEM);
+    ck_assert_str_eq(rec_last_error(), "rec_params_create: out of memory");
+    tu_alloc_remove();
+    rec_allocator bad = { NULL, NULL, NULL, NULL };
+    ck_assert_int_eq(rec_set_allocator(&bad), REC_E_INVALID);
+}
+END_TEST
+
+Suite *rec_core_suite(void)
+{
+    Suite *s = suite_create("core");
+    TCase *t = tcase_create("conventions");
+    tcase_add_test(t, strerror_names_every_code);
+    tcase_add_test(t, version_matches_macros);
+    tcase_add_test(t, params_set_get_and_types);
+    tcase_add_test(t, params_checked_against_spec);
+    tcase_add_test(t, rng_is_seeded_and_uniform);
+    tcase_add_test(t, pool_chunks_cover_range);
+    tcase_add_test(t, sgemm_split_matches_single_thread);
+    tcase_add_test(t, allocator_hooks_are_used);
+    suite_add_tcase(s, t);
+    return s;
+}

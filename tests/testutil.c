@@ -1,0 +1,177 @@
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static float wsum_weight(int64_t i)
+{
+    return (float)sin((double)i * 1.713 + 0.37) + 0.25f;
+}
+
+static void wsum_back(rec_graph *g, rec_node *n)
+{
+    float *ga = rec_grad_of(g, n->in[0]);
+    float d = n->out->g[0];
+    for (int64_t i = 0; i < n->in[0]->n; i++)
+        ga[i] += d * wsum_weight(i);
+}
+
+rec_tensor *tu_wsum(rec_graph *g, rec_tensor *out)
+{
+    if (!out)
+        return NULL;
+    int64_t one = 1;
+    rec_tensor *in[1] = { out };
+    rec_tensor *s = rec_op_out(g, 1, &one, wsum_back, 1, in, NULL);
+    if (!s)
+        return NULL;
+    double acc = 0;
+    for (int64_t i = 0; i < out->n; i++)
+        acc += (double)out->v[i] * wsum_weight(i);
+    s->v[0] = (float)acc;
+    return s;
+}
+
+void tu_fill(rec_tensor *t, unsigned seed, float lo, float hi)
+{
+    rec_rng r;
+    rec_rng_seed(&r, seed);
+    rec_init_uniform(t, &r, lo, hi);
+}
+
+static double eval_loss(rec_graph *g, tu_build_fn build, void *ctx)
+{
+    rec_graph_reset(g);
+    rec_graph_set_grad(g, 0);
+    rec_tensor *l = build(g, ctx);
+    ck_assert_msg(l != NULL, "gradcheck: forward failed: %s", rec_last_error());
+    double v = l->v[0];
+    rec_graph_set_grad(g, 1);
+    return v;
+}
+
+void tu_gradcheck(rec_pstore *ps, tu_build_fn build, void *ctx, double eps, double atol,
+                  double rtol)
+{
+    rec_graph *g;
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    size_t np = rec_pstore_count(ps);
+    float **analytic = calloc(np, sizeof *analytic);
+    /* Analytic gradients; sparse tables are densified from their row chunks. */
+    rec_pstore_zero_grad(ps);
+    rec_graph_reset(g);
+    rec_graph_seed(g, 7);
+    rec_tensor *loss = build(g, ctx);
+    ck_assert_msg(loss != NULL, "gradcheck: forward failed: %s", rec_last_error());
+    ck_assert_int_eq(rec_backward(g, loss), REC_OK);
+    for (size_t p = 0; p < np; p++) {
+        rec_tensor *t = rec_pstore_at(ps, p);
+        analytic[p] = calloc((size_t)t->n, sizeof(float));
+        if (t->flags & REC_T_SPARSE) {
+            int64_t d = rec_cols(t);
+            for (rec_rowgrad *c = t->rg; c; c = c->next)
+                for (int64_t i = 0; i < c->n; i++)
+                    for (int64_t j = 0; j < d; j++)
+                        analytic[p][(int64_t)c->rows[i] * d + j] += c->vals[i * d + j];
+        } else {
+            memcpy(analytic[p], t->g, (size_t)t->n * sizeof(float));
+        }
+    }
+    for (size_t p = 0; p < np; p++) {
+        rec_tensor *t = rec_pstore_at(ps, p);
+        for (int64_t i = 0; i < t->n; i++) {
+            float keep = t->v[i];
+            t->v[i] = keep + (float)eps;
+            rec_graph_seed(g, 7);
+            double lp = eval_loss(g, build, ctx);
+            t->v[i] = keep - (float)eps;
+            rec_graph_seed(g, 7);
+            double lm = eval_loss(g, build, ctx);
+            t->v[i] = keep;
+            double num = (lp - lm) / (2 * eps);
+            double an = analytic[p][i];
+            ck_assert_msg(fabs(an - num) <= atol + rtol * fabs(num),
+                          "gradcheck: %s[%lld]: analytic %.6g, numeric %.6g", t->name,
+                          (long long)i, an, num);
+        }
+        free(analytic[p]);
+    }
+    free(analytic);
+    rec_graph_destroy(g);
+}
+
+/* ---- failing allocator ---------------------------------------------------- */
+
+static long fail_at, count;
+static long long live;
+
+static void *fa_alloc(void *u, size_t n)
+{
+    (void)u;
+    count++;
+    if (fail_at && count == fail_at)
+        return NULL;
+    void *p = malloc(n);
+    if (p)
+        live += (long long)n;
+    return p;
+}
+
+static void *fa_realloc(void *u, void *p, size_t o, size_t n)
+{
+    (void)u;
+    count++;
+    if (fail_at && count == fail_at)
+        return NULL;
+    void *q = realloc(p, n);
+    if (q)
+        live += (long long)n - (long long)o;
+    return q;
+}
+
+static void fa_free(void *u, void *p, size_t n)
+{
+    (void)u;
+    live -= (long long)n;
+    free(p);
+}
+
+void tu_alloc_install(void)
+{
+    rec_allocator a = { fa_alloc, fa_realloc, fa_free, NULL };
+    fail_at = 0;
+    count = 0;
+    live = 0;
+    rec_set_allocator(&a);
+}
+
+void tu_alloc_remove(void) { rec_set_allocator(NULL); }
+void tu_alloc_fail_at(long n) { fail_at = n ? count + n : 0; }
+long tu_alloc_count(void) { return count; }
+long long tu_alloc_live(void) { return live; }
+
+const char *tu_tmp_path(const char *name)
+{
+    static char dir[256], buf[512];
+    if (!dir[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/librec-test-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(dir))
+            snprintf(dir, sizeof dir, "/tmp");
+    }
+    snprintf(buf, sizeof buf, "%s/%s", dir, name);
+    return buf;
+}
+
+const char *tu_data_dir(void)
+{
+    const char *d = getenv("LIBREC_DATA");
+    if (!d || !*d)
+        return NULL;
+    char probe[1024];
+    snprintf(probe, sizeof probe, "%s/ml-latest-small/ratings.csv", d);
+    return access(probe, R_OK) == 0 ? d : NULL;
+}

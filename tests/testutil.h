@@ -1,0 +1,43 @@
+/* Shared helpers for the libcheck suites: gradient checks, a failing
+ * allocator for out-of-memory tests, temp paths. */
+#ifndef LIBREC_TESTUTIL_H
+#define LIBREC_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+
+#include "core/ops.h"
+
+/* A loss built from params in a store; called repeatedly on a reset graph. */
+typedef rec_tensor *(*tu_build_fn)(rec_graph *g, void *ctx);
+
+/* Weighted sum sum_i out_i * w_i with fixed pseudo-random weights, a test-only
+ * op: turns any output into a scalar whose gradient is not trivial. */
+rec_tensor *tu_wsum(rec_graph *g, rec_tensor *out);
+
+/* Compares the backward pass with central differences for every element of
+ * every param in ps (dense or sparse), evaluated in double where possible.
+ * Fails the current test (ck_assert) naming the param and element when
+ * |analytic - numeric| > atol + rtol * |numeric|. */
+void tu_gradcheck(rec_pstore *ps, tu_build_fn build, void *ctx, double eps, double atol,
+                  double rtol);
+
+/* Fill a param (or any tensor) with values from a fixed seed. */
+void tu_fill(rec_tensor *t, unsigned seed, float lo, float hi);
+
+/* Allocator that fails the n-th allocation from now (n >= 1; 0 = never) and
+ * counts live bytes.  tu_alloc_install() must precede, tu_alloc_remove() follow. */
+void tu_alloc_install(void);
+void tu_alloc_remove(void);
+void tu_alloc_fail_at(long n);
+long tu_alloc_count(void);        /* allocations since install */
+long long tu_alloc_live(void);    /* bytes allocated and not freed since install */
+
+/* A fresh path under a per-process temporary directory (static buffer). */
+const char *tu_tmp_path(const char *name);
+/* Directory of ../shared/data (LIBREC_DATA), or NULL when absent. */
+const char *tu_data_dir(void);
+
+#define ck_assert_float_near(a, b, tol) ck_assert_double_le(fabs((double)(a) - (double)(b)), (tol))
+
+#endif
