@@ -1,0 +1,98 @@
+/*
+ * One interface for every recommender, classical or neural: create from a
+ * kind and params, fit on a dataset, score, recommend top-k for a known user
+ * or for a history given at call time, similar items, save and load.
+ *
+ * Thread safety: create/fit/destroy need exclusive access to the model.  A
+ * fitted or loaded model is read-only for scoring: any number of threads may
+ * call rec_model_score, rec_model_recommend, rec_model_recommend_history and
+ * rec_model_similar on it at once.  Per-call settings (k, flags) are
+ * arguments, never state of the model.
+ *
+ * Ids: every call takes and returns the caller's own external ids (the
+ * strings of the training data).  Returned id strings are owned by the model
+ * and stay valid until it is destroyed.
+ */
+#ifndef LIBREC_MODEL_H
+#define LIBREC_MODEL_H
+
+#include "librec/core.h"
+#include "librec/data.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rec_model rec_model;
+
+/* Called during fit after each epoch (and at least once for one-pass
+ * models): epoch counts from 1; loss is the epoch's training loss (NAN if the
+ * method has none).  Return nonzero to stop: fit then returns
+ * REC_E_CANCELLED and the model keeps the state it reached. */
+typedef int (*rec_progress_fn)(void *user, int epoch, int epochs, double loss);
+
+/* Flags of the recommend calls. */
+#define REC_INCLUDE_SEEN 1u /* do not exclude the user's training items */
+
+/* Model kinds, in a stable order: i = 0, 1, ... until REC_E_RANGE. */
+REC_API rec_status rec_model_kind_at(size_t i, const char **kind, const char **summary);
+
+/* The kind's parameters: key, type, default (as text), bounds (for numbers),
+ * choices ("a|b|c" or NULL) and a one-line help.  i = 0, 1, ... until
+ * REC_E_RANGE.  Strings are static. */
+REC_API rec_status rec_model_param_at(const char *kind, size_t i, const char **key,
+                                      rec_param_type *type, const char **def, double *lo,
+                                      double *hi, const char **choices, const char **help);
+
+/* Creates an unfitted model.  params (may be NULL: defaults) is validated
+ * against the kind's keys and copied. */
+REC_API rec_status rec_model_create(rec_model **out, const char *kind, const rec_params *params);
+REC_API void rec_model_destroy(rec_model *m);
+REC_API const char *rec_model_kind(const rec_model *m);
+
+/* Trains on train (which may be destroyed afterwards: the model keeps the id
+ * maps and each user's training items).  Fitting again starts over. */
+REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_progress_fn progress,
+                                 void *user);
+
+/* Predicted score (a rating for rating models) of item for user. */
+REC_API rec_status rec_model_score(const rec_model *m, const char *user, const char *item,
+                                   float *score);
+
+/* Top-k items for a user seen in training, best first, excluding the user's
+ * training items unless REC_INCLUDE_SEEN.  items and scores (may be NULL)
+ * have room for k entries; *n receives how many were written (< k when the
+ * catalogue runs out). */
+REC_API rec_status rec_model_recommend(const rec_model *m, const char *user, size_t k,
+                                       unsigned flags, const char **items, float *scores,
+                                       size_t *n);
+
+/* Top-k for an anonymous user described by a history given now (fold-in):
+ * items (external ids; unknown ones are skipped) with optional ratings (NULL
+ * = implicit).  The history's items are excluded unless REC_INCLUDE_SEEN.
+ * REC_E_UNSUPPORTED for kinds that cannot fold in. */
+REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *const *history,
+                                               const float *ratings, size_t nhistory, size_t k,
+                                               unsigned flags, const char **items,
+                                               float *scores, size_t *n);
+
+/* The k items most similar to item (itself excluded).  REC_E_UNSUPPORTED for
+ * kinds without an item similarity. */
+REC_API rec_status rec_model_similar(const rec_model *m, const char *item, size_t k,
+                                     const char **items, float *scores, size_t *n);
+
+/* Counts of the id maps the model was fitted (or loaded) with. */
+REC_API rec_status rec_model_num_users(const rec_model *m, size_t *n);
+REC_API rec_status rec_model_num_items(const rec_model *m, size_t *n);
+
+/* Writes the model to one .lrm file (a temporary file renamed over path, so
+ * a failure leaves an existing file intact). */
+REC_API rec_status rec_model_save(const rec_model *m, const char *path);
+/* Reads a model saved by rec_model_save; REC_E_FORMAT for a truncated,
+ * corrupted or foreign file, with a message. */
+REC_API rec_status rec_model_load(rec_model **out, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
