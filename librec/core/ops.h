@@ -70,7 +70,8 @@ typedef enum rec_reduce { REC_REDUCE_SUM = 0, REC_REDUCE_MEAN = 1, REC_REDUCE_MA
  * empty bag gives zeros.  -> [nbags, d]. */
 rec_tensor *rec_segment_reduce(rec_graph *g, rec_tensor *x, rec_tensor *offsets,
                                rec_tensor *weights, rec_reduce mode);
-/* Fused gather + segment reduce (the embedding bag): no [n,d] intermediate. */
+/* Fused gather + segment reduce (the embedding bag): no [n,d] intermediate.
+ * Negative ids are padding: skipped, not counted by mean nor seen by max. */
 rec_tensor *rec_embedding_bag(rec_graph *g, rec_tensor *table, rec_tensor *idx,
                               rec_tensor *offsets, rec_tensor *weights, rec_reduce mode);
 /* A constant CSR matrix [rows, cols]; its transpose is built on first use in
