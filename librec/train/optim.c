@@ -1,0 +1,346 @@
+/* The optimizer driver: kinds and their keys, state allocation, global-norm
+ * clipping, learning-rate schedules, and the threaded update of dense params
+ * and (lazily) of sparse tables.  The per-element arithmetic of each kind is
+ * in optim_<kind>.c. */
+#define REC_OPTIM_INTERNAL
+#include "train/train-impl.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Elements per parallel chunk at least: smaller updates stay on one thread. */
+#define UPDATE_GRAIN 32768
+/* Chunks of the norm's partial sums: fixed by the size alone, so the sum's
+ * rounding never depends on the thread count. */
+#define NORM_CHUNK 65536
+#define NORM_MAX_CHUNKS 64
+
+static const rec_optim_kind *const kinds[] = {
+    &rec_optim_kind_sgd, &rec_optim_kind_adam, &rec_optim_kind_adamw, &rec_optim_kind_adagrad,
+};
+
+static const rec_optim_kind *kind_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (strcmp(kinds[i]->name, name) == 0)
+            return kinds[i];
+    return NULL;
+}
+
+const rec_param_spec *rec_optim_spec(const char *kind, size_t *n)
+{
+    const rec_optim_kind *k = kind ? kind_find(kind) : NULL;
+    if (n)
+        *n = k ? k->nspec : 0;
+    return k ? k->spec : NULL;
+}
+
+#define FN_CREATE "rec_optim_create"
+
+static rec_status read_params(rec_optim *o, const rec_params *p)
+{
+    const rec_param_spec *s = o->kind->spec;
+    size_t n = o->kind->nspec;
+    REC_TRY(rec_params_check(p, s, n, FN_CREATE));
+    o->lr = rec_params_flt(p, s, n, "lr");
+    o->momentum = rec_params_flt(p, s, n, "momentum");
+    o->nesterov = rec_params_bool(p, s, n, "nesterov");
+    o->beta1 = rec_params_flt(p, s, n, "beta1");
+    o->beta2 = rec_params_flt(p, s, n, "beta2");
+    o->eps = rec_params_flt(p, s, n, "eps");
+    o->wd = rec_params_flt(p, s, n, "weight_decay");
+    o->clip = rec_params_flt(p, s, n, "clip_norm");
+    o->init_acc = rec_params_flt(p, s, n, "initial_accumulator_value");
+    o->warmup = rec_params_int(p, s, n, "warmup_steps");
+    o->step_size = rec_params_int(p, s, n, "step_size");
+    o->total = rec_params_int(p, s, n, "total_steps");
+    o->gamma = rec_params_flt(p, s, n, "gamma");
+    o->min_lr = rec_params_flt(p, s, n, "min_lr");
+    const char *sched = rec_params_str(p, s, n, "lr_schedule");
+    o->schedule = !strcmp(sched, "warmup") ? REC_LR_WARMUP
+                  : !strcmp(sched, "step") ? REC_LR_STEP
+                  : !strcmp(sched, "cosine") ? REC_LR_COSINE
+                                             : REC_LR_CONSTANT;
+
+    /* Bounds the spec's inclusive ranges cannot say. */
+    if (o->beta1 >= 1.0 || o->beta2 >= 1.0)
+        return rec_err(REC_E_RANGE, "%s: parameter '%s' = %g must be below 1", FN_CREATE,
+                       o->beta1 >= 1.0 ? "beta1" : "beta2",
+                       o->beta1 >= 1.0 ? o->beta1 : o->beta2);
+    if (o->nesterov && o->momentum <= 0.0)
+        return rec_err(REC_E_INVALID, "%s: 'nesterov' needs a 'momentum' above 0", FN_CREATE);
+    if (o->schedule == REC_LR_WARMUP && o->warmup < 1)
+        return rec_err(REC_E_INVALID, "%s: lr_schedule 'warmup' needs 'warmup_steps' >= 1",
+                       FN_CREATE);
+    if (o->schedule == REC_LR_COSINE && o->total <= o->warmup)
+        return rec_err(REC_E_INVALID,
+                       "%s: lr_schedule 'cosine' needs 'total_steps' (%lld) above "
+                       "'warmup_steps' (%lld)",
+                       FN_CREATE, (long long)o->total, (long long)o->warmup);
+    return REC_OK;
+}
+
+rec_status rec_optim_create(rec_optim **out, const char *kind, const rec_params *p,
+                            rec_pstore *ps)
+{
+    REC_CHECK_ARG(out, FN_CREATE, "out is NULL");
+    *out = NULL;
+    REC_CHECK_ARG(kind, FN_CREATE, "kind is NULL");
+    REC_CHECK_ARG(ps, FN_CREATE, "parameter store is NULL");
+    const rec_optim_kind *k = kind_find(kind);
+    if (!k)
+        return rec_err(REC_E_NOTFOUND, "%s: unknown kind '%s' (sgd|adam|adamw|adagrad)",
+                       FN_CREATE, kind);
+    rec_optim *o = rec_calloc(1, sizeof *o);
+    if (!o)
+        return rec_nomem(FN_CREATE);
+    o->kind = k;
+    o->ps = ps;
+    rec_status st = read_params(o, p);
+    if (st) {
+        rec_free(o, sizeof *o);
+        return st;
+    }
+    *out = o;
+    return REC_OK;
+}
+
+static void param_free(const rec_optim *o, rec_optim_param *p)
+{
+    for (int s = 0; s < 2; s++)
+        rec_aligned_free(p->s[s], (size_t)p->t->n * sizeof(float));
+    rec_coalesce_free(&p->co);
+    (void)o;
+}
+
+void rec_optim_destroy(rec_optim *o)
+{
+    if (!o)
+        return;
+    for (size_t i = 0; i < o->np; i++)
+        param_free(o, &o->p[i]);
+    rec_free(o->p, o->pcap * sizeof *o->p);
+    rec_free(o, sizeof *o);
+}
+
+rec_status rec_optim_prepare(rec_optim *o)
+{
+    REC_CHECK_ARG(o, "rec_optim_prepare", "optimizer is NULL");
+    size_t n = rec_pstore_count(o->ps);
+    if (n <= o->np)
+        return REC_OK;
+    if (n > o->pcap) {
+        rec_optim_param *np = rec_realloc(o->p, o->pcap * sizeof *np, n * sizeof *np);
+        if (!np)
+            return rec_nomem("rec_optim_step");
+        o->p = np;
+        o->pcap = n;
+    }
+    int nslots = o->kind->nslots(o);
+    float init = o->kind == &rec_optim_kind_adagrad ? (float)o->init_acc : 0.0f;
+    for (size_t i = o->np; i < n; i++) {
+        rec_optim_param *p = &o->p[i];
+        memset(p, 0, sizeof *p);
+        p->t = rec_pstore_at(o->ps, i);
+        rec_coalesce_init(&p->co);
+        for (int s = 0; s < nslots; s++) {
+            p->s[s] = rec_aligned_alloc((size_t)p->t->n * sizeof(float));
+            if (!p->s[s]) {
+                for (size_t j = o->np; j <= i; j++)
+                    param_free(o, &o->p[j]);
+                return rec_nomem("rec_optim_step");
+            }
+            if (init == 0.0f) {
+                memset(p->s[s], 0, (size_t)p->t->n * sizeof(float));
+            } else {
+                for (int64_t e = 0; e < p->t->n; e++)
+                    p->s[s][e] = init;
+            }
+        }
+    }
+    o->np = n;
+    return REC_OK;
+}
+
+/* ---- learning rate --------------------------------------------------------- */
+
+static double lr_at(const rec_optim *o, int64_t t)
+{
+    if (t < o->warmup)
+        return o->lr * (double)(t + 1) / (double)o->warmup;
+    int64_t u = t - o->warmup;
+    switch (o->schedule) {
+    case REC_LR_STEP: {
+        double lr = o->lr * pow(o->gamma, (double)(u / o->step_size));
+        return lr > o->min_lr ? lr : o->min_lr;
+    }
+    case REC_LR_COSINE: {
+        double span = (double)(o->total - o->warmup);
+        double x = (double)u < span ? (double)u / span : 1.0;
+        return o->min_lr + (o->lr - o->min_lr) * 0.5 * (1.0 + cos(M_PI * x));
+    }
+    default:
+        return o->lr;
+    }
+}
+
+double rec_optim_lr(const rec_optim *o) { return o ? lr_at(o, o->steps) : 0.0; }
+
+rec_status rec_optim_set_lr(rec_optim *o, double lr)
+{
+    REC_CHECK_ARG(o, "rec_optim_set_lr", "optimizer is NULL");
+    if (!(lr >= 0.0 && lr <= 1e6))
+        return rec_err(REC_E_RANGE, "rec_optim_set_lr: lr = %g is outside [0, 1e+06]", lr);
+    o->lr = lr;
+    return REC_OK;
+}
+
+int64_t rec_optim_steps(const rec_optim *o) { return o ? o->steps : 0; }
+
+const char *rec_optim_kind_name(const rec_optim *o) { return o ? o->kind->name : ""; }
+
+/* ---- state for checkpoints ---------------------------------------------------- */
+
+size_t rec_optim_state_count(const rec_optim *o)
+{
+    return o ? o->np * (size_t)o->kind->nslots(o) : 0;
+}
+
+rec_status rec_optim_state_at(const rec_optim *o, size_t i, rec_optim_state *out)
+{
+    REC_CHECK_ARG(o && out, "rec_optim_state_at", "optimizer or out is NULL");
+    size_t ns = (size_t)o->kind->nslots(o), n = rec_optim_state_count(o);
+    if (i >= n)
+        return rec_err(REC_E_RANGE, "rec_optim_state_at: index %zu >= count %zu", i, n);
+    rec_optim_param *p = &o->p[i / ns];
+    int s = (int)(i % ns);
+    *out = (rec_optim_state){ p->t->name, o->kind->slot_name[s], p->s[s], p->t->n, &p->step };
+    return REC_OK;
+}
+
+/* ---- global gradient norm --------------------------------------------------- */
+
+typedef struct sq_job {
+    const float *x;
+    double part[NORM_MAX_CHUNKS];
+} sq_job;
+
+static void sq_sum(void *arg, int64_t b, int64_t e, int chunk)
+{
+    sq_job *j = arg;
+    double s = 0.0;
+    for (int64_t i = b; i < e; i++)
+        s += (double)j->x[i] * j->x[i];
+    j->part[chunk] = s;
+}
+
+static double sumsq(const float *x, int64_t n)
+{
+    int64_t nc = (n + NORM_CHUNK - 1) / NORM_CHUNK;
+    sq_job j;
+    j.x = x;
+    int chunks = nc < NORM_MAX_CHUNKS ? (int)nc : NORM_MAX_CHUNKS;
+    rec_parallel_chunks(n, chunks, sq_sum, &j);
+    double s = 0.0;
+    for (int c = 0; c < chunks && c < n; c++)
+        s += j.part[c];
+    return s;
+}
+
+static double grad_norm(const rec_optim *o)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < o->np; i++) {
+        const rec_optim_param *p = &o->p[i];
+        if (p->t->flags & REC_T_SPARSE)
+            s += sumsq(p->co.vals, p->co.n * p->co.cols);
+        else
+            s += sumsq(p->t->g, p->t->n);
+    }
+    return sqrt(s);
+}
+
+/* ---- the update ---------------------------------------------------------------- */
+
+typedef struct upd_job {
+    const rec_optim_coef *c;
+    rec_optim_kernel kernel;
+    rec_optim_param *p;
+} upd_job;
+
+static void dense_range(void *arg, int64_t b, int64_t e, int chunk)
+{
+    (void)chunk;
+    const upd_job *j = arg;
+    rec_optim_param *p = j->p;
+    j->kernel(j->c, p->t->v + b, p->t->g + b, p->s[0] ? p->s[0] + b : NULL,
+              p->s[1] ? p->s[1] + b : NULL, e - b);
+}
+
+/* Coalesced rows [b, e): each touches its own row of the table and state. */
+static void sparse_range(void *arg, int64_t b, int64_t e, int chunk)
+{
+    (void)chunk;
+    const upd_job *j = arg;
+    rec_optim_param *p = j->p;
+    int64_t d = p->co.cols;
+    for (int64_t i = b; i < e; i++) {
+        int64_t off = (int64_t)p->co.rows[i] * d;
+        j->kernel(j->c, p->t->v + off, p->co.vals + i * d, p->s[0] ? p->s[0] + off : NULL,
+                  p->s[1] ? p->s[1] + off : NULL, d);
+    }
+}
+
+static void update_param(rec_optim *o, rec_optim_param *p, double gscale)
+{
+    int sparse = (p->t->flags & REC_T_SPARSE) != 0;
+    if (sparse && p->co.n == 0)
+        return; /* untouched this step: lazy, nothing moves, step count stays */
+    p->step++;
+    rec_optim_coef c;
+    memset(&c, 0, sizeof c);
+    c.lr = (float)o->lr_now;
+    c.gscale = (float)gscale;
+    c.wd = (float)o->wd;
+    c.zero_g = !sparse;
+    o->kind->coef(o, p, &c);
+    upd_job j = { &c, o->kind->kernel, p };
+    if (sparse) {
+        int64_t d = p->co.cols;
+        rec_parallel_for(p->co.n, d >= UPDATE_GRAIN ? 1 : UPDATE_GRAIN / d, sparse_range, &j);
+    } else {
+        rec_parallel_for(p->t->n, UPDATE_GRAIN, dense_range, &j);
+    }
+}
+
+rec_status rec_optim_step(rec_optim *o)
+{
+    REC_CHECK_ARG(o, "rec_optim_step", "optimizer is NULL");
+    REC_TRY(rec_optim_prepare(o));
+    /* Everything that can fail comes before the first write to a param. */
+    for (size_t i = 0; i < o->np; i++) {
+        rec_optim_param *p = &o->p[i];
+        if (p->t->flags & REC_T_SPARSE) {
+            rec_status st = rec_rowgrad_coalesce(&p->co, p->t, "rec_optim_step");
+            if (st) {
+                for (size_t k = 0; k < i; k++)
+                    o->p[k].co.n = 0;
+                return st;
+            }
+        }
+    }
+    double gscale = 1.0;
+    if (o->clip > 0.0) {
+        double norm = grad_norm(o);
+        /* PyTorch's clip_grad_norm_: the epsilon keeps a zero norm finite. */
+        if (norm > o->clip)
+            gscale = o->clip / (norm + 1e-6);
+    }
+    o->lr_now = lr_at(o, o->steps);
+    for (size_t i = 0; i < o->np; i++)
+        update_param(o, &o->p[i], gscale);
+    for (size_t i = 0; i < o->np; i++)
+        o->p[i].co.n = 0;
+    o->steps++;
+    return REC_OK;
+}
