@@ -39,7 +39,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wvla
 ifeq ($(SANITIZE),1)
 OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDSAN := -fsanitize=address,undefined
-O := $(O)-san
+override O := $(O)-san
 endif
 ifeq ($(DEBUG),1)
 OPT := -O0 -g
