@@ -1,0 +1,387 @@
+/* Elementwise ops: binary ops with row/scalar broadcasting, activations,
+ * scaling and inverted dropout.  Loops run over the pool in chunks of at
+ * least REC_EW_GRAIN values; every value depends only on its own inputs, so
+ * results do not depend on the thread count. */
+#include "ops_dense-impl.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- binary ops: b has a's shape, or [cols] over rows, or one value ------ */
+
+enum { OP_ADD, OP_SUB, OP_MUL };
+enum { BC_SAME, BC_ROW, BC_SCALAR };
+
+typedef struct bin_job {
+    int op, bc;
+    int64_t cols;
+    const float *a, *b;
+    float *y;
+    /* backward: dy, and the gradient of a (b's reduced gradient is done apart) */
+    const float *dy;
+    float *da, *db;
+} bin_job;
+
+/* b's value at flat index i (for the three layouts) */
+static inline float bval(const bin_job *j, int64_t i)
+{
+    return j->bc == BC_SAME ? j->b[i] : j->bc == BC_ROW ? j->b[i % j->cols] : j->b[0];
+}
+
+static void bin_fwd(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const bin_job *j = arg;
+    const float *restrict a = j->a, *restrict b = j->b;
+    float *restrict y = j->y;
+    if (j->bc == BC_ROW) {
+        /* chunk edges may fall mid-row: walk row segments so the inner loop
+         * stays contiguous in both a and b */
+        int64_t c = j->cols;
+        for (int64_t i = s; i < e;) {
+            int64_t k0 = i % c, len = c - k0 < e - i ? c - k0 : e - i;
+            const float *bb = b + k0;
+            switch (j->op) {
+            case OP_ADD: for (int64_t k = 0; k < len; k++) y[i + k] = a[i + k] + bb[k]; break;
+            case OP_SUB: for (int64_t k = 0; k < len; k++) y[i + k] = a[i + k] - bb[k]; break;
+            default:     for (int64_t k = 0; k < len; k++) y[i + k] = a[i + k] * bb[k]; break;
+            }
+            i += len;
+        }
+        return;
+    }
+    if (j->bc == BC_SCALAR) {
+        float v = b[0];
+        switch (j->op) {
+        case OP_ADD: for (int64_t i = s; i < e; i++) y[i] = a[i] + v; break;
+        case OP_SUB: for (int64_t i = s; i < e; i++) y[i] = a[i] - v; break;
+        default:     for (int64_t i = s; i < e; i++) y[i] = a[i] * v; break;
+        }
+        return;
+    }
+    switch (j->op) {
+    case OP_ADD: for (int64_t i = s; i < e; i++) y[i] = a[i] + b[i]; break;
+    case OP_SUB: for (int64_t i = s; i < e; i++) y[i] = a[i] - b[i]; break;
+    default:     for (int64_t i = s; i < e; i++) y[i] = a[i] * b[i]; break;
+    }
+}
+
+/* da += dy (add, sub) or dy * b (mul); with same shapes db too. */
+static void bin_bwd(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const bin_job *j = arg;
+    const float *restrict dy = j->dy;
+    float *restrict da = j->da, *restrict db = j->db;
+    if (da) {
+        if (j->op == OP_MUL && j->bc == BC_SAME)
+            for (int64_t i = s; i < e; i++) da[i] += dy[i] * j->b[i];
+        else if (j->op == OP_MUL)
+            for (int64_t i = s; i < e; i++) da[i] += dy[i] * bval(j, i);
+        else
+            for (int64_t i = s; i < e; i++) da[i] += dy[i];
+    }
+    if (db && j->bc == BC_SAME) {
+        switch (j->op) {
+        case OP_ADD: for (int64_t i = s; i < e; i++) db[i] += dy[i]; break;
+        case OP_SUB: for (int64_t i = s; i < e; i++) db[i] -= dy[i]; break;
+        default:     for (int64_t i = s; i < e; i++) db[i] += dy[i] * j->a[i]; break;
+        }
+    }
+}
+
+static void bin_back(rec_graph *g, rec_node *n)
+{
+    rec_tensor *a = n->in[0], *b = n->in[1];
+    bin_job j = { (int)n->i[0], (int)n->i[1], rec_cols(a), a->v, b->v, NULL, n->out->g,
+                  rec_grad_of(g, a), rec_grad_of(g, b) };
+    if (rec_graph_status(g))
+        return;
+    rec_parallel_for(a->n, REC_EW_GRAIN, bin_bwd, &j);
+    if (!j.db || j.bc == BC_SAME)
+        return;
+    /* broadcast b: its gradient sums over the rows it was repeated on */
+    const float *dy = j.dy;
+    int64_t rows = rec_rows(a), cols = j.cols;
+    if (j.bc == BC_SCALAR) {
+        double acc = 0;
+        if (j.op == OP_MUL)
+            for (int64_t i = 0; i < a->n; i++) acc += (double)dy[i] * a->v[i];
+        else
+            for (int64_t i = 0; i < a->n; i++) acc += dy[i];
+        j.db[0] += (float)(j.op == OP_SUB ? -acc : acc);
+        return;
+    }
+    float *restrict db = j.db;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *restrict d = dy + r * cols, *restrict x = a->v + r * cols;
+        switch (j.op) {
+        case OP_ADD: for (int64_t k = 0; k < cols; k++) db[k] += d[k]; break;
+        case OP_SUB: for (int64_t k = 0; k < cols; k++) db[k] -= d[k]; break;
+        default:     for (int64_t k = 0; k < cols; k++) db[k] += d[k] * x[k]; break;
+        }
+    }
+}
+
+static rec_tensor *binary(rec_graph *g, const char *fn, int op, rec_tensor *a, rec_tensor *b)
+{
+    if (!rec_op_input(g, fn, "a", a) || !rec_op_input(g, fn, "b", b))
+        return NULL;
+    int bc;
+    if (rec_same_shape(a, b))
+        bc = BC_SAME;
+    else if (b->n == 1)
+        bc = BC_SCALAR;
+    else if (b->n == rec_cols(a) && rec_cols(b) == b->n)
+        bc = BC_ROW;
+    else {
+        char sa[REC_SHAPE_STR], sb[REC_SHAPE_STR];
+        return rec_graph_fail(g, REC_E_INVALID, "%s: shapes %s and %s do not broadcast (b must "
+                              "have a's shape, [%lld] or one element)", fn,
+                              rec_shape_str(a, sa), rec_shape_str(b, sb),
+                              (long long)rec_cols(a));
+    }
+    rec_tensor *in[2] = { a, b };
+    rec_node *node;
+    rec_tensor *y = rec_op_out(g, a->nd, a->shape, bin_back, 2, in, &node);
+    if (!y)
+        return NULL;
+    bin_job j = { op, bc, rec_cols(a), a->v, b->v, y->v, NULL, NULL, NULL };
+    rec_parallel_for(a->n, REC_EW_GRAIN, bin_fwd, &j);
+    if (node) {
+        node->i[0] = op;
+        node->i[1] = bc;
+    }
+    return y;
+}
+
+rec_tensor *rec_add(rec_graph *g, rec_tensor *a, rec_tensor *b)
+{
+    return binary(g, "rec_add", OP_ADD, a, b);
+}
+
+rec_tensor *rec_sub(rec_graph *g, rec_tensor *a, rec_tensor *b)
+{
+    return binary(g, "rec_sub", OP_SUB, a, b);
+}
+
+rec_tensor *rec_mul(rec_graph *g, rec_tensor *a, rec_tensor *b)
+{
+    return binary(g, "rec_mul", OP_MUL, a, b);
+}
+
+/* ---- unary ops ------------------------------------------------------------ */
+
+enum { U_SCALE, U_RELU, U_SIGMOID, U_TANH, U_GELU };
+
+typedef struct un_job {
+    int op;
+    float s;
+    const float *x, *y, *dy;
+    float *out; /* y in forward, dx in backward */
+} un_job;
+
+#define INV_SQRT2 0.70710678118654752440
+#define INV_SQRT_2PI 0.39894228040143267794
+
+static inline float sigmoidf(float x)
+{
+    /* never exponentiate a large positive number */
+    if (x >= 0)
+        return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+static void un_fwd(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const un_job *j = arg;
+    const float *restrict x = j->x;
+    float *restrict y = j->out;
+    switch (j->op) {
+    case U_SCALE:
+        for (int64_t i = s; i < e; i++) y[i] = j->s * x[i];
+        break;
+    case U_RELU:
+        for (int64_t i = s; i < e; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case U_SIGMOID:
+        for (int64_t i = s; i < e; i++) y[i] = sigmoidf(x[i]);
+        break;
+    case U_TANH:
+        for (int64_t i = s; i < e; i++) y[i] = tanhf(x[i]);
+        break;
+    default:
+        for (int64_t i = s; i < e; i++)
+            y[i] = (float)(0.5 * x[i] * (1.0 + erf(x[i] * INV_SQRT2)));
+        break;
+    }
+}
+
+static void un_bwd(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const un_job *j = arg;
+    const float *restrict x = j->x, *restrict y = j->y, *restrict dy = j->dy;
+    float *restrict dx = j->out;
+    switch (j->op) {
+    case U_SCALE:
+        for (int64_t i = s; i < e; i++) dx[i] += j->s * dy[i];
+        break;
+    case U_RELU:
+        for (int64_t i = s; i < e; i++) dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case U_SIGMOID:
+        for (int64_t i = s; i < e; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case U_TANH:
+        for (int64_t i = s; i < e; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    default:
+        for (int64_t i = s; i < e; i++) {
+            double v = x[i];
+            double d = 0.5 * (1.0 + erf(v * INV_SQRT2)) + v * INV_SQRT_2PI * exp(-0.5 * v * v);
+            dx[i] += (float)(dy[i] * d);
+        }
+        break;
+    }
+}
+
+static void un_back(rec_graph *g, rec_node *n)
+{
+    float *dx = rec_grad_of(g, n->in[0]);
+    if (!dx)
+        return;
+    un_job j = { (int)n->i[0], n->f[0], n->in[0]->v, n->out->v, n->out->g, dx };
+    rec_parallel_for(n->out->n, REC_EW_GRAIN, un_bwd, &j);
+}
+
+static rec_tensor *unary(rec_graph *g, const char *fn, int op, rec_tensor *a, float s)
+{
+    if (!rec_op_input(g, fn, "a", a))
+        return NULL;
+    rec_node *node;
+    rec_tensor *y = rec_op_out(g, a->nd, a->shape, un_back, 1, &a, &node);
+    if (!y)
+        return NULL;
+    un_job j = { op, s, a->v, NULL, NULL, y->v };
+    rec_parallel_for(a->n, REC_EW_GRAIN, un_fwd, &j);
+    if (node) {
+        node->i[0] = op;
+        node->f[0] = s;
+    }
+    return y;
+}
+
+rec_tensor *rec_scale(rec_graph *g, rec_tensor *a, float s)
+{
+    return unary(g, "rec_scale", U_SCALE, a, s);
+}
+
+rec_tensor *rec_relu(rec_graph *g, rec_tensor *a)
+{
+    return unary(g, "rec_relu", U_RELU, a, 0.0f);
+}
+
+rec_tensor *rec_sigmoid(rec_graph *g, rec_tensor *a)
+{
+    return unary(g, "rec_sigmoid", U_SIGMOID, a, 0.0f);
+}
+
+rec_tensor *rec_tanh(rec_graph *g, rec_tensor *a)
+{
+    return unary(g, "rec_tanh", U_TANH, a, 0.0f);
+}
+
+rec_tensor *rec_gelu(rec_graph *g, rec_tensor *a)
+{
+    return unary(g, "rec_gelu", U_GELU, a, 0.0f);
+}
+
+/* ---- dropout ---------------------------------------------------------------
+ * The mask is drawn in fixed blocks of DROP_BLOCK values, block c from stream
+ * c of a seed taken from the graph's RNG: the same seed and step give the
+ * same mask whatever the thread count.  The keep mask (one byte per value)
+ * is saved for backward. */
+
+#define DROP_BLOCK 16384
+
+typedef struct drop_job {
+    uint64_t seed;
+    uint32_t thresh;   /* drop when the top 32 bits of a draw are below it */
+    float scale;       /* 1 / (1 - p) */
+    int64_t n;
+    const float *x;
+    float *y;
+    unsigned char *keep;
+} drop_job;
+
+static void drop_part(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const drop_job *j = arg;
+    for (int64_t blk = s; blk < e; blk++) {
+        rec_rng r;
+        rec_rng_stream(&r, j->seed, (uint64_t)blk);
+        int64_t b0 = blk * DROP_BLOCK, b1 = b0 + DROP_BLOCK < j->n ? b0 + DROP_BLOCK : j->n;
+        for (int64_t i = b0; i < b1; i++) {
+            unsigned char k = (uint32_t)(rec_rng_u64(&r) >> 32) >= j->thresh;
+            j->keep[i] = k;
+            j->y[i] = k ? j->x[i] * j->scale : 0.0f;
+        }
+    }
+}
+
+typedef struct dropb_job {
+    const unsigned char *keep;
+    const float *dy;
+    float *dx, scale;
+} dropb_job;
+
+static void dropb_part(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const dropb_job *j = arg;
+    const unsigned char *restrict k = j->keep;
+    const float *restrict dy = j->dy;
+    float *restrict dx = j->dx;
+    for (int64_t i = s; i < e; i++)
+        dx[i] += k[i] ? dy[i] * j->scale : 0.0f;
+}
+
+static void dropout_back(rec_graph *g, rec_node *n)
+{
+    float *dx = rec_grad_of(g, n->in[0]);
+    if (!dx)
+        return;
+    dropb_job j = { n->saved, n->out->g, dx, n->f[0] };
+    rec_parallel_for(n->out->n, REC_EW_GRAIN, dropb_part, &j);
+}
+
+rec_tensor *rec_dropout(rec_graph *g, rec_tensor *a, float p)
+{
+    static const char fn[] = "rec_dropout";
+    if (!rec_op_input(g, fn, "a", a))
+        return NULL;
+    if (!(p >= 0.0f && p <= 1.0f))
+        return rec_graph_fail(g, REC_E_RANGE, "%s: p = %g is outside [0, 1]", fn, (double)p);
+    if (!rec_graph_training(g) || p == 0.0f)
+        return a;
+    rec_node *node;
+    rec_tensor *y = rec_op_out(g, a->nd, a->shape, dropout_back, 1, &a, &node);
+    unsigned char *keep = y ? rec_graph_alloc(g, (size_t)a->n) : NULL;
+    if (!keep)
+        return NULL;
+    double t = (double)p * 4294967296.0;
+    drop_job j = { rec_rng_u64(rec_graph_rng(g)), t >= 4294967295.0 ? UINT32_MAX : (uint32_t)t,
+                   p < 1.0f ? 1.0f / (1.0f - p) : 0.0f, a->n, a->v, y->v, keep };
+    if (p >= 1.0f) /* even a draw of UINT32_MAX must drop */
+        j.scale = 0.0f;
+    rec_parallel_for((a->n + DROP_BLOCK - 1) / DROP_BLOCK, 1, drop_part, &j);
+    if (node) {
+        node->saved = keep;
+        node->f[0] = j.scale;
+    }
+    return y;
+}

@@ -1,0 +1,277 @@
+/* Softmax, log-softmax and layer normalisation over the last dim.
+ *
+ * Every mask ops.h offers leaves a row's valid columns as a prefix: padding
+ * keeps mask[r] leading columns, causal keeps columns 0 .. r % T.  So each
+ * row has a valid length L (0 <= L <= cols); the columns from L on are
+ * masked, output 0 (for log_softmax too, so that a masked -inf never turns
+ * into a NaN downstream) and receive no gradient. */
+#include "ops_dense-impl.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct sm_job {
+    int log, causal;
+    int64_t cols;
+    const int32_t *mask;
+    const float *x, *y, *dy;
+    float *out;          /* y in forward, dx in backward */
+} sm_job;
+
+static inline int64_t valid_len(const sm_job *j, int64_t r)
+{
+    int64_t len = j->cols;
+    if (j->mask && j->mask[r] < len)
+        len = j->mask[r];
+    if (j->causal && r % j->cols + 1 < len)
+        len = r % j->cols + 1;
+    return len;
+}
+
+static void sm_fwd(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const sm_job *j = arg;
+    int64_t c = j->cols;
+    for (int64_t r = s; r < e; r++) {
+        const float *x = j->x + r * c;
+        float *y = j->out + r * c;
+        int64_t len = valid_len(j, r);
+        for (int64_t k = len; k < c; k++)
+            y[k] = 0.0f;
+        if (len == 0)
+            continue;
+        float mx = -INFINITY;
+        for (int64_t k = 0; k < len; k++)
+            mx = x[k] > mx ? x[k] : mx;
+        double sum = 0;
+        if (j->log) {
+            for (int64_t k = 0; k < len; k++)
+                sum += expf(x[k] - mx);
+            float lse = mx + (float)log(sum);
+            for (int64_t k = 0; k < len; k++)
+                y[k] = x[k] - lse;
+        } else {
+            for (int64_t k = 0; k < len; k++) {
+                y[k] = expf(x[k] - mx);
+                sum += y[k];
+            }
+            float inv = (float)(1.0 / sum);
+            for (int64_t k = 0; k < len; k++)
+                y[k] *= inv;
+        }
+    }
+}
+
+static void sm_bwd(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const sm_job *j = arg;
+    int64_t c = j->cols;
+    for (int64_t r = s; r < e; r++) {
+        const float *y = j->y + r * c, *dy = j->dy + r * c;
+        float *restrict dx = j->out + r * c;
+        int64_t len = valid_len(j, r);
+        double acc = 0;
+        if (j->log) { /* dx = dy - softmax * sum(dy) */
+            for (int64_t k = 0; k < len; k++)
+                acc += dy[k];
+            float sdy = (float)acc;
+            for (int64_t k = 0; k < len; k++)
+                dx[k] += dy[k] - expf(y[k]) * sdy;
+        } else {      /* dx = y * (dy - y . dy) */
+            for (int64_t k = 0; k < len; k++)
+                acc += (double)dy[k] * y[k];
+            float dot = (float)acc;
+            for (int64_t k = 0; k < len; k++)
+                dx[k] += y[k] * (dy[k] - dot);
+        }
+    }
+}
+
+static void sm_back(rec_graph *g, rec_node *n)
+{
+    float *dx = rec_grad_of(g, n->in[0]);
+    if (!dx)
+        return;
+    rec_tensor *a = n->in[0];
+    sm_job j = { (int)n->i[0], (int)n->i[1], rec_cols(a), n->nin > 1 ? n->in[1]->iv : NULL,
+                 a->v, n->out->v, n->out->g, dx };
+    rec_parallel_for(rec_rows(a), rec_row_grain(j.cols), sm_bwd, &j);
+}
+
+static rec_tensor *softmax_like(rec_graph *g, const char *fn, int log, rec_tensor *a,
+                                int causal, rec_tensor *mask)
+{
+    if (!rec_op_input(g, fn, "a", a))
+        return NULL;
+    int64_t rows = rec_rows(a), cols = rec_cols(a);
+    if (mask) {
+        char sa[REC_SHAPE_STR], sm[REC_SHAPE_STR];
+        if (mask->dtype != REC_I32 || mask->n != rows)
+            return rec_graph_fail(g, REC_E_INVALID, "%s: mask %s%s does not fit a %s (want I32 "
+                                  "[%lld])", fn, mask->dtype != REC_I32 ? "F32 " : "I32 ",
+                                  rec_shape_str(mask, sm), rec_shape_str(a, sa),
+                                  (long long)rows);
+        for (int64_t r = 0; r < rows; r++)
+            if (mask->iv[r] < 0 || mask->iv[r] > cols)
+                return rec_graph_fail(g, REC_E_RANGE, "%s: mask[%lld] = %d is outside [0, %lld]",
+                                      fn, (long long)r, mask->iv[r], (long long)cols);
+    }
+    rec_tensor *in[2] = { a, mask };
+    rec_node *node;
+    rec_tensor *y = rec_op_out(g, a->nd, a->shape, sm_back, mask ? 2 : 1, in, &node);
+    if (!y)
+        return NULL;
+    sm_job j = { log, causal != 0, cols, mask ? mask->iv : NULL, a->v, NULL, NULL, y->v };
+    rec_parallel_for(rows, rec_row_grain(cols), sm_fwd, &j);
+    if (node) {
+        node->i[0] = log;
+        node->i[1] = causal != 0;
+    }
+    return y;
+}
+
+rec_tensor *rec_softmax(rec_graph *g, rec_tensor *a, int causal, rec_tensor *mask)
+{
+    return softmax_like(g, "rec_softmax", 0, a, causal, mask);
+}
+
+rec_tensor *rec_log_softmax(rec_graph *g, rec_tensor *a, int causal, rec_tensor *mask)
+{
+    return softmax_like(g, "rec_log_softmax", 1, a, causal, mask);
+}
+
+/* ---- layer norm ------------------------------------------------------------
+ * saved: mean and rstd = 1 / sqrt(var + eps) per row, [rows, 2]. */
+
+typedef struct ln_job {
+    int64_t cols;
+    float eps;
+    const float *x, *gamma, *beta, *dy;
+    float *out;          /* y in forward, dx in backward */
+    float *stats;
+} ln_job;
+
+static void ln_fwd(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const ln_job *j = arg;
+    int64_t c = j->cols;
+    for (int64_t r = s; r < e; r++) {
+        const float *x = j->x + r * c;
+        float *y = j->out + r * c;
+        double sum = 0, sq = 0;
+        for (int64_t k = 0; k < c; k++)
+            sum += x[k];
+        double mean = sum / (double)c;
+        for (int64_t k = 0; k < c; k++)
+            sq += (x[k] - mean) * (x[k] - mean);
+        float mu = (float)mean, rstd = (float)(1.0 / sqrt(sq / (double)c + j->eps));
+        j->stats[2 * r] = mu;
+        j->stats[2 * r + 1] = rstd;
+        for (int64_t k = 0; k < c; k++) {
+            float v = (x[k] - mu) * rstd;
+            if (j->gamma)
+                v *= j->gamma[k];
+            if (j->beta)
+                v += j->beta[k];
+            y[k] = v;
+        }
+    }
+}
+
+/* dx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)), gh = dy * gamma */
+static void ln_bwd(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const ln_job *j = arg;
+    int64_t c = j->cols;
+    for (int64_t r = s; r < e; r++) {
+        const float *x = j->x + r * c, *dy = j->dy + r * c;
+        float *restrict dx = j->out + r * c;
+        float mu = j->stats[2 * r], rstd = j->stats[2 * r + 1];
+        double sg = 0, sgx = 0;
+        for (int64_t k = 0; k < c; k++) {
+            float gh = j->gamma ? dy[k] * j->gamma[k] : dy[k];
+            sg += gh;
+            sgx += (double)gh * ((x[k] - mu) * rstd);
+        }
+        float mg = (float)(sg / (double)c), mgx = (float)(sgx / (double)c);
+        for (int64_t k = 0; k < c; k++) {
+            float gh = j->gamma ? dy[k] * j->gamma[k] : dy[k];
+            dx[k] += rstd * (gh - mg - (x[k] - mu) * rstd * mgx);
+        }
+    }
+}
+
+static void ln_back(rec_graph *g, rec_node *n)
+{
+    rec_tensor *x = n->in[0];
+    rec_tensor *gamma = n->i[0] ? n->in[1] : NULL;
+    rec_tensor *beta = n->i[1] ? n->in[1 + (n->i[0] != 0)] : NULL;
+    float *dx = rec_grad_of(g, x);
+    float *dg = gamma ? rec_grad_of(g, gamma) : NULL;
+    float *db = beta ? rec_grad_of(g, beta) : NULL;
+    if (rec_graph_status(g))
+        return;
+    int64_t rows = rec_rows(x), c = rec_cols(x);
+    const float *dy = n->out->g, *stats = n->saved;
+    if (dx) {
+        ln_job j = { c, 0.0f, x->v, gamma ? gamma->v : NULL, NULL, dy, dx, n->saved };
+        rec_parallel_for(rows, rec_row_grain(c), ln_bwd, &j);
+    }
+    /* parameter gradients sum over rows: one pass, rows in order */
+    for (int64_t r = 0; (dg || db) && r < rows; r++) {
+        const float *xr = x->v + r * c, *d = dy + r * c;
+        float mu = stats[2 * r], rstd = stats[2 * r + 1];
+        if (dg)
+            for (int64_t k = 0; k < c; k++)
+                dg[k] += d[k] * (xr[k] - mu) * rstd;
+        if (db)
+            for (int64_t k = 0; k < c; k++)
+                db[k] += d[k];
+    }
+}
+
+rec_tensor *rec_layernorm(rec_graph *g, rec_tensor *x, rec_tensor *gamma, rec_tensor *beta,
+                          float eps)
+{
+    static const char fn[] = "rec_layernorm";
+    if (!rec_op_input(g, fn, "x", x) || (gamma && !rec_op_input(g, fn, "gamma", gamma)) ||
+        (beta && !rec_op_input(g, fn, "beta", beta)))
+        return NULL;
+    int64_t rows = rec_rows(x), cols = rec_cols(x);
+    char sx[REC_SHAPE_STR], sp[REC_SHAPE_STR];
+    const rec_tensor *p[2] = { gamma, beta };
+    for (int i = 0; i < 2; i++)
+        if (p[i] && (p[i]->n != cols || rec_cols(p[i]) != cols))
+            return rec_graph_fail(g, REC_E_INVALID, "%s: x %s and %s %s do not match (want "
+                                  "[%lld])", fn, rec_shape_str(x, sx), i ? "beta" : "gamma",
+                                  rec_shape_str(p[i], sp), (long long)cols);
+    if (!(eps >= 0.0f && eps < INFINITY))
+        return rec_graph_fail(g, REC_E_RANGE, "%s: eps = %g, want a finite value >= 0", fn,
+                              (double)eps);
+    rec_tensor *in[3] = { x, NULL, NULL };
+    int nin = 1;
+    if (gamma)
+        in[nin++] = gamma;
+    if (beta)
+        in[nin++] = beta;
+    rec_node *node;
+    rec_tensor *y = rec_op_out(g, x->nd, x->shape, ln_back, nin, in, &node);
+    float *stats = y ? rec_graph_alloc(g, (size_t)(rows ? 2 * rows : 2) * sizeof *stats) : NULL;
+    if (!stats)
+        return NULL;
+    if (cols == 0)
+        return y;
+    ln_job j = { cols, eps, x->v, gamma ? gamma->v : NULL, beta ? beta->v : NULL, NULL, y->v,
+                 stats };
+    rec_parallel_for(rows, rec_row_grain(cols), ln_fwd, &j);
+    if (node) {
+        node->i[0] = gamma != NULL;
+        node->i[1] = beta != NULL;
+        node->saved = stats;
+    }
+    return y;
+}
