@@ -48,7 +48,13 @@ typedef struct rec_tensor {
 
 /* Last dimension, and the product of the others. */
 static inline int64_t rec_cols(const rec_tensor *t) { return t->nd ? t->shape[t->nd - 1] : 1; }
-static inline int64_t rec_rows(const rec_tensor *t) { return t->nd ? t->n / rec_cols(t) : 1; }
+static inline int64_t rec_rows(const rec_tensor *t)
+{
+    int64_t r = 1; /* not n / cols: the last dim may be 0 */
+    for (int i = 0; i + 1 < t->nd; i++)
+        r *= t->shape[i];
+    return r;
+}
 
 typedef struct rec_graph rec_graph;
 typedef struct rec_node rec_node;
