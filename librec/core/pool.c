@@ -18,6 +18,7 @@ typedef struct job {
     int nchunks;
     atomic_int next;
     atomic_int done;
+    int users;          /* workers holding a pointer to this job (under P.mu) */
 } job;
 
 static struct {
@@ -69,9 +70,18 @@ static void *worker(void *unused)
         }
         seen = P.generation;
         job *j = P.cur;
-        pthread_mutex_unlock(&P.mu);
         if (j)
+            j->users++;
+        pthread_mutex_unlock(&P.mu);
+        if (j) {
             run_chunks(j);
+            /* The job lives on the caller's stack: it may return only once
+             * no worker can touch it any more. */
+            pthread_mutex_lock(&P.mu);
+            if (--j->users == 0)
+                pthread_cond_broadcast(&P.finished);
+            pthread_mutex_unlock(&P.mu);
+        }
     }
 }
 
@@ -171,7 +181,7 @@ void rec_parallel_chunks(int64_t n, int nchunks, rec_range_fn fn, void *arg)
     run_chunks(&j);
     in_region = 0;
     pthread_mutex_lock(&P.mu);
-    while (atomic_load(&j.done) < nchunks)
+    while (atomic_load(&j.done) < nchunks || j.users > 0)
         pthread_cond_wait(&P.finished, &P.mu);
     P.cur = NULL;
     pthread_mutex_unlock(&P.mu);
