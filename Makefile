@@ -173,3 +173,7 @@ clean:
 	rm -rf build build-*
 
 .PHONY: all deps check check-data check-headers demo bench install uninstall check-abi lint-man clean
+
+# Fuzzes the .lrm reader with libFuzzer for FUZZ_SECONDS (default 60); clang needed.
+fuzz: ; sh scripts/fuzz.sh $(FUZZ_SECONDS)
+.PHONY: fuzz
