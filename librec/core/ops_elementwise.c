@@ -22,12 +22,6 @@ typedef struct bin_job {
     float *da, *db;
 } bin_job;
 
-/* b's value at flat index i (for the three layouts) */
-static inline float bval(const bin_job *j, int64_t i)
-{
-    return j->bc == BC_SAME ? j->b[i] : j->bc == BC_ROW ? j->b[i % j->cols] : j->b[0];
-}
-
 static void bin_fwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
@@ -73,13 +67,21 @@ static void bin_bwd(void *arg, int64_t s, int64_t e, int chunk)
     const bin_job *j = arg;
     const float *restrict dy = j->dy;
     float *restrict da = j->da, *restrict db = j->db;
-    if (da) {
-        if (j->op == OP_MUL && j->bc == BC_SAME)
-            for (int64_t i = s; i < e; i++) da[i] += dy[i] * j->b[i];
-        else if (j->op == OP_MUL)
-            for (int64_t i = s; i < e; i++) da[i] += dy[i] * bval(j, i);
-        else
-            for (int64_t i = s; i < e; i++) da[i] += dy[i];
+    if (da && j->op != OP_MUL) {
+        for (int64_t i = s; i < e; i++) da[i] += dy[i];
+    } else if (da && j->bc == BC_SAME) {
+        for (int64_t i = s; i < e; i++) da[i] += dy[i] * j->b[i];
+    } else if (da && j->bc == BC_SCALAR) {
+        float v = j->b[0];
+        for (int64_t i = s; i < e; i++) da[i] += dy[i] * v;
+    } else if (da) {
+        int64_t c = j->cols;
+        for (int64_t i = s; i < e;) {
+            int64_t k0 = i % c, len = c - k0 < e - i ? c - k0 : e - i;
+            const float *restrict bb = j->b + k0;
+            for (int64_t k = 0; k < len; k++) da[i + k] += dy[i + k] * bb[k];
+            i += len;
+        }
     }
     if (db && j->bc == BC_SAME) {
         switch (j->op) {
