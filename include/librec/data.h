@@ -1,0 +1,240 @@
+/*
+ * librec data: datasets of interactions (user, item, optional rating,
+ * optional timestamp) with external ids, loaders for common file layouts,
+ * seeded splits, a synthetic generator, and user/item side features.
+ *
+ * External ids are strings of any form ("42", "u_17", "0451524934"); they
+ * are mapped to dense indices 0..n-1 in order of first appearance and back.
+ * A split shares its parent's id maps and features, so train, test and the
+ * parent agree on every user and item index.
+ *
+ * Thread safety: a dataset may be read by any number of threads at once
+ * (counts, ids, features, rec_dataset_split) once it is complete; calls that
+ * modify it (rec_dataset_add, rec_dataset_set_feature, ...) need exclusive
+ * access.  Where a call builds a cached index on first use, its comment says so.
+ */
+#ifndef LIBREC_DATA_H
+#define LIBREC_DATA_H
+
+#include "librec/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rec_dataset rec_dataset;
+
+/* Timestamp value meaning "no timestamp" for rec_dataset_add. */
+#define REC_NO_TIME INT64_MIN
+
+/* Which entity a side feature describes. */
+typedef enum rec_side {
+    REC_SIDE_USER = 0,
+    REC_SIDE_ITEM = 1
+} rec_side;
+
+/* Kinds of side feature.  Values are pinned. */
+typedef enum rec_feature_type {
+    REC_FEATURE_CATEGORICAL = 1, /* one value from a vocabulary ("F", "eng")      */
+    REC_FEATURE_NUMERIC = 2,     /* a number, optionally normalised               */
+    REC_FEATURE_MULTIHOT = 3,    /* a set of values from a vocabulary (genres)    */
+    REC_FEATURE_TEXT = 4         /* free text (title, description)                */
+} rec_feature_type;
+
+/* ---- life cycle and rows ------------------------------------------------ */
+
+/* An empty dataset.  *out is set to NULL on failure.
+ * Returns REC_OK, REC_E_INVALID (out NULL) or REC_E_NOMEM. Thread-safe. */
+REC_API rec_status rec_dataset_create(rec_dataset **out);
+
+/* Releases d (a no-op for NULL).  Splits keep shared id maps and features
+ * alive on their own, so parent and splits may be destroyed in any order. */
+REC_API void rec_dataset_destroy(rec_dataset *d);
+
+/* Appends one interaction.  user and item are external ids (non-empty
+ * strings); a new id gets the next dense index.  rating is NAN for none and
+ * timestamp REC_NO_TIME for none; the first row decides whether the dataset
+ * has ratings and timestamps, and every later row must agree (REC_E_INVALID
+ * otherwise).  On a split, adding a new id first gives this dataset its own
+ * copy of the id map (known ids keep their indices).
+ * Returns REC_OK, REC_E_INVALID, REC_E_RANGE (more than 2^31-1 ids or rows),
+ * REC_E_NOMEM (d unchanged).  Not thread-safe on d. */
+REC_API rec_status rec_dataset_add(rec_dataset *d, const char *user, const char *item,
+                                   double rating, int64_t timestamp);
+
+/* ---- loading and generating -------------------------------------------
+ * rec_dataset_load reads path in format "auto", "csv", "tsv", "pairs",
+ * "movielens", "goodbooks" or "lightgcn" (NULL means "auto"):
+ *   csv, tsv   delimited text; CSV quoting ("a ""b"", c") is honoured.
+ *              Columns default to user,item[,rating[,timestamp]]; a header row
+ *              is detected and skipped, and when it names the columns
+ *              (userId, movieId, rating, timestamp...) it maps them.
+ *   pairs      one "user item" pair per line in time order (SASRec's files);
+ *              timestamps 0, 1, 2... are synthesised in file order.
+ *   lightgcn   one line per user: "user item item ..." (LightGCN's
+ *              train.txt/test.txt); no ratings, no timestamps.
+ *   movielens  u.data (tab), ratings.dat ("::") or ratings.csv (header); the
+ *              sibling u.item/u.genre/u.user, movies.dat/users.dat or
+ *              movies.csv/tags.csv become side features when present.
+ *   goodbooks  ratings.csv (user_id,book_id,rating) with books.csv,
+ *              book_tags.csv and tags.csv as item features; given books.csv
+ *              itself, a dataset of the 10,000 books with no interactions.
+ *   auto       detects all of the above from the file name and first lines.
+ * Options (opts may be NULL):
+ *   columns    string, e.g. "item,user,rating": names for the delimited
+ *              columns in order; "user", "item", "rating", "timestamp", or
+ *              "-" to ignore a column.
+ *   delimiter  string: "," "\t" "::" ";" "|" or "space" (runs of blanks).
+ *   header     "auto" (default), "yes" or "no".
+ *   features   bool, default true: read sibling side-feature files.
+ *   catalog    "rated" (default: items are those with interactions) or
+ *              "all" (items listed in the item file but never rated are
+ *              appended after the rated ones).
+ * Files that are not valid UTF-8 (MovieLens u.item, movies.dat) are read as
+ * Latin-1 and converted.  Every malformed line gives REC_E_FORMAT with a
+ * message naming the file, line and column; a missing file REC_E_IO; an
+ * unknown option REC_E_INVALID.  On any error *out is NULL and nothing is
+ * allocated.  Thread-safe (distinct outputs). */
+REC_API rec_status rec_dataset_load(rec_dataset **out, const char *path, const char *format,
+                                    const rec_params *opts);
+
+/* Like rec_dataset_load, but user and item ids are mapped through the id
+ * maps of ids_from (shared, same indices), e.g. LightGCN's test.txt after its
+ * train.txt.  Option "unknown" says what to do with an id ids_from lacks:
+ * "add" (default; *out gets its own extended copy of the map), "skip" (drop
+ * the row) or "error" (REC_E_NOTFOUND naming file, line and column). */
+REC_API rec_status rec_dataset_load_like(rec_dataset **out, const char *path,
+                                         const char *format, const rec_params *opts,
+                                         const rec_dataset *ids_from);
+
+/* A synthetic dataset with learnable structure: users with latent tastes
+ * over genres, items with genres, generated titles and descriptions, a
+ * popularity skew, and sessions in which one item tends to follow another.
+ * Options (all optional):
+ *   users (500), items (800), genres (12), interactions-per-user (40, mean),
+ *   popularity (1.0, Zipf exponent of item popularity), taste (0.85, share of
+ *   a user's actions in the two favourite genres), sequential (0.6, chance
+ *   that the next action in a session follows the item's successor),
+ *   session-length (6, mean), ratings (true), seed (42).
+ * Item features: "genres" (multi-hot), "title" and "description" (text),
+ * "year" and "length" (numeric).  User features: "region" (categorical),
+ * "age" (numeric).  The same options give the same dataset on every
+ * machine.  Thread-safe (distinct outputs). */
+REC_API rec_status rec_dataset_generate(rec_dataset **out, const rec_params *opts);
+
+/* ---- counts ---------------------------------------------------------------
+ * Users and items are counted over the id maps, so a split reports its
+ * parent's counts.  Thread-safe. */
+REC_API rec_status rec_dataset_num_users(const rec_dataset *d, int32_t *n);
+REC_API rec_status rec_dataset_num_items(const rec_dataset *d, int32_t *n);
+REC_API rec_status rec_dataset_num_interactions(const rec_dataset *d, int64_t *n);
+REC_API rec_status rec_dataset_has_ratings(const rec_dataset *d, int *yes);
+REC_API rec_status rec_dataset_has_timestamps(const rec_dataset *d, int *yes);
+
+/* Row r as indices (any out-pointer may be NULL); rating is NAN and
+ * timestamp REC_NO_TIME when the dataset has none.  REC_E_RANGE for a bad r. */
+REC_API rec_status rec_dataset_row(const rec_dataset *d, int64_t r, int32_t *user,
+                                   int32_t *item, double *rating, int64_t *timestamp);
+
+/* ---- id maps -------------------------------------------------------------
+ * index -> external id: *id is owned by the dataset (valid while any dataset
+ * sharing the map lives).  external id -> index: REC_E_NOTFOUND with a
+ * message for an unknown id.  REC_E_RANGE for a bad index.  Thread-safe. */
+REC_API rec_status rec_dataset_user_id(const rec_dataset *d, int32_t u, const char **id);
+REC_API rec_status rec_dataset_item_id(const rec_dataset *d, int32_t i, const char **id);
+REC_API rec_status rec_dataset_user_index(const rec_dataset *d, const char *id, int32_t *u);
+REC_API rec_status rec_dataset_item_index(const rec_dataset *d, const char *id, int32_t *i);
+
+/* ---- splits ----------------------------------------------------------------
+ * Splits d into *train and *test, which share d's id maps and features.
+ * how:
+ *   "holdout:R"  a random share R in (0,1) of the rows goes to test
+ *                (round(R * rows) rows, chosen by seed);
+ *   "user:R"     per user, a random ceil((1-R) * n_u) of the user's rows stay
+ *                in train and the rest go to test;
+ *   "last:N"     per user, the N last rows by timestamp go to test (ties: the
+ *                row later in file order counts as later); a user keeps at
+ *                least one row in train.  For train/valid/test, split the
+ *                train part again with "last:1": (trainval, test), then
+ *                (train, valid);
+ *   "kfold:K"    rows are shuffled by seed and cut into K folds (the first
+ *                rows % K folds hold one more row); fold `fold` (0..K-1) is
+ *                test, the rest train.  Folds of one seed partition the rows;
+ *   "time:T"     rows with timestamp < T train, the rest test.
+ * fold is ignored except by kfold; seed is ignored by last and time.  Rows
+ * keep their order.  REC_E_INVALID for a malformed how, REC_E_RANGE for a
+ * bad ratio/fold, REC_E_STATE for "time" without timestamps ("last" uses
+ * file order when the dataset has none).
+ * On failure both outputs are NULL.  Thread-safe for distinct outputs. */
+REC_API rec_status rec_dataset_split(const rec_dataset *d, const char *how, int fold,
+                                     uint64_t seed, rec_dataset **train, rec_dataset **test);
+
+/* A stable 64-bit hash of the rows and ids, for model metadata. Thread-safe. */
+REC_API rec_status rec_dataset_fingerprint(const rec_dataset *d, uint64_t *hash);
+
+/* ---- side features -------------------------------------------------------
+ * Fields are per side (users or items), named, and typed.  Values are set by
+ * external id, which must already be in the dataset unless create_ids is
+ * nonzero.  The first read after a change builds an index (not thread-safe
+ * with other calls on the dataset until done; reads after that are).  A
+ * split shares its parent's features; changing features of a dataset that
+ * shares them is REC_E_STATE. */
+
+/* Declares field name of the given type; REC_E_INVALID if it exists with
+ * another type (redeclaring with the same type is a no-op).  *index may be
+ * NULL. */
+REC_API rec_status rec_dataset_add_field(rec_dataset *d, rec_side side, const char *name,
+                                         rec_feature_type type, int *index);
+
+/* Sets (categorical, numeric) or adds to (multi-hot: one value, or several
+ * separated by '|'; text: appended after a space) field name for entity id.
+ * A numeric value must parse as a finite number (REC_E_INVALID otherwise). */
+REC_API rec_status rec_dataset_set_feature(rec_dataset *d, rec_side side, const char *name,
+                                           const char *id, const char *value,
+                                           int create_ids);
+
+/* Number of fields on a side; name and type of field k; index of a name
+ * (REC_E_NOTFOUND if absent). */
+REC_API rec_status rec_dataset_num_fields(const rec_dataset *d, rec_side side, int *n);
+REC_API rec_status rec_dataset_field_info(const rec_dataset *d, rec_side side, int k,
+                                          const char **name, rec_feature_type *type);
+REC_API rec_status rec_dataset_field_index(const rec_dataset *d, rec_side side,
+                                           const char *name, int *k);
+
+/* Vocabulary of a categorical or multi-hot field: its size and value j. */
+REC_API rec_status rec_dataset_field_vocab(const rec_dataset *d, rec_side side, int k,
+                                           int32_t *size);
+REC_API rec_status rec_dataset_field_value_name(const rec_dataset *d, rec_side side, int k,
+                                                int32_t j, const char **value);
+
+/* Entity e's value of field k.  categorical: *code (-1 if missing);
+ * numeric: *value, after the field's normalisation (NAN if missing). */
+REC_API rec_status rec_dataset_feature_code(const rec_dataset *d, rec_side side, int k,
+                                            int32_t e, int32_t *code);
+REC_API rec_status rec_dataset_feature_number(const rec_dataset *d, rec_side side, int k,
+                                              int32_t e, double *value);
+/* multi-hot: the entity's distinct codes in first-set order; *codes is owned
+ * by the dataset (NULL when *n is 0).  text: the entity's text ("" if none). */
+REC_API rec_status rec_dataset_feature_codes(const rec_dataset *d, rec_side side, int k,
+                                             int32_t e, const int32_t **codes, int32_t *n);
+REC_API rec_status rec_dataset_feature_text(const rec_dataset *d, rec_side side, int k,
+                                            int32_t e, const char **text);
+
+/* Normalisation of a numeric field, applied when values are read:
+ * "none", "minmax" (to [0,1]), "zscore", "log1p" (log(1+x), x >= 0), or
+ * "log1p-zscore"; statistics are taken over the entities that have a value. */
+REC_API rec_status rec_dataset_normalize(rec_dataset *d, rec_side side, const char *name,
+                                         const char *method);
+
+/* Declares a crossed categorical/multi-hot field named "a x b" from
+ * fields a and b, each categorical, multi-hot or numeric; a numeric field
+ * is cut into `buckets` equal-frequency buckets (2..1000, ignored
+ * otherwise).  The crossed values are "va x vb" for every pair of the
+ * entity's values.  *index may be NULL. */
+REC_API rec_status rec_dataset_cross(rec_dataset *d, rec_side side, const char *a,
+                                     const char *b, int buckets, int *index);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

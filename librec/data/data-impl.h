@@ -1,0 +1,201 @@
+/* Internal view of datasets for models, training and evaluation: raw columns,
+ * per-user/per-item CSR views, id lookups, side features.  Not installed. */
+#ifndef LIBREC_DATA_IMPL_H
+#define LIBREC_DATA_IMPL_H
+
+#include "core/core-impl.h"
+#include "librec/data.h"
+
+#include <stdint.h>
+
+/* ---- id map: external id string <-> dense index ---------------------------
+ * Open addressing over a string arena; reference-counted so splits, models
+ * and datasets share one map.  Ids are never removed. */
+typedef struct rec_idmap {
+    int refs;            /* atomic */
+    int32_t n, cap;      /* ids, capacity of off[]/hash[]                    */
+    size_t *off;         /* [n] offset of id i in arena (NUL-terminated)      */
+    uint32_t *hash;      /* [n] hash of id i                                  */
+    char *arena;
+    size_t alen, acap;
+    int32_t *slot;       /* [mask+1] index or -1                              */
+    uint32_t mask;
+} rec_idmap;
+
+rec_status rec_idmap_create(rec_idmap **out);
+rec_idmap *rec_idmap_ref(rec_idmap *m);
+void rec_idmap_unref(rec_idmap *m);
+rec_status rec_idmap_clone(const rec_idmap *m, rec_idmap **out);
+/* Index of s[0..len) or -1. */
+int32_t rec_idmap_find(const rec_idmap *m, const char *s, size_t len);
+/* Index of s[0..len), added if new (*added = 1).  REC_E_NOMEM/REC_E_RANGE
+ * with no message set: callers report. */
+rec_status rec_idmap_intern(rec_idmap *m, const char *s, size_t len, int32_t *idx, int *added);
+static inline const char *rec_idmap_name(const rec_idmap *m, int32_t i)
+{
+    return m->arena + m->off[i];
+}
+uint64_t rec_hash_bytes(const void *p, size_t n, uint64_t seed);
+
+/* ---- side features ---------------------------------------------------------
+ * A field is filled through "pending" (entity, value) records in arrival
+ * order; rec_fields_ready() turns them into the per-entity arrays below
+ * (lazily, on first read).  After that, for rows = number of entities:
+ *   categorical  codes[rows] (-1 missing), vocab
+ *   numeric      num[rows] raw (NAN missing); rec_field_number() normalises
+ *   multi-hot    ptr[rows+1], vals[ptr[e]..ptr[e+1]) distinct codes in first
+ *                order, cnt[] how often each was set (tags set twice: 2), vocab
+ *   text         toff[rows+1] offsets into text (each NUL-terminated)  */
+enum { REC_NORM_NONE, REC_NORM_MINMAX, REC_NORM_ZSCORE, REC_NORM_LOG1P, REC_NORM_LOG1P_Z };
+
+typedef struct rec_field {
+    char *name;
+    rec_feature_type type;
+    int norm;
+    double na, nb;           /* normalised = (f(x) - na) * nb                 */
+    int cross_a, cross_b;    /* >= 0 for a crossed field                      */
+    int buckets;
+    rec_idmap *vocab;
+    /* pending records, in order */
+    int32_t *pe;             /* entity                                        */
+    int64_t *pv;             /* code, or offset into ptext, or double bits    */
+    int64_t np, pcap;
+    char *ptext;
+    size_t ptlen, ptcap;
+    /* ready arrays */
+    int ready;
+    int32_t rows;
+    int32_t *codes;
+    float *num;
+    int64_t *ptr;
+    int32_t *vals;
+    int32_t *cnt;
+    int64_t *toff;
+    char *text;
+    size_t tlen;
+} rec_field;
+
+typedef struct rec_features {
+    int refs;
+    int n, cap;
+    rec_field **f;           /* each field its own block: pointers stay valid */
+} rec_features;
+
+rec_status rec_features_create(rec_features **out);
+void rec_features_unref(rec_features *fs);
+int rec_features_find(const rec_features *fs, const char *name);
+rec_status rec_features_add(rec_features *fs, const char *name, rec_feature_type type,
+                            int *index, const char *fn);
+/* Pending records; value strings are copied. */
+rec_status rec_field_put_code(rec_field *f, int32_t e, const char *v, size_t len);
+rec_status rec_field_put_number(rec_field *f, int32_t e, double v);
+rec_status rec_field_put_text(rec_field *f, int32_t e, const char *v, size_t len);
+/* Builds the ready arrays of every field for `rows` entities. */
+rec_status rec_features_ready(rec_features *fs, int32_t rows);
+double rec_field_number(const rec_field *f, int32_t e);
+
+/* ---- the dataset ---------------------------------------------------------- */
+struct rec_dataset {
+    rec_idmap *users, *items;
+    rec_features *ufeat, *ifeat;
+    int64_t n, cap;
+    int32_t *u, *i;
+    float *r;                /* NULL when no ratings                          */
+    int64_t *t;              /* NULL when no timestamps                       */
+    int has_r, has_t;        /* -1 undecided (no row yet), 0, 1               */
+    /* caches, built on first use */
+    int64_t *uptr, *urow;    /* user CSR: [nu+1], row ids sorted (t, row)      */
+    int32_t *uitem;
+    float *urat;
+    int32_t ucsr_n;
+    int64_t *iptr, *irow;
+    int32_t *iuser;
+    float *irat;
+    int32_t icsr_n;
+};
+
+/* Appends a row by indices (no id checks); grows columns. */
+rec_status rec_ds_push(rec_dataset *d, int32_t u, int32_t i, float r, int64_t t);
+/* A dataset with no rows sharing src's maps and features (copy of has_r/t). */
+rec_status rec_ds_new_like(const rec_dataset *src, rec_dataset **out);
+void rec_ds_drop_caches(rec_dataset *d);
+/* Interns an external id, cloning a shared map first. */
+rec_status rec_ds_intern(rec_dataset *d, rec_side side, const char *s, size_t len,
+                         int32_t *idx, const char *fn);
+/* Ensures features are private to d (not shared with a split); creates them. */
+rec_status rec_ds_own_features(rec_dataset *d, rec_side side, rec_features **fs,
+                               const char *fn);
+
+/* ---- the API models and evaluation use ------------------------------------ */
+int32_t rec_ds_num_users(const rec_dataset *d);
+int32_t rec_ds_num_items(const rec_dataset *d);
+int64_t rec_ds_num_rows(const rec_dataset *d);
+const int32_t *rec_ds_users_col(const rec_dataset *d);
+const int32_t *rec_ds_items_col(const rec_dataset *d);
+const float *rec_ds_ratings_col(const rec_dataset *d);   /* NULL if no ratings   */
+const int64_t *rec_ds_times_col(const rec_dataset *d);   /* NULL if no times     */
+
+/* Per-user rows sorted by (timestamp, file order): user u's items are
+ * items[indptr[u] .. indptr[u+1]), ratings likewise (NULL when the dataset
+ * has none; pass NULL if not wanted).  Built on first call and cached: the
+ * first call is not thread-safe (models call it during fit), later calls are.
+ * indptr has num_users + 1 entries. */
+rec_status rec_ds_user_csr(const rec_dataset *d, const int64_t **indptr, const int32_t **items,
+                           const float **ratings);
+/* Per item: users, in the same (timestamp, file order). */
+rec_status rec_ds_item_csr(const rec_dataset *d, const int64_t **indptr, const int32_t **users,
+                           const float **ratings);
+/* Row ids behind the CSR entries (same layout), e.g. to look up timestamps. */
+rec_status rec_ds_user_csr_rows(const rec_dataset *d, const int64_t **rows);
+
+const char *rec_ds_user_name(const rec_dataset *d, int32_t u);   /* NULL if out of range */
+const char *rec_ds_item_name(const rec_dataset *d, int32_t i);
+rec_status rec_ds_user_find(const rec_dataset *d, const char *ext, int32_t *u);
+rec_status rec_ds_item_find(const rec_dataset *d, const char *ext, int32_t *i);
+rec_idmap *rec_ds_user_map(const rec_dataset *d);   /* borrowed; rec_idmap_ref to keep */
+rec_idmap *rec_ds_item_map(const rec_dataset *d);
+
+/* Side features (build the index on first use; NULL / "" when absent). */
+const rec_field *rec_ds_field(const rec_dataset *d, rec_side side, const char *name);
+const rec_field *rec_ds_field_at(const rec_dataset *d, rec_side side, int k);
+int rec_ds_num_fields(const rec_dataset *d, rec_side side);
+const char *rec_ds_item_text(const rec_dataset *d, int32_t i, const char *field);
+/* Distinct codes of a multi-hot field for item i (n = 0 when none). */
+const int32_t *rec_ds_item_multihot(const rec_dataset *d, int32_t i, const char *field,
+                                    int32_t *n);
+/* Vocabulary size of a categorical / multi-hot field (0 when absent). */
+int32_t rec_ds_field_vocab_size(const rec_field *f);
+
+uint64_t rec_ds_fingerprint(const rec_dataset *d);
+
+/* ---- text reading (loaders) ------------------------------------------------ */
+typedef struct rec_text {
+    const char *fn, *path;
+    char *buf;               /* whole file, NUL-terminated, UTF-8             */
+    size_t len, cap, pos;
+    long line;               /* line of the next record (1-based)             */
+} rec_text;
+
+typedef struct rec_tok {
+    char *s;                 /* NUL-terminated in the buffer                  */
+    size_t len;
+    size_t col;              /* 1-based byte column in its line               */
+    int quoted;
+} rec_tok;
+
+/* Reads path whole (REC_E_IO naming it); Latin-1 converted to UTF-8. */
+rec_status rec_text_open(rec_text *t, const char *path, const char *fn);
+void rec_text_close(rec_text *t);
+/* Next record split on delim ("," "\t" "::" or NULL for runs of blanks);
+ * quote: honour CSV quotes.  Blank lines are skipped.  Returns 1 with
+ * *nf fields, 0 at end of file, or a negative status (unterminated quote,
+ * more than maxf fields) with the message set.  *line gets the record's line. */
+int rec_text_record(rec_text *t, const char *delim, int quote, rec_tok *f, int maxf, int *nf,
+                    long *line);
+rec_status rec_text_error(const rec_text *t, long line, size_t col, const char *fmt, ...)
+    REC_PRINTF(4, 5);
+/* Strict parsers of a whole token. */
+int rec_parse_double(const char *s, double *v);
+int rec_parse_i64(const char *s, int64_t *v);
+
+#endif

@@ -1,0 +1,566 @@
+/* rec_dataset_load: format detection, delimited interactions (csv, tsv,
+ * "::"), SASRec pairs and LightGCN adjacency lines. */
+#include "data/load-impl.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const rec_param_spec load_spec[] = {
+    { "columns", REC_PARAM_STR, "", 0, 0, NULL,
+      "delimited column names in order: user,item,rating,timestamp or - to skip" },
+    { "delimiter", REC_PARAM_STR, "", 0, 0, NULL,
+      "field delimiter (default from the format)" },
+    { "header", REC_PARAM_STR, "auto", 0, 0, "auto|yes|no", "first line is a header" },
+    { "features", REC_PARAM_BOOL, "true", 0, 0, NULL, "read sibling side-feature files" },
+    { "catalog", REC_PARAM_STR, "rated", 0, 0, "rated|all",
+      "items: only rated ones, or all listed in the item file" },
+    { "unknown", REC_PARAM_STR, "add", 0, 0, "add|skip|error",
+      "rec_dataset_load_like: ids the reference lacks" },
+};
+#define NSPEC (sizeof load_spec / sizeof load_spec[0])
+
+/* ---- paths --------------------------------------------------------------- */
+
+const char *rec_path_base(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+const char *rec_path_dir(const char *path, char *buf, size_t n)
+{
+    size_t k = (size_t)(rec_path_base(path) - path);
+    if (k >= n)
+        k = n - 1;
+    memcpy(buf, path, k);
+    buf[k] = 0;
+    return buf;
+}
+
+int rec_file_exists(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+/* ---- shared helpers ------------------------------------------------------ */
+
+rec_status rec_load_put(rec_loader *L, rec_status st)
+{
+    if (st == REC_E_NOMEM)
+        return rec_nomem(L->fn);
+    if (st)
+        return rec_err(st, "%s: too many distinct feature values", L->fn);
+    return REC_OK;
+}
+
+rec_status rec_load_entity(rec_loader *L, rec_side side, const char *s, size_t len,
+                           int32_t *e)
+{
+    if (L->catalog_all)
+        return rec_ds_intern(L->d, side, s, len, e, L->fn);
+    *e = rec_idmap_find(side == REC_SIDE_USER ? L->d->users : L->d->items, s, len);
+    return REC_OK;
+}
+
+rec_status rec_load_field(rec_loader *L, rec_side side, const char *name,
+                          rec_feature_type type, rec_field **f)
+{
+    rec_features *fs;
+    int k;
+    REC_TRY(rec_ds_own_features(L->d, side, &fs, L->fn));
+    REC_TRY(rec_features_add(fs, name, type, &k, L->fn));
+    *f = fs->f[k];
+    return REC_OK;
+}
+
+static void trim(rec_tok *t)
+{
+    if (t->quoted)
+        return;
+    while (t->len && (t->s[0] == ' ' || t->s[0] == '\t')) {
+        t->s++;
+        t->len--;
+        t->col++;
+    }
+    while (t->len && (t->s[t->len - 1] == ' ' || t->s[t->len - 1] == '\t'))
+        t->s[--t->len] = 0;
+}
+
+/* Interns an interaction id; *idx = -1 means "skip the row". */
+static rec_status row_id(rec_loader *L, rec_text *t, rec_side side, rec_tok *k, long line,
+                         int32_t *idx)
+{
+    trim(k);
+    const char *what = side == REC_SIDE_USER ? "user" : "item";
+    if (!k->len)
+        return rec_text_error(t, line, k->col, "empty %s id", what);
+    if (L->unknown != UNKNOWN_ADD) {
+        *idx = rec_idmap_find(side == REC_SIDE_USER ? L->d->users : L->d->items, k->s, k->len);
+        if (*idx >= 0)
+            return REC_OK;
+        if (L->unknown == UNKNOWN_SKIP)
+            return REC_OK;
+        rec_text_error(t, line, k->col, "unknown %s id '%s'", what, k->s);
+        return REC_E_NOTFOUND;
+    }
+    return rec_ds_intern(L->d, side, k->s, k->len, idx, L->fn);
+}
+
+static rec_status push(rec_loader *L, int32_t u, int32_t i, float r, int64_t ts)
+{
+    rec_status st = rec_ds_push(L->d, u, i, r, ts);
+    if (st == REC_E_NOMEM)
+        return rec_nomem(L->fn);
+    if (st)
+        return rec_err(st, "%s: more than %d rows", L->fn, INT32_MAX);
+    return REC_OK;
+}
+
+/* ---- delimited interactions ------------------------------------------------ */
+
+enum { COL_SKIP, COL_USER, COL_ITEM, COL_RATING, COL_TIME };
+
+static int lower_has(const char *s, const char *word)
+{
+    char b[64];
+    size_t n = 0;
+    for (; *s && n + 1 < sizeof b; s++)
+        b[n++] = (char)tolower((unsigned char)*s);
+    b[n] = 0;
+    return strstr(b, word) != NULL;
+}
+
+static int header_role(const char *s)
+{
+    static const char *items[] = { "item", "movie", "book", "product", "track", "song",
+                                   "artist", "business", "isbn", "asin" };
+    if (lower_has(s, "user"))
+        return COL_USER;
+    for (size_t k = 0; k < sizeof items / sizeof *items; k++)
+        if (lower_has(s, items[k]))
+            return COL_ITEM;
+    if (lower_has(s, "rating") || lower_has(s, "score") || lower_has(s, "stars"))
+        return COL_RATING;
+    if (lower_has(s, "time") || lower_has(s, "date"))
+        return COL_TIME;
+    return -1;
+}
+
+static int has_digit(const char *s)
+{
+    for (; *s; s++)
+        if (*s >= '0' && *s <= '9')
+            return 1;
+    return 0;
+}
+
+static int parse_columns(rec_loader *L, const char *spec, int *role, int ncols)
+{
+    int n = 0;
+    const char *p = spec;
+    while (*p) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+        char w[32];
+        if (len >= sizeof w)
+            len = sizeof w - 1;
+        memcpy(w, p, len);
+        w[len] = 0;
+        int r;
+        if (!strcmp(w, "user"))
+            r = COL_USER;
+        else if (!strcmp(w, "item"))
+            r = COL_ITEM;
+        else if (!strcmp(w, "rating"))
+            r = COL_RATING;
+        else if (!strcmp(w, "timestamp") || !strcmp(w, "time"))
+            r = COL_TIME;
+        else if (!strcmp(w, "-") || !strcmp(w, "skip") || !strcmp(w, "_"))
+            r = COL_SKIP;
+        else
+            return (int)rec_err(REC_E_INVALID,
+                                "%s: columns: '%s' is not user, item, rating, timestamp or -",
+                                L->fn, w);
+        if (n == MAXCOLS)
+            return (int)rec_err(REC_E_INVALID, "%s: columns: more than %d", L->fn, MAXCOLS);
+        role[n++] = r;
+        p += len + (c != NULL);
+        if (c && !*p)
+            break;
+    }
+    for (int k = n; k < ncols; k++)
+        role[k] = COL_SKIP;
+    return n;
+}
+
+rec_status rec_load_delimited(rec_loader *L, rec_text *t, const char *delim, int quote,
+                              const char *columns, int header, int synth_time)
+{
+    rec_tok *f = L->tok;
+    int nf;
+    long line;
+    int got = rec_text_record(t, delim, quote, f, MAXCOLS, &nf, &line);
+    if (got < 0)
+        return (rec_status)got;
+    if (got == 0)
+        return rec_text_error(t, t->line, 1, "empty file: no interactions");
+    int ncols = nf;
+    int role[MAXCOLS];
+    int named = 0;
+    if (columns && *columns) {
+        int n = parse_columns(L, columns, role, ncols);
+        if (n < 0)
+            return (rec_status)n;
+        if (n != ncols)
+            return rec_text_error(t, line, 1, "the columns option names %d columns, the line has %d",
+                                  n, ncols);
+        named = 1;
+    } else {
+        for (int k = 0; k < ncols; k++)
+            role[k] = k < 4 ? COL_USER + k : COL_SKIP;
+    }
+    /* Header: a numeric column that does not parse, or words where ids go. */
+    int is_header = header == 1;
+    if (header < 0) {
+        for (int k = 0; k < ncols; k++) {
+            double v;
+            if ((role[k] == COL_RATING || role[k] == COL_TIME) && !rec_parse_double(f[k].s, &v))
+                is_header = 1;
+            if ((role[k] == COL_USER || role[k] == COL_ITEM) && !has_digit(f[k].s) &&
+                header_role(f[k].s) >= 0)
+                is_header = 1;
+        }
+    }
+    if (is_header && !named) {
+        int hr[MAXCOLS], hu = 0, hi = 0;
+        for (int k = 0; k < ncols; k++) {
+            hr[k] = header_role(f[k].s);
+            hu += hr[k] == COL_USER;
+            hi += hr[k] == COL_ITEM;
+        }
+        if (hu == 1 && hi == 1)
+            for (int k = 0; k < ncols; k++)
+                role[k] = hr[k] < 0 ? COL_SKIP : hr[k];
+    }
+    int cu = -1, ci = -1, cr = -1, ct = -1;
+    for (int k = 0; k < ncols; k++) {
+        int *slot = role[k] == COL_USER ? &cu : role[k] == COL_ITEM ? &ci
+                  : role[k] == COL_RATING ? &cr : role[k] == COL_TIME ? &ct : NULL;
+        if (slot && *slot >= 0)
+            return rec_err(REC_E_INVALID, "%s: %s: column %d repeats a role", L->fn, t->path,
+                           k + 1);
+        if (slot)
+            *slot = k;
+    }
+    if (cu < 0 || ci < 0)
+        return rec_text_error(t, line, 1, "expected at least 2 columns (user, item), got %d",
+                              ncols);
+    L->d->has_r = cr >= 0;
+    L->d->has_t = ct >= 0 || synth_time;
+    if (is_header)
+        got = rec_text_record(t, delim, quote, f, MAXCOLS, &nf, &line);
+    int64_t rows = 0;
+    for (; got > 0; got = rec_text_record(t, delim, quote, f, MAXCOLS, &nf, &line)) {
+        if (nf != ncols) {
+            size_t col = nf > ncols ? f[ncols].col : f[nf - 1].col + f[nf - 1].len +
+                                                         (f[nf - 1].quoted ? 2 : 0);
+            return rec_text_error(t, line, col, "expected %d columns, got %d", ncols, nf);
+        }
+        int32_t u = -1, i = -1;
+        double r = 0;
+        int64_t ts = synth_time ? rows : 0;
+        if (cr >= 0 && !rec_parse_double(f[cr].s, &r))
+            return rec_text_error(t, line, f[cr].col, "rating '%s' is not a number", f[cr].s);
+        if (ct >= 0 && !rec_parse_i64(f[ct].s, &ts))
+            return rec_text_error(t, line, f[ct].col, "timestamp '%s' is not an integer",
+                                  f[ct].s);
+        REC_TRY(row_id(L, t, REC_SIDE_USER, &f[cu], line, &u));
+        REC_TRY(row_id(L, t, REC_SIDE_ITEM, &f[ci], line, &i));
+        rows++;
+        if (u < 0 || i < 0)
+            continue;
+        REC_TRY(push(L, u, i, (float)r, ts));
+    }
+    if (got < 0)
+        return (rec_status)got;
+    if (rows == 0)
+        return rec_text_error(t, t->line, 1, "no interactions after the header");
+    return REC_OK;
+}
+
+/* LightGCN: "user item item ..." per line (a line may hold thousands of
+ * items, so it is scanned directly rather than through a token array). */
+static rec_status load_lightgcn(rec_loader *L, rec_text *t)
+{
+    L->d->has_r = 0;
+    L->d->has_t = 0;
+    char *b = t->buf;
+    size_t p = t->pos;
+    int64_t users = 0;
+    for (long line = 1; p < t->len; line++) {
+        size_t start = p;
+        int32_t u = -2;
+        while (p < t->len && b[p] != '\n') {
+            while (p < t->len && (b[p] == ' ' || b[p] == '\t' || b[p] == '\r'))
+                p++;
+            if (p >= t->len || b[p] == '\n')
+                break;
+            rec_tok k = { b + p, 0, p - start + 1, 0 };
+            while (p < t->len && b[p] != ' ' && b[p] != '\t' && b[p] != '\r' && b[p] != '\n')
+                p++;
+            k.len = (size_t)(b + p - k.s);
+            char save = b[p];
+            b[p] = 0;
+            int32_t idx;
+            rec_status st = row_id(L, t, u == -2 ? REC_SIDE_USER : REC_SIDE_ITEM, &k, line, &idx);
+            b[p] = save;
+            if (st)
+                return st;
+            if (u == -2) {
+                u = idx;
+                users++;
+            } else if (u >= 0 && idx >= 0) {
+                REC_TRY(push(L, u, idx, 0, 0));
+            }
+        }
+        p++;
+    }
+    if (!users)
+        return rec_text_error(t, 1, 1, "empty file: no users");
+    return REC_OK;
+}
+
+/* ---- detection --------------------------------------------------------------- */
+
+enum { FMT_AUTO, FMT_CSV, FMT_TSV, FMT_PAIRS, FMT_MOVIELENS, FMT_GOODBOOKS, FMT_LIGHTGCN };
+
+static int first_line(const rec_text *t, char *buf, size_t n)
+{
+    size_t p = t->pos, k = 0;
+    while (p < t->len && (t->buf[p] == '\n' || t->buf[p] == '\r'))
+        p++;
+    while (p < t->len && t->buf[p] != '\n' && t->buf[p] != '\r' && k + 1 < n)
+        buf[k++] = t->buf[p++];
+    buf[k] = 0;
+    return (int)k;
+}
+
+/* Largest number of blank-separated tokens over the first lines. */
+static int max_tokens(const rec_text *t, int lines)
+{
+    int best = 0;
+    size_t p = t->pos;
+    for (int l = 0; l < lines && p < t->len; l++) {
+        int n = 0, in = 0;
+        for (; p < t->len && t->buf[p] != '\n'; p++) {
+            int blank = t->buf[p] == ' ' || t->buf[p] == '\t' || t->buf[p] == '\r';
+            n += !blank && !in;
+            in = !blank;
+        }
+        p++;
+        best = n > best ? n : best;
+    }
+    return best;
+}
+
+static int detect(const char *path, const rec_text *t)
+{
+    const char *base = rec_path_base(path);
+    char line[512];
+    first_line(t, line, sizeof line);
+    size_t bl = strlen(base);
+    int ends_dat = bl > 4 && !strcmp(base + bl - 4, ".dat");
+    int ends_data = bl > 5 && !strcmp(base + bl - 5, ".data");
+    if (!strcmp(base, "u.data") || (ends_data && strchr(line, '\t')))
+        return FMT_MOVIELENS;
+    if (ends_dat && strstr(line, "::"))
+        return FMT_MOVIELENS;
+    if (!strncmp(line, "userId,movieId", 14))
+        return FMT_MOVIELENS;
+    if (!strncmp(line, "user_id,book_id", 15) || !strncmp(line, "book_id,goodreads_book_id", 25))
+        return FMT_GOODBOOKS;
+    if (strstr(line, "::"))
+        return FMT_CSV; /* "::" delimited, handled by the csv path */
+    if (strchr(line, '\t'))
+        return FMT_TSV;
+    if (strchr(line, ','))
+        return FMT_CSV;
+    if (!strcmp(base, "train.txt") || !strcmp(base, "test.txt"))
+        return FMT_LIGHTGCN;
+    return max_tokens(t, 50) > 2 ? FMT_LIGHTGCN : FMT_PAIRS;
+}
+
+static int format_code(const char *s)
+{
+    static const char *names[] = { "auto", "csv", "tsv", "pairs", "movielens", "goodbooks",
+                                   "lightgcn" };
+    for (int k = 0; k < 7; k++)
+        if (!strcmp(s, names[k]))
+            return k;
+    return -1;
+}
+
+/* Delimiter option to the tokenizer's form. */
+static const char *delim_of(const char *opt, const char *dflt)
+{
+    if (!opt || !*opt)
+        return dflt;
+    if (!strcmp(opt, "space"))
+        return NULL;
+    if (!strcmp(opt, "tab"))
+        return "\t";
+    return opt;
+}
+
+static rec_status load_movielens(rec_loader *L, rec_text *t, const char *path)
+{
+    const char *base = rec_path_base(path);
+    char line[256];
+    first_line(t, line, sizeof line);
+    size_t bl = strlen(base);
+    int layout;
+    rec_status st;
+    if (strstr(line, "::")) {
+        layout = 1;
+        st = rec_load_delimited(L, t, "::", 0, "user,item,rating,timestamp", 0, 0);
+    } else if (bl > 4 && !strcmp(base + bl - 4, ".csv")) {
+        layout = 2;
+        st = rec_load_delimited(L, t, ",", 1, "", -1, 0);
+    } else {
+        layout = 0;
+        st = rec_load_delimited(L, t, "\t", 0, "user,item,rating,timestamp", 0, 0);
+    }
+    if (st || !L->features)
+        return st;
+    char dir[4096];
+    return rec_load_movielens_side(L, rec_path_dir(path, dir, sizeof dir), layout);
+}
+
+static rec_status load_goodbooks(rec_loader *L, rec_text *t, const char *path)
+{
+    char dir[4096];
+    rec_path_dir(path, dir, sizeof dir);
+    if (!strcmp(rec_path_base(path), "books.csv")) {
+        /* The catalogue alone: every book an item, no interactions. */
+        L->d->has_r = L->d->has_t = 0;
+        L->catalog_all = 1;
+        return rec_load_goodbooks_books(L, dir);
+    }
+    REC_TRY(rec_load_delimited(L, t, ",", 1, "", -1, 0));
+    return L->features ? rec_load_goodbooks_books(L, dir) : REC_OK;
+}
+
+static rec_status load_into(rec_loader *L, const char *path, const char *format)
+{
+    int fmt = format_code(format ? format : "auto");
+    if (fmt < 0)
+        return rec_err(REC_E_INVALID,
+                       "%s: format '%s' is not one of auto|csv|tsv|pairs|movielens|goodbooks|"
+                       "lightgcn", L->fn, format);
+    rec_text t;
+    REC_TRY(rec_text_open(&t, path, L->fn));
+    if (fmt == FMT_AUTO)
+        fmt = detect(path, &t);
+    const char *columns = rec_params_str(L->opts, load_spec, NSPEC, "columns");
+    const char *hdr = rec_params_str(L->opts, load_spec, NSPEC, "header");
+    int header = !strcmp(hdr, "yes") ? 1 : !strcmp(hdr, "no") ? 0 : -1;
+    const char *dopt = rec_params_str(L->opts, load_spec, NSPEC, "delimiter");
+    static const char *delims[] = { "", ",", "\t", "tab", "::", ";", "|", "space" };
+    int dok = 0;
+    for (size_t k = 0; k < sizeof delims / sizeof *delims; k++)
+        dok |= !strcmp(dopt, delims[k]);
+    if (!dok) {
+        rec_text_close(&t);
+        return rec_err(REC_E_INVALID, "%s: delimiter '%s' is not one of , tab :: ; | space",
+                       L->fn, dopt);
+    }
+    rec_status st;
+    switch (fmt) {
+    case FMT_CSV: {
+        char line[512];
+        first_line(&t, line, sizeof line);
+        const char *dd = strstr(line, "::") ? "::" : ",";
+        const char *delim = delim_of(dopt, dd);
+        st = rec_load_delimited(L, &t, delim, delim && delim[0] == ',', columns, header, 0);
+        break;
+    }
+    case FMT_TSV:
+        st = rec_load_delimited(L, &t, delim_of(dopt, "\t"), 0, columns, header, 0);
+        break;
+    case FMT_PAIRS:
+        st = rec_load_delimited(L, &t, NULL, 0, "user,item", 0, 1);
+        break;
+    case FMT_LIGHTGCN:
+        st = load_lightgcn(L, &t);
+        break;
+    case FMT_MOVIELENS:
+        st = load_movielens(L, &t, path);
+        break;
+    default:
+        st = load_goodbooks(L, &t, path);
+        break;
+    }
+    rec_text_close(&t);
+    if (!st)
+        st = rec_features_ready(L->d->ifeat, L->d->items->n) ? rec_nomem(L->fn) : REC_OK;
+    if (!st)
+        st = rec_features_ready(L->d->ufeat, L->d->users->n) ? rec_nomem(L->fn) : REC_OK;
+    return st;
+}
+
+static rec_status load_common(rec_dataset **out, const char *path, const char *format,
+                              const rec_params *opts, const rec_dataset *like, const char *fn)
+{
+    REC_CHECK_ARG(out, fn, "out is NULL");
+    *out = NULL;
+    REC_CHECK_ARG(path, fn, "path is NULL");
+    REC_TRY(rec_params_check(opts, load_spec, NSPEC, fn));
+    rec_loader *L = rec_calloc(1, sizeof *L);
+    if (!L)
+        return rec_nomem(fn);
+    L->fn = fn;
+    L->opts = opts;
+    L->features = rec_params_bool(opts, load_spec, NSPEC, "features");
+    L->catalog_all = !strcmp(rec_params_str(opts, load_spec, NSPEC, "catalog"), "all");
+    rec_status st;
+    if (like) {
+        const char *u = rec_params_str(opts, load_spec, NSPEC, "unknown");
+        L->unknown = !strcmp(u, "skip") ? UNKNOWN_SKIP : !strcmp(u, "error") ? UNKNOWN_ERROR
+                                                                              : UNKNOWN_ADD;
+        /* The reference's features are shared, not re-read. */
+        L->features = 0;
+        L->catalog_all = 0;
+        st = rec_ds_new_like(like, &L->d) ? rec_nomem(fn) : REC_OK;
+        if (!st)
+            L->d->has_r = L->d->has_t = -1;
+    } else {
+        st = rec_dataset_create(&L->d);
+        if (st)
+            st = rec_nomem(fn);
+    }
+    if (!st)
+        st = load_into(L, path, format);
+    if (st)
+        rec_dataset_destroy(L->d);
+    else
+        *out = L->d;
+    rec_free(L, sizeof *L);
+    return st;
+}
+
+REC_API rec_status rec_dataset_load(rec_dataset **out, const char *path, const char *format,
+                                    const rec_params *opts)
+{
+    return load_common(out, path, format, opts, NULL, "rec_dataset_load");
+}
+
+REC_API rec_status rec_dataset_load_like(rec_dataset **out, const char *path,
+                                         const char *format, const rec_params *opts,
+                                         const rec_dataset *ids_from)
+{
+    REC_CHECK_ARG(ids_from, "rec_dataset_load_like", "ids_from is NULL");
+    return load_common(out, path, format, opts, ids_from, "rec_dataset_load_like");
+}
