@@ -880,6 +880,43 @@ START_TEST(shape_errors)
 }
 END_TEST
 
+START_TEST(zero_sized_dims_run_forward_and_backward)
+{
+    rec_graph *g = new_graph();
+    rec_tensor *e = rec_tensor_new(g, REC_F32, 2, S(3, 0));   /* rows, no columns */
+    rec_tensor *k0 = rec_tensor_new(g, REC_F32, 2, S(0, 2));  /* no rows */
+    rec_tensor *w = rec_tensor_new(g, REC_F32, 2, S(2, 0));
+    const float bias[2] = { 1, 2 };
+    rec_tensor *b = t1(g, 2, bias);
+    ck_assert_ptr_nonnull(e);
+    e->flags |= REC_T_GRAD;
+    b->flags |= REC_T_GRAD;
+    rec_tensor *ys[8] = {
+        rec_softmax(g, e, 1, NULL), rec_log_softmax(g, e, 1, NULL),
+        rec_layernorm(g, e, NULL, NULL, 1e-5f), rec_transpose(g, e),
+        rec_sum_rows(g, e), rec_l2_normalize(g, e, 1e-6f),
+        rec_matmul(g, e, k0, 0, 0),            /* [3,0] x [0,2]: zeros */
+        rec_linear(g, e, w, b),                /* in = 0: the bias alone */
+    };
+    for (int i = 0; i < 8; i++)
+        ck_assert_msg(ys[i] != NULL, "op %d: %s", i, rec_last_error());
+    expect_shape(ys[3], 2, S(0, 3));
+    const float zeros[6] = { 0 }, lin[6] = { 1, 2, 1, 2, 1, 2 };
+    expect_vals(ys[4], zeros, 3, 0);
+    expect_vals(ys[6], zeros, 6, 0);
+    expect_vals(ys[7], lin, 6, 0);
+    rec_tensor *parts[8];
+    for (int i = 0; i < 8; i++)
+        parts[i] = rec_reshape(g, ys[i], 1, S(-1));
+    rec_tensor *loss = rec_sum(g, rec_concat(g, 8, parts));
+    ck_assert_ptr_nonnull(loss);
+    ck_assert_int_eq(rec_backward(g, loss), REC_OK);
+    /* d(sum)/d(bias) counts the 3 rows */
+    expect_vals(&(rec_tensor){ .v = b->g, .n = 2 }, (const float[]){ 3, 3 }, 2, 0);
+    rec_graph_destroy(g);
+}
+END_TEST
+
 /* ---- end to end ----------------------------------------------------------------- */
 
 static rec_tensor *build_mlp(rec_graph *g, void *ctx)
@@ -1048,6 +1085,7 @@ Suite *rec_ops_dense_suite(void)
     tcase_add_test(t, shape_forward_values);
     tcase_add_test(t, shape_gradcheck);
     tcase_add_test(t, shape_errors);
+    tcase_add_test(t, zero_sized_dims_run_forward_and_backward);
     suite_add_tcase(s, t);
     t = tcase_create("end_to_end");
     tcase_add_test(t, mlp_gradcheck_end_to_end);

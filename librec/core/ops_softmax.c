@@ -123,11 +123,13 @@ static rec_tensor *softmax_like(rec_graph *g, const char *fn, int log, rec_tenso
     rec_tensor *y = rec_op_out(g, a->nd, a->shape, sm_back, mask ? 2 : 1, in, &node);
     if (!y)
         return NULL;
-    sm_job j = { log, causal != 0, cols, mask ? mask->iv : NULL, a->v, NULL, NULL, y->v };
+    /* with no columns nothing is masked (and r % T must not divide by 0) */
+    int causal_on = causal != 0 && cols > 0;
+    sm_job j = { log, causal_on, cols, mask ? mask->iv : NULL, a->v, NULL, NULL, y->v };
     rec_parallel_for(rows, rec_row_grain(cols), sm_fwd, &j);
     if (node) {
         node->i[0] = log;
-        node->i[1] = causal != 0;
+        node->i[1] = causal_on;
     }
     return y;
 }
@@ -263,15 +265,17 @@ rec_tensor *rec_layernorm(rec_graph *g, rec_tensor *x, rec_tensor *gamma, rec_te
     float *stats = y ? rec_graph_alloc(g, (size_t)(rows ? 2 * rows : 2) * sizeof *stats) : NULL;
     if (!stats)
         return NULL;
-    if (cols == 0)
-        return y;
-    ln_job j = { cols, eps, x->v, gamma ? gamma->v : NULL, beta ? beta->v : NULL, NULL, y->v,
-                 stats };
-    rec_parallel_for(rows, rec_row_grain(cols), ln_fwd, &j);
     if (node) {
         node->i[0] = gamma != NULL;
         node->i[1] = beta != NULL;
         node->saved = stats;
     }
+    if (cols == 0) { /* no values; rows get mean 0, rstd 0 for backward */
+        memset(stats, 0, (size_t)(rows ? 2 * rows : 2) * sizeof *stats);
+        return y;
+    }
+    ln_job j = { cols, eps, x->v, gamma ? gamma->v : NULL, beta ? beta->v : NULL, NULL, y->v,
+                 stats };
+    rec_parallel_for(rows, rec_row_grain(cols), ln_fwd, &j);
     return y;
 }
