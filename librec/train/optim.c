@@ -14,6 +14,8 @@
  * rounding never depends on the thread count. */
 #define NORM_CHUNK 65536
 #define NORM_MAX_CHUNKS 64
+/* Rows ahead to prefetch in sparse updates. */
+#define PREFETCH_AHEAD 8
 
 static const rec_optim_kind *const kinds[] = {
     &rec_optim_kind_sgd, &rec_optim_kind_adam, &rec_optim_kind_adamw, &rec_optim_kind_adagrad,
@@ -123,16 +125,15 @@ void rec_optim_destroy(rec_optim *o)
     rec_free(o, sizeof *o);
 }
 
-rec_status rec_optim_prepare(rec_optim *o)
+static rec_status prepare(rec_optim *o, const char *fn)
 {
-    REC_CHECK_ARG(o, "rec_optim_prepare", "optimizer is NULL");
     size_t n = rec_pstore_count(o->ps);
     if (n <= o->np)
         return REC_OK;
     if (n > o->pcap) {
         rec_optim_param *np = rec_realloc(o->p, o->pcap * sizeof *np, n * sizeof *np);
         if (!np)
-            return rec_nomem("rec_optim_step");
+            return rec_nomem(fn);
         o->p = np;
         o->pcap = n;
     }
@@ -148,7 +149,7 @@ rec_status rec_optim_prepare(rec_optim *o)
             if (!p->s[s]) {
                 for (size_t j = o->np; j <= i; j++)
                     param_free(o, &o->p[j]);
-                return rec_nomem("rec_optim_step");
+                return rec_nomem(fn);
             }
             if (init == 0.0f) {
                 memset(p->s[s], 0, (size_t)p->t->n * sizeof(float));
@@ -160,6 +161,12 @@ rec_status rec_optim_prepare(rec_optim *o)
     }
     o->np = n;
     return REC_OK;
+}
+
+rec_status rec_optim_prepare(rec_optim *o)
+{
+    REC_CHECK_ARG(o, "rec_optim_prepare", "optimizer is NULL");
+    return prepare(o, "rec_optim_prepare");
 }
 
 /* ---- learning rate --------------------------------------------------------- */
@@ -221,7 +228,9 @@ rec_status rec_optim_state_at(const rec_optim *o, size_t i, rec_optim_state *out
 /* ---- global gradient norm --------------------------------------------------- */
 
 typedef struct sq_job {
-    const float *x;
+    const float *x;             /* dense: n floats                    */
+    float *const *rows;         /* sparse: n rows of cols floats      */
+    int64_t cols;
     double part[NORM_MAX_CHUNKS];
 } sq_job;
 
@@ -229,21 +238,28 @@ static void sq_sum(void *arg, int64_t b, int64_t e, int chunk)
 {
     sq_job *j = arg;
     double s = 0.0;
-    for (int64_t i = b; i < e; i++)
-        s += (double)j->x[i] * j->x[i];
+    if (j->rows) {
+        for (int64_t r = b; r < e; r++)
+            for (int64_t i = 0; i < j->cols; i++)
+                s += (double)j->rows[r][i] * j->rows[r][i];
+    } else {
+        for (int64_t i = b; i < e; i++)
+            s += (double)j->x[i] * j->x[i];
+    }
     j->part[chunk] = s;
 }
 
-static double sumsq(const float *x, int64_t n)
+/* Sum of squares of n items of `per` floats each, in chunks fixed by size. */
+static double sumsq(sq_job *j, int64_t n, int64_t per)
 {
-    int64_t nc = (n + NORM_CHUNK - 1) / NORM_CHUNK;
-    sq_job j;
-    j.x = x;
+    int64_t nc = (n * per + NORM_CHUNK - 1) / NORM_CHUNK;
     int chunks = nc < NORM_MAX_CHUNKS ? (int)nc : NORM_MAX_CHUNKS;
-    rec_parallel_chunks(n, chunks, sq_sum, &j);
+    if (chunks > n)
+        chunks = (int)n;
+    rec_parallel_chunks(n, chunks, sq_sum, j);
     double s = 0.0;
-    for (int c = 0; c < chunks && c < n; c++)
-        s += j.part[c];
+    for (int c = 0; c < chunks; c++)
+        s += j->part[c];
     return s;
 }
 
@@ -252,10 +268,18 @@ static double grad_norm(const rec_optim *o)
     double s = 0.0;
     for (size_t i = 0; i < o->np; i++) {
         const rec_optim_param *p = &o->p[i];
-        if (p->t->flags & REC_T_SPARSE)
-            s += sumsq(p->co.vals, p->co.n * p->co.cols);
-        else
-            s += sumsq(p->t->g, p->t->n);
+        sq_job j;
+        if (p->t->flags & REC_T_SPARSE) {
+            j.x = NULL;
+            j.rows = p->co.grad;
+            j.cols = p->co.cols;
+            s += sumsq(&j, p->co.n, p->co.cols);
+        } else {
+            j.x = p->t->g;
+            j.rows = NULL;
+            j.cols = 1;
+            s += sumsq(&j, p->t->n, 1);
+        }
     }
     return sqrt(s);
 }
@@ -286,7 +310,21 @@ static void sparse_range(void *arg, int64_t b, int64_t e, int chunk)
     int64_t d = p->co.cols;
     for (int64_t i = b; i < e; i++) {
         int64_t off = (int64_t)p->co.rows[i] * d;
-        j->kernel(j->c, p->t->v + off, p->co.vals + i * d, p->s[0] ? p->s[0] + off : NULL,
+#if defined(__GNUC__) && !defined(REC_NO_PREFETCH)
+        /* Touched rows are scattered over a table larger than the caches:
+         * fetch a few rows ahead so the misses overlap. */
+        if (i + PREFETCH_AHEAD < e) {
+            int64_t ahead = (int64_t)p->co.rows[i + PREFETCH_AHEAD] * d;
+            for (int64_t x = 0; x < d; x += 16) { /* every 64-byte line */
+                __builtin_prefetch(p->t->v + ahead + x, 1);
+                if (p->s[0])
+                    __builtin_prefetch(p->s[0] + ahead + x, 1);
+                if (p->s[1])
+                    __builtin_prefetch(p->s[1] + ahead + x, 1);
+            }
+        }
+#endif
+        j->kernel(j->c, p->t->v + off, p->co.grad[i], p->s[0] ? p->s[0] + off : NULL,
                   p->s[1] ? p->s[1] + off : NULL, d);
     }
 }
@@ -316,7 +354,7 @@ static void update_param(rec_optim *o, rec_optim_param *p, double gscale)
 rec_status rec_optim_step(rec_optim *o)
 {
     REC_CHECK_ARG(o, "rec_optim_step", "optimizer is NULL");
-    REC_TRY(rec_optim_prepare(o));
+    REC_TRY(prepare(o, "rec_optim_step"));
     /* Everything that can fail comes before the first write to a param. */
     for (size_t i = 0; i < o->np; i++) {
         rec_optim_param *p = &o->p[i];

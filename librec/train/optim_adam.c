@@ -28,6 +28,8 @@ static void moments_coef(const rec_optim *o, const rec_optim_param *p, rec_optim
     double t = (double)p->step;
     c->beta1 = (float)o->beta1;
     c->beta2 = (float)o->beta2;
+    c->omb1 = (float)(1.0 - o->beta1);
+    c->omb2 = (float)(1.0 - o->beta2);
     c->eps = (float)o->eps;
     c->step_size = (float)(o->lr_now / (1.0 - pow(o->beta1, t)));
     c->inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(o->beta2, t)));
@@ -50,14 +52,15 @@ static void adam_kernel(const rec_optim_coef *c, float *w, float *g, float *m, f
                         int64_t n)
 {
     const float gs = c->gscale, wd = c->wd, b1 = c->beta1, b2 = c->beta2, eps = c->eps;
+    const float omb1 = c->omb1, omb2 = c->omb2;
     const float step = c->step_size, ibc2 = c->inv_sqrt_bc2, decay = c->decay;
     for (int64_t i = 0; i < n; i++) {
         float x = w[i] * decay;
         float d = g[i] * gs + wd * w[i];
         if (c->zero_g)
             g[i] = 0.0f;
-        float mi = b1 * m[i] + (1.0f - b1) * d;
-        float vi = b2 * v[i] + (1.0f - b2) * d * d;
+        float mi = b1 * m[i] + omb1 * d;
+        float vi = b2 * v[i] + omb2 * d * d;
         m[i] = mi;
         v[i] = vi;
         w[i] = x - step * mi / (sqrtf(vi) * ibc2 + eps);

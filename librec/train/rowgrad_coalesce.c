@@ -26,25 +26,33 @@ void rec_coalesce_free(rec_coalesce *c)
     rec_free(c->src, (size_t)c->cap * sizeof *c->src);
     rec_free(c->start, (size_t)(c->cap + 1) * sizeof *c->start);
     rec_free(c->rows, (size_t)c->rcap * sizeof *c->rows);
+    rec_free(c->grad, (size_t)c->rcap * sizeof *c->grad);
     rec_aligned_free(c->vals, (size_t)c->vcap * sizeof *c->vals);
     rec_coalesce_init(c);
 }
 
-/* Grows a buffer to hold `want` items (geometric, so steady state is free). */
-static int grow(void **buf, int64_t *cap, int64_t want, size_t item)
+/* rows and grad share one capacity. */
+static int grow_rows(rec_coalesce *c, int64_t nu)
 {
-    if (want <= *cap)
+    if (nu <= c->rcap)
         return 1;
-    int64_t nc = *cap * 2 > want ? *cap * 2 : want;
-    size_t bytes;
-    if (!rec_mul_ok((size_t)nc, item, &bytes))
+    int64_t nc = c->rcap * 2 > nu ? c->rcap * 2 : nu;
+    size_t nr, ng;
+    if (!rec_mul_ok((size_t)nc, sizeof *c->rows, &nr) ||
+        !rec_mul_ok((size_t)nc, sizeof *c->grad, &ng))
         return 0;
-    void *p = rec_malloc(bytes);
-    if (!p)
+    int32_t *r = rec_malloc(nr);
+    float **g = rec_malloc(ng);
+    if (!r || !g) {
+        rec_free(r, nr);
+        rec_free(g, ng);
         return 0;
-    rec_free(*buf, (size_t)*cap * item);
-    *buf = p;
-    *cap = nc;
+    }
+    rec_free(c->rows, (size_t)c->rcap * sizeof *c->rows);
+    rec_free(c->grad, (size_t)c->rcap * sizeof *c->grad);
+    c->rows = r;
+    c->grad = g;
+    c->rcap = nc;
     return 1;
 }
 
@@ -61,12 +69,12 @@ static int grow_entries(rec_coalesce *c, int64_t m)
         !rec_mul_ok((size_t)nc + 1, sizeof *c->start, &nst))
         return 0;
     uint64_t *k = rec_malloc(nk), *t = rec_malloc(nk);
-    const float **s = rec_malloc(ns);
+    float **s = rec_malloc(ns);
     int64_t *st = rec_malloc(nst);
     if (!k || !t || !s || !st) {
         rec_free(k, nk);
         rec_free(t, nk);
-        rec_free((void *)s, ns);
+        rec_free(s, ns);
         rec_free(st, nst);
         return 0;
     }
@@ -118,7 +126,8 @@ typedef struct acc_job {
     int64_t cols;
 } acc_job;
 
-/* Output rows [b, e): each is written by one chunk, summed in entry order. */
+/* Output rows [b, e): each repeated row is written by one chunk, summed in
+ * entry order. */
 static void accumulate(void *arg, int64_t b, int64_t e, int chunk)
 {
     (void)chunk;
@@ -126,8 +135,10 @@ static void accumulate(void *arg, int64_t b, int64_t e, int chunk)
     const rec_coalesce *c = j->c;
     int64_t d = j->cols;
     for (int64_t r = b; r < e; r++) {
-        float *out = c->vals + r * d;
         int64_t k = c->start[r], kend = c->start[r + 1];
+        if (kend - k < 2)
+            continue;
+        float *out = c->grad[r];
         memcpy(out, c->src[(uint32_t)j->sorted[k]], (size_t)d * sizeof *out);
         for (k++; k < kend; k++) {
             const float *g = c->src[(uint32_t)j->sorted[k]];
@@ -170,15 +181,17 @@ rec_status rec_rowgrad_coalesce(rec_coalesce *c, const rec_tensor *table, const 
         bits++;
     const uint64_t *sorted = radix_sort(c->keys, c->tmp, m, bits);
 
-    /* Run boundaries: unique rows first, so the output buffers are sized once. */
+    /* Run boundaries, then the repeated rows' count sizes the sum buffer. */
     int64_t nu = 0;
     for (int64_t i = 0; i < m; i++)
         if (i == 0 || (sorted[i] >> 32) != (sorted[i - 1] >> 32))
             c->start[nu++] = i;
     c->start[nu] = m;
+    int64_t ndup = 0;
+    for (int64_t r = 0; r < nu; r++)
+        ndup += c->start[r + 1] - c->start[r] > 1;
     size_t vneed;
-    if (!rec_mul_ok((size_t)nu, (size_t)d, &vneed) ||
-        !grow((void **)&c->rows, &c->rcap, nu, sizeof *c->rows))
+    if (!rec_mul_ok((size_t)ndup, (size_t)d, &vneed) || !grow_rows(c, nu))
         return rec_nomem(fn);
     if ((int64_t)vneed > c->vcap) {
         int64_t nc = c->vcap * 2 > (int64_t)vneed ? c->vcap * 2 : (int64_t)vneed;
@@ -189,12 +202,22 @@ rec_status rec_rowgrad_coalesce(rec_coalesce *c, const rec_tensor *table, const 
         c->vals = v;
         c->vcap = nc;
     }
-    for (int64_t r = 0; r < nu; r++)
-        c->rows[r] = (int32_t)(sorted[c->start[r]] >> 32);
+    float *slot = c->vals;
+    for (int64_t r = 0; r < nu; r++) {
+        int64_t first = c->start[r];
+        c->rows[r] = (int32_t)(sorted[first] >> 32);
+        if (c->start[r + 1] - first > 1) {
+            c->grad[r] = slot;
+            slot += d;
+        } else {
+            c->grad[r] = c->src[(uint32_t)sorted[first]];
+        }
+    }
 
     acc_job j = { c, sorted, d };
     int64_t grain = d >= ACC_GRAIN ? 1 : ACC_GRAIN / d;
-    rec_parallel_for(nu, grain, accumulate, &j);
+    if (ndup)
+        rec_parallel_for(nu, grain, accumulate, &j);
     c->n = nu;
     return REC_OK;
 }

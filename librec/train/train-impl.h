@@ -101,18 +101,23 @@ rec_status rec_optim_state_at(const rec_optim *o, size_t i, rec_optim_state *out
  * Merges a table's rowgrad chunks into unique rows in ascending order with
  * summed gradients.  Entries are sorted by row with a stable LSD radix sort
  * (11-bit digits, as many passes as the table's row count needs), so every
- * row's sum is taken in chunk-list order whatever the thread count.  The
- * buffers are kept and grown geometrically: no allocation in steady state.
- * Cost O(entries * passes + unique rows * cols); memory O(entries). */
+ * row's sum is taken in chunk-list order whatever the thread count.  A row
+ * seen once is not copied: its gradient pointer is the chunk's own row (so
+ * the result lives only until rec_graph_reset); repeated rows are summed
+ * into a buffer.  The buffers are kept and grown geometrically: no
+ * allocation in steady state.  Cost O(entries * passes + repeated entries *
+ * cols); memory O(entries + repeated rows * cols). */
 typedef struct rec_coalesce {
-    int32_t *rows;      /* [n] unique rows, ascending              */
-    float *vals;        /* [n, cols] summed gradients             */
+    int32_t *rows;      /* [n] unique rows, ascending                        */
+    float **grad;       /* [n] -> the row's summed gradient, cols floats;
+                           read-only when it points into a chunk          */
     int64_t n, cols;
     /* buffers (private) */
     uint64_t *keys, *tmp;       /* [cap] row << 32 | entry            */
-    const float **src;          /* [cap] entry -> its gradient row    */
+    float **src;                /* [cap] entry -> its gradient row    */
     int64_t *start;             /* [cap + 1] first sorted entry of each row */
-    int64_t cap, rcap, vcap;    /* entries, rows, floats              */
+    float *vals;                /* [vcap] sums of the repeated rows   */
+    int64_t cap, rcap, vcap;    /* entries, rows (rows and grad), floats */
 } rec_coalesce;
 
 void rec_coalesce_init(rec_coalesce *c);
@@ -129,6 +134,7 @@ rec_status rec_rowgrad_coalesce(rec_coalesce *c, const rec_tensor *table, const 
 typedef struct rec_optim_coef {
     float lr, gscale, wd;       /* gscale: clipping factor (1 when off) */
     float momentum, beta1, beta2, eps;
+    float omb1, omb2;           /* 1 - beta1, 1 - beta2 taken in double */
     float step_size, inv_sqrt_bc2; /* Adam: lr / (1 - b1^t), 1 / sqrt(1 - b2^t) */
     float decay;                /* AdamW: 1 - lr * wd                     */
     int nesterov, zero_g;       /* zero_g: clear g after reading it       */
