@@ -104,7 +104,8 @@ static int has(const char *needle)
 {
     return strstr(rec_last_error(), needle) != NULL;
 }
-#define ck_msg(needle) ck_assert_msg(has(needle), "message '%s' lacks '%s'", rec_last_error(), needle)
+#define ck_msg(needle) \
+    ck_assert_msg(has(needle), "message '%s' lacks '%s'", rec_last_error(), needle)
 
 /* ---- a model to save ------------------------------------------------------------ */
 

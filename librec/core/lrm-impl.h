@@ -24,6 +24,9 @@
  *   order; the gaps (to the next multiple of 64) are zero.  The file ends
  *   where the last section ends.
  *
+ * A newer major version is refused with a message saying so; a newer minor
+ * version may only add section types, which this reader skips.
+ *
  * Every byte is checked: the header and table by their CRCs, sections by
  * theirs, padding by being zero, so any corruption is REC_E_FORMAT.
  *
@@ -109,8 +112,11 @@ rec_status rec_lrm_save_mem(rec_lrm_writer *w, void **bytes, size_t *len);
  * REC_E_FORMAT "<path>: <what>" for anything malformed, REC_E_IO when the file
  * cannot be opened or read, REC_E_NOMEM.  The file is memory-mapped read-only
  * (or read into 64-byte aligned memory when mapping fails); tensor and blob
- * pointers stay valid until rec_lrm_close.  A reader is read-only after open:
- * any number of threads may call its accessors at once. */
+ * pointers stay valid until rec_lrm_close.  rec_lrm_save replaces a file by
+ * rename, never in place, so a mapping of the old file stays valid; a file
+ * truncated in place by another program while mapped may fault (SIGBUS), as
+ * with any mmap.  A reader is read-only after open: any number of threads may
+ * call its accessors at once. */
 typedef struct rec_lrm_reader rec_lrm_reader;
 
 rec_status rec_lrm_open(const char *path, rec_lrm_reader **out);
