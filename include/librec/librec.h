@@ -1,0 +1,9 @@
+/* librec: the whole public API.  See librec(7). */
+#ifndef LIBREC_H
+#define LIBREC_H
+
+#include "librec/core.h"
+#include "librec/data.h"
+#include "librec/model.h"
+
+#endif

@@ -1,0 +1,247 @@
+/* "mf": matrix factorisation for implicit feedback trained through the
+ * autodiff core (BPR over uniformly sampled negatives, lazy Adam on
+ * row-sparse embedding gradients).  The demo model and the template every
+ * neural model follows: build the loss from ops, backward, optimizer step,
+ * reset the graph. */
+#include "model-impl.h"
+#include "core/linalg-impl.h"
+#include "core/ops.h"
+#include "train/train-impl.h"
+
+#include <math.h>
+#include <string.h>
+
+static const rec_param_spec spec[] = {
+    { "dim", REC_PARAM_INT, "32", 1, 4096, NULL, "latent factors per user and item" },
+    { "epochs", REC_PARAM_INT, "20", 1, 100000, NULL, "passes over the interactions" },
+    { "batch", REC_PARAM_INT, "1024", 1, 1 << 24, NULL, "interactions per step" },
+    { "lr", REC_PARAM_FLOAT, "0.01", 0, 10, NULL, "Adam learning rate" },
+    { "reg", REC_PARAM_FLOAT, "0.0001", 0, 100, NULL,
+      "L2 penalty on the embeddings a step touches" },
+    { "init_std", REC_PARAM_FLOAT, "0.1", 0, 10, NULL, "std of the normal initialisation" },
+    { "fold_in_reg", REC_PARAM_FLOAT, "0.1", 0, 1e6, NULL,
+      "ridge penalty when folding in a new history" },
+    { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
+};
+#define NSPEC (sizeof spec / sizeof *spec)
+
+typedef struct mf {
+    rec_pstore *ps;
+    rec_tensor *P, *Q; /* [users, dim], [items, dim] */
+    int dim;
+} mf;
+
+static void mf_free(rec_model *m)
+{
+    mf *s = m->state;
+    if (!s)
+        return;
+    rec_pstore_destroy(s->ps);
+    rec_free(s, sizeof *s);
+}
+
+static rec_status mf_alloc(rec_model *m)
+{
+    mf *s = rec_calloc(1, sizeof *s);
+    if (!s)
+        return rec_nomem("mf");
+    m->state = s;
+    s->dim = (int)rec_model_int(m, "dim");
+    REC_TRY(rec_pstore_create(&s->ps));
+    int64_t ps[2] = { m->nusers, s->dim }, qs[2] = { m->nitems, s->dim };
+    s->P = rec_pstore_add(s->ps, "P", 2, ps, REC_T_SPARSE);
+    s->Q = s->P ? rec_pstore_add(s->ps, "Q", 2, qs, REC_T_SPARSE) : NULL;
+    return s->Q ? REC_OK : REC_E_NOMEM;
+}
+
+static int seen(const rec_model *m, int32_t u, int32_t i)
+{
+    const int32_t *a = m->seen + m->seen_ptr[u];
+    int64_t lo = 0, hi = m->seen_ptr[u + 1] - m->seen_ptr[u];
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (a[mid] < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->seen_ptr[u + 1] - m->seen_ptr[u] && a[lo] == i;
+}
+
+/* One BPR step on rows [b, e) of the shuffled order. */
+static rec_status step(rec_model *m, rec_graph *g, rec_optim *opt, rec_rng *rng,
+                       const int32_t *order, const int32_t *us, const int32_t *is, int64_t b,
+                       int64_t e, double *loss)
+{
+    mf *s = m->state;
+    int64_t n = e - b;
+    rec_tensor *tu = rec_tensor_i32(g, n), *ti = rec_tensor_i32(g, n), *tj = rec_tensor_i32(g, n);
+    if (!tj)
+        return rec_graph_status(g);
+    for (int64_t k = 0; k < n; k++) {
+        int32_t r = order[b + k], u = us[r];
+        tu->iv[k] = u;
+        ti->iv[k] = is[r];
+        int32_t j;
+        int tries = 0;
+        do /* a user who has seen (almost) everything keeps a seen negative */
+            j = (int32_t)rec_rng_below(rng, (uint32_t)m->nitems);
+        while (seen(m, u, j) && ++tries < 64);
+        tj->iv[k] = j;
+    }
+    rec_tensor *U = rec_gather(g, s->P, tu, -1);
+    rec_tensor *pos = rec_rowdot(g, U, rec_gather(g, s->Q, ti, -1));
+    rec_tensor *neg = rec_rowdot(g, U, rec_gather(g, s->Q, tj, -1));
+    rec_tensor *l = rec_bpr(g, pos, neg);
+    if (!l)
+        return rec_graph_status(g);
+    *loss = l->v[0];
+    REC_TRY(rec_backward(g, l));
+    return rec_optim_step(opt);
+}
+
+static rec_status mf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
+{
+    REC_TRY(mf_alloc(m));
+    mf *s = m->state;
+    rec_rng rng;
+    rec_rng_seed(&rng, (uint64_t)rec_model_int(m, "seed"));
+    rec_init_normal(s->P, &rng, 0, (float)rec_model_flt(m, "init_std"));
+    rec_init_normal(s->Q, &rng, 0, (float)rec_model_flt(m, "init_std"));
+
+    rec_params *op;
+    REC_TRY(rec_params_create(&op));
+    rec_params_set_float(op, "lr", rec_model_flt(m, "lr"));
+    rec_params_set_float(op, "weight_decay", rec_model_flt(m, "reg"));
+    rec_optim *opt = NULL;
+    rec_status st = rec_optim_create(&opt, "adam", op, s->ps);
+    rec_params_destroy(op);
+    if (st)
+        return st;
+    rec_graph *g = NULL;
+    int64_t n = rec_ds_num_rows(d);
+    int32_t *order = rec_malloc((size_t)n * sizeof *order);
+    st = order ? rec_graph_create(&g) : rec_nomem("rec_model_fit(mf)");
+    const int32_t *us = rec_ds_users_col(d), *is = rec_ds_items_col(d);
+    int epochs = (int)rec_model_int(m, "epochs");
+    int64_t batch = rec_model_int(m, "batch");
+    for (int64_t k = 0; !st && k < n; k++)
+        order[k] = (int32_t)k;
+    for (int ep = 1; !st && ep <= epochs; ep++) {
+        rec_rng_shuffle_i32(&rng, order, (size_t)n);
+        double sum = 0;
+        int64_t steps = 0;
+        for (int64_t b = 0; !st && b < n; b += batch) {
+            double l = 0;
+            rec_graph_reset(g);
+            st = step(m, g, opt, &rng, order, us, is, b, b + batch < n ? b + batch : n, &l);
+            sum += l;
+            steps++;
+        }
+        if (!st && cb && cb(user, ep, epochs, sum / (double)steps))
+            st = rec_err(REC_E_CANCELLED, "rec_model_fit(mf): cancelled at epoch %d", ep);
+    }
+    rec_graph_destroy(g);
+    rec_optim_destroy(opt);
+    rec_free(order, (size_t)n * sizeof *order);
+    return st;
+}
+
+static rec_status mf_score_user(const rec_model *m, int32_t u, float *out)
+{
+    const mf *s = m->state;
+    rec_sgemv(0, m->nitems, s->dim, 1.0f, s->Q->v, s->dim, s->P->v + (size_t)u * s->dim, 0.0f,
+              out);
+    return REC_OK;
+}
+
+static rec_status mf_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
+{
+    const mf *s = m->state;
+    *out = rec_sdot(s->dim, s->P->v + (size_t)u * s->dim, s->Q->v + (size_t)i * s->dim);
+    return REC_OK;
+}
+
+/* Fold-in: the user vector that best reproduces the history's scores
+ * (1 for implicit, the rating otherwise) under a ridge penalty. */
+static rec_status mf_score_history(const rec_model *m, const int32_t *items, const float *r,
+                                   size_t n, float *out)
+{
+    const mf *s = m->state;
+    int d = s->dim;
+    size_t bytes = ((size_t)d * d + 2 * (size_t)d) * sizeof(double);
+    double *a = rec_calloc(1, bytes);
+    if (!a)
+        return rec_nomem("rec_model_recommend_history");
+    double *b = a + (size_t)d * d;
+    float *uv = (float *)(b + d);
+    double lambda = rec_model_flt(m, "fold_in_reg");
+    for (int k = 0; k < d; k++)
+        a[(size_t)k * d + k] = lambda > 0 ? lambda : 1e-6;
+    for (size_t h = 0; h < n; h++) {
+        const float *q = s->Q->v + (size_t)items[h] * d;
+        double y = r ? r[h] : 1.0;
+        for (int x = 0; x < d; x++) {
+            b[x] += y * q[x];
+            for (int z = 0; z < d; z++)
+                a[(size_t)x * d + z] += (double)q[x] * q[z];
+        }
+    }
+    rec_status st = rec_cholesky_solve(d, a, b);
+    if (!st) {
+        for (int k = 0; k < d; k++)
+            uv[k] = (float)b[k];
+        rec_sgemv(0, m->nitems, d, 1.0f, s->Q->v, d, uv, 0.0f, out);
+    }
+    rec_free(a, bytes);
+    return st;
+}
+
+static rec_status mf_similar(const rec_model *m, int32_t i, float *out)
+{
+    const mf *s = m->state;
+    int d = s->dim;
+    const float *q = s->Q->v + (size_t)i * d;
+    rec_sgemv(0, m->nitems, d, 1.0f, s->Q->v, d, q, 0.0f, out);
+    float qn = sqrtf(rec_sdot(d, q, q));
+    for (int32_t j = 0; j < m->nitems; j++) {
+        const float *r = s->Q->v + (size_t)j * d;
+        float den = qn * sqrtf(rec_sdot(d, r, r));
+        out[j] = den > 0 ? out[j] / den : 0.0f;
+    }
+    return REC_OK;
+}
+
+static rec_status mf_save(const rec_model *m, rec_lrm_writer *w)
+{
+    const mf *s = m->state;
+    REC_TRY(rec_lrm_add_tensor(w, "P", REC_LRM_F32, 2, s->P->shape, s->P->v));
+    return rec_lrm_add_tensor(w, "Q", REC_LRM_F32, 2, s->Q->shape, s->Q->v);
+}
+
+static rec_status mf_load(rec_model *m, const rec_lrm_reader *r)
+{
+    REC_TRY(mf_alloc(m));
+    mf *s = m->state;
+    const void *p, *q;
+    REC_TRY(rec_lrm_tensor_expect(r, "P", REC_LRM_F32, 2, s->P->shape, &p));
+    REC_TRY(rec_lrm_tensor_expect(r, "Q", REC_LRM_F32, 2, s->Q->shape, &q));
+    memcpy(s->P->v, p, (size_t)s->P->n * sizeof(float));
+    memcpy(s->Q->v, q, (size_t)s->Q->n * sizeof(float));
+    return REC_OK;
+}
+
+const rec_model_vt rec_mf_vt = {
+    .kind = "mf",
+    .summary = "matrix factorisation, BPR loss, trained through the autodiff core",
+    .spec = spec,
+    .nspec = NSPEC,
+    .fit = mf_fit,
+    .score_user = mf_score_user,
+    .score_history = mf_score_history,
+    .score_pair = mf_score_pair,
+    .similar = mf_similar,
+    .save = mf_save,
+    .load = mf_load,
+    .free_state = mf_free,
+};

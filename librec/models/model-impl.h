@@ -1,0 +1,58 @@
+/* What every model kind implements, and the state the generic layer keeps
+ * for all of them (id maps, each user's training items).  Models work on
+ * dense indices; model.c translates external ids and does top-k. */
+#ifndef LIBREC_MODEL_IMPL_H
+#define LIBREC_MODEL_IMPL_H
+
+#include "librec/model.h"
+#include "core/core-impl.h"
+#include "core/idtab-impl.h"
+#include "core/lrm-impl.h"
+#include "data/data-impl.h"
+
+typedef struct rec_model_vt {
+    const char *kind;
+    const char *summary;
+    const rec_param_spec *spec;
+    size_t nspec;
+    /* Trains from train (indices match m->users/m->items, already set). */
+    rec_status (*fit)(rec_model *m, const rec_dataset *train, rec_progress_fn cb, void *user);
+    /* Scores of every item for user u: out[nitems]. */
+    rec_status (*score_user)(const rec_model *m, int32_t u, float *out);
+    /* Optional (NULL: unsupported): scores for a history given at call time. */
+    rec_status (*score_history)(const rec_model *m, const int32_t *items, const float *ratings,
+                                size_t n, float *out);
+    /* Optional: one pair (NULL: taken from score_user). */
+    rec_status (*score_pair)(const rec_model *m, int32_t u, int32_t i, float *out);
+    /* Optional: similarity of every item to item i: out[nitems]. */
+    rec_status (*similar)(const rec_model *m, int32_t i, float *out);
+    /* Model-specific tensors into / out of a model file. */
+    rec_status (*save)(const rec_model *m, rec_lrm_writer *w);
+    rec_status (*load)(rec_model *m, const rec_lrm_reader *r);
+    void (*free_state)(rec_model *m);
+} rec_model_vt;
+
+struct rec_model {
+    const rec_model_vt *vt;
+    rec_params *params;   /* validated copy */
+    void *state;          /* the kind's own */
+    int fitted;
+    rec_idtab *users, *items;
+    int32_t nusers, nitems;
+    int64_t *seen_ptr;    /* [nusers+1] CSR of training items per user */
+    int32_t *seen;        /* [seen_ptr[nusers]] sorted per user */
+    size_t seen_cap;      /* allocated entries of seen */
+    uint64_t fingerprint; /* of the training data */
+};
+
+/* Param getters bound to the model's spec. */
+int64_t rec_model_int(const rec_model *m, const char *key);
+double rec_model_flt(const rec_model *m, const char *key);
+int rec_model_bool(const rec_model *m, const char *key);
+const char *rec_model_str(const rec_model *m, const char *key);
+
+/* The registry (registry.c). */
+const rec_model_vt *rec_model_vt_find(const char *kind);
+const rec_model_vt *rec_model_vt_at(size_t i);
+
+#endif

@@ -1,0 +1,23 @@
+/* Every model kind, in the stable order rec_model_kind_at reports. */
+#include "model-impl.h"
+
+#include <string.h>
+
+extern const rec_model_vt rec_mf_vt;
+
+static const rec_model_vt *const kinds[] = {
+    &rec_mf_vt,
+};
+
+const rec_model_vt *rec_model_vt_at(size_t i)
+{
+    return i < sizeof kinds / sizeof *kinds ? kinds[i] : NULL;
+}
+
+const rec_model_vt *rec_model_vt_find(const char *kind)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (strcmp(kinds[i]->kind, kind) == 0)
+            return kinds[i];
+    return NULL;
+}

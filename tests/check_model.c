@@ -1,0 +1,409 @@
+/* The model interface through the demo's "mf" kind: parameters, fitting,
+ * recommend/score/similar/fold-in, errors, file round trips and allocation
+ * failure in a training step, a save and a load. */
+#include "testutil.h"
+
+#include <librec/librec.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static rec_dataset *small_data(int users, int items, int per_user)
+{
+    rec_params *o;
+    rec_dataset *d;
+    ck_assert_int_eq(rec_params_create(&o), REC_OK);
+    rec_params_set_int(o, "users", users);
+    rec_params_set_int(o, "items", items);
+    rec_params_set_int(o, "interactions-per-user", per_user);
+    ck_assert_int_eq(rec_dataset_generate(&d, o), REC_OK);
+    rec_params_destroy(o);
+    return d;
+}
+
+static rec_model *mf_model(int epochs, int dim)
+{
+    rec_params *p;
+    rec_model *m;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    rec_params_set_int(p, "epochs", epochs);
+    rec_params_set_int(p, "dim", dim);
+    ck_assert_int_eq(rec_model_create(&m, "mf", p), REC_OK);
+    rec_params_destroy(p);
+    return m;
+}
+
+START_TEST(kinds_and_params_are_described)
+{
+    const char *kind, *summary, *key, *def, *choices, *help;
+    ck_assert_int_eq(rec_model_kind_at(0, &kind, &summary), REC_OK);
+    ck_assert_str_eq(kind, "mf");
+    ck_assert_int_eq(rec_model_kind_at(1000, &kind, NULL), REC_E_RANGE);
+    rec_param_type t;
+    double lo, hi;
+    ck_assert_int_eq(rec_model_param_at("mf", 0, &key, &t, &def, &lo, &hi, &choices, &help),
+                     REC_OK);
+    ck_assert_str_eq(key, "dim");
+    ck_assert_int_eq(t, REC_PARAM_INT);
+    ck_assert_str_eq(def, "32");
+    ck_assert_int_eq(rec_model_param_at("nope", 0, &key, NULL, NULL, NULL, NULL, NULL, NULL),
+                     REC_E_NOTFOUND);
+    ck_assert_int_eq(rec_model_param_at("mf", 99, &key, NULL, NULL, NULL, NULL, NULL, NULL),
+                     REC_E_RANGE);
+}
+END_TEST
+
+START_TEST(create_rejects_bad_input)
+{
+    rec_model *m = (rec_model *)1;
+    ck_assert_int_eq(rec_model_create(&m, "nosuch", NULL), REC_E_NOTFOUND);
+    ck_assert_ptr_null(m);
+    ck_assert_str_eq(rec_last_error(), "rec_model_create: unknown model kind 'nosuch'");
+    ck_assert_int_eq(rec_model_create(&m, NULL, NULL), REC_E_INVALID);
+    ck_assert_int_eq(rec_model_create(NULL, "mf", NULL), REC_E_INVALID);
+    rec_params *p;
+    rec_params_create(&p);
+    rec_params_set_int(p, "dimm", 8);
+    ck_assert_int_eq(rec_model_create(&m, "mf", p), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "unknown parameter 'dimm'"));
+    rec_params_set_int(p, "dimm", 8); /* still there */
+    rec_params_destroy(p);
+    rec_params_create(&p);
+    rec_params_set_int(p, "dim", 0);
+    ck_assert_int_eq(rec_model_create(&m, "mf", p), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'dim' = 0 is outside"));
+    rec_params_destroy(p);
+    rec_model_destroy(NULL);
+}
+END_TEST
+
+START_TEST(unfitted_and_null_handles)
+{
+    rec_model *m = mf_model(1, 4);
+    const char *items[3];
+    size_t n;
+    float s;
+    ck_assert_int_eq(rec_model_recommend(m, "1", 3, 0, items, NULL, &n), REC_E_STATE);
+    ck_assert_str_eq(rec_last_error(), "rec_model_recommend: the model is not fitted");
+    ck_assert_int_eq(rec_model_score(NULL, "1", "2", &s), REC_E_INVALID);
+    ck_assert_int_eq(rec_model_save(m, tu_tmp_path("unfitted.lrm")), REC_E_STATE);
+    ck_assert_int_eq(rec_model_fit(m, NULL, NULL, NULL), REC_E_INVALID);
+    rec_dataset *empty;
+    ck_assert_int_eq(rec_dataset_create(&empty), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m, empty, NULL, NULL), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "no interactions"));
+    rec_dataset_destroy(empty);
+    rec_model_destroy(m);
+}
+END_TEST
+
+static int count_epochs(void *user, int epoch, int epochs, double loss)
+{
+    double *last = user;
+    ck_assert(isfinite(loss));
+    last[epoch] = loss;
+    last[0] = epochs;
+    return 0;
+}
+
+/* Fraction of users whose held-out last item is in their top-10. */
+static double hit10(rec_model *m, rec_dataset *test)
+{
+    int64_t nt, hits = 0;
+    rec_dataset_num_interactions(test, &nt);
+    for (int64_t r = 0; r < nt; r++) {
+        int32_t u, i;
+        const char *uid, *iid, *recs[10];
+        size_t n;
+        rec_dataset_row(test, r, &u, &i, NULL, NULL);
+        rec_dataset_user_id(test, u, &uid);
+        rec_dataset_item_id(test, i, &iid);
+        ck_assert_int_eq(rec_model_recommend(m, uid, 10, 0, recs, NULL, &n), REC_OK);
+        for (size_t k = 0; k < n; k++)
+            hits += strcmp(recs[k], iid) == 0;
+    }
+    return (double)hits / (double)nt;
+}
+
+START_TEST(mf_learns_and_recommends)
+{
+    rec_dataset *all = small_data(300, 400, 30), *train, *test;
+    ck_assert_int_eq(rec_dataset_split(all, "last:1", 0, 0, &train, &test), REC_OK);
+    rec_model *m = mf_model(15, 32);
+    double loss[32] = { 0 };
+    ck_assert_int_eq(rec_model_fit(m, train, count_epochs, loss), REC_OK);
+    ck_assert_int_eq((int)loss[0], 15);
+    ck_assert_double_lt(loss[15], 0.7 * loss[1]); /* the loss falls */
+    double hr = hit10(m, test);
+    ck_assert_msg(hr > 4 * 10.0 / 400, "hit@10 %.3f is not far above chance", hr);
+
+    /* Seen items are excluded by default and come back on request. */
+    const char *uid, *recs[400];
+    float sc[400];
+    size_t n, n2;
+    rec_dataset_user_id(train, 0, &uid);
+    ck_assert_int_eq(rec_model_recommend(m, uid, 400, 0, recs, sc, &n), REC_OK);
+    ck_assert_int_eq(rec_model_recommend(m, uid, 400, REC_INCLUDE_SEEN, recs, sc, &n2), REC_OK);
+    ck_assert_uint_eq(n2, 400);
+    ck_assert_uint_lt(n, n2);
+    for (size_t k = 1; k < n2; k++)
+        ck_assert(sc[k - 1] >= sc[k]);
+    float s;
+    ck_assert_int_eq(rec_model_score(m, uid, recs[0], &s), REC_OK);
+    ck_assert_float_near(s, sc[0], 1e-5);
+    ck_assert_int_eq(rec_model_recommend(m, "no-such-user", 5, 0, recs, sc, &n), REC_E_NOTFOUND);
+    ck_assert_str_eq(rec_last_error(), "rec_model_recommend: unknown user 'no-such-user'");
+    ck_assert_int_eq(rec_model_recommend(m, uid, 5, 8u, recs, sc, &n), REC_E_INVALID);
+
+    /* Similar items: the item itself is excluded, scores are cosines. */
+    const char *iid;
+    rec_dataset_item_id(train, 3, &iid);
+    ck_assert_int_eq(rec_model_similar(m, iid, 5, recs, sc, &n), REC_OK);
+    ck_assert_uint_eq(n, 5);
+    for (size_t k = 0; k < n; k++) {
+        ck_assert_str_ne(recs[k], iid);
+        ck_assert(sc[k] <= 1.0001f);
+    }
+
+    /* Fold-in: a new user whose history is user 0's recovers user 0's
+     * recommendations closely (overlap of the top-10). */
+    int32_t nu;
+    const int32_t *dummy = NULL;
+    (void)dummy;
+    rec_dataset_num_users(train, &nu);
+    const char *hist[64], *a[10], *b[10];
+    size_t nh = 0;
+    int64_t nr;
+    rec_dataset_num_interactions(train, &nr);
+    for (int64_t r = 0; r < nr && nh < 64; r++) {
+        int32_t u, i;
+        rec_dataset_row(train, r, &u, &i, NULL, NULL);
+        if (u == 0)
+            rec_dataset_item_id(train, i, &hist[nh++]);
+    }
+    size_t na, nb;
+    ck_assert_int_eq(rec_model_recommend(m, uid, 10, 0, a, NULL, &na), REC_OK);
+    ck_assert_int_eq(rec_model_recommend_history(m, hist, NULL, nh, 10, 0, b, NULL, &nb),
+                     REC_OK);
+    int overlap = 0;
+    for (size_t x = 0; x < na; x++)
+        for (size_t y = 0; y < nb; y++)
+            overlap += strcmp(a[x], b[y]) == 0;
+    ck_assert_int_ge(overlap, 4);
+    for (size_t y = 0; y < nb; y++)
+        for (size_t h = 0; h < nh; h++)
+            ck_assert_str_ne(b[y], hist[h]);
+
+    rec_model_destroy(m);
+    rec_dataset_destroy(train);
+    rec_dataset_destroy(test);
+    rec_dataset_destroy(all);
+}
+END_TEST
+
+START_TEST(same_seed_same_model_any_threads)
+{
+    rec_dataset *d = small_data(100, 150, 20);
+    float s[2];
+    const char *uid, *iid;
+    rec_dataset_user_id(d, 5, &uid);
+    rec_dataset_item_id(d, 7, &iid);
+    for (int t = 1; t <= 2; t++) {
+        rec_set_num_threads(t);
+        rec_model *m = mf_model(3, 8);
+        ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+        ck_assert_int_eq(rec_model_score(m, uid, iid, &s[t - 1]), REC_OK);
+        rec_model_destroy(m);
+    }
+    rec_set_num_threads(0);
+    ck_assert_float_eq(s[0], s[1]);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+static int stop_at_two(void *user, int epoch, int epochs, double loss)
+{
+    (void)user;
+    (void)epochs;
+    (void)loss;
+    return epoch == 2;
+}
+
+START_TEST(progress_can_cancel)
+{
+    rec_dataset *d = small_data(50, 60, 10);
+    rec_model *m = mf_model(10, 4);
+    ck_assert_int_eq(rec_model_fit(m, d, stop_at_two, NULL), REC_E_CANCELLED);
+    const char *uid, *recs[3];
+    size_t n;
+    rec_dataset_user_id(d, 0, &uid);
+    ck_assert_int_eq(rec_model_recommend(m, uid, 3, 0, recs, NULL, &n), REC_OK);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(save_load_round_trip)
+{
+    rec_dataset *d = small_data(80, 120, 15);
+    rec_model *m = mf_model(3, 8), *l;
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    const char *path = tu_tmp_path("mf.lrm");
+    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
+    ck_assert_int_eq(rec_model_load(&l, path), REC_OK);
+    ck_assert_str_eq(rec_model_kind(l), "mf");
+    size_t nu1, nu2;
+    rec_model_num_users(m, &nu1);
+    rec_model_num_users(l, &nu2);
+    ck_assert_uint_eq(nu1, nu2);
+    for (int32_t u = 0; u < 80; u += 7) {
+        const char *uid, *a[10], *b[10];
+        float sa[10], sb[10];
+        size_t na, nb;
+        rec_dataset_user_id(d, u, &uid);
+        ck_assert_int_eq(rec_model_recommend(m, uid, 10, 0, a, sa, &na), REC_OK);
+        ck_assert_int_eq(rec_model_recommend(l, uid, 10, 0, b, sb, &nb), REC_OK);
+        ck_assert_uint_eq(na, nb);
+        for (size_t k = 0; k < na; k++) {
+            ck_assert_str_eq(a[k], b[k]);
+            ck_assert_float_eq(sa[k], sb[k]);
+        }
+    }
+    rec_model_destroy(l);
+
+    /* A flipped byte anywhere is REC_E_FORMAT; the file must not load. */
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)len);
+    ck_assert_int_eq(fread(buf, 1, (size_t)len, f), len);
+    fclose(f);
+    const char *bad = tu_tmp_path("bad.lrm");
+    for (long pos = 0; pos < len; pos += len / 37 + 1) {
+        buf[pos] ^= 0x5a;
+        f = fopen(bad, "wb");
+        fwrite(buf, 1, (size_t)len, f);
+        fclose(f);
+        l = (rec_model *)1;
+        ck_assert_int_eq(rec_model_load(&l, bad), REC_E_FORMAT);
+        ck_assert_ptr_null(l);
+        buf[pos] ^= 0x5a;
+    }
+    free(buf);
+    ck_assert_int_eq(rec_model_load(&l, tu_tmp_path("missing.lrm")), REC_E_IO);
+    ck_assert_int_eq(rec_model_load(&l, NULL), REC_E_INVALID);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* Fails the 1st, 2nd, ... allocation of fn until it succeeds; each failure
+ * must be REC_E_NOMEM with nothing leaked. */
+typedef rec_status (*alloc_case)(void *ctx);
+
+static void every_allocation_fails_cleanly(alloc_case fn, void *ctx, void (*undo)(void *))
+{
+    long k;
+    for (k = 1; k < 100000; k++) {
+        tu_alloc_install();
+        tu_alloc_fail_at(k);
+        rec_status st = fn(ctx);
+        long long live = tu_alloc_live();
+        if (st == REC_OK && undo)
+            undo(ctx);
+        live = tu_alloc_live();
+        tu_alloc_remove();
+        if (st == REC_OK) {
+            ck_assert_int_eq(live, 0);
+            break;
+        }
+        ck_assert_msg(st == REC_E_NOMEM, "allocation %ld: got %s (%s)", k, rec_strerror(st),
+                      rec_last_error());
+        ck_assert_msg(live == 0, "allocation %ld: %lld bytes leaked", k, live);
+    }
+    ck_assert_int_gt(k, 1); /* at least one allocation was made to fail */
+}
+
+typedef struct fit_ctx {
+    rec_dataset *d;
+    rec_model *m;
+    const char *path;
+} fit_ctx;
+
+static rec_status fit_case(void *c)
+{
+    fit_ctx *x = c;
+    rec_params *p;
+    REC_TRY(rec_params_create(&p));
+    rec_params_set_int(p, "epochs", 1);
+    rec_params_set_int(p, "dim", 4);
+    rec_params_set_int(p, "batch", 64);
+    rec_status st = rec_model_create(&x->m, "mf", p);
+    rec_params_destroy(p);
+    if (st)
+        return st;
+    st = rec_model_fit(x->m, x->d, NULL, NULL);
+    if (st) {
+        rec_model_destroy(x->m);
+        x->m = NULL;
+    }
+    return st;
+}
+
+static void destroy_model(void *c)
+{
+    fit_ctx *x = c;
+    rec_model_destroy(x->m);
+    x->m = NULL;
+}
+
+static rec_status save_case(void *c)
+{
+    fit_ctx *x = c;
+    return rec_model_save(x->m, x->path);
+}
+
+static rec_status load_case(void *c)
+{
+    fit_ctx *x = c;
+    rec_model *l;
+    rec_status st = rec_model_load(&l, x->path);
+    if (!st)
+        rec_model_destroy(l);
+    return st;
+}
+
+START_TEST(allocation_failure_in_fit_save_load)
+{
+    fit_ctx x = { small_data(20, 30, 8), NULL, tu_tmp_path("oom.lrm") };
+    /* A first fit builds the dataset's cached CSR views, which the dataset
+     * owns: they are not the model's to free. */
+    ck_assert_int_eq(fit_case(&x), REC_OK);
+    destroy_model(&x);
+    every_allocation_fails_cleanly(fit_case, &x, destroy_model);
+    ck_assert_int_eq(fit_case(&x), REC_OK);
+    every_allocation_fails_cleanly(save_case, &x, NULL);
+    every_allocation_fails_cleanly(load_case, &x, NULL);
+    rec_model_destroy(x.m);
+    rec_dataset_destroy(x.d);
+}
+END_TEST
+
+Suite *rec_model_suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *t = tcase_create("interface");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, kinds_and_params_are_described);
+    tcase_add_test(t, create_rejects_bad_input);
+    tcase_add_test(t, unfitted_and_null_handles);
+    tcase_add_test(t, mf_learns_and_recommends);
+    tcase_add_test(t, same_seed_same_model_any_threads);
+    tcase_add_test(t, progress_can_cancel);
+    tcase_add_test(t, save_load_round_trip);
+    tcase_add_test(t, allocation_failure_in_fit_save_load);
+    suite_add_tcase(s, t);
+    return s;
+}
