@@ -315,11 +315,9 @@ out:
     rec_free(order, (size_t)f->np * sizeof *order);
     rec_free(stamp, nvoc * sizeof *stamp);
     rec_free(slot, nvoc * sizeof *slot);
-    if (vals) {
-        /* Only reached on failure before the shrink: sized by total. */
-        rec_free(vals, (size_t)(total) * sizeof *vals);
-        rec_free(cnt, (size_t)(total) * sizeof *cnt);
-    }
+    /* Non-NULL only on failure before the shrink: sized by total. */
+    rec_free(vals, (size_t)total * sizeof *vals);
+    rec_free(cnt, (size_t)total * sizeof *cnt);
     return st;
 }
 
