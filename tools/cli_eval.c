@@ -1,0 +1,123 @@
+/* `librec eval`: split, fit, evaluate; k-fold runs every fold and reports
+ * the mean and standard deviation of each metric. */
+#include "cli.h"
+
+#include <librec/eval.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int split_folds(const char *how)
+{
+    if (strncmp(how, "kfold:", 6) == 0)
+        return atoi(how + 6);
+    return 1;
+}
+
+static void print_result(const cli_opts *o, const rec_eval_result *r)
+{
+    size_t n = 0;
+    int folds = 1;
+    int64_t users = 0, rows = 0;
+    rec_eval_result_count(r, &n);
+    rec_eval_result_support(r, &users, &rows, &folds);
+    if (o->json) {
+        printf("{\"model\": ");
+        cli_json_str(stdout, o->model);
+        printf(", \"data\": ");
+        cli_json_str(stdout, o->data);
+        printf(", \"split\": ");
+        cli_json_str(stdout, o->split);
+        printf(", \"protocol\": ");
+        cli_json_str(stdout, o->protocol);
+        printf(", \"folds\": %d, \"users\": %lld, \"rows\": %lld, \"metrics\": {", folds,
+               (long long)users, (long long)rows);
+        for (size_t i = 0; i < n; i++) {
+            const char *name;
+            double v, sd;
+            rec_eval_result_metric(r, i, &name, &v, &sd);
+            printf("%s\"%s\": %.6g", i ? ", " : "", name, v);
+        }
+        printf("}, \"std\": {");
+        for (size_t i = 0; i < n; i++) {
+            const char *name;
+            double v, sd;
+            rec_eval_result_metric(r, i, &name, &v, &sd);
+            printf("%s\"%s\": %.6g", i ? ", " : "", name, sd);
+        }
+        printf("}}\n");
+        return;
+    }
+    printf("%s on %s, split %s, protocol %s, %d fold%s\n", o->model, o->data, o->split,
+           o->protocol, folds, folds == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        double v, sd;
+        rec_eval_result_metric(r, i, &name, &v, &sd);
+        if (folds > 1)
+            printf("  %-14s %.4f  (std %.4f)\n", name, v, sd);
+        else
+            printf("  %-14s %.4f\n", name, v);
+    }
+}
+
+int cli_eval(cli_opts *o)
+{
+    if (!o->model || !o->split || !o->metrics)
+        return cli_usage_error("%s", "eval needs --model NAME, --data PATH, --split HOW and "
+                                     "--metrics LIST");
+    int folds = split_folds(o->split);
+    if (folds < 1 || folds > 100)
+        return cli_usage_error("bad split '%s'", o->split);
+    rec_model *m;
+    rec_status st = rec_model_create(&m, o->model, o->params);
+    if (st)
+        return cli_fail(st, "bad model");
+    rec_model_destroy(m);
+    rec_dataset *all;
+    int rc = cli_load_data(o, &all);
+    if (rc)
+        return rc;
+    rec_eval_result **parts = calloc((size_t)folds, sizeof *parts);
+    if (!parts) {
+        rec_dataset_destroy(all);
+        return cli_fail(REC_E_NOMEM, NULL);
+    }
+    for (int f = 0; !rc && f < folds; f++) {
+        rec_dataset *train = NULL, *test = NULL;
+        m = NULL;
+        char prefix[32] = "";
+        if (folds > 1)
+            snprintf(prefix, sizeof prefix, "fold %d/%d ", f + 1, folds);
+        st = rec_dataset_split(all, o->split, f, o->seed, &train, &test);
+        if (!st)
+            st = rec_model_create(&m, o->model, o->params);
+        cli_progress p;
+        rec_progress_fn cb = cli_progress_fn(&p, o->quiet, prefix);
+        if (!st)
+            st = rec_model_fit(m, train, cb, &p);
+        if (!st)
+            st = rec_evaluate(m, test, o->protocol, o->metrics, o->seed, &parts[f]);
+        if (st)
+            rc = cli_fail(st, "evaluation failed");
+        rec_model_destroy(m);
+        rec_dataset_destroy(train);
+        rec_dataset_destroy(test);
+    }
+    if (!rc) {
+        rec_eval_result *r = parts[0];
+        st = folds > 1 ? rec_eval_result_merge((const rec_eval_result *const *)parts,
+                                               (size_t)folds, &r)
+                       : REC_OK;
+        if (st)
+            rc = cli_fail(st, "evaluation failed");
+        else
+            print_result(o, r);
+        if (folds > 1)
+            rec_eval_result_destroy(r);
+    }
+    for (int f = 0; f < folds; f++)
+        rec_eval_result_destroy(parts[f]);
+    free(parts);
+    rec_dataset_destroy(all);
+    return rc;
+}

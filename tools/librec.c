@@ -1,0 +1,355 @@
+/* The `librec` command-line program: train, evaluate, recommend and find
+ * similar items with any model kind, through the public API only. */
+#include <librec/librec.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int cli_fail(rec_status st, const char *what)
+{
+    fprintf(stderr, "librec: %s: %s\n", what ? what : rec_strerror(st),
+            *rec_last_error() ? rec_last_error() : rec_strerror(st));
+    return st == REC_E_INVALID || st == REC_E_RANGE ? 2 : 1;
+}
+
+int cli_usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "librec: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see 'librec help')\n");
+    return 2;
+}
+
+/* ---- progress bar on stderr ------------------------------------------------ */
+
+static int progress(void *user, int epoch, int epochs, double loss)
+{
+    cli_progress *p = user;
+    double t = now() - p->start;
+    double eta = epoch > 0 ? t / epoch * (epochs - epoch) : 0;
+    int fill = epochs > 0 ? epoch * 30 / epochs : 30;
+    char bar[31];
+    memset(bar, '#', (size_t)fill);
+    memset(bar + fill, '.', (size_t)(30 - fill));
+    bar[30] = 0;
+    fprintf(stderr, "\r%s[%s] epoch %d/%d  loss %.4f  %.1fs  ETA %.0fs ", p->prefix, bar, epoch,
+            epochs, loss, t, eta);
+    if (epoch == epochs)
+        fputc('\n', stderr);
+    fflush(stderr);
+    return 0;
+}
+
+rec_progress_fn cli_progress_fn(cli_progress *p, int quiet, const char *prefix)
+{
+    p->start = now();
+    p->prefix = prefix ? prefix : "";
+    return quiet || !isatty(2) ? NULL : progress;
+}
+
+/* ---- common options --------------------------------------------------------- */
+
+static int need_value(int i, int argc, char **argv)
+{
+    if (i + 1 >= argc) {
+        cli_usage_error("option %s needs a value", argv[i]);
+        return 0;
+    }
+    return 1;
+}
+
+int cli_parse(int argc, char **argv, cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->k = 10;
+    o->format = "auto";
+    o->protocol = "full";
+    o->seed = 42;
+    if (rec_params_create(&o->params) || rec_params_create(&o->load_opts))
+        return cli_fail(REC_E_NOMEM, NULL);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+#define VALUE(field)                       \
+    do {                                   \
+        if (!need_value(i, argc, argv))    \
+            return 2;                      \
+        o->field = argv[++i];              \
+    } while (0)
+        if (!strcmp(a, "--model"))
+            VALUE(model);
+        else if (!strcmp(a, "--data"))
+            VALUE(data);
+        else if (!strcmp(a, "--format"))
+            VALUE(format);
+        else if (!strcmp(a, "--out"))
+            VALUE(out);
+        else if (!strcmp(a, "--load"))
+            VALUE(load);
+        else if (!strcmp(a, "--user"))
+            VALUE(user);
+        else if (!strcmp(a, "--item"))
+            VALUE(item);
+        else if (!strcmp(a, "--split"))
+            VALUE(split);
+        else if (!strcmp(a, "--protocol"))
+            VALUE(protocol);
+        else if (!strcmp(a, "--metrics"))
+            VALUE(metrics);
+        else if (!strcmp(a, "--columns") || !strcmp(a, "--delimiter") || !strcmp(a, "--header")) {
+            if (!need_value(i, argc, argv))
+                return 2;
+            rec_status st = rec_params_set_str(o->load_opts, a + 2, argv[++i]);
+            if (st)
+                return cli_fail(st, a);
+        } else if (!strcmp(a, "--param") || !strcmp(a, "-p")) {
+            if (!need_value(i, argc, argv))
+                return 2;
+            rec_status st = rec_params_parse(o->params, argv[++i]);
+            if (st)
+                return cli_fail(st, "--param");
+        } else if (!strcmp(a, "-k") || !strcmp(a, "--seed")) {
+            if (!need_value(i, argc, argv))
+                return 2;
+            char *end;
+            long long v = strtoll(argv[++i], &end, 10);
+            if (*end || v < (a[1] == 'k' ? 1 : 0))
+                return cli_usage_error("bad number '%s'", argv[i]);
+            if (a[1] == 'k')
+                o->k = (size_t)v;
+            else
+                o->seed = (uint64_t)v;
+        } else if (!strcmp(a, "--json"))
+            o->json = 1;
+        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
+            o->quiet = 1;
+        else if (!strcmp(a, "--threads")) {
+            if (!need_value(i, argc, argv))
+                return 2;
+            rec_status st = rec_set_num_threads(atoi(argv[++i]));
+            if (st)
+                return cli_fail(st, "--threads");
+        } else
+            return cli_usage_error("unknown option '%s'", a);
+#undef VALUE
+    }
+    return 0;
+}
+
+void cli_free(cli_opts *o)
+{
+    rec_params_destroy(o->params);
+    rec_params_destroy(o->load_opts);
+}
+
+int cli_load_data(const cli_opts *o, rec_dataset **d)
+{
+    if (!o->data)
+        return cli_usage_error("%s", "--data PATH is required");
+    size_t n = 0;
+    rec_params_count(o->load_opts, &n);
+    rec_status st = rec_dataset_load(d, o->data, o->format, n ? o->load_opts : NULL);
+    return st ? cli_fail(st, "cannot load data") : 0;
+}
+
+/* ---- JSON output ------------------------------------------------------------- */
+
+void cli_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void print_list(const cli_opts *o, const char *key, const char *id, const char **items,
+                       const float *scores, size_t n)
+{
+    if (o->json) {
+        printf("{\"%s\": ", key);
+        cli_json_str(stdout, id);
+        printf(", \"items\": [");
+        for (size_t j = 0; j < n; j++) {
+            printf("%s{\"item\": ", j ? ", " : "");
+            cli_json_str(stdout, items[j]);
+            printf(", \"score\": %.6g}", scores[j]);
+        }
+        printf("]}\n");
+        return;
+    }
+    for (size_t j = 0; j < n; j++)
+        printf("%zu\t%s\t%.6g\n", j + 1, items[j], scores[j]);
+}
+
+/* ---- commands ------------------------------------------------------------------ */
+
+static int cmd_train(cli_opts *o)
+{
+    if (!o->model || !o->out)
+        return cli_usage_error("%s", "train needs --model NAME, --data PATH and --out FILE.lrm");
+    rec_model *m;
+    rec_status st = rec_model_create(&m, o->model, o->params);
+    if (st)
+        return cli_fail(st, "bad model");
+    rec_dataset *d;
+    int rc = cli_load_data(o, &d);
+    if (rc) {
+        rec_model_destroy(m);
+        return rc;
+    }
+    cli_progress p;
+    rec_progress_fn cb = cli_progress_fn(&p, o->quiet, "");
+    st = rec_model_fit(m, d, cb, &p);
+    if (!st)
+        st = rec_model_save(m, o->out);
+    rc = st ? cli_fail(st, "training failed") : 0;
+    if (!rc && !o->quiet)
+        fprintf(stderr, "librec: saved %s model to %s\n", o->model, o->out);
+    rec_dataset_destroy(d);
+    rec_model_destroy(m);
+    return rc;
+}
+
+static int cmd_query(cli_opts *o, int similar)
+{
+    const char *id = similar ? o->item : o->user;
+    if (!o->load || !id)
+        return cli_usage_error("%s", similar ? "similar needs --load FILE.lrm and --item ID"
+                                             : "recommend needs --load FILE.lrm and --user ID");
+    rec_model *m;
+    rec_status st = rec_model_load(&m, o->load);
+    if (st)
+        return cli_fail(st, "cannot load model");
+    const char **items = calloc(o->k, sizeof *items);
+    float *scores = calloc(o->k, sizeof *scores);
+    size_t n = 0;
+    if (!items || !scores)
+        st = REC_E_NOMEM;
+    else if (similar)
+        st = rec_model_similar(m, id, o->k, items, scores, &n);
+    else
+        st = rec_model_recommend(m, id, o->k, 0, items, scores, &n);
+    int rc = st ? cli_fail(st, similar ? "similar failed" : "recommend failed") : 0;
+    if (!rc)
+        print_list(o, similar ? "item" : "user", id, items, scores, n);
+    free(items);
+    free(scores);
+    rec_model_destroy(m);
+    return rc;
+}
+
+static const char *type_name(rec_param_type t)
+{
+    switch (t) {
+    case REC_PARAM_INT: return "int";
+    case REC_PARAM_FLOAT: return "float";
+    case REC_PARAM_STR: return "string";
+    case REC_PARAM_BOOL: return "bool";
+    }
+    return "?";
+}
+
+/* Generated from the library's own descriptions, never written twice. */
+static int cmd_models(const char *only)
+{
+    const char *kind, *summary;
+    int found = 0;
+    for (size_t i = 0; rec_model_kind_at(i, &kind, &summary) == REC_OK; i++) {
+        if (only && strcmp(only, kind))
+            continue;
+        found = 1;
+        printf("%-10s %s\n", kind, summary);
+        if (!only)
+            continue;
+        const char *key, *def, *choices, *help;
+        rec_param_type t;
+        double lo, hi;
+        for (size_t j = 0;
+             rec_model_param_at(kind, j, &key, &t, &def, &lo, &hi, &choices, &help) == REC_OK;
+             j++) {
+            printf("  --param %s=%s  (%s", key, def, type_name(t));
+            if (t == REC_PARAM_INT || t == REC_PARAM_FLOAT)
+                printf(" in [%g, %g]", lo, hi);
+            if (choices)
+                printf(": %s", choices);
+            printf(")\n      %s\n", help);
+        }
+    }
+    if (only && !found)
+        return cli_usage_error("unknown model '%s'", only);
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage:\n"
+            "  librec train --model NAME --data PATH [--format F] [--param KEY=VALUE ...]\n"
+            "               --out FILE.lrm [--quiet]\n"
+            "  librec eval --model NAME --data PATH [--format F] --split kfold:5|holdout:0.2|last:1\n"
+            "              [--protocol full|sampled:100] --metrics rmse,mae,ndcg@10,...\n"
+            "              [--param KEY=VALUE ...] [--seed N] [--json]\n"
+            "  librec recommend --load FILE.lrm --user ID [-k 10] [--json]\n"
+            "  librec similar --load FILE.lrm --item ID [-k 10] [--json]\n"
+            "  librec models              list the model kinds\n"
+            "  librec help [MODEL]        this text, or a model's parameters\n"
+            "formats: auto csv tsv pairs movielens goodbooks lightgcn;"
+            " --columns user,item,rating,timestamp maps CSV/TSV columns\n"
+            "common: --threads N, --quiet\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        if (argc > 2)
+            return cmd_models(argv[2]);
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("librec %s\n", rec_version());
+        return 0;
+    }
+    if (!strcmp(cmd, "models"))
+        return cmd_models(NULL);
+    cli_opts o;
+    int rc = cli_parse(argc - 2, argv + 2, &o);
+    if (!rc) {
+        if (!strcmp(cmd, "train"))
+            rc = cmd_train(&o);
+        else if (!strcmp(cmd, "eval"))
+            rc = cli_eval(&o);
+        else if (!strcmp(cmd, "recommend"))
+            rc = cmd_query(&o, 0);
+        else if (!strcmp(cmd, "similar"))
+            rc = cmd_query(&o, 1);
+        else
+            rc = cli_usage_error("unknown command '%s'", cmd);
+    }
+    cli_free(&o);
+    return rc;
+}
