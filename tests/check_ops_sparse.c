@@ -794,6 +794,68 @@ START_TEST(loss_errors)
 }
 END_TEST
 
+/* ==== rows wider than the 16-float blocks =================================== */
+
+typedef struct wide_ctx {
+    rec_tensor *table, *w, *x;
+    rec_csr *a;
+} wide_ctx;
+
+static const int32_t WIDE_IDS[7] = { 4, 0, 4, 2, -1, 6, 1 }, WIDE_OFF[4] = { 0, 3, 3, 7 };
+
+static rec_tensor *build_wide(rec_graph *g, void *p)
+{
+    wide_ctx *c = p;
+    rec_tensor *parts[4] = {
+        tu_wsum(g, rec_embedding_bag(g, c->table, i32(g, WIDE_IDS, 7), i32(g, WIDE_OFF, 4), c->w,
+                                     REC_REDUCE_MEAN)),
+        tu_wsum(g, rec_gather(g, c->x, i32(g, (int32_t[]){ 3, 1, 3 }, 3), -1)),
+        tu_wsum(g, rec_spmm(g, c->a, c->x)),
+        tu_wsum(g, rec_segment_reduce(g, c->x, i32(g, (int32_t[]){ 0, 1, 4 }, 3), NULL,
+                                      REC_REDUCE_SUM)),
+    };
+    return add_scalars(g, 4, parts);
+}
+
+START_TEST(wide_rows_values_and_gradients)
+{
+    enum { D = 19 }; /* one 16-float block and a tail of 3 */
+    for (int sparse = 0; sparse < 2; sparse++) {
+        rec_pstore *ps;
+        ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
+        rec_csr a = csr_a(0);
+        wide_ctx c = { param(ps, "emb", 7, D, sparse ? REC_T_SPARSE : 0, NULL),
+                       param(ps, "w", 7, 0, 0, NULL), param(ps, "x", 4, D, 0, NULL), &a };
+        tu_fill(c.table, 50, -1, 1);
+        tu_fill(c.w, 51, -1, 1);
+        tu_fill(c.x, 52, -1, 1);
+        /* forward against plain loops */
+        rec_graph *g;
+        ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+        rec_tensor *eb = rec_embedding_bag(g, c.table, i32(g, WIDE_IDS, 7), i32(g, WIDE_OFF, 4),
+                                           c.w, REC_REDUCE_MEAN);
+        rec_tensor *y = rec_spmm(g, &a, c.x);
+        for (int j = 0; j < D; j++) {
+            double b0 = 0, b2 = 0;
+            for (int i = 0; i < 3; i++)
+                b0 += c.w->v[i] * c.table->v[WIDE_IDS[i] * D + j];
+            for (int i = 3; i < 7; i++)
+                if (WIDE_IDS[i] >= 0)
+                    b2 += c.w->v[i] * c.table->v[WIDE_IDS[i] * D + j];
+            ck_assert_float_near(eb->v[j], b0 / 3, 1e-5);
+            ck_assert_float_eq(eb->v[D + j], 0.0f);
+            ck_assert_float_near(eb->v[2 * D + j], b2 / 3, 1e-5);
+            ck_assert_float_near(y->v[j], c.x->v[j] + 2 * c.x->v[2 * D + j], 1e-5);
+            ck_assert_float_near(y->v[2 * D + j], -c.x->v[D + j] + 3 * c.x->v[3 * D + j], 1e-5);
+        }
+        rec_graph_destroy(g);
+        tu_gradcheck(ps, build_wide, &c, EPS, ATOL, RTOL);
+        rec_csr_free_transpose(&a);
+        rec_pstore_destroy(ps);
+    }
+}
+END_TEST
+
 /* ==== threads and memory ==================================================== */
 
 /* Every op of this file on inputs big enough to be split, forward and
@@ -958,6 +1020,9 @@ Suite *rec_ops_sparse_suite(void)
     tcase_add_test(t, loss_values);
     tcase_add_test(t, loss_gradcheck);
     tcase_add_test(t, loss_errors);
+    suite_add_tcase(s, t);
+    t = tcase_create("wide");
+    tcase_add_test(t, wide_rows_values_and_gradients);
     suite_add_tcase(s, t);
     t = tcase_create("threads_and_memory");
     tcase_set_timeout(t, 60);

@@ -64,9 +64,13 @@ static void gather_back(rec_graph *g, rec_node *n)
     for (int64_t i = 0; i < cnt; i++) {
         if (idx[i] < 0 || idx[i] == pad)
             continue;
-        float *dst = gt + (int64_t)idx[i] * d;
-        const float *src = dy + i * d;
-        for (int64_t j = 0; j < d; j++)
+        float *restrict dst = gt + (int64_t)idx[i] * d;
+        const float *restrict src = dy + i * d;
+        int64_t j = 0;
+        for (; j + 16 <= d; j += 16) /* fixed trip count: vectorised at -O2 */
+            for (int k = 0; k < 16; k++)
+                dst[j + k] += src[j + k];
+        for (; j < d; j++)
             dst[j] += src[j];
     }
 }
