@@ -77,7 +77,14 @@ $(O)/$(SONAME): $(LIB_OBJ) librec.map
 		-Wl,--no-undefined -o $@ $(LIB_OBJ) $(LIBS)
 	ln -sf $(SONAME) $(O)/librec.so
 
-$(O)/librec.pc: librec.pc.in Makefile
+# librec.pc is rewritten whenever a directory or the BLAS changes, so
+# `make install PREFIX=...` after a plain `make` installs the right paths.
+PC_VARS := $(PREFIX)|$(LIBDIR)|$(INCLUDEDIR)|$(VERSION)|$(BLAS_LIBS)
+$(O)/librec.pc.vars: FORCE
+	@mkdir -p $(O)
+	@echo '$(PC_VARS)' | cmp -s - $@ || echo '$(PC_VARS)' > $@
+
+$(O)/librec.pc: librec.pc.in Makefile $(O)/librec.pc.vars
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|g' librec.pc.in > $@
@@ -153,8 +160,14 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/librec.so
 	install -m 644 $(O)/librec.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 644 $(wildcard man/man3/*.3) $(DESTDIR)$(MANDIR)/man3/
+	@# `man rec_model_fit` finds rec_model.3: a link per name in each page's NAME.
+	@for f in $(notdir $(wildcard man/man3/*.3)); do \
+	  for n in $$(sed -n 's/^\.Nm \(rec_[a-z0-9_]*\).*/\1/p' man/man3/$$f); do \
+	    [ "$$n.3" = "$$f" ] || ln -sf $$f $(DESTDIR)$(MANDIR)/man3/$$n.3; \
+	  done; \
+	done
 	install -m 644 $(wildcard man/man7/*.7) $(DESTDIR)$(MANDIR)/man7/
-	install -m 755 $(wildcard $(O)/bin/librec) $(DESTDIR)$(BINDIR)/
+	$(if $(wildcard $(O)/bin/librec),install -m 755 $(O)/bin/librec $(DESTDIR)$(BINDIR)/)
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/librec
@@ -163,16 +176,31 @@ uninstall:
 	cd $(DESTDIR)$(MANDIR) && rm -f $(notdir $(wildcard man/man3/*.3)) 2>/dev/null; true
 
 # Exported symbols must equal the map's list, and the map's newest node the version.
-check-abi: $(O)/$(SONAME)
-	sh scripts/check-abi.sh $(O)/$(SONAME) $(VERSION_MAJOR).$(VERSION_MINOR)
+# abidiff needs DWARF, so the ABI is read from an -O0 -g build in its own dir.
+ABI_O := $(O)-abi
+check-abi:
+	@$(MAKE) --no-print-directory O=$(ABI_O) DEBUG=1 SANITIZE= $(ABI_O)/$(SONAME)
+	CC="$(CC)" sh scripts/check-abi.sh $(ABI_O)/$(SONAME) $(VERSION_MAJOR).$(VERSION_MINOR)
+
+# Only when the API is settled: the baseline check-abi compares against.
+abi-baseline:
+	@$(MAKE) --no-print-directory O=$(ABI_O) DEBUG=1 SANITIZE= $(ABI_O)/$(SONAME)
+	@mkdir -p abi
+	abidw --headers-dir include/librec --out-file abi/librec.abi $(ABI_O)/$(SONAME)
 
 lint-man:
 	mandoc -Tlint -Wwarning man/man3/*.3 man/man7/*.7
 
+# Installs into a temporary prefix and builds C and C++ consumers with pkg-config.
+check-consumer:
+	CC="$(CC)" CXX="$(CXX)" sh scripts/consumer.sh $(O)
+
 clean:
 	rm -rf build build-*
 
-.PHONY: all deps check check-data check-headers demo bench install uninstall check-abi lint-man clean
+.PHONY: all deps check check-data check-headers demo bench install uninstall check-abi lint-man clean \
+	abi-baseline check-consumer FORCE
+FORCE:
 
 # Fuzzes the .lrm reader with libFuzzer for FUZZ_SECONDS (default 60); clang needed.
 fuzz: ; sh scripts/fuzz.sh $(FUZZ_SECONDS)
