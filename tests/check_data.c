@@ -462,7 +462,7 @@ static rec_dataset *small(void)
 {
     rec_dataset *d;
     rec_dataset_create(&d);
-    char u[8], i[8];
+    char u[16], i[16];
     for (int k = 0; k < 20; k++) {
         snprintf(u, sizeof u, "u%d", k % 4);
         snprintf(i, sizeof i, "i%d", k);
