@@ -190,6 +190,8 @@ static void bag_backward(void *arg, int64_t b0, int64_t b1, int chunk)
         int64_t k = j->start[b], cnt = j->start[b + 1] - j->start[b];
         float inv = j->mode == REC_REDUCE_MEAN && cnt > 1 ? 1.0f / (float)cnt : 1.0f;
         for (int64_t i = j->off[b]; i < j->off[b + 1]; i++) {
+            if (j->dest == DEST_TABLE && j->out && i + AHEAD < j->n && j->ids[i + AHEAD] >= 0)
+                PREFETCH((const char *)(j->out + (int64_t)j->ids[i + AHEAD] * d));
             const float *restrict row = entry_row(j, i);
             if (!row)
                 continue;
