@@ -1,7 +1,9 @@
 /* Sparse (CSR) times dense: Y[r,d] = A[r,c] X[c,d].  The backward pass
  * dX += A^T dY runs the same row kernel over A's transpose, built once by a
  * counting sort and cached on the rec_csr, so every output row of both
- * passes is owned by one thread and no atomics are needed. */
+ * passes is owned by one thread and no atomics are needed.  Building the
+ * cache writes to the rec_csr: graphs running backward at the same time in
+ * different threads need one rec_csr each (or a transpose built before). */
 #include "ops.h"
 
 #include <string.h>
