@@ -378,6 +378,9 @@ START_TEST(malformed_files)
     bad("m10.csv", "1,\"a\"x,3\n", "csv", REC_E_FORMAT, "line 1, column 6: unexpected");
     bad("m11.data", "1\t2\t3\tx\n", "movielens", REC_E_FORMAT, "line 1, column 7: timestamp");
     bad("missing.csv", NULL, "csv", REC_E_IO, "cannot open");
+    /* auto refuses what is not interactions rather than guessing. */
+    bad("passwd", "root:x:0:0:root:/root:/bin/bash\nList Manager x y\n", "auto", REC_E_FORMAT,
+        "cannot tell the format");
 }
 END_TEST
 

@@ -348,12 +348,14 @@ static int first_line(const rec_text *t, char *buf, size_t n)
     return (int)k;
 }
 
-/* Largest number of blank-separated tokens over the first lines. */
-static int max_tokens(const rec_text *t, int lines)
+/* Smallest and largest number of blank-separated tokens over the first
+ * non-empty lines. */
+static void token_range(const rec_text *t, int lines, int *lo, int *hi)
 {
-    int best = 0;
+    *lo = 0;
+    *hi = 0;
     size_t p = t->pos;
-    for (int l = 0; l < lines && p < t->len; l++) {
+    for (int l = 0; l < lines && p < t->len;) {
         int n = 0, in = 0;
         for (; p < t->len && t->buf[p] != '\n'; p++) {
             int blank = t->buf[p] == ' ' || t->buf[p] == '\t' || t->buf[p] == '\r';
@@ -361,9 +363,12 @@ static int max_tokens(const rec_text *t, int lines)
             in = !blank;
         }
         p++;
-        best = n > best ? n : best;
+        if (!n)
+            continue;
+        *lo = l == 0 || n < *lo ? n : *lo;
+        *hi = n > *hi ? n : *hi;
+        l++;
     }
-    return best;
 }
 
 static int detect(const char *path, const rec_text *t)
@@ -390,7 +395,15 @@ static int detect(const char *path, const rec_text *t)
         return FMT_CSV;
     if (!strcmp(base, "train.txt") || !strcmp(base, "test.txt"))
         return FMT_LIGHTGCN;
-    return max_tokens(t, 50) > 2 ? FMT_LIGHTGCN : FMT_PAIRS;
+    /* Blank-separated ids: every line a pair, or "user item item ...".
+     * Anything else (one token per line, prose) is not interactions. */
+    int lo, hi;
+    token_range(t, 50, &lo, &hi);
+    if (lo == 2 && hi == 2)
+        return FMT_PAIRS;
+    if (lo >= 2)
+        return FMT_LIGHTGCN;
+    return FMT_AUTO;
 }
 
 static int format_code(const char *s)
@@ -464,6 +477,12 @@ static rec_status load_into(rec_loader *L, const char *path, const char *format)
     REC_TRY(rec_text_open(&t, path, L->fn));
     if (fmt == FMT_AUTO)
         fmt = detect(path, &t);
+    if (fmt == FMT_AUTO) {
+        rec_text_close(&t);
+        return rec_err(REC_E_FORMAT,
+                       "%s: %s: cannot tell the format (not delimited interactions, pairs or "
+                       "per-user lines); name it", L->fn, path);
+    }
     const char *columns = rec_params_str(L->opts, load_spec, NSPEC, "columns");
     const char *hdr = rec_params_str(L->opts, load_spec, NSPEC, "header");
     int header = !strcmp(hdr, "yes") ? 1 : !strcmp(hdr, "no") ? 0 : -1;
