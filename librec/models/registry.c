@@ -4,9 +4,21 @@
 #include <string.h>
 
 extern const rec_model_vt rec_mf_vt;
+extern const rec_model_vt rec_tfidf_vt;
+extern const rec_model_vt rec_popularity_vt;
+extern const rec_model_vt rec_usercf_vt;
+extern const rec_model_vt rec_itemcf_vt;
+extern const rec_model_vt rec_svd_vt;
+extern const rec_model_vt rec_als_vt;
 
 static const rec_model_vt *const kinds[] = {
     &rec_mf_vt,
+    &rec_tfidf_vt,
+    &rec_popularity_vt,
+    &rec_usercf_vt,
+    &rec_itemcf_vt,
+    &rec_svd_vt,
+    &rec_als_vt,
 };
 
 const rec_model_vt *rec_model_vt_at(size_t i)

@@ -1,0 +1,339 @@
+/* "svd": biased matrix factorisation for explicit ratings trained by plain
+ * SGD, with Surprise's SVD semantics (its parameter names and defaults):
+ *   r_hat = mu + b_u + b_i + q_i . p_u,  e = r - r_hat, per rating
+ *   b_u += lr (e - reg b_u);  b_i += lr (e - reg b_i)
+ *   p_u += lr (e q_i - reg p_u);  q_i += lr (e p_u_old - reg q_i)
+ * P is drawn before Q from one seeded normal stream; ratings are visited
+ * grouped by user (users in order of first appearance in the training rows,
+ * each user's ratings in row order), the same order every epoch.  A user or
+ * item without training ratings contributes no terms to a prediction. */
+#include "factor-impl.h"
+#include "core/linalg-impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const rec_param_spec spec[] = {
+    { "n_factors", REC_PARAM_INT, "100", 1, 4096, NULL, "latent factors per user and item" },
+    { "n_epochs", REC_PARAM_INT, "20", 1, 100000, NULL, "SGD passes over the ratings" },
+    { "lr_all", REC_PARAM_FLOAT, "0.005", 0, 10, NULL, "SGD learning rate of every parameter" },
+    { "reg_all", REC_PARAM_FLOAT, "0.02", 0, 100, NULL, "L2 penalty of every parameter" },
+    { "init_mean", REC_PARAM_FLOAT, "0", -100, 100, NULL, "mean of the normal factor init" },
+    { "init_std_dev", REC_PARAM_FLOAT, "0.1", 0, 100, NULL, "std of the normal factor init" },
+    { "biased", REC_PARAM_BOOL, "true", 0, 0, NULL,
+      "use the global mean and user/item biases" },
+    { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed of the initialisation" },
+};
+#define NSPEC (sizeof spec / sizeof *spec)
+
+static void svd_free(rec_model *m)
+{
+    rec_svd_state *s = m->state;
+    if (!s)
+        return;
+    size_t nu = (size_t)m->nusers, ni = (size_t)m->nitems, d = (size_t)s->dim;
+    /* every array has one spare entry, so empty catalogues allocate */
+    rec_free(s->P, (nu * d + 1) * sizeof(float));
+    rec_free(s->Q, (ni * d + 1) * sizeof(float));
+    rec_free(s->bu, (nu + 1) * sizeof(float));
+    rec_free(s->bi, (ni + 1) * sizeof(float));
+    rec_free(s->glob, 3 * sizeof(float));
+    rec_free(s->uknown, nu + 1);
+    rec_free(s->iknown, ni + 1);
+    rec_free(s, sizeof *s);
+    m->state = NULL;
+}
+
+static rec_status svd_alloc(rec_model *m, const char *fn)
+{
+    rec_svd_state *s = rec_calloc(1, sizeof *s);
+    if (!s)
+        return rec_nomem(fn);
+    m->state = s;
+    size_t nu = (size_t)m->nusers, ni = (size_t)m->nitems;
+    s->dim = (int)rec_model_int(m, "n_factors");
+    size_t d = (size_t)s->dim;
+    s->P = rec_calloc(nu * d + 1, sizeof(float));
+    s->Q = rec_calloc(ni * d + 1, sizeof(float));
+    s->bu = rec_calloc(nu + 1, sizeof(float));
+    s->bi = rec_calloc(ni + 1, sizeof(float));
+    s->glob = rec_calloc(3, sizeof(float));
+    s->uknown = rec_calloc(nu + 1, 1);
+    s->iknown = rec_calloc(ni + 1, 1);
+    if (!s->P || !s->Q || !s->bu || !s->bi || !s->glob || !s->uknown || !s->iknown)
+        return rec_nomem(fn);
+    return REC_OK;
+}
+
+/* The rating order of Surprise's trainset: per user (in order of first
+ * appearance) that user's rows in row order.  items/rats [n]. */
+static rec_status visit_order(const rec_model *m, const rec_dataset *d, int32_t *users,
+                              int64_t *ptr, int32_t *items, float *rats, int32_t *nvis)
+{
+    int64_t n = rec_ds_num_rows(d);
+    const int32_t *uc = rec_ds_users_col(d), *ic = rec_ds_items_col(d);
+    const float *rc = rec_ds_ratings_col(d);
+    size_t nu = (size_t)m->nusers;
+    int32_t *rank = rec_malloc(nu * sizeof *rank + 1);
+    if (!rank)
+        return rec_nomem("rec_model_fit(svd)");
+    for (size_t u = 0; u < nu; u++)
+        rank[u] = -1;
+    int32_t k = 0;
+    memset(ptr, 0, (nu + 1) * sizeof *ptr);
+    for (int64_t r = 0; r < n; r++) {
+        if (rank[uc[r]] < 0) {
+            rank[uc[r]] = k;
+            users[k++] = uc[r];
+        }
+        ptr[rank[uc[r]] + 1]++;
+    }
+    for (int32_t j = 0; j < k; j++)
+        ptr[j + 1] += ptr[j];
+    for (int64_t r = 0; r < n; r++) {
+        int64_t at = ptr[rank[uc[r]]]++;
+        items[at] = ic[r];
+        rats[at] = rc ? rc[r] : 1.0f;
+    }
+    for (int32_t j = k; j > 0; j--)
+        ptr[j] = ptr[j - 1];
+    ptr[0] = 0;
+    *nvis = k;
+    rec_free(rank, nu * sizeof *rank + 1);
+    return REC_OK;
+}
+
+/* One epoch over the visit order; returns the sum of squared errors. */
+static double sgd_epoch(rec_svd_state *s, const int32_t *users, const int64_t *ptr,
+                        int32_t nvis, const int32_t *items, const float *rats, float lr,
+                        float reg, int biased)
+{
+    const int d = s->dim;
+    const float mu = s->glob[0];
+    double sse = 0;
+    for (int32_t j = 0; j < nvis; j++) {
+        int32_t u = users[j];
+        float *restrict p = s->P + (size_t)u * d;
+        for (int64_t h = ptr[j]; h < ptr[j + 1]; h++) {
+            int32_t i = items[h];
+            float *restrict q = s->Q + (size_t)i * d;
+            float dot = 0;
+            for (int k = 0; k < d; k++)
+                dot += p[k] * q[k];
+            float e = rats[h] - (mu + s->bu[u] + s->bi[i] + dot);
+            sse += (double)e * e;
+            if (biased) {
+                s->bu[u] += lr * (e - reg * s->bu[u]);
+                s->bi[i] += lr * (e - reg * s->bi[i]);
+            }
+            for (int k = 0; k < d; k++) {
+                float pk = p[k], qk = q[k];
+                p[k] = pk + lr * (e * qk - reg * pk);
+                q[k] = qk + lr * (e * pk - reg * qk);
+            }
+        }
+    }
+    return sse;
+}
+
+static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
+{
+    const char *fn = "rec_model_fit(svd)";
+    REC_TRY(svd_alloc(m, fn));
+    rec_svd_state *s = m->state;
+    size_t nu = (size_t)m->nusers, ni = (size_t)m->nitems, dim = (size_t)s->dim;
+    int biased = rec_model_bool(m, "biased");
+    rec_rng rng;
+    rec_rng_seed(&rng, (uint64_t)rec_model_int(m, "seed"));
+    float mean = (float)rec_model_flt(m, "init_mean");
+    float sd = (float)rec_model_flt(m, "init_std_dev");
+    for (size_t k = 0; k < nu * dim; k++)
+        s->P[k] = mean + sd * rec_rng_normal(&rng);
+    for (size_t k = 0; k < ni * dim; k++)
+        s->Q[k] = mean + sd * rec_rng_normal(&rng);
+
+    int64_t n = rec_ds_num_rows(d);
+    const float *rc = rec_ds_ratings_col(d);
+    double sum = 0;
+    float lo = rc ? rc[0] : 1.0f, hi = lo;
+    for (int64_t r = 0; r < n; r++) {
+        float v = rc ? rc[r] : 1.0f;
+        sum += v;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+        s->uknown[rec_ds_users_col(d)[r]] = 1;
+        s->iknown[rec_ds_items_col(d)[r]] = 1;
+    }
+    s->glob[0] = biased ? (float)(sum / (double)n) : 0.0f;
+    s->glob[1] = lo;
+    s->glob[2] = hi;
+
+    size_t bytes = nu * sizeof(int32_t) + (nu + 1) * sizeof(int64_t) +
+                   (size_t)n * (sizeof(int32_t) + sizeof(float));
+    int64_t *ptr = rec_malloc(bytes);
+    if (!ptr)
+        return rec_nomem(fn);
+    int32_t *users = (int32_t *)(ptr + nu + 1), *items = users + nu;
+    float *rats = (float *)(items + n);
+    int32_t nvis = 0;
+    rec_status st = visit_order(m, d, users, ptr, items, rats, &nvis);
+    int epochs = (int)rec_model_int(m, "n_epochs");
+    float lr = (float)rec_model_flt(m, "lr_all"), reg = (float)rec_model_flt(m, "reg_all");
+    for (int ep = 1; !st && ep <= epochs; ep++) {
+        double sse = sgd_epoch(s, users, ptr, nvis, items, rats, lr, reg, biased);
+        if (!isfinite(sse))
+            st = rec_err(REC_E_RANGE, "%s: the training error diverged at epoch %d "
+                         "(lower lr_all)", fn, ep);
+        else if (cb && cb(user, ep, epochs, sse / (double)n))
+            st = rec_err(REC_E_CANCELLED, "%s: cancelled at epoch %d", fn, ep);
+    }
+    rec_free(ptr, bytes);
+    return st;
+}
+
+/* Unclipped for ranking; the terms of an untrained user or item are dropped. */
+static float predict(const rec_svd_state *s, int32_t u, int32_t i)
+{
+    float v = s->glob[0];
+    if (s->uknown[u])
+        v += s->bu[u];
+    if (s->iknown[i])
+        v += s->bi[i];
+    if (s->uknown[u] && s->iknown[i])
+        v += rec_sdot(s->dim, s->P + (size_t)u * s->dim, s->Q + (size_t)i * s->dim);
+    return v;
+}
+
+static rec_status svd_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
+{
+    const rec_svd_state *s = m->state;
+    float v = predict(s, u, i);
+    *out = v < s->glob[1] ? s->glob[1] : v > s->glob[2] ? s->glob[2] : v;
+    return REC_OK;
+}
+
+static rec_status svd_score_user(const rec_model *m, int32_t u, float *out)
+{
+    const rec_svd_state *s = m->state;
+    for (int32_t i = 0; i < m->nitems; i++)
+        out[i] = predict(s, u, i);
+    return REC_OK;
+}
+
+/* Fold-in: p (and b_u when biased) by ridge regression of the history's
+ * ratings minus mu + b_i on the fixed item factors, with the penalty the SGD
+ * objective puts on a user of that many ratings (reg_all per rating).  An
+ * implicit history (ratings NULL) counts as the top of the rating range. */
+static rec_status svd_score_history(const rec_model *m, const int32_t *items, const float *r,
+                                    size_t n, float *out)
+{
+    const rec_svd_state *s = m->state;
+    int d = s->dim, biased = rec_model_bool(m, "biased"), z = d + biased;
+    size_t bytes = ((size_t)z * z + (size_t)z) * sizeof(double) + (size_t)d * sizeof(float);
+    double *a = rec_calloc(1, bytes);
+    if (!a)
+        return rec_nomem("rec_model_recommend_history");
+    double *b = a + (size_t)z * z;
+    float *pv = (float *)(b + z);
+    size_t used = 0;
+    for (size_t h = 0; h < n; h++) {
+        int32_t i = items[h];
+        if (!s->iknown[i])
+            continue;
+        used++;
+        const float *q = s->Q + (size_t)i * d;
+        double y = (r ? r[h] : s->glob[2]) - s->glob[0] - s->bi[i];
+        for (int x = 0; x < z; x++) {
+            double fx = x < d ? q[x] : 1.0;
+            b[x] += y * fx;
+            for (int w = 0; w < z; w++)
+                a[(size_t)x * z + w] += fx * (w < d ? q[w] : 1.0);
+        }
+    }
+    double lambda = rec_model_flt(m, "reg_all") * (double)(used ? used : 1);
+    for (int x = 0; x < z; x++)
+        a[(size_t)x * z + x] += lambda > 1e-9 ? lambda : 1e-9;
+    rec_status st = rec_cholesky_solve(z, a, b);
+    if (!st) {
+        for (int k = 0; k < d; k++)
+            pv[k] = (float)b[k];
+        float base = s->glob[0] + (biased ? (float)b[d] : 0.0f);
+        for (int32_t i = 0; i < m->nitems; i++)
+            out[i] = s->iknown[i]
+                         ? base + s->bi[i] + rec_sdot(d, pv, s->Q + (size_t)i * d)
+                         : base;
+    }
+    rec_free(a, bytes);
+    return st;
+}
+
+static rec_status svd_similar(const rec_model *m, int32_t i, float *out)
+{
+    const rec_svd_state *s = m->state;
+    int d = s->dim;
+    const float *q = s->Q + (size_t)i * d;
+    float qn = sqrtf(rec_sdot(d, q, q));
+    for (int32_t j = 0; j < m->nitems; j++) {
+        const float *r = s->Q + (size_t)j * d;
+        float den = qn * sqrtf(rec_sdot(d, r, r));
+        out[j] = den > 0 && s->iknown[j] ? rec_sdot(d, q, r) / den : 0.0f;
+    }
+    return REC_OK;
+}
+
+static rec_status svd_save(const rec_model *m, rec_lrm_writer *w)
+{
+    const rec_svd_state *s = m->state;
+    int64_t ps[2] = { m->nusers, s->dim }, qs[2] = { m->nitems, s->dim }, three = 3;
+    REC_TRY(rec_lrm_add_tensor(w, "P", REC_LRM_F32, 2, ps, s->P));
+    REC_TRY(rec_lrm_add_tensor(w, "Q", REC_LRM_F32, 2, qs, s->Q));
+    REC_TRY(rec_lrm_add_tensor(w, "bu", REC_LRM_F32, 1, ps, s->bu));
+    REC_TRY(rec_lrm_add_tensor(w, "bi", REC_LRM_F32, 1, qs, s->bi));
+    REC_TRY(rec_lrm_add_tensor(w, "global", REC_LRM_F32, 1, &three, s->glob));
+    REC_TRY(rec_lrm_add_tensor(w, "user_known", REC_LRM_U8, 1, ps, s->uknown));
+    return rec_lrm_add_tensor(w, "item_known", REC_LRM_U8, 1, qs, s->iknown);
+}
+
+static rec_status load_one(const rec_lrm_reader *r, const char *name, rec_lrm_dtype dt, int nd,
+                           const int64_t *shape, void *dst, size_t bytes)
+{
+    const void *p;
+    REC_TRY(rec_lrm_tensor_expect(r, name, dt, nd, shape, &p));
+    if (bytes)
+        memcpy(dst, p, bytes);
+    return REC_OK;
+}
+
+static rec_status svd_load(rec_model *m, const rec_lrm_reader *r)
+{
+    REC_TRY(svd_alloc(m, "rec_model_load"));
+    rec_svd_state *s = m->state;
+    size_t nu = (size_t)m->nusers, ni = (size_t)m->nitems, d = (size_t)s->dim;
+    int64_t ps[2] = { m->nusers, s->dim }, qs[2] = { m->nitems, s->dim }, three = 3;
+    REC_TRY(load_one(r, "P", REC_LRM_F32, 2, ps, s->P, nu * d * sizeof(float)));
+    REC_TRY(load_one(r, "Q", REC_LRM_F32, 2, qs, s->Q, ni * d * sizeof(float)));
+    REC_TRY(load_one(r, "bu", REC_LRM_F32, 1, ps, s->bu, nu * sizeof(float)));
+    REC_TRY(load_one(r, "bi", REC_LRM_F32, 1, qs, s->bi, ni * sizeof(float)));
+    REC_TRY(load_one(r, "global", REC_LRM_F32, 1, &three, s->glob, 3 * sizeof(float)));
+    REC_TRY(load_one(r, "user_known", REC_LRM_U8, 1, ps, s->uknown, nu));
+    REC_TRY(load_one(r, "item_known", REC_LRM_U8, 1, qs, s->iknown, ni));
+    if (!(s->glob[1] <= s->glob[2]) || !isfinite(s->glob[0]))
+        return rec_err(REC_E_FORMAT, "rec_model_load(svd): bad global tensor");
+    return REC_OK;
+}
+
+const rec_model_vt rec_svd_vt = {
+    .kind = "svd",
+    .summary = "biased matrix factorisation of ratings by SGD (Surprise's SVD)",
+    .spec = spec,
+    .nspec = NSPEC,
+    .fit = svd_fit,
+    .score_user = svd_score_user,
+    .score_history = svd_score_history,
+    .score_pair = svd_score_pair,
+    .similar = svd_similar,
+    .save = svd_save,
+    .load = svd_load,
+    .free_state = svd_free,
+};

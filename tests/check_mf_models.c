@@ -1,0 +1,543 @@
+/* The factorisation kinds "svd" (SGD, Surprise semantics) and "als"
+ * (implicit ALS): one SGD epoch against a hand computation, ALS normal
+ * equations, fold-in against the closed form, save/load, parameters and
+ * errors, reproducibility and thread counts, allocation failures. */
+#include "testutil.h"
+#include "models/factor-impl.h"
+
+#include <librec/librec.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static rec_model *make(const char *kind, const char *kv)
+{
+    /* kv: "key=value key=value"; ints, floats (with a dot) and bools */
+    rec_params *p;
+    rec_model *m;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", kv ? kv : "");
+    for (char *t = strtok(buf, " "); t; t = strtok(NULL, " ")) {
+        char *eq = strchr(t, '=');
+        *eq = 0;
+        const char *v = eq + 1;
+        if (!strcmp(v, "true") || !strcmp(v, "false"))
+            rec_params_set_bool(p, t, !strcmp(v, "true"));
+        else if (strchr(v, '.') || strchr(v, 'e'))
+            rec_params_set_float(p, t, atof(v));
+        else
+            rec_params_set_int(p, t, atoll(v));
+    }
+    rec_status st = rec_model_create(&m, kind, p);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    rec_params_destroy(p);
+    return m;
+}
+
+static rec_dataset *gen(int users, int items, int per_user)
+{
+    rec_params *o;
+    rec_dataset *d;
+    ck_assert_int_eq(rec_params_create(&o), REC_OK);
+    rec_params_set_int(o, "users", users);
+    rec_params_set_int(o, "items", items);
+    rec_params_set_int(o, "interactions-per-user", per_user);
+    ck_assert_int_eq(rec_dataset_generate(&d, o), REC_OK);
+    rec_params_destroy(o);
+    return d;
+}
+
+static void add(rec_dataset *d, const char *u, const char *i, double r, int64_t t)
+{
+    ck_assert_int_eq(rec_dataset_add(d, u, i, r, t), REC_OK);
+}
+
+static float score(const rec_model *m, const char *u, const char *i)
+{
+    float s;
+    rec_status st = rec_model_score(m, u, i, &s);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    return s;
+}
+
+/* ---- svd ------------------------------------------------------------------ */
+
+/* Rows (a,x,4) (b,x,3) (a,y,2): Surprise visits a's ratings x, y, then b's.
+ * With one factor initialised to 0.5 (std 0), lr 0.1, reg 0.05, mu = 3:
+ *   a,x: e = 0.75    bu_a = .075  bi_x = .075  p_a = .5375   q_x = .5275
+ *   a,y: e = -1.34375 ...   (values computed by hand in double, below) */
+START_TEST(svd_one_epoch_by_hand)
+{
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    add(d, "a", "x", 4, REC_NO_TIME);
+    add(d, "b", "x", 3, REC_NO_TIME);
+    add(d, "a", "y", 2, REC_NO_TIME);
+    rec_model *m = make("svd", "n_factors=1 n_epochs=1 lr_all=0.1 reg_all=0.05 "
+                               "init_mean=0.5 init_std_dev=0.0");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    const rec_svd_state *s = m->state;
+    /* users a=0 b=1, items x=0 y=1 */
+    ck_assert_float_near(s->glob[0], 3.0, 1e-6);
+    ck_assert_float_near(s->P[0], 0.4652, 1e-6);
+    ck_assert_float_near(s->P[1], 0.47917625, 1e-6);
+    ck_assert_float_near(s->Q[0], 0.5152, 1e-6);
+    ck_assert_float_near(s->Q[1], 0.42567625, 1e-6);
+    ck_assert_float_near(s->bu[0], -0.059625, 1e-6);
+    ck_assert_float_near(s->bu[1], -0.03425, 1e-6);
+    ck_assert_float_near(s->bi[0], 0.040375, 1e-6);
+    ck_assert_float_near(s->bi[1], -0.13425, 1e-6);
+    ck_assert_float_near(score(m, "a", "x"), 3.22042104, 1e-5);
+    ck_assert_float_near(score(m, "a", "y"), 3.00414959, 1e-5);
+    ck_assert_float_near(score(m, "b", "x"), 3.25299660, 1e-5);
+    ck_assert_float_near(score(m, "b", "y"), 3.03547395, 1e-5);
+    rec_model_destroy(m);
+
+    /* Unbiased: no mu, no biases, only the product. */
+    m = make("svd", "n_factors=1 n_epochs=1 lr_all=0.0 init_mean=0.5 init_std_dev=0.0 "
+                    "biased=false");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    ck_assert_float_near(score(m, "a", "x"), 2.0, 1e-6); /* 0.25 clipped to [2, 4] */
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* Predictions are clipped to the training range; a user or item without
+ * training ratings (known only through the shared id map) keeps mu and the
+ * other side's bias. */
+START_TEST(svd_clips_and_drops_unknown_terms)
+{
+    rec_dataset *all, *train, *test;
+    ck_assert_int_eq(rec_dataset_create(&all), REC_OK);
+    add(all, "a", "x", 4, 1);
+    add(all, "b", "x", 3, 1);
+    add(all, "a", "y", 2, 1);
+    add(all, "c", "z", 5, 10);
+    ck_assert_int_eq(rec_dataset_split(all, "time:5", 0, 0, &train, &test), REC_OK);
+    rec_model *m = make("svd", "n_factors=2 n_epochs=3 lr_all=0.1");
+    ck_assert_int_eq(rec_model_fit(m, train, NULL, NULL), REC_OK);
+    const rec_svd_state *s = m->state;
+    float mu = s->glob[0];
+    ck_assert_float_near(mu, 3.0, 1e-6);
+    ck_assert_float_near(score(m, "c", "z"), mu, 1e-6);
+    ck_assert_float_near(score(m, "c", "x"), mu + s->bi[0], 1e-6);
+    ck_assert_float_near(score(m, "a", "z"), mu + s->bu[0], 1e-6);
+    rec_model_destroy(m);
+
+    m = make("svd", "n_factors=1 n_epochs=1 lr_all=0.0 init_mean=3.0 init_std_dev=0.0");
+    ck_assert_int_eq(rec_model_fit(m, train, NULL, NULL), REC_OK);
+    ck_assert_float_near(score(m, "a", "x"), 4.0, 0); /* 3 + 9 clipped */
+    /* ranking keeps the unclipped scores */
+    const char *ids[4];
+    float sc[4];
+    size_t n;
+    ck_assert_int_eq(rec_model_recommend(m, "a", 4, REC_INCLUDE_SEEN, ids, sc, &n), REC_OK);
+    ck_assert_float_near(sc[0], 12.0, 1e-5);
+    rec_model_destroy(m);
+    rec_dataset_destroy(train);
+    rec_dataset_destroy(test);
+    rec_dataset_destroy(all);
+}
+END_TEST
+
+/* Fold-in solves [p; b] of the ridge problem with the items fixed; with one
+ * factor it is a 2x2 system solved here by Cramer's rule. */
+START_TEST(svd_fold_in_is_the_ridge_solution)
+{
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    add(d, "a", "x", 4, REC_NO_TIME);
+    add(d, "b", "x", 3, REC_NO_TIME);
+    add(d, "a", "y", 2, REC_NO_TIME);
+    add(d, "b", "z", 5, REC_NO_TIME);
+    rec_model *m = make("svd", "n_factors=1 n_epochs=5 lr_all=0.1 reg_all=0.05");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    const rec_svd_state *s = m->state;
+    const char *hist[2] = { "y", "z" };
+    float r[2] = { 1.5f, 4.5f };
+    double a11 = 0.1, a12 = 0, a22 = 0.1, b1 = 0, b2 = 0; /* lambda = reg * 2 */
+    int idx[2] = { 1, 2 };
+    for (int h = 0; h < 2; h++) {
+        double q = s->Q[idx[h]], y = r[h] - s->glob[0] - s->bi[idx[h]];
+        a11 += q * q, a12 += q, a22 += 1, b1 += y * q, b2 += y;
+    }
+    double det = a11 * a22 - a12 * a12;
+    double p = (b1 * a22 - a12 * b2) / det, b = (a11 * b2 - a12 * b1) / det;
+    const char *ids[3];
+    float sc[3];
+    size_t n;
+    ck_assert_int_eq(rec_model_recommend_history(m, hist, r, 2, 3, REC_INCLUDE_SEEN, ids, sc, &n),
+                     REC_OK);
+    ck_assert_uint_eq(n, 3);
+    for (size_t k = 0; k < n; k++) {
+        int32_t i = ids[k][0] - 'x';
+        double want = s->glob[0] + b + s->bi[i] + p * s->Q[i];
+        ck_assert_float_near(sc[k], want, 1e-4);
+    }
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+static int record_loss(void *user, int epoch, int epochs, double loss)
+{
+    double *l = user;
+    l[epoch] = loss;
+    return 0;
+}
+
+static int stop_at_two(void *user, int epoch, int epochs, double loss)
+{
+    return epoch == 2;
+}
+
+START_TEST(svd_learns_and_is_reproducible)
+{
+    rec_dataset *d = gen(120, 150, 20);
+    rec_model *m = make("svd", "n_factors=8 n_epochs=10"), *m2 = make("svd", "n_factors=8 "
+                                                                              "n_epochs=10");
+    rec_model *m3 = make("svd", "n_factors=8 n_epochs=10 seed=7");
+    double loss[11] = { 0 };
+    ck_assert_int_eq(rec_model_fit(m, d, record_loss, loss), REC_OK);
+    ck_assert_double_lt(loss[10], 0.9 * loss[1]);
+    ck_assert_int_eq(rec_model_fit(m2, d, NULL, NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m3, d, NULL, NULL), REC_OK);
+    const rec_svd_state *a = m->state, *b = m2->state, *c = m3->state;
+    size_t bytes = (size_t)m->nusers * 8 * sizeof(float);
+    ck_assert_int_eq(memcmp(a->P, b->P, bytes), 0);
+    ck_assert_int_ne(memcmp(a->P, c->P, bytes), 0);
+    ck_assert_int_eq(rec_model_fit(m3, d, stop_at_two, NULL), REC_E_CANCELLED);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "cancelled at epoch 2"));
+    rec_model_destroy(m);
+    rec_model_destroy(m2);
+    rec_model_destroy(m3);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(svd_bad_params_and_divergence)
+{
+    rec_model *m;
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    rec_params_set_int(p, "n_factors", 0);
+    ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'n_factors' = 0 is outside"));
+    rec_params_destroy(p);
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    rec_params_set_float(p, "lr", 0.1);
+    ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "unknown parameter 'lr'"));
+    rec_params_destroy(p);
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    rec_params_set_float(p, "reg_all", -1);
+    ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'reg_all'"));
+    rec_params_destroy(p);
+
+    rec_dataset *d = gen(50, 60, 10);
+    m = make("svd", "n_factors=4 lr_all=9.0 reg_all=0.0 init_std_dev=50.0 n_epochs=50");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "rec_model_fit(svd): the training error "
+                                                   "diverged"));
+    float s;
+    ck_assert_int_eq(rec_model_score(m, "1", "1", &s), REC_E_STATE);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* Every score, top-k list and similar list of the loaded model equals the
+ * original's. */
+static void check_round_trip(rec_model *m, const rec_dataset *d, const char *file)
+{
+    const char *path = tu_tmp_path(file);
+    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
+    rec_model *l;
+    rec_status st = rec_model_load(&l, path);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    ck_assert_str_eq(rec_model_kind(l), rec_model_kind(m));
+    int32_t nu, ni;
+    rec_dataset_num_users(d, &nu);
+    rec_dataset_num_items(d, &ni);
+    const char **a = calloc((size_t)ni, sizeof *a), **b = calloc((size_t)ni, sizeof *b);
+    float *sa = calloc((size_t)ni, sizeof *sa), *sb = calloc((size_t)ni, sizeof *sb);
+    size_t na, nb;
+    for (int32_t u = 0; u < nu; u += 7) {
+        const char *uid;
+        rec_dataset_user_id(d, u, &uid);
+        ck_assert_int_eq(rec_model_recommend(m, uid, (size_t)ni, 0, a, sa, &na), REC_OK);
+        ck_assert_int_eq(rec_model_recommend(l, uid, (size_t)ni, 0, b, sb, &nb), REC_OK);
+        ck_assert_uint_eq(na, nb);
+        ck_assert_int_eq(memcmp(sa, sb, na * sizeof *sa), 0);
+        for (size_t k = 0; k < na; k++)
+            ck_assert_str_eq(a[k], b[k]);
+        ck_assert_float_eq(score(m, uid, a[0]), score(l, uid, a[0]));
+    }
+    const char *iid;
+    rec_dataset_item_id(d, 3, &iid);
+    ck_assert_int_eq(rec_model_similar(m, iid, 10, a, sa, &na), REC_OK);
+    ck_assert_int_eq(rec_model_similar(l, iid, 10, b, sb, &nb), REC_OK);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_int_eq(memcmp(sa, sb, na * sizeof *sa), 0);
+    ck_assert_float_le(sa[0], 1.0f + 1e-5f);
+    const char *hist[3];
+    rec_dataset_item_id(d, 0, &hist[0]);
+    rec_dataset_item_id(d, 1, &hist[1]);
+    rec_dataset_item_id(d, 2, &hist[2]);
+    float hr[3] = { 4, 2, 5 };
+    ck_assert_int_eq(rec_model_recommend_history(m, hist, hr, 3, 10, 0, a, sa, &na), REC_OK);
+    ck_assert_int_eq(rec_model_recommend_history(l, hist, hr, 3, 10, 0, b, sb, &nb), REC_OK);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_int_eq(memcmp(sa, sb, na * sizeof *sa), 0);
+    free(a), free(b), free(sa), free(sb);
+    rec_model_destroy(l);
+}
+
+START_TEST(svd_save_load_identical)
+{
+    rec_dataset *d = gen(60, 80, 12);
+    rec_model *m = make("svd", "n_factors=6 n_epochs=3");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    check_round_trip(m, d, "svd.lrm");
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* ---- als ------------------------------------------------------------------ */
+
+static rec_dataset *tiny_implicit(void)
+{
+    static const char *rows[][2] = { { "u1", "a" }, { "u1", "b" }, { "u2", "b" }, { "u2", "c" },
+                                     { "u3", "a" }, { "u3", "d" }, { "u4", "e" }, { "u4", "c" },
+                                     { "u4", "a" }, { "u5", "d" }, { "u5", "e" } };
+    static const double r[] = { 5, 3, 4, 1, 2, 5, 3, 3, 4, 1, 2 };
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    for (size_t k = 0; k < sizeof rows / sizeof *rows; k++)
+        add(d, rows[k][0], rows[k][1], r[k], REC_NO_TIME);
+    return d;
+}
+
+/* Confidence of (u, i) and preference, from the dataset: c = 1 + alpha r. */
+static void conf(const rec_dataset *d, int32_t u, int32_t i, double alpha, double *c, double *p)
+{
+    int64_t n;
+    rec_dataset_num_interactions(d, &n);
+    *c = 1, *p = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int32_t uu, ii;
+        double r;
+        rec_dataset_row(d, k, &uu, &ii, &r, NULL);
+        if (uu == u && ii == i)
+            *c = 1 + alpha * r, *p = 1;
+    }
+}
+
+/* The last half-step solved the items: the objective's gradient in every
+ * y_i is zero: sum_u c_ui (x_u.y_i - p_ui) x_u + reg y_i = 0. */
+START_TEST(als_item_step_solves_the_normal_equations)
+{
+    rec_dataset *d = tiny_implicit();
+    rec_model *m = make("als", "factors=3 iterations=4 regularization=0.1 alpha=2.0 cg_steps=0");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    const rec_als_state *s = m->state;
+    for (int32_t i = 0; i < m->nitems; i++) {
+        double g[3] = { 0.1 * s->Y[i * 3], 0.1 * s->Y[i * 3 + 1], 0.1 * s->Y[i * 3 + 2] };
+        double scale = 0;
+        for (int32_t u = 0; u < m->nusers; u++) {
+            double c, p, dot = 0;
+            conf(d, u, i, 2.0, &c, &p);
+            for (int k = 0; k < 3; k++)
+                dot += (double)s->X[u * 3 + k] * s->Y[i * 3 + k];
+            for (int k = 0; k < 3; k++) {
+                g[k] += c * (dot - p) * s->X[u * 3 + k];
+                scale += fabs(c * p * s->X[u * 3 + k]);
+            }
+        }
+        for (int k = 0; k < 3; k++)
+            ck_assert_msg(fabs(g[k]) < 1e-4 * scale, "item %d grad[%d] = %g (scale %g)", i, k,
+                          g[k], scale);
+    }
+    /* observed pairs score higher than the mean of the others for most users */
+    ck_assert_float_gt(score(m, "u1", "a"), score(m, "u1", "e"));
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* With as many CG steps as factors, CG solves each system exactly. */
+START_TEST(als_cg_matches_cholesky)
+{
+    rec_dataset *d = tiny_implicit();
+    rec_model *a = make("als", "factors=3 iterations=3 regularization=0.1 cg_steps=0");
+    rec_model *b = make("als", "factors=3 iterations=3 regularization=0.1 cg_steps=3");
+    ck_assert_int_eq(rec_model_fit(a, d, NULL, NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(b, d, NULL, NULL), REC_OK);
+    const rec_als_state *sa = a->state, *sb = b->state;
+    for (int32_t k = 0; k < a->nitems * 3; k++)
+        ck_assert_float_near(sa->Y[k], sb->Y[k], 2e-3);
+    rec_model_destroy(a);
+    rec_model_destroy(b);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* Fold-in solves the user's half-step: the gradient in x of
+ * sum_i c_i (x.y_i - p_i)^2 + reg |x|^2 vanishes, i.e.
+ * x = -(1/reg) sum_i c_i (s_i - p_i) y_i with s = Y x the returned scores. */
+START_TEST(als_fold_in_solves_the_user_step)
+{
+    rec_dataset *d = tiny_implicit();
+    rec_model *m = make("als", "factors=3 iterations=3 regularization=0.5 alpha=3.0");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    const rec_als_state *s = m->state;
+    const char *hist[2] = { "b", "d" };
+    float hr[2] = { 2, 4 };
+    const char *ids[5];
+    float sc[5], byi[5];
+    size_t n;
+    ck_assert_int_eq(rec_model_recommend_history(m, hist, hr, 2, 5, REC_INCLUDE_SEEN, ids, sc,
+                                                 &n), REC_OK);
+    ck_assert_uint_eq(n, 5);
+    for (size_t k = 0; k < n; k++)
+        byi[ids[k][0] - 'a'] = sc[k];
+    double x[3] = { 0 };
+    for (int i = 0; i < 5; i++) {
+        double c = 1, p = 0;
+        if (i == 1)
+            c = 1 + 3.0 * 2, p = 1;
+        if (i == 3)
+            c = 1 + 3.0 * 4, p = 1;
+        for (int k = 0; k < 3; k++)
+            x[k] -= c * (byi[i] - p) * s->Y[i * 3 + k] / 0.5;
+    }
+    for (int i = 0; i < 5; i++) {
+        double dot = x[0] * s->Y[i * 3] + x[1] * s->Y[i * 3 + 1] + x[2] * s->Y[i * 3 + 2];
+        ck_assert_float_near(dot, byi[i], 1e-4);
+    }
+    /* implicit history: r = 1 */
+    ck_assert_int_eq(rec_model_recommend_history(m, hist, NULL, 2, 5, 0, ids, sc, &n), REC_OK);
+    ck_assert_uint_eq(n, 3);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(als_threads_and_seed_reproducible)
+{
+    rec_dataset *d = gen(150, 120, 15);
+    int old = rec_get_num_threads();
+    rec_set_num_threads(1);
+    rec_model *a = make("als", "factors=8 iterations=3"), *b = make("als", "factors=8 "
+                                                                           "iterations=3");
+    ck_assert_int_eq(rec_model_fit(a, d, NULL, NULL), REC_OK);
+    rec_set_num_threads(2);
+    ck_assert_int_eq(rec_model_fit(b, d, NULL, NULL), REC_OK);
+    rec_set_num_threads(old);
+    const rec_als_state *sa = a->state, *sb = b->state;
+    ck_assert_int_eq(memcmp(sa->X, sb->X, (size_t)a->nusers * 8 * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(sa->Y, sb->Y, (size_t)a->nitems * 8 * sizeof(float)), 0);
+    check_round_trip(a, d, "als.lrm");
+    rec_model_destroy(a);
+    rec_model_destroy(b);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(als_bad_params)
+{
+    rec_model *m;
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    rec_params_set_float(p, "alpha", -1);
+    ck_assert_int_eq(rec_model_create(&m, "als", p), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'alpha' = -1"));
+    rec_params_destroy(p);
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    rec_params_set_str(p, "cg_steps", "three");
+    ck_assert_int_eq(rec_model_create(&m, "als", p), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "cg_steps"));
+    rec_params_destroy(p);
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    rec_params_set_int(p, "factors", 5000);
+    ck_assert_int_eq(rec_model_create(&m, "als", p), REC_E_RANGE);
+    rec_params_destroy(p);
+}
+END_TEST
+
+/* ---- allocation failures -------------------------------------------------- */
+
+typedef struct oom_ctx {
+    rec_dataset *d;
+    const char *kind, *kv;
+    rec_model *m;
+} oom_ctx;
+
+START_TEST(fit_survives_allocation_failures)
+{
+    static const char *kinds[][2] = { { "svd", "n_factors=3 n_epochs=2" },
+                                      { "als", "factors=3 iterations=2 cg_steps=0" },
+                                      { "als", "factors=3 iterations=1" } };
+    rec_dataset *d = gen(20, 30, 6);
+    rec_model *warm = make("als", "factors=2 iterations=1");
+    ck_assert_int_eq(rec_model_fit(warm, d, NULL, NULL), REC_OK); /* builds d's CSR caches */
+    rec_model_destroy(warm);
+    for (size_t c = 0; c < 3; c++) {
+        long k;
+        for (k = 1; k < 100000; k++) {
+            tu_alloc_install();
+            rec_model *m = make(kinds[c][0], kinds[c][1]);
+            tu_alloc_fail_at(k);
+            rec_status st = rec_model_fit(m, d, NULL, NULL);
+            const char *hist[1];
+            rec_dataset_item_id(d, 0, &hist[0]);
+            const char *ids[3];
+            size_t n;
+            if (!st) {
+                tu_alloc_fail_at(1);
+                ck_assert_int_eq(rec_model_recommend_history(m, hist, NULL, 1, 3, 0, ids, NULL,
+                                                             &n), REC_E_NOMEM);
+            }
+            tu_alloc_fail_at(0);
+            rec_model_destroy(m);
+            long long live = tu_alloc_live();
+            tu_alloc_remove();
+            ck_assert_msg(live == 0, "%s allocation %ld: %lld bytes leaked", kinds[c][0], k,
+                          live);
+            if (st == REC_OK)
+                break;
+            ck_assert_msg(st == REC_E_NOMEM, "%s allocation %ld: %s (%s)", kinds[c][0], k,
+                          rec_strerror(st), rec_last_error());
+        }
+        ck_assert_int_gt(k, 1);
+    }
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+Suite *rec_mf_models_suite(void)
+{
+    Suite *s = suite_create("mf_models");
+    TCase *t = tcase_create("svd");
+    tcase_add_test(t, svd_one_epoch_by_hand);
+    tcase_add_test(t, svd_clips_and_drops_unknown_terms);
+    tcase_add_test(t, svd_fold_in_is_the_ridge_solution);
+    tcase_add_test(t, svd_learns_and_is_reproducible);
+    tcase_add_test(t, svd_bad_params_and_divergence);
+    tcase_add_test(t, svd_save_load_identical);
+    suite_add_tcase(s, t);
+    t = tcase_create("als");
+    tcase_add_test(t, als_item_step_solves_the_normal_equations);
+    tcase_add_test(t, als_cg_matches_cholesky);
+    tcase_add_test(t, als_fold_in_solves_the_user_step);
+    tcase_add_test(t, als_threads_and_seed_reproducible);
+    tcase_add_test(t, als_bad_params);
+    tcase_add_test(t, fit_survives_allocation_failures);
+    suite_add_tcase(s, t);
+    return s;
+}
