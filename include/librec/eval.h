@@ -62,7 +62,9 @@ typedef struct rec_eval_result rec_eval_result;
  * empty test set; REC_E_STATE for an unfitted model, or for rmse/mae on a
  * test set without ratings; REC_E_NOMEM; or the model's scoring error.
  * A metric with no user (or row) to average over is NAN.  *out is NULL on
- * failure.  Thread-safe (m and test are only read). */
+ * failure.  Thread-safe once test's per-user index exists: the first
+ * evaluation (or fit) on a dataset builds it, so do not start two
+ * evaluations of a fresh dataset at once; m is only read. */
 REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
                                 const char *protocol, const char *metrics, uint64_t seed,
                                 rec_eval_result **out);
