@@ -1,0 +1,116 @@
+/* "itemcf": item-based collaborative filtering (KNNWithMeans-style).
+ * Rows are items: each item keeps its `keep` most similar items, computed
+ * by sparse accumulation over the users' rows (no items x items matrix).
+ * The rating of (u, i) is mu_i + sum sim(i,j) (r_uj - mu_j) / sum sim(i,j)
+ * over the k most similar neighbours j of i that u rated (centring=mean),
+ * or their similarity-weighted mean rating (centring=none), clipped to the
+ * training rating range; with no such neighbour, mu_i.  Implicit data:
+ * the sum of those k similarities.  Recommendations rank every item by that
+ * score; fold-in does the same from the history's items (similarity sums
+ * when the history has no ratings).  similar(i) gives i's stored neighbours
+ * (0 for the others). */
+#include "knn-impl.h"
+
+#include <math.h>
+#include <string.h>
+
+static const rec_param_spec spec[] = { REC_KNN_SPEC };
+#define NSPEC (sizeof spec / sizeof *spec)
+
+static void icf_free(rec_model *m)
+{
+    rec_knn *s = m->state;
+    if (!s)
+        return;
+    rec_knn_free(s);
+    rec_free(s, sizeof *s);
+}
+
+static rec_status icf_alloc(rec_model *m)
+{
+    m->state = rec_calloc(1, sizeof(rec_knn));
+    return m->state ? REC_OK : rec_nomem("itemcf");
+}
+
+static rec_status icf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
+{
+    REC_TRY(icf_alloc(m));
+    REC_TRY(rec_knn_fit(m->state, m, d, 0, "rec_model_fit(itemcf)"));
+    if (cb && cb(user, 1, 1, NAN))
+        return rec_err(REC_E_CANCELLED, "rec_model_fit(itemcf): cancelled");
+    return REC_OK;
+}
+
+static rec_status icf_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
+{
+    *out = rec_knn_predict(m->state, i, u);
+    return REC_OK;
+}
+
+/* The user's ratings as a dense vector over items (NaN: unrated). */
+static rec_status icf_score_dense(const rec_model *m, const int32_t *items, const float *r,
+                                  size_t n, int implicit, float *out)
+{
+    const rec_knn *s = m->state;
+    float *x = rec_malloc((size_t)s->nrows * sizeof *x);
+    if (!x)
+        return rec_nomem("itemcf: scoring");
+    for (int32_t j = 0; j < s->nrows; j++)
+        x[j] = NAN;
+    for (size_t j = 0; j < n; j++)
+        x[items[j]] = r ? r[j] : 1.0f;
+    rec_knn_score_col(s, x, implicit, out);
+    rec_free(x, (size_t)s->nrows * sizeof *x);
+    return REC_OK;
+}
+
+static rec_status icf_score_user(const rec_model *m, int32_t u, float *out)
+{
+    const rec_knn *s = m->state;
+    /* Col u of R: gather it from the col orientation (users x items). */
+    return icf_score_dense(m, s->crow + s->cptr[u], s->cval + s->cptr[u],
+                           (size_t)(s->cptr[u + 1] - s->cptr[u]), s->implicit, out);
+}
+
+static rec_status icf_score_history(const rec_model *m, const int32_t *items, const float *r,
+                                    size_t n, float *out)
+{
+    const rec_knn *s = m->state;
+    return icf_score_dense(m, items, s->implicit ? NULL : r, n, s->implicit || !r, out);
+}
+
+static rec_status icf_similar(const rec_model *m, int32_t i, float *out)
+{
+    const rec_knn *s = m->state;
+    for (int32_t j = 0; j < s->nrows; j++)
+        out[j] = 0.0f;
+    for (int64_t e = s->nptr[i]; e < s->nptr[i + 1]; e++)
+        out[s->nbr[e]] = s->nsim[e];
+    return REC_OK;
+}
+
+static rec_status icf_save(const rec_model *m, rec_lrm_writer *w)
+{
+    return rec_knn_save(m->state, w);
+}
+
+static rec_status icf_load(rec_model *m, const rec_lrm_reader *r)
+{
+    REC_TRY(icf_alloc(m));
+    return rec_knn_load(m->state, m, r, 0);
+}
+
+const rec_model_vt rec_itemcf_vt = {
+    .kind = "itemcf",
+    .summary = "item-based neighbourhood model (k nearest items, mean-centred)",
+    .spec = spec,
+    .nspec = NSPEC,
+    .fit = icf_fit,
+    .score_user = icf_score_user,
+    .score_history = icf_score_history,
+    .score_pair = icf_score_pair,
+    .similar = icf_similar,
+    .save = icf_save,
+    .load = icf_load,
+    .free_state = icf_free,
+};

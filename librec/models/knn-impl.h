@@ -1,0 +1,110 @@
+/* What user-CF and item-CF share: the rating matrix in both orientations,
+ * sparse similarity search keeping the top neighbours of every row, and the
+ * neighbour-weighted prediction.
+ *
+ * Terms: "rows" are the entities the similarities are between (users for
+ * usercf, items for itemcf), "cols" the other side.  R is rows x cols,
+ * stored as CSR by rows (sorted by col, one entry per pair) and by cols.
+ *
+ * Similarities (between rows a and b over their common cols, n = |common|):
+ *   cosine           sum xa xb / sqrt(sum xa^2 * sum xb^2), sums over the
+ *                    common cols for rating data (as Surprise); over the
+ *                    whole rows for implicit data (binary: n / sqrt(|a||b|))
+ *   adjusted_cosine  cosine over the common cols of x - mean of the col
+ *   pearson          correlation over the common cols
+ *   msd              1 / (sum (xa - xb)^2 / n + 1) (Surprise's default)
+ *   jaccard          n / (|a| + |b| - n), on the sets of cols
+ * then shrunk: sim * n / (n + shrinkage).  Pairs with n < min_support and
+ * similarities <= 0 are dropped (Surprise's KNNWithMeans only uses positive
+ * ones).  Each row keeps `keep` rows, chosen by sim * n / (n + 10) (so
+ * pairs with one or two common ratings, which msd/cosine/jaccard score 1,
+ * do not crowd out well supported ones) and stored by sim, best first. */
+#define REC_KNN_SUPPORT 10.0
+#ifndef LIBREC_KNN_IMPL_H
+#define LIBREC_KNN_IMPL_H
+
+#include "model-impl.h"
+
+typedef enum rec_knn_sim {
+    REC_KNN_COSINE,
+    REC_KNN_ADJCOS,
+    REC_KNN_PEARSON,
+    REC_KNN_MSD,
+    REC_KNN_JACCARD
+} rec_knn_sim;
+
+typedef struct rec_knn {
+    /* settings */
+    rec_knn_sim sim;
+    int implicit;           /* no ratings: values are 1, scores sum sims     */
+    int centring;           /* 1: mean-centred prediction                    */
+    int32_t k;              /* neighbours used per prediction                */
+    int32_t keep;           /* neighbours stored per row                     */
+    double shrink;
+    int32_t min_support;
+    float rmin, rmax;       /* rating range of the training data             */
+    float gmean;            /* global mean rating                            */
+    /* R by rows and by cols */
+    int32_t nrows, ncols;
+    int64_t nnz, nn;        /* entries of R, of the neighbour lists          */
+    int64_t *rptr;          /* [nrows+1]                                     */
+    int32_t *rcol;          /* [nnz] sorted per row                          */
+    float *rval;            /* [nnz]                                         */
+    int64_t *cptr;          /* [ncols+1]                                     */
+    int32_t *crow;          /* [nnz] sorted per col                          */
+    float *cval;            /* [nnz]                                         */
+    float *rmean;           /* [nrows] mean value of each row                */
+    float *cmean;           /* [ncols] mean value of each col                */
+    double *rnorm2;         /* [nrows] sum of squares of each row            */
+    /* neighbours */
+    int64_t *nptr;          /* [nrows+1]                                     */
+    int32_t *nbr;           /* [nptr[nrows]] best first                      */
+    float *nsim;            /* [nptr[nrows]]                                 */
+} rec_knn;
+
+/* Shared parameter specs (k, similarity, shrinkage, min_support, centring,
+ * keep), for the kinds' tables. */
+#define REC_KNN_SPEC                                                                        \
+    { "k", REC_PARAM_INT, "40", 1, 1e6, NULL, "neighbours used in a prediction" },          \
+    { "similarity", REC_PARAM_STR, "auto", 0, 0, "auto|msd|cosine|adjusted_cosine|pearson|jaccard", \
+      "auto: msd for rating data, cosine for implicit data" },                              \
+    { "shrinkage", REC_PARAM_FLOAT, "-1", -1, 1e9, NULL,                                    \
+      "sim * n/(n + shrinkage) over n common ratings; -1: 100 for pearson, else 0" },       \
+    { "min_support", REC_PARAM_INT, "1", 1, 1e9, NULL,                                      \
+      "fewest common ratings for a nonzero similarity" },                                   \
+    { "centring", REC_PARAM_STR, "mean", 0, 0, "none|mean",                                 \
+      "mean: predict mean + weighted deviations (KNNWithMeans); none: weighted mean" },     \
+    { "keep", REC_PARAM_INT, "500", 1, 1e6, NULL,                                           \
+      "neighbours stored per row, from which a prediction takes its k" }
+
+/* Reads the settings from m's params; rows_are_users picks the orientation.
+ * Builds R from the dataset, the similarities and the neighbour lists. */
+rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int rows_are_users,
+                       const char *fn);
+void rec_knn_free(rec_knn *s);
+
+/* Prediction for (row a, col c) from the neighbours of a that have col c:
+ * a rating (clipped) for rating data, a similarity sum for implicit data. */
+float rec_knn_predict(const rec_knn *s, int32_t a, int32_t c);
+
+/* out[ncols]: predictions of every col for row a, through the rows of a's
+ * neighbours (user-CF).  nbr/nsim/nn: the neighbour list (a's own, or a
+ * folded-in one), mean the row's mean, implicit forces similarity sums. */
+rec_status rec_knn_score_row(const rec_knn *s, const int32_t *nbr, const float *nsim, int64_t nn,
+                             float mean, int implicit, float *out);
+/* out[nrows]: predictions of every row for a col given densely as x[nrows]
+ * (NaN: absent), through each row's neighbour list (item-CF). */
+void rec_knn_score_col(const rec_knn *s, const float *x, int implicit, float *out);
+
+/* Similarities of a query vector over cols (idx[n], val[n]; val NULL =
+ * implicit ones) to every row; the top `keep` go to nbr/nsim (room for keep),
+ * *nn their count. */
+rec_status rec_knn_query(const rec_knn *s, const int32_t *idx, const float *val, int64_t n,
+                         int32_t *nbr, float *nsim, int64_t *nn);
+
+/* Save/load of the settings-independent state (R, means, neighbours) under
+ * tensor names prefixed "knn.".  Load re-derives the col orientation. */
+rec_status rec_knn_save(const rec_knn *s, rec_lrm_writer *w);
+rec_status rec_knn_load(rec_knn *s, const rec_model *m, const rec_lrm_reader *r, int rows_are_users);
+
+#endif

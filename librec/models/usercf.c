@@ -1,0 +1,106 @@
+/* "usercf": user-based collaborative filtering (KNNWithMeans-style).
+ * Rows are users: a user's neighbours are the `keep` most similar users;
+ * the rating of (u, i) is mu_u + sum sim(u,v) (r_vi - mu_v) / sum sim(u,v)
+ * over the k most similar neighbours v who rated i (centring=mean), or
+ * the similarity-weighted mean of their ratings (centring=none), clipped to
+ * the training rating range; with no such neighbour, mu_u.  For implicit
+ * data the score is the sum of those k similarities.  Recommendations rank
+ * every item by that score.  Fold-in computes the new user's similarity to
+ * every training user, then predicts the same way (a history without
+ * ratings scores similarity sums).  similar() is unsupported. */
+#include "knn-impl.h"
+
+#include <math.h>
+#include <string.h>
+
+static const rec_param_spec spec[] = { REC_KNN_SPEC };
+#define NSPEC (sizeof spec / sizeof *spec)
+
+static void ucf_free(rec_model *m)
+{
+    rec_knn *s = m->state;
+    if (!s)
+        return;
+    rec_knn_free(s);
+    rec_free(s, sizeof *s);
+}
+
+static rec_status ucf_alloc(rec_model *m)
+{
+    m->state = rec_calloc(1, sizeof(rec_knn));
+    return m->state ? REC_OK : rec_nomem("usercf");
+}
+
+static rec_status ucf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
+{
+    REC_TRY(ucf_alloc(m));
+    REC_TRY(rec_knn_fit(m->state, m, d, 1, "rec_model_fit(usercf)"));
+    if (cb && cb(user, 1, 1, NAN))
+        return rec_err(REC_E_CANCELLED, "rec_model_fit(usercf): cancelled");
+    return REC_OK;
+}
+
+static rec_status ucf_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
+{
+    *out = rec_knn_predict(m->state, u, i);
+    return REC_OK;
+}
+
+static rec_status ucf_score_user(const rec_model *m, int32_t u, float *out)
+{
+    const rec_knn *s = m->state;
+    rec_status st = rec_knn_score_row(s, s->nbr + s->nptr[u], s->nsim + s->nptr[u],
+                                      s->nptr[u + 1] - s->nptr[u], s->rmean[u], s->implicit,
+                                      out);
+    return st == REC_E_NOMEM ? rec_nomem("usercf: scoring") : st;
+}
+
+static rec_status ucf_score_history(const rec_model *m, const int32_t *items, const float *r,
+                                    size_t n, float *out)
+{
+    const rec_knn *s = m->state;
+    size_t keep = (size_t)s->keep < (size_t)s->nrows ? (size_t)s->keep : (size_t)s->nrows;
+    int32_t *nbr = rec_malloc((keep ? keep : 1) * sizeof *nbr);
+    float *sim = rec_malloc((keep ? keep : 1) * sizeof *sim);
+    rec_status st = nbr && sim ? REC_OK : REC_E_NOMEM;
+    int64_t nn = 0;
+    /* An implicit model compares sets: ratings given to it are ignored. */
+    const float *val = s->implicit ? NULL : r;
+    if (!st)
+        st = rec_knn_query(s, items, val, (int64_t)n, nbr, sim, &nn);
+    double mean = 0;
+    for (size_t j = 0; val && j < n; j++)
+        mean += val[j];
+    mean = val && n ? mean / (double)n : s->gmean;
+    if (!st)
+        st = rec_knn_score_row(s, nbr, sim, nn, (float)mean, s->implicit || !val, out);
+    rec_free(nbr, (keep ? keep : 1) * sizeof *nbr);
+    rec_free(sim, (keep ? keep : 1) * sizeof *sim);
+    return st == REC_E_NOMEM ? rec_nomem("rec_model_recommend_history(usercf)") : st;
+}
+
+static rec_status ucf_save(const rec_model *m, rec_lrm_writer *w)
+{
+    return rec_knn_save(m->state, w);
+}
+
+static rec_status ucf_load(rec_model *m, const rec_lrm_reader *r)
+{
+    REC_TRY(ucf_alloc(m));
+    return rec_knn_load(m->state, m, r, 1);
+}
+
+const rec_model_vt rec_usercf_vt = {
+    .kind = "usercf",
+    .summary = "user-based neighbourhood model (k nearest users, mean-centred)",
+    .spec = spec,
+    .nspec = NSPEC,
+    .fit = ucf_fit,
+    .score_user = ucf_score_user,
+    .score_history = ucf_score_history,
+    .score_pair = ucf_score_pair,
+    .similar = NULL,
+    .save = ucf_save,
+    .load = ucf_load,
+    .free_state = ucf_free,
+};
