@@ -1,0 +1,632 @@
+/* "tfidf": content-based recommendation from item text.  Each item's
+ * document is the tokens of its text fields and the values of its
+ * multi-hot fields; terms are weighted by (sublinear) term frequency times
+ * smoothed inverse document frequency and each item row is L2-normalised
+ * (scikit-learn's TfidfVectorizer defaults, with sublinear tf on).
+ *
+ *   similar(i)      cosine of row i with every row
+ *   score_user(u)   cosine of the user's profile with every row, where the
+ *                   profile is the sum of the user's training rows, weighted
+ *                   by rating minus the user's mean rating when the data has
+ *                   ratings (items liked less than usual pull away), plain
+ *                   when it has none or the weighted sum is zero (all
+ *                   ratings equal); the profile is normalised
+ *   score_history   the same profile from the given items and ratings
+ *
+ * Every item with text gets a row, rated or not, so items no one has rated
+ * (loaded with catalog=all) can be recommended and have neighbours.  Scores
+ * walk an inverted index (term -> items): the cost is the postings of the
+ * query's terms, never items x items. */
+#include "model-impl.h"
+#include "tokenize-impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const rec_param_spec spec[] = {
+    { "fields", REC_PARAM_STR, "", 0, 0, NULL,
+      "comma-separated item fields to read (text or multi-hot); empty: all of them" },
+    { "sublinear_tf", REC_PARAM_BOOL, "true", 0, 0, NULL, "term frequency 1 + ln(tf)" },
+    { "smooth_idf", REC_PARAM_BOOL, "true", 0, 0, NULL,
+      "idf = ln((1 + n) / (1 + df)) + 1 (else ln(n / df) + 1)" },
+    { "min_df", REC_PARAM_INT, "1", 1, 2147483647.0, NULL,
+      "drop terms found in fewer items than this" },
+    { "max_features", REC_PARAM_INT, "0", 0, 2147483647.0, NULL,
+      "keep the most frequent terms only (0: all)" },
+    { "stop_words", REC_PARAM_STR, "english", 0, 0, "english|none",
+      "drop common English words" },
+};
+#define NSPEC (sizeof spec / sizeof *spec)
+#define FN "rec_model_fit(tfidf)"
+
+typedef struct tfidf {
+    int32_t nterms;
+    int64_t nnz;
+    char *vocab;      /* nterms NUL-terminated terms, in term order (sorted) */
+    size_t vocab_len;
+    float *idf;       /* [nterms] */
+    int64_t *ptr;     /* [nitems+1] item rows */
+    int32_t *col;     /* [nnz] terms, increasing per row */
+    float *val;       /* [nnz] L2-normalised weights */
+    int64_t *tptr;    /* [nterms+1] inverted index: term -> items */
+    int32_t *titem;   /* [nnz] */
+    float *tval;      /* [nnz] */
+    float *uw;        /* [nuw] profile weight per m->seen entry, NULL: none */
+    int64_t nuw;
+} tfidf;
+
+static void tfidf_free(rec_model *m)
+{
+    tfidf *s = m->state;
+    if (!s)
+        return;
+    /* arrays of nterms and nnz entries hold one more, so none is empty */
+    size_t nt = (size_t)s->nterms + 1, nnz = (size_t)s->nnz + 1;
+    rec_free(s->vocab, s->vocab_len);
+    rec_free(s->idf, nt * sizeof *s->idf);
+    rec_free(s->ptr, ((size_t)m->nitems + 1) * sizeof *s->ptr);
+    rec_free(s->col, nnz * sizeof *s->col);
+    rec_free(s->val, nnz * sizeof *s->val);
+    rec_free(s->tptr, nt * sizeof *s->tptr);
+    rec_free(s->titem, nnz * sizeof *s->titem);
+    rec_free(s->tval, nnz * sizeof *s->tval);
+    rec_free(s->uw, ((size_t)s->nuw + 1) * sizeof *s->uw);
+    rec_free(s, sizeof *s);
+    m->state = NULL;
+}
+
+/* ---- building the corpus --------------------------------------------------- */
+
+typedef struct corpus {
+    rec_idmap *terms;  /* raw vocabulary, first-seen order */
+    int32_t *tok;      /* term of every token, documents one after the other */
+    size_t ntok, cap;
+    int reps;          /* times to emit the current token (multi-hot counts) */
+    char *scratch;
+    size_t scap;
+} corpus;
+
+static rec_status on_token(void *user, const char *tok, size_t len)
+{
+    corpus *c = user;
+    int32_t id;
+    int added;
+    if (rec_idmap_intern(c->terms, tok, len, &id, &added))
+        return rec_nomem(FN);
+    for (int r = 0; r < c->reps; r++) {
+        if (c->ntok == c->cap) {
+            size_t nc = c->cap ? 2 * c->cap : 4096;
+            int32_t *t = rec_realloc(c->tok, c->cap * sizeof *t, nc * sizeof *t);
+            if (!t)
+                return rec_nomem(FN);
+            c->tok = t;
+            c->cap = nc;
+        }
+        c->tok[c->ntok++] = id;
+    }
+    return REC_OK;
+}
+
+static rec_status tokenize(corpus *c, const char *text, int reps, int stop)
+{
+    size_t len = strlen(text);
+    if (len > c->scap) {
+        char *p = rec_realloc(c->scratch, c->scap, len);
+        if (!p)
+            return rec_nomem(FN);
+        c->scratch = p;
+        c->scap = len;
+    }
+    c->reps = reps;
+    return rec_tokenize(text, len, stop, c->scratch, on_token, c);
+}
+
+/* Fields to read: the "fields" list, or every text and multi-hot item field
+ * except a multi-hot X when a text field X_text holds the same values as
+ * written (MovieLens "tags" / "tag_text"). */
+static rec_status pick_fields(const rec_model *m, const rec_dataset *d, const rec_field **out,
+                              int *nout)
+{
+    const char *list = rec_model_str(m, "fields");
+    int n = 0, nf = rec_ds_num_fields(d, REC_SIDE_ITEM);
+    if (!*list) {
+        for (int k = 0; k < nf && n < 64; k++) {
+            const rec_field *f = rec_ds_field_at(d, REC_SIDE_ITEM, k);
+            if (f->type == REC_FEATURE_MULTIHOT) {
+                char tn[300];
+                snprintf(tn, sizeof tn, "%s_text", f->name);
+                const rec_field *t = rec_ds_field(d, REC_SIDE_ITEM, tn);
+                if (t && t->type == REC_FEATURE_TEXT)
+                    continue;
+            } else if (f->type != REC_FEATURE_TEXT) {
+                continue;
+            }
+            out[n++] = f;
+        }
+        if (!n)
+            return rec_err(REC_E_INVALID, "%s: the dataset has no text or multi-hot item fields",
+                           FN);
+        *nout = n;
+        return REC_OK;
+    }
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char name[256];
+        if (len == 0 || len >= sizeof name)
+            return rec_err(REC_E_INVALID, "%s: fields: empty or too long name in '%s'", FN, list);
+        memcpy(name, p, len);
+        name[len] = 0;
+        const rec_field *f = rec_ds_field(d, REC_SIDE_ITEM, name);
+        if (!f)
+            return rec_err(REC_E_INVALID, "%s: fields: no item field '%s'", FN, name);
+        if (f->type != REC_FEATURE_TEXT && f->type != REC_FEATURE_MULTIHOT)
+            return rec_err(REC_E_INVALID, "%s: fields: '%s' is not a text or multi-hot field",
+                           FN, name);
+        if (n == 64)
+            return rec_err(REC_E_INVALID, "%s: fields: more than 64 names", FN);
+        out[n++] = f;
+        p = e ? e + 1 : p + len;
+        if (e && !*p)
+            return rec_err(REC_E_INVALID, "%s: fields: empty name in '%s'", FN, list);
+    }
+    *nout = n;
+    return REC_OK;
+}
+
+/* Tokens of every item: c->tok, item i's at [dptr[i], dptr[i+1]). */
+static rec_status read_docs(const rec_model *m, const rec_dataset *d, corpus *c, int64_t *dptr)
+{
+    const rec_field *fs[64];
+    int nf = 0;
+    REC_TRY(pick_fields(m, d, fs, &nf));
+    int stop = strcmp(rec_model_str(m, "stop_words"), "english") == 0;
+    dptr[0] = 0;
+    for (int32_t i = 0; i < m->nitems; i++) {
+        for (int k = 0; k < nf; k++) {
+            const rec_field *f = fs[k];
+            if (f->type == REC_FEATURE_TEXT) {
+                const char *t = rec_ds_item_text(d, i, f->name);
+                if (t && *t)
+                    REC_TRY(tokenize(c, t, 1, stop));
+                continue;
+            }
+            int32_t nv = 0;
+            const int32_t *v = rec_ds_item_multihot(d, i, f->name, &nv);
+            for (int32_t j = 0; j < nv; j++) {
+                int reps = f->cnt ? f->cnt[(v - f->vals) + j] : 1;
+                REC_TRY(tokenize(c, rec_idmap_name(f->vocab, v[j]), reps, stop));
+            }
+        }
+        dptr[i + 1] = (int64_t)c->ntok;
+    }
+    return REC_OK;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct term {
+    const char *s;
+    int64_t tf;    /* corpus frequency */
+    int32_t old;
+} term;
+
+static int cmp_term_s(const void *a, const void *b)
+{
+    return strcmp(((const term *)a)->s, ((const term *)b)->s);
+}
+
+static int cmp_term_tf(const void *a, const void *b)
+{
+    const term *x = a, *y = b;
+    if (x->tf != y->tf)
+        return x->tf > y->tf ? -1 : 1;
+    return strcmp(x->s, y->s);
+}
+
+/* The term -> items index from the rows. */
+static rec_status build_index(rec_model *m, tfidf *s)
+{
+    size_t nt = (size_t)s->nterms, nnz = (size_t)s->nnz;
+    s->tptr = rec_calloc(nt + 1, sizeof *s->tptr);
+    s->titem = rec_malloc((nnz + 1) * sizeof *s->titem);
+    s->tval = rec_malloc((nnz + 1) * sizeof *s->tval);
+    if (!s->tptr || !s->titem || !s->tval)
+        return rec_nomem("tfidf");
+    for (size_t k = 0; k < nnz; k++)
+        s->tptr[s->col[k] + 1]++;
+    for (size_t t = 0; t < nt; t++)
+        s->tptr[t + 1] += s->tptr[t];
+    int64_t *fill = rec_malloc((nt + 1) * sizeof *fill);
+    if (!fill)
+        return rec_nomem("tfidf");
+    memcpy(fill, s->tptr, (nt + 1) * sizeof *fill);
+    for (int32_t i = 0; i < m->nitems; i++)
+        for (int64_t k = s->ptr[i]; k < s->ptr[i + 1]; k++) {
+            int64_t at = fill[s->col[k]]++;
+            s->titem[at] = i;
+            s->tval[at] = s->val[k];
+        }
+    rec_free(fill, (nt + 1) * sizeof *fill);
+    return REC_OK;
+}
+
+/* Rows from the documents: counts, term selection, weights, normalisation. */
+static rec_status build_rows(rec_model *m, tfidf *s, corpus *c, const int64_t *dptr)
+{
+    int32_t nraw = c->terms->n;
+    size_t rawb = ((size_t)nraw + 1) * sizeof(int64_t);
+    int64_t *df = rec_calloc((size_t)nraw + 1, sizeof *df);
+    int64_t *ctf = rec_calloc((size_t)nraw + 1, sizeof *ctf);
+    int32_t *remap = rec_malloc(((size_t)nraw + 1) * sizeof *remap);
+    term *tl = rec_malloc(((size_t)nraw + 1) * sizeof *tl);
+    rec_status st = df && ctf && remap && tl ? REC_OK : rec_nomem(FN);
+    /* per document: sort the term ids, count runs */
+    for (int32_t i = 0; !st && i < m->nitems; i++) {
+        int32_t *t = c->tok + dptr[i];
+        size_t n = (size_t)(dptr[i + 1] - dptr[i]);
+        qsort(t, n, sizeof *t, cmp_i32);
+        for (size_t k = 0; k < n; k++) {
+            ctf[t[k]]++;
+            if (k == 0 || t[k] != t[k - 1])
+                df[t[k]]++;
+        }
+    }
+    int32_t nkeep = 0;
+    int64_t min_df = rec_model_int(m, "min_df"), maxf = rec_model_int(m, "max_features");
+    for (int32_t t = 0; !st && t < nraw; t++)
+        if (df[t] >= min_df)
+            tl[nkeep++] = (term){ rec_idmap_name(c->terms, t), ctf[t], t };
+    if (!st && maxf > 0 && nkeep > maxf) {
+        qsort(tl, (size_t)nkeep, sizeof *tl, cmp_term_tf);
+        nkeep = (int32_t)maxf;
+    }
+    if (!st)
+        qsort(tl, (size_t)nkeep, sizeof *tl, cmp_term_s);
+    /* the kept vocabulary, sorted, and idf */
+    s->nterms = nkeep;
+    size_t vlen = 1;
+    for (int32_t t = 0; !st && t < nkeep; t++)
+        vlen += strlen(tl[t].s) + 1;
+    if (!st) {
+        s->vocab_len = vlen;
+        s->vocab = rec_malloc(vlen);
+        s->idf = rec_malloc(((size_t)nkeep + 1) * sizeof *s->idf);
+        if (!s->vocab || !s->idf)
+            st = rec_nomem(FN);
+    }
+    if (!st) {
+        int smooth = rec_model_bool(m, "smooth_idf");
+        double n = (double)m->nitems;
+        size_t at = 0;
+        for (int32_t t = 0; t < nraw; t++)
+            remap[t] = -1;
+        for (int32_t t = 0; t < nkeep; t++) {
+            size_t l = strlen(tl[t].s) + 1;
+            memcpy(s->vocab + at, tl[t].s, l);
+            at += l;
+            remap[tl[t].old] = t;
+            double f = (double)df[tl[t].old];
+            s->idf[t] = (float)(smooth ? log((1 + n) / (1 + f)) + 1 : log(n / f) + 1);
+        }
+        s->vocab[at] = 0;
+    }
+    /* rows: distinct kept terms per document */
+    int64_t nnz = 0;
+    for (int32_t i = 0; !st && i < m->nitems; i++)
+        for (int64_t k = dptr[i]; k < dptr[i + 1]; k++)
+            if ((k == dptr[i] || c->tok[k] != c->tok[k - 1]) && remap[c->tok[k]] >= 0)
+                nnz++;
+    if (!st) {
+        s->nnz = nnz;
+        s->ptr = rec_malloc(((size_t)m->nitems + 1) * sizeof *s->ptr);
+        s->col = rec_malloc(((size_t)nnz + 1) * sizeof *s->col);
+        s->val = rec_malloc(((size_t)nnz + 1) * sizeof *s->val);
+        if (!s->ptr || !s->col || !s->val)
+            st = rec_nomem(FN);
+    }
+    if (!st) {
+        int sub = rec_model_bool(m, "sublinear_tf");
+        int64_t w = 0;
+        s->ptr[0] = 0;
+        for (int32_t i = 0; i < m->nitems; i++) {
+            int64_t b = w;
+            for (int64_t k = dptr[i]; k < dptr[i + 1];) {
+                int64_t e = k + 1;
+                while (e < dptr[i + 1] && c->tok[e] == c->tok[k])
+                    e++;
+                int32_t t = remap[c->tok[k]];
+                if (t >= 0) {
+                    double tf = (double)(e - k);
+                    s->col[w] = t;
+                    s->val[w++] = (float)((sub ? 1 + log(tf) : tf) * s->idf[t]);
+                }
+                k = e;
+            }
+            double norm = 0;
+            for (int64_t k = b; k < w; k++)
+                norm += (double)s->val[k] * s->val[k];
+            norm = sqrt(norm);
+            for (int64_t k = b; k < w && norm > 0; k++)
+                s->val[k] = (float)(s->val[k] / norm);
+            /* columns were in raw-id order: sort them by the new ids */
+            for (int64_t k = b + 1; k < w; k++) {
+                int32_t cc = s->col[k];
+                float vv = s->val[k];
+                int64_t j = k;
+                for (; j > b && s->col[j - 1] > cc; j--) {
+                    s->col[j] = s->col[j - 1];
+                    s->val[j] = s->val[j - 1];
+                }
+                s->col[j] = cc;
+                s->val[j] = vv;
+            }
+            s->ptr[i + 1] = w;
+        }
+    }
+    rec_free(df, rawb);
+    rec_free(ctf, rawb);
+    rec_free(remap, ((size_t)nraw + 1) * sizeof *remap);
+    rec_free(tl, ((size_t)nraw + 1) * sizeof *tl);
+    return st;
+}
+
+/* Profile weights: rating minus the user's mean rating, per m->seen entry. */
+static rec_status user_weights(rec_model *m, tfidf *s, const rec_dataset *d)
+{
+    const int64_t *ip;
+    const int32_t *it;
+    const float *rt;
+    if (!rec_ds_ratings_col(d))
+        return REC_OK;
+    REC_TRY(rec_ds_user_csr(d, &ip, &it, &rt));
+    s->nuw = m->seen_ptr[m->nusers];
+    s->uw = rec_calloc((size_t)s->nuw + 1, sizeof *s->uw);
+    if (!s->uw)
+        return rec_nomem(FN);
+    for (int32_t u = 0; u < m->nusers; u++) {
+        if (ip[u + 1] == ip[u])
+            continue;
+        double mean = 0;
+        for (int64_t k = ip[u]; k < ip[u + 1]; k++)
+            mean += rt[k];
+        mean /= (double)(ip[u + 1] - ip[u]);
+        const int32_t *a = m->seen + m->seen_ptr[u];
+        size_t n = (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]);
+        for (int64_t k = ip[u]; k < ip[u + 1]; k++) {
+            const int32_t *hit = bsearch(&it[k], a, n, sizeof *a, cmp_i32);
+            if (hit)
+                s->uw[m->seen_ptr[u] + (hit - a)] += (float)(rt[k] - mean);
+        }
+    }
+    return REC_OK;
+}
+
+static rec_status tfidf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
+{
+    tfidf *s = rec_calloc(1, sizeof *s);
+    if (!s)
+        return rec_nomem(FN);
+    m->state = s;
+    corpus c = { 0 };
+    size_t db = ((size_t)m->nitems + 1) * sizeof(int64_t);
+    int64_t *dptr = rec_malloc(db);
+    rec_status st = dptr ? rec_idmap_create(&c.terms) : rec_nomem(FN);
+    if (st == REC_E_NOMEM)
+        st = rec_nomem(FN);
+    if (!st)
+        st = read_docs(m, d, &c, dptr);
+    if (!st)
+        st = build_rows(m, s, &c, dptr);
+    if (!st)
+        st = build_index(m, s);
+    if (!st)
+        st = user_weights(m, s, d);
+    rec_idmap_unref(c.terms);
+    rec_free(c.tok, c.cap * sizeof *c.tok);
+    rec_free(c.scratch, c.scap);
+    rec_free(dptr, db);
+    if (!st && cb && cb(user, 1, 1, NAN))
+        st = rec_err(REC_E_CANCELLED, "%s: cancelled", FN);
+    return st;
+}
+
+/* ---- scoring ------------------------------------------------------------------ */
+
+/* out[j] = sum_t q[t] * X[j, t] over the query's nonzero terms. */
+static void cosine_all(const rec_model *m, const tfidf *s, const int32_t *qt, const float *qv,
+                       int64_t nq, float *out)
+{
+    memset(out, 0, (size_t)m->nitems * sizeof *out);
+    for (int64_t k = 0; k < nq; k++) {
+        int32_t t = qt[k];
+        float w = qv[k];
+        for (int64_t p = s->tptr[t]; p < s->tptr[t + 1]; p++)
+            out[s->titem[p]] += w * s->tval[p];
+    }
+}
+
+static rec_status tfidf_similar(const rec_model *m, int32_t i, float *out)
+{
+    const tfidf *s = m->state;
+    cosine_all(m, s, s->col + s->ptr[i], s->val + s->ptr[i], s->ptr[i + 1] - s->ptr[i], out);
+    return REC_OK;
+}
+
+/* The normalised profile of items (weights w, or all 1 when w is NULL or
+ * sums to a zero vector), then its cosine with every item. */
+static rec_status profile_scores(const rec_model *m, const int32_t *items, const float *w,
+                                 size_t n, float *out, const char *fn)
+{
+    const tfidf *s = m->state;
+    size_t nt = (size_t)s->nterms + 1;
+    size_t bytes = nt * (2 * sizeof(float) + sizeof(int32_t) + 1);
+    char *buf = rec_calloc(1, bytes);
+    if (!buf)
+        return rec_nomem(fn);
+    float *acc = (float *)buf, *qv = acc + nt;
+    int32_t *touched = (int32_t *)(qv + nt);
+    unsigned char *mark = (unsigned char *)(touched + nt);
+    int64_t nq = 0;
+    double norm = 0;
+    for (int pass = w ? 0 : 1; pass < 2 && norm == 0; pass++) {
+        for (int64_t k = 0; k < nq; k++)
+            acc[touched[k]] = 0;
+        for (size_t h = 0; h < n; h++) {
+            float wt = pass == 0 ? w[h] : 1.0f;
+            for (int64_t k = s->ptr[items[h]]; k < s->ptr[items[h] + 1]; k++) {
+                int32_t t = s->col[k];
+                if (!mark[t]) {
+                    mark[t] = 1;
+                    touched[nq++] = t;
+                }
+                acc[t] += wt * s->val[k];
+            }
+        }
+        norm = 0;
+        for (int64_t k = 0; k < nq; k++)
+            norm += (double)acc[touched[k]] * acc[touched[k]];
+    }
+    norm = sqrt(norm);
+    int64_t q = 0;
+    for (int64_t k = 0; k < nq; k++) {
+        int32_t t = touched[k];
+        if (acc[t] != 0 && norm > 0) {
+            touched[q] = t;
+            qv[q++] = (float)(acc[t] / norm);
+        }
+    }
+    cosine_all(m, s, touched, qv, q, out);
+    rec_free(buf, bytes);
+    return REC_OK;
+}
+
+static rec_status tfidf_score_user(const rec_model *m, int32_t u, float *out)
+{
+    const tfidf *s = m->state;
+    int64_t b = m->seen_ptr[u];
+    return profile_scores(m, m->seen + b, s->uw ? s->uw + b : NULL,
+                          (size_t)(m->seen_ptr[u + 1] - b), out, "rec_model_recommend");
+}
+
+static rec_status tfidf_score_history(const rec_model *m, const int32_t *items, const float *r,
+                                      size_t n, float *out)
+{
+    const char *fn = "rec_model_recommend_history";
+    if (!r || n == 0)
+        return profile_scores(m, items, NULL, n, out, fn);
+    float *w = rec_malloc(n * sizeof *w);
+    if (!w)
+        return rec_nomem(fn);
+    double mean = 0;
+    for (size_t h = 0; h < n; h++)
+        mean += r[h];
+    mean /= (double)n;
+    for (size_t h = 0; h < n; h++)
+        w[h] = (float)(r[h] - mean);
+    rec_status st = profile_scores(m, items, w, n, out, fn);
+    rec_free(w, n * sizeof *w);
+    return st;
+}
+
+/* ---- model file ---------------------------------------------------------------- */
+
+static rec_status tfidf_save(const rec_model *m, rec_lrm_writer *w)
+{
+    const tfidf *s = m->state;
+    int64_t nt = s->nterms, nnz = s->nnz, np = (int64_t)m->nitems + 1, nuw = s->uw ? s->nuw : 0;
+    REC_TRY(rec_lrm_add_blob(w, "tfidf.vocab", s->vocab, s->vocab_len));
+    REC_TRY(rec_lrm_add_tensor(w, "tfidf.idf", REC_LRM_F32, 1, &nt, s->idf));
+    REC_TRY(rec_lrm_add_tensor(w, "tfidf.indptr", REC_LRM_I64, 1, &np, s->ptr));
+    REC_TRY(rec_lrm_add_tensor(w, "tfidf.indices", REC_LRM_I32, 1, &nnz, s->col));
+    REC_TRY(rec_lrm_add_tensor(w, "tfidf.data", REC_LRM_F32, 1, &nnz, s->val));
+    return rec_lrm_add_tensor(w, "tfidf.user_weights", REC_LRM_F32, 1, &nuw, s->uw);
+}
+
+static rec_status bad(const char *what)
+{
+    return rec_err(REC_E_FORMAT, "rec_model_load(tfidf): %s", what);
+}
+
+static void *dup(const void *p, size_t used, size_t alloc)
+{
+    void *q = rec_malloc(alloc);
+    if (q && used)
+        memcpy(q, p, used);
+    return q;
+}
+
+static rec_status tfidf_load(rec_model *m, const rec_lrm_reader *r)
+{
+    tfidf *s = rec_calloc(1, sizeof *s);
+    if (!s)
+        return rec_nomem("rec_model_load");
+    m->state = s;
+    const void *vb, *idf, *ptr, *col, *val, *uw;
+    size_t vlen;
+    int64_t sh[REC_LRM_MAX_DIMS], np = (int64_t)m->nitems + 1;
+    REC_TRY(rec_lrm_blob(r, "tfidf.vocab", &vb, &vlen));
+    REC_TRY(rec_lrm_tensor(r, "tfidf.idf", REC_LRM_F32, 1, sh, &idf));
+    int64_t nt = sh[0];
+    REC_TRY(rec_lrm_tensor_expect(r, "tfidf.indptr", REC_LRM_I64, 1, &np, &ptr));
+    REC_TRY(rec_lrm_tensor(r, "tfidf.indices", REC_LRM_I32, 1, sh, &col));
+    int64_t nnz = sh[0];
+    REC_TRY(rec_lrm_tensor_expect(r, "tfidf.data", REC_LRM_F32, 1, &nnz, &val));
+    REC_TRY(rec_lrm_tensor(r, "tfidf.user_weights", REC_LRM_F32, 1, sh, &uw));
+    int64_t nuw = sh[0];
+    const char *v = vb;
+    int64_t nterm = 0;
+    if (vlen == 0 || v[vlen - 1] != 0)
+        return bad("vocabulary is not NUL-terminated");
+    for (size_t k = 0; k + 1 < vlen; k++)
+        nterm += v[k] == 0;
+    if (nterm != nt || nt > INT32_MAX)
+        return bad("vocabulary and idf sizes differ");
+    if (nuw != 0 && nuw != m->seen_ptr[m->nusers])
+        return bad("user weights do not match the training items");
+    const int64_t *p = ptr;
+    const int32_t *c = col;
+    if (p[0] != 0 || p[np - 1] != nnz)
+        return bad("item rows are inconsistent");
+    for (int32_t i = 0; i < m->nitems; i++) {
+        if (p[i + 1] < p[i])
+            return bad("item rows are not monotone");
+        for (int64_t k = p[i]; k < p[i + 1]; k++)
+            if (c[k] < 0 || c[k] >= nt || (k > p[i] && c[k] <= c[k - 1]))
+                return bad("term index out of range or out of order");
+    }
+    s->nterms = (int32_t)nt;
+    s->nnz = nnz;
+    s->vocab_len = vlen;
+    s->nuw = nuw;
+    s->vocab = dup(vb, vlen, vlen);
+    s->idf = dup(idf, (size_t)nt * sizeof(float), ((size_t)nt + 1) * sizeof(float));
+    s->ptr = dup(ptr, (size_t)np * sizeof(int64_t), (size_t)np * sizeof(int64_t));
+    s->col = dup(col, (size_t)nnz * sizeof(int32_t), ((size_t)nnz + 1) * sizeof(int32_t));
+    s->val = dup(val, (size_t)nnz * sizeof(float), ((size_t)nnz + 1) * sizeof(float));
+    if (nuw)
+        s->uw = dup(uw, (size_t)nuw * sizeof(float), ((size_t)nuw + 1) * sizeof(float));
+    if (!s->vocab || !s->idf || !s->ptr || !s->col || !s->val || (nuw && !s->uw))
+        return rec_nomem("rec_model_load");
+    return build_index(m, s);
+}
+
+const rec_model_vt rec_tfidf_vt = {
+    .kind = "tfidf",
+    .summary = "content-based: TF-IDF of item text, cosine item-item and profile-item",
+    .spec = spec,
+    .nspec = NSPEC,
+    .fit = tfidf_fit,
+    .score_user = tfidf_score_user,
+    .score_history = tfidf_score_history,
+    .similar = tfidf_similar,
+    .save = tfidf_save,
+    .load = tfidf_load,
+    .free_state = tfidf_free,
+};
