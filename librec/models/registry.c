@@ -5,7 +5,6 @@
 
 extern const rec_model_vt rec_mf_vt;
 extern const rec_model_vt rec_tfidf_vt;
-extern const rec_model_vt rec_tfidf_vt;
 extern const rec_model_vt rec_popularity_vt;
 extern const rec_model_vt rec_usercf_vt;
 extern const rec_model_vt rec_itemcf_vt;
@@ -14,7 +13,6 @@ extern const rec_model_vt rec_als_vt;
 
 static const rec_model_vt *const kinds[] = {
     &rec_mf_vt,
-    &rec_tfidf_vt,
     &rec_tfidf_vt,
     &rec_popularity_vt,
     &rec_usercf_vt,
