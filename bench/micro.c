@@ -11,7 +11,8 @@
  *            iteration, as PyTorch allocates a zeroed one); forward only
  *   gather   1e6 x 64 table, 81920 uniform ids: fwd + bwd of sum, sparse and
  *            dense gradient
- * Protocol (the peer's): warm-ups, then the median wall time of N reps.
+ * Protocol (the peer's): warm-ups, then the median wall time of N reps; the
+ * tape and raw variants of a kernel alternate call by call.
  * Prints one JSON line on stdout, progress on stderr.
  * Usage: micro [--threads 2,1] [--reps 20] [--sgemm-n 4096] [--sgemm-reps 5]
  *              [--only sgemm|linear|mlp|emb]   (one group, for profiling) */
@@ -64,23 +65,45 @@ static int cmp_double(const void *a, const void *b)
 
 typedef void (*bench_fn)(void *ctx);
 
-/* Median seconds of `reps` calls after `warmup` untimed ones. */
-static double bench(bench_fn fn, void *ctx, int reps, int warmup)
+static double median(double *t, int n)
 {
-    for (int i = 0; i < warmup; i++)
-        fn(ctx);
-    double *t = rec_malloc((size_t)reps * sizeof *t);
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* Median seconds of `reps` calls of a after `warmup` untimed ones; with b,
+ * the calls alternate a, b, a, b... and *tb gets b's median, so a load
+ * change on the machine hits both sides of a tape/raw ratio alike. */
+static double bench2(bench_fn a, bench_fn b, void *ctx, int reps, int warmup, double *tb)
+{
+    for (int i = 0; i < warmup; i++) {
+        a(ctx);
+        if (b)
+            b(ctx);
+    }
+    double *t = rec_malloc(2 * (size_t)reps * sizeof *t);
     if (!t)
         die("bench");
     for (int i = 0; i < reps; i++) {
         double t0 = now();
-        fn(ctx);
+        a(ctx);
         t[i] = now() - t0;
+        if (b) {
+            t0 = now();
+            b(ctx);
+            t[reps + i] = now() - t0;
+        }
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
-    rec_free(t, (size_t)reps * sizeof *t);
-    return med;
+    double ma = median(t, reps);
+    if (b)
+        *tb = median(t + reps, reps);
+    rec_free(t, 2 * (size_t)reps * sizeof *t);
+    return ma;
+}
+
+static double bench(bench_fn fn, void *ctx, int reps, int warmup)
+{
+    return bench2(fn, NULL, ctx, reps, warmup, NULL);
 }
 
 static void fill_normal(float *v, int64_t n, rec_rng *r, float std)
@@ -253,8 +276,7 @@ static void bench_linear(int reps, double *tape, double *raw)
                 lt, c.loss);
         exit(1);
     }
-    *tape = bench(run_linear_tape, &c, reps, 3);
-    *raw = bench(run_linear_raw, &c, reps, 3);
+    *tape = bench2(run_linear_tape, run_linear_raw, &c, reps, 3, raw);
     rec_aligned_free(c.x, act);
     rec_aligned_free(c.y, act);
     rec_aligned_free(c.dy, act);
@@ -360,8 +382,7 @@ static void bench_mlp(int reps, double *tape, double *raw)
     rec_aligned_free(saved, (size_t)HID * HID * sizeof(float));
     rec_pstore_zero_grad(c.ps);
     c.step = 1;
-    *tape = bench(run_mlp_tape, &c, reps, 3);
-    *raw = bench(run_mlp_raw, &c, reps, 3);
+    *tape = bench2(run_mlp_tape, run_mlp_raw, &c, reps, 3, raw);
     rec_aligned_free(c.x, act);
     rec_aligned_free(c.h, act);
     rec_aligned_free(c.y, act);
