@@ -371,6 +371,7 @@ START_TEST(cancel_and_out_of_memory)
     long total = tu_alloc_count();
     ck_assert_int_eq(tu_alloc_live(), 0);
     tu_alloc_remove();
+    ck_assert_int_gt(total, 20);
     for (long k = 1; k <= total; k++) {
         tu_alloc_install();
         tu_alloc_fail_at(k);

@@ -554,7 +554,7 @@ static rec_status bad(const char *what)
     return rec_err(REC_E_FORMAT, "rec_model_load(tfidf): %s", what);
 }
 
-static void *dup(const void *p, size_t used, size_t alloc)
+static void *copy_of(const void *p, size_t used, size_t alloc)
 {
     void *q = rec_malloc(alloc);
     if (q && used)
@@ -605,13 +605,13 @@ static rec_status tfidf_load(rec_model *m, const rec_lrm_reader *r)
     s->nnz = nnz;
     s->vocab_len = vlen;
     s->nuw = nuw;
-    s->vocab = dup(vb, vlen, vlen);
-    s->idf = dup(idf, (size_t)nt * sizeof(float), ((size_t)nt + 1) * sizeof(float));
-    s->ptr = dup(ptr, (size_t)np * sizeof(int64_t), (size_t)np * sizeof(int64_t));
-    s->col = dup(col, (size_t)nnz * sizeof(int32_t), ((size_t)nnz + 1) * sizeof(int32_t));
-    s->val = dup(val, (size_t)nnz * sizeof(float), ((size_t)nnz + 1) * sizeof(float));
+    s->vocab = copy_of(vb, vlen, vlen);
+    s->idf = copy_of(idf, (size_t)nt * sizeof(float), ((size_t)nt + 1) * sizeof(float));
+    s->ptr = copy_of(ptr, (size_t)np * sizeof(int64_t), (size_t)np * sizeof(int64_t));
+    s->col = copy_of(col, (size_t)nnz * sizeof(int32_t), ((size_t)nnz + 1) * sizeof(int32_t));
+    s->val = copy_of(val, (size_t)nnz * sizeof(float), ((size_t)nnz + 1) * sizeof(float));
     if (nuw)
-        s->uw = dup(uw, (size_t)nuw * sizeof(float), ((size_t)nuw + 1) * sizeof(float));
+        s->uw = copy_of(uw, (size_t)nuw * sizeof(float), ((size_t)nuw + 1) * sizeof(float));
     if (!s->vocab || !s->idf || !s->ptr || !s->col || !s->val || (nuw && !s->uw))
         return rec_nomem("rec_model_load");
     return build_index(m, s);
