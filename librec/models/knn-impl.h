@@ -44,6 +44,8 @@ typedef struct rec_knn {
     int32_t min_support;
     float rmin, rmax;       /* rating range of the training data             */
     float gmean;            /* global mean rating                            */
+    float scalars[4];       /* rmin, rmax, gmean, implicit: as saved         */
+    int64_t dims[2];        /* nrows, ncols: as saved                        */
     /* R by rows and by cols */
     int32_t nrows, ncols;
     int64_t nnz, nn;        /* entries of R, of the neighbour lists          */

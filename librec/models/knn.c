@@ -159,6 +159,12 @@ static rec_status user_matrix(const rec_dataset *d, int implicit, int64_t **uptr
 /* Means, norms and the col orientation, from the row orientation. */
 static rec_status derive(rec_knn *s)
 {
+    s->scalars[0] = s->rmin;
+    s->scalars[1] = s->rmax;
+    s->scalars[2] = s->gmean;
+    s->scalars[3] = (float)s->implicit;
+    s->dims[0] = s->nrows;
+    s->dims[1] = s->ncols;
     REC_TRY(transpose(s->nrows, s->ncols, s->rptr, s->rcol, s->rval, &s->cptr, &s->crow,
                       &s->cval));
     s->rmean = xalloc((size_t)s->nrows, sizeof *s->rmean);
@@ -587,11 +593,10 @@ rec_status rec_knn_query(const rec_knn *s, const int32_t *idx, const float *val,
 
 rec_status rec_knn_save(const rec_knn *s, rec_lrm_writer *w)
 {
-    float sc[4] = { s->rmin, s->rmax, s->gmean, (float)s->implicit };
-    int64_t n4 = 4, r1 = (int64_t)s->nrows + 1, nnz = s->rptr[s->nrows],
-            nn = s->nptr[s->nrows], dims[2] = { s->nrows, s->ncols };
-    REC_TRY(rec_lrm_add_tensor(w, "knn.scalars", REC_LRM_F32, 1, &n4, sc));
-    REC_TRY(rec_lrm_add_tensor(w, "knn.dims", REC_LRM_I64, 1, (int64_t[]){ 2 }, dims));
+    /* The writer keeps pointers until the save: no locals here. */
+    int64_t n4 = 4, n2 = 2, r1 = (int64_t)s->nrows + 1, nnz = s->nnz, nn = s->nn;
+    REC_TRY(rec_lrm_add_tensor(w, "knn.scalars", REC_LRM_F32, 1, &n4, s->scalars));
+    REC_TRY(rec_lrm_add_tensor(w, "knn.dims", REC_LRM_I64, 1, &n2, s->dims));
     REC_TRY(rec_lrm_add_tensor(w, "knn.rptr", REC_LRM_I64, 1, &r1, s->rptr));
     REC_TRY(rec_lrm_add_tensor(w, "knn.rcol", REC_LRM_I32, 1, &nnz, s->rcol));
     REC_TRY(rec_lrm_add_tensor(w, "knn.rval", REC_LRM_F32, 1, &nnz, s->rval));
