@@ -360,6 +360,7 @@ START_TEST(errors_name_the_argument)
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "indptr decreases at 1"));
     ck_assert_int_eq(rec_filter_exclude_csr(f, 1, p3, bad + 1), REC_E_RANGE);
     ck_assert_int_eq(rec_filter_exclude_csr(f, 1, NULL, bad), REC_E_INVALID);
+    rec_filter_destroy(f);
     ck_assert_int_eq(rec_filter_create(&f, (size_t)INT32_MAX + 1), REC_E_RANGE);
     ck_assert_ptr_null(f);
     rec_index_destroy(ix);
