@@ -173,7 +173,9 @@ uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/librec
 	rm -f $(DESTDIR)$(LIBDIR)/librec.a $(DESTDIR)$(LIBDIR)/librec.so* \
 	  $(DESTDIR)$(LIBDIR)/pkgconfig/librec.pc $(DESTDIR)$(BINDIR)/librec
-	cd $(DESTDIR)$(MANDIR) && rm -f $(notdir $(wildcard man/man3/*.3)) 2>/dev/null; true
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/man3/*.3))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(wildcard man/man7/*.7))) \
+	  $(patsubst %,$(DESTDIR)$(MANDIR)/man3/%.3,$(shell sed -n 's/^\.Nm \(rec_[a-z0-9_]*\).*/\1/p' $(wildcard man/man3/*.3)))
 
 # Exported symbols must equal the map's list, and the map's newest node the version.
 # abidiff needs DWARF, so the ABI is read from an -O0 -g build in its own dir.

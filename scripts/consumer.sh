@@ -59,4 +59,9 @@ make --no-print-directory -s O="$o" PREFIX=/usr DESTDIR="$tmp/stage" install \
     || die "DESTDIR install misses files under $tmp/stage/usr"
 grep -q '^prefix=/usr$' "$tmp/stage/usr/lib/pkgconfig/librec.pc" \
     || die "DESTDIR leaked into librec.pc"
-say "ok: C, C++ and static consumers built with pkg-config and ran; DESTDIR staging ok"
+# uninstall removes everything install put there.
+make --no-print-directory -s O="$o" PREFIX=/usr DESTDIR="$tmp/stage" uninstall \
+    > "$tmp/uninstall.log" 2>&1 || { cat "$tmp/uninstall.log" >&2; die "make uninstall failed"; }
+left=$(find "$tmp/stage" ! -type d)
+[ -z "$left" ] || die "make uninstall left: $left"
+say "ok: C, C++ and static consumers built with pkg-config and ran; DESTDIR install/uninstall ok"
