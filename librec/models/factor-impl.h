@@ -7,13 +7,37 @@
 
 /* "svd": r_hat(u, i) = mu + bu[u] + bi[i] + P[u].Q[i], clipped to [lo, hi]. */
 typedef struct rec_svd_state {
-    int dim;
+    int dim, biased;
     float *P, *Q;        /* [nusers, dim], [nitems, dim]                    */
     float *bu, *bi;      /* [nusers], [nitems] (zero when not biased)       */
     float *glob;         /* [3] mu, lo, hi: train mean and rating range     */
     uint8_t *uknown;     /* [nusers] 1 when the user had training ratings   */
     uint8_t *iknown;     /* [nitems]                                        */
 } rec_svd_state;
+
+/* Shared by "svd" and "svdpp" (svd.c): allocation, initialisation (P then Q
+ * from rng, seeded by "seed"; keys n_factors, init_mean, init_std_dev,
+ * shuffle) and Surprise's visiting order of the ratings, grouped by user. */
+typedef struct rec_svd_order {
+    int64_t *ptr;        /* [nvis + 1] into items/rats per visited user */
+    int32_t *users;      /* [nvis] in visiting order                    */
+    int32_t *items;      /* [n]                                         */
+    float *rats;         /* [n]                                         */
+    int32_t nvis;
+    int64_t n;
+    size_t bytes;
+} rec_svd_order;
+rec_status rec_svd_setup(rec_model *m, const rec_dataset *d, int biased, rec_rng *rng,
+                         rec_svd_order *o, const char *fn);
+void rec_svd_order_free(rec_svd_order *o);
+rec_status rec_svd_score_user(const rec_model *m, int32_t u, float *out);
+rec_status rec_svd_score_pair(const rec_model *m, int32_t u, int32_t i, float *out);
+rec_status rec_svd_score_history(const rec_model *m, const int32_t *items, const float *r,
+                                 size_t n, float *out);
+rec_status rec_svd_similar(const rec_model *m, int32_t i, float *out);
+rec_status rec_svd_save(const rec_model *m, rec_lrm_writer *w);
+rec_status rec_svd_load_state(rec_model *m, const rec_lrm_reader *r, int biased);
+void rec_svd_free(rec_model *m);
 
 /* "als": score(u, i) = X[u].Y[i]. */
 typedef struct rec_als_state {

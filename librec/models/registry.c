@@ -9,6 +9,7 @@ extern const rec_model_vt rec_popularity_vt;
 extern const rec_model_vt rec_usercf_vt;
 extern const rec_model_vt rec_itemcf_vt;
 extern const rec_model_vt rec_svd_vt;
+extern const rec_model_vt rec_svdpp_vt;
 extern const rec_model_vt rec_als_vt;
 
 static const rec_model_vt *const kinds[] = {
@@ -18,6 +19,7 @@ static const rec_model_vt *const kinds[] = {
     &rec_usercf_vt,
     &rec_itemcf_vt,
     &rec_svd_vt,
+    &rec_svdpp_vt,
     &rec_als_vt,
 };
 

@@ -31,7 +31,7 @@ static const rec_param_spec spec[] = {
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
-static void svd_free(rec_model *m)
+void rec_svd_free(rec_model *m)
 {
     rec_svd_state *s = m->state;
     if (!s)
@@ -49,12 +49,13 @@ static void svd_free(rec_model *m)
     m->state = NULL;
 }
 
-static rec_status svd_alloc(rec_model *m, const char *fn)
+static rec_status svd_alloc(rec_model *m, int biased, const char *fn)
 {
     rec_svd_state *s = rec_calloc(1, sizeof *s);
     if (!s)
         return rec_nomem(fn);
     m->state = s;
+    s->biased = biased;
     size_t nu = (size_t)m->nusers, ni = (size_t)m->nitems;
     s->dim = (int)rec_model_int(m, "n_factors");
     size_t d = (size_t)s->dim;
@@ -191,21 +192,20 @@ static double sgd_epoch(rec_svd_state *s, const int32_t *users, const int64_t *p
     return sse;
 }
 
-static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
+rec_status rec_svd_setup(rec_model *m, const rec_dataset *d, int biased, rec_rng *rng,
+                         rec_svd_order *o, const char *fn)
 {
-    const char *fn = "rec_model_fit(svd)";
-    REC_TRY(svd_alloc(m, fn));
+    memset(o, 0, sizeof *o);
+    REC_TRY(svd_alloc(m, biased, fn));
     rec_svd_state *s = m->state;
     size_t nu = (size_t)m->nusers, ni = (size_t)m->nitems, dim = (size_t)s->dim;
-    int biased = rec_model_bool(m, "biased");
-    rec_rng rng;
-    rec_rng_seed(&rng, (uint64_t)rec_model_int(m, "seed"));
+    rec_rng_seed(rng, (uint64_t)rec_model_int(m, "seed"));
     float mean = (float)rec_model_flt(m, "init_mean");
     float sd = (float)rec_model_flt(m, "init_std_dev");
     for (size_t k = 0; k < nu * dim; k++)
-        s->P[k] = mean + sd * rec_rng_normal(&rng);
+        s->P[k] = mean + sd * rec_rng_normal(rng);
     for (size_t k = 0; k < ni * dim; k++)
-        s->Q[k] = mean + sd * rec_rng_normal(&rng);
+        s->Q[k] = mean + sd * rec_rng_normal(rng);
 
     int64_t n = rec_ds_num_rows(d);
     const float *rc = rec_ds_ratings_col(d);
@@ -223,14 +223,16 @@ static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
     s->glob[1] = lo;
     s->glob[2] = hi;
 
-    size_t bytes = nu * sizeof(int32_t) + (nu + 1) * sizeof(int64_t) +
-                   (size_t)n * (sizeof(int32_t) + sizeof(float));
-    int64_t *ptr = rec_malloc(bytes);
-    if (!ptr)
+    o->bytes = nu * sizeof(int32_t) + (nu + 1) * sizeof(int64_t) +
+               (size_t)n * (sizeof(int32_t) + sizeof(float));
+    o->ptr = rec_malloc(o->bytes);
+    if (!o->ptr)
         return rec_nomem(fn);
-    int32_t *users = (int32_t *)(ptr + nu + 1), *items = users + nu;
-    float *rats = (float *)(items + n);
-    int32_t nvis = 0, *perm = NULL;
+    o->users = (int32_t *)(o->ptr + nu + 1);
+    o->items = o->users + nu;
+    o->rats = (float *)(o->items + n);
+    o->n = n;
+    int32_t *perm = NULL;
     size_t permb = (size_t)n * sizeof *perm;
     rec_status st = REC_OK;
     if (rec_model_bool(m, "shuffle")) {
@@ -244,19 +246,36 @@ static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
             rec_rng_shuffle_i32(&srng, perm, (size_t)n);
     }
     if (!st)
-        st = visit_order(m, d, perm, users, ptr, items, rats, &nvis);
+        st = visit_order(m, d, perm, o->users, o->ptr, o->items, o->rats, &o->nvis);
     rec_free(perm, permb);
+    return st;
+}
+
+void rec_svd_order_free(rec_svd_order *o)
+{
+    rec_free(o->ptr, o->bytes);
+    o->ptr = NULL;
+}
+
+static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
+{
+    const char *fn = "rec_model_fit(svd)";
+    int biased = rec_model_bool(m, "biased");
+    rec_rng rng;
+    rec_svd_order o;
+    rec_status st = rec_svd_setup(m, d, biased, &rng, &o, fn);
     int epochs = (int)rec_model_int(m, "n_epochs");
     float lr = (float)rec_model_flt(m, "lr_all"), reg = (float)rec_model_flt(m, "reg_all");
     for (int ep = 1; !st && ep <= epochs; ep++) {
-        double sse = sgd_epoch(s, users, ptr, nvis, items, rats, lr, reg, biased);
+        double sse = sgd_epoch(m->state, o.users, o.ptr, o.nvis, o.items, o.rats, lr, reg,
+                               biased);
         if (!isfinite(sse))
             st = rec_err(REC_E_RANGE, "%s: the training error diverged at epoch %d "
                          "(lower lr_all)", fn, ep);
-        else if (cb && cb(user, ep, epochs, sse / (double)n))
+        else if (cb && cb(user, ep, epochs, sse / (double)o.n))
             st = rec_err(REC_E_CANCELLED, "%s: cancelled at epoch %d", fn, ep);
     }
-    rec_free(ptr, bytes);
+    rec_svd_order_free(&o);
     return st;
 }
 
@@ -273,7 +292,7 @@ static float predict(const rec_svd_state *s, int32_t u, int32_t i)
     return v;
 }
 
-static rec_status svd_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
+rec_status rec_svd_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
 {
     const rec_svd_state *s = m->state;
     float v = predict(s, u, i);
@@ -281,7 +300,7 @@ static rec_status svd_score_pair(const rec_model *m, int32_t u, int32_t i, float
     return REC_OK;
 }
 
-static rec_status svd_score_user(const rec_model *m, int32_t u, float *out)
+rec_status rec_svd_score_user(const rec_model *m, int32_t u, float *out)
 {
     const rec_svd_state *s = m->state;
     for (int32_t i = 0; i < m->nitems; i++)
@@ -293,11 +312,11 @@ static rec_status svd_score_user(const rec_model *m, int32_t u, float *out)
  * ratings minus mu + b_i on the fixed item factors, with the penalty the SGD
  * objective puts on a user of that many ratings (reg_all per rating).  An
  * implicit history (ratings NULL) counts as the top of the rating range. */
-static rec_status svd_score_history(const rec_model *m, const int32_t *items, const float *r,
+rec_status rec_svd_score_history(const rec_model *m, const int32_t *items, const float *r,
                                     size_t n, float *out)
 {
     const rec_svd_state *s = m->state;
-    int d = s->dim, biased = rec_model_bool(m, "biased"), z = d + biased;
+    int d = s->dim, biased = s->biased, z = d + biased;
     size_t bytes = ((size_t)z * z + (size_t)z) * sizeof(double) + (size_t)d * sizeof(float);
     double *a = rec_calloc(1, bytes);
     if (!a)
@@ -336,7 +355,7 @@ static rec_status svd_score_history(const rec_model *m, const int32_t *items, co
     return st;
 }
 
-static rec_status svd_similar(const rec_model *m, int32_t i, float *out)
+rec_status rec_svd_similar(const rec_model *m, int32_t i, float *out)
 {
     const rec_svd_state *s = m->state;
     int d = s->dim;
@@ -350,7 +369,7 @@ static rec_status svd_similar(const rec_model *m, int32_t i, float *out)
     return REC_OK;
 }
 
-static rec_status svd_save(const rec_model *m, rec_lrm_writer *w)
+rec_status rec_svd_save(const rec_model *m, rec_lrm_writer *w)
 {
     const rec_svd_state *s = m->state;
     int64_t ps[2] = { m->nusers, s->dim }, qs[2] = { m->nitems, s->dim }, three = 3;
@@ -375,7 +394,12 @@ static rec_status load_one(const rec_lrm_reader *r, const char *name, rec_lrm_dt
 
 static rec_status svd_load(rec_model *m, const rec_lrm_reader *r)
 {
-    REC_TRY(svd_alloc(m, "rec_model_load"));
+    return rec_svd_load_state(m, r, rec_model_bool(m, "biased"));
+}
+
+rec_status rec_svd_load_state(rec_model *m, const rec_lrm_reader *r, int biased)
+{
+    REC_TRY(svd_alloc(m, biased, "rec_model_load"));
     rec_svd_state *s = m->state;
     size_t nu = (size_t)m->nusers, ni = (size_t)m->nitems, d = (size_t)s->dim;
     int64_t ps[2] = { m->nusers, s->dim }, qs[2] = { m->nitems, s->dim }, three = 3;
@@ -397,11 +421,11 @@ const rec_model_vt rec_svd_vt = {
     .spec = spec,
     .nspec = NSPEC,
     .fit = svd_fit,
-    .score_user = svd_score_user,
-    .score_history = svd_score_history,
-    .score_pair = svd_score_pair,
-    .similar = svd_similar,
-    .save = svd_save,
+    .score_user = rec_svd_score_user,
+    .score_history = rec_svd_score_history,
+    .score_pair = rec_svd_score_pair,
+    .similar = rec_svd_similar,
+    .save = rec_svd_save,
     .load = svd_load,
-    .free_state = svd_free,
+    .free_state = rec_svd_free,
 };
