@@ -182,6 +182,12 @@ START_TEST(usercf_predictions_by_hand)
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(it[0], "c");
     ck_assert_float_near(sc[0], 4 + (1 / 11.0) * (2 - 8 / 3.0) / (1 + 1 / 11.0), 1e-5);
+    /* an item named twice counts once, with its later rating */
+    const char *h2[] = { "a", "b", "a" };
+    const float hr2[] = { 1, 3, 5 };
+    ck_assert_int_eq(rec_model_recommend_history(m, h2, hr2, 3, 3, 0, it, sc, &n), REC_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_float_near(sc[0], 4 + (1 / 11.0) * (2 - 8 / 3.0) / (1 + 1 / 11.0), 1e-5);
     ck_assert_int_eq(rec_model_similar(m, "a", 2, it, sc, &n), REC_E_UNSUPPORTED);
     rec_model_destroy(m);
     rec_dataset_destroy(d);

@@ -11,6 +11,7 @@
 #include "knn-impl.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const rec_param_spec spec[] = { REC_KNN_SPEC };
@@ -55,8 +56,48 @@ static rec_status ucf_score_user(const rec_model *m, int32_t u, float *out)
     return st == REC_E_NOMEM ? rec_nomem("usercf: scoring") : st;
 }
 
+typedef struct hent {
+    int32_t item, pos;
+    float r;
+} hent;
+
+static int cmp_hent(const void *a, const void *b)
+{
+    const hent *x = a, *y = b;
+    if (x->item != y->item)
+        return (x->item > y->item) - (x->item < y->item);
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static rec_status fold_in(const rec_model *m, const int32_t *items, const float *r, size_t n,
+                          float *out);
+
+/* A history may name an item twice: the later rating counts, once. */
 static rec_status ucf_score_history(const rec_model *m, const int32_t *items, const float *r,
                                     size_t n, float *out)
+{
+    size_t bytes = (n ? n : 1) * (sizeof(hent) + sizeof(int32_t) + sizeof(float));
+    hent *h = rec_malloc(bytes);
+    if (!h)
+        return rec_nomem("rec_model_recommend_history(usercf)");
+    int32_t *it = (int32_t *)(h + (n ? n : 1));
+    float *rv = (float *)(it + (n ? n : 1));
+    for (size_t j = 0; j < n; j++)
+        h[j] = (hent){ items[j], (int32_t)j, r ? r[j] : 1.0f };
+    qsort(h, n, sizeof *h, cmp_hent);
+    size_t w = 0;
+    for (size_t j = 0; j < n; j++)
+        if (j + 1 == n || h[j + 1].item != h[j].item) {
+            it[w] = h[j].item;
+            rv[w++] = h[j].r;
+        }
+    rec_status st = fold_in(m, it, r ? rv : NULL, w, out);
+    rec_free(h, bytes);
+    return st;
+}
+
+static rec_status fold_in(const rec_model *m, const int32_t *items, const float *r, size_t n,
+                          float *out)
 {
     const rec_knn *s = m->state;
     size_t keep = (size_t)s->keep < (size_t)s->nrows ? (size_t)s->keep : (size_t)s->nrows;
