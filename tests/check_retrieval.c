@@ -6,6 +6,8 @@
 #include <librec/librec.h>
 #include <librec/retrieval.h>
 #include <math.h>
+
+#include "retrieval/flat-impl.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,21 +103,29 @@ static void run_vs_brute(const char *metric, size_t n, size_t nq, int dim, size_
     free(x), free(qs), free(lab), free(rl), free(sc), free(rs);
 }
 
+/* Both paths: the fused AVX-512 kernel (where the CPU has it) and BLAS. */
 START_TEST(flat_ip_matches_brute_force)
 {
+    rec_flat_set_kernel(_i);
     run_vs_brute("ip", 3000, 300, 16, 10); /* several item and query blocks */
+    run_vs_brute("ip", 1000, 13, 64, 3);   /* short query groups, dim of W4 */
+    rec_flat_set_kernel(1);
 }
 END_TEST
 
 START_TEST(flat_cosine_matches_brute_force)
 {
+    rec_flat_set_kernel(_i);
     run_vs_brute("cosine", 2100, 5, 7, 5);
+    rec_flat_set_kernel(1);
 }
 END_TEST
 
 START_TEST(k_larger_than_n_pads)
 {
+    rec_flat_set_kernel(_i);
     run_vs_brute("ip", 6, 3, 4, 10);
+    rec_flat_set_kernel(1);
     /* An empty index pads everything. */
     rec_index *ix;
     ck_assert_int_eq(rec_index_create(&ix, 2, "ip"), REC_OK);
@@ -178,6 +188,7 @@ static int pass_ref(size_t q, int32_t j, void *arg)
 
 START_TEST(filters_deny_allow_exclude)
 {
+    rec_flat_set_kernel(_i);
     enum { N = 2600, NQ = 4, DIM = 8, K = 6 };
     float *x = random_vecs(N, DIM, 11), *qs = random_vecs(NQ, DIM, 12);
     rec_index *ix;
@@ -240,6 +251,7 @@ START_TEST(filters_deny_allow_exclude)
     rec_filter_destroy(NULL);
     rec_index_destroy(ix);
     free(x), free(qs);
+    rec_flat_set_kernel(1);
 }
 END_TEST
 
@@ -253,6 +265,7 @@ START_TEST(thread_counts_give_identical_results)
     ck_assert_int_eq(rec_index_create(&ix, DIM, "cosine"), REC_OK);
     ck_assert_int_eq(rec_index_add(ix, x, N), REC_OK);
     int saved = rec_get_num_threads();
+    rec_flat_set_kernel(_i);
     for (int t = 0; t < 2; t++) {
         size_t nq = nqs[t];
         int32_t *l1 = malloc(nq * K * sizeof *l1), *l2 = malloc(nq * K * sizeof *l2);
@@ -265,6 +278,7 @@ START_TEST(thread_counts_give_identical_results)
         ck_assert_mem_eq(s1, s2, nq * K * sizeof *s1);
         free(l1), free(l2), free(s1), free(s2);
     }
+    rec_flat_set_kernel(1);
     rec_set_num_threads(saved);
     rec_index_destroy(ix);
     free(x), free(qs);
@@ -411,12 +425,12 @@ Suite *rec_retrieval_suite(void)
     Suite *s = suite_create("retrieval");
     TCase *tc = tcase_create("flat");
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, flat_ip_matches_brute_force);
-    tcase_add_test(tc, flat_cosine_matches_brute_force);
-    tcase_add_test(tc, k_larger_than_n_pads);
+    tcase_add_loop_test(tc, flat_ip_matches_brute_force, 0, 2);
+    tcase_add_loop_test(tc, flat_cosine_matches_brute_force, 0, 2);
+    tcase_add_loop_test(tc, k_larger_than_n_pads, 0, 2);
     tcase_add_test(tc, ties_go_to_the_lower_label);
-    tcase_add_test(tc, filters_deny_allow_exclude);
-    tcase_add_test(tc, thread_counts_give_identical_results);
+    tcase_add_loop_test(tc, filters_deny_allow_exclude, 0, 2);
+    tcase_add_loop_test(tc, thread_counts_give_identical_results, 0, 2);
     tcase_add_test(tc, concurrent_searches_on_one_index);
     tcase_add_test(tc, errors_name_the_argument);
     tcase_add_test(tc, allocation_failures_leak_nothing);

@@ -1,7 +1,11 @@
 /* The flat (exact) index: vectors in one row-major table; a search computes
  * [query block x item block] score tiles with sgemm and streams each tile
  * row through the query's top-k heap, rejecting 32 scores at a time against
- * the heap's minimum.
+ * the heap's minimum.  On CPUs with AVX-512 a fused kernel
+ * (flat_avx512.c) replaces sgemm + scan: it packs each item block once and
+ * compares the scores with the heap minima while they are still in
+ * registers, which is about 1.6x the BLAS path here (OpenBLAS picks its
+ * AVX2 kernels on this Zen 5).
  *
  * Blocks have fixed sizes (QB queries x IB items) whatever the thread count,
  * so every score comes out of the same sgemm call shape and the results do
@@ -9,7 +13,7 @@
  * query blocks; with few, chunks take ranges of item blocks, keep their own
  * heaps and the heaps are merged under the total order (score desc, label
  * asc), which is exact. */
-#include "filter-impl.h"
+#include "flat-impl.h"
 #include "retrieval/topk-impl.h"
 
 #include <math.h>
@@ -18,8 +22,12 @@
 #include <emmintrin.h>
 #endif
 
+#ifndef QB
 #define QB 128   /* queries per tile: a 128 x 1024 float tile is 512 KiB, in L2 */
+#endif
+#ifndef IB
 #define IB 1024  /* items per tile */
+#endif
 #define MAX_DIM 65536
 
 struct rec_index {
@@ -152,17 +160,11 @@ static inline int any_above32(const float *p, float thr)
 #endif
 }
 
-typedef struct heap {
-    int32_t *idx;
-    float *val;
-    size_t size;
-} heap;
-
 /* Streams one tile row (len scores of labels base..base+len) into h.
  * Scanning labels in increasing order makes the strict `> min` test exact:
  * an equal score with a higher label never enters a full heap. */
-static void scan_row(const float *row, int64_t len, int32_t base, heap *h, size_t k,
-                     const rec_filter *f, size_t q)
+void rec_flat_scan_row(const float *row, int64_t len, int32_t base, rec_heap *h, size_t k,
+                       const rec_filter *f, size_t q)
 {
     float thr = h->size == k ? h->val[0] : -INFINITY;
     int64_t j = 0;
@@ -193,48 +195,77 @@ static void scan_row(const float *row, int64_t len, int32_t base, heap *h, size_
     }
 }
 
+static int kernel_on = 1;
+
+void rec_flat_set_kernel(int on)
+{
+    kernel_on = on;
+}
+
 typedef struct search {
     const rec_index *ix;
     const float *q;        /* [nq, dim], normalised for cosine */
     size_t nq, k;
     const rec_filter *f;
     int64_t nqb, nib;      /* query blocks, item blocks */
-    heap *heaps;           /* by query blocks: [nq]; by item blocks: [nchunks * nq] */
+    rec_heap *heaps;       /* by query blocks: [nq]; by item blocks: [nchunks * nq] */
     int by_items;
-    float *tiles;          /* [nchunks, QB * IB] */
+    int simd;              /* the fused AVX-512 kernel, else sgemm tiles */
+    float *scratch;        /* [nchunks, per_chunk]: a tile, or a packed item block */
+    size_t per_chunk;
 } search;
 
-/* Scores query block qb against item blocks [ib0, ib1) into heaps h[0..). */
-static void run_tiles(const search *s, float *tile, int64_t qb, int64_t ib0, int64_t ib1, heap *h)
+/* Scores query block qb against item block ib into heaps h[0..); with the
+ * kernel, buf already holds item block ib packed. */
+static void run_block(const search *s, float *buf, int64_t qb, int64_t ib, rec_heap *h)
 {
     const rec_index *ix = s->ix;
     int dim = ix->dim;
     int64_t q0 = qb * QB, q1 = q0 + QB < (int64_t)s->nq ? q0 + QB : (int64_t)s->nq;
-    for (int64_t ib = ib0; ib < ib1; ib++) {
-        int64_t i0 = ib * IB, i1 = i0 + IB < ix->n ? i0 + IB : ix->n;
-        rec_sgemm(0, 1, (int)(q1 - q0), (int)(i1 - i0), dim, 1.0f, s->q + (size_t)q0 * dim, dim,
-                  ix->x + (size_t)i0 * dim, dim, 0.0f, tile, IB);
-        for (int64_t q = q0; q < q1; q++)
-            scan_row(tile + (size_t)(q - q0) * IB, i1 - i0, (int32_t)i0, &h[q - q0], s->k, s->f,
-                     (size_t)q);
+    int64_t i0 = ib * IB, i1 = i0 + IB < ix->n ? i0 + IB : ix->n;
+    if (s->simd) {
+        rec_flat_scan_avx512(s->q + (size_t)q0 * dim, (int)(q1 - q0), dim, buf, i1 - i0,
+                             (int32_t)i0, h, s->k, s->f, (size_t)q0);
+        return;
     }
+    rec_sgemm(0, 1, (int)(q1 - q0), (int)(i1 - i0), dim, 1.0f, s->q + (size_t)q0 * dim, dim,
+              ix->x + (size_t)i0 * dim, dim, 0.0f, buf, IB);
+    for (int64_t q = q0; q < q1; q++)
+        rec_flat_scan_row(buf + (size_t)(q - q0) * IB, i1 - i0, (int32_t)i0, &h[q - q0], s->k,
+                          s->f, (size_t)q);
 }
 
+static void pack_block(const search *s, float *buf, int64_t ib)
+{
+    const rec_index *ix = s->ix;
+    int64_t i0 = ib * IB, i1 = i0 + IB < ix->n ? i0 + IB : ix->n;
+    if (s->simd)
+        rec_flat_pack32(ix->x + (size_t)i0 * ix->dim, ix->dim, i1 - i0, buf);
+}
+
+/* Item block outer: each block of vectors is read from memory (and packed)
+ * once per chunk and reused by all of the chunk's query blocks. */
 static void by_query_blocks(void *arg, int64_t b, int64_t e, int chunk)
 {
     const search *s = arg;
-    float *tile = s->tiles + (size_t)chunk * QB * IB;
-    for (int64_t qb = b; qb < e; qb++)
-        run_tiles(s, tile, qb, 0, s->nib, s->heaps + qb * QB);
+    float *buf = s->scratch + (size_t)chunk * s->per_chunk;
+    for (int64_t ib = 0; ib < s->nib; ib++) {
+        pack_block(s, buf, ib);
+        for (int64_t qb = b; qb < e; qb++)
+            run_block(s, buf, qb, ib, s->heaps + qb * QB);
+    }
 }
 
 static void by_item_blocks(void *arg, int64_t b, int64_t e, int chunk)
 {
     const search *s = arg;
-    float *tile = s->tiles + (size_t)chunk * QB * IB;
-    heap *h = s->heaps + (size_t)chunk * s->nq;
-    for (int64_t qb = 0; qb < s->nqb; qb++)
-        run_tiles(s, tile, qb, b, e, h + qb * QB);
+    float *buf = s->scratch + (size_t)chunk * s->per_chunk;
+    rec_heap *h = s->heaps + (size_t)chunk * s->nq;
+    for (int64_t ib = b; ib < e; ib++) {
+        pack_block(s, buf, ib);
+        for (int64_t qb = 0; qb < s->nqb; qb++)
+            run_block(s, buf, qb, ib, h + qb * QB);
+    }
 }
 
 REC_API rec_status rec_index_search(const rec_index *ix, const float *queries, size_t nq,
@@ -265,11 +296,14 @@ REC_API rec_status rec_index_search(const rec_index *ix, const float *queries, s
     if (nchunks < 1)
         nchunks = 1;
 
-    /* Scratch: tiles, heaps (their arrays), a normalised copy of the
-     * queries for cosine, and the heap values when scores is NULL. */
+    /* Scratch: tiles or packed item blocks, heaps (their arrays), a
+     * normalised copy of the queries for cosine, and the heap values when
+     * scores is NULL. */
     size_t nheaps = s.by_items ? (size_t)nchunks * nq : nq;
-    size_t tile_bytes = ix->n ? (size_t)nchunks * QB * IB * sizeof(float) : 0;
-    size_t heap_bytes = nheaps * sizeof(heap);
+    s.simd = kernel_on && rec_flat_avx512_ok();
+    s.per_chunk = s.simd ? (size_t)IB * (size_t)dim : (size_t)QB * IB;
+    size_t tile_bytes = ix->n ? (size_t)nchunks * s.per_chunk * sizeof(float) : 0;
+    size_t heap_bytes = nheaps * sizeof(rec_heap);
     size_t entries = s.by_items || !scores ? nheaps * k : 0;
     size_t ent_bytes = entries * (sizeof(int32_t) + sizeof(float));
     size_t qbytes = ix->cosine ? nq * (size_t)dim * sizeof(float) : 0;
@@ -277,8 +311,8 @@ REC_API rec_status rec_index_search(const rec_index *ix, const float *queries, s
     char *mem = rec_aligned_alloc(total);
     if (!mem)
         return rec_nomem(fn);
-    s.tiles = (float *)mem;
-    s.heaps = (heap *)(mem + tile_bytes);
+    s.scratch = (float *)mem;
+    s.heaps = (rec_heap *)(mem + tile_bytes);
     float *ent_val = (float *)(mem + tile_bytes + heap_bytes);
     int32_t *ent_idx = (int32_t *)(ent_val + entries);
     float *qn = (float *)(mem + tile_bytes + heap_bytes + ent_bytes);
@@ -314,9 +348,9 @@ REC_API rec_status rec_index_search(const rec_index *ix, const float *queries, s
         if (s.by_items) {
             /* Merge the chunks' heaps into the output (exact under the
              * total order), through the first chunk's heap arrays. */
-            heap *h0 = &s.heaps[q];
+            rec_heap *h0 = &s.heaps[q];
             for (int c = 1; c < nchunks; c++) {
-                const heap *hc = &s.heaps[(size_t)c * nq + q];
+                const rec_heap *hc = &s.heaps[(size_t)c * nq + q];
                 for (size_t j = 0; j < hc->size; j++)
                     rec_topk_push(h0->idx, h0->val, k, &h0->size, hc->idx[j], hc->val[j]);
             }
@@ -325,7 +359,7 @@ REC_API rec_status rec_index_search(const rec_index *ix, const float *queries, s
             if (scores)
                 memcpy(val, h0->val, n * sizeof *val);
         } else {
-            heap *h = &s.heaps[q];
+            rec_heap *h = &s.heaps[q];
             n = rec_topk_finish(h->idx, h->val, h->size);
             if (!scores)
                 memcpy(lab, h->idx, n * sizeof *lab);
