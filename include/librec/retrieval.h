@@ -55,7 +55,9 @@ REC_API rec_status rec_index_dim(const rec_index *ix, int *dim);
  * when it has per-query exclude lists, their count must equal nq.
  * The work is split over librec's thread pool (rec_set_num_threads) by
  * blocks of queries, or by blocks of vectors when there are few queries;
- * the results are the same for any thread count.
+ * the results are the same for any thread count.  On CPUs with AVX-512 a
+ * fused kernel computes the scores (elsewhere BLAS does), so scores may
+ * differ in the last bits from one CPU to another.
  * Returns REC_OK, REC_E_INVALID (NULL pointers, k == 0, filter built for
  * another query count) or REC_E_NOMEM.  Thread-safe. */
 REC_API rec_status rec_index_search(const rec_index *ix, const float *queries, size_t nq,
