@@ -344,6 +344,57 @@ static rec_status boost_seen(const rec_model *m, int32_t u, float *out)
     return REC_OK;
 }
 
+/* The full protocol agrees with the model's own recommend lists: hit@10 and
+ * ndcg@10 recomputed from rec_model_recommend for each test user. */
+START_TEST(full_protocol_matches_recommend)
+{
+    rec_dataset *d = gen_data(), *train, *test;
+    ck_assert_int_eq(rec_dataset_split(d, "last:1", 0, 0, &train, &test), REC_OK);
+    rec_model *m = fit_mf(train);
+    int64_t rows;
+    ck_assert_int_eq(rec_dataset_num_interactions(test, &rows), REC_OK);
+    double hit = 0, ndcg = 0;
+    int64_t users = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        int32_t u, i;
+        const char *uid, *iid, *items[10];
+        size_t n;
+        ck_assert_int_eq(rec_dataset_row(test, r, &u, &i, NULL, NULL), REC_OK);
+        rec_dataset_user_id(test, u, &uid);
+        rec_dataset_item_id(test, i, &iid);
+        /* Skip users whose test item is one of their training items (a
+         * split shares its parent's indices, and so does the model). */
+        int seen = 0;
+        const int64_t *ptr = m->seen_ptr;
+        for (int64_t j = ptr[u]; j < ptr[u + 1]; j++)
+            seen |= m->seen[j] == i;
+        if (seen)
+            continue;
+        users++;
+        ck_assert_int_eq(rec_model_recommend(m, uid, 10, 0, items, NULL, &n), REC_OK);
+        for (size_t p = 0; p < n; p++)
+            if (strcmp(items[p], iid) == 0) {
+                hit += 1;
+                ndcg += 1 / log2((double)p + 2);
+            }
+    }
+    ck_assert_int_gt(users, 100);
+    rec_eval_result *res;
+    ck_assert_int_eq(rec_evaluate(m, test, "full", "hit@10,ndcg@10", 3, &res), REC_OK);
+    int64_t eu;
+    rec_eval_result_support(res, &eu, NULL, NULL);
+    ck_assert_int_eq(eu, users);
+    expect(res, "hit@10", hit / (double)users);
+    expect(res, "ndcg@10", ndcg / (double)users);
+    ck_assert_double_gt(hit, 0);
+    rec_eval_result_destroy(res);
+    rec_model_destroy(m);
+    rec_dataset_destroy(train);
+    rec_dataset_destroy(test);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 START_TEST(full_ranking_excludes_training_items)
 {
     rec_model *m;
@@ -514,6 +565,7 @@ Suite *rec_eval_suite(void)
     tcase_add_test(tc, full_protocol_by_hand);
     tcase_add_test(tc, sampled_protocol_by_hand);
     tcase_add_test(tc, seeded_and_independent_of_threads);
+    tcase_add_test(tc, full_protocol_matches_recommend);
     tcase_add_test(tc, full_ranking_excludes_training_items);
     tcase_add_test(tc, folds_merge_to_mean_and_std);
     tcase_add_test(tc, errors_name_the_argument);
