@@ -81,6 +81,18 @@ REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *c
 REC_API rec_status rec_model_similar(const rec_model *m, const char *item, size_t k,
                                      const char **items, float *scores, size_t *n);
 
+/* Why item would be recommended to user: up to k (reason, weight) pairs,
+ * largest weight first.  Reasons are the user's own items that drove the
+ * score (itemcf: the neighbours of item among the user's items, weight their
+ * contribution to the prediction), the neighbours who rated it (usercf:
+ * user ids), or the terms shared by the user's profile and the item (tfidf:
+ * weight the term's share of the cosine).  reasons and weights (may be NULL)
+ * have room for k entries; *n receives the count.  Strings are owned by the
+ * model.  REC_E_UNSUPPORTED for kinds that cannot explain. */
+REC_API rec_status rec_model_explain(const rec_model *m, const char *user, const char *item,
+                                     size_t k, const char **reasons, float *weights,
+                                     size_t *n);
+
 /* Counts of the id maps the model was fitted (or loaded) with. */
 REC_API rec_status rec_model_num_users(const rec_model *m, size_t *n);
 REC_API rec_status rec_model_num_items(const rec_model *m, size_t *n);

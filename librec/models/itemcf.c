@@ -89,6 +89,19 @@ static rec_status icf_similar(const rec_model *m, int32_t i, float *out)
     return REC_OK;
 }
 
+static rec_status icf_explain(const rec_model *m, int32_t u, int32_t i, size_t k,
+                              const char **reasons, float *weights, size_t *n)
+{
+    int32_t *who = rec_malloc(k * sizeof *who);
+    if (!who)
+        return rec_nomem("rec_model_explain");
+    *n = rec_knn_explain(m->state, i, u, k, who, weights);
+    for (size_t j = 0; j < *n; j++)
+        reasons[j] = rec_idtab_name(m->items, who[j]);
+    rec_free(who, k * sizeof *who);
+    return REC_OK;
+}
+
 static rec_status icf_save(const rec_model *m, rec_lrm_writer *w)
 {
     return rec_knn_save(m->state, w);
@@ -110,6 +123,7 @@ const rec_model_vt rec_itemcf_vt = {
     .score_history = icf_score_history,
     .score_pair = icf_score_pair,
     .similar = icf_similar,
+    .explain = icf_explain,
     .save = icf_save,
     .load = icf_load,
     .free_state = icf_free,

@@ -89,6 +89,12 @@ void rec_knn_free(rec_knn *s);
  * a rating (clipped) for rating data, a similarity sum for implicit data. */
 float rec_knn_predict(const rec_knn *s, int32_t a, int32_t c);
 
+/* The neighbours of row a that have col c, as rec_knn_predict uses them,
+ * with their part of the prediction (sim * deviation / sum of sims; the
+ * similarity itself for implicit data): the k largest into who/w, largest
+ * first.  Returns the count. */
+size_t rec_knn_explain(const rec_knn *s, int32_t a, int32_t c, size_t k, int32_t *who, float *w);
+
 /* out[ncols]: predictions of every col for row a, through the rows of a's
  * neighbours (user-CF).  nbr/nsim/nn: the neighbour list (a's own, or a
  * folded-in one), mean the row's mean, implicit forces similarity sums. */

@@ -529,6 +529,30 @@ float rec_knn_predict(const rec_knn *s, int32_t a, int32_t c)
     return finish(s, num, den, s->implicit, s->rmean[a]);
 }
 
+size_t rec_knn_explain(const rec_knn *s, int32_t a, int32_t c, size_t k, int32_t *who, float *w)
+{
+    double den = 0;
+    int32_t got = 0;
+    for (int64_t e = s->nptr[a]; e < s->nptr[a + 1] && got < s->k; e++)
+        if (!isnan(entry(s, s->nbr[e], c))) {
+            den += s->nsim[e];
+            got++;
+        }
+    size_t size = 0;
+    got = 0;
+    for (int64_t e = s->nptr[a]; e < s->nptr[a + 1] && got < s->k; e++) {
+        int32_t b = s->nbr[e];
+        float r = entry(s, b, c);
+        if (isnan(r))
+            continue;
+        got++;
+        double part = s->implicit ? s->nsim[e]
+                                  : s->nsim[e] * (r - (s->centring ? s->rmean[b] : 0.0f)) / den;
+        rec_topk_push(who, w, k, &size, b, (float)part);
+    }
+    return rec_topk_finish(who, w, size);
+}
+
 rec_status rec_knn_score_row(const rec_knn *s, const int32_t *nbr, const float *nsim, int64_t nn,
                              float mean, int implicit, float *out)
 {

@@ -26,6 +26,10 @@ typedef struct rec_model_vt {
     rec_status (*score_pair)(const rec_model *m, int32_t u, int32_t i, float *out);
     /* Optional: similarity of every item to item i: out[nitems]. */
     rec_status (*similar)(const rec_model *m, int32_t i, float *out);
+    /* Optional: up to k reasons (strings owned by the model) with weights,
+     * largest first, for (u, i); *n the count. */
+    rec_status (*explain)(const rec_model *m, int32_t u, int32_t i, size_t k,
+                          const char **reasons, float *weights, size_t *n);
     /* Model-specific tensors into / out of a model file. */
     rec_status (*save)(const rec_model *m, rec_lrm_writer *w);
     rec_status (*load)(rec_model *m, const rec_lrm_reader *r);

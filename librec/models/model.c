@@ -366,6 +366,30 @@ REC_API rec_status rec_model_similar(const rec_model *m, const char *item, size_
     return st;
 }
 
+REC_API rec_status rec_model_explain(const rec_model *m, const char *user, const char *item,
+                                     size_t k, const char **reasons, float *weights, size_t *n)
+{
+    const char *fn = "rec_model_explain";
+    int32_t u, i;
+    REC_TRY(need_fitted(m, fn));
+    REC_CHECK_ARG(reasons && n, fn, "reasons or n is NULL");
+    *n = 0;
+    REC_TRY(user_index(m, user, fn, &u));
+    REC_TRY(item_index(m, item, fn, &i));
+    if (!m->vt->explain)
+        return rec_err(REC_E_UNSUPPORTED, "%s: %s cannot explain its scores", fn, m->vt->kind);
+    if (k == 0)
+        return REC_OK;
+    float local[64];
+    float *w = weights ? weights : k <= 64 ? local : rec_malloc(k * sizeof *w);
+    if (!w)
+        return rec_nomem(fn);
+    rec_status st = m->vt->explain(m, u, i, k, reasons, w, n);
+    if (w != weights && w != local)
+        rec_free(w, k * sizeof *w);
+    return st;
+}
+
 REC_API rec_status rec_model_num_users(const rec_model *m, size_t *n)
 {
     REC_TRY(need_fitted(m, "rec_model_num_users"));

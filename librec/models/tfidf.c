@@ -19,6 +19,7 @@
  * query's terms, never items x items. */
 #include "model-impl.h"
 #include "tokenize-impl.h"
+#include "retrieval/topk-impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -459,18 +460,27 @@ static rec_status tfidf_similar(const rec_model *m, int32_t i, float *out)
     return REC_OK;
 }
 
+/* Scratch for a profile over the vocabulary. */
+typedef struct profile {
+    char *buf;
+    size_t bytes;
+    float *acc;          /* [nterms] dense profile, normalised by build */
+    float *qv;           /* [q] its nonzero values */
+    int32_t *touched;    /* [q] their terms */
+    int64_t q;
+} profile;
+
 /* The normalised profile of items (weights w, or all 1 when w is NULL or
- * sums to a zero vector), then its cosine with every item. */
-static rec_status profile_scores(const rec_model *m, const int32_t *items, const float *w,
-                                 size_t n, float *out, const char *fn)
+ * sums to a zero vector): dense in p->acc and as a term list. */
+static rec_status profile_build(const tfidf *s, const int32_t *items, const float *w, size_t n,
+                                profile *p, const char *fn)
 {
-    const tfidf *s = m->state;
     size_t nt = (size_t)s->nterms + 1;
-    size_t bytes = nt * (2 * sizeof(float) + sizeof(int32_t) + 1);
-    char *buf = rec_calloc(1, bytes);
-    if (!buf)
+    p->bytes = nt * (2 * sizeof(float) + sizeof(int32_t) + 1);
+    p->buf = rec_calloc(1, p->bytes);
+    if (!p->buf)
         return rec_nomem(fn);
-    float *acc = (float *)buf, *qv = acc + nt;
+    float *acc = (float *)p->buf, *qv = acc + nt;
     int32_t *touched = (int32_t *)(qv + nt);
     unsigned char *mark = (unsigned char *)(touched + nt);
     int64_t nq = 0;
@@ -497,13 +507,59 @@ static rec_status profile_scores(const rec_model *m, const int32_t *items, const
     int64_t q = 0;
     for (int64_t k = 0; k < nq; k++) {
         int32_t t = touched[k];
-        if (acc[t] != 0 && norm > 0) {
+        acc[t] = norm > 0 ? (float)(acc[t] / norm) : 0.0f;
+        if (acc[t] != 0) {
             touched[q] = t;
-            qv[q++] = (float)(acc[t] / norm);
+            qv[q++] = acc[t];
         }
     }
-    cosine_all(m, s, touched, qv, q, out);
-    rec_free(buf, bytes);
+    p->acc = acc;
+    p->qv = qv;
+    p->touched = touched;
+    p->q = q;
+    return REC_OK;
+}
+
+static rec_status profile_scores(const rec_model *m, const int32_t *items, const float *w,
+                                 size_t n, float *out, const char *fn)
+{
+    const tfidf *s = m->state;
+    profile p;
+    REC_TRY(profile_build(s, items, w, n, &p, fn));
+    cosine_all(m, s, p.touched, p.qv, p.q, out);
+    rec_free(p.buf, p.bytes);
+    return REC_OK;
+}
+
+/* The terms of item i weighted by their share of the cosine with u's
+ * profile; names found by walking the sorted vocabulary once. */
+static rec_status tfidf_explain(const rec_model *m, int32_t u, int32_t i, size_t k,
+                                const char **reasons, float *weights, size_t *n)
+{
+    const tfidf *s = m->state;
+    int64_t b = m->seen_ptr[u];
+    profile p;
+    REC_TRY(profile_build(s, m->seen + b, s->uw ? s->uw + b : NULL,
+                          (size_t)(m->seen_ptr[u + 1] - b), &p, "rec_model_explain"));
+    int32_t *who = rec_malloc(k * sizeof *who);
+    if (!who) {
+        rec_free(p.buf, p.bytes);
+        return rec_nomem("rec_model_explain");
+    }
+    size_t size = 0;
+    for (int64_t e = s->ptr[i]; e < s->ptr[i + 1]; e++) {
+        float part = p.acc[s->col[e]] * s->val[e];
+        if (part != 0)
+            rec_topk_push(who, weights, k, &size, s->col[e], part);
+    }
+    *n = rec_topk_finish(who, weights, size);
+    const char *name = s->vocab;
+    for (int32_t t = 0; t < s->nterms; t++, name += strlen(name) + 1)
+        for (size_t j = 0; j < *n; j++)
+            if (who[j] == t)
+                reasons[j] = name;
+    rec_free(who, k * sizeof *who);
+    rec_free(p.buf, p.bytes);
     return REC_OK;
 }
 
@@ -626,6 +682,7 @@ const rec_model_vt rec_tfidf_vt = {
     .score_user = tfidf_score_user,
     .score_history = tfidf_score_history,
     .similar = tfidf_similar,
+    .explain = tfidf_explain,
     .save = tfidf_save,
     .load = tfidf_load,
     .free_state = tfidf_free,

@@ -120,6 +120,19 @@ static rec_status fold_in(const rec_model *m, const int32_t *items, const float 
     return st == REC_E_NOMEM ? rec_nomem("rec_model_recommend_history(usercf)") : st;
 }
 
+static rec_status ucf_explain(const rec_model *m, int32_t u, int32_t i, size_t k,
+                              const char **reasons, float *weights, size_t *n)
+{
+    int32_t *who = rec_malloc(k * sizeof *who);
+    if (!who)
+        return rec_nomem("rec_model_explain");
+    *n = rec_knn_explain(m->state, u, i, k, who, weights);
+    for (size_t j = 0; j < *n; j++)
+        reasons[j] = rec_idtab_name(m->users, who[j]);
+    rec_free(who, k * sizeof *who);
+    return REC_OK;
+}
+
 static rec_status ucf_save(const rec_model *m, rec_lrm_writer *w)
 {
     return rec_knn_save(m->state, w);
@@ -141,6 +154,7 @@ const rec_model_vt rec_usercf_vt = {
     .score_history = ucf_score_history,
     .score_pair = ucf_score_pair,
     .similar = NULL,
+    .explain = ucf_explain,
     .save = ucf_save,
     .load = ucf_load,
     .free_state = ucf_free,
