@@ -1,0 +1,264 @@
+/* Neural layers built on the tensor core (internal: models use them, the
+ * public API does not expose them).
+ *
+ * Each layer is a small struct holding its parameter tensors, created in a
+ * caller-given rec_pstore under a name prefix ("user_tower.0" gives
+ * "user_tower.0.weight", "user_tower.0.bias"), an init function (seeded,
+ * PyTorch's default initialisers unless told) and a forward function
+ * composed from ops, so backward comes from the tape.  The GRU is one fused
+ * op with a hand-written backward through time (speed).
+ *
+ * Errors: init returns a status with the message set (bad size, duplicate
+ * or too long a name, out of memory).  Forward follows the ops' error model:
+ * NULL with a sticky status on the graph, messages naming the layer's
+ * function and the bad argument.  The structs hold no memory of their own:
+ * the store owns the parameters, so there is nothing to free.
+ *
+ * Shapes: [B, T, d] is batch-first; [rows, d] means any leading dims. */
+#ifndef LIBREC_NN_IMPL_H
+#define LIBREC_NN_IMPL_H
+
+#include "core/ops.h"
+
+/* Weight initialisers.  DEFAULT is PyTorch's for the layer: Linear and
+ * Conv1d kaiming-uniform (U(+-1/sqrt(fan_in))), Embedding N(0, 1), GRU
+ * U(+-1/sqrt(H)), attention in_proj xavier-uniform. */
+typedef enum rec_nn_init {
+    REC_NN_INIT_DEFAULT = 0,
+    REC_NN_INIT_XAVIER_NORMAL = 1,
+    REC_NN_INIT_XAVIER_UNIFORM = 2,
+    REC_NN_INIT_NORMAL = 3        /* N(0, std) with the std the layer takes */
+} rec_nn_init;
+
+/* Longest parameter name (prefix + suffix) the layers build. */
+#define REC_NN_NAME_MAX 128
+
+/* Adds "<prefix>.<suffix>" to ps (nd dims, flags as rec_pstore_add) into
+ * *out; fn names the caller in messages. */
+rec_status rec_nn_param(rec_pstore *ps, const char *fn, const char *prefix, const char *suffix,
+                        int nd, const int64_t *shape, unsigned flags, rec_tensor **out);
+/* Fills a [out, in] weight: DEFAULT = U(+-1/sqrt(in)). */
+void rec_nn_init_weight(rec_tensor *w, rec_nn_init init, float std, rec_rng *rng);
+
+/* ---- Embedding (embedding.c) ------------------------------------------------ */
+typedef struct rec_nn_embedding_opts {
+    int32_t padding_idx;   /* row that is zero and gets no gradient; -1: none */
+    float max_norm;        /* > 0: looked-up rows renormed to this L2 norm at forward */
+    int64_t hash_buckets;  /* > 0: id -> hash(id, hash_seed) % buckets (table rows) */
+    uint64_t hash_seed;
+    int sparse;            /* REC_T_SPARSE table: row-sparse gradient */
+    rec_nn_init init;      /* DEFAULT: N(0, 1); NORMAL: N(0, std) */
+    float std;
+} rec_nn_embedding_opts;
+/* padding -1, no max-norm, no hashing, dense, N(0, 1). */
+rec_nn_embedding_opts rec_nn_embedding_defaults(void);
+
+typedef struct rec_nn_embedding {
+    rec_tensor *weight;    /* [num, dim]; num = hash_buckets when hashing */
+    int64_t num, dim;
+    int32_t padding_idx;
+    float max_norm;
+    int64_t hash_buckets;
+    uint64_t hash_seed;
+} rec_nn_embedding;
+
+/* num rows (ignored when hashing: the table has hash_buckets rows). opts may
+ * be NULL (defaults).  The padding row is zeroed after init. */
+rec_status rec_nn_embedding_init(rec_nn_embedding *e, rec_pstore *ps, const char *prefix,
+                                 int64_t num, int64_t dim, const rec_nn_embedding_opts *opts,
+                                 rec_rng *rng);
+/* The table row of id: hash(id) % buckets when hashing, else id itself.
+ * Deterministic for (id, seed); the padding id and negative ids map to -1. */
+int32_t rec_nn_embedding_row(const rec_nn_embedding *e, int64_t id);
+/* ids I32 of any shape (at most 3 dims) -> [.., dim].  Negative ids and the
+ * padding id give zero rows and no gradient.  With max_norm the looked-up
+ * rows of the table are renormed in place first (as PyTorch; no gradient
+ * flows through the renorm). */
+rec_tensor *rec_nn_embedding_forward(rec_graph *g, rec_nn_embedding *e, rec_tensor *ids);
+
+/* ---- EmbeddingBag (embedding_bag.c) ------------------------------------------ */
+typedef struct rec_nn_embedding_bag {
+    rec_nn_embedding emb;  /* table, padding, hashing (max_norm unsupported) */
+    rec_reduce mode;
+} rec_nn_embedding_bag;
+
+rec_status rec_nn_embedding_bag_init(rec_nn_embedding_bag *eb, rec_pstore *ps,
+                                     const char *prefix, int64_t num, int64_t dim,
+                                     rec_reduce mode, const rec_nn_embedding_opts *opts,
+                                     rec_rng *rng);
+/* ids I32 [n]; offsets I32 [nbags + 1] (bag b = ids offsets[b] ..
+ * offsets[b+1]-1, PyTorch's include_last_offset=True); weights F32 [n] or
+ * NULL (sum and mean only).  Padding ids are skipped and not counted by the
+ * mean.  -> [nbags, dim]; an empty bag gives zeros. */
+rec_tensor *rec_nn_embedding_bag_forward(rec_graph *g, rec_nn_embedding_bag *eb,
+                                         rec_tensor *ids, rec_tensor *offsets,
+                                         rec_tensor *weights);
+
+/* ---- Linear and MLP (linear.c) ----------------------------------------------- */
+typedef struct rec_nn_linear {
+    rec_tensor *weight;    /* [out, in] */
+    rec_tensor *bias;      /* [out] or NULL */
+    int64_t in, out;
+} rec_nn_linear;
+
+rec_status rec_nn_linear_init(rec_nn_linear *l, rec_pstore *ps, const char *prefix,
+                              int64_t in, int64_t out, int bias, rec_nn_init init,
+                              rec_rng *rng);
+/* x [rows, in] -> [rows, out] */
+rec_tensor *rec_nn_linear_forward(rec_graph *g, const rec_nn_linear *l, rec_tensor *x);
+
+typedef enum rec_nn_act {
+    REC_NN_ACT_NONE = 0, REC_NN_ACT_RELU, REC_NN_ACT_GELU, REC_NN_ACT_TANH, REC_NN_ACT_SIGMOID
+} rec_nn_act;
+/* "relu" | "gelu" | "tanh" | "sigmoid" | "none" -> 0, or REC_E_INVALID with
+ * the message naming fn. */
+rec_status rec_nn_act_parse(const char *name, const char *fn, rec_nn_act *out);
+rec_tensor *rec_nn_act_apply(rec_graph *g, rec_nn_act act, rec_tensor *x);
+
+#define REC_NN_MLP_MAX 8
+/* Layers i = 0 .. n-1 named "<prefix>.<i>": x = Dropout(act(Linear_i(x)));
+ * the last layer's activation and dropout only when act_last. */
+typedef struct rec_nn_mlp {
+    rec_nn_linear layer[REC_NN_MLP_MAX];
+    int n;
+    rec_nn_act act;
+    float dropout;
+    int act_last;
+} rec_nn_mlp;
+
+/* dims[0] is the input size, dims[1..n] the layer outputs (1 <= n <= 8). */
+rec_status rec_nn_mlp_init(rec_nn_mlp *m, rec_pstore *ps, const char *prefix, int n,
+                           const int64_t *dims, rec_nn_act act, float dropout, int act_last,
+                           rec_nn_init init, rec_rng *rng);
+rec_tensor *rec_nn_mlp_forward(rec_graph *g, const rec_nn_mlp *m, rec_tensor *x);
+
+/* ---- LayerNorm (layernorm.c) -------------------------------------------------- */
+typedef struct rec_nn_layernorm {
+    rec_tensor *weight, *bias;  /* [dim], 1 and 0 at init */
+    int64_t dim;
+    float eps;
+} rec_nn_layernorm;
+
+rec_status rec_nn_layernorm_init(rec_nn_layernorm *ln, rec_pstore *ps, const char *prefix,
+                                 int64_t dim, float eps);
+rec_tensor *rec_nn_layernorm_forward(rec_graph *g, const rec_nn_layernorm *ln, rec_tensor *x);
+
+/* ---- GRU (gru.c) ---------------------------------------------------------------
+ * PyTorch's single-layer GRU, batch_first:
+ *   r = s(W_ir x + b_ir + W_hr h + b_hr),  z = s(W_iz x + b_iz + W_hz h + b_hz)
+ *   n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h' = (1 - z) * n + z * h
+ * Parameters as PyTorch names them: weight_ih_l0 [3H, in], weight_hh_l0
+ * [3H, H], bias_ih_l0 and bias_hh_l0 [3H], gate blocks in order r, z, n. */
+typedef struct rec_nn_gru {
+    rec_tensor *w_ih, *w_hh, *b_ih, *b_hh;
+    int64_t in, hidden;
+} rec_nn_gru;
+
+rec_status rec_nn_gru_init(rec_nn_gru *m, rec_pstore *ps, const char *prefix, int64_t in,
+                           int64_t hidden, rec_rng *rng);
+/* The fused op.  x [B, T, in]; h0 [B, H] or NULL (zeros); lengths I32 [B]
+ * in [1, T] or NULL (all T).  Steps t >= lengths[b] are padding, as in a
+ * packed sequence: the state is carried unchanged and the output row is
+ * zero.  -> outputs [B, T, H].  Gradients flow to x, h0 and the weights. */
+rec_tensor *rec_gru(rec_graph *g, rec_tensor *x, rec_tensor *h0, rec_tensor *w_ih,
+                    rec_tensor *w_hh, rec_tensor *b_ih, rec_tensor *b_hh, rec_tensor *lengths);
+/* rec_gru with the layer's weights; *h_last (if not NULL) receives the state
+ * after each sequence's last valid step, [B, H]. */
+rec_tensor *rec_nn_gru_forward(rec_graph *g, const rec_nn_gru *m, rec_tensor *x,
+                               rec_tensor *h0, rec_tensor *lengths, rec_tensor **h_last);
+/* The sequence encoder: the hidden state at each sequence's last valid step,
+ * [B, H] (lengths may be NULL: all T). */
+rec_tensor *rec_nn_gru_encode(rec_graph *g, const rec_nn_gru *m, rec_tensor *x,
+                              rec_tensor *lengths);
+
+/* ---- multi-head self-attention (attention.c) -------------------------------------
+ * nn.MultiheadAttention(d, heads, dropout, batch_first=True) applied as
+ * self-attention: in_proj_weight [3d, d] and in_proj_bias [3d] (q, k, v
+ * blocks), out_proj.weight [d, d] and out_proj.bias [d]; heads split d;
+ * dropout on the attention weights (training only). */
+typedef struct rec_nn_mha {
+    rec_tensor *in_w, *in_b, *out_w, *out_b;
+    int64_t dim, heads;
+    float dropout;
+} rec_nn_mha;
+
+/* in_proj xavier-uniform (or as init says), biases 0, out_proj kaiming-uniform. */
+rec_status rec_nn_mha_init(rec_nn_mha *a, rec_pstore *ps, const char *prefix, int64_t dim,
+                           int64_t heads, float dropout, rec_nn_init init, rec_rng *rng);
+/* x [B, T, d] -> [B, T, d].  causal: position t attends to 0..t.  lengths
+ * (I32 [B] or NULL) is a key-padding mask for right-padded sequences: keys
+ * t >= lengths[b] are ignored; a query with no key left gets zeros. */
+rec_tensor *rec_nn_mha_forward(rec_graph *g, const rec_nn_mha *a, rec_tensor *x, int causal,
+                               rec_tensor *lengths);
+
+/* ---- transformer block (transformer.c) --------------------------------------------
+ * SASRec's pre-LN block:
+ *   h = LN_a(x); x = x + MHA(h, h, h; causal)
+ *   x = x + Dropout(W2 Dropout(ReLU(W1 LN_f(x) + b1)) + b2)
+ *   x = x * keep   (padding rows zero)
+ * Names: <prefix>.ln_a, .attn, .ln_f, .ff1, .ff2. */
+typedef struct rec_nn_transformer {
+    rec_nn_layernorm ln_a, ln_f;
+    rec_nn_mha attn;
+    rec_nn_linear ff1, ff2;
+    float dropout;
+} rec_nn_transformer;
+
+rec_status rec_nn_transformer_init(rec_nn_transformer *b, rec_pstore *ps, const char *prefix,
+                                   int64_t dim, int64_t heads, int64_t ff_dim, float dropout,
+                                   float ln_eps, rec_nn_init init, rec_rng *rng);
+/* x [B, T, d]; keep I32 [B, T] (1 = the position holds an item) or NULL;
+ * lengths as rec_nn_mha_forward (NULL in SASRec). */
+rec_tensor *rec_nn_transformer_forward(rec_graph *g, const rec_nn_transformer *b,
+                                       rec_tensor *x, rec_tensor *keep, rec_tensor *lengths);
+
+/* y = x * keep[row]: x [rows, d], keep I32 [rows] of 0/1 (mask_rows.c). */
+rec_tensor *rec_nn_mask_rows(rec_graph *g, rec_tensor *x, rec_tensor *keep);
+
+/* ---- learned positional embedding (position.c) ------------------------------------ */
+typedef struct rec_nn_position {
+    rec_tensor *weight;    /* [maxlen + 1, d] with padding (row 0), else [maxlen, d] */
+    int64_t maxlen, dim;
+    int padding;
+} rec_nn_position;
+
+/* padding != 0: SASRec's table, row 0 zero and positions 1..T. */
+rec_status rec_nn_position_init(rec_nn_position *p, rec_pstore *ps, const char *prefix,
+                                int64_t maxlen, int64_t dim, int padding, rec_nn_init init,
+                                rec_rng *rng);
+/* -> [B, T, d], row (b, t) = the embedding of position t (t + 1 with
+ * padding); rows with keep[b, t] == 0 (keep I32 [B, T] or NULL) are zero
+ * and get no gradient.  T <= maxlen. */
+rec_tensor *rec_nn_position_forward(rec_graph *g, const rec_nn_position *p, int64_t batch,
+                                    int64_t len, rec_tensor *keep);
+
+/* ---- 1-D convolution sequence encoder (conv1d.c) ------------------------------------ */
+typedef struct rec_nn_conv1d {
+    rec_tensor *weight;    /* [out, k * in]: window rows t..t+k-1 flattened (k-major) */
+    rec_tensor *bias;      /* [out] */
+    int64_t in, out, kernel;
+} rec_nn_conv1d;
+
+rec_status rec_nn_conv1d_init(rec_nn_conv1d *c, rec_pstore *ps, const char *prefix,
+                              int64_t in, int64_t out, int64_t kernel, rec_nn_init init,
+                              rec_rng *rng);
+/* x [B, T, in] (T >= kernel) -> max over t of ReLU(conv(x))[b, t, :], [B, out]. */
+rec_tensor *rec_nn_conv1d_encode(rec_graph *g, const rec_nn_conv1d *c, rec_tensor *x);
+/* The windows op: x [B, T, in] -> [B, T - k + 1, k * in]. */
+rec_tensor *rec_nn_unfold(rec_graph *g, rec_tensor *x, int64_t kernel);
+
+/* ---- gated mix of long- and short-term user vectors (gated_mix.c) -------------------
+ * gate = sigmoid(W [u_long; u_short] + b),  out = gate * u_long + (1 - gate) * u_short.
+ * W [d, 2d] ("<prefix>.weight"), b [d]. */
+typedef struct rec_nn_gated_mix {
+    rec_nn_linear gate;
+    int64_t dim;
+} rec_nn_gated_mix;
+
+rec_status rec_nn_gated_mix_init(rec_nn_gated_mix *m, rec_pstore *ps, const char *prefix,
+                                 int64_t dim, rec_nn_init init, rec_rng *rng);
+/* u_long, u_short [B, d] -> [B, d] */
+rec_tensor *rec_nn_gated_mix_forward(rec_graph *g, const rec_nn_gated_mix *m,
+                                     rec_tensor *u_long, rec_tensor *u_short);
+
+#endif

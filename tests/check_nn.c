@@ -1,0 +1,624 @@
+/* Neural layers: forward values on small hand-computed cases, gradients by
+ * finite differences, padding, renorm, hashing, dropout modes, thread
+ * independence and error messages. */
+#include "testutil.h"
+
+#include "nn/nn-impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S(...) ((const int64_t[]){ __VA_ARGS__ })
+#define GC_EPS 1e-2
+#define GC_ATOL 2e-3
+#define GC_RTOL 2e-2
+
+static rec_graph *new_graph(void)
+{
+    rec_graph *g;
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    return g;
+}
+
+static rec_pstore *new_store(void)
+{
+    rec_pstore *ps;
+    ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
+    return ps;
+}
+
+static rec_tensor *ids_of(rec_graph *g, int64_t n, const int32_t *v)
+{
+    rec_tensor *t = rec_tensor_i32(g, n);
+    ck_assert_ptr_nonnull(t);
+    memcpy(t->iv, v, (size_t)n * sizeof *v);
+    return t;
+}
+
+static rec_tensor *param(rec_pstore *ps, const char *name, int nd, const int64_t *shape,
+                         unsigned seed)
+{
+    rec_tensor *t = rec_pstore_add(ps, name, nd, shape, 0);
+    ck_assert_ptr_nonnull(t);
+    tu_fill(t, seed, -1.0f, 1.0f);
+    return t;
+}
+
+static void expect_vals(const rec_tensor *t, const double *want, int64_t n, double tol)
+{
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(t->n, n);
+    for (int64_t i = 0; i < n; i++)
+        ck_assert_msg(fabs((double)t->v[i] - want[i]) <= tol, "value %lld: got %.7g, want %.7g",
+                      (long long)i, (double)t->v[i], want[i]);
+}
+
+static void expect_fail(rec_graph *g, rec_tensor *out, rec_status st, const char *s1,
+                        const char *s2)
+{
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(rec_graph_status(g), st);
+    const char *want[2] = { s1, s2 };
+    for (int i = 0; i < 2; i++)
+        if (want[i])
+            ck_assert_msg(strstr(rec_last_error(), want[i]) != NULL, "message '%s' lacks '%s'",
+                          rec_last_error(), want[i]);
+    rec_graph_reset(g);
+}
+
+static void expect_err(rec_status got, rec_status st, const char *s1)
+{
+    ck_assert_int_eq(got, st);
+    ck_assert_msg(strstr(rec_last_error(), s1) != NULL, "message '%s' lacks '%s'",
+                  rec_last_error(), s1);
+}
+
+/* A loss over a layer: the context holds the store, layers and inputs. */
+typedef struct ctx {
+    rec_pstore *ps;
+    rec_nn_embedding emb;
+    rec_nn_embedding_bag bag;
+    rec_nn_mlp mlp;
+    rec_nn_layernorm ln;
+    rec_nn_gru gru;
+    rec_nn_mha mha;
+    rec_nn_transformer blk;
+    rec_nn_position pos;
+    rec_nn_conv1d conv;
+    rec_nn_gated_mix mix;
+    rec_tensor *x, *x2, *h0;
+    int32_t ids[64], offs[16], lens[16];
+    int nids, noffs, nlens, causal;
+    float w[64];
+    int64_t B, T;
+} ctx;
+
+static ctx *ctx_new(void)
+{
+    ctx *c = calloc(1, sizeof *c);
+    c->ps = new_store();
+    return c;
+}
+
+static void ctx_free(ctx *c)
+{
+    rec_pstore_destroy(c->ps);
+    free(c);
+}
+
+/* ---- parameter names and init ------------------------------------------------ */
+
+START_TEST(linear_init_names_and_bounds)
+{
+    rec_pstore *ps = new_store();
+    rec_rng r;
+    rec_rng_seed(&r, 1);
+    rec_nn_linear l;
+    ck_assert_int_eq(rec_nn_linear_init(&l, ps, "user_tower.0", 16, 4, 1, REC_NN_INIT_DEFAULT,
+                                        &r), REC_OK);
+    ck_assert_ptr_eq(rec_pstore_find(ps, "user_tower.0.weight"), l.weight);
+    ck_assert_ptr_eq(rec_pstore_find(ps, "user_tower.0.bias"), l.bias);
+    ck_assert_int_eq(l.weight->shape[0], 4);
+    ck_assert_int_eq(l.weight->shape[1], 16);
+    float mx = 0;
+    for (int64_t i = 0; i < l.weight->n; i++)
+        mx = fmaxf(mx, fabsf(l.weight->v[i]));
+    ck_assert(mx <= 0.25f && mx > 0.1f); /* U(+-1/sqrt(16)) */
+    /* duplicate names and bad sizes are errors with messages */
+    expect_err(rec_nn_linear_init(&l, ps, "user_tower.0", 16, 4, 1, REC_NN_INIT_DEFAULT, &r),
+               REC_E_INVALID, "user_tower.0.weight");
+    expect_err(rec_nn_linear_init(&l, ps, "x", 0, 4, 1, REC_NN_INIT_DEFAULT, &r), REC_E_RANGE,
+               "in = 0");
+    char longp[200];
+    memset(longp, 'a', sizeof longp - 1);
+    longp[sizeof longp - 1] = 0;
+    expect_err(rec_nn_linear_init(&l, ps, longp, 2, 2, 1, REC_NN_INIT_DEFAULT, &r),
+               REC_E_INVALID, "longer than");
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+/* ---- Embedding ----------------------------------------------------------------- */
+
+START_TEST(embedding_lookup_padding_and_grad)
+{
+    rec_pstore *ps = new_store();
+    rec_rng r;
+    rec_rng_seed(&r, 2);
+    rec_nn_embedding e;
+    rec_nn_embedding_opts o = rec_nn_embedding_defaults();
+    o.padding_idx = 0;
+    ck_assert_int_eq(rec_nn_embedding_init(&e, ps, "item", 5, 3, &o, &r), REC_OK);
+    for (int k = 0; k < 3; k++)
+        ck_assert_float_eq(e.weight->v[k], 0.0f); /* padding row zeroed */
+    for (int64_t i = 0; i < e.weight->n; i++)
+        e.weight->v[i] = (float)i;
+    rec_graph *g = new_graph();
+    rec_tensor *y = rec_nn_embedding_forward(g, &e, ids_of(g, 3, (const int32_t[]){ 2, 0, 4 }));
+    const double want[9] = { 6, 7, 8, 0, 0, 0, 12, 13, 14 };
+    expect_vals(y, want, 9, 0);
+    rec_pstore_zero_grad(ps);
+    ck_assert_int_eq(rec_backward(g, rec_sum(g, y)), REC_OK);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_float_eq(e.weight->g[0 * 3 + k], 0.0f); /* padding row: no gradient */
+        ck_assert_float_eq(e.weight->g[2 * 3 + k], 1.0f);
+        ck_assert_float_eq(e.weight->g[4 * 3 + k], 1.0f);
+    }
+    rec_graph_reset(g);
+    expect_fail(g, rec_nn_embedding_forward(g, &e, ids_of(g, 2, (const int32_t[]){ 1, 5 })),
+                REC_E_RANGE, "rec_nn_embedding_forward", "ids[1] = 5");
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+START_TEST(embedding_max_norm_renorms_rows)
+{
+    rec_pstore *ps = new_store();
+    rec_rng r;
+    rec_rng_seed(&r, 3);
+    rec_nn_embedding e;
+    rec_nn_embedding_opts o = rec_nn_embedding_defaults();
+    o.max_norm = 1.0f;
+    ck_assert_int_eq(rec_nn_embedding_init(&e, ps, "e", 3, 2, &o, &r), REC_OK);
+    const float w[6] = { 3, 4, 0.3f, 0.4f, 6, 8 };
+    memcpy(e.weight->v, w, sizeof w);
+    rec_graph *g = new_graph();
+    rec_tensor *y = rec_nn_embedding_forward(g, &e, ids_of(g, 3, (const int32_t[]){ 0, 1, 0 }));
+    double s = 1.0 / (5.0 + 1e-7);
+    const double want[6] = { 3 * s, 4 * s, 0.3, 0.4, 3 * s, 4 * s };
+    expect_vals(y, want, 6, 1e-6);
+    /* the table itself was renormed, and only the looked-up rows */
+    ck_assert_float_near(e.weight->v[0], 3 * s, 1e-6);
+    ck_assert_float_eq(e.weight->v[4], 6.0f);
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+START_TEST(embedding_hashed_ids)
+{
+    rec_pstore *ps = new_store();
+    rec_rng r;
+    rec_rng_seed(&r, 4);
+    rec_nn_embedding e, e2, e3;
+    rec_nn_embedding_opts o = rec_nn_embedding_defaults();
+    o.hash_buckets = 7;
+    o.hash_seed = 11;
+    o.padding_idx = 0;
+    ck_assert_int_eq(rec_nn_embedding_init(&e, ps, "h", 1000000, 2, &o, &r), REC_OK);
+    ck_assert_int_eq(e.weight->shape[0], 7);
+    ck_assert_int_eq(rec_nn_embedding_init(&e2, ps, "h2", 0, 2, &o, &r), REC_OK);
+    o.hash_seed = 12;
+    ck_assert_int_eq(rec_nn_embedding_init(&e3, ps, "h3", 0, 2, &o, &r), REC_OK);
+    int used[7] = { 0 }, differ = 0;
+    for (int64_t id = 1; id < 2000; id++) {
+        int32_t row = rec_nn_embedding_row(&e, id);
+        ck_assert(row >= 0 && row < 7);
+        ck_assert_int_eq(row, rec_nn_embedding_row(&e2, id)); /* same seed, same row */
+        differ += row != rec_nn_embedding_row(&e3, id);
+        used[row]++;
+    }
+    for (int k = 0; k < 7; k++)
+        ck_assert_int_gt(used[k], 200); /* spread over the buckets */
+    ck_assert_int_gt(differ, 1000);
+    ck_assert_int_eq(rec_nn_embedding_row(&e, 0), -1);
+    ck_assert_int_eq(rec_nn_embedding_row(&e, -3), -1);
+    /* forward reads the hashed rows; huge ids are fine */
+    rec_graph *g = new_graph();
+    rec_tensor *y =
+        rec_nn_embedding_forward(g, &e, ids_of(g, 2, (const int32_t[]){ 2000000000, 0 }));
+    ck_assert_ptr_nonnull(y);
+    int32_t row = rec_nn_embedding_row(&e, 2000000000);
+    ck_assert_float_eq(y->v[0], e.weight->v[row * 2]);
+    ck_assert_float_eq(y->v[2], 0.0f);
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+static rec_tensor *build_emb(rec_graph *g, void *p)
+{
+    ctx *c = p;
+    int64_t n = c->nids;
+    rec_tensor *ids = rec_tensor_i32(g, n);
+    memcpy(ids->iv, c->ids, (size_t)n * sizeof(int32_t));
+    return tu_wsum(g, rec_nn_embedding_forward(g, &c->emb, ids));
+}
+
+START_TEST(embedding_gradcheck_dense_and_sparse)
+{
+    for (int sparse = 0; sparse < 2; sparse++) {
+        ctx *c = ctx_new();
+        rec_rng r;
+        rec_rng_seed(&r, 5);
+        rec_nn_embedding_opts o = rec_nn_embedding_defaults();
+        o.padding_idx = 1;
+        o.sparse = sparse;
+        ck_assert_int_eq(rec_nn_embedding_init(&c->emb, c->ps, "e", 4, 3, &o, &r), REC_OK);
+        const int32_t ids[5] = { 0, 1, 3, 0, -1 };
+        memcpy(c->ids, ids, sizeof ids);
+        c->nids = 5;
+        tu_gradcheck(c->ps, build_emb, c, GC_EPS, GC_ATOL, GC_RTOL);
+        ctx_free(c);
+    }
+}
+END_TEST
+
+/* ---- EmbeddingBag --------------------------------------------------------------- */
+
+START_TEST(embedding_bag_modes_and_weights)
+{
+    rec_pstore *ps = new_store();
+    rec_rng r;
+    rec_rng_seed(&r, 6);
+    rec_nn_embedding_opts o = rec_nn_embedding_defaults();
+    o.padding_idx = 3;
+    rec_nn_embedding_bag eb[3];
+    const rec_reduce modes[3] = { REC_REDUCE_SUM, REC_REDUCE_MEAN, REC_REDUCE_MAX };
+    const char *names[3] = { "s", "m", "x" };
+    const double want[3][6] = { { 4, 6, 0, 0, 5, 1 }, { 2, 3, 0, 0, 5, 1 }, { 3, 4, 0, 0, 5, 1 } };
+    rec_graph *g = new_graph();
+    for (int m = 0; m < 3; m++) {
+        ck_assert_int_eq(rec_nn_embedding_bag_init(&eb[m], ps, names[m], 4, 2, modes[m], &o, &r),
+                         REC_OK);
+        const float w[8] = { 1, 2, 3, 4, 5, 1, 9, 9 };
+        memcpy(eb[m].emb.weight->v, w, sizeof w);
+        /* bags {0, 1, pad}, {}, {2, pad}: the padding id is skipped, even by mean */
+        rec_tensor *y = rec_nn_embedding_bag_forward(
+            g, &eb[m], ids_of(g, 5, (const int32_t[]){ 0, 1, 3, 2, 3 }),
+            ids_of(g, 4, (const int32_t[]){ 0, 3, 3, 5 }), NULL);
+        expect_vals(y, want[m], 6, 1e-6);
+    }
+    /* per-sample weights (sum) */
+    rec_tensor *wt = rec_tensor_1d(g, 2);
+    wt->v[0] = 2.0f;
+    wt->v[1] = -1.0f;
+    rec_tensor *y = rec_nn_embedding_bag_forward(g, &eb[0], ids_of(g, 2, (const int32_t[]){ 0, 1 }),
+                                                 ids_of(g, 2, (const int32_t[]){ 0, 2 }), wt);
+    const double ww[2] = { -1, 0 };
+    expect_vals(y, ww, 2, 1e-6);
+    expect_fail(g, rec_nn_embedding_bag_forward(g, &eb[0], ids_of(g, 1, (const int32_t[]){ 4 }),
+                                                ids_of(g, 2, (const int32_t[]){ 0, 1 }), NULL),
+                REC_E_RANGE, "rec_nn_embedding_bag_forward", "ids[0] = 4");
+    expect_err(rec_nn_embedding_bag_init(&eb[0], ps, "bad", 4, 2, (rec_reduce)7, NULL, &r),
+               REC_E_INVALID, "unknown mode 7");
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+static rec_tensor *build_bag(rec_graph *g, void *p)
+{
+    ctx *c = p;
+    rec_tensor *ids = ids_of(g, c->nids, c->ids), *off = ids_of(g, c->noffs, c->offs);
+    rec_tensor *w = NULL;
+    if (c->bag.mode != REC_REDUCE_MAX) {
+        w = rec_tensor_1d(g, c->nids);
+        memcpy(w->v, c->w, (size_t)c->nids * sizeof(float));
+    }
+    return tu_wsum(g, rec_nn_embedding_bag_forward(g, &c->bag, ids, off, w));
+}
+
+START_TEST(embedding_bag_gradcheck)
+{
+    for (int m = 0; m < 3; m++) {
+        ctx *c = ctx_new();
+        rec_rng r;
+        rec_rng_seed(&r, 7);
+        rec_nn_embedding_opts o = rec_nn_embedding_defaults();
+        o.padding_idx = 2;
+        ck_assert_int_eq(rec_nn_embedding_bag_init(&c->bag, c->ps, "b", 5, 3, (rec_reduce)m, &o,
+                                                   &r), REC_OK);
+        const int32_t ids[6] = { 0, 1, 2, 4, 3, 1 }, offs[4] = { 0, 3, 3, 6 };
+        memcpy(c->ids, ids, sizeof ids);
+        memcpy(c->offs, offs, sizeof offs);
+        c->nids = 6;
+        c->noffs = 4;
+        for (int i = 0; i < 6; i++)
+            c->w[i] = 0.5f + 0.25f * (float)i;
+        tu_gradcheck(c->ps, build_bag, c, 1e-3, GC_ATOL, GC_RTOL);
+        ctx_free(c);
+    }
+}
+END_TEST
+
+/* ---- Linear, MLP ------------------------------------------------------------------- */
+
+START_TEST(mlp_forward_by_hand_and_dropout_modes)
+{
+    rec_pstore *ps = new_store();
+    rec_rng r;
+    rec_rng_seed(&r, 8);
+    rec_nn_mlp m;
+    ck_assert_int_eq(rec_nn_mlp_init(&m, ps, "tower", 2, S(2, 2, 1), REC_NN_ACT_RELU, 0.5f, 0,
+                                     REC_NN_INIT_DEFAULT, &r), REC_OK);
+    ck_assert_ptr_nonnull(rec_pstore_find(ps, "tower.1.bias"));
+    const float w0[4] = { 1, -1, 2, 1 }, b0[2] = { 0, -10 }, w1[2] = { 3, 5 }, b1[1] = { 1 };
+    memcpy(m.layer[0].weight->v, w0, sizeof w0);
+    memcpy(m.layer[0].bias->v, b0, sizeof b0);
+    memcpy(m.layer[1].weight->v, w1, sizeof w1);
+    memcpy(m.layer[1].bias->v, b1, sizeof b1);
+    rec_graph *g = new_graph();
+    /* x = (2, 1): h = relu(1, -5) = (1, 0); y = 3 + 1 = 4 */
+    rec_tensor *x = rec_tensor_from(g, (const float[]){ 2, 1 }, 2, S(1, 2));
+    rec_tensor *y = rec_nn_mlp_forward(g, &m, x);
+    const double want[1] = { 4 };
+    expect_vals(y, want, 1, 1e-6);
+    /* training: dropout changes values; eval (default): identical on every call */
+    float big[64];
+    for (int i = 0; i < 64; i++)
+        big[i] = i % 2 ? 1.0f : 2.0f + (float)i / 64.0f;
+    rec_tensor *xb = rec_tensor_from(g, big, 2, S(32, 2));
+    rec_tensor *e1 = rec_nn_mlp_forward(g, &m, xb), *e2 = rec_nn_mlp_forward(g, &m, xb);
+    ck_assert_mem_eq(e1->v, e2->v, 32 * sizeof(float));
+    rec_graph_set_training(g, 1);
+    rec_tensor *t1 = rec_nn_mlp_forward(g, &m, xb);
+    int changed = 0;
+    for (int i = 0; i < 32; i++)
+        changed += t1->v[i] != e1->v[i];
+    ck_assert_int_gt(changed, 0);
+    rec_graph_set_training(g, 0);
+    rec_graph_reset(g);
+    expect_fail(g, rec_nn_mlp_forward(g, &m, rec_tensor_zeros(g, REC_F32, 2, S(1, 3))),
+                REC_E_INVALID, "rec_linear", "[1,3]");
+    rec_nn_act act;
+    expect_err(rec_nn_act_parse("swish", "model", &act), REC_E_INVALID, "'swish'");
+    ck_assert_int_eq(rec_nn_act_parse("gelu", "model", &act), REC_OK);
+    ck_assert_int_eq(act, REC_NN_ACT_GELU);
+    expect_err(rec_nn_mlp_init(&m, ps, "t2", 9, S(1, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                               REC_NN_ACT_RELU, 0, 0, REC_NN_INIT_DEFAULT, &r),
+               REC_E_RANGE, "9 layers");
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+static rec_tensor *build_mlp(rec_graph *g, void *p)
+{
+    ctx *c = p;
+    return tu_wsum(g, rec_nn_mlp_forward(g, &c->mlp, c->x));
+}
+
+START_TEST(mlp_gradcheck_every_activation)
+{
+    for (int a = REC_NN_ACT_NONE; a <= REC_NN_ACT_SIGMOID; a++) {
+        ctx *c = ctx_new();
+        rec_rng r;
+        rec_rng_seed(&r, 9);
+        ck_assert_int_eq(rec_nn_mlp_init(&c->mlp, c->ps, "m", 3, S(3, 4, 4, 2), (rec_nn_act)a,
+                                         0.0f, 1, REC_NN_INIT_XAVIER_UNIFORM, &r), REC_OK);
+        c->x = param(c->ps, "x", 2, S(3, 3), 10);
+        tu_gradcheck(c->ps, build_mlp, c, 1e-3, GC_ATOL, GC_RTOL);
+        ctx_free(c);
+    }
+}
+END_TEST
+
+/* ---- LayerNorm ----------------------------------------------------------------------- */
+
+static rec_tensor *build_ln(rec_graph *g, void *p)
+{
+    ctx *c = p;
+    return tu_wsum(g, rec_nn_layernorm_forward(g, &c->ln, c->x));
+}
+
+START_TEST(layernorm_values_and_gradcheck)
+{
+    ctx *c = ctx_new();
+    ck_assert_int_eq(rec_nn_layernorm_init(&c->ln, c->ps, "ln", 4, 1e-5f), REC_OK);
+    rec_graph *g = new_graph();
+    rec_tensor *y = rec_nn_layernorm_forward(
+        g, &c->ln, rec_tensor_from(g, (const float[]){ 1, 2, 3, 4 }, 2, S(1, 4)));
+    double sd = sqrt(1.25 + 1e-5);
+    const double want[4] = { -1.5 / sd, -0.5 / sd, 0.5 / sd, 1.5 / sd };
+    expect_vals(y, want, 4, 1e-5);
+    expect_fail(g, rec_nn_layernorm_forward(g, &c->ln, rec_tensor_zeros(g, REC_F32, 2, S(2, 3))),
+                REC_E_INVALID, "rec_nn_layernorm_forward", "3 columns");
+    rec_graph_destroy(g);
+    tu_fill(c->ln.weight, 11, 0.5f, 1.5f);
+    tu_fill(c->ln.bias, 12, -1.0f, 1.0f);
+    c->x = param(c->ps, "x", 2, S(3, 4), 13);
+    tu_gradcheck(c->ps, build_ln, c, 1e-3, GC_ATOL, GC_RTOL);
+    ctx_free(c);
+}
+END_TEST
+
+/* ---- GRU ------------------------------------------------------------------------------- */
+
+static double sg(double v) { return 1.0 / (1.0 + exp(-v)); }
+
+START_TEST(gru_one_step_by_hand)
+{
+    rec_pstore *ps = new_store();
+    rec_rng r;
+    rec_rng_seed(&r, 14);
+    rec_nn_gru m;
+    ck_assert_int_eq(rec_nn_gru_init(&m, ps, "gru", 1, 1, &r), REC_OK);
+    ck_assert_ptr_nonnull(rec_pstore_find(ps, "gru.weight_hh_l0"));
+    const float wi[3] = { 0.5f, -1.0f, 2.0f }, wh[3] = { 1.5f, 0.25f, -0.5f };
+    const float bi[3] = { 0.1f, 0.2f, 0.3f }, bh[3] = { -0.2f, 0.4f, 0.6f };
+    memcpy(m.w_ih->v, wi, sizeof wi);
+    memcpy(m.w_hh->v, wh, sizeof wh);
+    memcpy(m.b_ih->v, bi, sizeof bi);
+    memcpy(m.b_hh->v, bh, sizeof bh);
+    rec_graph *g = new_graph();
+    double x = 0.7, h = -0.3;
+    rec_tensor *xt = rec_tensor_from(g, (const float[]){ 0.7f }, 3, S(1, 1, 1));
+    rec_tensor *h0 = rec_tensor_from(g, (const float[]){ -0.3f }, 2, S(1, 1));
+    rec_tensor *hl, *out = rec_nn_gru_forward(g, &m, xt, h0, NULL, &hl);
+    double rr = sg(0.5 * x + 0.1 + 1.5 * h - 0.2), z = sg(-1.0 * x + 0.2 + 0.25 * h + 0.4);
+    double n = tanh(2.0 * x + 0.3 + rr * (-0.5 * h + 0.6));
+    const double want[1] = { (1 - z) * n + z * h };
+    expect_vals(out, want, 1, 1e-6);
+    expect_vals(hl, want, 1, 1e-6);
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+static rec_tensor *build_gru(rec_graph *g, void *p)
+{
+    ctx *c = p;
+    rec_tensor *len = c->nlens ? ids_of(g, c->nlens, c->lens) : NULL, *hl;
+    rec_tensor *out = rec_nn_gru_forward(g, &c->gru, c->x, c->h0, len, &hl);
+    return rec_add(g, tu_wsum(g, out), tu_wsum(g, rec_scale(g, hl, 3.0f)));
+}
+
+START_TEST(gru_gradcheck_masked_sequences)
+{
+    for (int masked = 0; masked < 2; masked++) {
+        ctx *c = ctx_new();
+        rec_rng r;
+        rec_rng_seed(&r, 15);
+        ck_assert_int_eq(rec_nn_gru_init(&c->gru, c->ps, "gru", 2, 3, &r), REC_OK);
+        c->x = param(c->ps, "x", 3, S(3, 4, 2), 16);
+        c->h0 = param(c->ps, "h0", 2, S(3, 3), 17);
+        if (masked) {
+            const int32_t lens[3] = { 4, 1, 2 };
+            memcpy(c->lens, lens, sizeof lens);
+            c->nlens = 3;
+        }
+        tu_gradcheck(c->ps, build_gru, c, GC_EPS, GC_ATOL, GC_RTOL);
+        ctx_free(c);
+    }
+}
+END_TEST
+
+START_TEST(gru_padding_steps_and_encoder)
+{
+    rec_pstore *ps = new_store();
+    rec_rng r;
+    rec_rng_seed(&r, 18);
+    rec_nn_gru m;
+    ck_assert_int_eq(rec_nn_gru_init(&m, ps, "gru", 2, 3, &r), REC_OK);
+    rec_graph *g = new_graph();
+    float xv[2 * 3 * 2];
+    for (int i = 0; i < 12; i++)
+        xv[i] = (float)i / 6.0f - 1.0f;
+    rec_tensor *x = rec_tensor_from(g, xv, 3, S(2, 3, 2));
+    /* sequence 1 has one valid step: its encoding equals running it alone */
+    rec_tensor *enc = rec_nn_gru_encode(g, &m, x, ids_of(g, 2, (const int32_t[]){ 3, 1 }));
+    rec_tensor *out = rec_nn_gru_forward(g, &m, x, NULL, ids_of(g, 2, (const int32_t[]){ 3, 1 }),
+                                         NULL);
+    ck_assert_ptr_nonnull(enc);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_float_eq(out->v[(1 * 3 + 1) * 3 + k], 0.0f); /* padded outputs are zero */
+        ck_assert_float_eq(out->v[(1 * 3 + 2) * 3 + k], 0.0f);
+        ck_assert_float_eq(enc->v[3 + k], out->v[(1 * 3 + 0) * 3 + k]);
+        ck_assert_float_eq(enc->v[k], out->v[(0 * 3 + 2) * 3 + k]);
+    }
+    rec_tensor *x1 = rec_tensor_from(g, xv + 6, 3, S(1, 1, 2));
+    rec_tensor *alone = rec_nn_gru_encode(g, &m, x1, NULL);
+    for (int k = 0; k < 3; k++)
+        ck_assert_float_eq(alone->v[k], enc->v[3 + k]);
+    /* errors (each case on a reset graph, so x is made again) */
+    expect_fail(g, rec_nn_gru_encode(g, &m, x, ids_of(g, 2, (const int32_t[]){ 3, 0 })),
+                REC_E_RANGE, "rec_gru", "lengths[1] = 0");
+    expect_fail(g, rec_nn_gru_encode(g, &m, rec_tensor_zeros(g, REC_F32, 3, S(2, 3, 4)), NULL),
+                REC_E_INVALID, "rec_gru: weight_ih [9,2]", "[2,3,4]");
+    x = rec_tensor_from(g, xv, 3, S(2, 3, 2));
+    expect_fail(g, rec_nn_gru_forward(g, &m, x, rec_tensor_zeros(g, REC_F32, 2, S(2, 2)), NULL,
+                                      NULL),
+                REC_E_INVALID, "h0 [2,2]", "[2, 3]");
+    expect_fail(g, rec_nn_gru_encode(g, &m, rec_tensor_zeros(g, REC_F32, 2, S(2, 2)), NULL),
+                REC_E_INVALID, "rec_gru: x [2,2]", NULL);
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+/* Forward values and every gradient, at the given thread count. */
+static void gru_run(rec_nn_gru *m, rec_pstore *ps, rec_tensor *xp, float **vals, float **grads)
+{
+    rec_graph *g = new_graph();
+    rec_pstore_zero_grad(ps);
+    int32_t lens[520];
+    for (int b = 0; b < 520; b++)
+        lens[b] = 1 + b % 4;
+    rec_tensor *out = rec_nn_gru_forward(g, m, xp, NULL, ids_of(g, 520, lens), NULL);
+    ck_assert_int_eq(rec_backward(g, tu_wsum(g, out)), REC_OK);
+    *vals = malloc((size_t)out->n * sizeof(float));
+    memcpy(*vals, out->v, (size_t)out->n * sizeof(float));
+    size_t total = 0;
+    for (size_t i = 0; i < rec_pstore_count(ps); i++)
+        total += (size_t)rec_pstore_at(ps, i)->n;
+    *grads = malloc(total * sizeof(float));
+    total = 0;
+    for (size_t i = 0; i < rec_pstore_count(ps); i++) {
+        rec_tensor *t = rec_pstore_at(ps, i);
+        memcpy(*grads + total, t->g, (size_t)t->n * sizeof(float));
+        total += (size_t)t->n;
+    }
+    rec_graph_destroy(g);
+}
+
+START_TEST(gru_threads_identical)
+{
+    rec_pstore *ps = new_store();
+    rec_rng r;
+    rec_rng_seed(&r, 19);
+    rec_nn_gru m;
+    ck_assert_int_eq(rec_nn_gru_init(&m, ps, "gru", 4, 72, &r), REC_OK);
+    rec_tensor *x = param(ps, "x", 3, S(520, 4, 4), 20); /* 520 x 72 gates: several slices */
+    size_t np = 4 * 72 * 3 + 72 * 72 * 3 + 2 * 72 * 3 + 520 * 16;
+    float *v1, *g1, *v2, *g2;
+    int before = rec_get_num_threads();
+    rec_set_num_threads(1);
+    gru_run(&m, ps, x, &v1, &g1);
+    rec_set_num_threads(2);
+    gru_run(&m, ps, x, &v2, &g2);
+    rec_set_num_threads(before);
+    ck_assert_mem_eq(v1, v2, 520 * 4 * 72 * sizeof(float));
+    ck_assert_mem_eq(g1, g2, np * sizeof(float));
+    free(v1);
+    free(g1);
+    free(v2);
+    free(g2);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+Suite *rec_nn_suite(void)
+{
+    Suite *s = suite_create("nn");
+    TCase *tc = tcase_create("layers");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, linear_init_names_and_bounds);
+    tcase_add_test(tc, embedding_lookup_padding_and_grad);
+    tcase_add_test(tc, embedding_max_norm_renorms_rows);
+    tcase_add_test(tc, embedding_hashed_ids);
+    tcase_add_test(tc, embedding_gradcheck_dense_and_sparse);
+    tcase_add_test(tc, embedding_bag_modes_and_weights);
+    tcase_add_test(tc, embedding_bag_gradcheck);
+    tcase_add_test(tc, mlp_forward_by_hand_and_dropout_modes);
+    tcase_add_test(tc, mlp_gradcheck_every_activation);
+    tcase_add_test(tc, layernorm_values_and_gradcheck);
+    tcase_add_test(tc, gru_one_step_by_hand);
+    tcase_add_test(tc, gru_gradcheck_masked_sequences);
+    tcase_add_test(tc, gru_padding_steps_and_encoder);
+    tcase_add_test(tc, gru_threads_identical);
+    suite_add_tcase(s, tc);
+    return s;
+}
