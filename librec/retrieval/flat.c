@@ -291,8 +291,14 @@ REC_API rec_status rec_index_search(const rec_index *ix, const float *queries, s
     s.nib = (ix->n + IB - 1) / IB;
     int threads = rec_in_parallel() ? 1 : rec_get_num_threads();
     s.by_items = s.nqb < threads && s.nib > 1;
-    int nchunks = s.by_items ? (int)(s.nib < threads ? s.nib : threads)
-                             : (int)(s.nqb < threads ? s.nqb : threads);
+    /* More chunks than threads, taken dynamically by the pool, so a core
+     * slowed by other work does not hold the rest up; a chunk keeps a few
+     * query blocks so each item block read from memory serves them all. */
+    int64_t want = s.by_items ? s.nib : (s.nqb + 3) / 4;
+    if (threads > 1 && !s.by_items && want < threads)
+        want = s.nqb < threads ? s.nqb : threads;
+    int64_t cap = threads > 1 ? (int64_t)threads * 8 : 1;
+    int nchunks = (int)(want < cap ? want : cap);
     if (nchunks < 1)
         nchunks = 1;
 
