@@ -142,9 +142,11 @@ check-headers: $(HEADERS)
 	  $(CXX) -std=c++11 -pedantic -Werror -Wall -Wextra -Iinclude -c $(O)/hdr/one.cc -o $(O)/hdr/one.o || exit 1; \
 	done; echo "headers: C99 and C++ ok"
 
+# The learning path, in order, on the generated default dataset.
 demo: deps
 	@$(MAKE) --no-print-directory all
-	$(O)/examples/00_demo
+	@for e in $(EXAMPLE_SRC:examples/%.c=%); do \
+	  echo "######## $$e"; $(O)/examples/$$e || exit 1; done
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_SRC:%.c=$(O)/%)
