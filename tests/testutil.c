@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static float wsum_weight(int64_t i)
@@ -153,14 +155,37 @@ void tu_alloc_fail_at(long n) { fail_at = n ? count + n : 0; }
 long tu_alloc_count(void) { return count; }
 long long tu_alloc_live(void) { return live; }
 
+static char tmp_dir[256];
+static pid_t tmp_owner;
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* The process that made the directory removes it (forked tests make their
+ * own, as their parent's may not exist yet). */
+static void tmp_cleanup(void)
+{
+    if (tmp_dir[0] && tmp_owner == getpid() && strcmp(tmp_dir, "/tmp") != 0)
+        nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *tu_tmp_path(const char *name)
 {
-    static char dir[256], buf[512];
-    if (!dir[0]) {
+    static char buf[512];
+    char *dir = tmp_dir;
+    if (!dir[0] || tmp_owner != getpid()) {
         const char *t = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/librec-test-XXXXXX", t && *t ? t : "/tmp");
+        snprintf(dir, sizeof tmp_dir, "%s/librec-test-XXXXXX", t && *t ? t : "/tmp");
         if (!mkdtemp(dir))
-            snprintf(dir, sizeof dir, "/tmp");
+            snprintf(dir, sizeof tmp_dir, "/tmp");
+        if (!tmp_owner)
+            atexit(tmp_cleanup);
+        tmp_owner = getpid();
     }
     snprintf(buf, sizeof buf, "%s/%s", dir, name);
     return buf;

@@ -5,5 +5,7 @@
 #include "librec/core.h"
 #include "librec/data.h"
 #include "librec/model.h"
+#include "librec/eval.h"
+#include "librec/retrieval.h"
 
 #endif

@@ -161,7 +161,21 @@ void rec_parallel_chunks(int64_t n, int nchunks, rec_range_fn fn, void *arg)
     if (nchunks > n)
         nchunks = (int)n;
     int threads = rec_get_num_threads();
-    if (in_region || threads <= 1 || nchunks == 1) {
+    int inline_run = in_region || threads <= 1 || nchunks == 1;
+    job j = { .fn = fn, .arg = arg, .n = n, .nchunks = nchunks };
+    atomic_init(&j.next, 0);
+    atomic_init(&j.done, 0);
+    if (!inline_run) {
+        /* The pool runs one job at a time: a second host thread arriving
+         * while another's job is live does its own work inline. */
+        pthread_mutex_lock(&P.mu);
+        if (P.cur)
+            inline_run = 1;
+        else
+            P.cur = &j;
+        pthread_mutex_unlock(&P.mu);
+    }
+    if (inline_run) {
         int saved = in_region;
         in_region = 1;
         for (int c = 0; c < nchunks; c++)
@@ -169,11 +183,7 @@ void rec_parallel_chunks(int64_t n, int nchunks, rec_range_fn fn, void *arg)
         in_region = saved;
         return;
     }
-    job j = { .fn = fn, .arg = arg, .n = n, .nchunks = nchunks };
-    atomic_init(&j.next, 0);
-    atomic_init(&j.done, 0);
     pthread_mutex_lock(&P.mu);
-    P.cur = &j;
     P.generation++;
     pthread_cond_broadcast(&P.wake);
     pthread_mutex_unlock(&P.mu);
