@@ -5,6 +5,8 @@
 #define LIBREC_TRAIN_IMPL_H
 
 #include "core/tensor-impl.h"
+#include "librec/data.h"   /* rec_dataset (samplers) */
+#include "librec/model.h"  /* rec_progress_fn (trainer) */
 
 #include <stdint.h>
 
@@ -199,5 +201,243 @@ extern const rec_optim_kind rec_optim_kind_sgd, rec_optim_kind_adam, rec_optim_k
 #endif /* REC_OPTIM_INTERNAL */
 
 /* ==== end of optimizers ==================================================== */
+
+/* ==== samplers (sampler.c, sampler_popularity.c, sampler_hard.c) ==========
+ *
+ * A negative sampler: for a user, items the user has not interacted with in
+ * training.  Built from a user CSR of training items (a copy is kept, sorted
+ * and deduplicated per user, so membership is a binary search).
+ *
+ * Keys (rec_sampler_spec):
+ *   kind        "uniform" | "popularity" | "hard"
+ *   alpha       popularity: item i is proposed with probability
+ *               count_i^alpha / sum_j count_j^alpha (count = training
+ *               interactions; 0^alpha = 0 for alpha > 0, so unseen items
+ *               are never proposed; alpha = 0 is uniform); alias table,
+ *               O(1) per proposal
+ *   hard_ratio  hard: each negative is, with this probability, taken from
+ *               the user's hard candidates (a list given with
+ *               rec_sampler_set_hard_list, or the top hard_k items returned
+ *               by a callback set with rec_sampler_set_hard_fn), otherwise
+ *               uniform
+ *   hard_k      hard: how many items the callback is asked for
+ *   max_tries   proposals drawn before falling back (see below)
+ *
+ * Rejection of positives: a proposal that is one of the user's training
+ * items is redrawn, up to max_tries times.  When all tries hit positives (a
+ * user who has seen nearly everything), the negative is drawn exactly
+ * uniformly among the user's non-positive items, by rank (O(log positives)),
+ * so uniform sampling is exact in every case and popularity sampling
+ * degrades to uniform only for such users.  A hard slot whose candidates are
+ * all positives (or empty) is filled from the uniform part.  A user who has
+ * seen EVERY item has no negative: those slots get -1, which rec_gather
+ * treats as padding (a zero row, no gradient).
+ *
+ * Thread safety: after the setters, a sampler is read-only: any number of
+ * threads may call rec_sampler_draw at once, each with its own rec_rng
+ * (e.g. rec_rng_stream(seed, shard)); the draws depend only on the RNG's
+ * state, so results never depend on the thread count.  The setters are not
+ * thread-safe and must precede the draws. */
+
+typedef struct rec_sampler rec_sampler;
+
+/* Hard-negative source: writes up to k item ids (the model's current top-k
+ * for user, say) into items and their number into *n.  Called from
+ * rec_sampler_draw, so from many threads at once when draws run in parallel
+ * (the model must be read-only meanwhile).  A nonzero status aborts the
+ * draw and is returned by it. */
+typedef rec_status (*rec_sampler_topk_fn)(void *ctx, int32_t user, int32_t k, int32_t *items,
+                                          int32_t *n);
+
+#define REC_SAMPLER_MAX_HARD_K 1024
+
+const rec_param_spec *rec_sampler_spec(size_t *n);
+
+/* From a dataset's user CSR (rec_ds_user_csr: call it once beforehand when
+ * other threads read d).  p may be NULL (defaults).  REC_E_INVALID for NULL
+ * arguments, bad keys or a dataset without users or items; REC_E_RANGE for a
+ * value out of bounds; REC_E_NOMEM. */
+rec_status rec_sampler_create(rec_sampler **out, const rec_dataset *d, const rec_params *p);
+/* From a CSR given directly: user u's items are items[indptr[u] ..
+ * indptr[u+1]), in any order, duplicates allowed (they count for
+ * popularity).  Copied.  REC_E_RANGE for an item outside [0, nitems) or a
+ * decreasing indptr. */
+rec_status rec_sampler_create_csr(rec_sampler **out, int32_t nusers, int32_t nitems,
+                                  const int64_t *indptr, const int32_t *items,
+                                  const rec_params *p);
+void rec_sampler_destroy(rec_sampler *s);
+
+/* Hard candidates per user (same CSR layout, nusers + 1 offsets; copied).
+ * Replaces a callback.  REC_E_STATE unless kind is "hard". */
+rec_status rec_sampler_set_hard_list(rec_sampler *s, const int64_t *indptr,
+                                     const int32_t *items);
+/* Replaces a list. */
+rec_status rec_sampler_set_hard_fn(rec_sampler *s, rec_sampler_topk_fn fn, void *ctx);
+
+/* n negatives for user into out[n].  REC_E_RANGE for a user outside
+ * [0, nusers) or an out-of-range item from the hard callback; REC_E_STATE
+ * for kind "hard" without a source; REC_E_INVALID for NULL arguments or
+ * n < 0. */
+rec_status rec_sampler_draw(const rec_sampler *s, rec_rng *rng, int32_t user, int64_t n,
+                            int32_t *out);
+
+/* 1 when item is one of user's training items (0 for ids out of range). */
+int rec_sampler_is_positive(const rec_sampler *s, int32_t user, int32_t item);
+/* Items the user has not interacted with. */
+int32_t rec_sampler_num_negatives(const rec_sampler *s, int32_t user);
+/* log of the probability that the random (non-hard) part proposes item:
+ * -log(nitems) for uniform and hard, log(count^alpha / sum) for popularity
+ * (-INFINITY for an item it never proposes).  This is the log-Q correction
+ * of rec_loss_sampled_softmax; for in-batch negatives use a "popularity"
+ * sampler with alpha = 1 (items enter a batch in proportion to their
+ * interactions). */
+double rec_sampler_log_q(const rec_sampler *s, int32_t item);
+int32_t rec_sampler_num_users(const rec_sampler *s);
+int32_t rec_sampler_num_items(const rec_sampler *s);
+
+/* ==== end of samplers ====================================================== */
+
+/* ==== losses (loss.c) =====================================================
+ *
+ * Graph-level loss builders, each -> [1], with the ops' error model (NULL
+ * and a sticky graph error on bad input; NULL at once for a NULL input).
+ * BPR is rec_bpr (ops.h); plain softmax cross-entropy is rec_softmax_xent. */
+
+/* Binary cross-entropy with logits over explicit negatives: pos [B] (any
+ * shape of B elements), neg [B, N] (rows = B):
+ *   mean over b of  softplus(-pos_b) + sum_n softplus(neg_bn)
+ * i.e. -log sigmoid(pos) - sum log(1 - sigmoid(neg)) per row, a dedicated
+ * op (overflow-free, no [B, 1+N] concatenation). */
+rec_tensor *rec_loss_bce_negatives(rec_graph *g, rec_tensor *pos, rec_tensor *neg);
+
+/* In-batch InfoNCE: U [B, d], V [B, d] (row b of V is user b's positive and
+ * everyone else's negative); logits L = U V^T / temperature, minus logq[j]
+ * in column j when logq ([B], the log-probability that item j is in a
+ * batch) is not NULL: the log-Q correction of sampled softmax (Yi et al.,
+ * RecSys 2019).  Loss = mean over b of -log softmax(L_b)[b].  temperature
+ * > 0 and finite. */
+rec_tensor *rec_loss_infonce(rec_graph *g, rec_tensor *u, rec_tensor *v, float temperature,
+                             rec_tensor *logq);
+
+/* Sampled softmax with M shared negatives: U [B, d], V_pos [B, d], V_neg
+ * [M, d]; logits of row b: [u_b.vpos_b / t - logq_pos[b],
+ * u_b.vneg_m / t - logq_neg[m] for each m]; loss = mean over b of
+ * -log softmax(row)[0].  logq_pos [B] and logq_neg [M] may each be NULL (no
+ * correction). */
+rec_tensor *rec_loss_sampled_softmax(rec_graph *g, rec_tensor *u, rec_tensor *vpos,
+                                     rec_tensor *vneg, rec_tensor *logq_pos,
+                                     rec_tensor *logq_neg, float temperature);
+
+/* lambda * contrastive + (1 - lambda) * bce, both [1]; lambda in [0, 1]. */
+rec_tensor *rec_loss_mixed(rec_graph *g, float lambda, rec_tensor *contrastive, rec_tensor *bce);
+
+/* ==== end of losses ======================================================== */
+
+/* ==== trainer (trainer.c, trainer_checkpoint.c) ============================
+ *
+ * The epoch loop models call instead of writing their own:
+ *
+ *   for epoch = 1 .. epochs:
+ *       batches: a fresh permutation of [0, n_examples) cut into slices of
+ *                `batch` (vt->make_batches NULL), or vt->make_batches' count
+ *                visited in a shuffled order
+ *       loss    = mean of vt->step over the batches
+ *       every validate_every epochs: vt->validate -> metric; a better one
+ *                (metric_mode) keeps a copy of every param of the store (and
+ *                calls vt->snapshot); patience validations in a row without
+ *                improvement stop the run early
+ *       every checkpoint_every epochs (and at the last): checkpoint
+ *       progress(user, epoch, epochs, loss): nonzero -> REC_E_CANCELLED
+ *   at the end (early stop or not) the best params are restored when
+ *   restore_best and a validation ever ran (and vt->restore is called).
+ *
+ * All randomness of a run comes from one rec_rng seeded by `seed` and
+ * passed to the callbacks; a step that needs parallel streams derives them
+ * from it (rec_rng_u64 once, then rec_rng_stream).  So a run is a function
+ * of the seed, and the checkpoint can capture it.
+ *
+ * Checkpoint: an .lrm of kind "checkpoint" written atomically (temporary
+ * file + rename): every param ("param.<name>"), the optimizer's kind, step
+ * count and state ("optim.<param>.<slot>" and its step), the kept best
+ * params, and a "trainer" blob (epoch done, RNG state, best metric and
+ * epoch, validations without improvement).  With resume = true and the file
+ * present, the run loads it and continues at the next epoch: a run split by
+ * a checkpoint gives the same params, bit for bit, as one run straight
+ * through (given a step that depends only on the params, optimizer and
+ * RNG).  A missing file starts afresh; a malformed one is REC_E_FORMAT and
+ * leaves the store and optimizer untouched.  The model's own state outside
+ * the store is not saved.
+ *
+ * Keys (rec_trainer_spec): epochs, batch, seed, patience (0 = off), metric
+ * (a name for messages and the checkpoint's metadata), metric_mode
+ * ("max" | "min"), validate_every (0 = never), restore_best, checkpoint
+ * (path, "" = none), checkpoint_every, resume. */
+
+/* One batch handed to vt->step.  Trainer-made: rows[n] are example ids
+ * (a slice of the epoch's permutation), index its position.  Model-made:
+ * index is the model's batch id in [0, nbatches), rows NULL, n 0. */
+typedef struct rec_batch {
+    int64_t index;
+    const int32_t *rows;
+    int64_t n;
+} rec_batch;
+
+typedef struct rec_trainer_vt {
+    int64_t n_examples;    /* trainer-made batches: examples, < 2^31 */
+    /* Optional: the model cuts its own batches for epoch (1-based); the
+     * trainer visits 0 .. *nbatches - 1 in shuffled order. */
+    rec_status (*make_batches)(void *ctx, int epoch, rec_rng *rng, int64_t *nbatches);
+    /* Required: one optimisation step; *loss is the batch's loss. */
+    rec_status (*step)(void *ctx, const rec_batch *b, rec_rng *rng, double *loss);
+    /* Optional: the validation metric after `epoch`. */
+    rec_status (*validate)(void *ctx, int epoch, double *metric);
+    /* Optional: keep / bring back model state outside the store. */
+    rec_status (*snapshot)(void *ctx);
+    rec_status (*restore)(void *ctx);
+} rec_trainer_vt;
+
+typedef struct rec_train_result {
+    int epochs_run;        /* the last epoch completed (resumed ones count) */
+    int resumed_from;      /* epoch read from the checkpoint, 0 when fresh  */
+    int best_epoch;        /* 0 when no validation ran                     */
+    double best_metric;    /* NAN when no validation ran                   */
+    double last_loss;      /* mean loss of the last epoch run              */
+    int stopped_early;
+} rec_train_result;
+
+const rec_param_spec *rec_trainer_spec(size_t *n);
+
+/* Runs the loop on the params of ps with the optimizer opt (the step calls
+ * rec_optim_step itself).  p may be NULL (defaults); progress may be NULL;
+ * res may be NULL.  Returns the first error of a callback, REC_E_CANCELLED
+ * when progress asks to stop (the params stay where the epoch left them),
+ * REC_E_FORMAT / REC_E_IO for a checkpoint that cannot be read or written,
+ * REC_E_RANGE for a non-finite loss, REC_E_INVALID for bad arguments or
+ * keys, REC_E_NOMEM.  Not thread-safe with respect to ps and opt. */
+rec_status rec_trainer_run(const rec_params *p, const rec_trainer_vt *vt, void *ctx,
+                           rec_pstore *ps, rec_optim *opt, rec_progress_fn progress, void *user,
+                           rec_train_result *res);
+
+/* What a checkpoint holds besides params and optimizer (trainer_checkpoint.c). */
+typedef struct rec_train_state {
+    int64_t epoch;         /* epochs done */
+    rec_rng rng;
+    double best;           /* best metric so far (NAN: none) */
+    int64_t best_epoch, bad;
+    float *best_params;    /* NULL, or every param of the store in order */
+    int64_t nbest;         /* floats in best_params (rec_pstore_numel) */
+} rec_train_state;
+
+/* Writes path atomically.  metric names the "metrics.<metric>" metadata. */
+rec_status rec_checkpoint_save(const char *path, const rec_pstore *ps, const rec_optim *o,
+                               const rec_train_state *st, const char *metric);
+/* Reads path into ps, o and st after validating all of it (REC_E_FORMAT
+ * naming the file and what is wrong; nothing changes then).  st->best_params
+ * must have room for rec_pstore_numel(ps) floats; st->nbest is set to 0 when
+ * the checkpoint holds no best params. */
+rec_status rec_checkpoint_load(const char *path, rec_pstore *ps, rec_optim *o,
+                               rec_train_state *st);
+
+/* ==== end of trainer ======================================================= */
 
 #endif
