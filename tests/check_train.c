@@ -741,7 +741,12 @@ START_TEST(trainer_early_stopping)
     t.keep_epoch = 2;
     prog pg = { 0, 0, { 0 }, { 0 } };
     rec_train_result res;
-    const char *kv[] = { "epochs=10", "batch=6", "patience=2", NULL };
+    char path[512], arg[600];
+    snprintf(path, sizeof path, "%s", tu_tmp_path("early.ckpt"));
+    snprintf(arg, sizeof arg, "checkpoint=%s", path);
+    remove(path);
+    const char *kv[] = { "epochs=10", "batch=6", "patience=2", arg, "checkpoint_every=3",
+                         "resume=true", NULL };
     ck_assert_msg(run(&t, kv, &pg, &res) == REC_OK, "%s", rec_last_error());
     ck_assert_int_eq(res.epochs_run, 4);
     ck_assert_int_eq(res.stopped_early, 1);
@@ -758,7 +763,21 @@ START_TEST(trainer_early_stopping)
     float now[42];
     toy_params(&t, now);
     ck_assert_mem_eq(now, t.kept, sizeof now); /* restored to epoch 2 */
+    float best2[42];
+    memcpy(best2, t.kept, sizeof best2);
     toy_free(&t);
+    /* the early stop was checkpointed (epoch 4, off the every-3 grid): resuming
+     * runs nothing and ends on the same best params */
+    toy_init(&t, 9, "adam");
+    t.script = script;
+    ck_assert_int_eq(run(&t, kv, NULL, &res), REC_OK);
+    ck_assert_int_eq(res.resumed_from, 4);
+    ck_assert_int_eq(res.stopped_early, 1);
+    ck_assert_int_eq(t.steps, 0);
+    toy_params(&t, now);
+    ck_assert_mem_eq(now, best2, sizeof now);
+    toy_free(&t);
+    remove(path);
 
     /* lower is better; a late improvement resets the patience */
     static const double down[5] = { 0.5, 0.3, 0.4, 0.35, 0.2 };

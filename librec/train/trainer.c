@@ -141,7 +141,8 @@ static rec_status validate(run *r, int ep)
 
 static rec_status loop(run *r, rec_progress_fn progress, void *user, rec_train_result *res)
 {
-    for (int ep = (int)r->st.epoch + 1; ep <= r->epochs; ep++) {
+    int stop = r->patience && r->st.bad >= r->patience; /* a resumed run that had stopped */
+    for (int ep = (int)r->st.epoch + 1; !stop && ep <= r->epochs; ep++) {
         double mean = NAN;
         REC_TRY(one_epoch(r, ep, &mean));
         res->last_loss = mean;
@@ -149,15 +150,13 @@ static rec_status loop(run *r, rec_progress_fn progress, void *user, rec_train_r
             REC_TRY(validate(r, ep));
         r->st.epoch = ep;
         res->epochs_run = ep;
-        if (*r->ckpt && (ep % r->every_ckpt == 0 || ep == r->epochs))
+        stop = r->patience && r->st.bad >= r->patience;
+        if (*r->ckpt && (ep % r->every_ckpt == 0 || ep == r->epochs || stop))
             REC_TRY(rec_checkpoint_save(r->ckpt, r->ps, r->opt, &r->st, r->metric));
         if (progress && progress(user, ep, (int)r->epochs, mean))
             return rec_err(REC_E_CANCELLED, "%s: cancelled at epoch %d", FN, ep);
-        if (r->patience && r->st.bad >= r->patience) {
-            res->stopped_early = 1;
-            break;
-        }
     }
+    res->stopped_early = stop;
     return REC_OK;
 }
 

@@ -49,7 +49,7 @@ static rec_status name_of(char *buf, const char *prefix, const char *a, const ch
     int n = b ? snprintf(buf, REC_LRM_MAX_NAME + 1, "%s%s.%s", prefix, a, b)
               : snprintf(buf, REC_LRM_MAX_NAME + 1, "%s%s", prefix, a);
     if (n < 0 || n > REC_LRM_MAX_NAME)
-        return rec_err(REC_E_INVALID, "%s: param name '%s' is too long for a checkpoint", fn, a);
+        return rec_err(REC_E_INVALID, "%s: '%s' is too long for a name in a checkpoint", fn, a);
     return REC_OK;
 }
 
