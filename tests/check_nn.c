@@ -600,6 +600,237 @@ START_TEST(gru_threads_identical)
 }
 END_TEST
 
+/* ---- attention ----------------------------------------------------------------------------- */
+
+/* q = k = v = x and out_proj = I: the output is the attention-weighted x. */
+static void mha_identity(rec_nn_mha *a)
+{
+    memset(a->in_w->v, 0, (size_t)a->in_w->n * sizeof(float));
+    memset(a->out_w->v, 0, (size_t)a->out_w->n * sizeof(float));
+    int64_t d = a->dim;
+    for (int64_t blk = 0; blk < 3; blk++)
+        for (int64_t i = 0; i < d; i++)
+            a->in_w->v[(blk * d + i) * d + i] = 1.0f;
+    for (int64_t i = 0; i < d; i++)
+        a->out_w->v[i * d + i] = 1.0f;
+}
+
+START_TEST(mha_one_head_two_positions_by_hand)
+{
+    rec_pstore *ps = new_store();
+    rec_rng r;
+    rec_rng_seed(&r, 21);
+    rec_nn_mha a;
+    ck_assert_int_eq(rec_nn_mha_init(&a, ps, "attn", 2, 1, 0.0f, REC_NN_INIT_DEFAULT, &r),
+                     REC_OK);
+    ck_assert_ptr_nonnull(rec_pstore_find(ps, "attn.out_proj.bias"));
+    mha_identity(&a);
+    rec_graph *g = new_graph();
+    rec_tensor *x = rec_tensor_from(g, (const float[]){ 1, 0, 0, 1 }, 3, S(1, 2, 2));
+    double e = exp(1.0 / sqrt(2.0)), lo = 1.0 / (1.0 + e), hi = e / (1.0 + e);
+    const double causal[4] = { 1, 0, lo, hi }, full[4] = { hi, lo, lo, hi };
+    expect_vals(rec_nn_mha_forward(g, &a, x, 1, NULL), causal, 4, 1e-6);
+    expect_vals(rec_nn_mha_forward(g, &a, x, 0, NULL), full, 4, 1e-6);
+    /* key padding: only key 0 is left */
+    const double pad[4] = { 1, 0, 1, 0 };
+    expect_vals(rec_nn_mha_forward(g, &a, x, 0, ids_of(g, 1, (const int32_t[]){ 1 })), pad, 4,
+                1e-6);
+    expect_fail(g, rec_nn_mha_forward(g, &a, rec_tensor_zeros(g, REC_F32, 3, S(1, 2, 3)), 1, NULL),
+                REC_E_INVALID, "rec_nn_mha_forward: x [1,2,3]", "[B, T, 2]");
+    x = rec_tensor_from(g, (const float[]){ 1, 0, 0, 1 }, 3, S(1, 2, 2));
+    expect_fail(g, rec_nn_mha_forward(g, &a, x, 1, ids_of(g, 1, (const int32_t[]){ 3 })),
+                REC_E_RANGE, "lengths[0] = 3", NULL);
+    expect_err(rec_nn_mha_init(&a, ps, "bad", 5, 2, 0.0f, REC_NN_INIT_DEFAULT, &r), REC_E_INVALID,
+               "multiple of heads");
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+static rec_tensor *build_mha(rec_graph *g, void *p)
+{
+    ctx *c = p;
+    rec_graph_set_training(g, 1); /* gradcheck reseeds: the same dropout masks each time */
+    rec_tensor *len = c->nlens ? ids_of(g, c->nlens, c->lens) : NULL;
+    return tu_wsum(g, rec_nn_mha_forward(g, &c->mha, c->x, c->causal, len));
+}
+
+START_TEST(mha_gradcheck_heads_masks_dropout)
+{
+    for (int variant = 0; variant < 3; variant++) {
+        ctx *c = ctx_new();
+        rec_rng r;
+        rec_rng_seed(&r, 22);
+        ck_assert_int_eq(rec_nn_mha_init(&c->mha, c->ps, "a", 4, 2, variant == 2 ? 0.3f : 0.0f,
+                                         REC_NN_INIT_DEFAULT, &r), REC_OK);
+        tu_fill(c->mha.in_b, 23, -0.5f, 0.5f);
+        tu_fill(c->mha.out_b, 24, -0.5f, 0.5f);
+        c->x = param(c->ps, "x", 3, S(2, 3, 4), 25);
+        c->causal = variant != 1;
+        if (variant >= 1) {
+            c->lens[0] = 3;
+            c->lens[1] = 2;
+            c->nlens = 2;
+        }
+        tu_gradcheck(c->ps, build_mha, c, GC_EPS, GC_ATOL, GC_RTOL);
+        ctx_free(c);
+    }
+}
+END_TEST
+
+/* ---- transformer block, positions ------------------------------------------------------- */
+
+static rec_tensor *build_blk(rec_graph *g, void *p)
+{
+    ctx *c = p;
+    rec_graph_set_training(g, 1);
+    rec_tensor *keep = rec_tensor_new(g, REC_I32, 2, S(c->B, c->T));
+    memcpy(keep->iv, c->ids, (size_t)(c->B * c->T) * sizeof(int32_t));
+    rec_tensor *x = rec_add(g, c->x, rec_nn_position_forward(g, &c->pos, c->B, c->T, keep));
+    return tu_wsum(g, rec_nn_transformer_forward(g, &c->blk, x, keep, NULL));
+}
+
+START_TEST(transformer_shapes_padding_and_gradcheck)
+{
+    ctx *c = ctx_new();
+    rec_rng r;
+    rec_rng_seed(&r, 26);
+    ck_assert_int_eq(rec_nn_transformer_init(&c->blk, c->ps, "blk.0", 4, 1, 4, 0.25f, 1e-8f,
+                                             REC_NN_INIT_XAVIER_NORMAL, &r), REC_OK);
+    ck_assert_int_eq(rec_nn_position_init(&c->pos, c->ps, "pos", 5, 4, 1, REC_NN_INIT_DEFAULT,
+                                          &r), REC_OK);
+    ck_assert_ptr_nonnull(rec_pstore_find(c->ps, "blk.0.attn.in_proj_weight"));
+    ck_assert_ptr_nonnull(rec_pstore_find(c->ps, "blk.0.ff2.bias"));
+    ck_assert_ptr_nonnull(rec_pstore_find(c->ps, "blk.0.ln_f.weight"));
+    for (int k = 0; k < 4; k++)
+        ck_assert_float_eq(c->pos.weight->v[k], 0.0f);
+    c->B = 2;
+    c->T = 3;
+    /* left padding as SASRec: sequence 0 is [pad, a, b], sequence 1 full */
+    const int32_t keep[6] = { 0, 1, 1, 1, 1, 1 };
+    memcpy(c->ids, keep, sizeof keep);
+    c->x = param(c->ps, "x", 3, S(2, 3, 4), 27);
+    rec_graph *g = new_graph();
+    rec_tensor *kt = rec_tensor_new(g, REC_I32, 2, S(2, 3));
+    memcpy(kt->iv, keep, sizeof keep);
+    rec_tensor *y = rec_nn_transformer_forward(g, &c->blk, c->x, kt, NULL);
+    ck_assert_ptr_nonnull(y);
+    ck_assert_int_eq(y->nd, 3);
+    ck_assert_int_eq(y->shape[0], 2);
+    ck_assert_int_eq(y->shape[1], 3);
+    ck_assert_int_eq(y->shape[2], 4);
+    for (int k = 0; k < 4; k++)
+        ck_assert_float_eq(y->v[k], 0.0f); /* the padding row is zero */
+    int nonzero = 0;
+    for (int i = 4; i < 24; i++)
+        nonzero += y->v[i] != 0.0f;
+    ck_assert_int_eq(nonzero, 20);
+    /* eval mode: no dropout, the same output twice */
+    rec_tensor *y2 = rec_nn_transformer_forward(g, &c->blk, c->x, kt, NULL);
+    ck_assert_mem_eq(y->v, y2->v, 24 * sizeof(float));
+    /* positions: row (b, t) is position t + 1, zero where not kept */
+    rec_tensor *pe = rec_nn_position_forward(g, &c->pos, 2, 3, kt);
+    for (int k = 0; k < 4; k++) {
+        ck_assert_float_eq(pe->v[k], 0.0f);
+        ck_assert_float_eq(pe->v[4 + k], c->pos.weight->v[2 * 4 + k]);
+        ck_assert_float_eq(pe->v[12 + k], c->pos.weight->v[1 * 4 + k]);
+    }
+    expect_fail(g, rec_nn_position_forward(g, &c->pos, 2, 6, NULL), REC_E_RANGE,
+                "rec_nn_position_forward", "maxlen = 5");
+    expect_fail(g, rec_nn_mask_rows(g, c->x, rec_tensor_i32(g, 5)), REC_E_INVALID,
+                "rec_nn_mask_rows", "[2,3,4]");
+    rec_graph_destroy(g);
+    tu_fill(c->blk.ln_a.weight, 28, 0.5f, 1.5f);
+    tu_fill(c->blk.attn.in_b, 29, -0.5f, 0.5f);
+    tu_gradcheck(c->ps, build_blk, c, GC_EPS, 4e-3, GC_RTOL);
+    ctx_free(c);
+}
+END_TEST
+
+/* ---- conv1d, gated mix ------------------------------------------------------------------ */
+
+START_TEST(conv1d_by_hand)
+{
+    rec_pstore *ps = new_store();
+    rec_rng r;
+    rec_rng_seed(&r, 30);
+    rec_nn_conv1d cv;
+    ck_assert_int_eq(rec_nn_conv1d_init(&cv, ps, "conv", 1, 2, 2, REC_NN_INIT_DEFAULT, &r),
+                     REC_OK);
+    /* filter 0: x_t + x_t+1 - 4; filter 1: x_t - x_t+1 */
+    const float w[4] = { 1, 1, 1, -1 }, b[2] = { -4, 0 };
+    memcpy(cv.weight->v, w, sizeof w);
+    memcpy(cv.bias->v, b, sizeof b);
+    rec_graph *g = new_graph();
+    /* x = (1, 3, 2): windows (1,3), (3,2) -> f0 (0, 1), f1 (-2, 1) -> relu, max (1, 1) */
+    rec_tensor *y = rec_nn_conv1d_encode(g, &cv, rec_tensor_from(g, (const float[]){ 1, 3, 2 }, 3,
+                                                                  S(1, 3, 1)));
+    const double want[2] = { 1, 1 };
+    expect_vals(y, want, 2, 1e-6);
+    expect_fail(g, rec_nn_conv1d_encode(g, &cv, rec_tensor_zeros(g, REC_F32, 3, S(1, 1, 1))),
+                REC_E_INVALID, "rec_nn_unfold", "kernel = 2");
+    expect_fail(g, rec_nn_conv1d_encode(g, &cv, rec_tensor_zeros(g, REC_F32, 3, S(1, 3, 2))),
+                REC_E_INVALID, "rec_nn_conv1d_encode", "2 features");
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+static rec_tensor *build_conv(rec_graph *g, void *p)
+{
+    ctx *c = p;
+    return tu_wsum(g, rec_nn_conv1d_encode(g, &c->conv, c->x));
+}
+
+START_TEST(conv1d_gradcheck)
+{
+    ctx *c = ctx_new();
+    rec_rng r;
+    rec_rng_seed(&r, 31);
+    ck_assert_int_eq(rec_nn_conv1d_init(&c->conv, c->ps, "c", 3, 4, 2, REC_NN_INIT_DEFAULT, &r),
+                     REC_OK);
+    tu_fill(c->conv.bias, 32, 0.2f, 0.6f);
+    c->x = param(c->ps, "x", 3, S(2, 5, 3), 33);
+    tu_gradcheck(c->ps, build_conv, c, 1e-3, GC_ATOL, GC_RTOL);
+    ctx_free(c);
+}
+END_TEST
+
+static rec_tensor *build_mix(rec_graph *g, void *p)
+{
+    ctx *c = p;
+    return tu_wsum(g, rec_nn_gated_mix_forward(g, &c->mix, c->x, c->x2));
+}
+
+START_TEST(gated_mix_by_hand_and_gradcheck)
+{
+    ctx *c = ctx_new();
+    rec_rng r;
+    rec_rng_seed(&r, 34);
+    ck_assert_int_eq(rec_nn_gated_mix_init(&c->mix, c->ps, "mix", 2, REC_NN_INIT_DEFAULT, &r),
+                     REC_OK);
+    ck_assert_int_eq(c->mix.gate.weight->shape[1], 4);
+    rec_graph *g = new_graph();
+    /* W = 0, b = (0, ln 3): gates (1/2, 3/4) */
+    memset(c->mix.gate.weight->v, 0, 8 * sizeof(float));
+    c->mix.gate.bias->v[0] = 0.0f;
+    c->mix.gate.bias->v[1] = (float)log(3.0);
+    rec_tensor *ul = rec_tensor_from(g, (const float[]){ 4, 8 }, 2, S(1, 2));
+    rec_tensor *us = rec_tensor_from(g, (const float[]){ 2, 0 }, 2, S(1, 2));
+    const double want[2] = { 3, 6 };
+    expect_vals(rec_nn_gated_mix_forward(g, &c->mix, ul, us), want, 2, 1e-5);
+    expect_fail(g, rec_nn_gated_mix_forward(g, &c->mix, rec_tensor_zeros(g, REC_F32, 2, S(1, 2)),
+                                            rec_tensor_zeros(g, REC_F32, 2, S(2, 2))),
+                REC_E_INVALID, "rec_nn_gated_mix_forward", "[B, 2]");
+    rec_graph_destroy(g);
+    tu_fill(c->mix.gate.weight, 35, -1.0f, 1.0f);
+    c->x = param(c->ps, "ul", 2, S(3, 2), 36);
+    c->x2 = param(c->ps, "us", 2, S(3, 2), 37);
+    tu_gradcheck(c->ps, build_mix, c, GC_EPS, GC_ATOL, GC_RTOL);
+    ctx_free(c);
+}
+END_TEST
+
 Suite *rec_nn_suite(void)
 {
     Suite *s = suite_create("nn");
@@ -619,6 +850,12 @@ Suite *rec_nn_suite(void)
     tcase_add_test(tc, gru_gradcheck_masked_sequences);
     tcase_add_test(tc, gru_padding_steps_and_encoder);
     tcase_add_test(tc, gru_threads_identical);
+    tcase_add_test(tc, mha_one_head_two_positions_by_hand);
+    tcase_add_test(tc, mha_gradcheck_heads_masks_dropout);
+    tcase_add_test(tc, transformer_shapes_padding_and_gradcheck);
+    tcase_add_test(tc, conv1d_by_hand);
+    tcase_add_test(tc, conv1d_gradcheck);
+    tcase_add_test(tc, gated_mix_by_hand_and_gradcheck);
     suite_add_tcase(s, tc);
     return s;
 }
