@@ -64,7 +64,13 @@ all: $(O)/librec.a $(O)/$(SONAME) $(O)/librec.pc $(if $(TOOL_SRC),$(O)/bin/libre
 deps:
 	@sh scripts/deps.sh $(BLAS)
 
-$(O)/%.o: %.c $(HEADERS) $(wildcard librec/*/*-impl.h librec/*/*.h)
+# Objects are rebuilt when the compiler flags change (another BLAS, CFLAGS),
+# as git's Makefile does with GIT-CFLAGS.
+$(O)/cflags: FORCE
+	@mkdir -p $(O)
+	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS)' > $@
+
+$(O)/%.o: %.c $(HEADERS) $(wildcard librec/*/*-impl.h librec/*/*.h) $(O)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
