@@ -205,10 +205,11 @@ static void gru_step_bwd(void *arg, int64_t b0, int64_t b1, int chunk)
     rec_sgemm(0, 0, nb, H, H3, 1.0f, dhh, H3, j->w_hh, H, 1.0f, j->dh_prev + (size_t)b0 * H, H);
 }
 
-/* Batch slices: about 32K gate values each, and never more than B. */
+/* Batch slices: about 4K hidden values each (enough work per pool task,
+ * and several slices per thread at the bench shape), never more than B. */
 static int gru_chunks(int B, int H)
 {
-    int64_t c = ((int64_t)B * H + 32767) / 32768;
+    int64_t c = ((int64_t)B * H + 4095) / 4096;
     if (c < 1)
         c = 1;
     if (c > B)
