@@ -176,13 +176,41 @@ static void raw_linear(const float *x, const float *w, const float *b, float *y,
     rec_sgemm(0, 1, rows, out, in, 1.0f, x, in, w, in, 1.0f, y, out);
 }
 
+/* The raw loops below are written in fixed 16-wide blocks over restrict
+ * parameters, the form GCC vectorises at -O2 (and branch-free, so a random
+ * ReLU mask costs no mispredictions): the best plain C, for the tape to
+ * be measured against. */
+#define BLOCKED(n, body)                                                    \
+    do {                                                                    \
+        int64_t i_ = 0, nb_ = (n) / 16 * 16;                                \
+        for (; i_ < nb_; i_ += 16)                                          \
+            for (int k_ = 0; k_ < 16; k_++) {                               \
+                int64_t i = i_ + k_;                                        \
+                body;                                                       \
+            }                                                               \
+        for (int64_t i = i_; i < (n); i++) {                                \
+            body;                                                           \
+        }                                                                   \
+    } while (0)
+
+static void raw_fill(float *restrict y, float v, int64_t n) { BLOCKED(n, y[i] = v); }
+static void raw_add(float *restrict y, const float *restrict x, int64_t n)
+{
+    BLOCKED(n, y[i] += x[i]);
+}
+static void raw_relu(float *restrict y, int64_t n) { BLOCKED(n, y[i] = y[i] > 0.0f ? y[i] : 0.0f); }
+/* d = h > 0 ? d : 0 */
+static void raw_relu_mask(float *restrict d, const float *restrict h, int64_t n)
+{
+    BLOCKED(n, d[i] = h[i] > 0.0f ? d[i] : 0.0f);
+}
+
 /* db [cols] = column sums of dy [rows,cols] */
 static void raw_colsum(const float *dy, float *db, int rows, int cols)
 {
     memset(db, 0, (size_t)cols * sizeof *db);
     for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++)
-            db[c] += dy[(size_t)r * cols + c];
+        raw_add(db, dy + (size_t)r * cols, cols);
 }
 
 static double raw_total(const float *y, int64_t n)
@@ -225,8 +253,7 @@ static void run_linear_raw(void *p)
     lin_ctx *c = p;
     raw_linear(c->x, c->w->v, c->b->v, c->y, ROWS, HID, HID);
     c->loss = raw_total(c->y, (int64_t)ROWS * HID);
-    for (int64_t i = 0; i < (int64_t)ROWS * HID; i++)
-        c->dy[i] = 1.0f;
+    raw_fill(c->dy, 1.0f, (int64_t)ROWS * HID);
     rec_sgemm(0, 0, ROWS, HID, HID, 1.0f, c->dy, HID, c->w->v, HID, 0.0f, c->dx, HID);
     rec_sgemm(1, 0, HID, HID, ROWS, 1.0f, c->dy, HID, c->x, HID, 0.0f, c->dw, HID);
     raw_colsum(c->dy, c->db, ROWS, HID);
@@ -321,19 +348,15 @@ static void run_mlp_raw(void *p)
     mlp_ctx *c = p;
     int64_t n = (int64_t)ROWS * HID;
     raw_linear(c->x, c->w1->v, c->b1->v, c->h, ROWS, HID, HID);
-    for (int64_t i = 0; i < n; i++)
-        c->h[i] = c->h[i] > 0.0f ? c->h[i] : 0.0f;
+    raw_relu(c->h, n);
     raw_linear(c->h, c->w2->v, c->b2->v, c->y, ROWS, HID, HID);
     c->loss = raw_total(c->y, n) / (double)n;
-    float inv = (float)(1.0 / (double)n);
-    for (int64_t i = 0; i < n; i++)
-        c->dy[i] = inv;
+    raw_fill(c->dy, (float)(1.0 / (double)n), n);
     /* dW2 = dy^T h, db2, dh = dy W2 masked by relu, dW1 = dh^T x, db1 */
     rec_sgemm(1, 0, HID, HID, ROWS, 1.0f, c->dy, HID, c->h, HID, 0.0f, c->w2->g, HID);
     raw_colsum(c->dy, c->b2->g, ROWS, HID);
     rec_sgemm(0, 0, ROWS, HID, HID, 1.0f, c->dy, HID, c->w2->v, HID, 0.0f, c->dh, HID);
-    for (int64_t i = 0; i < n; i++)
-        c->dh[i] = c->h[i] > 0.0f ? c->dh[i] : 0.0f;
+    raw_relu_mask(c->dh, c->h, n);
     rec_sgemm(1, 0, HID, HID, ROWS, 1.0f, c->dh, HID, c->x, HID, 0.0f, c->w1->g, HID);
     raw_colsum(c->dh, c->b1->g, ROWS, HID);
     if (c->step && rec_optim_step(c->opt))
