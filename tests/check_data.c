@@ -384,6 +384,27 @@ START_TEST(malformed_files)
 }
 END_TEST
 
+START_TEST(layout_options_only_for_delimited)
+{
+    const char *path = write_file("u.data", "1\t2\t3\t100\n");
+    rec_params *o;
+    rec_dataset *d = (rec_dataset *)1;
+    rec_params_create(&o);
+    rec_params_set_str(o, "columns", "item,user,rating,timestamp");
+    ck_assert_int_eq(rec_dataset_load(&d, path, "auto", o), REC_E_INVALID);
+    ck_assert_ptr_null(d);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "not to format movielens (detected)"));
+    ck_assert_int_eq(rec_dataset_load(&d, path, "tsv", o), REC_OK);
+    int32_t u;
+    rec_dataset_row(d, 0, &u, NULL, NULL, NULL);
+    const char *uid;
+    rec_dataset_user_id(d, u, &uid);
+    ck_assert_str_eq(uid, "2"); /* the columns were applied */
+    rec_dataset_destroy(d);
+    rec_params_destroy(o);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     rec_dataset *d = NULL;
@@ -829,6 +850,7 @@ Suite *rec_data_suite(void)
     tcase_add_test(t, goodbooks_layout);
     tcase_add_test(t, malformed_files);
     tcase_add_test(t, bad_arguments);
+    tcase_add_test(t, layout_options_only_for_delimited);
     suite_add_tcase(s, t);
     t = tcase_create("dataset");
     tcase_add_test(t, id_round_trips);

@@ -496,6 +496,17 @@ static rec_status load_into(rec_loader *L, const char *path, const char *format)
         return rec_err(REC_E_INVALID, "%s: delimiter '%s' is not one of , tab :: ; | space",
                        L->fn, dopt);
     }
+    /* Layout options only shape delimited files; elsewhere the layout is
+     * fixed, and an option that would be ignored is an error instead. */
+    if (fmt != FMT_CSV && fmt != FMT_TSV && (*columns || *dopt || header >= 0)) {
+        static const char *names[] = { "auto", "csv", "tsv", "pairs", "movielens", "goodbooks",
+                                       "lightgcn" };
+        rec_text_close(&t);
+        return rec_err(REC_E_INVALID,
+                       "%s: %s: options columns, delimiter and header apply to csv and tsv, "
+                       "not to format %s%s; name --format csv or tsv",
+                       L->fn, path, names[fmt], format && strcmp(format, "auto") ? "" : " (detected)");
+    }
     rec_status st;
     switch (fmt) {
     case FMT_CSV: {
