@@ -11,6 +11,7 @@ extern const rec_model_vt rec_itemcf_vt;
 extern const rec_model_vt rec_svd_vt;
 extern const rec_model_vt rec_svdpp_vt;
 extern const rec_model_vt rec_als_vt;
+extern const rec_model_vt rec_dnn_vt;
 
 static const rec_model_vt *const kinds[] = {
     &rec_mf_vt,
@@ -21,6 +22,7 @@ static const rec_model_vt *const kinds[] = {
     &rec_svd_vt,
     &rec_svdpp_vt,
     &rec_als_vt,
+    &rec_dnn_vt,
 };
 
 const rec_model_vt *rec_model_vt_at(size_t i)

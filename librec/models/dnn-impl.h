@@ -1,0 +1,97 @@
+/* The "dnn" kind, shared by dnn.c (the model interface), dnn_features.c
+ * (which fields feed the network, their values copied out of the dataset)
+ * and dnn_net.c (parameters and the forward pass).
+ *
+ * The network for a (user, item) pair:
+ *   fields   every user and item feature becomes a [d] vector: an ID or a
+ *            categorical value looks up its row; a multi-hot set is the mean
+ *            of its rows (an embedding bag); a numeric value x (normalised)
+ *            scales the field's own vector, x * v_f
+ *   deep     MLP(concat of the F field vectors [F*d]) -> [1]
+ *   linear   (wide or fm) a learned weight per ID / category / multi-hot
+ *            value (mean over the set), w_f * x for numerics, and (wide only)
+ *            one weight per crossed value: user field value x item field
+ *            value (Wide & Deep), plus the dataset's declared crosses
+ *   fm       (fm) 0.5 * sum_d[(sum_f e_f)^2 - sum_f e_f^2], the pairwise
+ *            dot products of the F field vectors (DeepFM)
+ *   logit    deep + linear + fm;  score = sigmoid(logit) (times the largest
+ *            training rating for target "rating")
+ */
+#ifndef LIBREC_DNN_IMPL_H
+#define LIBREC_DNN_IMPL_H
+
+#include "model-impl.h"
+#include "core/ops.h"
+#include "nn/nn-impl.h"
+
+enum { REC_DNN_ID = 0, REC_DNN_CAT = 1, REC_DNN_MH = 2, REC_DNN_NUM = 3 };
+enum { REC_DNN_IMPLICIT = 0, REC_DNN_THRESHOLD = 1, REC_DNN_RATING = 2 };
+
+/* One feature of one side, with its values per entity (copied at fit, so the
+ * model outlives the dataset). */
+typedef struct rec_dnn_slot {
+    int type;          /* REC_DNN_* */
+    int deep;          /* feeds the deep part and the FM term; 0: wide only */
+    int32_t card;      /* table rows: entities (id), vocabulary (cat, mh), 1 (num) */
+    int field;         /* the dataset's field index during fit (-1: id) */
+    int32_t *codes;    /* cat [rows], -1 missing */
+    int64_t *ptr;      /* mh [rows + 1] */
+    int32_t *vals;     /* mh [ptr[rows]] */
+    float *num;        /* num [rows], normalised, 0 when missing */
+    rec_tensor *emb;   /* [card, d] (num: [1, d]); NULL unless deep */
+    rec_tensor *lin;   /* [card, 1] (num: [1, 1]); NULL without a linear part */
+} rec_dnn_slot;
+
+typedef struct rec_dnn_side {
+    rec_dnn_slot *s;
+    int n, cap;
+    int32_t rows;      /* users or items */
+} rec_dnn_side;
+
+/* A user field x item field cross of the wide part. */
+typedef struct rec_dnn_cross {
+    int us, is;        /* slots of side 0 (users) and side 1 (items) */
+    int64_t buckets;   /* card_u * card_i when that fits, else hashed into this many */
+    rec_tensor *w;     /* [buckets, 1] */
+} rec_dnn_cross;
+
+typedef struct rec_dnn {
+    rec_pstore *ps;
+    rec_dnn_side side[2];  /* REC_SIDE_USER, REC_SIDE_ITEM */
+    rec_dnn_cross *cross;
+    int ncross, cross_cap;
+    rec_nn_mlp mlp;
+    int dim, wide, fm, target, nhidden;
+    int64_t hidden[REC_NN_MLP_MAX];
+    float rmax;            /* target "rating": the largest training rating */
+    int32_t *lay[2];       /* [side.n, 3] (type, deep, card): the file's layout */
+    int64_t *xlay;         /* [ncross, 3] (user slot, item slot, buckets) */
+} rec_dnn;
+
+/* ---- dnn_features.c ---- */
+/* Which fields feed the network (params user_features, item_features,
+ * crosses, normalize) and their values, from train.  Messages name fn. */
+rec_status rec_dnn_resolve(const rec_model *m, const rec_dataset *train, rec_dnn *s,
+                           const char *fn);
+/* The layout and values into / out of a model file. */
+rec_status rec_dnn_features_save(const rec_dnn *s, rec_lrm_writer *w);
+rec_status rec_dnn_features_load(rec_dnn *s, const rec_lrm_reader *r, int32_t nusers,
+                                 int32_t nitems);
+void rec_dnn_features_free(rec_dnn *s);
+/* Fills lay and xlay from the slots (after resolve or load). */
+rec_status rec_dnn_layout(rec_dnn *s, const char *fn);
+/* "64,32" -> hidden sizes (0 to REC_NN_MLP_MAX - 1 of them). */
+rec_status rec_dnn_parse_hidden(const char *text, int64_t *out, int *n, const char *fn);
+
+/* ---- dnn_net.c ---- */
+/* Adds every parameter to s->ps (names derive from the layout only, so a
+ * loaded model rebuilds the same store); rng NULL leaves them at zero. */
+rec_status rec_dnn_build(rec_dnn *s, float dropout, float init_std, rec_rng *rng);
+/* Logits [n] of the pairs (users[k], items[k]); I32 [n] each. */
+rec_tensor *rec_dnn_forward(rec_graph *g, const rec_dnn *s, rec_tensor *users,
+                            rec_tensor *items);
+/* FM second-order term of nf field vectors, each [n, d]: -> [n],
+ * 0.5 * sum_d[(sum_f e_f)^2 - sum_f e_f^2] = sum_{f<g} <e_f, e_g>. */
+rec_tensor *rec_dnn_fm(rec_graph *g, int nf, rec_tensor *const *e);
+
+#endif

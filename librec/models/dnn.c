@@ -1,0 +1,319 @@
+/* "dnn": ID embeddings + categorical / multi-hot embeddings + normalised
+ * numerics -> MLP -> sigmoid, with an optional wide linear part over
+ * features and user x item crosses (Wide & Deep, Cheng et al. 2016) and an
+ * optional factorisation-machine term over the field vectors (DeepFM, Guo
+ * et al. 2017).  Trained through the autodiff core with the trainer loop,
+ * BCE on logits and lazy Adam on the row-sparse tables.
+ *
+ * Targets (param "target"):
+ *   implicit   every training row is a positive; `negatives` uniformly
+ *              sampled items the user never touched are negatives (default:
+ *              ranking is what the walkthrough evaluates)
+ *   threshold  rating >= threshold is a positive, a lower rating an observed
+ *              negative, plus the sampled negatives
+ *   rating     BCE against rating / max training rating on the observed rows
+ *              only (no sampled negatives); scores are max rating * sigmoid,
+ *              so RMSE applies
+ * The score of the other targets is the probability sigmoid(logit). */
+#include "dnn-impl.h"
+#include "train/train-impl.h"
+
+#include <math.h>
+#include <string.h>
+
+static const rec_param_spec spec[] = {
+    { "user_features", REC_PARAM_STR, "auto", 0, 0, NULL,
+      "user fields fed to the network, comma-separated ('id' for the ID embedding); auto = id "
+      "and every categorical, numeric and multi-hot field" },
+    { "item_features", REC_PARAM_STR, "auto", 0, 0, NULL,
+      "item fields fed to the network, as user_features" },
+    { "dim", REC_PARAM_INT, "16", 1, 1024, NULL, "embedding size of every field" },
+    { "hidden", REC_PARAM_STR, "64,32", 0, 0, NULL,
+      "hidden layer sizes of the MLP, comma-separated (empty: a linear layer)" },
+    { "dropout", REC_PARAM_FLOAT, "0.1", 0, 0.95, NULL, "dropout after each hidden layer" },
+    { "wide", REC_PARAM_BOOL, "false", 0, 1, NULL,
+      "add the wide linear part over features and crosses (Wide & Deep)" },
+    { "crosses", REC_PARAM_STR, "auto", 0, 0, NULL,
+      "user x item crosses of the wide part: 'region x genres,...'; auto = every categorical "
+      "or multi-hot user feature x every such item feature; none = only the dataset's "
+      "declared crosses" },
+    { "cross_buckets", REC_PARAM_INT, "1048576", 1, 1 << 28, NULL,
+      "rows of a cross's weight table; larger value products are hashed into this many" },
+    { "fm", REC_PARAM_BOOL, "false", 0, 1, NULL,
+      "add a factorisation-machine term over the field embeddings and first-order weights "
+      "(DeepFM)" },
+    { "normalize", REC_PARAM_STR, "zscore", 0, 0, "zscore|none",
+      "numeric fields: z-score with the training statistics (after the dataset's own "
+      "normalisation), or as they are" },
+    { "target", REC_PARAM_STR, "implicit", 0, 0, "implicit|threshold|rating",
+      "what is learnt: interactions vs sampled negatives, rating >= threshold, or rating / max" },
+    { "threshold", REC_PARAM_FLOAT, "4", -1e9, 1e9, NULL,
+      "target threshold: the smallest positive rating" },
+    { "negatives", REC_PARAM_INT, "4", 0, 1000, NULL, "sampled negatives per positive" },
+    { "epochs", REC_PARAM_INT, "10", 1, 100000, NULL, "passes over the interactions" },
+    { "batch", REC_PARAM_INT, "256", 1, 1 << 20, NULL,
+      "interactions per step (each with its negatives)" },
+    { "lr", REC_PARAM_FLOAT, "0.005", 0, 10, NULL,
+      "Adam learning rate (0.001 with batch 1024 underfits the generated data in 10 epochs)" },
+    { "reg", REC_PARAM_FLOAT, "0", 0, 100, NULL, "L2 penalty (Adam weight decay)" },
+    { "init_std", REC_PARAM_FLOAT, "0.05", 0, 10, NULL,
+      "std of the normal initialisation of the embeddings" },
+    { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
+};
+#define NSPEC (sizeof spec / sizeof *spec)
+
+/* Items scored per forward pass of score_user. */
+#define CHUNK 2048
+
+static void dnn_free(rec_model *m)
+{
+    rec_dnn *s = m->state;
+    if (!s)
+        return;
+    rec_dnn_features_free(s);
+    rec_pstore_destroy(s->ps);
+    rec_free(s, sizeof *s);
+    m->state = NULL;
+}
+
+static rec_status dnn_alloc(rec_model *m, const char *fn)
+{
+    rec_dnn *s = rec_calloc(1, sizeof *s);
+    if (!s)
+        return rec_nomem(fn);
+    m->state = s;
+    s->dim = (int)rec_model_int(m, "dim");
+    s->wide = rec_model_bool(m, "wide");
+    s->fm = rec_model_bool(m, "fm");
+    const char *t = rec_model_str(m, "target");
+    s->target = !strcmp(t, "rating") ? REC_DNN_RATING
+              : !strcmp(t, "threshold") ? REC_DNN_THRESHOLD : REC_DNN_IMPLICIT;
+    s->rmax = 1;
+    return rec_dnn_parse_hidden(rec_model_str(m, "hidden"), s->hidden, &s->nhidden, fn);
+}
+
+typedef struct fitctx {
+    rec_model *m;
+    rec_graph *g;
+    rec_optim *opt;
+    rec_sampler *smp;
+    const int32_t *us, *is;
+    const float *rt;
+    int negatives;
+    float threshold;
+} fitctx;
+
+static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss)
+{
+    fitctx *c = ctx;
+    rec_dnn *s = c->m->state;
+    rec_graph *g = c->g;
+    int per = 1 + (s->target == REC_DNN_RATING ? 0 : c->negatives);
+    int64_t tot = b->n * per;
+    rec_graph_reset(g);
+    rec_tensor *u = rec_tensor_i32(g, tot), *it = rec_tensor_i32(g, tot);
+    rec_tensor *y = rec_tensor_1d(g, tot), *w = rec_tensor_1d(g, tot);
+    if (!w)
+        return rec_graph_status(g);
+    for (int64_t k = 0; k < b->n; k++) {
+        int32_t r = b->rows[k], base = (int32_t)(k * per);
+        float t = 1.0f;
+        if (s->target == REC_DNN_THRESHOLD)
+            t = c->rt[r] >= c->threshold ? 1.0f : 0.0f;
+        else if (s->target == REC_DNN_RATING)
+            t = fminf(fmaxf(c->rt[r] / s->rmax, 0.0f), 1.0f);
+        u->iv[base] = c->us[r];
+        it->iv[base] = c->is[r];
+        y->v[base] = t;
+        w->v[base] = 1.0f;
+        if (per > 1)
+            REC_TRY(rec_sampler_draw(c->smp, rng, c->us[r], per - 1, it->iv + base + 1));
+        for (int j = 1; j < per; j++) {
+            u->iv[base + j] = c->us[r];
+            y->v[base + j] = 0.0f;
+            /* a user who has seen every item has no negative: a dropped slot */
+            w->v[base + j] = it->iv[base + j] >= 0 ? 1.0f : 0.0f;
+            if (it->iv[base + j] < 0)
+                it->iv[base + j] = 0;
+        }
+    }
+    rec_tensor *l = rec_bce_logits(g, rec_dnn_forward(g, s, u, it), y, w);
+    if (!l)
+        return rec_graph_status(g);
+    *loss = l->v[0];
+    REC_TRY(rec_backward(g, l));
+    return rec_optim_step(c->opt);
+}
+
+static rec_status make_params(rec_params **out, const char *k1, double v1, const char *k2,
+                              double v2)
+{
+    REC_TRY(rec_params_create(out));
+    rec_status st = rec_params_set_float(*out, k1, v1);
+    if (!st)
+        st = rec_params_set_float(*out, k2, v2);
+    if (st) {
+        rec_params_destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static rec_status train(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user,
+                        const char *fn)
+{
+    rec_dnn *s = m->state;
+    fitctx c = { .m = m, .us = rec_ds_users_col(d), .is = rec_ds_items_col(d),
+                 .rt = rec_ds_ratings_col(d), .negatives = (int)rec_model_int(m, "negatives"),
+                 .threshold = (float)rec_model_flt(m, "threshold") };
+    rec_params *op = NULL, *tp = NULL;
+    rec_status st = make_params(&op, "lr", rec_model_flt(m, "lr"), "weight_decay",
+                                rec_model_flt(m, "reg"));
+    if (!st)
+        st = rec_optim_create(&c.opt, "adam", op, s->ps);
+    if (!st)
+        st = rec_graph_create(&c.g);
+    if (!st && s->target != REC_DNN_RATING && c.negatives > 0)
+        st = rec_sampler_create(&c.smp, d, NULL);
+    if (!st)
+        st = rec_params_create(&tp);
+    if (!st) {
+        rec_graph_set_training(c.g, 1);
+        rec_graph_seed(c.g, (uint64_t)rec_model_int(m, "seed") ^ 0x5eedull);
+        rec_params_set_int(tp, "epochs", rec_model_int(m, "epochs"));
+        rec_params_set_int(tp, "batch", rec_model_int(m, "batch"));
+        rec_params_set_int(tp, "seed", rec_model_int(m, "seed"));
+        st = rec_params_set_int(tp, "validate_every", 0);
+    }
+    if (!st) {
+        rec_trainer_vt vt = { .n_examples = rec_ds_num_rows(d), .step = step };
+        st = rec_trainer_run(tp, &vt, &c, s->ps, c.opt, cb, user, NULL);
+    }
+    if (st == REC_E_NOMEM && !*rec_last_error())
+        rec_nomem(fn);
+    rec_params_destroy(tp);
+    rec_params_destroy(op);
+    rec_sampler_destroy(c.smp);
+    rec_graph_destroy(c.g);
+    rec_optim_destroy(c.opt);
+    return st;
+}
+
+static rec_status dnn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
+{
+    static const char fn[] = "rec_model_fit(dnn)";
+    REC_TRY(dnn_alloc(m, fn));
+    rec_dnn *s = m->state;
+    const float *rt = rec_ds_ratings_col(d);
+    if (s->target != REC_DNN_IMPLICIT && !rt)
+        return rec_err(REC_E_STATE, "%s: target '%s' needs ratings; the dataset has none", fn,
+                       rec_model_str(m, "target"));
+    if (s->target == REC_DNN_RATING) {
+        float mx = 0;
+        for (int64_t r = 0; r < rec_ds_num_rows(d); r++)
+            mx = fmaxf(mx, rt[r]);
+        if (!(mx > 0))
+            return rec_err(REC_E_INVALID, "%s: target 'rating' needs a positive rating", fn);
+        s->rmax = mx;
+    }
+    REC_TRY(rec_dnn_resolve(m, d, s, fn));
+    rec_rng rng;
+    rec_rng_seed(&rng, (uint64_t)rec_model_int(m, "seed"));
+    REC_TRY(rec_dnn_build(s, (float)rec_model_flt(m, "dropout"),
+                          (float)rec_model_flt(m, "init_std"), &rng));
+    return train(m, d, cb, user, fn);
+}
+
+/* Scores of items i0 .. i0+n-1 for user u, in chunks, on a graph of the
+ * call's own (so any number of threads may score at once). */
+static rec_status score_items(const rec_model *m, int32_t u, int32_t i0, int32_t n, float *out,
+                              const char *fn)
+{
+    const rec_dnn *s = m->state;
+    rec_graph *g;
+    REC_TRY(rec_graph_create(&g));
+    rec_graph_set_grad(g, 0);
+    rec_graph_set_training(g, 0);
+    rec_status st = REC_OK;
+    for (int32_t b = 0; !st && b < n; b += CHUNK) {
+        int32_t len = n - b < CHUNK ? n - b : CHUNK;
+        rec_graph_reset(g);
+        rec_tensor *tu = rec_tensor_i32(g, len), *ti = rec_tensor_i32(g, len);
+        if (tu && ti)
+            for (int32_t k = 0; k < len; k++) {
+                tu->iv[k] = u;
+                ti->iv[k] = i0 + b + k;
+            }
+        rec_tensor *lg = tu && ti ? rec_dnn_forward(g, s, tu, ti) : NULL;
+        if (!lg) {
+            st = rec_graph_status(g);
+            if (st == REC_E_NOMEM)
+                rec_nomem(fn);
+            break;
+        }
+        for (int32_t k = 0; k < len; k++)
+            out[b + k] = s->rmax / (1.0f + expf(-lg->v[k]));
+    }
+    rec_graph_destroy(g);
+    return st;
+}
+
+static rec_status dnn_score_user(const rec_model *m, int32_t u, float *out)
+{
+    return score_items(m, u, 0, m->nitems, out, "rec_model_recommend(dnn)");
+}
+
+static rec_status dnn_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
+{
+    return score_items(m, u, i, 1, out, "rec_model_score(dnn)");
+}
+
+static rec_status dnn_save(const rec_model *m, rec_lrm_writer *w)
+{
+    const rec_dnn *s = m->state;
+    int64_t one[1] = { 1 };
+    REC_TRY(rec_lrm_add_tensor(w, "dnn.rmax", REC_LRM_F32, 1, one, &s->rmax));
+    REC_TRY(rec_dnn_features_save(s, w));
+    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
+        const rec_tensor *t = rec_pstore_at(s->ps, k);
+        REC_TRY(rec_lrm_add_tensor(w, t->name, REC_LRM_F32, t->nd, t->shape, t->v));
+    }
+    return REC_OK;
+}
+
+static rec_status dnn_load(rec_model *m, const rec_lrm_reader *r)
+{
+    static const char fn[] = "rec_model_load(dnn)";
+    REC_TRY(dnn_alloc(m, fn));
+    rec_dnn *s = m->state;
+    int64_t one[1] = { 1 };
+    const void *p;
+    REC_TRY(rec_lrm_tensor_expect(r, "dnn.rmax", REC_LRM_F32, 1, one, &p));
+    memcpy(&s->rmax, p, sizeof s->rmax);
+    if (!(s->rmax > 0 && isfinite(s->rmax)))
+        return rec_err(REC_E_FORMAT, "%s: dnn.rmax is not a positive number", fn);
+    REC_TRY(rec_dnn_features_load(s, r, m->nusers, m->nitems));
+    rec_rng rng;
+    rec_rng_seed(&rng, 0);
+    REC_TRY(rec_dnn_build(s, (float)rec_model_flt(m, "dropout"), 0.0f, &rng));
+    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
+        rec_tensor *t = rec_pstore_at(s->ps, k);
+        REC_TRY(rec_lrm_tensor_expect(r, t->name, REC_LRM_F32, t->nd, t->shape, &p));
+        memcpy(t->v, p, (size_t)t->n * sizeof *t->v);
+    }
+    return REC_OK;
+}
+
+const rec_model_vt rec_dnn_vt = {
+    .kind = "dnn",
+    .summary = "deep network over ID, categorical and numeric features; optional wide "
+               "crosses (Wide & Deep) and FM term (DeepFM)",
+    .spec = spec,
+    .nspec = NSPEC,
+    .fit = dnn_fit,
+    .score_user = dnn_score_user,
+    .score_pair = dnn_score_pair,
+    .save = dnn_save,
+    .load = dnn_load,
+    .free_state = dnn_free,
+};

@@ -1,0 +1,225 @@
+/* The dnn kind's parameters and forward pass (see dnn-impl.h for the
+ * network).  Tables are REC_T_SPARSE so a step's Adam update touches only
+ * the rows its batch looked up. */
+#include "dnn-impl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const side_name[2] = { "user", "item" };
+
+static rec_status add_param(rec_pstore *ps, const char *name, int64_t rows, int64_t cols,
+                            unsigned flags, rec_tensor **out)
+{
+    int64_t shape[2] = { rows, cols };
+    *out = rec_pstore_add(ps, name, 2, shape, flags);
+    return *out ? REC_OK : REC_E_NOMEM;
+}
+
+rec_status rec_dnn_build(rec_dnn *s, float dropout, float init_std, rec_rng *rng)
+{
+    REC_TRY(rec_pstore_create(&s->ps));
+    int linear = s->wide || s->fm, nf = 0;
+    char name[64];
+    for (int side = 0; side < 2; side++) {
+        rec_dnn_side *sd = &s->side[side];
+        for (int k = 0; k < sd->n; k++) {
+            rec_dnn_slot *sl = &sd->s[k];
+            unsigned fl = sl->type == REC_DNN_NUM ? 0 : REC_T_SPARSE;
+            if (sl->deep) {
+                snprintf(name, sizeof name, "%s.%d.emb", side_name[side], k);
+                REC_TRY(add_param(s->ps, name, sl->card, s->dim, fl, &sl->emb));
+                rec_init_normal(sl->emb, rng, 0, init_std);
+                nf++;
+            }
+            /* wide-only slots exist for the wide part */
+            if (linear && (sl->deep || s->wide)) {
+                snprintf(name, sizeof name, "%s.%d.lin", side_name[side], k);
+                REC_TRY(add_param(s->ps, name, sl->card, 1, fl, &sl->lin));
+            }
+        }
+    }
+    for (int c = 0; c < s->ncross; c++) {
+        snprintf(name, sizeof name, "cross.%d", c);
+        REC_TRY(add_param(s->ps, name, s->cross[c].buckets, 1, REC_T_SPARSE, &s->cross[c].w));
+    }
+    int64_t dims[REC_NN_MLP_MAX + 1];
+    dims[0] = (int64_t)nf * s->dim;
+    for (int i = 0; i < s->nhidden; i++)
+        dims[i + 1] = s->hidden[i];
+    dims[s->nhidden + 1] = 1;
+    return rec_nn_mlp_init(&s->mlp, s->ps, "deep", s->nhidden + 1, dims, REC_NN_ACT_RELU,
+                           dropout, 0, REC_NN_INIT_DEFAULT, rng);
+}
+
+/* Bags of one slot for entities ent[n]: ids and offsets [n + 1] (a bag of
+ * one -1 when every bag would be empty: the op wants at least one id). */
+static void bags_of(rec_graph *g, const rec_dnn_slot *sl, const int32_t *ent, int64_t n,
+                    rec_tensor **ids, rec_tensor **off)
+{
+    int64_t tot = 0;
+    for (int64_t k = 0; k < n; k++)
+        tot += sl->ptr[ent[k] + 1] - sl->ptr[ent[k]];
+    *ids = rec_tensor_i32(g, tot ? tot : 1);
+    *off = rec_tensor_i32(g, n + 1);
+    if (!*ids || !*off)
+        return;
+    int64_t at = 0;
+    (*off)->iv[0] = 0;
+    for (int64_t k = 0; k < n; k++) {
+        for (int64_t j = sl->ptr[ent[k]]; j < sl->ptr[ent[k] + 1]; j++)
+            (*ids)->iv[at++] = sl->vals[j];
+        (*off)->iv[k + 1] = (int32_t)at;
+    }
+    if (!tot) {
+        (*ids)->iv[0] = -1;
+        for (int64_t k = 0; k < n; k++)
+            (*off)->iv[k + 1] = 1;
+    }
+}
+
+/* table looked up for slot sl of entities ent[n]: -> [n, cols]. */
+static rec_tensor *lookup(rec_graph *g, const rec_dnn_slot *sl, rec_tensor *table,
+                          rec_tensor *ent, rec_tensor *idx, rec_tensor *ids, rec_tensor *off,
+                          rec_tensor *x)
+{
+    switch (sl->type) {
+    case REC_DNN_ID: return rec_gather(g, table, ent, -1);
+    case REC_DNN_CAT: return rec_gather(g, table, idx, -1);
+    case REC_DNN_MH: return rec_embedding_bag(g, table, ids, off, NULL, REC_REDUCE_MEAN);
+    default: return rec_matmul(g, x, table, 0, 0); /* [n, 1] x [1, cols] */
+    }
+}
+
+/* The crossed values of entities (a, b) of cross c: bucket of
+ * (value of user slot) x (value of item slot) for every pair. */
+static int values_of(const rec_dnn_slot *sl, int32_t e, const int32_t **v, int32_t *one)
+{
+    if (sl->type == REC_DNN_ID) {
+        *one = e;
+        *v = one;
+        return 1;
+    }
+    if (sl->type == REC_DNN_CAT) {
+        *one = sl->codes[e];
+        *v = one;
+        return *one >= 0;
+    }
+    *v = sl->vals + sl->ptr[e];
+    return (int)(sl->ptr[e + 1] - sl->ptr[e]);
+}
+
+/* A pair's row when the product of the vocabularies is too large for one
+ * row each: hashed, with the cross's index as salt. */
+static int32_t hashed(const rec_dnn_cross *c, int64_t pair, int ci)
+{
+    uint64_t key[2] = { (uint64_t)pair, (uint64_t)ci };
+    return (int32_t)(rec_hash_bytes(key, sizeof key, 0x9e3779b97f4a7c15ull) %
+                     (uint64_t)c->buckets);
+}
+
+static rec_tensor *cross_term(rec_graph *g, const rec_dnn *s, int ci, const int32_t *u,
+                              const int32_t *it, int64_t n)
+{
+    const rec_dnn_cross *c = &s->cross[ci];
+    const rec_dnn_slot *su = &s->side[0].s[c->us], *si = &s->side[1].s[c->is];
+    int64_t prod = (int64_t)su->card * si->card, tot = 0;
+    int exact = c->buckets == prod;
+    const int32_t *va, *vb;
+    int32_t oa, ob;
+    for (int64_t k = 0; k < n; k++)
+        tot += (int64_t)values_of(su, u[k], &va, &oa) * values_of(si, it[k], &vb, &ob);
+    rec_tensor *ids = rec_tensor_i32(g, tot ? tot : 1), *off = rec_tensor_i32(g, n + 1);
+    if (!ids || !off)
+        return NULL;
+    int64_t at = 0;
+    off->iv[0] = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int na = values_of(su, u[k], &va, &oa), nb = values_of(si, it[k], &vb, &ob);
+        for (int x = 0; x < na; x++)
+            for (int y = 0; y < nb; y++)
+            {
+                int64_t pair = (int64_t)va[x] * si->card + vb[y];
+                ids->iv[at++] = exact ? (int32_t)pair : hashed(c, pair, ci);
+            }
+        off->iv[k + 1] = (int32_t)at;
+    }
+    if (!tot) {
+        ids->iv[0] = -1;
+        for (int64_t k = 0; k < n; k++)
+            off->iv[k + 1] = 1;
+    }
+    return rec_embedding_bag(g, c->w, ids, off, NULL, REC_REDUCE_MEAN);
+}
+
+rec_tensor *rec_dnn_fm(rec_graph *g, int nf, rec_tensor *const *e)
+{
+    if (nf < 1)
+        return rec_graph_fail(g, REC_E_INVALID, "rec_dnn_fm: no field vectors");
+    rec_tensor *sum = e[0], *sq = rec_mul(g, e[0], e[0]);
+    for (int f = 1; f < nf; f++) {
+        sum = rec_add(g, sum, e[f]);
+        sq = rec_add(g, sq, rec_mul(g, e[f], e[f]));
+    }
+    return rec_scale(g, rec_sum_rows(g, rec_sub(g, rec_mul(g, sum, sum), sq)), 0.5f);
+}
+
+rec_tensor *rec_dnn_forward(rec_graph *g, const rec_dnn *s, rec_tensor *users,
+                            rec_tensor *items)
+{
+    if (rec_graph_status(g))
+        return NULL;
+    int64_t n = users->n;
+    int nf = 0;
+    for (int side = 0; side < 2; side++)
+        for (int k = 0; k < s->side[side].n; k++)
+            nf += s->side[side].s[k].deep;
+    rec_tensor **fields = rec_graph_alloc(g, (size_t)(nf ? nf : 1) * sizeof *fields);
+    if (!fields)
+        return NULL;
+    rec_tensor *lin = NULL;
+    int f = 0;
+    for (int side = 0; side < 2; side++) {
+        const rec_dnn_side *sd = &s->side[side];
+        rec_tensor *ent = side ? items : users;
+        for (int k = 0; k < sd->n; k++) {
+            const rec_dnn_slot *sl = &sd->s[k];
+            if (!sl->emb && !sl->lin)
+                continue;
+            rec_tensor *idx = NULL, *ids = NULL, *off = NULL, *x = NULL;
+            if (sl->type == REC_DNN_CAT) {
+                if (!(idx = rec_tensor_i32(g, n)))
+                    return NULL;
+                for (int64_t r = 0; r < n; r++)
+                    idx->iv[r] = sl->codes[ent->iv[r]];
+            } else if (sl->type == REC_DNN_MH) {
+                bags_of(g, sl, ent->iv, n, &ids, &off);
+                if (!ids || !off)
+                    return NULL;
+            } else if (sl->type == REC_DNN_NUM) {
+                if (!(x = rec_tensor_2d(g, n, 1)))
+                    return NULL;
+                for (int64_t r = 0; r < n; r++)
+                    x->v[r] = sl->num[ent->iv[r]];
+            }
+            if (sl->emb)
+                fields[f++] = lookup(g, sl, sl->emb, ent, idx, ids, off, x);
+            if (sl->lin) {
+                rec_tensor *t = lookup(g, sl, sl->lin, ent, idx, ids, off, x);
+                lin = lin ? rec_add(g, lin, t) : t;
+            }
+        }
+    }
+    for (int c = 0; c < s->ncross; c++) {
+        rec_tensor *t = cross_term(g, s, c, users->iv, items->iv, n);
+        lin = lin ? rec_add(g, lin, t) : t;
+    }
+    int64_t flat[1] = { n };
+    rec_tensor *out = rec_nn_mlp_forward(g, &s->mlp, nf ? rec_concat(g, nf, fields) : NULL);
+    out = rec_reshape(g, out, 1, flat);
+    if (lin)
+        out = rec_add(g, out, rec_reshape(g, lin, 1, flat));
+    if (s->fm && nf)
+        out = rec_add(g, out, rec_dnn_fm(g, nf, fields));
+    return out;
+}
