@@ -12,6 +12,8 @@ extern const rec_model_vt rec_svd_vt;
 extern const rec_model_vt rec_svdpp_vt;
 extern const rec_model_vt rec_als_vt;
 extern const rec_model_vt rec_dnn_vt;
+extern const rec_model_vt rec_twotower_vt;
+extern const rec_model_vt rec_sasrec_vt;
 
 static const rec_model_vt *const kinds[] = {
     &rec_mf_vt,
@@ -23,6 +25,8 @@ static const rec_model_vt *const kinds[] = {
     &rec_svdpp_vt,
     &rec_als_vt,
     &rec_dnn_vt,
+    &rec_twotower_vt,
+    &rec_sasrec_vt,
 };
 
 const rec_model_vt *rec_model_vt_at(size_t i)

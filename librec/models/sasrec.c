@@ -1,0 +1,388 @@
+/* "sasrec": self-attentive sequential recommendation (Kang & McAuley, ICDM
+ * 2018), trained through the autodiff core.
+ *
+ * A user's training items in time order (the dataset's user CSR: timestamp,
+ * then file order) are the sequence.  Item index i is table row i + 1; row 0
+ * is padding.  For a window s [B, L] (right-aligned, left zero padding):
+ *   x = E[s] * sqrt(d) + P[1..L] (zero on padding), Dropout, padding rows 0
+ *   blocks pre-LN causal self-attention + FFN (nn/transformer.c), final LN
+ *   score(t, i) = out_t . E[i + 1]          (the item table is the output layer)
+ * Training: input seq[:-1], targets seq[1:] in the last-L window, one uniform
+ * negative per target outside the user's training items, loss = mean
+ * BCE(pos, 1) + mean BCE(neg, 0) over non-padding positions, Adam.
+ * Scoring a history: its last L items through the network (no dropout); the
+ * last position's output against every item (one sgemv). */
+#include "model-impl.h"
+#include "nn/nn-impl.h"
+#include "train/train-impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_BLOCKS 8
+
+static const rec_param_spec spec[] = {
+    { "maxlen", REC_PARAM_INT, "50", 1, 4096, NULL, "items of history the model looks at" },
+    { "dim", REC_PARAM_INT, "50", 1, 4096, NULL, "hidden size (item and position vectors)" },
+    { "blocks", REC_PARAM_INT, "2", 1, MAX_BLOCKS, NULL, "stacked self-attention blocks" },
+    { "heads", REC_PARAM_INT, "1", 1, 256, NULL, "attention heads (must divide dim)" },
+    { "dropout", REC_PARAM_FLOAT, "0.5", 0, 0.95, NULL,
+      "dropout on embeddings, attention weights and FFN" },
+    { "lr", REC_PARAM_FLOAT, "0.001", 0, 10, NULL, "Adam learning rate" },
+    { "beta2", REC_PARAM_FLOAT, "0.98", 0, 0.999999, NULL, "Adam second-moment decay" },
+    { "l2", REC_PARAM_FLOAT, "0", 0, 100, NULL, "L2 penalty added to the gradients (Adam)" },
+    { "batch", REC_PARAM_INT, "128", 1, 1 << 20, NULL, "users per step" },
+    { "epochs", REC_PARAM_INT, "200", 1, 100000, NULL, "passes over the users" },
+    { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
+};
+#define NSPEC (sizeof spec / sizeof *spec)
+
+typedef struct sasrec {
+    rec_pstore *ps;
+    rec_nn_embedding item;           /* [nitems + 1, d], row 0 padding */
+    rec_nn_position pos;             /* [L + 1, d], row 0 padding */
+    rec_nn_transformer blk[MAX_BLOCKS];
+    rec_nn_layernorm ln;
+    int L, d, nblocks, heads;
+    float dropout;
+    int64_t *hptr;                   /* [nusers + 1] */
+    int32_t *hist;                   /* each user's last L training items, time order */
+    int64_t nhist;
+} sasrec;
+
+static void sasrec_free(rec_model *m)
+{
+    sasrec *s = m->state;
+    if (!s)
+        return;
+    rec_pstore_destroy(s->ps);
+    rec_free(s->hptr, ((size_t)m->nusers + 1) * sizeof *s->hptr);
+    rec_free(s->hist, ((size_t)s->nhist + 1) * sizeof *s->hist);
+    rec_free(s, sizeof *s);
+    m->state = NULL;
+}
+
+/* The network's parameters, initialised as the reference: xavier-normal
+ * weights, FFN biases PyTorch's default, attention biases 0, LN (1, 0). */
+static rec_status sasrec_alloc(rec_model *m, const char *fn, uint64_t seed)
+{
+    sasrec *s = rec_calloc(1, sizeof *s);
+    if (!s)
+        return rec_nomem(fn);
+    m->state = s;
+    s->L = (int)rec_model_int(m, "maxlen");
+    s->d = (int)rec_model_int(m, "dim");
+    s->nblocks = (int)rec_model_int(m, "blocks");
+    s->heads = (int)rec_model_int(m, "heads");
+    s->dropout = (float)rec_model_flt(m, "dropout");
+    if (s->d % s->heads)
+        return rec_err(REC_E_INVALID, "%s(sasrec): dim = %d must be a multiple of heads = %d",
+                       fn, s->d, s->heads);
+    rec_rng rng;
+    rec_rng_seed(&rng, seed);
+    REC_TRY(rec_pstore_create(&s->ps));
+    rec_nn_embedding_opts eo = rec_nn_embedding_defaults();
+    eo.padding_idx = 0;
+    eo.init = REC_NN_INIT_XAVIER_NORMAL;
+    REC_TRY(rec_nn_embedding_init(&s->item, s->ps, "item", (int64_t)m->nitems + 1, s->d, &eo,
+                                  &rng));
+    REC_TRY(rec_nn_position_init(&s->pos, s->ps, "pos", s->L, s->d, 1,
+                                 REC_NN_INIT_XAVIER_NORMAL, &rng));
+    for (int b = 0; b < s->nblocks; b++) {
+        char name[32];
+        snprintf(name, sizeof name, "block%d", b);
+        REC_TRY(rec_nn_transformer_init(&s->blk[b], s->ps, name, s->d, s->heads, s->d,
+                                        s->dropout, 1e-8f, REC_NN_INIT_XAVIER_NORMAL, &rng));
+    }
+    return rec_nn_layernorm_init(&s->ln, s->ps, "ln_last", s->d, 1e-8f);
+}
+
+/* Final-LN outputs [B, L, d] for windows seq (I32 [B, L], table rows, 0 =
+ * padding); keep (I32 [B, L]) marks the non-padding positions. */
+static rec_tensor *features(rec_graph *g, const sasrec *s, rec_tensor *seq, rec_tensor *keep,
+                            int64_t B)
+{
+    rec_tensor *x = rec_nn_embedding_forward(g, (rec_nn_embedding *)&s->item, seq);
+    x = rec_scale(g, x, sqrtf((float)s->d));
+    x = rec_add(g, x, rec_nn_position_forward(g, &s->pos, B, s->L, keep));
+    x = rec_nn_mask_rows(g, rec_dropout(g, x, s->dropout), keep);
+    for (int b = 0; b < s->nblocks; b++)
+        x = rec_nn_transformer_forward(g, &s->blk[b], x, keep, NULL);
+    return rec_nn_layernorm_forward(g, &s->ln, x);
+}
+
+/* Right-aligns the last L of items[0..n) (dense indices) as table rows. */
+static void window(int32_t *dst, int L, const int32_t *items, int64_t n)
+{
+    int64_t k = n < L ? n : L;
+    memset(dst, 0, (size_t)(L - k) * sizeof *dst);
+    for (int64_t j = 0; j < k; j++)
+        dst[L - k + j] = items[n - k + j] + 1;
+}
+
+typedef struct fit_ctx {
+    int32_t nu;          /* users with >= 2 training items */
+    int32_t *users;      /* [nu] their indices */
+    int32_t *in, *tgt;   /* [nu, L] input windows and target windows */
+} fit_ctx;
+
+/* One step over users order[b .. e) (positions in ctx). */
+static rec_status step(rec_model *m, rec_graph *g, rec_optim *opt, const rec_sampler *smp,
+                       rec_rng *rng, const fit_ctx *c, const int32_t *order, int64_t b,
+                       int64_t e, double *loss)
+{
+    sasrec *s = m->state;
+    int64_t B = e - b, L = s->L, sh[2] = { B, L };
+    rec_tensor *seq = rec_tensor_new(g, REC_I32, 2, sh), *keep = rec_tensor_new(g, REC_I32, 2, sh);
+    rec_tensor *pos = rec_tensor_i32(g, B * L), *neg = rec_tensor_i32(g, B * L);
+    rec_tensor *w = rec_tensor_1d(g, B * L), *ones = rec_tensor_1d(g, B * L);
+    int64_t bl = B * L;
+    rec_tensor *zeros = rec_tensor_zeros(g, REC_F32, 1, &bl);
+    if (!zeros)
+        return rec_graph_status(g);
+    for (int64_t r = 0; r < B; r++) {
+        int32_t k = order[b + r];
+        const int32_t *in = c->in + (size_t)k * L, *tg = c->tgt + (size_t)k * L;
+        int64_t o = r * L, first = L;
+        for (int64_t t = 0; t < L; t++) {
+            seq->iv[o + t] = in[t];
+            keep->iv[o + t] = in[t] != 0;
+            pos->iv[o + t] = tg[t];
+            w->v[o + t] = tg[t] != 0 ? 1.0f : 0.0f;
+            ones->v[o + t] = 1.0f;
+            neg->iv[o + t] = 0;
+            if (tg[t] != 0 && first == L)
+                first = t;
+        }
+        REC_TRY(rec_sampler_draw(smp, rng, c->users[k], L - first, neg->iv + o + first));
+        for (int64_t t = first; t < L; t++)
+            neg->iv[o + t] = neg->iv[o + t] < 0 ? 0 : neg->iv[o + t] + 1;
+    }
+    int64_t rs[2] = { B * L, s->d };
+    rec_tensor *out = rec_reshape(g, features(g, s, seq, keep, B), 2, rs);
+    rec_tensor *pl = rec_rowdot(g, out, rec_nn_embedding_forward(g, &s->item, pos));
+    rec_tensor *nl = rec_rowdot(g, out, rec_nn_embedding_forward(g, &s->item, neg));
+    rec_tensor *l = rec_add(g, rec_bce_logits(g, pl, ones, w), rec_bce_logits(g, nl, zeros, w));
+    if (!l)
+        return rec_graph_status(g);
+    *loss = l->v[0];
+    REC_TRY(rec_backward(g, l));
+    return rec_optim_step(opt);
+}
+
+static void ctx_free(fit_ctx *c, int L, int32_t nusers)
+{
+    rec_free(c->users, ((size_t)nusers + 1) * sizeof *c->users);
+    rec_free(c->in, ((size_t)nusers * L + 1) * sizeof *c->in);
+    rec_free(c->tgt, ((size_t)nusers * L + 1) * sizeof *c->tgt);
+}
+
+/* Keeps every user's last L training items (what scoring reads), and builds
+ * the training windows of the users with at least two items. */
+static rec_status prepare(rec_model *m, const rec_dataset *d, fit_ctx *c)
+{
+    sasrec *s = m->state;
+    const int64_t *ptr;
+    const int32_t *items;
+    REC_TRY(rec_ds_user_csr(d, &ptr, &items, NULL));
+    int32_t nu = m->nusers;
+    int L = s->L;
+    s->hptr = rec_malloc(((size_t)nu + 1) * sizeof *s->hptr);
+    int64_t nh = 0;
+    for (int32_t u = 0; u < nu; u++)
+        nh += ptr[u + 1] - ptr[u] < L ? ptr[u + 1] - ptr[u] : L;
+    s->nhist = nh;
+    s->hist = rec_malloc(((size_t)nh + 1) * sizeof *s->hist);
+    c->users = rec_malloc(((size_t)nu + 1) * sizeof *c->users);
+    c->in = rec_malloc(((size_t)nu * L + 1) * sizeof *c->in);
+    c->tgt = rec_malloc(((size_t)nu * L + 1) * sizeof *c->tgt);
+    if (!s->hptr || !s->hist || !c->users || !c->in || !c->tgt)
+        return rec_nomem("rec_model_fit(sasrec)");
+    s->hptr[0] = 0;
+    c->nu = 0;
+    for (int32_t u = 0; u < nu; u++) {
+        int64_t n = ptr[u + 1] - ptr[u], k = n < L ? n : L;
+        memcpy(s->hist + s->hptr[u], items + ptr[u + 1] - k, (size_t)k * sizeof *s->hist);
+        s->hptr[u + 1] = s->hptr[u] + k;
+        if (n < 2)
+            continue;
+        window(c->in + (size_t)c->nu * L, L, items + ptr[u], n - 1);
+        window(c->tgt + (size_t)c->nu * L, L, items + ptr[u] + 1, n - 1);
+        c->users[c->nu++] = u;
+    }
+    return REC_OK;
+}
+
+static rec_status sasrec_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
+{
+    static const char fn[] = "rec_model_fit";
+    uint64_t seed = (uint64_t)rec_model_int(m, "seed");
+    REC_TRY(sasrec_alloc(m, fn, seed));
+    sasrec *s = m->state;
+    fit_ctx c = { 0 };
+    rec_status st = prepare(m, d, &c);
+    if (!st && c.nu == 0)
+        st = rec_err(REC_E_INVALID, "%s(sasrec): no user has two or more training items", fn);
+    rec_params *op = NULL;
+    rec_optim *opt = NULL;
+    rec_sampler *smp = NULL;
+    rec_graph *g = NULL;
+    int32_t *order = NULL;
+    if (!st)
+        st = rec_params_create(&op);
+    if (!st) {
+        rec_params_set_float(op, "lr", rec_model_flt(m, "lr"));
+        rec_params_set_float(op, "beta1", 0.9);
+        rec_params_set_float(op, "beta2", rec_model_flt(m, "beta2"));
+        rec_params_set_float(op, "weight_decay", rec_model_flt(m, "l2"));
+        st = rec_optim_create(&opt, "adam", op, s->ps);
+    }
+    if (!st)
+        st = rec_sampler_create(&smp, d, NULL);
+    if (!st)
+        st = rec_graph_create(&g);
+    if (!st) {
+        order = rec_malloc((size_t)c.nu * sizeof *order);
+        if (!order)
+            st = rec_nomem(fn);
+    }
+    rec_rng rng;
+    rec_rng_stream(&rng, seed, 1);
+    if (g)
+        rec_graph_seed(g, seed ^ 0x5a5a5a5aULL);
+    int epochs = (int)rec_model_int(m, "epochs");
+    int64_t batch = rec_model_int(m, "batch");
+    for (int32_t k = 0; !st && k < c.nu; k++)
+        order[k] = k;
+    for (int ep = 1; !st && ep <= epochs; ep++) {
+        rec_rng_shuffle_i32(&rng, order, (size_t)c.nu);
+        double sum = 0;
+        int64_t steps = 0;
+        for (int64_t b = 0; !st && b < c.nu; b += batch) {
+            double l = 0;
+            rec_graph_reset(g);
+            rec_graph_set_training(g, 1);
+            st = step(m, g, opt, smp, &rng, &c, order, b, b + batch < c.nu ? b + batch : c.nu,
+                      &l);
+            sum += l;
+            steps++;
+        }
+        if (!st && !isfinite(sum))
+            st = rec_err(REC_E_RANGE, "%s(sasrec): the loss diverged at epoch %d (try a "
+                         "smaller lr)", fn, ep);
+        if (!st && cb && cb(user, ep, epochs, sum / (double)steps))
+            st = rec_err(REC_E_CANCELLED, "%s(sasrec): cancelled at epoch %d", fn, ep);
+    }
+    rec_free(order, (size_t)c.nu * sizeof *order);
+    rec_graph_destroy(g);
+    rec_sampler_destroy(smp);
+    rec_optim_destroy(opt);
+    rec_params_destroy(op);
+    ctx_free(&c, s->L, m->nusers);
+    return st;
+}
+
+/* Scores of every item after the history items[0..n) (dense indices, time
+ * order; only the last L count).  A graph per call keeps concurrent callers
+ * apart. */
+static rec_status score_seq(const rec_model *m, const int32_t *items, int64_t n, float *out)
+{
+    const sasrec *s = m->state;
+    rec_graph *g;
+    REC_TRY(rec_graph_create(&g));
+    rec_graph_set_grad(g, 0);
+    rec_graph_set_training(g, 0);
+    int64_t sh[2] = { 1, s->L };
+    rec_tensor *seq = rec_tensor_new(g, REC_I32, 2, sh), *keep = rec_tensor_new(g, REC_I32, 2, sh);
+    rec_tensor *h = NULL;
+    if (keep) {
+        window(seq->iv, s->L, items, n);
+        for (int t = 0; t < s->L; t++)
+            keep->iv[t] = seq->iv[t] != 0;
+        h = features(g, s, seq, keep, 1);
+    }
+    rec_status st = rec_graph_status(g);
+    if (!st && h)
+        rec_sgemv(0, m->nitems, s->d, 1.0f, s->item.weight->v + s->d, s->d,
+                  h->v + (size_t)(s->L - 1) * s->d, 0.0f, out);
+    rec_graph_destroy(g);
+    return st;
+}
+
+static rec_status sasrec_score_user(const rec_model *m, int32_t u, float *out)
+{
+    const sasrec *s = m->state;
+    return score_seq(m, s->hist + s->hptr[u], s->hptr[u + 1] - s->hptr[u], out);
+}
+
+static rec_status sasrec_score_history(const rec_model *m, const int32_t *items,
+                                       const float *ratings, size_t n, float *out)
+{
+    (void)ratings; /* the order of the items is the signal, not their ratings */
+    return score_seq(m, items, (int64_t)n, out);
+}
+
+static rec_status sasrec_save(const rec_model *m, rec_lrm_writer *w)
+{
+    const sasrec *s = m->state;
+    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
+        const rec_tensor *t = rec_pstore_at(s->ps, k);
+        char name[REC_NN_NAME_MAX + 8];
+        snprintf(name, sizeof name, "net.%s", t->name);
+        REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_F32, t->nd, t->shape, t->v));
+    }
+    int64_t nu1 = (int64_t)m->nusers + 1;
+    REC_TRY(rec_lrm_add_tensor(w, "hist.ptr", REC_LRM_I64, 1, &nu1, s->hptr));
+    return rec_lrm_add_tensor(w, "hist.items", REC_LRM_I32, 1, &s->nhist, s->hist);
+}
+
+static rec_status sasrec_load(rec_model *m, const rec_lrm_reader *r)
+{
+    static const char fn[] = "rec_model_load";
+    REC_TRY(sasrec_alloc(m, fn, 0));
+    sasrec *s = m->state;
+    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
+        rec_tensor *t = rec_pstore_at(s->ps, k);
+        char name[REC_NN_NAME_MAX + 8];
+        snprintf(name, sizeof name, "net.%s", t->name);
+        const void *p;
+        REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_F32, t->nd, t->shape, &p));
+        memcpy(t->v, p, (size_t)t->n * sizeof(float));
+    }
+    int64_t nu1 = (int64_t)m->nusers + 1, sh[REC_LRM_MAX_DIMS];
+    const void *pp, *pi;
+    REC_TRY(rec_lrm_tensor_expect(r, "hist.ptr", REC_LRM_I64, 1, &nu1, &pp));
+    REC_TRY(rec_lrm_tensor(r, "hist.items", REC_LRM_I32, 1, sh, &pi));
+    const int64_t *ptr = pp;
+    const int32_t *it = pi;
+    if (ptr[0] != 0 || ptr[m->nusers] != sh[0])
+        return rec_err(REC_E_FORMAT, "%s: sasrec histories are inconsistent", fn);
+    for (int32_t u = 0; u < m->nusers; u++)
+        if (ptr[u + 1] < ptr[u] || ptr[u + 1] - ptr[u] > s->L)
+            return rec_err(REC_E_FORMAT, "%s: sasrec history of user %d is malformed", fn, u);
+    for (int64_t j = 0; j < sh[0]; j++)
+        if (it[j] < 0 || it[j] >= m->nitems)
+            return rec_err(REC_E_FORMAT, "%s: sasrec history item out of range", fn);
+    s->hptr = rec_malloc((size_t)nu1 * sizeof *s->hptr);
+    s->nhist = sh[0];
+    s->hist = rec_malloc(((size_t)s->nhist + 1) * sizeof *s->hist);
+    if (!s->hptr || !s->hist)
+        return rec_nomem(fn);
+    memcpy(s->hptr, ptr, (size_t)nu1 * sizeof *s->hptr);
+    memcpy(s->hist, it, (size_t)s->nhist * sizeof *s->hist);
+    return REC_OK;
+}
+
+const rec_model_vt rec_sasrec_vt = {
+    .kind = "sasrec",
+    .summary = "SASRec: causal self-attention over the user's item sequence, next-item scores",
+    .spec = spec,
+    .nspec = NSPEC,
+    .fit = sasrec_fit,
+    .score_user = sasrec_score_user,
+    .score_history = sasrec_score_history,
+    .save = sasrec_save,
+    .load = sasrec_load,
+    .free_state = sasrec_free,
+};
