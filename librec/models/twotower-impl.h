@@ -1,0 +1,95 @@
+/* Internals of the "twotower" kind shared by its files: the feature spec
+ * of each tower, the towers' forward passes, and the model state. */
+#ifndef LIBREC_TWOTOWER_IMPL_H
+#define LIBREC_TWOTOWER_IMPL_H
+
+#include "model-impl.h"
+#include "nn/nn-impl.h"
+#include "librec/retrieval.h"
+
+#define TT_MAX_FEAT 16
+#define TT_NAME_MAX 64
+
+/* What one token of user_features / item_features stands for. */
+enum {
+    TT_ID = 1,    /* the entity's own id: Embedding (untrained or unknown: zero row) */
+    TT_CAT,       /* categorical field of the tower's side: Embedding             */
+    TT_NUM,       /* numeric field of the tower's side: one input column          */
+    TT_BAG,       /* multi-hot field of the tower's side: EmbeddingBag, mean      */
+    TT_HFIELD,    /* user "<item field>_hist": weighted mean over the multiset of
+                     the item field's codes of the user's training items        */
+    TT_HBAG,      /* user "hist_bag": mean of an item table over the history      */
+    TT_HGRU       /* user "hist_gru": GRU over the last hist_len history items    */
+};
+
+typedef struct tt_feat {
+    int kind;
+    char name[TT_NAME_MAX];
+    int32_t vocab;        /* rows of its table                                  */
+    int64_t nent;         /* entities its per-entity arrays cover               */
+    int32_t *code;        /* CAT [nent], -1 missing                             */
+    float *num;           /* NUM [nent], 0 when missing                         */
+    int64_t *ptr;         /* BAG: entity codes; HFIELD: item codes [nent+1]     */
+    int32_t *val;         /* [ptr[nent]]                                        */
+    int64_t *uptr;        /* HFIELD: per user distinct codes [nusers+1]         */
+    int32_t *uval;
+    float *uw;            /* weights c_ug / sum_g c_ug                          */
+    int64_t nuser;
+    rec_nn_embedding emb;
+    rec_nn_embedding_bag bag;
+    rec_nn_gru gru;
+    int width;            /* columns it adds to the tower input                 */
+} tt_feat;
+
+typedef struct tt_tower {
+    tt_feat f[TT_MAX_FEAT];
+    int nf;
+    int in_dim;
+    rec_nn_mlp mlp;
+} tt_tower;
+
+/* One user-tower query: user index (-1: anonymous) and a time-ordered
+ * history; hist_bag and hist_gru read the history, the _hist fields read
+ * the user's precomputed training multiset (or the history when anonymous). */
+typedef struct tt_uq {
+    int32_t u;
+    const int32_t *hist;
+    int64_t hlen;
+} tt_uq;
+
+typedef struct twotower {
+    rec_pstore *ps;
+    tt_tower ut, it;
+    int dim, out_dim, hist_len;
+    int32_t *trained;     /* [nitems] 1 when the item had training interactions */
+    int64_t *hptr;        /* [nusers+1] each user's training items, time order  */
+    int32_t *hitems;
+    float *uvec, *ivec;   /* [nusers, out_dim], [nitems, out_dim], unit rows    */
+    rec_index *ix;        /* ivec, for retrieval and hard negatives             */
+    void *names;          /* saved tensor names (twotower.c)                    */
+} twotower;
+
+/* Parses the spec strings against the dataset's fields (d non-NULL at fit)
+ * or the saved vocab sizes (d NULL at load: kinds and vocabs come from
+ * kinds/vocabs).  Fills kinds and names only; data and params come later. */
+rec_status tt_parse(tt_tower *t, const char *spec, rec_side side, const rec_dataset *d,
+                    const char *fn);
+/* Copies the per-entity feature data the tower needs from d. */
+rec_status tt_take_data(rec_model *m, tt_tower *t, rec_side side, const rec_dataset *d);
+/* Per-user weighted codes of every HFIELD feature from the histories. */
+rec_status tt_user_multisets(rec_model *m, tt_tower *t);
+/* Adds the tower's params under prefix and initialises them. */
+rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t *sizes,
+                    int nsizes, rec_rng *rng);
+void tt_tower_free(tt_tower *t);
+
+/* Forward passes -> [n, out_dim] unit rows (NULL + sticky graph error). */
+rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, int64_t n);
+rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *items, int64_t n);
+
+/* In-batch InfoNCE, fused (twotower_loss.c): U, V [B, d] -> [1], mean over
+ * b of -log softmax(U V^T / t - logq)[b, b]; logq [B] or NULL. */
+rec_tensor *tt_infonce(rec_graph *g, rec_tensor *u, rec_tensor *v, float temperature,
+                       const float *logq);
+
+#endif

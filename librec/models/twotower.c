@@ -1,0 +1,645 @@
+/* "twotower": a user tower and an item tower (feature embeddings -> MLP ->
+ * L2 norm) scored by their dot product, trained with in-batch InfoNCE (with
+ * or without the log-Q correction), BCE over hard + random negatives, or a
+ * mix.  Item vectors are precomputed into a flat index at fit and load;
+ * items without training interactions get a zero id embedding, so their
+ * vectors come from their features alone (cold start: load the data with
+ * catalog=all and they are recommended like any other).
+ *
+ * Features (user_features, item_features: comma-separated):
+ *   id               the entity's id embedding
+ *   <field>          a field of the tower's side: categorical (Embedding),
+ *                    multi-hot (EmbeddingBag, mean) or numeric (one column)
+ *   <item field>_hist  user only: weighted mean over the multiset of the
+ *                    item field's codes of the user's training items (W2's
+ *                    user genre bag: "genres_hist")
+ *   hist_bag         user only: mean of an item table over the user's
+ *                    earlier items
+ *   hist_gru         user only: GRU over the user's last hist_len items
+ * hist_bag and hist_gru see, for a training pair, only the items before it
+ * in time (no leak of the target); at scoring, the whole training history. */
+#include "twotower-impl.h"
+#include "core/ops.h"
+#include "train/train-impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const rec_param_spec spec[] = {
+    { "user_features", REC_PARAM_STR, "id", 0, 0, NULL,
+      "user tower inputs: id, user fields, <item field>_hist, hist_bag, hist_gru" },
+    { "item_features", REC_PARAM_STR, "id", 0, 0, NULL,
+      "item tower inputs: id and item fields (categorical, multi-hot, numeric)" },
+    { "dim", REC_PARAM_INT, "32", 1, 4096, NULL, "width of every feature embedding" },
+    { "tower", REC_PARAM_STR, "64,64", 0, 0, NULL,
+      "MLP layer sizes of each tower (ReLU between; the last is the output)" },
+    { "temperature", REC_PARAM_FLOAT, "0.05", 1e-4, 100, NULL, "logits = u.v / temperature" },
+    { "loss", REC_PARAM_STR, "infonce", 0, 0, "infonce|infonce_logq|bce|mix",
+      "in-batch softmax, with log-Q correction, BCE over negatives, or the mix" },
+    { "lambda", REC_PARAM_FLOAT, "0.5", 0, 1, NULL, "mix: weight of InfoNCE (BCE gets 1-lambda)" },
+    { "neg_hard", REC_PARAM_INT, "2", 0, 1000, NULL,
+      "bce/mix: negatives per pair from the user's current top items" },
+    { "neg_random", REC_PARAM_INT, "4", 0, 1000, NULL, "bce/mix: uniform negatives per pair" },
+    { "hard_pool", REC_PARAM_INT, "50", 1, REC_SAMPLER_MAX_HARD_K, NULL,
+      "top unseen items per user (refreshed each epoch) the hard negatives come from" },
+    { "hist_len", REC_PARAM_INT, "20", 1, 4096, NULL, "hist_gru: last items read" },
+    { "epochs", REC_PARAM_INT, "20", 1, 100000, NULL, "passes over the interactions" },
+    { "batch", REC_PARAM_INT, "1024", 2, 1 << 20, NULL, "interactions per step" },
+    { "lr", REC_PARAM_FLOAT, "0.001", 0, 10, NULL, "Adam learning rate" },
+    { "weight_decay", REC_PARAM_FLOAT, "0", 0, 100, NULL, "Adam L2 penalty" },
+    { "sparse", REC_PARAM_BOOL, "true", 0, 0, NULL,
+      "row-sparse embedding gradients (lazy Adam); false: dense Adam as PyTorch's default" },
+    { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
+};
+#define NSPEC (sizeof spec / sizeof *spec)
+
+#define FN "rec_model_fit(twotower)"
+
+enum { L_INFONCE, L_LOGQ, L_BCE, L_MIX };
+
+/* Names of saved tensors must outlive the writer: kept in the state. */
+typedef struct tt_names {
+    char s[TT_MAX_FEAT * 2 * 4][48];
+    int64_t umeta[TT_MAX_FEAT * 2], imeta[TT_MAX_FEAT * 2];
+} tt_names;
+
+static void tt_free(rec_model *m)
+{
+    twotower *s = m->state;
+    if (!s)
+        return;
+    tt_tower_free(&s->ut);
+    tt_tower_free(&s->it);
+    rec_pstore_destroy(s->ps);
+    rec_index_destroy(s->ix);
+    rec_free(s->trained, (size_t)m->nitems * sizeof *s->trained);
+    if (s->hptr) {
+        rec_free(s->hitems, ((size_t)s->hptr[m->nusers] + 1) * sizeof *s->hitems);
+        rec_free(s->hptr, ((size_t)m->nusers + 1) * sizeof *s->hptr);
+    }
+    rec_free(s->uvec, (size_t)m->nusers * s->out_dim * sizeof *s->uvec);
+    rec_free(s->ivec, (size_t)m->nitems * s->out_dim * sizeof *s->ivec);
+    rec_free(s->names, sizeof(tt_names));
+    rec_free(s, sizeof *s);
+    m->state = NULL;
+}
+
+static int loss_kind(const rec_model *m)
+{
+    const char *l = rec_model_str(m, "loss");
+    return !strcmp(l, "infonce") ? L_INFONCE : !strcmp(l, "infonce_logq") ? L_LOGQ
+         : !strcmp(l, "bce") ? L_BCE : L_MIX;
+}
+
+/* "64,64" -> sizes; fn names the caller. */
+static rec_status parse_tower(const rec_model *m, int64_t *sizes, int *n, const char *fn)
+{
+    const char *p = rec_model_str(m, "tower");
+    *n = 0;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 65536 || (*end && *end != ','))
+            return rec_err(REC_E_INVALID, "%s: tower: '%s' is not a list of layer sizes "
+                           "(1..65536) such as \"64,64\"", fn, rec_model_str(m, "tower"));
+        if (*n == REC_NN_MLP_MAX)
+            return rec_err(REC_E_INVALID, "%s: tower: more than %d layers", fn,
+                           REC_NN_MLP_MAX);
+        sizes[(*n)++] = v;
+        p = *end ? end + 1 : end;
+        if (*end && !*p)
+            return rec_err(REC_E_INVALID, "%s: tower: trailing comma in '%s'", fn,
+                           rec_model_str(m, "tower"));
+    }
+    if (*n == 0)
+        return rec_err(REC_E_INVALID, "%s: tower is empty", fn);
+    return REC_OK;
+}
+
+static rec_status alloc_state(rec_model *m, int64_t *sizes, int *nsizes, const char *fn)
+{
+    twotower *s = rec_calloc(1, sizeof *s);
+    if (!s)
+        return rec_nomem(fn);
+    m->state = s;
+    s->names = rec_calloc(1, sizeof(tt_names));
+    if (!s->names)
+        return rec_nomem(fn);
+    s->dim = (int)rec_model_int(m, "dim");
+    s->hist_len = (int)rec_model_int(m, "hist_len");
+    REC_TRY(parse_tower(m, sizes, nsizes, fn));
+    s->out_dim = (int)sizes[*nsizes - 1];
+    return rec_pstore_create(&s->ps);
+}
+
+/* Every user and item vector, then the index over the item vectors. */
+static rec_status compute_vectors(rec_model *m)
+{
+    twotower *s = m->state;
+    size_t ub = (size_t)m->nusers * s->out_dim * sizeof *s->uvec;
+    size_t ib = (size_t)m->nitems * s->out_dim * sizeof *s->ivec;
+    if (!s->uvec)
+        s->uvec = rec_malloc(ub ? ub : 1);
+    if (!s->ivec)
+        s->ivec = rec_malloc(ib ? ib : 1);
+    if (!s->uvec || !s->ivec)
+        return rec_nomem("twotower vectors");
+    rec_graph *g;
+    REC_TRY(rec_graph_create(&g));
+    rec_graph_set_grad(g, 0);
+    rec_graph_set_training(g, 0);
+    rec_status st = REC_OK;
+    enum { CH = 1024 };
+    int32_t ids[CH];
+    tt_uq q[CH];
+    for (int64_t b = 0; !st && b < m->nitems; b += CH) {
+        int64_t n = m->nitems - b < CH ? m->nitems - b : CH;
+        for (int64_t k = 0; k < n; k++)
+            ids[k] = (int32_t)(b + k);
+        rec_graph_reset(g);
+        rec_tensor *v = tt_item_forward(g, m, ids, n);
+        if (!v)
+            st = rec_graph_status(g);
+        else
+            memcpy(s->ivec + b * s->out_dim, v->v, (size_t)v->n * sizeof *v->v);
+    }
+    for (int64_t b = 0; !st && b < m->nusers; b += CH) {
+        int64_t n = m->nusers - b < CH ? m->nusers - b : CH;
+        for (int64_t k = 0; k < n; k++) {
+            int32_t u = (int32_t)(b + k);
+            q[k] = (tt_uq){ u, s->hitems + s->hptr[u], s->hptr[u + 1] - s->hptr[u] };
+        }
+        rec_graph_reset(g);
+        rec_tensor *v = tt_user_forward(g, m, q, n);
+        if (!v)
+            st = rec_graph_status(g);
+        else
+            memcpy(s->uvec + b * s->out_dim, v->v, (size_t)v->n * sizeof *v->v);
+    }
+    rec_graph_destroy(g);
+    if (st)
+        return st;
+    rec_index_destroy(s->ix);
+    s->ix = NULL;
+    REC_TRY(rec_index_create(&s->ix, s->out_dim, "ip"));
+    return rec_index_add(s->ix, s->ivec, (size_t)m->nitems);
+}
+
+/* Training context of one fit. */
+typedef struct fitctx {
+    rec_model *m;
+    rec_optim *opt;
+    rec_sampler *smp;
+    const int32_t *us, *is;
+    int32_t *pos;       /* [rows] position of the row in its user's history */
+    float *logq;        /* [nitems] log share of training rows               */
+    int32_t *hard;      /* [nusers * pool] current top unseen items, -1 pad  */
+    int pool, nhard, nrand, loss;
+    float temp, lambda;
+} fitctx;
+
+/* Refreshes each user's top unseen items (hard negatives) from the index. */
+static rec_status refresh_hard(fitctx *c)
+{
+    rec_model *m = c->m;
+    twotower *s = m->state;
+    REC_TRY(compute_vectors(m));
+    rec_filter *f;
+    REC_TRY(rec_filter_create(&f, (size_t)m->nitems));
+    rec_status st = rec_filter_exclude_csr(f, (size_t)m->nusers, m->seen_ptr, m->seen);
+    if (!st)
+        st = rec_index_search(s->ix, s->uvec, (size_t)m->nusers, (size_t)c->pool, f, c->hard,
+                              NULL);
+    rec_filter_destroy(f);
+    return st;
+}
+
+static rec_status step(fitctx *c, rec_graph *g, rec_rng *rng, const int32_t *rows, int64_t n,
+                       double *loss)
+{
+    rec_model *m = c->m;
+    twotower *s = m->state;
+    tt_uq *q = rec_graph_alloc(g, (size_t)n * sizeof *q);
+    rec_tensor *items = rec_tensor_i32(g, n);
+    if (!q || !items)
+        return rec_graph_status(g);
+    for (int64_t b = 0; b < n; b++) {
+        int32_t r = rows[b], u = c->us[r];
+        q[b] = (tt_uq){ u, s->hitems + s->hptr[u], c->pos[r] };
+        items->iv[b] = c->is[r];
+    }
+    rec_tensor *U = tt_user_forward(g, m, q, n);
+    rec_tensor *V = tt_item_forward(g, m, items->iv, n);
+    float it = 1.0f / c->temp;
+    rec_tensor *lc = NULL, *lb = NULL, *l;
+    if (c->loss != L_BCE) {
+        float *lq = NULL;
+        if (c->loss == L_LOGQ) {
+            lq = rec_graph_alloc(g, (size_t)n * sizeof *lq);
+            if (!lq)
+                return rec_graph_status(g);
+            for (int64_t b = 0; b < n; b++)
+                lq[b] = c->logq[items->iv[b]];
+        }
+        lc = tt_infonce(g, U, V, c->temp, lq);
+    }
+    if (c->loss == L_BCE || c->loss == L_MIX) {
+        int64_t k = c->nhard + c->nrand;
+        rec_tensor *neg = rec_tensor_i32(g, n * k);
+        if (!neg)
+            return rec_graph_status(g);
+        for (int64_t b = 0; b < n; b++) {
+            int32_t u = q[b].u, *o = neg->iv + b * k;
+            int64_t got = 0;
+            for (int h = 0; h < c->nhard && c->hard; h++) {
+                int32_t j = c->hard[(int64_t)u * c->pool + rec_rng_below(rng, (uint32_t)c->pool)];
+                if (j >= 0)
+                    o[got++] = j;
+            }
+            if (got < k)
+                REC_TRY(rec_sampler_draw(c->smp, rng, u, k - got, o + got));
+        }
+        rec_tensor *Vn = tt_item_forward(g, m, neg->iv, n * k);
+        int64_t s3[3] = { n, k, s->out_dim }, u3[3] = { n, 1, s->out_dim }, s2[2] = { n, k };
+        rec_tensor *ln = rec_reshape(g, rec_bmm(g, rec_reshape(g, U, 3, u3),
+                                                rec_reshape(g, Vn, 3, s3), 0, 1), 2, s2);
+        rec_tensor *lp = rec_scale(g, rec_rowdot(g, U, V), it);
+        lb = rec_loss_bce_negatives(g, lp, rec_scale(g, ln, it));
+    }
+    l = c->loss == L_MIX ? rec_loss_mixed(g, c->lambda, lc, lb) : lc ? lc : lb;
+    if (!l)
+        return rec_graph_status(g);
+    *loss = l->v[0];
+    REC_TRY(rec_backward(g, l));
+    return rec_optim_step(c->opt);
+}
+
+/* Each user's training items in time order, each row's place in them, the
+ * items' training counts. */
+static rec_status take_history(rec_model *m, const rec_dataset *d, fitctx *c)
+{
+    twotower *s = m->state;
+    const int64_t *ptr, *rows;
+    const int32_t *items;
+    REC_TRY(rec_ds_user_csr(d, &ptr, &items, NULL));
+    REC_TRY(rec_ds_user_csr_rows(d, &rows));
+    int64_t nh = ptr[m->nusers], nr = rec_ds_num_rows(d);
+    s->hptr = rec_malloc(((size_t)m->nusers + 1) * sizeof *s->hptr);
+    s->hitems = s->hptr ? rec_malloc(((size_t)nh + 1) * sizeof *s->hitems) : NULL;
+    s->trained = rec_calloc((size_t)m->nitems ? (size_t)m->nitems : 1, sizeof *s->trained);
+    c->pos = rec_malloc((size_t)nr * sizeof *c->pos);
+    c->logq = rec_malloc((size_t)m->nitems * sizeof *c->logq + 1);
+    if (!s->hitems || !s->trained || !c->pos || !c->logq) {
+        if (!s->hitems) {
+            rec_free(s->hptr, ((size_t)m->nusers + 1) * sizeof *s->hptr);
+            s->hptr = NULL;
+        }
+        return rec_nomem(FN);
+    }
+    memcpy(s->hptr, ptr, ((size_t)m->nusers + 1) * sizeof *s->hptr);
+    memcpy(s->hitems, items, (size_t)nh * sizeof *s->hitems);
+    for (int32_t u = 0; u < m->nusers; u++)
+        for (int64_t j = ptr[u]; j < ptr[u + 1]; j++)
+            c->pos[rows[j]] = (int32_t)(j - ptr[u]);
+    for (int64_t r = 0; r < nr; r++)
+        s->trained[c->is[r]]++;
+    for (int32_t i = 0; i < m->nitems; i++) {
+        c->logq[i] = s->trained[i] ? (float)log((double)s->trained[i] / (double)nr) : 0.0f;
+        s->trained[i] = s->trained[i] > 0;
+    }
+    return REC_OK;
+}
+
+static rec_status make_model(rec_model *m, const rec_dataset *d, const int64_t *sizes, int ns,
+                             rec_rng *rng)
+{
+    twotower *s = m->state;
+    REC_TRY(tt_parse(&s->ut, rec_model_str(m, "user_features"), REC_SIDE_USER, d, FN));
+    REC_TRY(tt_parse(&s->it, rec_model_str(m, "item_features"), REC_SIDE_ITEM, d, FN));
+    REC_TRY(tt_take_data(m, &s->ut, REC_SIDE_USER, d));
+    REC_TRY(tt_take_data(m, &s->it, REC_SIDE_ITEM, d));
+    REC_TRY(tt_user_multisets(m, &s->ut));
+    REC_TRY(tt_build(m, &s->ut, "user", sizes, ns, rng));
+    return tt_build(m, &s->it, "item", sizes, ns, rng);
+}
+
+static rec_status tt_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
+{
+    int64_t sizes[REC_NN_MLP_MAX];
+    int ns;
+    REC_TRY(alloc_state(m, sizes, &ns, FN));
+    fitctx c = { .m = m, .us = rec_ds_users_col(d), .is = rec_ds_items_col(d) };
+    c.loss = loss_kind(m);
+    c.temp = (float)rec_model_flt(m, "temperature");
+    c.lambda = (float)rec_model_flt(m, "lambda");
+    c.nhard = (int)rec_model_int(m, "neg_hard");
+    c.nrand = (int)rec_model_int(m, "neg_random");
+    c.pool = (int)rec_model_int(m, "hard_pool");
+    int64_t nr = rec_ds_num_rows(d);
+    int use_neg = c.loss == L_BCE || c.loss == L_MIX;
+    rec_status st = REC_OK;
+    if (use_neg && c.nhard + c.nrand == 0)
+        st = rec_err(REC_E_INVALID, "%s: loss %s needs neg_hard + neg_random >= 1", FN,
+                     rec_model_str(m, "loss"));
+    rec_rng rng;
+    rec_rng_seed(&rng, (uint64_t)rec_model_int(m, "seed"));
+    if (!st)
+        st = take_history(m, d, &c);
+    if (!st)
+        st = make_model(m, d, sizes, ns, &rng);
+    if (!st && use_neg) {
+        st = rec_sampler_create(&c.smp, d, NULL);
+        if (!st && c.nhard > 0) {
+            c.hard = rec_malloc((size_t)m->nusers * c.pool * sizeof *c.hard);
+            if (!c.hard)
+                st = rec_nomem(FN);
+        }
+    }
+    rec_params *op = NULL;
+    if (!st)
+        st = rec_params_create(&op);
+    if (!st) {
+        rec_params_set_float(op, "lr", rec_model_flt(m, "lr"));
+        rec_params_set_float(op, "weight_decay", rec_model_flt(m, "weight_decay"));
+        st = rec_optim_create(&c.opt, "adam", op, ((twotower *)m->state)->ps);
+    }
+    rec_params_destroy(op);
+    rec_graph *g = NULL;
+    int32_t *order = st ? NULL : rec_malloc((size_t)nr * sizeof *order);
+    if (!st)
+        st = order ? rec_graph_create(&g) : rec_nomem(FN);
+    int epochs = (int)rec_model_int(m, "epochs");
+    int64_t batch = rec_model_int(m, "batch");
+    for (int64_t k = 0; !st && k < nr; k++)
+        order[k] = (int32_t)k;
+    for (int ep = 1; !st && ep <= epochs; ep++) {
+        if (c.hard)
+            st = refresh_hard(&c);
+        rec_rng_shuffle_i32(&rng, order, (size_t)nr);
+        double sum = 0;
+        int64_t steps = 0;
+        for (int64_t b = 0; !st && b < nr; b += batch) {
+            double l = 0;
+            rec_graph_reset(g);
+            st = step(&c, g, &rng, order + b, b + batch < nr ? batch : nr - b, &l);
+            sum += l;
+            steps++;
+        }
+        if (!st && !isfinite(sum))
+            st = rec_err(REC_E_RANGE, "%s: the loss diverged at epoch %d (lower lr?)", FN, ep);
+        if (!st && cb && cb(user, ep, epochs, sum / (double)steps))
+            st = rec_err(REC_E_CANCELLED, "%s: cancelled at epoch %d", FN, ep);
+    }
+    rec_graph_destroy(g);
+    rec_optim_destroy(c.opt);
+    rec_sampler_destroy(c.smp);
+    rec_free(order, (size_t)nr * sizeof *order);
+    rec_free(c.pos, (size_t)nr * sizeof *c.pos);
+    rec_free(c.logq, (size_t)m->nitems * sizeof *c.logq + 1);
+    rec_free(c.hard, (size_t)m->nusers * c.pool * sizeof *c.hard);
+    if (!st || st == REC_E_CANCELLED) {
+        rec_status vs = compute_vectors(m);
+        if (vs)
+            return vs;
+    }
+    return st;
+}
+
+static rec_status tt_score_user(const rec_model *m, int32_t u, float *out)
+{
+    const twotower *s = m->state;
+    rec_sgemv(0, m->nitems, s->out_dim, 1.0f, s->ivec, s->out_dim,
+              s->uvec + (size_t)u * s->out_dim, 0.0f, out);
+    return REC_OK;
+}
+
+static rec_status tt_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
+{
+    const twotower *s = m->state;
+    *out = rec_sdot(s->out_dim, s->uvec + (size_t)u * s->out_dim,
+                    s->ivec + (size_t)i * s->out_dim);
+    return REC_OK;
+}
+
+/* An anonymous user: the user tower over the history (unknown id). */
+static rec_status tt_score_history(const rec_model *m, const int32_t *items, const float *r,
+                                   size_t n, float *out)
+{
+    const twotower *s = m->state;
+    rec_graph *g;
+    REC_TRY(rec_graph_create(&g));
+    rec_graph_set_grad(g, 0);
+    tt_uq q = { -1, items, (int64_t)n };
+    rec_tensor *u = tt_user_forward(g, m, &q, 1);
+    rec_status st = u ? REC_OK : rec_graph_status(g);
+    if (!st)
+        rec_sgemv(0, m->nitems, s->out_dim, 1.0f, s->ivec, s->out_dim, u->v, 0.0f, out);
+    rec_graph_destroy(g);
+    return st;
+}
+
+static rec_status tt_similar(const rec_model *m, int32_t i, float *out)
+{
+    const twotower *s = m->state;
+    rec_sgemv(0, m->nitems, s->out_dim, 1.0f, s->ivec, s->out_dim,
+              s->ivec + (size_t)i * s->out_dim, 0.0f, out);
+    return REC_OK;
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+static rec_status save_tower(const rec_model *m, rec_lrm_writer *w, const tt_tower *t,
+                             const char *side, int64_t *meta, int *slot)
+{
+    twotower *s = m->state;
+    tt_names *nm = s->names;
+    for (int k = 0; k < t->nf; k++) {
+        meta[2 * k] = t->f[k].kind;
+        meta[2 * k + 1] = t->f[k].vocab;
+    }
+    char *name = nm->s[(*slot)++];
+    snprintf(name, 48, "tt.%s.meta", side);
+    int64_t shp[2] = { t->nf, 2 };
+    REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_I64, 2, shp, meta));
+    for (int k = 0; k < t->nf; k++) {
+        const tt_feat *f = &t->f[k];
+        int64_t n = f->nent, n1 = f->nent + 1;
+        if (f->code || f->num) {
+            name = nm->s[(*slot)++];
+            snprintf(name, 48, "tt.%s.%d.data", side, k);
+            REC_TRY(f->code ? rec_lrm_add_tensor(w, name, REC_LRM_I32, 1, &n, f->code)
+                            : rec_lrm_add_tensor(w, name, REC_LRM_F32, 1, &n, f->num));
+        }
+        if (f->ptr) {
+            int64_t nv = f->ptr[n];
+            name = nm->s[(*slot)++];
+            snprintf(name, 48, "tt.%s.%d.ptr", side, k);
+            REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_I64, 1, &n1, f->ptr));
+            name = nm->s[(*slot)++];
+            snprintf(name, 48, "tt.%s.%d.val", side, k);
+            REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_I32, 1, &nv, f->val));
+        }
+    }
+    return REC_OK;
+}
+
+static rec_status tt_save(const rec_model *m, rec_lrm_writer *w)
+{
+    const twotower *s = m->state;
+    tt_names *nm = s->names;
+    int slot = 0;
+    int64_t ni = m->nitems, nu1 = (int64_t)m->nusers + 1, nh = s->hptr[m->nusers];
+    REC_TRY(rec_lrm_add_tensor(w, "tt.trained", REC_LRM_I32, 1, &ni, s->trained));
+    REC_TRY(rec_lrm_add_tensor(w, "tt.hist.ptr", REC_LRM_I64, 1, &nu1, s->hptr));
+    REC_TRY(rec_lrm_add_tensor(w, "tt.hist.items", REC_LRM_I32, 1, &nh, s->hitems));
+    REC_TRY(save_tower(m, w, &s->ut, "user", nm->umeta, &slot));
+    REC_TRY(save_tower(m, w, &s->it, "item", nm->imeta, &slot));
+    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
+        const rec_tensor *t = rec_pstore_at(s->ps, k);
+        REC_TRY(rec_lrm_add_tensor(w, t->name, REC_LRM_F32, t->nd, t->shape, t->v));
+    }
+    return REC_OK;
+}
+
+#define LD "rec_model_load(twotower)"
+
+static rec_status load_tower(rec_model *m, const rec_lrm_reader *r, tt_tower *t,
+                             const char *spec_str, rec_side side)
+{
+    const char *sn = side == REC_SIDE_USER ? "user" : "item";
+    int64_t nent = side == REC_SIDE_USER ? m->nusers : m->nitems;
+    REC_TRY(tt_parse(t, spec_str, side, NULL, LD));
+    char name[48];
+    snprintf(name, sizeof name, "tt.%s.meta", sn);
+    int64_t want[2] = { t->nf, 2 };
+    const void *p;
+    REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_I64, 2, want, &p));
+    const int64_t *meta = p;
+    for (int k = 0; k < t->nf; k++) {
+        tt_feat *f = &t->f[k];
+        f->kind = (int)meta[2 * k];
+        if (f->kind < TT_ID || f->kind > TT_HGRU || meta[2 * k + 1] < 0 ||
+            meta[2 * k + 1] > INT32_MAX || (side == REC_SIDE_ITEM && f->kind > TT_BAG))
+            return rec_err(REC_E_FORMAT, "%s: bad %s feature %d", LD, sn, k);
+        f->vocab = (int32_t)meta[2 * k + 1];
+        int64_t own = f->kind == TT_HFIELD ? m->nitems : nent, n1 = own + 1;
+        if (f->kind == TT_CAT || f->kind == TT_NUM) {
+            snprintf(name, sizeof name, "tt.%s.%d.data", sn, k);
+            int cat = f->kind == TT_CAT;
+            REC_TRY(rec_lrm_tensor_expect(r, name, cat ? REC_LRM_I32 : REC_LRM_F32, 1, &own, &p));
+            size_t bytes = (size_t)own * 4;
+            void *dst = rec_malloc(bytes ? bytes : 1);
+            if (!dst)
+                return rec_nomem(LD);
+            memcpy(dst, p, bytes);
+            f->nent = own;
+            if (cat) {
+                f->code = dst;
+                for (int64_t e = 0; e < own; e++)
+                    if (f->code[e] < -1 || f->code[e] >= f->vocab)
+                        return rec_err(REC_E_FORMAT, "%s: %s feature %d: code out of range",
+                                       LD, sn, k);
+            } else {
+                f->num = dst;
+            }
+        } else if (f->kind == TT_BAG || f->kind == TT_HFIELD) {
+            snprintf(name, sizeof name, "tt.%s.%d.ptr", sn, k);
+            REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_I64, 1, &n1, &p));
+            const int64_t *ptr = p;
+            snprintf(name, sizeof name, "tt.%s.%d.val", sn, k);
+            int64_t shp[REC_LRM_MAX_DIMS];
+            REC_TRY(rec_lrm_tensor(r, name, REC_LRM_I32, 1, shp, &p));
+            const int32_t *val = p;
+            if (ptr[0] != 0 || ptr[own] != shp[0])
+                return rec_err(REC_E_FORMAT, "%s: %s feature %d: inconsistent bags", LD, sn, k);
+            for (int64_t e = 0; e < own; e++)
+                if (ptr[e + 1] < ptr[e])
+                    return rec_err(REC_E_FORMAT, "%s: %s feature %d: bags not monotone", LD,
+                                   sn, k);
+            for (int64_t j = 0; j < shp[0]; j++)
+                if (val[j] < 0 || val[j] >= f->vocab)
+                    return rec_err(REC_E_FORMAT, "%s: %s feature %d: code out of range", LD,
+                                   sn, k);
+            f->ptr = rec_malloc((size_t)n1 * sizeof *f->ptr);
+            f->val = f->ptr ? rec_malloc(((size_t)shp[0] + 1) * sizeof *f->val) : NULL;
+            if (!f->val) {
+                rec_free(f->ptr, (size_t)n1 * sizeof *f->ptr);
+                f->ptr = NULL;
+                return rec_nomem(LD);
+            }
+            f->nent = own;
+            memcpy(f->ptr, ptr, (size_t)n1 * sizeof *f->ptr);
+            memcpy(f->val, val, (size_t)shp[0] * sizeof *f->val);
+        } else if (f->kind == TT_ID && f->vocab != nent) {
+            return rec_err(REC_E_FORMAT, "%s: %s id table has %d rows for %lld ids", LD, sn,
+                           f->vocab, (long long)nent);
+        }
+    }
+    return REC_OK;
+}
+
+static rec_status tt_load(rec_model *m, const rec_lrm_reader *r)
+{
+    int64_t sizes[REC_NN_MLP_MAX];
+    int ns;
+    REC_TRY(alloc_state(m, sizes, &ns, LD));
+    twotower *s = m->state;
+    const void *p, *q;
+    int64_t ni = m->nitems, nu1 = (int64_t)m->nusers + 1, shp[REC_LRM_MAX_DIMS];
+    REC_TRY(rec_lrm_tensor_expect(r, "tt.trained", REC_LRM_I32, 1, &ni, &p));
+    s->trained = rec_malloc((size_t)ni * sizeof *s->trained + 1);
+    if (!s->trained)
+        return rec_nomem(LD);
+    memcpy(s->trained, p, (size_t)ni * sizeof *s->trained);
+    REC_TRY(rec_lrm_tensor_expect(r, "tt.hist.ptr", REC_LRM_I64, 1, &nu1, &p));
+    REC_TRY(rec_lrm_tensor(r, "tt.hist.items", REC_LRM_I32, 1, shp, &q));
+    const int64_t *hp = p;
+    const int32_t *hi = q;
+    if (hp[0] != 0 || hp[m->nusers] != shp[0])
+        return rec_err(REC_E_FORMAT, "%s: inconsistent histories", LD);
+    for (int32_t u = 0; u < m->nusers; u++)
+        if (hp[u + 1] < hp[u])
+            return rec_err(REC_E_FORMAT, "%s: histories not monotone", LD);
+    for (int64_t j = 0; j < shp[0]; j++)
+        if (hi[j] < 0 || hi[j] >= m->nitems)
+            return rec_err(REC_E_FORMAT, "%s: history item out of range", LD);
+    s->hptr = rec_malloc((size_t)nu1 * sizeof *s->hptr);
+    s->hitems = s->hptr ? rec_malloc(((size_t)shp[0] + 1) * sizeof *s->hitems) : NULL;
+    if (!s->hitems) {
+        rec_free(s->hptr, (size_t)nu1 * sizeof *s->hptr);
+        s->hptr = NULL;
+        return rec_nomem(LD);
+    }
+    memcpy(s->hptr, hp, (size_t)nu1 * sizeof *s->hptr);
+    memcpy(s->hitems, hi, (size_t)shp[0] * sizeof *s->hitems);
+    REC_TRY(load_tower(m, r, &s->ut, rec_model_str(m, "user_features"), REC_SIDE_USER));
+    REC_TRY(load_tower(m, r, &s->it, rec_model_str(m, "item_features"), REC_SIDE_ITEM));
+    REC_TRY(tt_user_multisets(m, &s->ut));
+    rec_rng rng;
+    rec_rng_seed(&rng, 0);
+    REC_TRY(tt_build(m, &s->ut, "user", sizes, ns, &rng));
+    REC_TRY(tt_build(m, &s->it, "item", sizes, ns, &rng));
+    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
+        rec_tensor *t = rec_pstore_at(s->ps, k);
+        REC_TRY(rec_lrm_tensor_expect(r, t->name, REC_LRM_F32, t->nd, t->shape, &p));
+        memcpy(t->v, p, (size_t)t->n * sizeof *t->v);
+    }
+    return compute_vectors(m);
+}
+
+const rec_model_vt rec_twotower_vt = {
+    .kind = "twotower",
+    .summary = "two-tower retrieval: feature towers, MLP, L2 norm, in-batch softmax or BCE",
+    .spec = spec,
+    .nspec = NSPEC,
+    .fit = tt_fit,
+    .score_user = tt_score_user,
+    .score_history = tt_score_history,
+    .score_pair = tt_score_pair,
+    .similar = tt_similar,
+    .save = tt_save,
+    .load = tt_load,
+    .free_state = tt_free,
+};

@@ -1,0 +1,543 @@
+/* The two towers of "twotower": the feature spec (which inputs each tower
+ * concatenates), the per-entity feature data copied from the dataset, the
+ * parameters, and the forward passes
+ *   [feature embeddings | numeric columns] -> MLP -> L2 normalise. */
+#include "twotower-impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *side_name(rec_side side)
+{
+    return side == REC_SIDE_USER ? "user" : "item";
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n > k && strcmp(s + n - k, suf) == 0;
+}
+
+/* Kind and vocab of token name on side (d given). */
+static rec_status classify(tt_feat *f, rec_side side, const rec_dataset *d, const char *fn)
+{
+    const char *what = side == REC_SIDE_USER ? "user_features" : "item_features";
+    if (!strcmp(f->name, "id")) {
+        f->kind = TT_ID;
+        f->vocab = side == REC_SIDE_USER ? rec_ds_num_users(d) : rec_ds_num_items(d);
+        return REC_OK;
+    }
+    if (side == REC_SIDE_USER && !strcmp(f->name, "hist_bag")) {
+        f->kind = TT_HBAG;
+        f->vocab = rec_ds_num_items(d);
+        return REC_OK;
+    }
+    if (side == REC_SIDE_USER && !strcmp(f->name, "hist_gru")) {
+        f->kind = TT_HGRU;
+        f->vocab = rec_ds_num_items(d);
+        return REC_OK;
+    }
+    if (side == REC_SIDE_USER && ends_with(f->name, "_hist")) {
+        char base[TT_NAME_MAX];
+        snprintf(base, sizeof base, "%.*s", (int)(strlen(f->name) - 5), f->name);
+        const rec_field *fd = rec_ds_field(d, REC_SIDE_ITEM, base);
+        if (!fd)
+            return rec_err(REC_E_INVALID, "%s: %s: '%s' needs an item field '%s', which the "
+                           "dataset lacks", fn, what, f->name, base);
+        if (fd->type != REC_FEATURE_MULTIHOT && fd->type != REC_FEATURE_CATEGORICAL)
+            return rec_err(REC_E_INVALID, "%s: %s: '%s': item field '%s' is not multi-hot or "
+                           "categorical", fn, what, f->name, base);
+        f->kind = TT_HFIELD;
+        f->vocab = rec_ds_field_vocab_size(fd);
+        return REC_OK;
+    }
+    const rec_field *fd = rec_ds_field(d, side, f->name);
+    if (!fd)
+        return rec_err(REC_E_INVALID, "%s: %s: unknown feature '%s' (use id, a %s field of "
+                       "the dataset%s)", fn, what, f->name, side_name(side),
+                       side == REC_SIDE_USER ? ", <item field>_hist, hist_bag or hist_gru" : "");
+    switch (fd->type) {
+    case REC_FEATURE_CATEGORICAL:
+        f->kind = TT_CAT;
+        f->vocab = rec_ds_field_vocab_size(fd);
+        return REC_OK;
+    case REC_FEATURE_NUMERIC:
+        f->kind = TT_NUM;
+        f->vocab = 0;
+        return REC_OK;
+    case REC_FEATURE_MULTIHOT:
+        f->kind = TT_BAG;
+        f->vocab = rec_ds_field_vocab_size(fd);
+        return REC_OK;
+    default:
+        return rec_err(REC_E_INVALID, "%s: %s: '%s' is a text field; give its vectors as "
+                       "numeric fields instead", fn, what, f->name);
+    }
+}
+
+rec_status tt_parse(tt_tower *t, const char *spec, rec_side side, const rec_dataset *d,
+                    const char *fn)
+{
+    const char *what = side == REC_SIDE_USER ? "user_features" : "item_features";
+    t->nf = 0;
+    for (const char *p = spec; *p;) {
+        const char *c = strchr(p, ',');
+        size_t n = c ? (size_t)(c - p) : strlen(p);
+        while (n && *p == ' ')
+            p++, n--;
+        while (n && p[n - 1] == ' ')
+            n--;
+        if (n == 0 || n >= TT_NAME_MAX)
+            return rec_err(REC_E_INVALID, "%s: %s: %s feature name in '%s'", fn, what,
+                           n ? "too long a" : "empty", spec);
+        if (t->nf == TT_MAX_FEAT)
+            return rec_err(REC_E_INVALID, "%s: %s: more than %d features", fn, what,
+                           TT_MAX_FEAT);
+        tt_feat *f = &t->f[t->nf];
+        memset(f, 0, sizeof *f);
+        memcpy(f->name, p, n);
+        f->name[n] = 0;
+        for (int k = 0; k < t->nf; k++)
+            if (!strcmp(t->f[k].name, f->name))
+                return rec_err(REC_E_INVALID, "%s: %s: '%s' named twice", fn, what, f->name);
+        t->nf++;
+        if (d)
+            REC_TRY(classify(f, side, d, fn));
+        p += n + (c != NULL);
+        if (c && !p[0])
+            return rec_err(REC_E_INVALID, "%s: %s: empty feature name in '%s'", fn, what, spec);
+        while (*p == ' ')
+            p++;
+    }
+    if (t->nf == 0)
+        return rec_err(REC_E_INVALID, "%s: %s is empty", fn, what);
+    return REC_OK;
+}
+
+static void feat_free(tt_feat *f)
+{
+    rec_free(f->code, (size_t)f->nent * sizeof *f->code);
+    rec_free(f->num, (size_t)f->nent * sizeof *f->num);
+    if (f->ptr) {
+        rec_free(f->val, (size_t)f->ptr[f->nent] * sizeof *f->val);
+        rec_free(f->ptr, ((size_t)f->nent + 1) * sizeof *f->ptr);
+    }
+    if (f->uptr) {
+        rec_free(f->uval, (size_t)f->uptr[f->nuser] * sizeof *f->uval);
+        rec_free(f->uw, (size_t)f->uptr[f->nuser] * sizeof *f->uw);
+        rec_free(f->uptr, ((size_t)f->nuser + 1) * sizeof *f->uptr);
+    }
+    f->code = NULL;
+    f->num = NULL;
+    f->ptr = f->uptr = NULL;
+    f->val = f->uval = NULL;
+    f->uw = NULL;
+}
+
+void tt_tower_free(tt_tower *t)
+{
+    for (int k = 0; k < t->nf; k++)
+        feat_free(&t->f[k]);
+}
+
+/* ptr/val of a multi-hot (or categorical, as one-code bags) field over
+ * nent entities. */
+static rec_status take_bags(tt_feat *f, const rec_field *fd, int64_t nent)
+{
+    int64_t total = 0;
+    for (int64_t e = 0; e < nent && e < fd->rows; e++)
+        total += fd->type == REC_FEATURE_MULTIHOT ? fd->ptr[e + 1] - fd->ptr[e]
+                                                   : fd->codes[e] >= 0;
+    f->ptr = rec_malloc(((size_t)nent + 1) * sizeof *f->ptr);
+    f->val = f->ptr ? rec_malloc(((size_t)total + 1) * sizeof *f->val) : NULL;
+    if (!f->val) {
+        rec_free(f->ptr, ((size_t)nent + 1) * sizeof *f->ptr);
+        f->ptr = NULL;
+        return rec_nomem("rec_model_fit(twotower)");
+    }
+    f->nent = nent;
+    int64_t w = 0;
+    f->ptr[0] = 0;
+    for (int64_t e = 0; e < nent; e++) {
+        if (e < fd->rows) {
+            if (fd->type == REC_FEATURE_MULTIHOT)
+                for (int64_t j = fd->ptr[e]; j < fd->ptr[e + 1]; j++)
+                    f->val[w++] = fd->vals[j];
+            else if (fd->codes[e] >= 0)
+                f->val[w++] = fd->codes[e];
+        }
+        f->ptr[e + 1] = w;
+    }
+    return REC_OK;
+}
+
+rec_status tt_take_data(rec_model *m, tt_tower *t, rec_side side, const rec_dataset *d)
+{
+    int64_t nent = side == REC_SIDE_USER ? m->nusers : m->nitems;
+    for (int k = 0; k < t->nf; k++) {
+        tt_feat *f = &t->f[k];
+        const rec_field *fd = NULL;
+        if (f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_BAG)
+            fd = rec_ds_field(d, side, f->name);
+        if (f->kind == TT_HFIELD) {
+            char base[TT_NAME_MAX];
+            snprintf(base, sizeof base, "%.*s", (int)(strlen(f->name) - 5), f->name);
+            REC_TRY(take_bags(f, rec_ds_field(d, REC_SIDE_ITEM, base), m->nitems));
+        } else if (f->kind == TT_BAG) {
+            REC_TRY(take_bags(f, fd, nent));
+        } else if (f->kind == TT_CAT) {
+            f->code = rec_malloc((size_t)nent * sizeof *f->code);
+            if (!f->code)
+                return rec_nomem("rec_model_fit(twotower)");
+            f->nent = nent;
+            for (int64_t e = 0; e < nent; e++)
+                f->code[e] = e < fd->rows ? fd->codes[e] : -1;
+        } else if (f->kind == TT_NUM) {
+            f->num = rec_malloc((size_t)nent * sizeof *f->num);
+            if (!f->num)
+                return rec_nomem("rec_model_fit(twotower)");
+            f->nent = nent;
+            for (int64_t e = 0; e < nent; e++) {
+                double v = rec_field_number(fd, (int32_t)e);
+                f->num[e] = isfinite(v) ? (float)v : 0.0f;
+            }
+        }
+    }
+    return REC_OK;
+}
+
+/* Distinct codes of feature f over items[0..n) with weights count / total,
+ * into codes/w (room for the sum of the items' code counts); cnt is vocab
+ * zeroed floats, left zeroed.  Returns the number of codes. */
+static int64_t multiset(const tt_feat *f, const int32_t *items, int64_t n, float *cnt,
+                        int32_t *codes, float *w)
+{
+    int64_t nc = 0;
+    double total = 0;
+    for (int64_t h = 0; h < n; h++) {
+        int32_t i = items[h];
+        if (i < 0 || i >= f->nent)
+            continue;
+        for (int64_t j = f->ptr[i]; j < f->ptr[i + 1]; j++) {
+            int32_t c = f->val[j];
+            if (cnt[c] == 0)
+                codes[nc++] = c;
+            cnt[c] += 1;
+            total += 1;
+        }
+    }
+    for (int64_t j = 0; j < nc; j++) {
+        w[j] = (float)(cnt[codes[j]] / total);
+        cnt[codes[j]] = 0;
+    }
+    return nc;
+}
+
+rec_status tt_user_multisets(rec_model *m, tt_tower *t)
+{
+    twotower *s = m->state;
+    for (int k = 0; k < t->nf; k++) {
+        tt_feat *f = &t->f[k];
+        if (f->kind != TT_HFIELD)
+            continue;
+        int64_t total = 0;
+        for (int64_t h = 0; h < s->hptr[m->nusers]; h++)
+            total += f->ptr[s->hitems[h] + 1] - f->ptr[s->hitems[h]];
+        f->nuser = m->nusers;
+        f->uptr = rec_malloc(((size_t)m->nusers + 1) * sizeof *f->uptr);
+        f->uval = rec_malloc(((size_t)total + 1) * sizeof *f->uval);
+        f->uw = rec_malloc(((size_t)total + 1) * sizeof *f->uw);
+        float *cnt = rec_calloc((size_t)f->vocab + 1, sizeof *cnt);
+        if (!f->uptr || !f->uval || !f->uw || !cnt) {
+            rec_free(cnt, ((size_t)f->vocab + 1) * sizeof *cnt);
+            rec_free(f->uptr, ((size_t)m->nusers + 1) * sizeof *f->uptr);
+            rec_free(f->uval, ((size_t)total + 1) * sizeof *f->uval);
+            rec_free(f->uw, ((size_t)total + 1) * sizeof *f->uw);
+            f->uptr = NULL;
+            f->uval = NULL;
+            f->uw = NULL;
+            return rec_nomem("rec_model_fit(twotower)");
+        }
+        f->uptr[0] = 0;
+        for (int32_t u = 0; u < m->nusers; u++) {
+            int64_t b = f->uptr[u];
+            f->uptr[u + 1] = b + multiset(f, s->hitems + s->hptr[u], s->hptr[u + 1] - s->hptr[u],
+                                          cnt, f->uval + b, f->uw + b);
+        }
+        /* shrink: the distinct codes take less than the reservation */
+        rec_free(cnt, ((size_t)f->vocab + 1) * sizeof *cnt);
+        int64_t used = f->uptr[m->nusers];
+        int32_t *v2 = rec_realloc(f->uval, ((size_t)total + 1) * sizeof *v2,
+                                  ((size_t)used + 1) * sizeof *v2);
+        float *w2 = rec_realloc(f->uw, ((size_t)total + 1) * sizeof *w2,
+                                ((size_t)used + 1) * sizeof *w2);
+        if (!v2 || !w2) {
+            /* realloc to a smaller size only fails under a failing allocator */
+            if (v2)
+                f->uval = v2;
+            if (w2)
+                f->uw = w2;
+            f->uptr[m->nusers] = total; /* so feat_free frees the right sizes */
+            return rec_nomem("rec_model_fit(twotower)");
+        }
+        f->uval = v2;
+        f->uw = w2;
+    }
+    return REC_OK;
+}
+
+rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t *sizes,
+                    int nsizes, rec_rng *rng)
+{
+    twotower *s = m->state;
+    rec_nn_embedding_opts eo = rec_nn_embedding_defaults();
+    eo.sparse = rec_model_bool(m, "sparse");
+    char name[REC_NN_NAME_MAX];
+    t->in_dim = 0;
+    for (int k = 0; k < t->nf; k++) {
+        tt_feat *f = &t->f[k];
+        snprintf(name, sizeof name, "%s.%s", prefix, f->name);
+        int64_t rows = f->vocab > 0 ? f->vocab : 1;
+        switch (f->kind) {
+        case TT_ID:
+        case TT_CAT:
+            REC_TRY(rec_nn_embedding_init(&f->emb, s->ps, name, rows, s->dim, &eo, rng));
+            f->width = s->dim;
+            break;
+        case TT_NUM:
+            f->width = 1;
+            break;
+        case TT_BAG:
+        case TT_HFIELD:
+        case TT_HBAG:
+            REC_TRY(rec_nn_embedding_bag_init(&f->bag, s->ps, name, rows, s->dim,
+                                              REC_REDUCE_MEAN, &eo, rng));
+            f->width = s->dim;
+            break;
+        case TT_HGRU: {
+            char n2[REC_NN_NAME_MAX + 16];
+            snprintf(n2, sizeof n2, "%s.emb", name);
+            REC_TRY(rec_nn_embedding_init(&f->emb, s->ps, n2, rows, s->dim, &eo, rng));
+            snprintf(n2, sizeof n2, "%s.gru", name);
+            REC_TRY(rec_nn_gru_init(&f->gru, s->ps, n2, s->dim, s->dim, rng));
+            f->width = s->dim;
+            break;
+        }
+        default:
+            return rec_err(REC_E_FORMAT, "twotower: bad feature kind %d", f->kind);
+        }
+        t->in_dim += f->width;
+    }
+    int64_t dims[REC_NN_MLP_MAX + 1];
+    dims[0] = t->in_dim;
+    for (int k = 0; k < nsizes; k++)
+        dims[k + 1] = sizes[k];
+    snprintf(name, sizeof name, "%s.mlp", prefix);
+    return rec_nn_mlp_init(&t->mlp, s->ps, name, nsizes, dims, REC_NN_ACT_RELU, 0.0f, 0,
+                           REC_NN_INIT_DEFAULT, rng);
+}
+
+/* ids/offsets tensors of n bags whose codes come from get(b). */
+typedef struct bag_in {
+    rec_tensor *ids, *off, *w;
+} bag_in;
+
+static rec_tensor *finish(rec_graph *g, const tt_tower *t, rec_tensor **cols, int nc)
+{
+    rec_tensor *x = nc == 1 ? cols[0] : rec_concat(g, nc, cols);
+    return rec_l2_normalize(g, rec_nn_mlp_forward(g, &t->mlp, x), 1e-12f);
+}
+
+static rec_tensor *numeric_col(rec_graph *g, const tt_feat *f, const int32_t *ent, int64_t n,
+                               int64_t stride)
+{
+    rec_tensor *c = rec_tensor_2d(g, n, 1);
+    if (c)
+        for (int64_t b = 0; b < n; b++) {
+            int32_t e = *(const int32_t *)((const char *)ent + b * stride);
+            c->v[b] = e >= 0 && e < f->nent ? f->num[e] : 0.0f;
+        }
+    return c;
+}
+
+static rec_tensor *code_ids(rec_graph *g, const tt_feat *f, const int32_t *ent, int64_t n,
+                            int64_t stride, const int32_t *trained)
+{
+    rec_tensor *ids = rec_tensor_i32(g, n);
+    if (ids)
+        for (int64_t b = 0; b < n; b++) {
+            int32_t e = *(const int32_t *)((const char *)ent + b * stride);
+            if (f->kind == TT_ID)
+                ids->iv[b] = e >= 0 && e < f->vocab && (!trained || trained[e]) ? e : -1;
+            else
+                ids->iv[b] = e >= 0 && e < f->nent ? f->code[e] : -1;
+        }
+    return ids;
+}
+
+static rec_tensor *entity_bags(rec_graph *g, tt_feat *f, const int32_t *ent, int64_t n,
+                               int64_t stride)
+{
+    int64_t total = 0;
+    for (int64_t b = 0; b < n; b++) {
+        int32_t e = *(const int32_t *)((const char *)ent + b * stride);
+        if (e >= 0 && e < f->nent)
+            total += f->ptr[e + 1] - f->ptr[e];
+    }
+    rec_tensor *ids = rec_tensor_i32(g, total), *off = rec_tensor_i32(g, n + 1);
+    if (!off)
+        return NULL;
+    int64_t w = 0;
+    off->iv[0] = 0;
+    for (int64_t b = 0; b < n; b++) {
+        int32_t e = *(const int32_t *)((const char *)ent + b * stride);
+        if (e >= 0 && e < f->nent)
+            for (int64_t j = f->ptr[e]; j < f->ptr[e + 1]; j++)
+                ids->iv[w++] = f->val[j];
+        off->iv[b + 1] = (int32_t)w;
+    }
+    return rec_nn_embedding_bag_forward(g, &f->bag, ids, off, NULL);
+}
+
+/* The _hist multiset of each query: precomputed for known users. */
+static rec_tensor *hist_field(rec_graph *g, tt_feat *f, const tt_uq *q, int64_t n)
+{
+    int64_t total = 0;
+    for (int64_t b = 0; b < n; b++) {
+        if (q[b].u >= 0 && q[b].u < f->nuser) {
+            total += f->uptr[q[b].u + 1] - f->uptr[q[b].u];
+        } else {
+            for (int64_t h = 0; h < q[b].hlen; h++) {
+                int32_t i = q[b].hist[h];
+                if (i >= 0 && i < f->nent)
+                    total += f->ptr[i + 1] - f->ptr[i];
+            }
+        }
+    }
+    rec_tensor *ids = rec_tensor_i32(g, total), *off = rec_tensor_i32(g, n + 1);
+    rec_tensor *w = rec_tensor_1d(g, total);
+    float *cnt = rec_graph_alloc(g, ((size_t)f->vocab + 1) * sizeof *cnt);
+    if (!w || !cnt)
+        return NULL;
+    memset(cnt, 0, ((size_t)f->vocab + 1) * sizeof *cnt);
+    int64_t at = 0;
+    off->iv[0] = 0;
+    for (int64_t b = 0; b < n; b++) {
+        if (q[b].u >= 0 && q[b].u < f->nuser) {
+            int64_t k = f->uptr[q[b].u + 1] - f->uptr[q[b].u];
+            memcpy(ids->iv + at, f->uval + f->uptr[q[b].u], (size_t)k * sizeof *ids->iv);
+            memcpy(w->v + at, f->uw + f->uptr[q[b].u], (size_t)k * sizeof *w->v);
+            at += k;
+        } else {
+            at += multiset(f, q[b].hist, q[b].hlen, cnt, ids->iv + at, w->v + at);
+        }
+        off->iv[b + 1] = (int32_t)at;
+    }
+    /* weights already sum to 1 per bag: a weighted sum is the weighted mean */
+    ids->shape[0] = ids->n = at;
+    w->shape[0] = w->n = at;
+    rec_nn_embedding_bag eb = f->bag;
+    eb.mode = REC_REDUCE_SUM;
+    return rec_nn_embedding_bag_forward(g, &eb, ids, off, w);
+}
+
+static int32_t hist_id(const int32_t *trained, int32_t nitems, int32_t i)
+{
+    return i >= 0 && i < nitems && trained[i] ? i : -1;
+}
+
+static rec_tensor *hist_bag(rec_graph *g, const rec_model *m, tt_feat *f, const tt_uq *q,
+                            int64_t n)
+{
+    const twotower *s = m->state;
+    int64_t total = 0;
+    for (int64_t b = 0; b < n; b++)
+        total += q[b].hlen;
+    rec_tensor *ids = rec_tensor_i32(g, total), *off = rec_tensor_i32(g, n + 1);
+    if (!off)
+        return NULL;
+    int64_t at = 0;
+    off->iv[0] = 0;
+    for (int64_t b = 0; b < n; b++) {
+        for (int64_t h = 0; h < q[b].hlen; h++)
+            ids->iv[at++] = hist_id(s->trained, m->nitems, q[b].hist[h]);
+        off->iv[b + 1] = (int32_t)at;
+    }
+    return rec_nn_embedding_bag_forward(g, &f->bag, ids, off, NULL);
+}
+
+static rec_tensor *hist_gru(rec_graph *g, const rec_model *m, tt_feat *f, const tt_uq *q,
+                            int64_t n)
+{
+    const twotower *s = m->state;
+    int64_t T = s->hist_len;
+    rec_tensor *ids = rec_tensor_i32(g, n * T), *len = rec_tensor_i32(g, n);
+    if (!len)
+        return NULL;
+    for (int64_t b = 0; b < n; b++) {
+        int64_t take = q[b].hlen < T ? q[b].hlen : T;
+        const int32_t *h = q[b].hist + q[b].hlen - take;
+        for (int64_t t = 0; t < T; t++)
+            ids->iv[b * T + t] = t < take ? hist_id(s->trained, m->nitems, h[t]) : -1;
+        len->iv[b] = (int32_t)(take > 0 ? take : 1); /* empty: one zero input */
+    }
+    int64_t shp[3] = { n, T, s->dim };
+    rec_tensor *x = rec_reshape(g, rec_nn_embedding_forward(g, &f->emb, ids), 3, shp);
+    return rec_nn_gru_encode(g, &f->gru, x, len);
+}
+
+rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, int64_t n)
+{
+    const twotower *s = m->state;
+    tt_tower *t = (tt_tower *)&s->ut; /* the layers' forwards take non-const structs */
+    rec_tensor *cols[TT_MAX_FEAT];
+    for (int k = 0; k < t->nf; k++) {
+        tt_feat *f = &t->f[k];
+        switch (f->kind) {
+        case TT_ID:
+        case TT_CAT:
+            cols[k] = rec_nn_embedding_forward(g, &f->emb,
+                                               code_ids(g, f, &q->u, n, sizeof *q, NULL));
+            break;
+        case TT_NUM:
+            cols[k] = numeric_col(g, f, &q->u, n, sizeof *q);
+            break;
+        case TT_BAG:
+            cols[k] = entity_bags(g, f, &q->u, n, sizeof *q);
+            break;
+        case TT_HFIELD:
+            cols[k] = hist_field(g, f, q, n);
+            break;
+        case TT_HBAG:
+            cols[k] = hist_bag(g, m, f, q, n);
+            break;
+        default:
+            cols[k] = hist_gru(g, m, f, q, n);
+            break;
+        }
+        if (!cols[k])
+            return NULL;
+    }
+    return finish(g, t, cols, t->nf);
+}
+
+rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *items, int64_t n)
+{
+    const twotower *s = m->state;
+    tt_tower *t = (tt_tower *)&s->it;
+    rec_tensor *cols[TT_MAX_FEAT];
+    for (int k = 0; k < t->nf; k++) {
+        tt_feat *f = &t->f[k];
+        if (f->kind == TT_ID || f->kind == TT_CAT)
+            cols[k] = rec_nn_embedding_forward(
+                g, &f->emb, code_ids(g, f, items, n, sizeof *items, s->trained));
+        else if (f->kind == TT_NUM)
+            cols[k] = numeric_col(g, f, items, n, sizeof *items);
+        else
+            cols[k] = entity_bags(g, f, items, n, sizeof *items);
+        if (!cols[k])
+            return NULL;
+    }
+    return finish(g, t, cols, t->nf);
+}
