@@ -34,7 +34,7 @@ typedef struct tt_feat {
     int64_t *uptr;        /* HFIELD: per user distinct codes [nusers+1]         */
     int32_t *uval;
     float *uw;            /* weights c_ug / sum_g c_ug                          */
-    int64_t nuser;
+    int64_t nuser, reserved; /* HFIELD: users, entries allocated in uval/uw */
     rec_nn_embedding emb;
     rec_nn_embedding_bag bag;
     rec_nn_gru gru;

@@ -288,18 +288,18 @@ static rec_status take_history(rec_model *m, const rec_dataset *d, fitctx *c)
     int64_t nh = ptr[m->nusers], nr = rec_ds_num_rows(d);
     s->hptr = rec_malloc(((size_t)m->nusers + 1) * sizeof *s->hptr);
     s->hitems = s->hptr ? rec_malloc(((size_t)nh + 1) * sizeof *s->hitems) : NULL;
-    s->trained = rec_calloc((size_t)m->nitems ? (size_t)m->nitems : 1, sizeof *s->trained);
-    c->pos = rec_malloc((size_t)nr * sizeof *c->pos);
-    c->logq = rec_malloc((size_t)m->nitems * sizeof *c->logq + 1);
-    if (!s->hitems || !s->trained || !c->pos || !c->logq) {
-        if (!s->hitems) {
-            rec_free(s->hptr, ((size_t)m->nusers + 1) * sizeof *s->hptr);
-            s->hptr = NULL;
-        }
+    if (!s->hitems) {
+        rec_free(s->hptr, ((size_t)m->nusers + 1) * sizeof *s->hptr);
+        s->hptr = NULL;
         return rec_nomem(FN);
     }
     memcpy(s->hptr, ptr, ((size_t)m->nusers + 1) * sizeof *s->hptr);
     memcpy(s->hitems, items, (size_t)nh * sizeof *s->hitems);
+    s->trained = rec_calloc((size_t)m->nitems ? (size_t)m->nitems : 1, sizeof *s->trained);
+    c->pos = rec_malloc((size_t)nr * sizeof *c->pos);
+    c->logq = rec_malloc((size_t)m->nitems * sizeof *c->logq + 1);
+    if (!s->trained || !c->pos || !c->logq)
+        return rec_nomem(FN);
     for (int32_t u = 0; u < m->nusers; u++)
         for (int64_t j = ptr[u]; j < ptr[u + 1]; j++)
             c->pos[rows[j]] = (int32_t)(j - ptr[u]);
@@ -589,7 +589,7 @@ static rec_status tt_load(rec_model *m, const rec_lrm_reader *r)
     const void *p, *q;
     int64_t ni = m->nitems, nu1 = (int64_t)m->nusers + 1, shp[REC_LRM_MAX_DIMS];
     REC_TRY(rec_lrm_tensor_expect(r, "tt.trained", REC_LRM_I32, 1, &ni, &p));
-    s->trained = rec_malloc((size_t)ni * sizeof *s->trained + 1);
+    s->trained = rec_malloc((size_t)ni * sizeof *s->trained);
     if (!s->trained)
         return rec_nomem(LD);
     memcpy(s->trained, p, (size_t)ni * sizeof *s->trained);

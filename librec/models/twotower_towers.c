@@ -120,12 +120,12 @@ static void feat_free(tt_feat *f)
     rec_free(f->code, (size_t)f->nent * sizeof *f->code);
     rec_free(f->num, (size_t)f->nent * sizeof *f->num);
     if (f->ptr) {
-        rec_free(f->val, (size_t)f->ptr[f->nent] * sizeof *f->val);
+        rec_free(f->val, ((size_t)f->ptr[f->nent] + 1) * sizeof *f->val);
         rec_free(f->ptr, ((size_t)f->nent + 1) * sizeof *f->ptr);
     }
     if (f->uptr) {
-        rec_free(f->uval, (size_t)f->uptr[f->nuser] * sizeof *f->uval);
-        rec_free(f->uw, (size_t)f->uptr[f->nuser] * sizeof *f->uw);
+        rec_free(f->uval, ((size_t)f->reserved + 1) * sizeof *f->uval);
+        rec_free(f->uw, ((size_t)f->reserved + 1) * sizeof *f->uw);
         rec_free(f->uptr, ((size_t)f->nuser + 1) * sizeof *f->uptr);
     }
     f->code = NULL;
@@ -265,24 +265,10 @@ rec_status tt_user_multisets(rec_model *m, tt_tower *t)
             f->uptr[u + 1] = b + multiset(f, s->hitems + s->hptr[u], s->hptr[u + 1] - s->hptr[u],
                                           cnt, f->uval + b, f->uw + b);
         }
-        /* shrink: the distinct codes take less than the reservation */
         rec_free(cnt, ((size_t)f->vocab + 1) * sizeof *cnt);
-        int64_t used = f->uptr[m->nusers];
-        int32_t *v2 = rec_realloc(f->uval, ((size_t)total + 1) * sizeof *v2,
-                                  ((size_t)used + 1) * sizeof *v2);
-        float *w2 = rec_realloc(f->uw, ((size_t)total + 1) * sizeof *w2,
-                                ((size_t)used + 1) * sizeof *w2);
-        if (!v2 || !w2) {
-            /* realloc to a smaller size only fails under a failing allocator */
-            if (v2)
-                f->uval = v2;
-            if (w2)
-                f->uw = w2;
-            f->uptr[m->nusers] = total; /* so feat_free frees the right sizes */
-            return rec_nomem("rec_model_fit(twotower)");
-        }
-        f->uval = v2;
-        f->uw = w2;
+        /* the reservation (every code of every history item, more than the
+         * distinct ones) is kept; reserved records its size for the free */
+        f->reserved = total;
     }
     return REC_OK;
 }

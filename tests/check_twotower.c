@@ -1,0 +1,466 @@
+/* The "twotower" kind: the fused in-batch softmax against the composed ops
+ * and finite differences, learning on generated data (features help, every
+ * loss beats chance), cold items scored from their features, save/load,
+ * fold-in, bad parameters, allocation failures. */
+#include "testutil.h"
+#include "models/twotower-impl.h"
+#include "train/train-impl.h"
+
+#include <librec/librec.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* kv: "key=value ..."; true/false bools, numbers, anything else a string. */
+static rec_params *params(const char *kv)
+{
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", kv ? kv : "");
+    for (char *t = strtok(buf, " "); t; t = strtok(NULL, " ")) {
+        char *eq = strchr(t, '='), *end;
+        *eq = 0;
+        const char *v = eq + 1;
+        double x = strtod(v, &end);
+        if (!strcmp(v, "true") || !strcmp(v, "false"))
+            rec_params_set_bool(p, t, !strcmp(v, "true"));
+        else if (*end || end == v)
+            rec_params_set_str(p, t, v);
+        else if (strpbrk(v, ".e"))
+            rec_params_set_float(p, t, x);
+        else
+            rec_params_set_int(p, t, atoll(v));
+    }
+    return p;
+}
+
+static rec_model *make(const char *kv)
+{
+    rec_params *p = params(kv);
+    rec_model *m;
+    rec_status st = rec_model_create(&m, "twotower", p);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    rec_params_destroy(p);
+    return m;
+}
+
+static rec_dataset *gen(int users, int items, int per_user)
+{
+    rec_params *o = params(NULL);
+    rec_dataset *d;
+    rec_params_set_int(o, "users", users);
+    rec_params_set_int(o, "items", items);
+    rec_params_set_int(o, "interactions-per-user", per_user);
+    ck_assert_int_eq(rec_dataset_generate(&d, o), REC_OK);
+    rec_params_destroy(o);
+    return d;
+}
+
+static void fit(rec_model *m, const rec_dataset *d)
+{
+    rec_status st = rec_model_fit(m, d, NULL, NULL);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+}
+
+static double recall10(const rec_model *m, const rec_dataset *te)
+{
+    rec_eval_result *r;
+    double v;
+    ck_assert_int_eq(rec_evaluate(m, te, "full", "recall@10", 0, &r), REC_OK);
+    ck_assert_int_eq(rec_eval_result_get(r, "recall@10", &v), REC_OK);
+    rec_eval_result_destroy(r);
+    return v;
+}
+
+static float score(const rec_model *m, const char *u, const char *i)
+{
+    float s;
+    rec_status st = rec_model_score(m, u, i, &s);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    return s;
+}
+
+/* ---- the fused loss ------------------------------------------------------- */
+
+typedef struct nce_ctx {
+    rec_tensor *u, *v;
+    const float *logq;
+    int fused;
+} nce_ctx;
+
+static rec_tensor *build_nce(rec_graph *g, void *arg)
+{
+    nce_ctx *c = arg;
+    rec_tensor *u = rec_l2_normalize(g, c->u, 1e-12f), *v = rec_l2_normalize(g, c->v, 1e-12f);
+    if (c->fused)
+        return tt_infonce(g, u, v, 0.5f, c->logq);
+    rec_tensor *lq = NULL;
+    if (c->logq) {
+        int64_t b = c->u->shape[0];
+        lq = rec_tensor_from(g, c->logq, 1, &b);
+    }
+    return rec_loss_infonce(g, u, v, 0.5f, lq);
+}
+
+START_TEST(fused_infonce_matches_ops_and_differences)
+{
+    static const float logq[5] = { -1.0f, -2.5f, -0.3f, -4.0f, -1.7f };
+    for (int with_q = 0; with_q < 2; with_q++) {
+        rec_pstore *ps;
+        ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
+        int64_t shp[2] = { 5, 7 };
+        nce_ctx c = { rec_pstore_add(ps, "u", 2, shp, 0), rec_pstore_add(ps, "v", 2, shp, 0),
+                      with_q ? logq : NULL, 1 };
+        tu_fill(c.u, 3, -1, 1);
+        tu_fill(c.v, 4, -1, 1);
+        float val[2], gu[2][35], gv[2][35];
+        for (int f = 0; f < 2; f++) {
+            rec_graph *g;
+            ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+            c.fused = f;
+            rec_pstore_zero_grad(ps);
+            rec_tensor *l = build_nce(g, &c);
+            ck_assert_ptr_nonnull(l);
+            val[f] = l->v[0];
+            ck_assert_int_eq(rec_backward(g, l), REC_OK);
+            memcpy(gu[f], c.u->g, sizeof gu[f]);
+            memcpy(gv[f], c.v->g, sizeof gv[f]);
+            rec_graph_destroy(g);
+        }
+        ck_assert_float_near(val[0], val[1], 1e-5);
+        for (int k = 0; k < 35; k++) {
+            ck_assert_float_near(gu[0][k], gu[1][k], 1e-5);
+            ck_assert_float_near(gv[0][k], gv[1][k], 1e-5);
+        }
+        c.fused = 1;
+        tu_gradcheck(ps, build_nce, &c, 1e-3, 1e-4, 1e-2);
+        rec_pstore_destroy(ps);
+    }
+}
+END_TEST
+
+/* The exp of the fused op over the whole softmax range: a row whose logits
+ * span [-87, 0] against double precision. */
+START_TEST(fused_infonce_exp_range)
+{
+    rec_graph *g;
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    int64_t shp[2] = { 64, 1 };
+    rec_tensor *u = rec_tensor_2d(g, 64, 1), *v = rec_tensor_2d(g, 64, 1);
+    for (int k = 0; k < 64; k++) {
+        u->v[k] = 1.0f;
+        v->v[k] = -87.0f * (float)k / 63.0f; /* logits of every row: v / t */
+    }
+    (void)shp;
+    rec_tensor *l = tt_infonce(g, u, v, 1.0f, NULL);
+    ck_assert_ptr_nonnull(l);
+    double s = 0;
+    for (int k = 0; k < 64; k++)
+        s += exp(-87.0 * k / 63.0);
+    double want = 0; /* row r: lse - x_r */
+    for (int r = 0; r < 64; r++)
+        want += log(s) + 87.0 * r / 63.0;
+    ck_assert_float_near(l->v[0], want / 64, 1e-4 * want / 64);
+    rec_graph_destroy(g);
+}
+END_TEST
+
+/* ---- learning ----------------------------------------------------------- */
+
+START_TEST(learns_and_features_help)
+{
+    rec_dataset *d = gen(300, 300, 30), *tr, *te;
+    ck_assert_int_eq(rec_dataset_split(d, "last:1", 0, 0, &tr, &te), REC_OK);
+    rec_model *pop;
+    ck_assert_int_eq(rec_model_create(&pop, "popularity", NULL), REC_OK);
+    fit(pop, tr);
+    double rp = recall10(pop, te);
+    rec_model *idonly = make("epochs=6 batch=256 seed=1");
+    rec_model *feat = make("epochs=6 batch=256 seed=1 user_features=id,genres_hist,region,age "
+                           "item_features=id,genres,year");
+    fit(idonly, tr);
+    fit(feat, tr);
+    double ri = recall10(idonly, te), rf = recall10(feat, te);
+    /* chance is 10 / 300 */
+    ck_assert_msg(rf > 2.5 * rp && rf > 0.1, "features %.3f popularity %.3f", rf, rp);
+    ck_assert_msg(rf > ri + 0.03, "features %.3f id only %.3f", rf, ri);
+    /* the same seed gives the same model */
+    rec_model *again = make("epochs=6 batch=256 seed=1 user_features=id,genres_hist,region,age "
+                            "item_features=id,genres,year");
+    fit(again, tr);
+    const char *u, *i;
+    rec_dataset_user_id(d, 7, &u);
+    for (int32_t k = 0; k < 300; k += 37) {
+        rec_dataset_item_id(d, k, &i);
+        ck_assert_float_eq(score(feat, u, i), score(again, u, i));
+    }
+    rec_model_destroy(again);
+    rec_model_destroy(pop);
+    rec_model_destroy(idonly);
+    rec_model_destroy(feat);
+    rec_dataset_destroy(tr);
+    rec_dataset_destroy(te);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(every_loss_and_history_encoder_learns)
+{
+    static const char *kv[] = {
+        "loss=infonce_logq", "loss=bce neg_hard=2 neg_random=4",
+        "loss=bce neg_hard=0 neg_random=6", "loss=mix lambda=0.5",
+        "user_features=hist_bag", "user_features=id,hist_gru hist_len=8",
+    };
+    rec_dataset *d = gen(200, 200, 30), *tr, *te;
+    ck_assert_int_eq(rec_dataset_split(d, "last:1", 0, 0, &tr, &te), REC_OK);
+    for (size_t k = 0; k < sizeof kv / sizeof *kv; k++) {
+        char buf[256];
+        snprintf(buf, sizeof buf, "epochs=4 batch=256 item_features=id,genres "
+                 "user_features=id,genres_hist %s", kv[k]);
+        rec_model *m = make(buf);
+        fit(m, tr);
+        double r = recall10(m, te);
+        ck_assert_msg(r > 3 * 10.0 / 200, "%s: recall@10 %.3f", kv[k], r);
+        rec_model_destroy(m);
+    }
+    rec_dataset_destroy(tr);
+    rec_dataset_destroy(te);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* ---- cold start ---------------------------------------------------------- */
+
+static void add(rec_dataset *d, const char *u, const char *i)
+{
+    ck_assert_int_eq(rec_dataset_add(d, u, i, NAN, REC_NO_TIME), REC_OK);
+}
+
+static void genre(rec_dataset *d, const char *i, const char *g)
+{
+    ck_assert_int_eq(rec_dataset_set_feature(d, REC_SIDE_ITEM, "genres", i, g, 1), REC_OK);
+}
+
+START_TEST(cold_items_get_vectors_from_features)
+{
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    ck_assert_int_eq(rec_dataset_add_field(d, REC_SIDE_ITEM, "genres", REC_FEATURE_MULTIHOT,
+                                           NULL), REC_OK);
+    /* users a*: genre A lovers, b*: genre B */
+    char u[8], i[8];
+    for (int k = 0; k < 6; k++)
+        for (int j = 0; j < 4; j++) {
+            snprintf(u, sizeof u, "a%d", k);
+            snprintf(i, sizeof i, "A%d", (k + j) % 6);
+            add(d, u, i);
+            snprintf(u, sizeof u, "b%d", k);
+            snprintf(i, sizeof i, "B%d", (k + j) % 6);
+            add(d, u, i);
+        }
+    for (int k = 0; k < 6; k++) {
+        snprintf(i, sizeof i, "A%d", k);
+        genre(d, i, "A");
+        snprintf(i, sizeof i, "B%d", k);
+        genre(d, i, "B");
+    }
+    /* never rated: two A items, one B item */
+    genre(d, "newA1", "A");
+    genre(d, "newA2", "A");
+    genre(d, "newB", "B");
+    rec_model *m = make("epochs=60 batch=16 lr=0.01 item_features=id,genres "
+                        "user_features=id,genres_hist");
+    fit(m, d);
+    size_t ni;
+    ck_assert_int_eq(rec_model_num_items(m, &ni), REC_OK);
+    ck_assert_uint_eq(ni, 15);
+    /* equal features, no trained id: the same vector */
+    ck_assert_float_eq(score(m, "a0", "newA1"), score(m, "a0", "newA2"));
+    ck_assert_float_eq(score(m, "b3", "newA1"), score(m, "b3", "newA2"));
+    /* the genre decides: A lovers prefer the new A item, B lovers the new B one */
+    for (int k = 0; k < 6; k++) {
+        snprintf(u, sizeof u, "a%d", k);
+        ck_assert_float_gt(score(m, u, "newA1"), score(m, u, "newB"));
+        snprintf(u, sizeof u, "b%d", k);
+        ck_assert_float_gt(score(m, u, "newB"), score(m, u, "newA1"));
+    }
+    /* and a cold item can be recommended */
+    const char *items[15];
+    size_t n;
+    ck_assert_int_eq(rec_model_recommend(m, "b0", 15, 0, items, NULL, &n), REC_OK);
+    int found = 0;
+    for (size_t k = 0; k < n; k++)
+        found |= !strcmp(items[k], "newB");
+    ck_assert(found);
+    rec_model_destroy(m);
+    /* id only: every cold item is the same zero-id vector */
+    m = make("epochs=5 batch=16");
+    fit(m, d);
+    ck_assert_float_eq(score(m, "a0", "newA1"), score(m, "a0", "newB"));
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* ---- files and fold-in ---------------------------------------------------- */
+
+START_TEST(save_load_identical_and_fold_in)
+{
+    rec_dataset *d = gen(60, 80, 15);
+    rec_model *m = make("epochs=2 batch=64 loss=mix user_features=id,genres_hist,hist_gru,"
+                        "hist_bag,region,age item_features=id,genres,year,length");
+    fit(m, d);
+    const char *path = tu_tmp_path("twotower.lrm");
+    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
+    rec_model *l;
+    rec_status st = rec_model_load(&l, path);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    ck_assert_str_eq(rec_model_kind(l), "twotower");
+    for (int32_t uu = 0; uu < 60; uu += 7) {
+        const char *u, *i;
+        rec_dataset_user_id(d, uu, &u);
+        for (int32_t ii = 0; ii < 80; ii += 3) {
+            rec_dataset_item_id(d, ii, &i);
+            ck_assert_float_eq(score(m, u, i), score(l, u, i));
+        }
+        const char *a[10], *b[10];
+        float sa[10], sb[10];
+        size_t na, nb;
+        ck_assert_int_eq(rec_model_recommend(m, u, 10, 0, a, sa, &na), REC_OK);
+        ck_assert_int_eq(rec_model_recommend(l, u, 10, 0, b, sb, &nb), REC_OK);
+        ck_assert_uint_eq(na, nb);
+        for (size_t k = 0; k < na; k++) {
+            ck_assert_str_eq(a[k], b[k]);
+            ck_assert_float_eq(sa[k], sb[k]);
+        }
+    }
+    /* fold-in: the same on both, history excluded */
+    const char *hist[3], *a[5], *b[5];
+    float sa[5], sb[5];
+    size_t na, nb;
+    for (int k = 0; k < 3; k++)
+        rec_dataset_item_id(d, k * 5, &hist[k]);
+    ck_assert_int_eq(rec_model_recommend_history(m, hist, NULL, 3, 5, 0, a, sa, &na), REC_OK);
+    ck_assert_int_eq(rec_model_recommend_history(l, hist, NULL, 3, 5, 0, b, sb, &nb), REC_OK);
+    ck_assert_uint_eq(na, 5);
+    ck_assert_uint_eq(nb, 5);
+    for (size_t k = 0; k < 5; k++) {
+        ck_assert_str_eq(a[k], b[k]);
+        ck_assert_float_eq(sa[k], sb[k]);
+        for (int h = 0; h < 3; h++)
+            ck_assert_str_ne(a[k], hist[h]);
+    }
+    rec_model_destroy(l);
+
+    /* a corrupted feature table is a format error, not a crash */
+    FILE *f = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, len / 2, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    ck_assert_int_eq(rec_model_load(&l, path), REC_E_FORMAT);
+    ck_assert_ptr_null(l);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static void fit_fails(const rec_dataset *d, const char *kv, const char *msg)
+{
+    rec_model *m = make(kv);
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_INVALID);
+    ck_assert_msg(strstr(rec_last_error(), msg), "'%s': got '%s'", kv, rec_last_error());
+    const char *items[2];
+    size_t n;
+    ck_assert_int_eq(rec_model_recommend(m, "0", 2, 0, items, NULL, &n), REC_E_STATE);
+    rec_model_destroy(m);
+}
+
+START_TEST(bad_params)
+{
+    rec_dataset *d = gen(20, 30, 6);
+    fit_fails(d, "item_features=id,colour", "unknown feature 'colour'");
+    fit_fails(d, "user_features=id,genres", "unknown feature 'genres'");
+    fit_fails(d, "item_features=id,hist_bag", "unknown feature 'hist_bag'");
+    fit_fails(d, "item_features=id,title", "'title' is a text field");
+    fit_fails(d, "user_features=colour_hist", "needs an item field 'colour'");
+    fit_fails(d, "user_features=year_hist", "'year' is not multi-hot or categorical");
+    fit_fails(d, "item_features=id,,genres", "empty feature name");
+    fit_fails(d, "item_features=id,genres,", "empty feature name");
+    fit_fails(d, "item_features=id,genres,id", "'id' named twice");
+    fit_fails(d, "tower=64,x", "tower: '64,x' is not a list of layer sizes");
+    fit_fails(d, "tower=64,", "tower: trailing comma in '64,'");
+    fit_fails(d, "tower=1,1,1,1,1,1,1,1,1", "more than 8 layers");
+    fit_fails(d, "loss=bce neg_hard=0 neg_random=0", "needs neg_hard + neg_random >= 1");
+    rec_params *p = params("loss=softmax");
+    rec_model *m;
+    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "loss"));
+    rec_params_destroy(p);
+    p = params("temperature=0.0");
+    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_RANGE);
+    rec_params_destroy(p);
+    p = params("dims=3");
+    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "dims"));
+    rec_params_destroy(p);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(fit_survives_allocation_failures)
+{
+    rec_dataset *d = gen(12, 20, 5);
+    rec_model *warm = make("epochs=1");
+    fit(warm, d); /* builds d's caches */
+    rec_model_destroy(warm);
+    static const char *kv[] = {
+        "epochs=1 batch=16 loss=mix user_features=id,genres_hist,hist_gru,region "
+        "item_features=id,genres,year",
+        "epochs=1 batch=16 loss=infonce_logq user_features=hist_bag",
+    };
+    for (int c = 0; c < 2; c++) {
+        long k;
+        for (k = 1; k < 100000; k++) {
+            tu_alloc_install();
+            rec_model *m = make(kv[c]);
+            tu_alloc_fail_at(k);
+            rec_status st = rec_model_fit(m, d, NULL, NULL);
+            tu_alloc_fail_at(0);
+            rec_model_destroy(m);
+            long long live = tu_alloc_live();
+            tu_alloc_remove();
+            ck_assert_msg(live == 0, "allocation %ld: %lld bytes leaked", k, live);
+            if (st == REC_OK)
+                break;
+            ck_assert_msg(st == REC_E_NOMEM, "allocation %ld: %s (%s)", k, rec_strerror(st),
+                          rec_last_error());
+        }
+        ck_assert_int_gt(k, 10);
+    }
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+Suite *rec_twotower_suite(void)
+{
+    Suite *s = suite_create("twotower");
+    TCase *t = tcase_create("twotower");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, fused_infonce_matches_ops_and_differences);
+    tcase_add_test(t, fused_infonce_exp_range);
+    tcase_add_test(t, learns_and_features_help);
+    tcase_add_test(t, every_loss_and_history_encoder_learns);
+    tcase_add_test(t, cold_items_get_vectors_from_features);
+    tcase_add_test(t, save_load_identical_and_fold_in);
+    tcase_add_test(t, bad_params);
+    tcase_add_test(t, fit_survives_allocation_failures);
+    suite_add_tcase(s, t);
+    return s;
+}
