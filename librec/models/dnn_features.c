@@ -59,8 +59,13 @@ static rec_status slot_fill(rec_dnn_slot *sl, const rec_field *f, int32_t rows, 
             nv += f->ptr[e + 1] - f->ptr[e];
         sl->ptr = rec_malloc((nr + 1) * sizeof *sl->ptr);
         sl->vals = rec_malloc((size_t)(nv ? nv : 1) * sizeof *sl->vals);
-        if (!sl->ptr || !sl->vals)
+        if (!sl->ptr || !sl->vals) {
+            rec_free(sl->ptr, (nr + 1) * sizeof *sl->ptr);
+            rec_free(sl->vals, (size_t)(nv ? nv : 1) * sizeof *sl->vals);
+            sl->ptr = NULL;
+            sl->vals = NULL;
             return rec_nomem(fn);
+        }
         sl->ptr[0] = 0;
         for (int32_t e = 0; e < rows; e++) {
             int64_t at = sl->ptr[e];
@@ -335,8 +340,6 @@ static void slot_free(rec_dnn_slot *sl, int32_t rows)
         if (sl->vals)
             rec_free(sl->vals, (size_t)(nv ? nv : 1) * sizeof *sl->vals);
         rec_free(sl->ptr, (nr + 1) * sizeof *sl->ptr);
-    } else if (sl->vals) {
-        rec_free(sl->vals, sizeof *sl->vals);  /* ptr failed after a 1-entry vals */
     }
     if (sl->num)
         rec_free(sl->num, nr * sizeof *sl->num);

@@ -1,0 +1,495 @@
+/* The "dnn" kind: feature values copied and normalised by hand, the FM term
+ * against the pairwise sum, gradients of the whole network by finite
+ * differences, learning on the generated data, wide and fm variants,
+ * save/load, bad params and allocation failures. */
+#include "testutil.h"
+#include "models/dnn-impl.h"
+
+#include <librec/librec.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* kv: "key=value;key=value": true/false, numbers with a dot are floats,
+ * digits are ints, anything else a string. */
+static rec_params *params_of(const char *kv)
+{
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", kv ? kv : "");
+    for (char *t = strtok(buf, ";"); t; t = strtok(NULL, ";")) {
+        char *eq = strchr(t, '=');
+        ck_assert_ptr_nonnull(eq);
+        *eq = 0;
+        const char *v = eq + 1;
+        char *end;
+        if (strstr("hidden user_features item_features crosses normalize target", t))
+            rec_params_set_str(p, t, v);
+        else if (!strcmp(v, "true") || !strcmp(v, "false"))
+            rec_params_set_bool(p, t, !strcmp(v, "true"));
+        else if ((void)strtod(v, &end), *v && !*end)
+            strchr(v, '.') ? rec_params_set_float(p, t, atof(v))
+                           : rec_params_set_int(p, t, atoll(v));
+        else
+            rec_params_set_str(p, t, v);
+    }
+    return p;
+}
+
+static rec_model *make(const char *kv)
+{
+    rec_params *p = params_of(kv);
+    rec_model *m;
+    rec_status st = rec_model_create(&m, "dnn", p);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    rec_params_destroy(p);
+    return m;
+}
+
+static rec_model *fitted(const rec_dataset *d, const char *kv)
+{
+    rec_model *m = make(kv);
+    rec_status st = rec_model_fit(m, d, NULL, NULL);
+    ck_assert_msg(st == REC_OK, "fit %s: %s", kv, rec_last_error());
+    return m;
+}
+
+static rec_dataset *gen(int users, int items, int per_user, int genres)
+{
+    rec_params *o;
+    rec_dataset *d;
+    ck_assert_int_eq(rec_params_create(&o), REC_OK);
+    rec_params_set_int(o, "users", users);
+    rec_params_set_int(o, "items", items);
+    rec_params_set_int(o, "interactions-per-user", per_user);
+    rec_params_set_int(o, "genres", genres);
+    ck_assert_int_eq(rec_dataset_generate(&d, o), REC_OK);
+    rec_params_destroy(o);
+    return d;
+}
+
+static void set(rec_dataset *d, rec_side side, const char *f, const char *id, const char *v)
+{
+    rec_status st = rec_dataset_set_feature(d, side, f, id, v, 0);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+}
+
+/* 3 users, 4 items; user "age" numeric (u2 missing), "region" categorical;
+ * item "genres" multi-hot (i3 none), "kind" categorical, "title" text. */
+static rec_dataset *tiny(void)
+{
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    static const char *rows[][2] = { { "u0", "i0" }, { "u0", "i1" }, { "u1", "i1" },
+                                     { "u1", "i2" }, { "u2", "i3" }, { "u2", "i0" },
+                                     { "u0", "i2" }, { "u1", "i3" } };
+    for (size_t r = 0; r < sizeof rows / sizeof *rows; r++)
+        ck_assert_int_eq(rec_dataset_add(d, rows[r][0], rows[r][1], 1.0 + (double)(r % 5),
+                                         REC_NO_TIME), REC_OK);
+    ck_assert_int_eq(rec_dataset_add_field(d, REC_SIDE_USER, "age", REC_FEATURE_NUMERIC, NULL),
+                     REC_OK);
+    ck_assert_int_eq(rec_dataset_add_field(d, REC_SIDE_USER, "region",
+                                           REC_FEATURE_CATEGORICAL, NULL), REC_OK);
+    ck_assert_int_eq(rec_dataset_add_field(d, REC_SIDE_ITEM, "genres", REC_FEATURE_MULTIHOT,
+                                           NULL), REC_OK);
+    ck_assert_int_eq(rec_dataset_add_field(d, REC_SIDE_ITEM, "kind", REC_FEATURE_CATEGORICAL,
+                                           NULL), REC_OK);
+    ck_assert_int_eq(rec_dataset_add_field(d, REC_SIDE_ITEM, "title", REC_FEATURE_TEXT, NULL),
+                     REC_OK);
+    set(d, REC_SIDE_USER, "age", "u0", "20");
+    set(d, REC_SIDE_USER, "age", "u1", "40");
+    set(d, REC_SIDE_USER, "region", "u0", "north");
+    set(d, REC_SIDE_USER, "region", "u1", "south");
+    set(d, REC_SIDE_USER, "region", "u2", "north");
+    set(d, REC_SIDE_ITEM, "genres", "i0", "a|b");
+    set(d, REC_SIDE_ITEM, "genres", "i1", "b");
+    set(d, REC_SIDE_ITEM, "genres", "i2", "c|a");
+    set(d, REC_SIDE_ITEM, "kind", "i0", "x");
+    set(d, REC_SIDE_ITEM, "kind", "i1", "y");
+    set(d, REC_SIDE_ITEM, "kind", "i2", "x");
+    set(d, REC_SIDE_ITEM, "title", "i0", "first item");
+    return d;
+}
+
+START_TEST(features_copied_and_normalised)
+{
+    rec_dataset *d = tiny();
+    rec_model *m = fitted(d, "epochs=1;wide=true;crosses=region x kind");
+    const rec_dnn *s = m->state;
+    /* users: id, age, region (auto order: id then the fields in order) */
+    ck_assert_int_eq(s->side[0].n, 3);
+    ck_assert_int_eq(s->side[0].s[0].type, REC_DNN_ID);
+    ck_assert_int_eq(s->side[0].s[0].card, 3);
+    const rec_dnn_slot *age = &s->side[0].s[1];
+    ck_assert_int_eq(age->type, REC_DNN_NUM);
+    /* mean 30, population std 10 over the users that have an age; missing -> 0 */
+    ck_assert_float_near(age->num[0], -1.0, 1e-6);
+    ck_assert_float_near(age->num[1], 1.0, 1e-6);
+    ck_assert_float_near(age->num[2], 0.0, 0);
+    const rec_dnn_slot *reg = &s->side[0].s[2];
+    ck_assert_int_eq(reg->type, REC_DNN_CAT);
+    ck_assert_int_eq(reg->card, 2);
+    ck_assert_int_eq(reg->codes[0], reg->codes[2]);
+    ck_assert_int_ne(reg->codes[0], reg->codes[1]);
+    /* items: id, genres, kind (title is text: not in auto) */
+    ck_assert_int_eq(s->side[1].n, 3);
+    const rec_dnn_slot *gen_ = &s->side[1].s[1];
+    ck_assert_int_eq(gen_->type, REC_DNN_MH);
+    ck_assert_int_eq(gen_->card, 3);
+    const int64_t want_ptr[5] = { 0, 2, 3, 5, 5 };
+    for (int e = 0; e < 5; e++)
+        ck_assert_int_eq(gen_->ptr[e], want_ptr[e]);
+    ck_assert_int_eq(gen_->vals[4], gen_->vals[0]); /* i2's "a" is i0's "a" */
+    const rec_dnn_slot *kind = &s->side[1].s[2];
+    ck_assert_int_eq(kind->codes[3], -1);
+    /* the one cross: region (2) x kind (2) = 4 exact rows */
+    ck_assert_int_eq(s->ncross, 1);
+    ck_assert_int_eq(s->cross[0].us, 2);
+    ck_assert_int_eq(s->cross[0].is, 2);
+    ck_assert_int_eq(s->cross[0].buckets, 4);
+    rec_model_destroy(m);
+
+    /* normalize = none keeps the raw ages (missing still 0) */
+    m = fitted(d, "epochs=1;normalize=none;user_features=age,id;item_features=kind");
+    s = m->state;
+    ck_assert_int_eq(s->side[0].s[0].type, REC_DNN_NUM);
+    ck_assert_float_near(s->side[0].s[0].num[0], 20.0, 0);
+    ck_assert_float_near(s->side[0].s[0].num[2], 0.0, 0);
+    ck_assert_int_eq(s->side[1].n, 1);
+    ck_assert_int_eq(s->ncross, 0);
+    rec_model_destroy(m);
+
+    /* the dataset's own normalisation comes first: log1p, then our z-score */
+    ck_assert_int_eq(rec_dataset_normalize(d, REC_SIDE_USER, "age", "minmax"), REC_OK);
+    m = fitted(d, "epochs=1;normalize=none;user_features=age");
+    s = m->state;
+    ck_assert_float_near(s->side[0].s[0].num[0], 0.0, 1e-6);
+    ck_assert_float_near(s->side[0].s[0].num[1], 1.0, 1e-6);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(fm_term_is_the_pairwise_sum)
+{
+    rec_graph *g;
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    /* 3 fields, 2 rows, d = 2 */
+    const float v[3][4] = { { 1, 2, -1, 0.5f }, { 3, -1, 2, 2 }, { 0.5f, 4, 1, -3 } };
+    rec_tensor *e[3];
+    int64_t shape[2] = { 2, 2 };
+    for (int f = 0; f < 3; f++)
+        e[f] = rec_tensor_from(g, v[f], 2, shape);
+    rec_tensor *out = rec_dnn_fm(g, 3, e);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(out->n, 2);
+    for (int r = 0; r < 2; r++) {
+        double want = 0;
+        for (int a = 0; a < 3; a++)
+            for (int b = a + 1; b < 3; b++)
+                want += (double)v[a][2 * r] * v[b][2 * r] +
+                        (double)v[a][2 * r + 1] * v[b][2 * r + 1];
+        ck_assert_float_near(out->v[r], want, 1e-5);
+    }
+    /* row 0 by hand: <f0,f1> = 1, <f0,f2> = 8.5, <f1,f2> = -2.5 */
+    ck_assert_float_near(out->v[0], 7.0, 1e-5);
+    rec_graph_reset(g);
+    ck_assert_ptr_null(rec_dnn_fm(g, 0, e));
+    ck_assert_int_eq(rec_graph_status(g), REC_E_INVALID);
+    rec_graph_destroy(g);
+}
+END_TEST
+
+typedef struct gctx {
+    rec_pstore *ps;
+    rec_tensor *e[3];
+    const rec_dnn *s;
+} gctx;
+
+static rec_tensor *build_fm(rec_graph *g, void *p)
+{
+    gctx *c = p;
+    return tu_wsum(g, rec_dnn_fm(g, 3, c->e));
+}
+
+static rec_tensor *build_net(rec_graph *g, void *p)
+{
+    gctx *c = p;
+    rec_tensor *u = rec_tensor_i32(g, 5), *i = rec_tensor_i32(g, 5);
+    const int32_t us[5] = { 0, 1, 2, 0, 1 }, is[5] = { 0, 1, 2, 3, 3 };
+    for (int k = 0; k < 5; k++) {
+        u->iv[k] = us[k];
+        i->iv[k] = is[k];
+    }
+    return tu_wsum(g, rec_dnn_forward(g, c->s, u, i));
+}
+
+START_TEST(gradients_match_finite_differences)
+{
+    gctx c = { 0 };
+    ck_assert_int_eq(rec_pstore_create(&c.ps), REC_OK);
+    int64_t shape[2] = { 3, 4 };
+    for (int f = 0; f < 3; f++) {
+        char name[16];
+        snprintf(name, sizeof name, "e%d", f);
+        c.e[f] = rec_pstore_add(c.ps, name, 2, shape, 0);
+        tu_fill(c.e[f], 30u + (unsigned)f, -1, 1);
+    }
+    tu_gradcheck(c.ps, build_fm, &c, 1e-3, 1e-3, 1e-2);
+    rec_pstore_destroy(c.ps);
+
+    /* the whole network: id, numeric, categorical, multi-hot, crosses (one
+     * exact, one hashed into 3 rows), FM, hidden layers; no dropout at eval */
+    rec_dataset *d = tiny();
+    rec_model *m = fitted(d, "epochs=2;dim=3;hidden=5,4;wide=true;fm=true;init_std=0.5;"
+                             "crosses=region x kind,id x genres;cross_buckets=3");
+    c.s = m->state;
+    ck_assert_int_eq(c.s->ncross, 2);
+    ck_assert_int_eq(c.s->cross[1].buckets, 3);
+    /* the linear weights are still near 0 after two epochs: give them values */
+    for (size_t k = 0; k < rec_pstore_count(c.s->ps); k++)
+        if (strstr(rec_pstore_at(c.s->ps, k)->name, "lin") ||
+            strstr(rec_pstore_at(c.s->ps, k)->name, "cross"))
+            tu_fill(rec_pstore_at(c.s->ps, k), 40u + (unsigned)k, -0.5f, 0.5f);
+    tu_gradcheck(c.s->ps, build_net, &c, 1e-3, 2e-3, 2e-2);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+static double metric(const rec_model *m, const rec_dataset *test, const char *name)
+{
+    rec_eval_result *r;
+    rec_status st = rec_evaluate(m, test, "full", "auc,hit@10", 7, &r);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    double v;
+    ck_assert_int_eq(rec_eval_result_get(r, name, &v), REC_OK);
+    rec_eval_result_destroy(r);
+    return v;
+}
+
+#define LEARN "epochs=6;lr=0.02;batch=128"
+
+START_TEST(learns_on_generated_data)
+{
+    /* fewer genres than the default: a strong taste signal in a small set */
+    rec_dataset *d = gen(300, 200, 30, 6), *train, *test;
+    ck_assert_int_eq(rec_dataset_split(d, "last:1", 0, 1, &train, &test), REC_OK);
+    rec_model *pop;
+    ck_assert_int_eq(rec_model_create(&pop, "popularity", NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(pop, train, NULL, NULL), REC_OK);
+    double pauc = metric(pop, test, "auc"), phit = metric(pop, test, "hit@10");
+    rec_model *m = fitted(train, LEARN);
+    double auc = metric(m, test, "auc"), hit = metric(m, test, "hit@10");
+    ck_assert_msg(auc > pauc + 0.1 && auc > 0.75, "auc %.3f vs popularity %.3f", auc, pauc);
+    ck_assert_msg(hit > phit + 0.1, "hit@10 %.3f vs popularity %.3f", hit, phit);
+
+    /* wide and fm variants train too, and are different models */
+    rec_model *w = fitted(train, LEARN ";wide=true");
+    rec_model *f = fitted(train, LEARN ";fm=true");
+    ck_assert_ptr_nonnull(((rec_dnn *)w->state)->cross);
+    double wauc = metric(w, test, "auc"), fauc = metric(f, test, "auc");
+    ck_assert_msg(wauc > pauc + 0.1 && fauc > pauc + 0.1, "wide %.3f fm %.3f pop %.3f", wauc,
+                  fauc, pauc);
+    const char *u, *it;
+    rec_dataset_user_id(d, 3, &u);
+    rec_dataset_item_id(d, 5, &it);
+    float a, b, c;
+    ck_assert_int_eq(rec_model_score(m, u, it, &a), REC_OK);
+    ck_assert_int_eq(rec_model_score(w, u, it, &b), REC_OK);
+    ck_assert_int_eq(rec_model_score(f, u, it, &c), REC_OK);
+    ck_assert(a > 0 && a < 1 && b > 0 && b < 1 && c > 0 && c < 1);
+    ck_assert(a != b && a != c && b != c);
+
+    /* the same seed gives the same model */
+    rec_model *m2 = fitted(train, LEARN);
+    float a2;
+    ck_assert_int_eq(rec_model_score(m2, u, it, &a2), REC_OK);
+    ck_assert(a == a2);
+    rec_model_destroy(m2);
+    rec_model_destroy(pop);
+    rec_model_destroy(m);
+    rec_model_destroy(w);
+    rec_model_destroy(f);
+    rec_dataset_destroy(train);
+    rec_dataset_destroy(test);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(rating_and_threshold_targets)
+{
+    rec_dataset *d = gen(60, 50, 10, 12);
+    rec_model *m = fitted(d, "epochs=3;target=rating");
+    const rec_dnn *s = m->state;
+    ck_assert_float_near(s->rmax, 5.0, 0);
+    const char *u, *it;
+    rec_dataset_user_id(d, 0, &u);
+    rec_dataset_item_id(d, 0, &it);
+    float v;
+    ck_assert_int_eq(rec_model_score(m, u, it, &v), REC_OK);
+    ck_assert(v > 0 && v < 5 && v > 1); /* a rating scale, not a probability */
+    rec_eval_result *r;
+    ck_assert_int_eq(rec_evaluate(m, d, "full", "rmse", 1, &r), REC_OK);
+    double rmse;
+    rec_eval_result_get(r, "rmse", &rmse);
+    ck_assert_msg(rmse < 1.5, "rmse %.3f", rmse);
+    rec_eval_result_destroy(r);
+    rec_model_destroy(m);
+    m = fitted(d, "epochs=2;target=threshold;threshold=3.5");
+    ck_assert_int_eq(rec_model_score(m, u, it, &v), REC_OK);
+    ck_assert(v > 0 && v < 1);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(save_load_identical)
+{
+    rec_dataset *d = tiny();
+    static const char *variants[] = {
+        "epochs=3;dim=4;hidden=8",
+        "epochs=3;dim=4;wide=true;fm=true;crosses=region x kind,id x genres;cross_buckets=3",
+        "epochs=3;dim=4;hidden=;target=rating",
+    };
+    for (size_t v = 0; v < 3; v++) {
+        rec_model *m = fitted(d, variants[v]), *l;
+        const char *path = tu_tmp_path("dnn.lrm");
+        ck_assert_int_eq(rec_model_save(m, path), REC_OK);
+        rec_status st = rec_model_load(&l, path);
+        ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+        ck_assert_str_eq(rec_model_kind(l), "dnn");
+        for (int32_t u = 0; u < 3; u++)
+            for (int32_t i = 0; i < 4; i++) {
+                const char *us, *is;
+                rec_dataset_user_id(d, u, &us);
+                rec_dataset_item_id(d, i, &is);
+                float a, b;
+                ck_assert_int_eq(rec_model_score(m, us, is, &a), REC_OK);
+                ck_assert_int_eq(rec_model_score(l, us, is, &b), REC_OK);
+                ck_assert_msg(a == b, "%s: %s %s: %g vs %g", variants[v], us, is, a, b);
+            }
+        const char *ia[4], *ib[4];
+        float sa[4], sb[4];
+        size_t na, nb;
+        ck_assert_int_eq(rec_model_recommend(m, "u2", 4, REC_INCLUDE_SEEN, ia, sa, &na), REC_OK);
+        ck_assert_int_eq(rec_model_recommend(l, "u2", 4, REC_INCLUDE_SEEN, ib, sb, &nb), REC_OK);
+        ck_assert_int_eq(na, 4);
+        ck_assert_int_eq(nb, 4);
+        for (size_t k = 0; k < 4; k++) {
+            ck_assert_str_eq(ia[k], ib[k]);
+            ck_assert(sa[k] == sb[k]);
+        }
+        rec_model_destroy(m);
+        rec_model_destroy(l);
+    }
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+static void fit_fails(const rec_dataset *d, const char *kv, rec_status want, const char *msg)
+{
+    rec_model *m = make(kv);
+    rec_status st = rec_model_fit(m, d, NULL, NULL);
+    ck_assert_msg(st == want, "%s: got %s (%s)", kv, rec_strerror(st), rec_last_error());
+    ck_assert_msg(strstr(rec_last_error(), "rec_model_fit(dnn)") &&
+                      strstr(rec_last_error(), msg),
+                  "%s: message '%s' lacks '%s'", kv, rec_last_error(), msg);
+    rec_model_destroy(m);
+}
+
+START_TEST(bad_params_with_messages)
+{
+    rec_dataset *d = tiny();
+    fit_fails(d, "user_features=id,nope", REC_E_NOTFOUND, "no user field 'nope'");
+    fit_fails(d, "item_features=title", REC_E_INVALID, "item field 'title' is text");
+    fit_fails(d, "item_features=id,kind,id", REC_E_INVALID, "'id' is listed twice");
+    fit_fails(d, "user_features=id,,age", REC_E_INVALID, "user_features: empty");
+    fit_fails(d, "hidden=64,x", REC_E_INVALID, "hidden: expected");
+    fit_fails(d, "hidden=0", REC_E_INVALID, "hidden: expected");
+    fit_fails(d, "hidden=1,1,1,1,1,1,1,1", REC_E_INVALID, "at most 7 layers");
+    fit_fails(d, "wide=true;crosses=region kind", REC_E_INVALID,
+              "expected 'user_field x item_field', got 'region kind'");
+    fit_fails(d, "wide=true;crosses=age x kind", REC_E_INVALID, "crosses a numeric field");
+    fit_fails(d, "wide=true;crosses=region x nope", REC_E_NOTFOUND, "no item field 'nope'");
+    fit_fails(d, "wide=true;crosses=region x kind,region x kind", REC_E_INVALID, "twice");
+
+    rec_dataset *nr;
+    ck_assert_int_eq(rec_dataset_create(&nr), REC_OK);
+    ck_assert_int_eq(rec_dataset_add(nr, "a", "b", NAN, REC_NO_TIME), REC_OK);
+    fit_fails(nr, "target=rating", REC_E_STATE, "target 'rating' needs ratings");
+    rec_dataset_destroy(nr);
+
+    /* keys, types and bounds are checked at create */
+    static const char *bad[] = { "dim=0", "dropout=0.99", "target=stars", "normalize=log",
+                                 "negatives=-1", "colour=1", "wide=1" };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        rec_params *p = params_of(bad[k]);
+        rec_model *m = NULL;
+        rec_status st = rec_model_create(&m, "dnn", p);
+        ck_assert_msg(st == REC_E_RANGE || st == REC_E_INVALID, "%s accepted", bad[k]);
+        ck_assert_ptr_null(m);
+        char key[32];
+        snprintf(key, sizeof key, "%.*s", (int)(strchr(bad[k], '=') - bad[k]), bad[k]);
+        ck_assert_msg(strstr(rec_last_error(), key), "%s: '%s'", bad[k], rec_last_error());
+        rec_params_destroy(p);
+    }
+    /* unfitted */
+    rec_model *m = make(NULL);
+    float v;
+    ck_assert_int_eq(rec_model_score(m, "u0", "i0", &v), REC_E_STATE);
+    ck_assert_int_eq(rec_model_save(m, tu_tmp_path("x.lrm")), REC_E_STATE);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(fit_survives_allocation_failures)
+{
+    rec_dataset *d = tiny();
+    rec_model *warm = fitted(d, "epochs=1"); /* builds the dataset's caches */
+    rec_model_destroy(warm);
+    long k;
+    for (k = 1; k < 100000; k++) {
+        tu_alloc_install();
+        rec_model *m = make("epochs=1;dim=2;hidden=3;wide=true;fm=true;crosses=region x kind");
+        tu_alloc_fail_at(k);
+        rec_status st = rec_model_fit(m, d, NULL, NULL);
+        float v = 0;
+        if (!st) {
+            tu_alloc_fail_at(1);
+            ck_assert_int_eq(rec_model_score(m, "u0", "i1", &v), REC_E_NOMEM);
+        }
+        tu_alloc_fail_at(0);
+        rec_model_destroy(m);
+        long long live = tu_alloc_live();
+        tu_alloc_remove();
+        ck_assert_msg(live == 0, "allocation %ld: %lld bytes leaked", k, live);
+        if (st == REC_OK)
+            break;
+        ck_assert_msg(st == REC_E_NOMEM, "allocation %ld: %s (%s)", k, rec_strerror(st),
+                      rec_last_error());
+    }
+    ck_assert_int_gt(k, 10);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+Suite *rec_dnn_suite(void)
+{
+    Suite *s = suite_create("dnn");
+    TCase *t = tcase_create("dnn");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, features_copied_and_normalised);
+    tcase_add_test(t, fm_term_is_the_pairwise_sum);
+    tcase_add_test(t, gradients_match_finite_differences);
+    tcase_add_test(t, learns_on_generated_data);
+    tcase_add_test(t, rating_and_threshold_targets);
+    tcase_add_test(t, save_load_identical);
+    tcase_add_test(t, bad_params_with_messages);
+    tcase_add_test(t, fit_survives_allocation_failures);
+    suite_add_tcase(s, t);
+    return s;
+}
