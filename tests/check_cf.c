@@ -133,8 +133,9 @@ START_TEST(itemcf_predictions_by_hand)
     ck_assert_float_near(score(m, "u2", "c"), 3 + (4 - 10 / 3.0), 1e-5);
     rec_model_destroy(m);
 
-    const char *none[] = { "similarity=msd", "centring=none" };
-    m = fitted("itemcf", d, none, 2);
+    /* ranking=prediction: recommend ranks by the prediction too */
+    const char *none[] = { "similarity=msd", "centring=none", "ranking=prediction" };
+    m = fitted("itemcf", d, none, 3);
     ck_assert_float_near(score(m, "u2", "c"), (0.5 * 4 + 2 / 6.0) / (0.5 + 1 / 6.0), 1e-5);
     /* recommend for u2 leaves only c; with seen items, all three */
     const char *it[3];
@@ -149,7 +150,8 @@ START_TEST(itemcf_predictions_by_hand)
     rec_model_destroy(m);
 
     /* fold-in of u2's ratings predicts as u2 does */
-    m = fitted("itemcf", d, kv, 1);
+    const char *kp[] = { "similarity=msd", "ranking=prediction" };
+    m = fitted("itemcf", d, kp, 2);
     const char *h[] = { "a", "b", "zz" };
     const float hr[] = { 4, 2, 3 };
     ck_assert_int_eq(rec_model_recommend_history(m, h, hr, 3, 3, 0, it, sc, &n), REC_OK);
@@ -165,8 +167,8 @@ START_TEST(usercf_predictions_by_hand)
 {
     rec_dataset *d = rated();
     /* u2's neighbours: u1 (msd 1/2), u3 (msd 1/10); means 4, 3, 8/3 */
-    const char *kv[] = { "similarity=msd" };
-    rec_model *m = fitted("usercf", d, kv, 1);
+    const char *kv[] = { "similarity=msd", "ranking=prediction" };
+    rec_model *m = fitted("usercf", d, kv, 2);
     ck_assert_float_near(score(m, "u2", "c"), 3 + 0.1 * (2 - 8 / 3.0) / 0.6, 1e-5);
     const char *it[3];
     float sc[3];

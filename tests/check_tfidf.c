@@ -189,7 +189,13 @@ static rec_dataset *films(void)
 START_TEST(similar_and_profiles)
 {
     rec_dataset *d = films();
-    rec_model *m = fit(d, NULL);
+    /* the rating-deviation profile of all the user's items */
+    rec_params *pd;
+    ck_assert_int_eq(rec_params_create(&pd), REC_OK);
+    ck_assert_int_eq(rec_params_set_str(pd, "profile", "deviation"), REC_OK);
+    ck_assert_int_eq(rec_params_set_float(pd, "recency_halflife", 0), REC_OK);
+    rec_model *m = fit(d, pd);
+    rec_params_destroy(pd);
     const char *ids[8];
     float sc[8];
     size_t n;

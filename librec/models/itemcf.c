@@ -49,7 +49,7 @@ static rec_status icf_score_pair(const rec_model *m, int32_t u, int32_t i, float
 
 /* The user's ratings as a dense vector over items (NaN: unrated). */
 static rec_status icf_score_dense(const rec_model *m, const int32_t *items, const float *r,
-                                  size_t n, int implicit, float *out)
+                                  size_t n, int rank, float *out)
 {
     const rec_knn *s = m->state;
     float *x = rec_malloc((size_t)s->nrows * sizeof *x);
@@ -59,7 +59,7 @@ static rec_status icf_score_dense(const rec_model *m, const int32_t *items, cons
         x[j] = NAN;
     for (size_t j = 0; j < n; j++)
         x[items[j]] = r ? r[j] : 1.0f;
-    rec_knn_score_col(s, x, implicit, out);
+    rec_knn_score_col(s, x, rank, out);
     rec_free(x, (size_t)s->nrows * sizeof *x);
     return REC_OK;
 }
@@ -69,14 +69,15 @@ static rec_status icf_score_user(const rec_model *m, int32_t u, float *out)
     const rec_knn *s = m->state;
     /* Col u of R: gather it from the col orientation (users x items). */
     return icf_score_dense(m, s->crow + s->cptr[u], s->cval + s->cptr[u],
-                           (size_t)(s->cptr[u + 1] - s->cptr[u]), s->implicit, out);
+                           (size_t)(s->cptr[u + 1] - s->cptr[u]), s->ranking, out);
 }
 
 static rec_status icf_score_history(const rec_model *m, const int32_t *items, const float *r,
                                     size_t n, float *out)
 {
     const rec_knn *s = m->state;
-    return icf_score_dense(m, items, s->implicit ? NULL : r, n, s->implicit || !r, out);
+    return icf_score_dense(m, items, s->implicit ? NULL : r, n,
+                           s->implicit || !r ? REC_KNN_RANK_SUM : s->ranking, out);
 }
 
 static rec_status icf_similar(const rec_model *m, int32_t i, float *out)

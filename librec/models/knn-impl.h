@@ -6,6 +6,14 @@
  * usercf, items for itemcf), "cols" the other side.  R is rows x cols,
  * stored as CSR by rows (sorted by col, one entry per pair) and by cols.
  *
+ * Ranking (score_user, score_history) of rating data by sum|rating uses
+ * its own neighbour lists, by binary cosine over the whole rows (the
+ * implicit model's, shrinkage only when set explicitly): msd, pearson and
+ * rating cosine measure agreement over the common cols, so two items with
+ * one common rater score 1 and rare items top every sum; top-N needs how
+ * often the two are consumed together against how often each is
+ * (Deshpande & Karypis 2004; Sarwar et al. 2001).
+ *
  * Similarities (between rows a and b over their common cols, n = |common|):
  *   cosine           sum xa xb / sqrt(sum xa^2 * sum xb^2), sums over the
  *                    common cols for rating data (as Surprise); over the
@@ -33,14 +41,27 @@ typedef enum rec_knn_sim {
     REC_KNN_JACCARD
 } rec_knn_sim;
 
+/* How top-N ranking (score_user, score_history) scores an item, from the
+ * same neighbours a prediction takes (the k most similar that hold it):
+ *   SUM         sum of their similarities (Deshpande & Karypis' item-based
+ *               top-N; the implicit-data score); ratings do not enter
+ *   RATING      sum of similarity * rating / top of the rating range
+ *   PREDICTION  the rating prediction, as score_pair gives it: items that
+ *               one similar neighbour rated highly rank first, whatever
+ *               their support, so this ranks poorly at top-N */
+enum { REC_KNN_RANK_SUM, REC_KNN_RANK_RATING, REC_KNN_RANK_PREDICTION };
+
 typedef struct rec_knn {
     /* settings */
     rec_knn_sim sim;
     int implicit;           /* no ratings: values are 1, scores sum sims     */
+    int binary;             /* similarities of the 0/1 pattern (implicit, or
+                               the ranking lists of rating data)             */
     int centring;           /* 1: mean-centred prediction                    */
+    int ranking;            /* REC_KNN_RANK_*: how score_user ranks          */
     int32_t k;              /* neighbours used per prediction                */
     int32_t keep;           /* neighbours stored per row                     */
-    double shrink;
+    double shrink, rank_shrink;
     int32_t min_support;
     float rmin, rmax;       /* rating range of the training data             */
     float gmean;            /* global mean rating                            */
@@ -62,6 +83,12 @@ typedef struct rec_knn {
     int64_t *nptr;          /* [nrows+1]                                     */
     int32_t *nbr;           /* [nptr[nrows]] best first                      */
     float *nsim;            /* [nptr[nrows]]                                 */
+    /* ranking neighbours of rating data ranked by sum|rating: binary cosine
+     * (as the implicit model has), NULL otherwise (the lists above serve) */
+    int64_t rnn;
+    int64_t *rnptr;         /* [nrows+1]                                     */
+    int32_t *rnbr;          /* [rnn]                                         */
+    float *rnsim;           /* [rnn]                                         */
 } rec_knn;
 
 /* Shared parameter specs (k, similarity, shrinkage, min_support, centring,
@@ -77,7 +104,10 @@ typedef struct rec_knn {
     { "centring", REC_PARAM_STR, "mean", 0, 0, "none|mean",                                 \
       "mean: predict mean + weighted deviations (KNNWithMeans); none: weighted mean" },     \
     { "keep", REC_PARAM_INT, "500", 1, 1e6, NULL,                                           \
-      "neighbours stored per row, from which a prediction takes its k" }
+      "neighbours stored per row, from which a prediction takes its k" },                  \
+    { "ranking", REC_PARAM_STR, "sum", 0, 0, "sum|rating|prediction",                       \
+      "top-N score: sum of the k neighbours' similarities, or of similarity * rating / max "\
+      "rating, or the rating prediction (score of a pair is always the prediction)" }
 
 /* Reads the settings from m's params; rows_are_users picks the orientation.
  * Builds R from the dataset, the similarities and the neighbour lists. */
@@ -95,20 +125,26 @@ float rec_knn_predict(const rec_knn *s, int32_t a, int32_t c);
  * first.  Returns the count. */
 size_t rec_knn_explain(const rec_knn *s, int32_t a, int32_t c, size_t k, int32_t *who, float *w);
 
-/* out[ncols]: predictions of every col for row a, through the rows of a's
- * neighbours (user-CF).  nbr/nsim/nn: the neighbour list (a's own, or a
- * folded-in one), mean the row's mean, implicit forces similarity sums. */
+/* out[ncols]: ranking scores of every col for row a, through the rows of
+ * a's neighbours (user-CF).  nbr/nsim/nn: the neighbour list (a's own, or a
+ * folded-in one), mean the row's mean; rank a REC_KNN_RANK_* (implicit data
+ * and histories without ratings always score similarity sums). */
 rec_status rec_knn_score_row(const rec_knn *s, const int32_t *nbr, const float *nsim, int64_t nn,
-                             float mean, int implicit, float *out);
-/* out[nrows]: predictions of every row for a col given densely as x[nrows]
- * (NaN: absent), through each row's neighbour list (item-CF). */
-void rec_knn_score_col(const rec_knn *s, const float *x, int implicit, float *out);
+                             float mean, int rank, float *out);
+/* out[nrows]: ranking scores of every row for a col given densely as
+ * x[nrows] (NaN: absent), through each row's neighbour list (item-CF). */
+void rec_knn_score_col(const rec_knn *s, const float *x, int rank, float *out);
 
 /* Similarities of a query vector over cols (idx[n], val[n]; val NULL =
  * implicit ones) to every row; the top `keep` go to nbr/nsim (room for keep),
- * *nn their count. */
+ * *nn their count.  for_ranking: the similarity the ranking lists use. */
 rec_status rec_knn_query(const rec_knn *s, const int32_t *idx, const float *val, int64_t n,
-                         int32_t *nbr, float *nsim, int64_t *nn);
+                         int for_ranking, int32_t *nbr, float *nsim, int64_t *nn);
+
+/* The neighbour lists ranking uses: the binary ones of rating data ranked
+ * by sum|rating, else the prediction's. */
+void rec_knn_rank_lists(const rec_knn *s, const int64_t **ptr, const int32_t **nbr,
+                        const float **sim);
 
 /* Save/load of the settings-independent state (R, means, neighbours) under
  * tensor names prefixed "knn.".  Load re-derives the col orientation. */

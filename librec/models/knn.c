@@ -33,6 +33,10 @@ void rec_knn_free(rec_knn *s)
         XFREE(s->nptr, s->nrows + 1);
     XFREE(s->nbr, nn);
     XFREE(s->nsim, nn);
+    if (s->rnptr)
+        XFREE(s->rnptr, s->nrows + 1);
+    XFREE(s->rnbr, s->rnn);
+    XFREE(s->rnsim, s->rnn);
     memset(s, 0, sizeof *s);
 }
 
@@ -59,8 +63,14 @@ static rec_status read_settings(rec_knn *s, const rec_model *m, const char *fn)
                        "or jaccard)", fn, sim);
     double sh = rec_model_flt(m, "shrinkage");
     s->shrink = sh >= 0 ? sh : s->sim == REC_KNN_PEARSON ? 100.0 : 0.0;
+    s->rank_shrink = sh >= 0 ? sh : 0.0;
+    s->binary = s->implicit;
     s->min_support = (int32_t)rec_model_int(m, "min_support");
     s->centring = strcmp(rec_model_str(m, "centring"), "mean") == 0;
+    const char *rk = rec_model_str(m, "ranking");
+    s->ranking = strcmp(rk, "sum") == 0      ? REC_KNN_RANK_SUM
+                 : strcmp(rk, "rating") == 0 ? REC_KNN_RANK_RATING
+                                             : REC_KNN_RANK_PREDICTION;
     s->k = (int32_t)rec_model_int(m, "k");
     s->keep = (int32_t)rec_model_int(m, "keep");
     return REC_OK;
@@ -255,7 +265,8 @@ static double sim_value(const rec_knn *s, const scratch *w, int32_t b, double qn
     case REC_KNN_ADJCOS: {
         /* Rating cosine uses the common cols only (as Surprise); binary
          * vectors need the whole rows, or every pair would score 1. */
-        double den = s->implicit ? sqrt(qnorm2 * s->rnorm2[b]) : sqrt(w->sxx[b] * w->syy[b]);
+        double den = s->binary ? sqrt(qnorm2 * (double)(s->rptr[b + 1] - s->rptr[b]))
+                               : sqrt(w->sxx[b] * w->syy[b]);
         v = den > 0 ? w->sxy[b] / den : 0;
         break;
     }
@@ -292,13 +303,13 @@ static size_t query_rows(const rec_knn *s, scratch *w, const int32_t *idx, const
     for (int64_t e = 0; e < qn; e++) {
         int32_t c = idx[e];
         double off = adj ? s->cmean[c] : 0;
-        double x = (val ? val[e] : 1.0) - off;
+        double x = (val && !s->binary ? val[e] : 1.0) - off;
         qnorm2 += x * x;
         for (int64_t f = s->cptr[c]; f < s->cptr[c + 1]; f++) {
             int32_t b = s->crow[f];
             if (b == self)
                 continue;
-            double y = s->cval[f] - off;
+            double y = (s->binary ? 1.0 : s->cval[f]) - off;
             if (w->n[b]++ == 0) {
                 w->touched[nt++] = b;
                 w->sxy[b] = w->sxx[b] = w->syy[b] = w->sx[b] = w->sy[b] = 0;
@@ -366,7 +377,10 @@ static void sim_range(void *arg, int64_t b, int64_t e, int chunk)
     scratch_free(&w);
 }
 
-static rec_status neighbours(rec_knn *s)
+/* The neighbour lists of every row under s's similarity into ptr/nbr/sim
+ * (*nn entries). */
+static rec_status neighbours(const rec_knn *s, int64_t **ptr, int32_t **nbr_out,
+                             float **sim_out, int64_t *nn_out)
 {
     size_t keep = (size_t)s->keep;
     if (keep > (size_t)s->nrows - 1)
@@ -374,9 +388,9 @@ static rec_status neighbours(rec_knn *s)
     size_t slots = (size_t)s->nrows * keep;
     sim_job j = { s, keep, xalloc(slots, sizeof(int32_t)), xalloc(slots, sizeof(float)),
                   xalloc((size_t)s->nrows, sizeof(int64_t)), 0 };
-    s->nptr = rec_calloc((size_t)s->nrows + 1, sizeof *s->nptr);
+    *ptr = rec_calloc((size_t)s->nrows + 1, sizeof **ptr);
     rec_status st = REC_OK;
-    if (!j.nbr || !j.sim || !j.cnt || !s->nptr) {
+    if (!j.nbr || !j.sim || !j.cnt || !*ptr) {
         st = REC_E_NOMEM;
         goto out;
     }
@@ -385,25 +399,51 @@ static rec_status neighbours(rec_knn *s)
         st = REC_E_NOMEM;
         goto out;
     }
-    s->nptr[0] = 0;
+    int64_t *p = *ptr;
+    p[0] = 0;
     for (int32_t a = 0; a < s->nrows; a++)
-        s->nptr[a + 1] = s->nptr[a] + j.cnt[a];
-    int64_t nn = s->nn = s->nptr[s->nrows];
-    s->nbr = xalloc((size_t)nn, sizeof *s->nbr);
-    s->nsim = xalloc((size_t)nn, sizeof *s->nsim);
-    if (!s->nbr || !s->nsim) {
+        p[a + 1] = p[a] + j.cnt[a];
+    int64_t nn = *nn_out = p[s->nrows];
+    *nbr_out = xalloc((size_t)nn, sizeof **nbr_out);
+    *sim_out = xalloc((size_t)nn, sizeof **sim_out);
+    if (!*nbr_out || !*sim_out) {
         st = REC_E_NOMEM;
         goto out;
     }
     for (int32_t a = 0; a < s->nrows; a++) {
-        memcpy(s->nbr + s->nptr[a], j.nbr + (size_t)a * keep, (size_t)j.cnt[a] * sizeof(int32_t));
-        memcpy(s->nsim + s->nptr[a], j.sim + (size_t)a * keep, (size_t)j.cnt[a] * sizeof(float));
+        memcpy(*nbr_out + p[a], j.nbr + (size_t)a * keep, (size_t)j.cnt[a] * sizeof(int32_t));
+        memcpy(*sim_out + p[a], j.sim + (size_t)a * keep, (size_t)j.cnt[a] * sizeof(float));
     }
 out:
     XFREE(j.nbr, slots);
     XFREE(j.sim, slots);
     XFREE(j.cnt, s->nrows);
     return st;
+}
+
+static int has_rank_lists(const rec_knn *s)
+{
+    return !s->implicit && s->ranking != REC_KNN_RANK_PREDICTION;
+}
+
+/* s seen through the ranking lists' similarity: cosine of the 0/1 rows. */
+static rec_knn binary_view(const rec_knn *s)
+{
+    rec_knn v = *s;
+    v.sim = REC_KNN_COSINE;
+    v.binary = 1;
+    v.shrink = s->rank_shrink;
+    v.min_support = 1;
+    return v;
+}
+
+void rec_knn_rank_lists(const rec_knn *s, const int64_t **ptr, const int32_t **nbr,
+                        const float **sim)
+{
+    int r = s->rnptr != NULL;
+    *ptr = r ? s->rnptr : s->nptr;
+    *nbr = r ? s->rnbr : s->nbr;
+    *sim = r ? s->rnsim : s->nsim;
 }
 
 rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int rows_are_users,
@@ -483,16 +523,24 @@ rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int
     }
     st = derive(s);
     if (!st)
-        st = neighbours(s);
+        st = neighbours(s, &s->nptr, &s->nbr, &s->nsim, &s->nn);
+    if (!st && has_rank_lists(s)) {
+        rec_knn v = binary_view(s);
+        st = neighbours(&v, &s->rnptr, &s->rnbr, &s->rnsim, &s->rnn);
+    }
     return st == REC_E_NOMEM ? rec_nomem(fn) : st;
 }
 
 /* ---- predictions --------------------------------------------------------- */
 
-static float finish(const rec_knn *s, double num, double den, int implicit, float mean)
+/* num: sum sim * (value - offset), den: sum sim, wsum: sum sim * value,
+ * over the neighbours that hold the col; rank a REC_KNN_RANK_*. */
+static float finish(const rec_knn *s, double num, double den, double wsum, int rank, float mean)
 {
-    if (implicit)
+    if (s->implicit || rank == REC_KNN_RANK_SUM)
         return (float)den;
+    if (rank == REC_KNN_RANK_RATING)
+        return (float)(wsum / s->rmax);
     double v = mean;
     if (den > 0)
         v = s->centring ? mean + num / den : num / den;
@@ -526,7 +574,7 @@ float rec_knn_predict(const rec_knn *s, int32_t a, int32_t c)
         den += s->nsim[e];
         got++;
     }
-    return finish(s, num, den, s->implicit, s->rmean[a]);
+    return finish(s, num, den, 0, REC_KNN_RANK_PREDICTION, s->rmean[a]);
 }
 
 size_t rec_knn_explain(const rec_knn *s, int32_t a, int32_t c, size_t k, int32_t *who, float *w)
@@ -554,17 +602,17 @@ size_t rec_knn_explain(const rec_knn *s, int32_t a, int32_t c, size_t k, int32_t
 }
 
 rec_status rec_knn_score_row(const rec_knn *s, const int32_t *nbr, const float *nsim, int64_t nn,
-                             float mean, int implicit, float *out)
+                             float mean, int rank, float *out)
 {
     size_t nc = (size_t)s->ncols;
     int32_t *cnt = rec_calloc(nc ? nc : 1, sizeof *cnt);
-    double *num = rec_calloc(nc ? 2 * nc : 1, sizeof *num);
+    double *num = rec_calloc(nc ? 3 * nc : 1, sizeof *num);
     if (!cnt || !num) {
         XFREE(cnt, nc);
-        XFREE(num, (2 * nc));
+        XFREE(num, (3 * nc));
         return REC_E_NOMEM;
     }
-    double *den = num + nc;
+    double *den = num + nc, *wsum = den + nc;
     for (int64_t e = 0; e < nn; e++) {
         int32_t b = nbr[e];
         float off = s->centring ? s->rmean[b] : 0.0f;
@@ -575,35 +623,47 @@ rec_status rec_knn_score_row(const rec_knn *s, const int32_t *nbr, const float *
             cnt[c]++;
             num[c] += nsim[e] * (s->rval[f] - off);
             den[c] += nsim[e];
+            wsum[c] += nsim[e] * s->rval[f];
         }
     }
     for (size_t c = 0; c < nc; c++)
-        out[c] = finish(s, num[c], den[c], implicit, mean);
+        out[c] = finish(s, num[c], den[c], wsum[c], rank, mean);
     XFREE(cnt, nc);
-    XFREE(num, (2 * nc));
+    XFREE(num, (3 * nc));
     return REC_OK;
 }
 
-void rec_knn_score_col(const rec_knn *s, const float *x, int implicit, float *out)
+void rec_knn_score_col(const rec_knn *s, const float *x, int rank, float *out)
 {
+    const int64_t *ptr = s->nptr;
+    const int32_t *nbr = s->nbr;
+    const float *sim = s->nsim;
+    if (rank != REC_KNN_RANK_PREDICTION)
+        rec_knn_rank_lists(s, &ptr, &nbr, &sim);
     for (int32_t a = 0; a < s->nrows; a++) {
-        double num = 0, den = 0;
+        double num = 0, den = 0, wsum = 0;
         int32_t got = 0;
-        for (int64_t e = s->nptr[a]; e < s->nptr[a + 1] && got < s->k; e++) {
-            int32_t b = s->nbr[e];
+        for (int64_t e = ptr[a]; e < ptr[a + 1] && got < s->k; e++) {
+            int32_t b = nbr[e];
             if (isnan(x[b]))
                 continue;
-            num += s->nsim[e] * (x[b] - (s->centring ? s->rmean[b] : 0.0f));
-            den += s->nsim[e];
+            num += sim[e] * (x[b] - (s->centring ? s->rmean[b] : 0.0f));
+            den += sim[e];
+            wsum += sim[e] * x[b];
             got++;
         }
-        out[a] = finish(s, num, den, implicit, s->rmean[a]);
+        out[a] = finish(s, num, den, wsum, rank, s->rmean[a]);
     }
 }
 
 rec_status rec_knn_query(const rec_knn *s, const int32_t *idx, const float *val, int64_t n,
-                         int32_t *nbr, float *nsim, int64_t *nn)
+                         int for_ranking, int32_t *nbr, float *nsim, int64_t *nn)
 {
+    rec_knn v;
+    if (for_ranking && has_rank_lists(s)) {
+        v = binary_view(s);
+        s = &v;
+    }
     scratch w;
     size_t keep = (size_t)s->keep < (size_t)s->nrows ? (size_t)s->keep : (size_t)s->nrows;
     if (!scratch_alloc(&w, s->nrows, keep))
@@ -626,7 +686,12 @@ rec_status rec_knn_save(const rec_knn *s, rec_lrm_writer *w)
     REC_TRY(rec_lrm_add_tensor(w, "knn.rval", REC_LRM_F32, 1, &nnz, s->rval));
     REC_TRY(rec_lrm_add_tensor(w, "knn.nptr", REC_LRM_I64, 1, &r1, s->nptr));
     REC_TRY(rec_lrm_add_tensor(w, "knn.nbr", REC_LRM_I32, 1, &nn, s->nbr));
-    return rec_lrm_add_tensor(w, "knn.nsim", REC_LRM_F32, 1, &nn, s->nsim);
+    REC_TRY(rec_lrm_add_tensor(w, "knn.nsim", REC_LRM_F32, 1, &nn, s->nsim));
+    if (!s->rnptr)
+        return REC_OK;
+    REC_TRY(rec_lrm_add_tensor(w, "knn.rank_nptr", REC_LRM_I64, 1, &r1, s->rnptr));
+    REC_TRY(rec_lrm_add_tensor(w, "knn.rank_nbr", REC_LRM_I32, 1, &s->rnn, s->rnbr));
+    return rec_lrm_add_tensor(w, "knn.rank_nsim", REC_LRM_F32, 1, &s->rnn, s->rnsim);
 }
 
 static rec_status bad(const char *what)
@@ -642,6 +707,33 @@ static int csr_ok(const int64_t *ptr, int64_t n, int64_t nnz)
         if (ptr[a + 1] < ptr[a])
             return 0;
     return 1;
+}
+
+static rec_status load_rank_lists(rec_knn *s, const rec_lrm_reader *r)
+{
+    const void *nptr, *nbr, *nsim;
+    int64_t shp[REC_LRM_MAX_DIMS], r1 = (int64_t)s->nrows + 1;
+    REC_TRY(rec_lrm_tensor_expect(r, "knn.rank_nptr", REC_LRM_I64, 1, &r1, &nptr));
+    REC_TRY(rec_lrm_tensor(r, "knn.rank_nbr", REC_LRM_I32, 1, shp, &nbr));
+    int64_t nn = shp[0];
+    REC_TRY(rec_lrm_tensor_expect(r, "knn.rank_nsim", REC_LRM_F32, 1, &nn, &nsim));
+    if (!csr_ok(nptr, s->nrows, nn))
+        return bad("inconsistent ranking row pointers");
+    for (int64_t e = 0; e < nn; e++)
+        if (((const int32_t *)nbr)[e] < 0 || ((const int32_t *)nbr)[e] >= s->nrows)
+            return bad("ranking neighbour index out of range");
+    s->rnn = nn;
+    s->rnptr = xalloc((size_t)r1, sizeof *s->rnptr);
+    s->rnbr = xalloc((size_t)nn, sizeof *s->rnbr);
+    s->rnsim = xalloc((size_t)nn, sizeof *s->rnsim);
+    if (!s->rnptr || !s->rnbr || !s->rnsim)
+        return rec_nomem("rec_model_load");
+    memcpy(s->rnptr, nptr, (size_t)r1 * sizeof *s->rnptr);
+    if (nn) {
+        memcpy(s->rnbr, nbr, (size_t)nn * sizeof *s->rnbr);
+        memcpy(s->rnsim, nsim, (size_t)nn * sizeof *s->rnsim);
+    }
+    return REC_OK;
 }
 
 rec_status rec_knn_load(rec_knn *s, const rec_model *m, const rec_lrm_reader *r, int rows_are_users)
@@ -703,6 +795,8 @@ rec_status rec_knn_load(rec_knn *s, const rec_model *m, const rec_lrm_reader *r,
         memcpy(s->nbr, nbr, (size_t)nn * sizeof *s->nbr);
         memcpy(s->nsim, nsim, (size_t)nn * sizeof *s->nsim);
     }
+    if (has_rank_lists(s))
+        REC_TRY(load_rank_lists(s, r));
     st = derive(s);
     return st == REC_E_NOMEM ? rec_nomem("rec_model_load") : st;
 }

@@ -7,13 +7,32 @@
  * grouped by user (users in order of first appearance in the training rows,
  * each user's ratings in row order), the same order every epoch; "shuffle"
  * first permutes the rows once, as Surprise's shuffled KFold does.  A user or
- * item without training ratings contributes no terms to a prediction. */
+ * item without training ratings contributes no terms to a prediction.
+ *
+ * Top-N ("negatives" > 0): a model fitted to the observed ratings alone
+ * never sees what users do not pick, so ranking by predicted rating puts
+ * items a few raters loved above what people watch (Cremonesi, Koren and
+ * Turrin 2010: rating-trained MF below popularity at top-N, PureSVD, which
+ * reads missing entries as 0, far above).  With negatives = n, after each
+ * rating's update n items the user has not rated in training are drawn
+ * uniformly and updated the same way towards 0 (the "missing as negative"
+ * view of PureSVD and WRMF, sampled as in pointwise MF); mu becomes the mean
+ * of all targets, sum r / (N (1 + n)).  Scores then estimate rating times
+ * chance of being rated, fit for ranking, not as ratings (RMSE worsens).
+ * Data without ratings (every target 1) uses NEG_IMPLICIT by default. */
 #include "factor-impl.h"
 #include "core/linalg-impl.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* negatives=-1 on data without ratings: each interaction comes with this many
+ * sampled unobserved items (pointwise MF; chosen on a validation split of
+ * ml-latest-small's training part, see examples/README.md). */
+#define NEG_IMPLICIT 4
+#define NEG_IMPLICIT_S "4"
 
 static const rec_param_spec spec[] = {
     { "n_factors", REC_PARAM_INT, "100", 1, 4096, NULL, "latent factors per user and item" },
@@ -28,6 +47,9 @@ static const rec_param_spec spec[] = {
       "take the training rows in a seeded random order (as Surprise's shuffled KFold "
       "hands them over) before grouping them by user" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed of the init and shuffle" },
+    { "negatives", REC_PARAM_INT, "-1", -1, 1000, NULL,
+      "unrated items sampled per rating as target 0 (missing as negative, for top-N); "
+      "-1: 0 with ratings (Surprise's SVD), " NEG_IMPLICIT_S " without" },
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -166,27 +188,58 @@ static inline void update_d(float *restrict p, float *restrict q, int d, float l
     }
 }
 
-/* One epoch over the visit order; returns the sum of squared errors. */
-static double sgd_epoch(rec_svd_state *s, const int32_t *users, const int64_t *ptr,
-                        int32_t nvis, const int32_t *items, const float *rats, float lr,
-                        float reg, int biased)
+/* One SGD step of (u, i) towards target r; returns the error. */
+static inline float sgd_step(rec_svd_state *s, int32_t u, int32_t i, float r, float lr, float reg,
+                             int biased)
 {
     const int d = s->dim;
-    const float mu = s->glob[0];
+    float *p = s->P + (size_t)u * d, *q = s->Q + (size_t)i * d;
+    float e = r - (s->glob[0] + s->bu[u] + s->bi[i] + dot_d(p, q, d));
+    if (biased) {
+        s->bu[u] += lr * (e - reg * s->bu[u]);
+        s->bi[i] += lr * (e - reg * s->bi[i]);
+    }
+    update_d(p, q, d, lr, e, reg);
+    return e;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* An item u has not rated in training, uniformly; -1 when u has rated
+ * (nearly) all of them (64 draws all hit). */
+static int32_t draw_unrated(const rec_model *m, int32_t u, rec_rng *rng)
+{
+    const int32_t *seen = m->seen + m->seen_ptr[u];
+    size_t n = (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]);
+    for (int t = 0; t < 64; t++) {
+        int32_t j = (int32_t)rec_rng_below(rng, (uint32_t)m->nitems);
+        if (!bsearch(&j, seen, n, sizeof *seen, cmp_i32))
+            return j;
+    }
+    return -1;
+}
+
+/* One epoch over the visit order, each rating followed by neg sampled
+ * unrated items with target 0; returns the sum of squared errors of the
+ * ratings. */
+static double sgd_epoch(const rec_model *m, rec_svd_state *s, const rec_svd_order *o, float lr,
+                        float reg, int biased, int neg, rec_rng *rng)
+{
     double sse = 0;
-    for (int32_t j = 0; j < nvis; j++) {
-        int32_t u = users[j];
-        float *p = s->P + (size_t)u * d;
-        for (int64_t h = ptr[j]; h < ptr[j + 1]; h++) {
-            int32_t i = items[h];
-            float *q = s->Q + (size_t)i * d;
-            float e = rats[h] - (mu + s->bu[u] + s->bi[i] + dot_d(p, q, d));
+    for (int32_t j = 0; j < o->nvis; j++) {
+        int32_t u = o->users[j];
+        for (int64_t h = o->ptr[j]; h < o->ptr[j + 1]; h++) {
+            float e = sgd_step(s, u, o->items[h], o->rats[h], lr, reg, biased);
             sse += (double)e * e;
-            if (biased) {
-                s->bu[u] += lr * (e - reg * s->bu[u]);
-                s->bi[i] += lr * (e - reg * s->bi[i]);
+            for (int k = 0; k < neg; k++) {
+                int32_t i = draw_unrated(m, u, rng);
+                if (i >= 0)
+                    sgd_step(s, u, i, 0.0f, lr, reg, biased);
             }
-            update_d(p, q, d, lr, e, reg);
         }
     }
     return sse;
@@ -266,9 +319,17 @@ static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
     rec_status st = rec_svd_setup(m, d, biased, &rng, &o, fn);
     int epochs = (int)rec_model_int(m, "n_epochs");
     float lr = (float)rec_model_flt(m, "lr_all"), reg = (float)rec_model_flt(m, "reg_all");
+    int neg = (int)rec_model_int(m, "negatives");
+    if (neg < 0)
+        neg = rec_ds_ratings_col(d) ? 0 : NEG_IMPLICIT;
+    rec_rng nrng; /* its own stream: negatives=0 trains exactly as before */
+    rec_rng_stream(&nrng, (uint64_t)rec_model_int(m, "seed"), 2);
+    if (!st && neg > 0) {
+        rec_svd_state *s = m->state;
+        s->glob[0] /= (float)(1 + neg);
+    }
     for (int ep = 1; !st && ep <= epochs; ep++) {
-        double sse = sgd_epoch(m->state, o.users, o.ptr, o.nvis, o.items, o.rats, lr, reg,
-                               biased);
+        double sse = sgd_epoch(m, m->state, &o, lr, reg, biased, neg, &nrng);
         if (!isfinite(sse))
             st = rec_err(REC_E_RANGE, "%s: the training error diverged at epoch %d "
                          "(lower lr_all)", fn, ep);

@@ -38,7 +38,13 @@ static const rec_param_spec spec[] = {
       "keep the most frequent terms only (0: all)" },
     { "stop_words", REC_PARAM_STR, "english", 0, 0, "english|none",
       "drop common English words" },
+    { "profile", REC_PARAM_STR, "equal", 0, 0, "deviation|liked|equal",
+      "profile weight of a rated item: rating minus the user's mean, 1 above the mean "
+      "(else 0), or 1 (data without ratings: always 1)" },
+    { "recency_halflife", REC_PARAM_FLOAT, "5", 0, 1e9, NULL,
+      "profile weight halves every this many later items of the user (0: no decay)" },
 };
+enum { PROFILE_DEVIATION, PROFILE_LIKED, PROFILE_EQUAL };
 #define NSPEC (sizeof spec / sizeof *spec)
 #define FN "rec_model_fit(tfidf)"
 
@@ -378,34 +384,70 @@ static rec_status build_rows(rec_model *m, tfidf *s, corpus *c, const int64_t *d
     return st;
 }
 
-/* Profile weights: rating minus the user's mean rating, per m->seen entry. */
+/* Profile weights of n items in time order (r NULL: no ratings) into w[n]:
+ * the "profile" base (deviation r - mean, liked 1 when r > mean else 0,
+ * equal 1; 1 for every item without ratings) times 2^(-age / halflife),
+ * age the number of later items (halflife 0: no decay). */
+static void weights_of(const float *r, size_t n, int mode, double halflife, float *w)
+{
+    double mean = 0;
+    for (size_t h = 0; r && h < n; h++)
+        mean += r[h];
+    mean = n ? mean / (double)n : 0;
+    for (size_t h = 0; h < n; h++) {
+        double base = 1;
+        if (r && mode == PROFILE_DEVIATION)
+            base = r[h] - mean;
+        else if (r && mode == PROFILE_LIKED)
+            base = r[h] > mean;
+        double age = (double)(n - 1 - h);
+        w[h] = (float)(halflife > 0 ? base * exp2(-age / halflife) : base);
+    }
+}
+
+static int profile_mode(const rec_model *m)
+{
+    const char *p = rec_model_str(m, "profile");
+    return strcmp(p, "deviation") == 0 ? PROFILE_DEVIATION
+           : strcmp(p, "liked") == 0   ? PROFILE_LIKED
+                                       : PROFILE_EQUAL;
+}
+
+/* Profile weights per m->seen entry (weights_of over the user's training
+ * rows in time order; a repeated item adds up).  None (NULL) when every
+ * weight would be 1. */
 static rec_status user_weights(rec_model *m, tfidf *s, const rec_dataset *d)
 {
     const int64_t *ip;
     const int32_t *it;
     const float *rt;
-    if (!rec_ds_ratings_col(d))
+    int mode = profile_mode(m);
+    double half = rec_model_flt(m, "recency_halflife");
+    if ((!rec_ds_ratings_col(d) || mode == PROFILE_EQUAL) && half <= 0)
         return REC_OK;
     REC_TRY(rec_ds_user_csr(d, &ip, &it, &rt));
     s->nuw = m->seen_ptr[m->nusers];
     s->uw = rec_calloc((size_t)s->nuw + 1, sizeof *s->uw);
-    if (!s->uw)
+    int64_t maxn = 0;
+    for (int32_t u = 0; u < m->nusers; u++)
+        maxn = ip[u + 1] - ip[u] > maxn ? ip[u + 1] - ip[u] : maxn;
+    float *w = rec_malloc(((size_t)maxn + 1) * sizeof *w);
+    if (!s->uw || !w) {
+        rec_free(w, ((size_t)maxn + 1) * sizeof *w);
         return rec_nomem(FN);
+    }
     for (int32_t u = 0; u < m->nusers; u++) {
-        if (ip[u + 1] == ip[u])
-            continue;
-        double mean = 0;
-        for (int64_t k = ip[u]; k < ip[u + 1]; k++)
-            mean += rt[k];
-        mean /= (double)(ip[u + 1] - ip[u]);
+        size_t nu = (size_t)(ip[u + 1] - ip[u]);
+        weights_of(rt ? rt + ip[u] : NULL, nu, mode, half, w);
         const int32_t *a = m->seen + m->seen_ptr[u];
         size_t n = (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]);
-        for (int64_t k = ip[u]; k < ip[u + 1]; k++) {
-            const int32_t *hit = bsearch(&it[k], a, n, sizeof *a, cmp_i32);
+        for (size_t k = 0; k < nu; k++) {
+            const int32_t *hit = bsearch(&it[ip[u] + k], a, n, sizeof *a, cmp_i32);
             if (hit)
-                s->uw[m->seen_ptr[u] + (hit - a)] += (float)(rt[k] - mean);
+                s->uw[m->seen_ptr[u] + (hit - a)] += w[k];
         }
     }
+    rec_free(w, ((size_t)maxn + 1) * sizeof *w);
     return REC_OK;
 }
 
@@ -575,17 +617,14 @@ static rec_status tfidf_score_history(const rec_model *m, const int32_t *items, 
                                       size_t n, float *out)
 {
     const char *fn = "rec_model_recommend_history";
-    if (!r || n == 0)
+    int mode = profile_mode(m);
+    double half = rec_model_flt(m, "recency_halflife");
+    if (n == 0 || ((!r || mode == PROFILE_EQUAL) && half <= 0))
         return profile_scores(m, items, NULL, n, out, fn);
     float *w = rec_malloc(n * sizeof *w);
     if (!w)
         return rec_nomem(fn);
-    double mean = 0;
-    for (size_t h = 0; h < n; h++)
-        mean += r[h];
-    mean /= (double)n;
-    for (size_t h = 0; h < n; h++)
-        w[h] = (float)(r[h] - mean);
+    weights_of(r, n, mode, half, w);
     rec_status st = profile_scores(m, items, w, n, out, fn);
     rec_free(w, n * sizeof *w);
     return st;

@@ -50,9 +50,13 @@ static rec_status ucf_score_pair(const rec_model *m, int32_t u, int32_t i, float
 static rec_status ucf_score_user(const rec_model *m, int32_t u, float *out)
 {
     const rec_knn *s = m->state;
-    rec_status st = rec_knn_score_row(s, s->nbr + s->nptr[u], s->nsim + s->nptr[u],
-                                      s->nptr[u + 1] - s->nptr[u], s->rmean[u], s->implicit,
-                                      out);
+    const int64_t *ptr = s->nptr;
+    const int32_t *nbr = s->nbr;
+    const float *sim = s->nsim;
+    if (s->ranking != REC_KNN_RANK_PREDICTION)
+        rec_knn_rank_lists(s, &ptr, &nbr, &sim);
+    rec_status st = rec_knn_score_row(s, nbr + ptr[u], sim + ptr[u], ptr[u + 1] - ptr[u],
+                                      s->rmean[u], s->ranking, out);
     return st == REC_E_NOMEM ? rec_nomem("usercf: scoring") : st;
 }
 
@@ -107,14 +111,16 @@ static rec_status fold_in(const rec_model *m, const int32_t *items, const float 
     int64_t nn = 0;
     /* An implicit model compares sets: ratings given to it are ignored. */
     const float *val = s->implicit ? NULL : r;
+    int rank = val ? s->ranking : REC_KNN_RANK_SUM;
     if (!st)
-        st = rec_knn_query(s, items, val, (int64_t)n, nbr, sim, &nn);
+        st = rec_knn_query(s, items, val, (int64_t)n, rank != REC_KNN_RANK_PREDICTION, nbr, sim,
+                           &nn);
     double mean = 0;
     for (size_t j = 0; val && j < n; j++)
         mean += val[j];
     mean = val && n ? mean / (double)n : s->gmean;
     if (!st)
-        st = rec_knn_score_row(s, nbr, sim, nn, (float)mean, s->implicit || !val, out);
+        st = rec_knn_score_row(s, nbr, sim, nn, (float)mean, rank, out);
     rec_free(nbr, (keep ? keep : 1) * sizeof *nbr);
     rec_free(sim, (keep ? keep : 1) * sizeof *sim);
     return st == REC_E_NOMEM ? rec_nomem("rec_model_recommend_history(usercf)") : st;
