@@ -369,6 +369,57 @@ START_TEST(save_load_identical_and_fold_in)
 }
 END_TEST
 
+/* recommend goes through the item index: the same list as ranking
+ * rec_model_score over the unseen items (seen ones come back on request). */
+START_TEST(recommend_through_index_matches_scores)
+{
+    rec_dataset *d = gen(40, 60, 10);
+    rec_model *m = make("epochs=2 batch=64 item_features=id,genres");
+    fit(m, d);
+    for (int32_t uu = 0; uu < 40; uu += 9) {
+        const char *u, *top[10], *all[60];
+        float ts[10], sc[60];
+        char seen[60] = { 0 };
+        size_t n;
+        rec_dataset_user_id(d, uu, &u);
+        int64_t rows;
+        rec_dataset_num_interactions(d, &rows);
+        for (int64_t r = 0; r < rows; r++) {
+            int32_t ru, ri;
+            rec_dataset_row(d, r, &ru, &ri, NULL, NULL);
+            if (ru == uu)
+                seen[ri] = 1;
+        }
+        for (int32_t i = 0; i < 60; i++) {
+            rec_dataset_item_id(d, i, &all[i]);
+            sc[i] = seen[i] ? -INFINITY : score(m, u, all[i]);
+        }
+        ck_assert_int_eq(rec_model_recommend(m, u, 10, 0, top, ts, &n), REC_OK);
+        ck_assert_uint_eq(n, 10);
+        for (size_t k = 0; k < n; k++) {
+            int32_t best = -1; /* the k-th best by scores, lower index on ties */
+            for (int32_t i = 0; i < 60; i++)
+                if (sc[i] > -INFINITY && (best < 0 || sc[i] > sc[best]))
+                    best = i;
+            ck_assert_float_near(ts[k], sc[best], 1e-5);
+            if (k + 1 < n && ts[k] - ts[k + 1] > 1e-5)
+                ck_assert_str_eq(top[k], all[best]);
+            int32_t got;
+            rec_dataset_item_index(d, top[k], &got);
+            ck_assert(!seen[got]);
+            sc[got] = -INFINITY;
+        }
+        /* with seen items: the best of all is returned even if seen */
+        ck_assert_int_eq(rec_model_recommend(m, u, 60, REC_INCLUDE_SEEN, all, sc, &n), REC_OK);
+        ck_assert_uint_eq(n, 60);
+        for (size_t k = 0; k + 1 < n; k++)
+            ck_assert_float_ge(sc[k], sc[k + 1]);
+    }
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 /* ---- errors ---------------------------------------------------------------- */
 
 static void fit_fails(const rec_dataset *d, const char *kv, const char *msg)
@@ -459,6 +510,7 @@ Suite *rec_twotower_suite(void)
     tcase_add_test(t, every_loss_and_history_encoder_learns);
     tcase_add_test(t, cold_items_get_vectors_from_features);
     tcase_add_test(t, save_load_identical_and_fold_in);
+    tcase_add_test(t, recommend_through_index_matches_scores);
     tcase_add_test(t, bad_params);
     tcase_add_test(t, fit_survives_allocation_failures);
     suite_add_tcase(s, t);

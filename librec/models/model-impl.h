@@ -34,6 +34,12 @@ typedef struct rec_model_vt {
     rec_status (*save)(const rec_model *m, rec_lrm_writer *w);
     rec_status (*load)(rec_model *m, const rec_lrm_reader *r);
     void (*free_state)(rec_model *m);
+    /* Optional (NULL: score_user, then top-k here): the top k for user u
+     * from the kind's own index, best first, ties to the lower index, the
+     * user's training items excluded unless include_seen; idx and val have
+     * room for k (<= nitems); *n the count. */
+    rec_status (*recommend)(const rec_model *m, int32_t u, size_t k, int include_seen,
+                            int32_t *idx, float *val, size_t *n);
 } rec_model_vt;
 
 struct rec_model {

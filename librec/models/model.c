@@ -273,6 +273,31 @@ static rec_status emit_topk(const rec_model *m, float *buf, size_t k, const char
     return REC_OK;
 }
 
+/* Top-k through the kind's own index (vt->recommend). */
+static rec_status recommend_indexed(const rec_model *m, int32_t u, size_t k, unsigned flags,
+                                    const char **items, float *scores, size_t *n,
+                                    const char *fn)
+{
+    if (k > (size_t)m->nitems)
+        k = (size_t)m->nitems;
+    size_t cap = k ? k : 1;
+    int32_t *idx = rec_malloc(cap * sizeof *idx);
+    float *val = rec_malloc(cap * sizeof *val);
+    rec_status st = idx && val ? REC_OK : rec_nomem(fn);
+    size_t got = 0;
+    if (!st && k)
+        st = m->vt->recommend(m, u, k, (flags & REC_INCLUDE_SEEN) != 0, idx, val, &got);
+    for (size_t j = 0; !st && j < got; j++) {
+        items[j] = rec_idtab_name(m->items, idx[j]);
+        if (scores)
+            scores[j] = val[j];
+    }
+    *n = st ? 0 : got;
+    rec_free(idx, cap * sizeof *idx);
+    rec_free(val, cap * sizeof *val);
+    return st;
+}
+
 REC_API rec_status rec_model_recommend(const rec_model *m, const char *user, size_t k,
                                        unsigned flags, const char **items, float *scores,
                                        size_t *n)
@@ -284,6 +309,8 @@ REC_API rec_status rec_model_recommend(const rec_model *m, const char *user, siz
     REC_CHECK_ARG(!(flags & ~REC_INCLUDE_SEEN), fn, "unknown flags");
     *n = 0;
     REC_TRY(user_index(m, user, fn, &u));
+    if (m->vt->recommend)
+        return recommend_indexed(m, u, k, flags, items, scores, n, fn);
     float *buf = rec_malloc((size_t)m->nitems * sizeof *buf);
     if (!buf)
         return rec_nomem(fn);

@@ -423,6 +423,29 @@ static rec_status tt_score_pair(const rec_model *m, int32_t u, int32_t i, float 
     return REC_OK;
 }
 
+/* The user's vector searched in the item index, training items excluded
+ * by a one-query filter. */
+static rec_status tt_recommend(const rec_model *m, int32_t u, size_t k, int include_seen,
+                               int32_t *idx, float *val, size_t *n)
+{
+    const twotower *s = m->state;
+    rec_filter *f = NULL;
+    rec_status st = REC_OK;
+    if (!include_seen) {
+        int64_t ptr[2] = { 0, m->seen_ptr[u + 1] - m->seen_ptr[u] };
+        st = rec_filter_create(&f, (size_t)m->nitems);
+        if (!st)
+            st = rec_filter_exclude_csr(f, 1, ptr, m->seen + m->seen_ptr[u]);
+    }
+    if (!st)
+        st = rec_index_search(s->ix, s->uvec + (size_t)u * s->out_dim, 1, k, f, idx, val);
+    rec_filter_destroy(f);
+    *n = 0;
+    while (!st && *n < k && idx[*n] >= 0)
+        (*n)++;
+    return st;
+}
+
 /* An anonymous user: the user tower over the history (unknown id). */
 static rec_status tt_score_history(const rec_model *m, const int32_t *items, const float *r,
                                    size_t n, float *out)
@@ -642,4 +665,5 @@ const rec_model_vt rec_twotower_vt = {
     .save = tt_save,
     .load = tt_load,
     .free_state = tt_free,
+    .recommend = tt_recommend,
 };
