@@ -5,10 +5,15 @@
  * over the k most similar neighbours j of i that u rated (centring=mean),
  * or their similarity-weighted mean rating (centring=none), clipped to the
  * training rating range; with no such neighbour, mu_i.  Implicit data:
- * the sum of those k similarities.  Recommendations rank every item by that
- * score; fold-in does the same from the history's items (similarity sums
- * when the history has no ratings).  similar(i) gives i's stored neighbours
- * (0 for the others). */
+ * the sum of those k similarities.  That prediction is the score of a pair
+ * (RMSE/MAE).  Recommendations rank by "ranking": sum (default) of the
+ * similarities of i's k most similar items that u has (Deshpande & Karypis'
+ * item-based top-N), items compared by cosine of their 0/1 columns (see
+ * knn-impl.h), rating (each similarity times u's rating / top rating) or
+ * prediction (the rating prediction; poor at top-N: an item one neighbour
+ * rated highly ranks first).  Fold-in does the same from the history's items
+ * (similarity sums when the history has no ratings).  similar(i) gives i's
+ * stored neighbours by the prediction's similarity (0 for the others). */
 #include "knn-impl.h"
 
 #include <math.h>
@@ -116,7 +121,7 @@ static rec_status icf_load(rec_model *m, const rec_lrm_reader *r)
 
 const rec_model_vt rec_itemcf_vt = {
     .kind = "itemcf",
-    .summary = "item-based neighbourhood model (k nearest items, mean-centred)",
+    .summary = "item-based neighbourhood model (k nearest items; predicts mean-centred, ranks by similarity sums)",
     .spec = spec,
     .nspec = NSPEC,
     .fit = icf_fit,

@@ -106,8 +106,9 @@ typedef struct rec_knn {
     { "keep", REC_PARAM_INT, "500", 1, 1e6, NULL,                                           \
       "neighbours stored per row, from which a prediction takes its k" },                  \
     { "ranking", REC_PARAM_STR, "sum", 0, 0, "sum|rating|prediction",                       \
-      "top-N score: sum of the k neighbours' similarities, or of similarity * rating / max "\
-      "rating, or the rating prediction (score of a pair is always the prediction)" }
+      "top-N score: sum of the similarities (cosine of 0/1 rows) of the k neighbours that " \
+      "hold the item, or of similarity * rating / top rating, or the rating prediction "  \
+      "(a pair's score is always the prediction)" }
 
 /* Reads the settings from m's params; rows_are_users picks the orientation.
  * Builds R from the dataset, the similarities and the neighbour lists. */

@@ -4,10 +4,15 @@
  * over the k most similar neighbours v who rated i (centring=mean), or
  * the similarity-weighted mean of their ratings (centring=none), clipped to
  * the training rating range; with no such neighbour, mu_u.  For implicit
- * data the score is the sum of those k similarities.  Recommendations rank
- * every item by that score.  Fold-in computes the new user's similarity to
- * every training user, then predicts the same way (a history without
- * ratings scores similarity sums).  similar() is unsupported. */
+ * data the score is the sum of those k similarities.  That prediction is
+ * the score of a pair (RMSE/MAE).  Recommendations rank by "ranking": sum
+ * (default) of the similarities of the k most similar users who have the
+ * item, users compared by cosine of their 0/1 rows (see knn-impl.h: rating
+ * similarities make rare items win), rating (the same, times their rating /
+ * top rating) or prediction (the rating prediction; poor at top-N).
+ * Fold-in computes the new user's similarity to every training user, then
+ * scores the same way (a history without ratings scores similarity sums).
+ * similar() is unsupported. */
 #include "knn-impl.h"
 
 #include <math.h>
@@ -152,7 +157,7 @@ static rec_status ucf_load(rec_model *m, const rec_lrm_reader *r)
 
 const rec_model_vt rec_usercf_vt = {
     .kind = "usercf",
-    .summary = "user-based neighbourhood model (k nearest users, mean-centred)",
+    .summary = "user-based neighbourhood model (k nearest users; predicts mean-centred, ranks by similarity sums)",
     .spec = spec,
     .nspec = NSPEC,
     .fit = ucf_fit,
