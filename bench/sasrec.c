@@ -13,7 +13,8 @@
  * drawn uniformly with replacement from items outside the user's whole
  * history; rank = negatives scoring strictly higher; HR@10, NDCG@10.
  * Epoch times come from the progress callback (data loading not timed).
- * Prints one JSON line.  Usage: sasrec [--epochs 200] [--threads 2] [ratings.csv] */
+ * Prints one JSON line.
+ * Usage: sasrec [--epochs 200] [--threads 2] [--seed 0] [ratings.csv] */
 #include "models/model-impl.h"
 
 #include <librec/librec.h>
@@ -79,10 +80,12 @@ static int on_epoch(void *user, int epoch, int epochs, double loss)
 int main(int argc, char **argv)
 {
     const char *path = "../shared/data/ml-latest-small/ratings.csv";
-    int epochs = 200, threads = 2;
+    int epochs = 200, threads = 2, seed = 0;
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--epochs") && a + 1 < argc)
             epochs = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--seed") && a + 1 < argc)
+            seed = atoi(argv[++a]);
         else if (!strcmp(argv[a], "--threads") && a + 1 < argc)
             threads = atoi(argv[++a]);
         else
@@ -153,7 +156,7 @@ int main(int argc, char **argv)
     rec_params *p;
     rec_params_create(&p);
     rec_params_set_int(p, "epochs", epochs);
-    rec_params_set_int(p, "seed", 0);
+    rec_params_set_int(p, "seed", seed);
     rec_model *m;
     if (rec_model_create(&m, "sasrec", p))
         die("create");
