@@ -107,12 +107,13 @@ static rec_tensor *build_nce(rec_graph *g, void *arg)
 START_TEST(fused_infonce_matches_ops_and_differences)
 {
     static const float logq[5] = { -1.0f, -2.5f, -0.3f, -4.0f, -1.7f };
-    for (int with_q = 0; with_q < 2; with_q++) {
+    for (int with_q = 0; with_q < 4; with_q++) {
+        tt_infonce_force_sse(with_q >= 2); /* both kernels */
         rec_pstore *ps;
         ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
         int64_t shp[2] = { 5, 7 };
         nce_ctx c = { rec_pstore_add(ps, "u", 2, shp, 0), rec_pstore_add(ps, "v", 2, shp, 0),
-                      with_q ? logq : NULL, 1 };
+                      with_q % 2 ? logq : NULL, 1 };
         tu_fill(c.u, 3, -1, 1);
         tu_fill(c.v, 4, -1, 1);
         float val[2], gu[2][35], gv[2][35];
@@ -138,6 +139,7 @@ START_TEST(fused_infonce_matches_ops_and_differences)
         tu_gradcheck(ps, build_nce, &c, 1e-3, 1e-4, 1e-2);
         rec_pstore_destroy(ps);
     }
+    tt_infonce_force_sse(0);
 }
 END_TEST
 
@@ -145,25 +147,28 @@ END_TEST
  * span [-87, 0] against double precision. */
 START_TEST(fused_infonce_exp_range)
 {
-    rec_graph *g;
-    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
-    int64_t shp[2] = { 64, 1 };
-    rec_tensor *u = rec_tensor_2d(g, 64, 1), *v = rec_tensor_2d(g, 64, 1);
-    for (int k = 0; k < 64; k++) {
-        u->v[k] = 1.0f;
-        v->v[k] = -87.0f * (float)k / 63.0f; /* logits of every row: v / t */
+    for (int sse = 0; sse < 2; sse++) {
+        tt_infonce_force_sse(sse);
+        rec_graph *g;
+        ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+        enum { B = 67 };
+        rec_tensor *u = rec_tensor_2d(g, B, 1), *v = rec_tensor_2d(g, B, 1);
+        for (int k = 0; k < B; k++) {
+            u->v[k] = 1.0f;
+            v->v[k] = -87.0f * (float)k / (B - 1); /* logits of every row: v / t */
+        }
+        rec_tensor *l = tt_infonce(g, u, v, 1.0f, NULL);
+        ck_assert_ptr_nonnull(l);
+        double s = 0;
+        for (int k = 0; k < B; k++)
+            s += exp(-87.0 * k / (B - 1));
+        double want = 0; /* row r: lse - x_r */
+        for (int r = 0; r < B; r++)
+            want += log(s) + 87.0 * r / (B - 1);
+        ck_assert_float_near(l->v[0], want / B, 1e-5 * want / B);
+        rec_graph_destroy(g);
     }
-    (void)shp;
-    rec_tensor *l = tt_infonce(g, u, v, 1.0f, NULL);
-    ck_assert_ptr_nonnull(l);
-    double s = 0;
-    for (int k = 0; k < 64; k++)
-        s += exp(-87.0 * k / 63.0);
-    double want = 0; /* row r: lse - x_r */
-    for (int r = 0; r < 64; r++)
-        want += log(s) + 87.0 * r / 63.0;
-    ck_assert_float_near(l->v[0], want / 64, 1e-4 * want / 64);
-    rec_graph_destroy(g);
+    tt_infonce_force_sse(0);
 }
 END_TEST
 

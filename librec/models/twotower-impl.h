@@ -91,5 +91,7 @@ rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *ite
  * b of -log softmax(U V^T / t - logq)[b, b]; logq [B] or NULL. */
 rec_tensor *tt_infonce(rec_graph *g, rec_tensor *u, rec_tensor *v, float temperature,
                        const float *logq);
+/* Tests: nonzero runs the 4-lane kernel even where AVX2 is available. */
+void tt_infonce_force_sse(int on);
 
 #endif

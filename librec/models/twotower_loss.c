@@ -55,6 +55,102 @@ static double exp_shift_sum(float *x, int64_t n, float m)
     return s;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define TT_AVX2 __attribute__((target("avx2,fma")))
+
+TT_AVX2 static inline __m256 exp_neg8(__m256 x)
+{
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504089f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 720);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n),
+                                                   _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/* One row, 8 lanes: x -= logq; softmax in place; returns log-sum-exp. */
+TT_AVX2 static double softmax_row_avx2(float *x, const float *logq, int64_t n)
+{
+    int64_t k = 0;
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    for (; k + 8 <= n; k += 8) {
+        __m256 v = _mm256_loadu_ps(x + k);
+        if (logq) {
+            v = _mm256_sub_ps(v, _mm256_loadu_ps(logq + k));
+            _mm256_storeu_ps(x + k, v);
+        }
+        mv = _mm256_max_ps(mv, v);
+    }
+    float a[8], m = -INFINITY;
+    _mm256_storeu_ps(a, mv);
+    for (int t = 0; t < 8; t++)
+        m = a[t] > m ? a[t] : m;
+    for (int64_t t = k; t < n; t++) {
+        if (logq)
+            x[t] -= logq[t];
+        m = x[t] > m ? x[t] : m;
+    }
+    __m256 mm = _mm256_set1_ps(m), acc = _mm256_setzero_ps();
+    for (k = 0; k + 8 <= n; k += 8) {
+        __m256 e = exp_neg8(_mm256_sub_ps(_mm256_loadu_ps(x + k), mm));
+        _mm256_storeu_ps(x + k, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    _mm256_storeu_ps(a, acc);
+    double s = (double)a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
+    for (; k < n; k++) {
+        x[k] = expf(x[k] - m);
+        s += x[k];
+    }
+    __m256 inv = _mm256_set1_ps((float)(1.0 / s));
+    for (k = 0; k + 8 <= n; k += 8)
+        _mm256_storeu_ps(x + k, _mm256_mul_ps(_mm256_loadu_ps(x + k), inv));
+    for (; k < n; k++)
+        x[k] *= (float)(1.0 / s);
+    return (double)m + log(s);
+}
+
+static int force_sse;
+
+static int have_avx2(void)
+{
+    static int v = -1; /* benign race: every thread computes the same value */
+    if (v < 0)
+        v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return v && !force_sse;
+}
+
+void tt_infonce_force_sse(int on)
+{
+    force_sse = on;
+}
+#else
+static int have_avx2(void)
+{
+    return 0;
+}
+
+void tt_infonce_force_sse(int on)
+{
+    (void)on;
+}
+static double softmax_row_avx2(float *x, const float *logq, int64_t n)
+{
+    (void)x, (void)logq, (void)n;
+    return 0;
+}
+#endif
+
 typedef struct nce_job {
     float *p;           /* [B, B] logits in, probabilities out */
     const float *logq;  /* [B] or NULL */
@@ -67,6 +163,14 @@ static void nce_rows(void *arg, int64_t r0, int64_t r1, int chunk)
     (void)chunk;
     const nce_job *j = arg;
     int64_t b = j->b;
+    if (have_avx2()) {
+        for (int64_t r = r0; r < r1; r++) {
+            float *x = j->p + r * b;
+            float diag = x[r] - (j->logq ? j->logq[r] : 0.0f);
+            j->loss[r] = softmax_row_avx2(x, j->logq, b) - diag;
+        }
+        return;
+    }
     for (int64_t r = r0; r < r1; r++) {
         float *x = j->p + r * b;
         if (j->logq)
