@@ -64,9 +64,9 @@ static rec_status icf_score_dense(const rec_model *m, const int32_t *items, cons
         x[j] = NAN;
     for (size_t j = 0; j < n; j++)
         x[items[j]] = r ? r[j] : 1.0f;
-    rec_knn_score_col(s, x, rank, out);
+    rec_status st = rec_knn_score_col(s, x, rank, out);
     rec_free(x, (size_t)s->nrows * sizeof *x);
-    return REC_OK;
+    return st ? rec_nomem("itemcf: scoring") : REC_OK;
 }
 
 static rec_status icf_score_user(const rec_model *m, int32_t u, float *out)

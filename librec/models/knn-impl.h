@@ -89,6 +89,13 @@ typedef struct rec_knn {
     int64_t *rnptr;         /* [nrows+1]                                     */
     int32_t *rnbr;          /* [rnn]                                         */
     float *rnsim;           /* [rnn]                                         */
+    /* the lists rec_knn_score_col walks (rec_knn_rank_lists), reversed: for
+     * each row b, the rows a whose list holds b, with the similarity
+     * (derived at fit and load; lets item-CF scoring touch only the rows
+     * near a history instead of every row's list) */
+    int64_t *bptr;          /* [nrows+1]                                     */
+    int32_t *brow;          /* [bptr[nrows]]                                 */
+    float *bsim;            /* [bptr[nrows]]                                 */
 } rec_knn;
 
 /* Shared parameter specs (k, similarity, shrinkage, min_support, centring,
@@ -133,8 +140,9 @@ size_t rec_knn_explain(const rec_knn *s, int32_t a, int32_t c, size_t k, int32_t
 rec_status rec_knn_score_row(const rec_knn *s, const int32_t *nbr, const float *nsim, int64_t nn,
                              float mean, int rank, float *out);
 /* out[nrows]: ranking scores of every row for a col given densely as
- * x[nrows] (NaN: absent), through each row's neighbour list (item-CF). */
-void rec_knn_score_col(const rec_knn *s, const float *x, int rank, float *out);
+ * x[nrows] (NaN: absent), through each row's neighbour list (item-CF).
+ * REC_E_NOMEM (no message) when its scratch cannot be allocated. */
+rec_status rec_knn_score_col(const rec_knn *s, const float *x, int rank, float *out);
 
 /* Similarities of a query vector over cols (idx[n], val[n]; val NULL =
  * implicit ones) to every row; the top `keep` go to nbr/nsim (room for keep),

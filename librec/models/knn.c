@@ -37,6 +37,12 @@ void rec_knn_free(rec_knn *s)
         XFREE(s->rnptr, s->nrows + 1);
     XFREE(s->rnbr, s->rnn);
     XFREE(s->rnsim, s->rnn);
+    if (s->bptr) {
+        int64_t nb = s->bptr[s->nrows];
+        XFREE(s->brow, nb);
+        XFREE(s->bsim, nb);
+        XFREE(s->bptr, s->nrows + 1);
+    }
     memset(s, 0, sizeof *s);
 }
 
@@ -267,7 +273,9 @@ static double sim_value(const rec_knn *s, const scratch *w, int32_t b, double qn
          * vectors need the whole rows, or every pair would score 1. */
         double den = s->binary ? sqrt(qnorm2 * (double)(s->rptr[b + 1] - s->rptr[b]))
                                : sqrt(w->sxx[b] * w->syy[b]);
-        v = den > 0 ? w->sxy[b] / den : 0;
+        /* binary cosine: every product is 1, so sxy is the count (not accumulated) */
+        double xy = s->binary && s->sim == REC_KNN_COSINE ? n : w->sxy[b];
+        v = den > 0 ? xy / den : 0;
         break;
     }
     case REC_KNN_PEARSON: {
@@ -300,7 +308,20 @@ static size_t query_rows(const rec_knn *s, scratch *w, const int32_t *idx, const
     int adj = s->sim == REC_KNN_ADJCOS;
     int32_t nt = 0;
     double qnorm2 = 0;
-    for (int64_t e = 0; e < qn; e++) {
+    int64_t nacc = qn; /* query entries left for the general accumulation */
+    /* Binary cosine and jaccard need only the common count n (x = y = 1):
+     * counting alone is most of the fit of implicit data. */
+    if (s->binary && (s->sim == REC_KNN_COSINE || s->sim == REC_KNN_JACCARD)) {
+        qnorm2 = (double)qn;
+        for (int64_t e = 0; e < qn; e++)
+            for (int64_t f = s->cptr[idx[e]]; f < s->cptr[idx[e] + 1]; f++) {
+                int32_t b = s->crow[f];
+                if (b != self && w->n[b]++ == 0)
+                    w->touched[nt++] = b;
+            }
+        nacc = 0;
+    }
+    for (int64_t e = 0; e < nacc; e++) {
         int32_t c = idx[e];
         double off = adj ? s->cmean[c] : 0;
         double x = (val && !s->binary ? val[e] : 1.0) - off;
@@ -446,6 +467,29 @@ void rec_knn_rank_lists(const rec_knn *s, const int64_t **ptr, const int32_t **n
     *sim = r ? s->rnsim : s->nsim;
 }
 
+/* s->bptr/brow/bsim: the ranking lists reversed (see knn-impl.h). */
+static rec_status reverse_lists(rec_knn *s)
+{
+    const int64_t *ptr;
+    const int32_t *nbr;
+    const float *sim;
+    rec_knn_rank_lists(s, &ptr, &nbr, &sim);
+    float *tsim = NULL;
+    int64_t *tptr = NULL;
+    int32_t *trow = NULL;
+    if (transpose(s->nrows, s->nrows, ptr, nbr, sim, &tptr, &trow, &tsim)) {
+        if (tptr)
+            XFREE(tptr, s->nrows + 1);
+        XFREE(trow, ptr[s->nrows]);
+        XFREE(tsim, ptr[s->nrows]);
+        return REC_E_NOMEM;
+    }
+    s->bptr = tptr;
+    s->brow = trow;
+    s->bsim = tsim;
+    return REC_OK;
+}
+
 rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int rows_are_users,
                        const char *fn)
 {
@@ -528,6 +572,8 @@ rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int
         rec_knn v = binary_view(s);
         st = neighbours(&v, &s->rnptr, &s->rnbr, &s->rnsim, &s->rnn);
     }
+    if (!st)
+        st = reverse_lists(s);
     return st == REC_E_NOMEM ? rec_nomem(fn) : st;
 }
 
@@ -633,27 +679,62 @@ rec_status rec_knn_score_row(const rec_knn *s, const int32_t *nbr, const float *
     return REC_OK;
 }
 
-void rec_knn_score_col(const rec_knn *s, const float *x, int rank, float *out)
+/* Row a's score from its list, the first k neighbours held in x. */
+static float score_pull(const rec_knn *s, const int64_t *ptr, const int32_t *nbr,
+                        const float *sim, const float *x, int rank, int32_t a)
 {
-    const int64_t *ptr = s->nptr;
-    const int32_t *nbr = s->nbr;
-    const float *sim = s->nsim;
-    if (rank != REC_KNN_RANK_PREDICTION)
-        rec_knn_rank_lists(s, &ptr, &nbr, &sim);
-    for (int32_t a = 0; a < s->nrows; a++) {
-        double num = 0, den = 0, wsum = 0;
-        int32_t got = 0;
-        for (int64_t e = ptr[a]; e < ptr[a + 1] && got < s->k; e++) {
-            int32_t b = nbr[e];
-            if (isnan(x[b]))
-                continue;
-            num += sim[e] * (x[b] - (s->centring ? s->rmean[b] : 0.0f));
-            den += sim[e];
-            wsum += sim[e] * x[b];
-            got++;
-        }
-        out[a] = finish(s, num, den, wsum, rank, s->rmean[a]);
+    double num = 0, den = 0, wsum = 0;
+    int32_t got = 0;
+    for (int64_t e = ptr[a]; e < ptr[a + 1] && got < s->k; e++) {
+        int32_t b = nbr[e];
+        if (isnan(x[b]))
+            continue;
+        num += sim[e] * (x[b] - (s->centring ? s->rmean[b] : 0.0f));
+        den += sim[e];
+        wsum += sim[e] * x[b];
+        got++;
     }
+    return finish(s, num, den, wsum, rank, s->rmean[a]);
+}
+
+rec_status rec_knn_score_col(const rec_knn *s, const float *x, int rank, float *out)
+{
+    const int64_t *ptr;
+    const int32_t *nbr;
+    const float *sim;
+    /* score_user and score_history never ask for another list than these
+     * (see has_rank_lists): bptr reverses exactly them */
+    rec_knn_rank_lists(s, &ptr, &nbr, &sim);
+    size_t nr = (size_t)s->nrows ? (size_t)s->nrows : 1;
+    int32_t *cnt = rec_calloc(nr, sizeof *cnt);
+    double *acc = rec_calloc(3 * nr, sizeof *acc);
+    if (!cnt || !acc) {
+        XFREE(cnt, nr);
+        XFREE(acc, 3 * nr);
+        return REC_E_NOMEM;
+    }
+    double *num = acc, *den = acc + nr, *wsum = acc + 2 * nr;
+    /* Push each held row b into the rows a whose list holds it; a row with
+     * more than k held neighbours takes only its first k, in list order, so
+     * it is scored from its own list instead. */
+    for (int32_t b = 0; b < s->nrows; b++) {
+        if (isnan(x[b]))
+            continue;
+        float dev = x[b] - (s->centring ? s->rmean[b] : 0.0f);
+        for (int64_t e = s->bptr[b]; e < s->bptr[b + 1]; e++) {
+            int32_t a = s->brow[e];
+            cnt[a]++;
+            num[a] += s->bsim[e] * dev;
+            den[a] += s->bsim[e];
+            wsum[a] += s->bsim[e] * x[b];
+        }
+    }
+    for (int32_t a = 0; a < s->nrows; a++)
+        out[a] = cnt[a] > s->k ? score_pull(s, ptr, nbr, sim, x, rank, a)
+                               : finish(s, num[a], den[a], wsum[a], rank, s->rmean[a]);
+    XFREE(cnt, nr);
+    XFREE(acc, 3 * nr);
+    return REC_OK;
 }
 
 rec_status rec_knn_query(const rec_knn *s, const int32_t *idx, const float *val, int64_t n,
@@ -798,5 +879,7 @@ rec_status rec_knn_load(rec_knn *s, const rec_model *m, const rec_lrm_reader *r,
     if (has_rank_lists(s))
         REC_TRY(load_rank_lists(s, r));
     st = derive(s);
+    if (!st)
+        st = reverse_lists(s);
     return st == REC_E_NOMEM ? rec_nomem("rec_model_load") : st;
 }
