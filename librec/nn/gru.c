@@ -14,39 +14,19 @@
  *   dXW_t = [da_r, da_z, da_n];  dHH_t = [da_r, da_z, da_n r]
  *   dh_t = dht z + dHH_t W_hh              (one sgemm per slice)
  * then dW_hh = dHH^T hs, dW_ih = dXW^T x, dx = dXW W_ih: one sgemm each over
- * all steps, and the biases are column sums. */
-#include "nn-impl.h"
+ * all steps, and the biases are column sums.
+ *
+ * With AVX-512 and H % 16 == 0 the steps run gru_avx512.c's fused kernels
+ * (product and gates in one pass, no BLAS call per step) on one batch part
+ * per thread; otherwise BLAS on batch slices fixed by B, as below. */
+#include "gru-impl.h"
 #include "core/ops_dense-impl.h"
 
 #include <limits.h>
 #include <math.h>
 #include <string.h>
 
-typedef struct gru_state {
-    rec_tensor *x, *w_ih, *w_hh, *b_ih, *b_hh, *h0; /* six inputs: more than a node holds */
-    int B, T, I, H;
-    const int32_t *len;   /* [B] or NULL (all T) */
-    float *hs;            /* [T+1, B, H] */
-    float *gates;         /* [T, B, 4H] */
-} gru_state;
-
-typedef struct gru_job {
-    const gru_state *s;
-    int t;
-    const float *xw;      /* [B*T, 3H]   forward */
-    const float *w_hh;    /* [3H, H] */
-    const float *b_hh;    /* [3H] */
-    float *hh;            /* [B, 3H]     forward scratch */
-    float *out;           /* [B, T, H] */
-    /* backward */
-    const float *dout;    /* [B, T, H] or NULL */
-    const float *dh;      /* [B, H]  gradient of h_{t+1} */
-    float *dh_prev;       /* [B, H]  gradient of h_t */
-    float *dxw;           /* [B*T, 3H] */
-    float *dhh;           /* [T, B, 3H] */
-} gru_job;
-
-static inline int valid(const gru_state *s, int b, int t) { return !s->len || t < s->len[b]; }
+static inline int valid(const gru_state *s, int b, int t) { return rec_gru_valid(s, b, t); }
 
 /* Gate activations over blocks of GBLK values.  libm's expf and tanhf do
  * not vectorise and took half the op's time; with SSE2 (every x86-64) exp
@@ -232,6 +212,10 @@ static void add_colsum(float *restrict out, const float *restrict m, int64_t row
 static void gru_back(rec_graph *g, rec_node *n)
 {
     const gru_state *s = n->saved;
+    if (s->xt) {
+        rec_gru_back_avx512(g, s, n->out->g);
+        return;
+    }
     rec_tensor *x = s->x, *w_ih = s->w_ih, *w_hh = s->w_hh, *h0 = s->h0;
     int B = s->B, T = s->T, I = s->I, H = s->H, H3 = 3 * H;
     size_t bh = (size_t)B * H;
@@ -245,7 +229,8 @@ static void gru_back(rec_graph *g, rec_node *n)
     if (rec_graph_status(g))
         return;
     memset(dh, 0, bh * sizeof(float));
-    gru_job j = { s, 0, NULL, w_hh->v, NULL, NULL, NULL, n->out->g, dh, dh_prev, dxw, dhh };
+    gru_job j = { s, 0, NULL, w_hh->v, NULL, NULL, NULL, n->out->g, dh, dh_prev, dxw, dhh,
+                  NULL, NULL, NULL };
     int nc = gru_chunks(B, H);
     for (int t = T - 1; t >= 0; t--) {
         j.t = t;
@@ -326,28 +311,38 @@ rec_tensor *rec_gru(rec_graph *g, rec_tensor *x, rec_tensor *h0, rec_tensor *w_i
     if (!out)
         return NULL;
     size_t bh = (size_t)(B * H);
+    int simd = rec_gru_avx512_ok();
     gru_state *s = rec_graph_alloc(g, sizeof *s);
     float *hs = rec_graph_alloc(g, (size_t)(T + 1) * bh * sizeof(float));
     float *gates = rec_graph_alloc(g, (size_t)T * bh * 4 * sizeof(float));
-    float *xw = rec_graph_alloc(g, (size_t)(B * T * 3 * H) * sizeof(float));
-    float *hh = rec_graph_alloc(g, bh * 3 * sizeof(float));
-    if (!s || !hs || !gates || !xw || !hh)
+    if (!s || !hs || !gates)
         return NULL;
     *s = (gru_state){ x, w_ih, w_hh, b_ih, b_hh, h0, (int)B, (int)T, (int)I, (int)H,
-                      lengths ? lengths->iv : NULL, hs, gates };
-    int H3 = (int)(3 * H);
-    for (int64_t r = 0; r < B * T; r++)
-        memcpy(xw + r * H3, b_ih->v, (size_t)H3 * sizeof(float));
-    rec_sgemm(0, 1, (int)(B * T), H3, (int)I, 1.0f, x->v, (int)I, w_ih->v, (int)I, 1.0f, xw, H3);
+                      lengths ? lengths->iv : NULL, hs, gates, NULL };
     if (h0)
         memcpy(hs, h0->v, bh * sizeof(float));
     else
         memset(hs, 0, bh * sizeof(float));
-    gru_job j = { s, 0, xw, w_hh->v, b_hh->v, hh, out->v, NULL, NULL, NULL, NULL, NULL };
-    int nc = gru_chunks((int)B, (int)H);
-    for (int t = 0; t < T; t++) {
-        j.t = t;
-        rec_parallel_chunks(B, nc, gru_step_fwd, &j);
+    if (simd) {
+        if (rec_gru_fwd_avx512(g, s, out->v))
+            return NULL;
+    } else {
+        float *xw = rec_graph_alloc(g, (size_t)(B * T * 3 * H) * sizeof(float));
+        float *hh = rec_graph_alloc(g, bh * 3 * sizeof(float));
+        if (!xw || !hh)
+            return NULL;
+        int H3 = (int)(3 * H);
+        for (int64_t r = 0; r < B * T; r++)
+            memcpy(xw + r * H3, b_ih->v, (size_t)H3 * sizeof(float));
+        rec_sgemm(0, 1, (int)(B * T), H3, (int)I, 1.0f, x->v, (int)I, w_ih->v, (int)I, 1.0f,
+                  xw, H3);
+        gru_job j = { s, 0, xw, w_hh->v, b_hh->v, hh, out->v, NULL, NULL, NULL, NULL, NULL,
+                      NULL, NULL, NULL };
+        int nc = gru_chunks((int)B, (int)H);
+        for (int t = 0; t < T; t++) {
+            j.t = t;
+            rec_parallel_chunks(B, nc, gru_step_fwd, &j);
+        }
     }
     if (node)
         node->saved = s;
