@@ -30,8 +30,12 @@ typedef struct gru_job {
     float *dhh;           /* [T, B, 3H] */
     /* AVX-512 path */
     const float *wp;      /* forward: weights and biases packed per block of 16 units */
-    float *dan;           /* [T, B, H]  backward: d(n pre-activation), the n part of dXW */
+    float *dhh_u[2];      /* backward: dHH of steps t, t+1 by parity [B, 3H] */
+    float *dan_u[2];      /* backward: d(n pre-activation) of steps t, t+1 [B, H] */
     float *dx;            /* [B, T, I]  or NULL */
+    const int32_t *tiles; /* backward: weight-gradient row tiles, m0 << 3 | rows */
+    int ntiles, nparts;
+    float *dwhh, *dwih, *dbhh, *dbih; /* gradients (each may be NULL) */
 } gru_job;
 
 static inline int rec_gru_valid(const gru_state *s, int b, int t)

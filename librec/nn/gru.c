@@ -229,8 +229,8 @@ static void gru_back(rec_graph *g, rec_node *n)
     if (rec_graph_status(g))
         return;
     memset(dh, 0, bh * sizeof(float));
-    gru_job j = { s, 0, NULL, w_hh->v, NULL, NULL, NULL, n->out->g, dh, dh_prev, dxw, dhh,
-                  NULL, NULL, NULL };
+    gru_job j = { .s = s, .w_hh = w_hh->v, .dout = n->out->g, .dh = dh, .dh_prev = dh_prev,
+                  .dxw = dxw, .dhh = dhh };
     int nc = gru_chunks(B, H);
     for (int t = T - 1; t >= 0; t--) {
         j.t = t;
@@ -336,8 +336,8 @@ rec_tensor *rec_gru(rec_graph *g, rec_tensor *x, rec_tensor *h0, rec_tensor *w_i
             memcpy(xw + r * H3, b_ih->v, (size_t)H3 * sizeof(float));
         rec_sgemm(0, 1, (int)(B * T), H3, (int)I, 1.0f, x->v, (int)I, w_ih->v, (int)I, 1.0f,
                   xw, H3);
-        gru_job j = { s, 0, xw, w_hh->v, b_hh->v, hh, out->v, NULL, NULL, NULL, NULL, NULL,
-                      NULL, NULL, NULL };
+        gru_job j = { .s = s, .xw = xw, .w_hh = w_hh->v, .b_hh = b_hh->v, .hh = hh,
+                      .out = out->v };
         int nc = gru_chunks((int)B, (int)H);
         for (int t = 0; t < T; t++) {
             j.t = t;

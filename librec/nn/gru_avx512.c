@@ -10,10 +10,12 @@
  *   out and the saved gates (r, z, n, hn).  No [B*T, 3H] input projection
  *   is ever stored: x_t's part is summed with h_t's in the same registers.
  * backward, 6 rows at a time: the gate derivatives (dHH_t = [da_r, da_z,
- *   da_n r] and da_n, kept for the weight gradients), then
- *   dh_t = dht z + dHH_t W_hh and dx_t += [da_r, da_z, da_n] W_ih with
- *   6 x 64 accumulators, reading the weights as stored; after the loop
- *   dW_hh, dW_ih are one sgemm each over all steps and the biases column sums.
+ *   da_n r] and da_n), then dh_t = dht z + dHH_t W_hh and
+ *   dx_t += [da_r, da_z, da_n] W_ih with 6 x 64 accumulators, reading the
+ *   weights as stored.  In the same parallel region each part adds step
+ *   t+1's share to dW_hh, dW_ih and the biases for its own rows of units,
+ *   while that step's dHH and da_n ([B, 3H] and [B, H], double-buffered)
+ *   are still in cache: no [T*B, 3H] buffers, no packing, no column sums.
  *
  * H and I need not be multiples of 16: the last block of units is masked.
  * Each output element is one fixed-order sum, so results do not depend on
@@ -191,7 +193,7 @@ static AVX512 void bwd_row(const gru_job *jb, int b)
     size_t tb = (size_t)t * B + b;
     const float *dh = jb->dh + (size_t)b * H;
     float *dhp = jb->dh_prev + (size_t)b * H;
-    float *dg = jb->dhh + tb * H3, *dan_row = jb->dan + tb * H;
+    float *dg = jb->dhh_u[t & 1] + (size_t)b * H3, *dan_row = jb->dan_u[t & 1] + (size_t)b * H;
     if (!rec_gru_valid(s, b, t)) { /* the state was carried: so is its gradient */
         memcpy(dhp, dh, (size_t)H * sizeof(float));
         memset(dg, 0, (size_t)H3 * sizeof(float));
@@ -270,12 +272,98 @@ static AVX512 void rows_gemm(float *const *o, const float *const *a, const float
         tile1(o, a, w, ldw, K, c0, tail_mask(C - c0));
 }
 
+/* dW rows m0 .. m0+R of one step: o[i][c0 .. c0+16 NV) += sum over b < K of
+ * a[b lda + i] x[b ldx + c0 ..] (o rows ldo apart); bias[0 .. R) += the sums
+ * of a's columns when bias is not NULL. */
+#define DW_TILE(R, NV)                                                                     \
+    static AVX512 void dw##R##_##NV(float *o, int ldo, const float *a, int lda,            \
+                                    const float *x, int ldx, int K, int c0,                \
+                                    __mmask16 mlast, float *bias)                          \
+    {                                                                                      \
+        __m512 acc[R][NV], sb = _mm512_setzero_ps();                                       \
+        _Pragma("GCC unroll 8") for (int i = 0; i < R; i++)                                \
+            _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                           \
+                acc[i][v] = _mm512_maskz_loadu_ps(v == NV - 1 ? mlast : 0xFFFF,            \
+                                                  o + (size_t)i * ldo + c0 + 16 * v);      \
+        for (int k = 0; k < K; k++) {                                                      \
+            __m512 xv[NV];                                                                 \
+            const float *ak = a + (size_t)k * lda;                                         \
+            _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                           \
+                xv[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? mlast : 0xFFFF,                \
+                                              x + (size_t)k * ldx + c0 + 16 * v);          \
+            _Pragma("GCC unroll 8") for (int i = 0; i < R; i++) {                          \
+                __m512 s_ = _mm512_set1_ps(ak[i]);                                         \
+                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                       \
+                    acc[i][v] = _mm512_fmadd_ps(s_, xv[v], acc[i][v]);                     \
+            }                                                                              \
+            sb = _mm512_add_ps(sb, _mm512_maskz_loadu_ps((__mmask16)((1u << R) - 1), ak)); \
+        }                                                                                  \
+        _Pragma("GCC unroll 8") for (int i = 0; i < R; i++)                                \
+            _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                           \
+                _mm512_mask_storeu_ps(o + (size_t)i * ldo + c0 + 16 * v,                   \
+                                      v == NV - 1 ? mlast : 0xFFFF, acc[i][v]);            \
+        if (bias) {                                                                        \
+            __mmask16 mb = (__mmask16)((1u << R) - 1);                                     \
+            _mm512_mask_storeu_ps(bias, mb, _mm512_add_ps(_mm512_maskz_loadu_ps(mb, bias), sb)); \
+        }                                                                                  \
+    }
+DW_TILE(6, 4)
+DW_TILE(6, 2)
+DW_TILE(6, 1)
+DW_TILE(1, 4)
+DW_TILE(1, 2)
+DW_TILE(1, 1)
+
+/* o [R, C] += a^T x over K rows for R = 6 or 1, column tiles of 64, 32, 16. */
+static AVX512 void dw_rows(int R, float *o, int ldo, const float *a, int lda, const float *x,
+                           int ldx, int K, int C, float *bias)
+{
+    int c0 = 0;
+    for (; c0 + 64 <= C; c0 += 64, bias = NULL)
+        (R == 6 ? dw6_4 : dw1_4)(o, ldo, a, lda, x, ldx, K, c0, 0xFFFF, bias);
+    if (c0 + 16 < C) {
+        (R == 6 ? dw6_2 : dw1_2)(o, ldo, a, lda, x, ldx, K, c0, tail_mask(C - c0 - 16), bias);
+        c0 += 32;
+        bias = NULL;
+    }
+    for (; c0 < C; c0 += 16, bias = NULL)
+        (R == 6 ? dw6_1 : dw1_1)(o, ldo, a, lda, x, ldx, K, c0, tail_mask(C - c0), bias);
+}
+
+/* This part's share of step u's weight and bias gradients: rows of dW_hh
+ * and dW_ih (units, gate-major) in tiles of 6 (single rows at the end of
+ * the r,z and n segments), split by part so that each element's sum runs
+ * over steps, then batch rows, in one order whatever the split. */
+static AVX512 void step_dw(const gru_job *jb, int u, int part, int nparts)
+{
+    const gru_state *s = jb->s;
+    int H = s->H, H3 = 3 * H, I = s->I, B = s->B;
+    const float *dg = jb->dhh_u[u & 1], *dn = jb->dan_u[u & 1];
+    const float *xu = s->xt + (size_t)u * B * I, *hu = s->hs + (size_t)u * B * H;
+    int nt = jb->ntiles, t0 = nt * part / nparts, t1 = nt * (part + 1) / nparts;
+    for (int ti = t0; ti < t1; ti++) {
+        int m0 = jb->tiles[ti] >> 3, R = jb->tiles[ti] & 7;
+        if (jb->dwhh)
+            dw_rows(R, jb->dwhh + (size_t)m0 * H, H, dg + m0, H3, hu, H, B, H,
+                    jb->dbhh ? jb->dbhh + m0 : NULL);
+        if (jb->dwih) {
+            const float *a = m0 < 2 * H ? dg + m0 : dn + (m0 - 2 * H);
+            dw_rows(R, jb->dwih + (size_t)m0 * I, I, a, m0 < 2 * H ? H3 : H, xu, I, B, I,
+                    jb->dbih ? jb->dbih + m0 : NULL);
+        }
+    }
+}
+
 static AVX512 void step_bwd(void *arg, int64_t b0, int64_t b1, int chunk)
 {
     (void)chunk;
     const gru_job *jb = arg;
     const gru_state *s = jb->s;
-    int H = s->H, H3 = 3 * H, I = s->I, T = s->T, t = jb->t, B = s->B;
+    int H = s->H, H3 = 3 * H, I = s->I, T = s->T, t = jb->t;
+    if (t + 1 < T) /* step t+1's dHH and da_n are complete: its weight gradients */
+        step_dw(jb, t + 1, chunk, jb->nparts);
+    if (t < 0)
+        return;
     for (int64_t rb = b0; rb < b1; rb += BR) {
         float *dhp[BR], *dxr[BR];
         const float *dg[BR], *dn[BR];
@@ -283,10 +371,9 @@ static AVX512 void step_bwd(void *arg, int64_t b0, int64_t b1, int chunk)
             int b = (int)(rb + i < b1 ? rb + i : b1 - 1);
             if (rb + i < b1)
                 bwd_row(jb, b);
-            size_t tb = (size_t)t * B + b;
             dhp[i] = jb->dh_prev + (size_t)b * H;
-            dg[i] = jb->dhh + tb * H3;
-            dn[i] = jb->dan + tb * H;
+            dg[i] = jb->dhh_u[t & 1] + (size_t)b * H3;
+            dn[i] = jb->dan_u[t & 1] + (size_t)b * H;
             dxr[i] = jb->dx ? jb->dx + ((size_t)b * T + t) * I : NULL;
         }
         rows_gemm(dhp, dg, s->w_hh->v, H, H3, H);
@@ -295,31 +382,6 @@ static AVX512 void step_bwd(void *arg, int64_t b0, int64_t b1, int chunk)
             rows_gemm(dxr, dn, s->w_ih->v + (size_t)2 * H * I, I, H, I);
         }
     }
-}
-
-/* out[0 .. cols) += column sums of m [rows, cols] (rows ld apart), in row order
- * four rows at a time. */
-static AVX512 void colsum(float *out, const float *m, int64_t rows, int cols, int ld)
-{
-    int64_t r = 0;
-    for (; r + 4 <= rows; r += 4) {
-        const float *m0 = m + (size_t)r * ld;
-        for (int c = 0; c < cols; c += 16) {
-            __mmask16 k = tail_mask(cols - c);
-            __m512 a = _mm512_add_ps(_mm512_maskz_loadu_ps(k, m0 + c),
-                                     _mm512_maskz_loadu_ps(k, m0 + ld + c));
-            __m512 b = _mm512_add_ps(_mm512_maskz_loadu_ps(k, m0 + 2 * ld + c),
-                                     _mm512_maskz_loadu_ps(k, m0 + 3 * ld + c));
-            _mm512_mask_storeu_ps(out + c, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, out + c),
-                                                            _mm512_add_ps(a, b)));
-        }
-    }
-    for (; r < rows; r++)
-        for (int c = 0; c < cols; c += 16) {
-            __mmask16 k = tail_mask(cols - c);
-            _mm512_mask_storeu_ps(out + c, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, out + c),
-                                  _mm512_maskz_loadu_ps(k, m + (size_t)r * ld + c)));
-        }
 }
 
 /* One batch part per thread, in whole forward row blocks. */
@@ -355,47 +417,42 @@ int rec_gru_fwd_avx512(rec_graph *g, gru_state *s, float *out)
 
 void rec_gru_back_avx512(rec_graph *g, const gru_state *s, const float *dout)
 {
-    int B = s->B, T = s->T, I = s->I, H = s->H, H3 = 3 * H;
-    size_t bh = (size_t)B * H, tb = (size_t)T * B;
+    int B = s->B, T = s->T, H = s->H, H3 = 3 * H;
+    size_t bh = (size_t)B * H;
     float *dh = rec_graph_alloc(g, bh * sizeof(float));
     float *dh_prev = rec_graph_alloc(g, bh * sizeof(float));
-    float *dhh = rec_graph_alloc(g, tb * H3 * sizeof(float));
-    float *dan = rec_graph_alloc(g, tb * H * sizeof(float));
-    float *bsum = rec_graph_alloc(g, (size_t)H3 * sizeof(float));
+    float *dhh = rec_graph_alloc(g, 2 * bh * 3 * sizeof(float));
+    float *dan = rec_graph_alloc(g, 2 * bh * sizeof(float));
+    int32_t *tiles = rec_graph_alloc(g, (size_t)H3 * sizeof(int32_t));
     float *dx = rec_grad_of(g, s->x), *dwih = rec_grad_of(g, s->w_ih);
     float *dwhh = rec_grad_of(g, s->w_hh), *dh0 = s->h0 ? rec_grad_of(g, s->h0) : NULL;
     float *dbih = rec_grad_of(g, s->b_ih), *dbhh = rec_grad_of(g, s->b_hh);
-    if (rec_graph_status(g) || !bsum)
+    if (rec_graph_status(g) || !tiles)
         return;
+    /* row tiles (m0 << 3 | rows) over units [0, 2H) and [2H, 3H) */
+    int nt = 0;
+    for (int seg = 0; seg < 2; seg++) {
+        int m = seg ? 2 * H : 0, end = seg ? H3 : 2 * H;
+        for (; m + 6 <= end; m += 6)
+            tiles[nt++] = m << 3 | 6;
+        for (; m < end; m++)
+            tiles[nt++] = m << 3 | 1;
+    }
     memset(dh, 0, bh * sizeof(float));
-    gru_job j = { .s = s, .dout = dout, .dh = dh, .dh_prev = dh_prev, .dhh = dhh, .dan = dan,
-                  .dx = dx };
-    int nc = parts(B);
-    for (int t = T - 1; t >= 0; t--) {
+    gru_job j = { .s = s, .dout = dout, .dh = dh, .dh_prev = dh_prev, .dx = dx,
+                  .dhh_u = { dhh, dhh + bh * 3 }, .dan_u = { dan, dan + bh },
+                  .tiles = tiles, .ntiles = nt, .dwhh = dwhh, .dwih = dwih,
+                  .dbhh = dbhh, .dbih = dbih };
+    j.nparts = parts(B);
+    for (int t = T - 1; t >= -1; t--) { /* t = -1: step 0's weight gradients only */
         j.t = t;
-        rec_parallel_chunks(B, nc, step_bwd, &j);
+        rec_parallel_chunks(B, j.nparts, step_bwd, &j);
         float *tmp = (float *)j.dh;
         j.dh = j.dh_prev;
         j.dh_prev = tmp;
     }
-    if (dh0)
-        rec_accum(dh0, j.dh, (int64_t)bh);
-    if (dwhh) /* [3H, H] += dHH^T [3H, T*B] hs [T*B, H] */
-        rec_sgemm(1, 0, H3, H, (int)tb, 1.0f, dhh, H3, s->hs, H, 1.0f, dwhh, H);
-    if (dwih) { /* [3H, I] += dXW^T xt: rows r, z from dHH, rows n from dan */
-        rec_sgemm(1, 0, 2 * H, I, (int)tb, 1.0f, dhh, H3, s->xt, I, 1.0f, dwih, I);
-        rec_sgemm(1, 0, H, I, (int)tb, 1.0f, dan, H, s->xt, I, 1.0f, dwih + (size_t)2 * H * I, I);
-    }
-    if (dbhh || dbih) {
-        memset(bsum, 0, (size_t)H3 * sizeof(float));
-        colsum(bsum, dhh, (int64_t)tb, H3, H3);
-        if (dbhh)
-            rec_accum(dbhh, bsum, H3);
-        if (dbih) {
-            rec_accum(dbih, bsum, 2 * H);
-            colsum(dbih + 2 * H, dan, (int64_t)tb, H, H);
-        }
-    }
+    if (dh0) /* after the extra swap, j.dh_prev holds the gradient of h_0 */
+        rec_accum(dh0, j.dh_prev, (int64_t)bh);
 }
 
 #else
