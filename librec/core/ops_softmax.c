@@ -155,6 +155,79 @@ typedef struct ln_job {
     float *stats;
 } ln_job;
 
+/* Row sums in 16 float lanes (fixed-width blocks: what -O2 vectorises), the
+ * lanes and the tail combined in double; the order depends on the row alone. */
+#define LN_W 16
+
+static double sum_row(const float *restrict x, int64_t c)
+{
+    float acc[LN_W] = { 0 };
+    int64_t k = 0;
+    for (; k + LN_W <= c; k += LN_W)
+        for (int l = 0; l < LN_W; l++)
+            acc[l] += x[k + l];
+    double s = 0;
+    for (int l = 0; l < LN_W; l++)
+        s += acc[l];
+    for (; k < c; k++)
+        s += x[k];
+    return s;
+}
+
+static double sqdev_row(const float *restrict x, int64_t c, float mu)
+{
+    float acc[LN_W] = { 0 };
+    int64_t k = 0;
+    for (; k + LN_W <= c; k += LN_W)
+        for (int l = 0; l < LN_W; l++)
+            acc[l] += (x[k + l] - mu) * (x[k + l] - mu);
+    double s = 0;
+    for (int l = 0; l < LN_W; l++)
+        s += acc[l];
+    for (; k < c; k++)
+        s += (double)(x[k] - mu) * (x[k] - mu);
+    return s;
+}
+
+/* y = (x - mu) rstd gamma + beta; absent gamma / beta read as 1 / 0.  Blocks
+ * of LN_W with the parameters' presence fixed per call, so each vectorises. */
+static inline __attribute__((always_inline)) void
+ln_out_blk(const float *restrict x, float *restrict y, int64_t k, int w, float mu, float rstd,
+           const float *restrict gamma, const float *restrict beta)
+{
+    for (int l = 0; l < w; l++) {
+        float v = (x[k + l] - mu) * rstd;
+        if (gamma)
+            v *= gamma[k + l];
+        if (beta)
+            v += beta[k + l];
+        y[k + l] = v;
+    }
+}
+
+static inline __attribute__((always_inline)) void
+ln_out(const float *restrict x, float *restrict y, int64_t c, float mu, float rstd,
+       const float *restrict gamma, const float *restrict beta)
+{
+    int64_t k = 0;
+    for (; k + LN_W <= c; k += LN_W)
+        ln_out_blk(x, y, k, LN_W, mu, rstd, gamma, beta);
+    ln_out_blk(x, y, k, (int)(c - k), mu, rstd, gamma, beta);
+}
+
+static void ln_row_out(const float *x, float *y, int64_t c, float mu, float rstd,
+                       const float *gamma, const float *beta)
+{
+    if (gamma && beta)
+        ln_out(x, y, c, mu, rstd, gamma, beta);
+    else if (gamma)
+        ln_out(x, y, c, mu, rstd, gamma, NULL);
+    else if (beta)
+        ln_out(x, y, c, mu, rstd, NULL, beta);
+    else
+        ln_out(x, y, c, mu, rstd, NULL, NULL);
+}
+
 static void ln_fwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
@@ -162,28 +235,52 @@ static void ln_fwd(void *arg, int64_t s, int64_t e, int chunk)
     int64_t c = j->cols;
     for (int64_t r = s; r < e; r++) {
         const float *x = j->x + r * c;
-        float *y = j->out + r * c;
-        double sum = 0, sq = 0;
-        for (int64_t k = 0; k < c; k++)
-            sum += x[k];
-        double mean = sum / (double)c;
-        for (int64_t k = 0; k < c; k++)
-            sq += (x[k] - mean) * (x[k] - mean);
-        float mu = (float)mean, rstd = (float)(1.0 / sqrt(sq / (double)c + j->eps));
+        double mean = sum_row(x, c) / (double)c;
+        float mu = (float)mean;
+        double sq = sqdev_row(x, c, mu);
+        float rstd = (float)(1.0 / sqrt(sq / (double)c + j->eps));
         j->stats[2 * r] = mu;
         j->stats[2 * r + 1] = rstd;
-        for (int64_t k = 0; k < c; k++) {
-            float v = (x[k] - mu) * rstd;
-            if (j->gamma)
-                v *= j->gamma[k];
-            if (j->beta)
-                v += j->beta[k];
-            y[k] = v;
-        }
+        ln_row_out(x, j->out + r * c, c, mu, rstd, j->gamma, j->beta);
     }
 }
 
-/* dx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)), gh = dy * gamma */
+/* One row of dx += rstd (gh - mean(gh) - xhat mean(gh xhat)), gh = dy gamma
+ * (gamma NULL: gh = dy); the two sums as in sum_row. */
+static inline __attribute__((always_inline)) void
+ln_bwd_row(const float *restrict x, const float *restrict dy, float *restrict dx, int64_t c,
+           float mu, float rstd, const float *restrict gamma)
+{
+    float ag[LN_W] = { 0 }, agx[LN_W] = { 0 };
+    int64_t k = 0;
+    for (; k + LN_W <= c; k += LN_W)
+        for (int l = 0; l < LN_W; l++) {
+            float gh = gamma ? dy[k + l] * gamma[k + l] : dy[k + l];
+            ag[l] += gh;
+            agx[l] += gh * ((x[k + l] - mu) * rstd);
+        }
+    double sg = 0, sgx = 0;
+    for (int l = 0; l < LN_W; l++) {
+        sg += ag[l];
+        sgx += agx[l];
+    }
+    for (int64_t t = k; t < c; t++) {
+        float gh = gamma ? dy[t] * gamma[t] : dy[t];
+        sg += gh;
+        sgx += (double)gh * ((x[t] - mu) * rstd);
+    }
+    float mg = (float)(sg / (double)c), mgx = (float)(sgx / (double)c);
+    for (k = 0; k + LN_W <= c; k += LN_W)
+        for (int l = 0; l < LN_W; l++) {
+            float gh = gamma ? dy[k + l] * gamma[k + l] : dy[k + l];
+            dx[k + l] += rstd * (gh - mg - (x[k + l] - mu) * rstd * mgx);
+        }
+    for (; k < c; k++) {
+        float gh = gamma ? dy[k] * gamma[k] : dy[k];
+        dx[k] += rstd * (gh - mg - (x[k] - mu) * rstd * mgx);
+    }
+}
+
 static void ln_bwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
@@ -191,19 +288,33 @@ static void ln_bwd(void *arg, int64_t s, int64_t e, int chunk)
     int64_t c = j->cols;
     for (int64_t r = s; r < e; r++) {
         const float *x = j->x + r * c, *dy = j->dy + r * c;
-        float *restrict dx = j->out + r * c;
+        float *dx = j->out + r * c;
         float mu = j->stats[2 * r], rstd = j->stats[2 * r + 1];
-        double sg = 0, sgx = 0;
-        for (int64_t k = 0; k < c; k++) {
-            float gh = j->gamma ? dy[k] * j->gamma[k] : dy[k];
-            sg += gh;
-            sgx += (double)gh * ((x[k] - mu) * rstd);
-        }
-        float mg = (float)(sg / (double)c), mgx = (float)(sgx / (double)c);
-        for (int64_t k = 0; k < c; k++) {
-            float gh = j->gamma ? dy[k] * j->gamma[k] : dy[k];
-            dx[k] += rstd * (gh - mg - (x[k] - mu) * rstd * mgx);
-        }
+        if (j->gamma)
+            ln_bwd_row(x, dy, dx, c, mu, rstd, j->gamma);
+        else
+            ln_bwd_row(x, dy, dx, c, mu, rstd, NULL);
+    }
+}
+
+/* Parameter gradients of one row: dg += dy xhat, db += dy (either may be NULL). */
+static void ln_param_row(const float *restrict x, const float *restrict d, int64_t c, float mu,
+                         float rstd, float *restrict dg, float *restrict db)
+{
+    int64_t k = 0;
+    if (dg) {
+        for (; k + LN_W <= c; k += LN_W)
+            for (int l = 0; l < LN_W; l++)
+                dg[k + l] += d[k + l] * (x[k + l] - mu) * rstd;
+        for (; k < c; k++)
+            dg[k] += d[k] * (x[k] - mu) * rstd;
+    }
+    if (db) {
+        for (k = 0; k + LN_W <= c; k += LN_W)
+            for (int l = 0; l < LN_W; l++)
+                db[k + l] += d[k + l];
+        for (; k < c; k++)
+            db[k] += d[k];
     }
 }
 
@@ -224,16 +335,8 @@ static void ln_back(rec_graph *g, rec_node *n)
         rec_parallel_for(rows, rec_row_grain(c), ln_bwd, &j);
     }
     /* parameter gradients sum over rows: one pass, rows in order */
-    for (int64_t r = 0; (dg || db) && r < rows; r++) {
-        const float *xr = x->v + r * c, *d = dy + r * c;
-        float mu = stats[2 * r], rstd = stats[2 * r + 1];
-        if (dg)
-            for (int64_t k = 0; k < c; k++)
-                dg[k] += d[k] * (xr[k] - mu) * rstd;
-        if (db)
-            for (int64_t k = 0; k < c; k++)
-                db[k] += d[k];
-    }
+    for (int64_t r = 0; (dg || db) && r < rows; r++)
+        ln_param_row(x->v + r * c, dy + r * c, c, stats[2 * r], stats[2 * r + 1], dg, db);
 }
 
 rec_tensor *rec_layernorm(rec_graph *g, rec_tensor *x, rec_tensor *gamma, rec_tensor *beta,
