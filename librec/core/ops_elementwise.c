@@ -304,8 +304,9 @@ rec_tensor *rec_gelu(rec_graph *g, rec_tensor *a)
 /* ---- dropout ---------------------------------------------------------------
  * The mask is drawn in fixed blocks of DROP_BLOCK values, block c from stream
  * c of a seed taken from the graph's RNG: the same seed and step give the
- * same mask whatever the thread count.  The keep mask (one byte per value)
- * is saved for backward. */
+ * same mask whatever the thread count.  Each 64-bit draw decides two values
+ * (its high then its low 32 bits against the threshold).  The keep mask (one
+ * byte per value) is saved for backward. */
 
 #define DROP_BLOCK 16384
 
@@ -330,19 +331,51 @@ typedef struct drop_job {
     unsigned char *keep;
 } drop_job;
 
+/* Draws per pass: the generator runs alone (a short dependency chain), then
+ * the threshold, mask and scale loop runs in fixed-width blocks over its
+ * words, which -O2 vectorises. */
+#define DROP_DRAWS 256
+
 static void drop_part(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
     const drop_job *j = arg;
+    uint32_t w[2 * DROP_DRAWS];
     for (int64_t blk = s; blk < e; blk++) {
         rec_rng r;
         rec_rng_stream(&r, j->seed, (uint64_t)blk);
-        int64_t b0 = blk * DROP_BLOCK, b1 = b0 + DROP_BLOCK < j->n ? b0 + DROP_BLOCK : j->n;
-        const float sc = j->scale;
-        for (int64_t i = b0; i < b1; i++) {
-            unsigned char k = (uint32_t)(rec_rng_u64(&r) >> 32) >= j->thresh;
-            j->keep[i] = k;
-            j->y[i] = keep_bits(j->x[i] * sc, k);
+        int64_t b1 = blk * DROP_BLOCK + DROP_BLOCK < j->n ? blk * DROP_BLOCK + DROP_BLOCK : j->n;
+        for (int64_t b0 = blk * DROP_BLOCK; b0 < b1; b0 += 2 * DROP_DRAWS) {
+            int cnt = b1 - b0 < 2 * DROP_DRAWS ? (int)(b1 - b0) : 2 * DROP_DRAWS;
+            for (int d = 0; d < (cnt + 1) / 2; d++) {
+                uint64_t u = rec_rng_u64(&r);
+                w[2 * d] = (uint32_t)(u >> 32);
+                w[2 * d + 1] = (uint32_t)u;
+            }
+            const float *restrict x = j->x + b0;
+            float *restrict y = j->y + b0;
+            unsigned char *restrict keep = j->keep + b0;
+            const float sc = j->scale;
+            const uint32_t th = j->thresh;
+            int i = 0;
+            for (; i + 16 <= cnt; i += 16) { /* keep_bits on 16 values at once */
+                float v[16];
+                uint32_t bits[16];
+                for (int l = 0; l < 16; l++)
+                    v[l] = x[i + l] * sc;
+                memcpy(bits, v, sizeof bits);
+                for (int l = 0; l < 16; l++) {
+                    uint32_t m = 0u - (uint32_t)(w[i + l] >= th);
+                    keep[i + l] = (unsigned char)(m & 1u);
+                    bits[l] &= m;
+                }
+                memcpy(y + i, bits, sizeof bits);
+            }
+            for (; i < cnt; i++) {
+                unsigned char k = w[i] >= th;
+                keep[i] = k;
+                y[i] = keep_bits(x[i] * sc, k);
+            }
         }
     }
 }
@@ -361,7 +394,20 @@ static void dropb_part(void *arg, int64_t s, int64_t e, int chunk)
     const float *restrict dy = j->dy;
     float *restrict dx = j->dx;
     const float sc = j->scale;
-    for (int64_t i = s; i < e; i++)
+    int64_t i = s;
+    for (; i + 16 <= e; i += 16) { /* as drop_part: 16 values at once */
+        float v[16];
+        uint32_t bits[16];
+        for (int l = 0; l < 16; l++)
+            v[l] = dy[i + l] * sc;
+        memcpy(bits, v, sizeof bits);
+        for (int l = 0; l < 16; l++)
+            bits[l] &= 0u - (uint32_t)k[i + l];
+        memcpy(v, bits, sizeof v);
+        for (int l = 0; l < 16; l++)
+            dx[i + l] += v[l];
+    }
+    for (; i < e; i++)
         dx[i] += keep_bits(dy[i] * sc, k[i]);
 }
 
