@@ -103,6 +103,7 @@ static rec_model *run(const char *what, const char *ufeat, const char *ifeat, co
     CHECK(rec_eval_result_get(r, "ndcg@10", &nd));
     rec_eval_result_destroy(r);
     printf("  %-34s %-14s %-28s %-13s %.4f   %.4f\n", what, ufeat, ifeat, loss, rc, nd);
+    fflush(stdout); /* each line as it comes: a fit takes seconds on real data */
     return m;
 }
 
