@@ -34,7 +34,8 @@ export PEERS PEER_DATA="$data"
 
 logs=$O/bench/logs
 mkdir -p "$logs"
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  host: $(nproc) cpus, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)"
+cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  host: $(nproc) cpus, $cpu"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; OMP_WAIT_POLICY=$OMP_WAIT_POLICY; threads 2"
 
 # Waits (up to MAX_WAIT s) for a quiet machine: two cores are shared by everyone.
@@ -77,6 +78,7 @@ for w in $which; do
     esac
 done
 
+# shellcheck disable=SC2086 # one argument per workload
 "$PY" - "$logs" $which <<'EOF' | tee "$logs/classical_table.md"
 import json, os, sys
 logs, which = sys.argv[1], sys.argv[2:]
@@ -109,10 +111,10 @@ for w in which:
     for name, unit, pk, lk, up, target, q in spec[w]:
         pv, lv = p[pk], l[lk]
         ratio = lv / pv if up else pv / lv
-        tgt = "" if target is None else ("%.1fx %s" % (target, "met" if ratio >= target else "MISSED"))
-        qual = ", ".join("%s %s / %s" % (n, p.get(k, "-") if not isinstance(p.get(k), float) else "%.4g" % p[k],
-                                          "%.4g" % l[k] if isinstance(l.get(k), float) else l.get(k, "-"))
-                         for n, k in q)
+        tgt = "" if target is None else \
+            "%.1fx %s" % (target, "met" if ratio >= target else "MISSED")
+        fmt = lambda d, k: "%.4g" % d[k] if isinstance(d.get(k), float) else d.get(k, "-")
+        qual = ", ".join("%s %s / %s" % (n, fmt(p, k), fmt(l, k)) for n, k in q)
         print("| %s | %s | %.4g | %.4g | %.2f | %s | %s |" % (name, unit, pv, lv, ratio, tgt, qual))
 EOF
 echo "logs and JSON in $logs" >&2
