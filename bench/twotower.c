@@ -7,7 +7,7 @@
  * full-catalogue Recall@10 / NDCG@10 with train items masked.
  * Prints one JSON line on stdout, progress on stderr.
  * Usage: twotower [--data DIR] [--epochs 20] [--loss infonce|infonce_logq|bce|mix]
- *                 [--sparse 0|1] [--threads 2] */
+ *                 [--sparse 0|1] [--threads 2] [--seed 0] */
 #include <librec/librec.h>
 
 #include <stdio.h>
@@ -66,7 +66,7 @@ static rec_status eval(const rec_model *m, const rec_dataset *te, double *rc, do
 int main(int argc, char **argv)
 {
     const char *data = "../shared/data", *loss = "infonce";
-    int epochs = 20, sparse = 0, threads = 2;
+    int epochs = 20, sparse = 0, threads = 2, seed = 0;
     for (int a = 1; a + 1 < argc; a += 2) {
         if (!strcmp(argv[a], "--data"))
             data = argv[a + 1];
@@ -78,6 +78,8 @@ int main(int argc, char **argv)
             sparse = atoi(argv[a + 1]);
         else if (!strcmp(argv[a], "--threads"))
             threads = atoi(argv[a + 1]);
+        else if (!strcmp(argv[a], "--seed"))
+            seed = atoi(argv[a + 1]);
     }
     rec_set_num_threads(threads);
     char path[1024];
@@ -105,7 +107,7 @@ int main(int argc, char **argv)
     rec_params_set_int(p, "batch", 1024);
     rec_params_set_float(p, "lr", 1e-3);
     rec_params_set_bool(p, "sparse", sparse);
-    rec_params_set_int(p, "seed", 0);
+    rec_params_set_int(p, "seed", seed);
     rec_model *m;
     if (rec_model_create(&m, "twotower", p))
         return die("create");
@@ -128,12 +130,12 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"workload\": \"W2_twotower_ml-latest-small\", \"results\": {\"n_users\": %d, "
-           "\"n_items\": %d, \"n_train\": %lld, \"loss\": \"%s\", \"sparse\": %d, "
+           "\"n_items\": %d, \"n_train\": %lld, \"loss\": \"%s\", \"seed\": %d, \"sparse\": %d, "
            "\"threads\": %d, \"epochs\": %d, \"sec_per_epoch_median\": %.4f, "
            "\"sec_per_epoch_first\": %.4f, \"train_sec_total\": %.3f, \"recall10\": %.4f, "
            "\"ndcg10\": %.4f, \"popularity_recall10\": %.4f, \"popularity_ndcg10\": %.4f, "
            "\"eval_sec\": %.3f, \"peak_rss_mb\": %.1f}}\n",
-           nu, ni, (long long)ntr, loss, sparse, threads, t.n, med, first, train, rc, nd, prc,
+           nu, ni, (long long)ntr, loss, seed, sparse, threads, t.n, med, first, train, rc, nd, prc,
            pnd, eval_sec, ru.ru_maxrss / 1024.0);
     rec_model_destroy(pop);
     rec_model_destroy(m);
