@@ -255,7 +255,7 @@ START_TEST(cold_items_get_vectors_from_features)
     ck_assert_int_eq(rec_dataset_add_field(d, REC_SIDE_ITEM, "genres", REC_FEATURE_MULTIHOT,
                                            NULL), REC_OK);
     /* users a*: genre A lovers, b*: genre B */
-    char u[8], i[8];
+    char u[16], i[16];
     for (int k = 0; k < 6; k++)
         for (int j = 0; j < 4; j++) {
             snprintf(u, sizeof u, "a%d", k);
