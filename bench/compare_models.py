@@ -35,6 +35,8 @@ def rss(name):
 def row(label, peer, ours, unit, target, lower_better=True):
     ratio = None
     if peer and ours:
+        if not unit:  # a quality: programs print 4 decimals, compare at that
+            peer, ours = round(peer, 4), round(ours, 4)
         ratio = peer / ours if lower_better else ours / peer
     met = "" if target is None or ratio is None else ("yes" if ratio >= target else "NO")
     f = lambda v: "-" if v is None else "%.4g" % v
