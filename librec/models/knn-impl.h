@@ -160,4 +160,16 @@ void rec_knn_rank_lists(const rec_knn *s, const int64_t **ptr, const int32_t **n
 rec_status rec_knn_save(const rec_knn *s, rec_lrm_writer *w);
 rec_status rec_knn_load(rec_knn *s, const rec_model *m, const rec_lrm_reader *r, int rows_are_users);
 
+/* Model glue shared by usercf and itemcf (rows_are_users picks the
+ * orientation): the state's allocation and release, fit with its one-pass
+ * progress call, save and load, and explanations named from `names`. */
+void rec_knn_model_free(rec_model *m);
+rec_status rec_knn_model_fit(rec_model *m, const rec_dataset *d, int rows_are_users,
+                             rec_progress_fn cb, void *user);
+rec_status rec_knn_model_save(const rec_model *m, rec_lrm_writer *w);
+rec_status rec_knn_model_load(rec_model *m, const rec_lrm_reader *r, int rows_are_users);
+rec_status rec_knn_model_explain(const rec_model *m, int32_t row, int32_t col,
+                                 const rec_idtab *names, size_t k, const char **reasons,
+                                 float *weights, size_t *n);
+
 #endif

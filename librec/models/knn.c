@@ -3,6 +3,8 @@
  * threaded over rows with a dense per-thread accumulator, top-k selection
  * with a heap, and neighbour-weighted predictions. */
 #include "knn-impl.h"
+
+#include <stdio.h>
 #include "retrieval/topk-impl.h"
 
 #include <math.h>
@@ -882,4 +884,59 @@ rec_status rec_knn_load(rec_knn *s, const rec_model *m, const rec_lrm_reader *r,
     if (!st)
         st = reverse_lists(s);
     return st == REC_E_NOMEM ? rec_nomem("rec_model_load") : st;
+}
+
+/* ---- model glue ----------------------------------------------------------- */
+
+void rec_knn_model_free(rec_model *m)
+{
+    rec_knn *s = m->state;
+    if (!s)
+        return;
+    rec_knn_free(s);
+    rec_free(s, sizeof *s);
+    m->state = NULL;
+}
+
+static rec_status model_alloc(rec_model *m)
+{
+    m->state = rec_calloc(1, sizeof(rec_knn));
+    return m->state ? REC_OK : rec_nomem(m->vt->kind);
+}
+
+rec_status rec_knn_model_fit(rec_model *m, const rec_dataset *d, int rows_are_users,
+                             rec_progress_fn cb, void *user)
+{
+    char fn[64];
+    snprintf(fn, sizeof fn, "rec_model_fit(%s)", m->vt->kind);
+    REC_TRY(model_alloc(m));
+    REC_TRY(rec_knn_fit(m->state, m, d, rows_are_users, fn));
+    if (cb && cb(user, 1, 1, NAN))
+        return rec_err(REC_E_CANCELLED, "%s: cancelled", fn);
+    return REC_OK;
+}
+
+rec_status rec_knn_model_save(const rec_model *m, rec_lrm_writer *w)
+{
+    return rec_knn_save(m->state, w);
+}
+
+rec_status rec_knn_model_load(rec_model *m, const rec_lrm_reader *r, int rows_are_users)
+{
+    REC_TRY(model_alloc(m));
+    return rec_knn_load(m->state, m, r, rows_are_users);
+}
+
+rec_status rec_knn_model_explain(const rec_model *m, int32_t row, int32_t col,
+                                 const rec_idtab *names, size_t k, const char **reasons,
+                                 float *weights, size_t *n)
+{
+    int32_t *who = rec_malloc(k * sizeof *who);
+    if (!who)
+        return rec_nomem("rec_model_explain");
+    *n = rec_knn_explain(m->state, row, col, k, who, weights);
+    for (size_t j = 0; j < *n; j++)
+        reasons[j] = rec_idtab_name(names, who[j]);
+    rec_free(who, k * sizeof *who);
+    return REC_OK;
 }

@@ -22,28 +22,9 @@
 static const rec_param_spec spec[] = { REC_KNN_SPEC };
 #define NSPEC (sizeof spec / sizeof *spec)
 
-static void ucf_free(rec_model *m)
-{
-    rec_knn *s = m->state;
-    if (!s)
-        return;
-    rec_knn_free(s);
-    rec_free(s, sizeof *s);
-}
-
-static rec_status ucf_alloc(rec_model *m)
-{
-    m->state = rec_calloc(1, sizeof(rec_knn));
-    return m->state ? REC_OK : rec_nomem("usercf");
-}
-
 static rec_status ucf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
 {
-    REC_TRY(ucf_alloc(m));
-    REC_TRY(rec_knn_fit(m->state, m, d, 1, "rec_model_fit(usercf)"));
-    if (cb && cb(user, 1, 1, NAN))
-        return rec_err(REC_E_CANCELLED, "rec_model_fit(usercf): cancelled");
-    return REC_OK;
+    return rec_knn_model_fit(m, d, 1, cb, user);
 }
 
 static rec_status ucf_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
@@ -134,25 +115,12 @@ static rec_status fold_in(const rec_model *m, const int32_t *items, const float 
 static rec_status ucf_explain(const rec_model *m, int32_t u, int32_t i, size_t k,
                               const char **reasons, float *weights, size_t *n)
 {
-    int32_t *who = rec_malloc(k * sizeof *who);
-    if (!who)
-        return rec_nomem("rec_model_explain");
-    *n = rec_knn_explain(m->state, u, i, k, who, weights);
-    for (size_t j = 0; j < *n; j++)
-        reasons[j] = rec_idtab_name(m->users, who[j]);
-    rec_free(who, k * sizeof *who);
-    return REC_OK;
-}
-
-static rec_status ucf_save(const rec_model *m, rec_lrm_writer *w)
-{
-    return rec_knn_save(m->state, w);
+    return rec_knn_model_explain(m, u, i, m->users, k, reasons, weights, n);
 }
 
 static rec_status ucf_load(rec_model *m, const rec_lrm_reader *r)
 {
-    REC_TRY(ucf_alloc(m));
-    return rec_knn_load(m->state, m, r, 1);
+    return rec_knn_model_load(m, r, 1);
 }
 
 const rec_model_vt rec_usercf_vt = {
@@ -166,7 +134,7 @@ const rec_model_vt rec_usercf_vt = {
     .score_pair = ucf_score_pair,
     .similar = NULL,
     .explain = ucf_explain,
-    .save = ucf_save,
+    .save = rec_knn_model_save,
     .load = ucf_load,
-    .free_state = ucf_free,
+    .free_state = rec_knn_model_free,
 };
