@@ -107,37 +107,45 @@ void tu_gradcheck(rec_pstore *ps, tu_build_fn build, void *ctx, double eps, doub
 
 /* ---- failing allocator ---------------------------------------------------- */
 
-static long fail_at, count;
+/* Counters are atomic: librec allocates from its pool threads too (e.g.
+ * rec_evaluate's per-chunk scratch), and a racy count misreports leaks. */
+static long fail_at;
+static long count;
 static long long live;
+
+static int fa_should_fail(void)
+{
+    long k = __atomic_add_fetch(&count, 1, __ATOMIC_SEQ_CST);
+    long f = __atomic_load_n(&fail_at, __ATOMIC_SEQ_CST);
+    return f && k == f;
+}
 
 static void *fa_alloc(void *u, size_t n)
 {
     (void)u;
-    count++;
-    if (fail_at && count == fail_at)
+    if (fa_should_fail())
         return NULL;
     void *p = malloc(n);
     if (p)
-        live += (long long)n;
+        __atomic_add_fetch(&live, (long long)n, __ATOMIC_SEQ_CST);
     return p;
 }
 
 static void *fa_realloc(void *u, void *p, size_t o, size_t n)
 {
     (void)u;
-    count++;
-    if (fail_at && count == fail_at)
+    if (fa_should_fail())
         return NULL;
     void *q = realloc(p, n);
     if (q)
-        live += (long long)n - (long long)o;
+        __atomic_add_fetch(&live, (long long)n - (long long)o, __ATOMIC_SEQ_CST);
     return q;
 }
 
 static void fa_free(void *u, void *p, size_t n)
 {
     (void)u;
-    live -= (long long)n;
+    __atomic_sub_fetch(&live, (long long)n, __ATOMIC_SEQ_CST);
     free(p);
 }
 
@@ -151,9 +159,13 @@ void tu_alloc_install(void)
 }
 
 void tu_alloc_remove(void) { rec_set_allocator(NULL); }
-void tu_alloc_fail_at(long n) { fail_at = n ? count + n : 0; }
-long tu_alloc_count(void) { return count; }
-long long tu_alloc_live(void) { return live; }
+void tu_alloc_fail_at(long n)
+{
+    __atomic_store_n(&fail_at, n ? __atomic_load_n(&count, __ATOMIC_SEQ_CST) + n : 0,
+                     __ATOMIC_SEQ_CST);
+}
+long tu_alloc_count(void) { return __atomic_load_n(&count, __ATOMIC_SEQ_CST); }
+long long tu_alloc_live(void) { return __atomic_load_n(&live, __ATOMIC_SEQ_CST); }
 
 static char tmp_dir[256];
 static pid_t tmp_owner;
