@@ -36,6 +36,15 @@ static inline const char *rec_idmap_name(const rec_idmap *m, int32_t i)
     return m->arena + m->off[i];
 }
 uint64_t rec_hash_bytes(const void *p, size_t n, uint64_t seed);
+/* All names back to back, each NUL-terminated, in index order (for model
+ * files), and the map rebuilt from such a blob holding exactly n distinct
+ * names (REC_E_FORMAT with a message otherwise). */
+static inline const char *rec_idmap_blob(const rec_idmap *m, size_t *bytes)
+{
+    *bytes = m->alen;
+    return m->arena ? m->arena : "";
+}
+rec_status rec_idmap_from_blob(rec_idmap **out, const char *blob, size_t bytes, int32_t n);
 
 /* ---- side features ---------------------------------------------------------
  * A field is filled through "pending" (entity, value) records in arrival

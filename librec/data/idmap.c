@@ -191,3 +191,35 @@ rec_status rec_idmap_clone(const rec_idmap *m, rec_idmap **out)
     *out = c;
     return REC_OK;
 }
+
+rec_status rec_idmap_from_blob(rec_idmap **out, const char *blob, size_t bytes, int32_t n)
+{
+    rec_idmap *m;
+    *out = NULL;
+    if (rec_idmap_create(&m))
+        return rec_nomem("id map");
+    size_t p = 0;
+    for (int32_t k = 0; k < n; k++) {
+        const char *end = p < bytes ? memchr(blob + p, 0, bytes - p) : NULL;
+        int32_t idx;
+        int added;
+        rec_status st = REC_OK;
+        if (!end)
+            st = rec_err(REC_E_FORMAT, "id map: name %d is not terminated", k);
+        else if (rec_idmap_intern(m, blob + p, (size_t)(end - blob - p), &idx, &added))
+            st = rec_nomem("id map");
+        else if (!added)
+            st = rec_err(REC_E_FORMAT, "id map: name %d repeats name %d", k, idx);
+        if (st) {
+            rec_idmap_unref(m);
+            return st;
+        }
+        p = (size_t)(end - blob) + 1;
+    }
+    if (p != bytes) {
+        rec_idmap_unref(m);
+        return rec_err(REC_E_FORMAT, "id map: %zu bytes after %d names", bytes - p, n);
+    }
+    *out = m;
+    return REC_OK;
+}

@@ -479,11 +479,11 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
     }
     for (int32_t i = 0; i < ni; i++) {
         const char *s = rec_ds_item_name(test, i);
-        imap[i] = rec_idtab_find(m->items, s, strlen(s));
+        imap[i] = rec_idmap_find(m->items, s, strlen(s));
     }
     for (int32_t u = 0; u < nu; u++) {
         const char *s = rec_ds_user_name(test, u);
-        umap[u] = rec_idtab_find(m->users, s, strlen(s));
+        umap[u] = rec_idmap_find(m->users, s, strlen(s));
         int64_t rows = c.tptr[u + 1] - c.tptr[u];
         if (umap[u] >= 0 && rows > 0) {
             eusers[c.neu++] = u;

@@ -169,7 +169,7 @@ rec_status rec_knn_model_fit(rec_model *m, const rec_dataset *d, int rows_are_us
 rec_status rec_knn_model_save(const rec_model *m, rec_lrm_writer *w);
 rec_status rec_knn_model_load(rec_model *m, const rec_lrm_reader *r, int rows_are_users);
 rec_status rec_knn_model_explain(const rec_model *m, int32_t row, int32_t col,
-                                 const rec_idtab *names, size_t k, const char **reasons,
+                                 const rec_idmap *names, size_t k, const char **reasons,
                                  float *weights, size_t *n);
 
 #endif

@@ -928,7 +928,7 @@ rec_status rec_knn_model_load(rec_model *m, const rec_lrm_reader *r, int rows_ar
 }
 
 rec_status rec_knn_model_explain(const rec_model *m, int32_t row, int32_t col,
-                                 const rec_idtab *names, size_t k, const char **reasons,
+                                 const rec_idmap *names, size_t k, const char **reasons,
                                  float *weights, size_t *n)
 {
     int32_t *who = rec_malloc(k * sizeof *who);
@@ -936,7 +936,7 @@ rec_status rec_knn_model_explain(const rec_model *m, int32_t row, int32_t col,
         return rec_nomem("rec_model_explain");
     *n = rec_knn_explain(m->state, row, col, k, who, weights);
     for (size_t j = 0; j < *n; j++)
-        reasons[j] = rec_idtab_name(names, who[j]);
+        reasons[j] = rec_idmap_name(names, who[j]);
     rec_free(who, k * sizeof *who);
     return REC_OK;
 }

@@ -6,7 +6,6 @@
 
 #include "librec/model.h"
 #include "core/core-impl.h"
-#include "core/idtab-impl.h"
 #include "core/lrm-impl.h"
 #include "data/data-impl.h"
 
@@ -47,7 +46,7 @@ struct rec_model {
     rec_params *params;   /* validated copy */
     void *state;          /* the kind's own */
     int fitted;
-    rec_idtab *users, *items;
+    rec_idmap *users, *items;   /* private copies of the training maps */
     int32_t nusers, nitems;
     int64_t *seen_ptr;    /* [nusers+1] CSR of training items per user */
     int32_t *seen;        /* [seen_ptr[nusers]] sorted per user */

@@ -99,8 +99,8 @@ static void drop_fit(rec_model *m)
     if (m->vt->free_state)
         m->vt->free_state(m);
     m->state = NULL;
-    rec_idtab_destroy(m->users);
-    rec_idtab_destroy(m->items);
+    rec_idmap_unref(m->users);
+    rec_idmap_unref(m->items);
     m->users = m->items = NULL;
     if (m->seen_ptr) {
         rec_free(m->seen, m->seen_cap * sizeof *m->seen);
@@ -139,18 +139,10 @@ static rec_status take_ids(rec_model *m, const rec_dataset *d)
     const int64_t *ptr;
     const int32_t *items;
     REC_TRY(rec_ds_user_csr(d, &ptr, &items, NULL));
-    REC_TRY(rec_idtab_create(&m->users));
-    REC_TRY(rec_idtab_create(&m->items));
-    for (int32_t u = 0; u < nu; u++) {
-        const char *s = rec_ds_user_name(d, u);
-        int32_t k;
-        REC_TRY(rec_idtab_add(m->users, s, strlen(s), &k));
-    }
-    for (int32_t i = 0; i < ni; i++) {
-        const char *s = rec_ds_item_name(d, i);
-        int32_t k;
-        REC_TRY(rec_idtab_add(m->items, s, strlen(s), &k));
-    }
+    /* Copies, not references: the dataset's maps may grow after the fit. */
+    if (rec_idmap_clone(rec_ds_user_map(d), &m->users) ||
+        rec_idmap_clone(rec_ds_item_map(d), &m->items))
+        return rec_nomem("rec_model_fit");
     m->nusers = nu;
     m->nitems = ni;
     m->seen_ptr = rec_malloc(((size_t)nu + 1) * sizeof *m->seen_ptr);
@@ -213,7 +205,7 @@ static rec_status need_fitted(const rec_model *m, const char *fn)
 static rec_status user_index(const rec_model *m, const char *user, const char *fn, int32_t *u)
 {
     REC_CHECK_ARG(user, fn, "user is NULL");
-    *u = rec_idtab_find(m->users, user, strlen(user));
+    *u = rec_idmap_find(m->users, user, strlen(user));
     if (*u < 0)
         return rec_err(REC_E_NOTFOUND, "%s: unknown user '%s'", fn, user);
     return REC_OK;
@@ -222,7 +214,7 @@ static rec_status user_index(const rec_model *m, const char *user, const char *f
 static rec_status item_index(const rec_model *m, const char *item, const char *fn, int32_t *i)
 {
     REC_CHECK_ARG(item, fn, "item is NULL");
-    *i = rec_idtab_find(m->items, item, strlen(item));
+    *i = rec_idmap_find(m->items, item, strlen(item));
     if (*i < 0)
         return rec_err(REC_E_NOTFOUND, "%s: unknown item '%s'", fn, item);
     return REC_OK;
@@ -263,7 +255,7 @@ static rec_status emit_topk(const rec_model *m, float *buf, size_t k, const char
     }
     size_t got = rec_topk(buf, m->nitems, k, idx, val);
     for (size_t j = 0; j < got; j++) {
-        items[j] = rec_idtab_name(m->items, idx[j]);
+        items[j] = rec_idmap_name(m->items, idx[j]);
         if (scores)
             scores[j] = val[j];
     }
@@ -288,7 +280,7 @@ static rec_status recommend_indexed(const rec_model *m, int32_t u, size_t k, uns
     if (!st && k)
         st = m->vt->recommend(m, u, k, (flags & REC_INCLUDE_SEEN) != 0, idx, val, &got);
     for (size_t j = 0; !st && j < got; j++) {
-        items[j] = rec_idtab_name(m->items, idx[j]);
+        items[j] = rec_idmap_name(m->items, idx[j]);
         if (scores)
             scores[j] = val[j];
     }
@@ -351,7 +343,7 @@ REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *c
     size_t nh = 0;
     for (size_t j = 0; j < nhistory; j++) {
         REC_CHECK_ARG(history[j], fn, "a history item is NULL");
-        int32_t i = rec_idtab_find(m->items, history[j], strlen(history[j]));
+        int32_t i = rec_idmap_find(m->items, history[j], strlen(history[j]));
         if (i < 0)
             continue;
         hi[nh] = i;
@@ -445,7 +437,7 @@ REC_API rec_status rec_model_save(const rec_model *m, const char *path)
     char fp[32];
     snprintf(fp, sizeof fp, "%016llx", (unsigned long long)m->fingerprint);
     size_t ub, ib;
-    const char *ublob = rec_idtab_blob(m->users, &ub), *iblob = rec_idtab_blob(m->items, &ib);
+    const char *ublob = rec_idmap_blob(m->users, &ub), *iblob = rec_idmap_blob(m->items, &ib);
     int64_t nu1 = (int64_t)m->nusers + 1, nseen = m->seen_ptr[m->nusers];
     rec_status st = rec_lrm_add_params(w, m->params);
     if (!st)
@@ -489,8 +481,8 @@ static rec_status load_common(rec_model *m, const rec_lrm_reader *r, const char 
     int32_t ni = 0;
     for (size_t j = 0; j < il; j++)
         ni += ((const char *)ib)[j] == 0;
-    REC_TRY(rec_idtab_from_blob(&m->users, ub, ul, (int32_t)(nu1 - 1)));
-    REC_TRY(rec_idtab_from_blob(&m->items, ib, il, ni));
+    REC_TRY(rec_idmap_from_blob(&m->users, ub, ul, (int32_t)(nu1 - 1)));
+    REC_TRY(rec_idmap_from_blob(&m->items, ib, il, ni));
     m->nusers = (int32_t)(nu1 - 1);
     m->nitems = ni;
     for (int64_t j = 0; j < nseen; j++)
