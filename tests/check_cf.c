@@ -36,33 +36,6 @@ static rec_dataset *implicit(void)
     return d;
 }
 
-/* kv: "key=value" pairs; numbers become ints or floats. */
-static rec_model *fitted(const char *kind, rec_dataset *d, const char *const *kv, int n)
-{
-    rec_params *p;
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    for (int j = 0; j < n; j++) {
-        char key[64];
-        const char *eq = strchr(kv[j], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - kv[j]), kv[j]);
-        char *end;
-        long iv = strtol(eq + 1, &end, 10);
-        if (!*end)
-            rec_params_set_int(p, key, iv);
-        else {
-            double fv = strtod(eq + 1, &end);
-            if (!*end)
-                rec_params_set_float(p, key, fv);
-            else
-                rec_params_set_str(p, key, eq + 1);
-        }
-    }
-    rec_model *m;
-    ck_assert_msg(rec_model_create(&m, kind, p) == REC_OK, "%s", rec_last_error());
-    rec_params_destroy(p);
-    ck_assert_msg(rec_model_fit(m, d, NULL, NULL) == REC_OK, "%s", rec_last_error());
-    return m;
-}
 
 static float score(const rec_model *m, const char *u, const char *i)
 {
@@ -77,7 +50,7 @@ static void check_similar(const char *sim, const char *shrink, int n, const char
 {
     rec_dataset *d = rated();
     const char *kv[] = { sim, shrink };
-    rec_model *m = fitted("itemcf", d, kv, 2);
+    rec_model *m = tu_fit("itemcf", d, kv, 2);
     const char *it[3];
     float sc[3];
     size_t got;
@@ -123,19 +96,19 @@ START_TEST(itemcf_predictions_by_hand)
     rec_dataset *d = rated();
     /* c's neighbours: a (msd 1/2), b (msd 1/6); means a 10/3, b 10/3, c 3 */
     const char *kv[] = { "similarity=msd" };
-    rec_model *m = fitted("itemcf", d, kv, 1);
+    rec_model *m = tu_fit("itemcf", d, kv, 1);
     double want = 3 + (0.5 * (4 - 10 / 3.0) + (1 / 6.0) * (2 - 10 / 3.0)) / (0.5 + 1 / 6.0);
     ck_assert_float_near(score(m, "u2", "c"), want, 1e-5);
     rec_model_destroy(m);
 
     const char *k1[] = { "similarity=msd", "k=1" };
-    m = fitted("itemcf", d, k1, 2);
+    m = tu_fit("itemcf", d, k1, 2);
     ck_assert_float_near(score(m, "u2", "c"), 3 + (4 - 10 / 3.0), 1e-5);
     rec_model_destroy(m);
 
     /* ranking=prediction: recommend ranks by the prediction too */
     const char *none[] = { "similarity=msd", "centring=none", "ranking=prediction" };
-    m = fitted("itemcf", d, none, 3);
+    m = tu_fit("itemcf", d, none, 3);
     ck_assert_float_near(score(m, "u2", "c"), (0.5 * 4 + 2 / 6.0) / (0.5 + 1 / 6.0), 1e-5);
     /* recommend for u2 leaves only c; with seen items, all three */
     const char *it[3];
@@ -151,7 +124,7 @@ START_TEST(itemcf_predictions_by_hand)
 
     /* fold-in of u2's ratings predicts as u2 does */
     const char *kp[] = { "similarity=msd", "ranking=prediction" };
-    m = fitted("itemcf", d, kp, 2);
+    m = tu_fit("itemcf", d, kp, 2);
     const char *h[] = { "a", "b", "zz" };
     const float hr[] = { 4, 2, 3 };
     ck_assert_int_eq(rec_model_recommend_history(m, h, hr, 3, 3, 0, it, sc, &n), REC_OK);
@@ -168,7 +141,7 @@ START_TEST(usercf_predictions_by_hand)
     rec_dataset *d = rated();
     /* u2's neighbours: u1 (msd 1/2), u3 (msd 1/10); means 4, 3, 8/3 */
     const char *kv[] = { "similarity=msd", "ranking=prediction" };
-    rec_model *m = fitted("usercf", d, kv, 2);
+    rec_model *m = tu_fit("usercf", d, kv, 2);
     ck_assert_float_near(score(m, "u2", "c"), 3 + 0.1 * (2 - 8 / 3.0) / 0.6, 1e-5);
     const char *it[3];
     float sc[3];
@@ -201,7 +174,7 @@ START_TEST(usercf_predictions_by_hand)
     rec_dataset_add(d, "y", "a", 1, REC_NO_TIME);
     rec_dataset_add(d, "y", "b", 1, REC_NO_TIME);
     rec_dataset_add(d, "y", "c", 5, REC_NO_TIME);
-    m = fitted("usercf", d, kv, 1);
+    m = tu_fit("usercf", d, kv, 1);
     ck_assert_float_eq(score(m, "x", "c"), 5.0f);
     rec_model_destroy(m);
     rec_dataset_destroy(d);
@@ -212,7 +185,7 @@ START_TEST(implicit_scores_are_similarity_sums)
 {
     rec_dataset *d = implicit();
     /* item cosine over binary columns: a~b = a~c = 2/sqrt(6), b~c = 1/2 */
-    rec_model *m = fitted("itemcf", d, NULL, 0);
+    rec_model *m = tu_fit("itemcf", d, NULL, 0);
     double ab = 2 / sqrt(6.0);
     const char *it[3];
     float sc[3];
@@ -234,7 +207,7 @@ START_TEST(implicit_scores_are_similarity_sums)
     rec_model_destroy(m);
 
     /* user cosine: u1~u2 = 2/sqrt(6), u1~u3 = 2/sqrt(6), u2~u3 = 1/2 */
-    m = fitted("usercf", d, NULL, 0);
+    m = tu_fit("usercf", d, NULL, 0);
     ck_assert_float_near(score(m, "u2", "c"), ab + 0.5, 1e-5);
     ck_assert_float_near(score(m, "u3", "b"), ab + 0.5, 1e-5);
     rec_model_destroy(m);
@@ -257,7 +230,7 @@ START_TEST(neighbour_lists_hold_k_of_keep)
     /* keep=1: item a stores only c (msd 1/2) */
     rec_dataset *d = rated();
     const char *kv[] = { "similarity=msd", "keep=1" };
-    rec_model *m = fitted("itemcf", d, kv, 2);
+    rec_model *m = tu_fit("itemcf", d, kv, 2);
     const char *it[3];
     float sc[3];
     size_t n;
@@ -274,7 +247,7 @@ END_TEST
 START_TEST(popularity_order_and_segments)
 {
     rec_dataset *d = implicit();
-    rec_model *m = fitted("popularity", d, NULL, 0);
+    rec_model *m = tu_fit("popularity", d, NULL, 0);
     const char *it[3];
     float sc[3];
     size_t n;
@@ -295,7 +268,7 @@ START_TEST(popularity_order_and_segments)
 
     d = rated();
     const char *rs[] = { "weight=rating_sum" };
-    m = fitted("popularity", d, rs, 1);
+    m = tu_fit("popularity", d, rs, 1);
     ck_assert_float_eq(score(m, "u1", "b"), 10.0f);
     ck_assert_float_eq(score(m, "u1", "c"), 6.0f);
     rec_model_destroy(m);
@@ -307,7 +280,7 @@ START_TEST(popularity_order_and_segments)
     rec_dataset_set_feature(d, REC_SIDE_USER, "region", "u2", "x", 0);
     rec_dataset_set_feature(d, REC_SIDE_USER, "region", "u3", "y", 0);
     const char *sg[] = { "segment=region" };
-    m = fitted("popularity", d, sg, 1);
+    m = tu_fit("popularity", d, sg, 1);
     ck_assert_float_eq(score(m, "u1", "a"), 2.0f);
     ck_assert_float_eq(score(m, "u1", "c"), 1.0f);
     ck_assert_float_eq(score(m, "u3", "b"), 1.0f);
@@ -329,7 +302,7 @@ END_TEST
 static void same_after_load(const char *kind, const char *const *kv, int nkv)
 {
     rec_dataset *d = rated();
-    rec_model *m = fitted(kind, d, kv, nkv), *l;
+    rec_model *m = tu_fit(kind, d, kv, nkv), *l;
     const char *path = tu_tmp_path("cf.lrm");
     ck_assert_int_eq(rec_model_save(m, path), REC_OK);
     ck_assert_msg(rec_model_load(&l, path) == REC_OK, "%s", rec_last_error());
@@ -404,7 +377,7 @@ END_TEST
 static void no_leak_under_failures(const char *kind)
 {
     rec_dataset *d = rated();
-    rec_model *m = fitted(kind, d, NULL, 0); /* builds the dataset's caches first */
+    rec_model *m = tu_fit(kind, d, NULL, 0); /* builds the dataset's caches first */
     rec_model_destroy(m);
     long k;
     for (k = 1; k < 10000; k++) {

@@ -25,33 +25,6 @@ static rec_dataset *rated(void)
     return d;
 }
 
-/* kv: "key=value" pairs; integers, floats, else strings. */
-static rec_model *fitted(const char *kind, rec_dataset *d, const char *const *kv, int n)
-{
-    rec_params *p;
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    for (int j = 0; j < n; j++) {
-        char key[64];
-        const char *eq = strchr(kv[j], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - kv[j]), kv[j]);
-        char *end;
-        long iv = strtol(eq + 1, &end, 10);
-        if (!*end) {
-            ck_assert_int_eq(rec_params_set_int(p, key, iv), REC_OK);
-            continue;
-        }
-        double fv = strtod(eq + 1, &end);
-        if (!*end)
-            ck_assert_int_eq(rec_params_set_float(p, key, fv), REC_OK);
-        else
-            ck_assert_int_eq(rec_params_set_str(p, key, eq + 1), REC_OK);
-    }
-    rec_model *m;
-    ck_assert_msg(rec_model_create(&m, kind, p) == REC_OK, "%s", rec_last_error());
-    rec_params_destroy(p);
-    ck_assert_msg(rec_model_fit(m, d, NULL, NULL) == REC_OK, "%s", rec_last_error());
-    return m;
-}
 
 static float score(const rec_model *m, const char *u, const char *i)
 {
@@ -99,9 +72,9 @@ START_TEST(knn_ranking_sums_binary_cosine)
     const char *kinds[] = { "itemcf", "usercf" };
     for (int k = 0; k < 2; k++) {
         const char *pred[] = { "ranking=prediction" }, *rat[] = { "ranking=rating" };
-        rec_model *ms = fitted(kinds[k], d, NULL, 0); /* ranking=sum by default */
-        rec_model *mp = fitted(kinds[k], d, pred, 1);
-        rec_model *mr = fitted(kinds[k], d, rat, 1);
+        rec_model *ms = tu_fit(kinds[k], d, NULL, 0); /* ranking=sum by default */
+        rec_model *mp = tu_fit(kinds[k], d, pred, 1);
+        rec_model *mr = tu_fit(kinds[k], d, rat, 1);
         /* u2 and c: c's item neighbours a, b (u2 rated 4, 2); u2's user
          * neighbours u1, u3 (rated c 4, 2) */
         ck_assert_float_near(rank_score(ms, "u2", "c"), 2 * s6, 1e-5);
@@ -117,7 +90,7 @@ START_TEST(knn_ranking_sums_binary_cosine)
     /* item-CF for u2: a gets b's sim (1), b gets a's (1); weighted by u2's
      * ratings b 2 and a 4 over the top rating 5 */
     const char *rat[] = { "ranking=rating" };
-    rec_model *m = fitted("itemcf", d, NULL, 0), *mr = fitted("itemcf", d, rat, 1);
+    rec_model *m = tu_fit("itemcf", d, NULL, 0), *mr = tu_fit("itemcf", d, rat, 1);
     ck_assert_float_near(rank_score(m, "u2", "a"), 1.0, 1e-5);
     ck_assert_float_near(rank_score(mr, "u2", "a"), 2 / 5.0, 1e-5);
     ck_assert_float_near(rank_score(mr, "u2", "b"), 4 / 5.0, 1e-5);
@@ -130,7 +103,7 @@ START_TEST(knn_ranking_sums_binary_cosine)
     rec_model_destroy(m);
     rec_model_destroy(mr);
     /* user-CF fold-in: (a, b) is u2's set, so u1 and u3 at 2/sqrt(6) */
-    m = fitted("usercf", d, NULL, 0);
+    m = tu_fit("usercf", d, NULL, 0);
     ck_assert_float_near(history_score(m, h, hr, 2, "c"), 2 * s6, 1e-5);
     rec_model_destroy(m);
     rec_dataset_destroy(d);
@@ -143,7 +116,7 @@ START_TEST(knn_ranking_lists_survive_save_load)
     const char *kinds[] = { "itemcf", "usercf" };
     const char *us[] = { "u1", "u2", "u3" }, *is[] = { "a", "b", "c" };
     for (int k = 0; k < 2; k++) {
-        rec_model *m = fitted(kinds[k], d, NULL, 0), *l;
+        rec_model *m = tu_fit(kinds[k], d, NULL, 0), *l;
         const char *path = tu_tmp_path("topn.lrm");
         ck_assert_int_eq(rec_model_save(m, path), REC_OK);
         ck_assert_msg(rec_model_load(&l, path) == REC_OK, "%s", rec_last_error());
@@ -185,7 +158,7 @@ START_TEST(svd_negatives_by_hand)
     const char *kv[] = { "n_factors=1",  "init_std_dev=0", "n_epochs=1",
                          "lr_all=0.1",   "reg_all=0",      "negatives=1" };
     rec_dataset *d = two(1);
-    rec_model *m = fitted("svd", d, kv, 6);
+    rec_model *m = tu_fit("svd", d, kv, 6);
     /* mu 1.5; (u1,a,4): e 2.5, bu1 .25, ba .25; (u1,b,0): e -1.75, bu1 .075,
      * bb -.175; (u2,b,2): e .675, bu2 .0675, bb -.1075; (u2,a,0):
      * e -1.8175, bu2 -.11425, ba .06825 */
@@ -199,7 +172,7 @@ START_TEST(svd_negatives_by_hand)
      * (u1,a,4): bu1 = ba = .1; (u2,b,2): bu2 = bb = -.1 */
     const char *k0[] = { "n_factors=1", "init_std_dev=0", "n_epochs=1", "lr_all=0.1",
                          "reg_all=0" };
-    m = fitted("svd", d, k0, 5);
+    m = tu_fit("svd", d, k0, 5);
     ck_assert_float_near(rank_score(m, "u1", "a"), 3.2, 1e-5);
     ck_assert_float_near(rank_score(m, "u1", "b"), 3.0, 1e-5);
     rec_model_destroy(m);
@@ -209,12 +182,12 @@ START_TEST(svd_negatives_by_hand)
      * (u1,b,0): e -.55, bu1 -.005, bb -.055; (u2,b,1): e .555, bu2 .0555,
      * bb .0005; (u2,a,0): e -.6055, bu2 -.00505, ba -.01055 */
     d = two(0);
-    m = fitted("svd", d, kv, 6);
+    m = tu_fit("svd", d, kv, 6);
     ck_assert_float_near(rank_score(m, "u1", "a"), 0.5 - 0.005 - 0.01055, 1e-5);
     ck_assert_float_near(rank_score(m, "u1", "b"), 0.5 - 0.005 + 0.0005, 1e-5);
     rec_model_destroy(m);
     /* the default on implicit data samples: scores are no longer all mu */
-    m = fitted("svd", d, k0, 5);
+    m = tu_fit("svd", d, k0, 5);
     ck_assert_float_ne(rank_score(m, "u1", "a"), rank_score(m, "u1", "b"));
     rec_model_destroy(m);
     rec_dataset_destroy(d);
@@ -226,7 +199,7 @@ START_TEST(svd_negatives_by_hand)
     rec_dataset_add(d, "u", "b", 2, 2);
     const char *k3[] = { "n_factors=1", "init_std_dev=0", "n_epochs=1",
                          "lr_all=0.1",  "reg_all=0",      "negatives=3" };
-    m = fitted("svd", d, k3, 6);
+    m = tu_fit("svd", d, k3, 6);
     ck_assert_float_near(rank_score(m, "u", "a"), 0.75 + 0.4175 + 0.325, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "b"), 0.75 + 0.4175 + 0.0925, 1e-5);
     rec_model_destroy(m);
@@ -265,7 +238,7 @@ START_TEST(tfidf_profile_weights_by_hand)
     rec_dataset *d = docs();
     double r2 = sqrt(2.0), r125 = sqrt(1.25);
     /* default: equal weights halving every 5 later items: x 2^-1/5, y 1 */
-    rec_model *m = fitted("tfidf", d, NULL, 0);
+    rec_model *m = tu_fit("tfidf", d, NULL, 0);
     double wx = pow(2, -0.2), nrm = sqrt(wx * wx + 1);
     ck_assert_float_near(rank_score(m, "u", "x"), wx / nrm, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "w"), (wx + 1) / (nrm * r2), 1e-5);
@@ -275,14 +248,14 @@ START_TEST(tfidf_profile_weights_by_hand)
     rec_model_destroy(m);
     /* halflife 1: x 1/2, y 1 */
     const char *h1[] = { "recency_halflife=1" };
-    m = fitted("tfidf", d, h1, 1);
+    m = tu_fit("tfidf", d, h1, 1);
     ck_assert_float_near(rank_score(m, "u", "x"), 0.5 / r125, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "y"), 1 / r125, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "w"), 1.5 / (r125 * r2), 1e-5);
     rec_model_destroy(m);
     /* liked: only x is above u's mean 4 */
     const char *lk[] = { "profile=liked", "recency_halflife=0" };
-    m = fitted("tfidf", d, lk, 2);
+    m = tu_fit("tfidf", d, lk, 2);
     ck_assert_float_near(rank_score(m, "u", "x"), 1, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "y"), 0, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "w"), 1 / r2, 1e-5);
@@ -291,17 +264,17 @@ START_TEST(tfidf_profile_weights_by_hand)
     rec_model_destroy(m);
     /* deviation: x +1, y -1 */
     const char *dv[] = { "profile=deviation", "recency_halflife=0" };
-    m = fitted("tfidf", d, dv, 2);
+    m = tu_fit("tfidf", d, dv, 2);
     ck_assert_float_near(rank_score(m, "u", "x"), 1 / r2, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "y"), -1 / r2, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "w"), 0, 1e-5);
     rec_model_destroy(m);
     /* equal, no decay: x = y = 1/sqrt(2), w = 1; save/load keeps it */
     const char *eq[] = { "profile=equal", "recency_halflife=0" };
-    m = fitted("tfidf", d, eq, 2);
+    m = tu_fit("tfidf", d, eq, 2);
     ck_assert_float_near(rank_score(m, "u", "w"), 1, 1e-5);
     rec_model_destroy(m);
-    m = fitted("tfidf", d, h1, 1);
+    m = tu_fit("tfidf", d, h1, 1);
     rec_model *l;
     const char *path = tu_tmp_path("topn_tfidf.lrm");
     ck_assert_int_eq(rec_model_save(m, path), REC_OK);
@@ -363,13 +336,13 @@ static void no_leak(const char *kind, rec_dataset *d, const char *key, const cha
 START_TEST(allocation_failures_leak_nothing)
 {
     rec_dataset *d = rated();
-    rec_model *m = fitted("itemcf", d, NULL, 0); /* builds the dataset's caches first */
+    rec_model *m = tu_fit("itemcf", d, NULL, 0); /* builds the dataset's caches first */
     rec_model_destroy(m);
     no_leak("itemcf", d, NULL, NULL, "u2");
     no_leak("usercf", d, "ranking", "rating", "u2");
     rec_dataset_destroy(d);
     d = docs();
-    m = fitted("tfidf", d, NULL, 0);
+    m = tu_fit("tfidf", d, NULL, 0);
     rec_model_destroy(m);
     no_leak("tfidf", d, "profile", "liked", "u");
     rec_dataset_destroy(d);

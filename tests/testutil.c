@@ -37,6 +37,19 @@ rec_tensor *tu_wsum(rec_graph *g, rec_tensor *out)
     return s;
 }
 
+rec_model *tu_fit(const char *kind, const rec_dataset *d, const char *const *kv, int n)
+{
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    for (int j = 0; j < n; j++)
+        ck_assert_msg(rec_params_parse(p, kv[j]) == REC_OK, "%s", rec_last_error());
+    rec_model *m;
+    ck_assert_msg(rec_model_create(&m, kind, p) == REC_OK, "%s", rec_last_error());
+    rec_params_destroy(p);
+    ck_assert_msg(rec_model_fit(m, d, NULL, NULL) == REC_OK, "%s", rec_last_error());
+    return m;
+}
+
 void tu_fill(rec_tensor *t, unsigned seed, float lo, float hi)
 {
     rec_rng r;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "core/ops.h"
+#include "librec/librec.h"
 
 /* A loss built from params in a store; called repeatedly on a reset graph. */
 typedef rec_tensor *(*tu_build_fn)(rec_graph *g, void *ctx);
@@ -21,6 +22,10 @@ rec_tensor *tu_wsum(rec_graph *g, rec_tensor *out);
  * |analytic - numeric| > atol + rtol * |numeric|. */
 void tu_gradcheck(rec_pstore *ps, tu_build_fn build, void *ctx, double eps, double atol,
                   double rtol);
+
+/* A model of kind fitted on d with n "key=value" settings (rec_params_parse
+ * types them); fails the test with rec_last_error() if either step fails. */
+rec_model *tu_fit(const char *kind, const rec_dataset *d, const char *const *kv, int n);
 
 /* Fill a param (or any tensor) with values from a fixed seed. */
 void tu_fill(rec_tensor *t, unsigned seed, float lo, float hi);
