@@ -124,7 +124,28 @@ static rec_status table_pair(const rec_model *m, int32_t u, int32_t i, float *ou
     return REC_OK;
 }
 
-static rec_model_vt vt_pairs, vt_users;
+/* A rating model's pair score is a rating, here in the reverse order of
+ * the ranking table, so that a ranking taken from it (or a rating taken
+ * from score_user) changes every expected value. */
+static rec_status rating_pair(const rec_model *m, int32_t u, int32_t i, float *out)
+{
+    (void)m;
+    *out = 5.0f - 5.0f * table[u][i];
+    return REC_OK;
+}
+
+static int rates(const rec_model *m)
+{
+    (void)m;
+    return 1;
+}
+
+static rec_model_vt vt_rating, vt_pairs, vt_users;
+
+/* How the known model scores: KNOWN_RATING predicts ratings (rating_pair)
+ * and ranks by the table; KNOWN_PAIRS scores pairs from the table (a
+ * ranking model, cheap for sampled ranking); KNOWN_USERS only whole rows. */
+enum { KNOWN_USERS, KNOWN_RATING, KNOWN_PAIRS };
 
 static void add_rows(rec_dataset *d, const char *const rows[][2], const double *r, size_t n)
 {
@@ -135,7 +156,7 @@ static void add_rows(rec_dataset *d, const char *const rows[][2], const double *
 /* Train: u0 {i0,i1}, u1 {i2,i4}, u2 {i0}, u3 {i3,i4,i5} (added so that the
  * indices are u0..u3, i0..i5).  Test: u0 {i2:4, i3:2}, u1 {i0:3},
  * u2 {i5:5, i0:1} (i0 is also a training item of u2). */
-static void known_model(rec_model **m, rec_dataset **train, rec_dataset **test, int pairs)
+static void known_model(rec_model **m, rec_dataset **train, rec_dataset **test, int how)
 {
     static const char *const tr[][2] = { { "u0", "i0" }, { "u0", "i1" }, { "u1", "i2" },
                                          { "u2", "i0" }, { "u3", "i3" }, { "u1", "i4" },
@@ -158,9 +179,13 @@ static void known_model(rec_model **m, rec_dataset **train, rec_dataset **test, 
     vt_pairs = *(*m)->vt;
     vt_pairs.score_user = table_user;
     vt_pairs.score_pair = table_pair;
+    vt_pairs.predicts_ratings = NULL;
     vt_users = vt_pairs;
     vt_users.score_pair = NULL;
-    (*m)->vt = pairs ? &vt_pairs : &vt_users;
+    vt_rating = vt_pairs;
+    vt_rating.score_pair = rating_pair;
+    vt_rating.predicts_ratings = rates;
+    (*m)->vt = how == KNOWN_RATING ? &vt_rating : how == KNOWN_PAIRS ? &vt_pairs : &vt_users;
 }
 
 static void expect(const rec_eval_result *r, const char *name, double want)
@@ -177,7 +202,7 @@ START_TEST(full_protocol_by_hand)
 {
     rec_model *m;
     rec_dataset *train, *test;
-    known_model(&m, &train, &test, 1);
+    known_model(&m, &train, &test, KNOWN_RATING);
     rec_eval_result *r;
     ck_assert_int_eq(rec_evaluate(m, test, "full", all_metrics, 1, &r), REC_OK);
     /* Rankings after excluding training items (ties by index):
@@ -185,8 +210,9 @@ START_TEST(full_protocol_by_hand)
      *   u1: i1 i0 i3 i5, relevant {i0} at 1 (i3 ties it), 3 negatives
      *   u2: i1 i5 i2 i4 i3, relevant {i5} at 1 (i1 ties it, lower index),
      *       i0 dropped (a training item), 4 negatives */
-    expect(r, "rmse", sqrt(39.15 / 5)); /* errors 3.3 1.9 2.8 4.1 0 (float scores) */
-    expect(r, "mae", 12.1 / 5);
+    /* ratings 5 - 5 table: errors 2.5 -2.5 -1 4.5 1 */
+    expect(r, "rmse", sqrt(34.75 / 5));
+    expect(r, "mae", 11.5 / 5);
     expect(r, "hit@1", 1.0 / 3);
     expect(r, "hit@2", 1.0);
     expect(r, "precision@2", 0.5);
@@ -223,19 +249,31 @@ START_TEST(full_protocol_by_hand)
 }
 END_TEST
 
-static void check_sampled(int pairs)
+static void check_sampled(int how)
 {
     rec_model *m;
     rec_dataset *train, *test;
-    known_model(&m, &train, &test, pairs);
+    known_model(&m, &train, &test, how);
     rec_eval_result *r;
+    const char *ranking = all_metrics + strlen("rmse,mae,");
+    if (how != KNOWN_RATING) {
+        /* A ranking model's scores are no ratings: refused, naming the kind. */
+        ck_assert_int_eq(rec_evaluate(m, test, "sampled:4", all_metrics, 9, &r),
+                         REC_E_INVALID);
+        ck_assert_ptr_null(r);
+        ck_assert_ptr_nonnull(strstr(rec_last_error(), "rec_evaluate: 'rmse' needs a model "
+                                                       "that predicts ratings; this 'mf'"));
+    }
     /* sampled:4 takes every item each user has in neither train nor test:
      *   u0: relevant i2 (.7) i3 (.1), negatives i4 .5 i5 .3 -> positions 0, 3
      *   u1: relevant i0 (.2), negatives i1 .6 i3 .2 i5 0 -> position 1
      *   u2: relevant i0 (1.0) i5 (.9), negatives i1 .9 i2 i3 i4 -> 0, 1 (the
      *       tie with i1 favours the relevant item, as in SASRec) */
-    ck_assert_int_eq(rec_evaluate(m, test, "sampled:4", all_metrics, 9, &r), REC_OK);
-    expect(r, "rmse", sqrt(39.15 / 5));
+    ck_assert_int_eq(rec_evaluate(m, test, "sampled:4",
+                                  how == KNOWN_RATING ? all_metrics : ranking, 9, &r),
+                     REC_OK);
+    if (how == KNOWN_RATING)
+        expect(r, "rmse", sqrt(34.75 / 5));
     expect(r, "hit@1", 2.0 / 3);
     expect(r, "hit@2", 1.0);
     expect(r, "precision@2", 2.0 / 3);
@@ -255,8 +293,9 @@ static void check_sampled(int pairs)
 
 START_TEST(sampled_protocol_by_hand)
 {
-    check_sampled(1);
-    check_sampled(0); /* a kind without pair scoring gives the same */
+    check_sampled(KNOWN_RATING); /* ranks by score_user, not by its ratings */
+    check_sampled(KNOWN_PAIRS);  /* ranks by the pair scores */
+    check_sampled(KNOWN_USERS);  /* a kind without pair scoring gives the same */
 }
 END_TEST
 
@@ -399,7 +438,7 @@ START_TEST(full_ranking_excludes_training_items)
 {
     rec_model *m;
     rec_dataset *train, *test;
-    known_model(&m, &train, &test, 0);
+    known_model(&m, &train, &test, KNOWN_USERS);
     static rec_model_vt vt;
     vt = *m->vt;
     vt.score_user = boost_seen;
@@ -422,7 +461,7 @@ START_TEST(folds_merge_to_mean_and_std)
 {
     rec_model *m;
     rec_dataset *train, *test;
-    known_model(&m, &train, &test, 1);
+    known_model(&m, &train, &test, KNOWN_RATING);
     rec_eval_result *a, *b, *mg;
     ck_assert_int_eq(rec_evaluate(m, test, "full", "hit@1,mrr", 0, &a), REC_OK);
     ck_assert_int_eq(rec_evaluate(m, test, "sampled:4", "hit@1,mrr", 0, &b), REC_OK);
@@ -469,7 +508,7 @@ START_TEST(errors_name_the_argument)
 {
     rec_model *m;
     rec_dataset *train, *test, *empty, *noratings;
-    known_model(&m, &train, &test, 1);
+    known_model(&m, &train, &test, KNOWN_RATING);
     rec_eval_result *r = (rec_eval_result *)1;
     ck_assert_int_eq(rec_evaluate(m, test, "full", "ndgc@10", 0, &r), REC_E_INVALID);
     ck_assert_ptr_null(r);
@@ -525,7 +564,7 @@ START_TEST(allocation_failures_leak_nothing)
 {
     rec_model *m;
     rec_dataset *train, *test;
-    known_model(&m, &train, &test, 1);
+    known_model(&m, &train, &test, KNOWN_RATING);
     rec_eval_result *r;
     /* Warm the test set's per-user cache outside the failing allocator. */
     ck_assert_int_eq(rec_evaluate(m, test, "full", "mrr", 0, &r), REC_OK);

@@ -39,6 +39,7 @@ typedef struct ctx {
     const int32_t *titem;
     const float *trat;
     int need_rank, need_rating, listk;
+    int rates;                 /* the model's score_pair is a rating */
     const int64_t *iptr, *deg; /* item -> training users (CSR), degrees */
     const int32_t *iusers;
     _Atomic int32_t *minpos;   /* [nitems] best list position of each item */
@@ -248,18 +249,18 @@ static rec_status eval_user(const ctx *c, int chunk, scratch *s, int32_t u)
         if (!c->full || !(s->flags[mi] & F_SEEN))
             s->rel[nrel++].i = mi;
     }
-    int all = c->full || !m->vt->score_pair;
+    /* Ratings come from score_pair alone; rankings from score_user unless
+     * the model's pair score ranks the same and only a sample is scored. */
+    int all = c->full || !m->vt->score_pair || c->rates;
     rec_status st = REC_OK;
-    if (all && (c->need_rating || (c->need_rank && nrel > 0)))
+    if (all && c->need_rank && nrel > 0)
         st = m->vt->score_user(m, mu, s->scores);
     float v;
     for (int64_t r = c->tptr[u]; r < c->tptr[u + 1] && !st && c->need_rating; r++) {
         int32_t mi = c->imap[c->titem[r]];
         if (mi < 0)
             continue;
-        if (all)
-            v = s->scores[mi];
-        else if ((st = m->vt->score_pair(m, mu, mi, &v)) != REC_OK)
+        if ((st = m->vt->score_pair(m, mu, mi, &v)) != REC_OK)
             break;
         double e = (double)v - c->trat[r];
         for (size_t k = 0; k < c->nmet; k++)
@@ -456,6 +457,17 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
     size_t nnz_m = (size_t)m->seen_ptr[m->nusers];
     if (rec_ds_num_rows(test) == 0) {
         st = rec_err(REC_E_INVALID, "%s: the test dataset has no interactions", fn);
+        goto done;
+    }
+    c.rates = m->vt->score_pair && m->vt->predicts_ratings && m->vt->predicts_ratings(m);
+    if (c.need_rating && !c.rates) {
+        for (size_t k = 0; k < nmet && !st; k++)
+            if (met[k].kind == REC_M_RMSE || met[k].kind == REC_M_MAE)
+                st = rec_err(REC_E_INVALID,
+                             "%s: '%s' needs a model that predicts ratings; this '%s' model's "
+                             "scores only rank items (rating models: svd, svdpp, usercf and "
+                             "itemcf on rated data, dnn with target=rating)",
+                             fn, met[k].name, m->vt->kind);
         goto done;
     }
     if (c.need_rating && !rec_ds_ratings_col(test)) {

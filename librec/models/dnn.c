@@ -304,6 +304,11 @@ static rec_status dnn_load(rec_model *m, const rec_lrm_reader *r)
     return REC_OK;
 }
 
+static int dnn_predicts_ratings(const rec_model *m)
+{
+    return ((const rec_dnn *)m->state)->target == REC_DNN_RATING;
+}
+
 const rec_model_vt rec_dnn_vt = {
     .kind = "dnn",
     .summary = "deep network over ID, categorical and numeric features; optional wide "
@@ -313,6 +318,7 @@ const rec_model_vt rec_dnn_vt = {
     .fit = dnn_fit,
     .score_user = dnn_score_user,
     .score_pair = dnn_score_pair,
+    .predicts_ratings = dnn_predicts_ratings,
     .save = dnn_save,
     .load = dnn_load,
     .free_state = dnn_free,

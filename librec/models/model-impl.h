@@ -21,8 +21,14 @@ typedef struct rec_model_vt {
     /* Optional (NULL: unsupported): scores for a history given at call time. */
     rec_status (*score_history)(const rec_model *m, const int32_t *items, const float *ratings,
                                 size_t n, float *out);
-    /* Optional: one pair (NULL: taken from score_user). */
+    /* Optional: one pair (NULL: taken from score_user).  It ranks as
+     * score_user does unless predicts_ratings says it is a rating. */
     rec_status (*score_pair)(const rec_model *m, int32_t u, int32_t i, float *out);
+    /* Optional (NULL: never): 1 when this fitted model's score_pair is a
+     * rating on the training data's scale, which RMSE/MAE compare with the
+     * test ratings; its ranking then comes from score_user only, which may
+     * order items otherwise (a rating model ranks for top-N differently). */
+    int (*predicts_ratings)(const rec_model *m);
     /* Optional: similarity of every item to item i: out[nitems]. */
     rec_status (*similar)(const rec_model *m, int32_t i, float *out);
     /* Optional: up to k reasons (strings owned by the model) with weights,
