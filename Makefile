@@ -165,7 +165,8 @@ bench: deps
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/librec \
-	  $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BINDIR)
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 \
+	  $(DESTDIR)$(BINDIR)
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/librec/
 	install -m 644 $(O)/librec.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(O)/$(SONAME) $(DESTDIR)$(LIBDIR)/librec.so.$(VERSION)
@@ -181,11 +182,13 @@ install: all
 	done
 	install -m 644 $(wildcard man/man7/*.7) $(DESTDIR)$(MANDIR)/man7/
 	$(if $(wildcard $(O)/bin/librec),install -m 755 $(O)/bin/librec $(DESTDIR)$(BINDIR)/)
+	$(if $(wildcard $(O)/bin/librec),install -m 644 man/man1/librec.1 $(DESTDIR)$(MANDIR)/man1/)
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/librec
 	rm -f $(DESTDIR)$(LIBDIR)/librec.a $(DESTDIR)$(LIBDIR)/librec.so* \
-	  $(DESTDIR)$(LIBDIR)/pkgconfig/librec.pc $(DESTDIR)$(BINDIR)/librec
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/librec.pc $(DESTDIR)$(BINDIR)/librec \
+	  $(DESTDIR)$(MANDIR)/man1/librec.1
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/man3/*.3))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(wildcard man/man7/*.7))) \
 	  $(patsubst %,$(DESTDIR)$(MANDIR)/man3/%.3,$(shell sed -n 's/^\.Nm \(rec_[a-z0-9_]*\).*/\1/p' $(wildcard man/man3/*.3)))
@@ -204,7 +207,7 @@ abi-baseline:
 	abidw --headers-dir include/librec --out-file abi/librec.abi $(ABI_O)/$(SONAME)
 
 lint-man:
-	mandoc -Tlint -Wwarning man/man3/*.3 man/man7/*.7
+	mandoc -Tlint -Wwarning man/man1/*.1 man/man3/*.3 man/man7/*.7
 
 # Installs into a temporary prefix and builds C and C++ consumers with pkg-config.
 check-consumer:

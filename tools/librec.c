@@ -22,7 +22,9 @@ int cli_fail(rec_status st, const char *what)
 {
     fprintf(stderr, "librec: %s: %s\n", what ? what : rec_strerror(st),
             *rec_last_error() ? rec_last_error() : rec_strerror(st));
-    return st == REC_E_INVALID || st == REC_E_RANGE ? 2 : 1;
+    /* 2: the command line asked for something that is not there or not
+     * allowed (as for usage errors); 1: the data, a file or the run failed. */
+    return st == REC_E_INVALID || st == REC_E_RANGE || st == REC_E_NOTFOUND ? 2 : 1;
 }
 
 int cli_usage_error(const char *fmt, const char *arg)
