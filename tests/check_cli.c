@@ -1,71 +1,20 @@
 /* The `librec` program as scripts use it: train / eval / recommend /
  * similar on a small ratings file, the --json objects they print, and one
  * clear line on stderr with a non-zero exit for every bad input, leaving no
- * half-written model file and nothing on stdout.  The binary is the one the
- * build made ($LIBREC_BUILD/bin/librec); it runs as a child process. */
+ * half-written model file and nothing on stdout (tu_cli_run runs the
+ * build's own binary as a child process). */
 #include "testutil.h"
 
-#include <fcntl.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
-
-typedef struct run_out {
-    int code;
-    char out[16384], err[4096];
-} run_out;
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = 0;
-    if (f)
-        fclose(f);
-}
-
-/* Runs librec with args (NULL-terminated), stdout and stderr to files. */
-static void run(run_out *r, const char *const *args)
-{
-    const char *build = getenv("LIBREC_BUILD");
-    ck_assert_msg(build && *build, "LIBREC_BUILD is not set (run through make check)");
-    char exe[1024], outp[600], errp[600];
-    snprintf(exe, sizeof exe, "%s/bin/librec", build);
-    snprintf(outp, sizeof outp, "%s", tu_tmp_path("cli.out"));
-    snprintf(errp, sizeof errp, "%s", tu_tmp_path("cli.err"));
-    char *argv[40];
-    int n = 0;
-    argv[n++] = exe;
-    for (; args[n - 1] && n < 39; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    ck_assert_int_eq(posix_spawn(&pid, exe, &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFEXITED(status), "librec %s died of signal %d", args[0],
-                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    r->code = WEXITSTATUS(status);
-    slurp(outp, r->out, sizeof r->out);
-    slurp(errp, r->err, sizeof r->err);
-}
 
 /* A failed command: non-zero exit, nothing on stdout, one line on stderr
  * starting "librec: " that contains want. */
-static void expect_failure(const run_out *r, const char *want)
+static void expect_failure(const tu_cli *r, const char *want)
 {
     ck_assert_msg(r->code != 0, "exit 0; stdout: %s", r->out);
     ck_assert_msg(r->out[0] == 0, "stdout on failure: %s", r->out);
@@ -73,15 +22,6 @@ static void expect_failure(const run_out *r, const char *want)
     const char *nl = strchr(r->err, '\n');
     ck_assert_msg(nl && nl[1] == 0, "not one line: %s", r->err);
     ck_assert_msg(strstr(r->err, want), "stderr lacks '%s': %s", want, r->err);
-}
-
-/* The number after "key": in a JSON text (NAN when absent). */
-static double json_num(const char *json, const char *key)
-{
-    char pat[128];
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
-    const char *p = strstr(json, pat);
-    return p ? strtod(p + strlen(pat), NULL) : NAN;
 }
 
 /* 40 users x 30 items in two taste groups (even users like items 0-14,
@@ -109,18 +49,18 @@ static const char *ratings_file(void)
 START_TEST(eval_prints_fold_means_and_stds_as_json)
 {
     const char *data = ratings_file();
-    run_out *r = malloc(sizeof *r);
-    run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:3",
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:3",
                              "--metrics", "rmse,mae", "--json", "--param", "n_factors=8",
                              NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_ptr_nonnull(strstr(r->out, "\"model\": \"svd\""));
     ck_assert_ptr_nonnull(strstr(r->out, "\"split\": \"kfold:3\""));
-    ck_assert_int_eq((int)json_num(r->out, "folds"), 3);
+    ck_assert_int_eq((int)tu_json_num(r->out, "folds"), 3);
     const char *std = strstr(r->out, "\"std\": {");
     ck_assert_ptr_nonnull(std);
-    double rmse = json_num(r->out, "rmse"), mae = json_num(r->out, "mae");
-    double rmse_sd = json_num(std, "rmse");
+    double rmse = tu_json_num(r->out, "rmse"), mae = tu_json_num(r->out, "mae");
+    double rmse_sd = tu_json_num(std, "rmse");
     /* Two clear taste groups on a 1-5 scale: far better than guessing the
      * mean (about 1.6), and the folds differ a little. */
     ck_assert_msg(rmse > 0 && rmse < 1.2, "rmse %g", rmse);
@@ -132,17 +72,17 @@ START_TEST(eval_prints_fold_means_and_stds_as_json)
     ck_assert_msg(strchr(r->out, '\n') == r->out + strlen(r->out) - 1, "%s", r->out);
 
     /* Leave-last-out, full ranking, every ranking metric by name. */
-    run(r, (const char *[]){ "eval", "--model", "itemcf", "--data", data, "--split", "last:1",
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "itemcf", "--data", data, "--split", "last:1",
                              "--metrics", "hit@10,ndcg@10,mrr,precision@5,recall@5", "--json",
                              NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
-    ck_assert_int_eq((int)json_num(r->out, "users"), 40);
-    double hit = json_num(r->out, "hit@10");
+    ck_assert_int_eq((int)tu_json_num(r->out, "users"), 40);
+    double hit = tu_json_num(r->out, "hit@10");
     ck_assert_msg(hit > 0.5 && hit <= 1, "itemcf hit@10 %g on two clean groups", hit);
-    ck_assert(json_num(r->out, "ndcg@10") > 0 && json_num(r->out, "mrr") > 0);
+    ck_assert(tu_json_num(r->out, "ndcg@10") > 0 && tu_json_num(r->out, "mrr") > 0);
 
     /* A ranking-only model is refused for rmse rather than scored. */
-    run(r, (const char *[]){ "eval", "--model", "popularity", "--data", data, "--split",
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", data, "--split",
                              "holdout:0.2", "--metrics", "rmse", "--json", NULL });
     expect_failure(r, "'rmse' needs a model that predicts ratings");
     free(r);
@@ -154,14 +94,14 @@ START_TEST(train_recommend_similar_round_trip)
     const char *data = ratings_file();
     char model[600];
     snprintf(model, sizeof model, "%s", tu_tmp_path("icf.lrm"));
-    run_out *r = malloc(sizeof *r);
-    run(r, (const char *[]){ "train", "--model", "itemcf", "--data", data, "--out", model,
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "train", "--model", "itemcf", "--data", data, "--out", model,
                              NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_ptr_nonnull(strstr(r->err, "saved itemcf model to"));
     ck_assert_int_eq(access(model, R_OK), 0);
 
-    run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k", "5",
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k", "5",
                              "--json", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_ptr_nonnull(strstr(r->out, "{\"user\": \"user0\", \"items\": ["));
@@ -177,16 +117,16 @@ START_TEST(train_recommend_similar_round_trip)
     }
     ck_assert_int_eq(n, 5);
     ck_assert_msg(liked == 4, "the 4 unseen liked movies first: %s", r->out);
-    ck_assert(!isnan(json_num(r->out, "score")));
+    ck_assert(!isnan(tu_json_num(r->out, "score")));
 
     /* Plain text: rank, id, score per line. */
-    run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k", "2",
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k", "2",
                              NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_ptr_nonnull(strstr(r->out, "1\tmovie"));
     ck_assert_ptr_nonnull(strstr(r->out, "\n2\tmovie"));
 
-    run(r, (const char *[]){ "similar", "--load", model, "--item", "movie3", "-k", "3",
+    tu_cli_run(r, (const char *[]){ "similar", "--load", model, "--item", "movie3", "-k", "3",
                              "--json", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_ptr_nonnull(strstr(r->out, "{\"item\": \"movie3\", \"items\": ["));
@@ -195,9 +135,9 @@ START_TEST(train_recommend_similar_round_trip)
         ck_assert_msg(atoi(p) < 15, "movie3's neighbours are in its group: %s", r->out);
     }
 
-    run(r, (const char *[]){ "recommend", "--load", model, "--user", "nobody", NULL });
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "nobody", NULL });
     expect_failure(r, "nobody");
-    run(r, (const char *[]){ "similar", "--load", model, "--item", "movie99", NULL });
+    tu_cli_run(r, (const char *[]){ "similar", "--load", model, "--item", "movie99", NULL });
     expect_failure(r, "movie99");
     free(r);
 }
@@ -214,15 +154,15 @@ static void write_file(const char *path, const char *text)
 START_TEST(bad_input_gives_one_clear_line)
 {
     const char *data = ratings_file();
-    run_out *r = malloc(sizeof *r);
-    run(r, (const char *[]){ "eval", "--model", "svd", "--data", "/nonexistent/r.csv",
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", "/nonexistent/r.csv",
                              "--split", "kfold:5", "--metrics", "rmse", NULL });
     expect_failure(r, "/nonexistent/r.csv");
 
     char bad[600];
     snprintf(bad, sizeof bad, "%s", tu_tmp_path("bad.csv"));
     write_file(bad, "user,item,rating\nu1,i1,4\nu2,i2,four\nu3,i3,2\n");
-    run(r, (const char *[]){ "train", "--model", "svd", "--data", bad, "--format", "csv",
+    tu_cli_run(r, (const char *[]){ "train", "--model", "svd", "--data", bad, "--format", "csv",
                              "--out", tu_tmp_path("never.lrm"), NULL });
     expect_failure(r, "line 3");
     ck_assert_msg(strstr(r->err, "bad.csv"), "names the file: %s", r->err);
@@ -230,34 +170,34 @@ START_TEST(bad_input_gives_one_clear_line)
     ck_assert_msg(strstr(r->err, "line 3, column 7: rating 'four'"), "%s", r->err);
     ck_assert_int_ne(access(tu_tmp_path("never.lrm"), F_OK), 0);
 
-    run(r, (const char *[]){ "train", "--model", "svdd", "--data", data, "--out", "x.lrm",
+    tu_cli_run(r, (const char *[]){ "train", "--model", "svdd", "--data", data, "--out", "x.lrm",
                              NULL });
     expect_failure(r, "svdd");
     ck_assert_int_eq(r->code, 2);
-    run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
                              "--metrics", "rmse", "--param", "n_factorz=8", NULL });
     expect_failure(r, "n_factorz");
-    run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
                              "--metrics", "rmse", "--param", "n_factors=-3", NULL });
     expect_failure(r, "n_factors");
-    run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:0",
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:0",
                              "--metrics", "rmse", NULL });
     expect_failure(r, "kfold:0");
-    run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
                              "--metrics", "rmse,ndgc@10", NULL });
     expect_failure(r, "ndgc@10");
-    run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
                              "--metrics", "rmse", "--protocol", "sampled:x", NULL });
     expect_failure(r, "sampled:x");
-    run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
                              NULL });
     expect_failure(r, "--metrics");
-    run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--splitt", "kfold:5",
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--splitt", "kfold:5",
                              NULL });
     expect_failure(r, "--splitt");
-    run(r, (const char *[]){ "recommend", "--load", data, "--user", "user0", NULL });
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", data, "--user", "user0", NULL });
     expect_failure(r, "cannot load model");
-    run(r, (const char *[]){ "frobnicate", NULL });
+    tu_cli_run(r, (const char *[]){ "frobnicate", NULL });
     expect_failure(r, "frobnicate");
     free(r);
 }
@@ -268,28 +208,28 @@ START_TEST(failed_training_leaves_the_old_model_file)
     const char *data = ratings_file();
     char model[600];
     snprintf(model, sizeof model, "%s", tu_tmp_path("keep.lrm"));
-    run_out *r = malloc(sizeof *r);
-    run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out", model,
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out", model,
                              "--quiet", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_msg(r->err[0] == 0, "--quiet prints nothing: %s", r->err);
     struct stat before, after;
     ck_assert_int_eq(stat(model, &before), 0);
     static char a[1 << 16], b[1 << 16];
-    slurp(model, a, sizeof a);
+    tu_slurp(model, a, sizeof a);
     /* A model file that is not one: the loader's error, then the same file. */
     char bad[600];
     snprintf(bad, sizeof bad, "%s", tu_tmp_path("bad.csv"));
     write_file(bad, "user,item\nu1\n");
-    run(r, (const char *[]){ "train", "--model", "popularity", "--data", bad, "--format",
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", bad, "--format",
                              "csv", "--out", model, NULL });
     expect_failure(r, "line 2");
     ck_assert_int_eq(stat(model, &after), 0);
     ck_assert_int_eq(before.st_size, after.st_size);
-    slurp(model, b, sizeof b);
+    tu_slurp(model, b, sizeof b);
     ck_assert_int_eq(memcmp(a, b, (size_t)before.st_size), 0);
     /* A directory that does not exist: an error, no file anywhere. */
-    run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out",
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out",
                              "/nonexistent-dir/m.lrm", NULL });
     expect_failure(r, "/nonexistent-dir/m.lrm");
     free(r);
@@ -298,18 +238,18 @@ END_TEST
 
 START_TEST(help_lists_a_models_params_from_the_library)
 {
-    run_out *r = malloc(sizeof *r);
-    run(r, (const char *[]){ "help", "svd", NULL });
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "help", "svd", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_ptr_nonnull(strstr(r->out, "--param n_factors=100  (int in [1, 4096])"));
     ck_assert_ptr_nonnull(strstr(r->out, "--param lr_all="));
-    run(r, (const char *[]){ "models", NULL });
+    tu_cli_run(r, (const char *[]){ "models", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     const char *kinds[] = { "popularity", "usercf", "itemcf", "tfidf", "svd", "svdpp", "als",
                             "mf", "dnn", "twotower", "sasrec" };
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
         ck_assert_msg(strstr(r->out, kinds[k]), "models lacks %s", kinds[k]);
-    run(r, (const char *[]){ "help", "nosuchmodel", NULL });
+    tu_cli_run(r, (const char *[]){ "help", "nosuchmodel", NULL });
     expect_failure(r, "nosuchmodel");
     free(r);
 }

@@ -4,9 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static float wsum_weight(int64_t i)
 {
@@ -224,4 +229,52 @@ const char *tu_data_dir(void)
     char probe[1024];
     snprintf(probe, sizeof probe, "%s/ml-latest-small/ratings.csv", d);
     return access(probe, R_OK) == 0 ? d : NULL;
+}
+
+void tu_slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    buf[n] = 0;
+    if (f)
+        fclose(f);
+}
+
+void tu_cli_run(tu_cli *r, const char *const *args)
+{
+    const char *build = getenv("LIBREC_BUILD");
+    ck_assert_msg(build && *build, "LIBREC_BUILD is not set (run through make check)");
+    char exe[1024], outp[600], errp[600];
+    snprintf(exe, sizeof exe, "%s/bin/librec", build);
+    snprintf(outp, sizeof outp, "%s", tu_tmp_path("cli.out"));
+    snprintf(errp, sizeof errp, "%s", tu_tmp_path("cli.err"));
+    char *argv[40];
+    int n = 0;
+    argv[n++] = exe;
+    for (; args[n - 1] && n < 39; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    ck_assert_int_eq(posix_spawn(&pid, exe, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status), "librec %s died of signal %d", args[0],
+                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    r->code = WEXITSTATUS(status);
+    tu_slurp(outp, r->out, sizeof r->out);
+    tu_slurp(errp, r->err, sizeof r->err);
+}
+
+double tu_json_num(const char *json, const char *key)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(json, pat);
+    return p ? strtod(p + strlen(pat), NULL) : NAN;
 }

@@ -43,6 +43,22 @@ const char *tu_tmp_path(const char *name);
 /* Directory of ../shared/data (LIBREC_DATA), or NULL when absent. */
 const char *tu_data_dir(void);
 
+/* The whole file (up to cap - 1 bytes) into buf, NUL-terminated ("" when
+ * it cannot be read). */
+void tu_slurp(const char *path, char *buf, size_t cap);
+
+/* The build's librec program ($LIBREC_BUILD/bin/librec) run with args
+ * (NULL-terminated), stdin empty; its exit code, stdout and stderr.  Fails
+ * the test if it cannot start or dies of a signal. */
+typedef struct tu_cli {
+    int code;
+    char out[16384], err[4096];
+} tu_cli;
+void tu_cli_run(tu_cli *r, const char *const *args);
+
+/* The number after "key": in a JSON text (NAN when absent). */
+double tu_json_num(const char *json, const char *key);
+
 #define ck_assert_float_near(a, b, tol) ck_assert_double_le(fabs((double)(a) - (double)(b)), (tol))
 
 #endif
