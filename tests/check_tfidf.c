@@ -142,12 +142,153 @@ START_TEST(tfidf_values_by_hand)
         ck_assert_float_near(sim(m, "b", "a"), ab[k], 1e-5);
         ck_assert_float_near(sim(m, "b", "c"), bc[k], 1e-5);
         ck_assert_float_near(sim(m, "a", "c"), 0, 1e-7);
-        /* u1's profile is row a itself: its scores are the cosines with a */
+        /* u1's profile is row a itself: its scores are the cosines with a
+         * times (1 + raters)^0.25 (popularity_prior's default); a and b
+         * have one rater each */
         float s;
+        double f = pow(2, 0.25);
         ck_assert_int_eq(rec_model_score(m, "u1", "b", &s), REC_OK);
-        ck_assert_float_near(s, ab[k], 1e-5);
+        ck_assert_float_near(s, ab[k] * f, 1e-5);
         ck_assert_int_eq(rec_model_score(m, "u1", "a", &s), REC_OK);
-        ck_assert_float_near(s, 1, 1e-5);
+        ck_assert_float_near(s, f, 1e-5);
+        rec_model_destroy(m);
+        rec_params_destroy(p);
+    }
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* The popularity factor by hand on toy(): u2's profile is row b; a has
+ * one rater, c none (cold).  Scores: a = ab (1 + 1)^alpha, c = bc. */
+START_TEST(popularity_prior_by_hand)
+{
+    const double ab = 0.289731, bc = 0.428046;
+    rec_dataset *d = toy();
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    rec_params_set_str(p, "stop_words", "none");
+    /* default 0.25: the cold c (0.428) still beats a (0.345) */
+    rec_model *m = fit(d, p);
+    const char *ids[3];
+    float sc[3];
+    size_t n;
+    ck_assert_int_eq(rec_model_recommend(m, "u2", 3, 0, ids, sc, &n), REC_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(ids[0], "c");
+    ck_assert_float_near(sc[0], bc, 1e-5);
+    ck_assert_str_eq(ids[1], "a");
+    ck_assert_float_near(sc[1], ab * pow(2, 0.25), 1e-5);
+    /* an anonymous history gets the same factor */
+    const char *h[] = { "b" };
+    ck_assert_int_eq(rec_model_recommend_history(m, h, NULL, 1, 3, 0, ids, sc, &n), REC_OK);
+    ck_assert_str_eq(ids[0], "c");
+    ck_assert_float_near(sc[1], ab * pow(2, 0.25), 1e-5);
+    /* explanation weights sum to the score, factor included */
+    const char *why[8];
+    float w[8];
+    size_t nr;
+    ck_assert_int_eq(rec_model_explain(m, "u2", "a", 8, why, w, &nr), REC_OK);
+    ck_assert_uint_eq(nr, 1);
+    ck_assert_str_eq(why[0], "banana");
+    ck_assert_float_near(w[0], ab * pow(2, 0.25), 1e-5);
+    rec_model_destroy(m);
+    /* alpha 1: a = 2 ab = 0.579 now first; the factor survives save/load */
+    rec_params_set_float(p, "popularity_prior", 1);
+    m = fit(d, p);
+    ck_assert_int_eq(rec_model_recommend(m, "u2", 3, 0, ids, sc, &n), REC_OK);
+    ck_assert_str_eq(ids[0], "a");
+    ck_assert_float_near(sc[0], 2 * ab, 1e-5);
+    ck_assert_float_near(sc[1], bc, 1e-5);
+    const char *file = tu_tmp_path("tfidf-prior.lrm");
+    ck_assert_int_eq(rec_model_save(m, file), REC_OK);
+    rec_model *l;
+    ck_assert_msg(rec_model_load(&l, file) == REC_OK, "%s", rec_last_error());
+    float x;
+    ck_assert_int_eq(rec_model_score(l, "u2", "a", &x), REC_OK);
+    ck_assert_float_near(x, 2 * ab, 1e-5);
+    ck_assert_int_eq(rec_model_score(l, "u2", "c", &x), REC_OK);
+    ck_assert_float_near(x, bc, 1e-5);
+    rec_model_destroy(l);
+    rec_model_destroy(m);
+    /* 0: pure content */
+    rec_params_set_float(p, "popularity_prior", 0);
+    m = fit(d, p);
+    ck_assert_int_eq(rec_model_score(m, "u2", "a", &x), REC_OK);
+    ck_assert_float_near(x, ab, 1e-5);
+    rec_model_destroy(m);
+    /* out of range */
+    const double badv[] = { -0.5, 10.5 };
+    for (int k = 0; k < 2; k++) {
+        rec_params_set_float(p, "popularity_prior", badv[k]);
+        ck_assert_int_ne(rec_model_create(&m, "tfidf", p), REC_OK);
+        ck_assert_ptr_nonnull(strstr(rec_last_error(), "popularity_prior"));
+    }
+    rec_params_destroy(p);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* Title + genres: a "apple"/Red, b "apple"/Blue, c "pear"/Red.  idf
+ * apple = red = ln(4/3) + 1, blue = pear = ln 2 + 1.  genres:2 doubles
+ * the genre counts before tf: cos(a, c), cos(a, b) by hand. */
+START_TEST(field_weights_by_hand)
+{
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    ck_assert_int_eq(rec_dataset_add(d, "u", "a", 1, 1), REC_OK);
+    rec_dataset_add_field(d, REC_SIDE_ITEM, "title", REC_FEATURE_TEXT, NULL);
+    rec_dataset_add_field(d, REC_SIDE_ITEM, "genres", REC_FEATURE_MULTIHOT, NULL);
+    static const char *items[][3] = { { "a", "apple", "Red" }, { "b", "apple", "Blue" },
+                                      { "c", "pear", "Red" } };
+    for (int k = 0; k < 3; k++) {
+        text(d, "title", items[k][0], items[k][1]);
+        text(d, "genres", items[k][0], items[k][2]);
+    }
+    static const struct {
+        const char *fw;
+        int sub;
+        double ac, ab;
+    } cases[] = {
+        { "", 0, 0.428046, 0.428046 },             /* equal weights: one shared term */
+        { "genres:2", 0, 0.747376, 0.158954 },     /* tf 2 */
+        { "genres:2", 1, 0.680053, 0.208371 },     /* tf 1 + ln 2 */
+        { "genres:0.5", 1, 0.158954, 0.747376 },   /* below 1 tf stays linear */
+        { "title:1,genres:0", 1, 0, 1 },           /* genres left out */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        rec_params *p;
+        ck_assert_int_eq(rec_params_create(&p), REC_OK);
+        rec_params_set_str(p, "field_weights", cases[k].fw);
+        rec_params_set_bool(p, "sublinear_tf", cases[k].sub);
+        rec_model *m = fit(d, p);
+        ck_assert_float_near(sim(m, "a", "c"), cases[k].ac, 1e-5);
+        ck_assert_float_near(sim(m, "a", "b"), cases[k].ab, 1e-5);
+        rec_model_destroy(m);
+        rec_params_destroy(p);
+    }
+    /* malformed lists fail at fit, naming the problem */
+    static const struct {
+        const char *fw, *msg;
+        rec_status st;
+    } bad[] = {
+        { "genres", "expected name:weight", REC_E_INVALID },
+        { ":2", "expected name:weight", REC_E_INVALID },
+        { "genres:", "expected name:weight", REC_E_INVALID },
+        { "genres:x", "weight 'x' of 'genres'", REC_E_RANGE },
+        { "genres:-1", "weight '-1' of 'genres'", REC_E_RANGE },
+        { "year:1", "'year' is not a field read", REC_E_INVALID },
+        { "genres:1,", "empty pair", REC_E_INVALID },
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        rec_params *p;
+        rec_model *m;
+        ck_assert_int_eq(rec_params_create(&p), REC_OK);
+        rec_params_set_str(p, "field_weights", bad[k].fw);
+        ck_assert_int_eq(rec_model_create(&m, "tfidf", p), REC_OK);
+        ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), bad[k].st);
+        ck_assert_msg(strstr(rec_last_error(), bad[k].msg), "%s: %s", bad[k].fw,
+                      rec_last_error());
+        ck_assert_ptr_nonnull(strstr(rec_last_error(), "field_weights"));
         rec_model_destroy(m);
         rec_params_destroy(p);
     }
@@ -412,6 +553,8 @@ Suite *rec_tfidf_suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("model");
     tcase_add_test(t, tfidf_values_by_hand);
+    tcase_add_test(t, popularity_prior_by_hand);
+    tcase_add_test(t, field_weights_by_hand);
     tcase_add_test(t, similar_and_profiles);
     tcase_add_test(t, save_load_identical);
     tcase_add_test(t, bad_params);

@@ -156,9 +156,9 @@ static rec_dataset *two(int ratings)
 START_TEST(svd_negatives_by_hand)
 {
     const char *kv[] = { "n_factors=1",  "init_std_dev=0", "n_epochs=1",
-                         "lr_all=0.1",   "reg_all=0",      "negatives=1" };
+                         "lr_all=0.1",   "reg_all=0",      "negatives=1", "shuffle=false" };
     rec_dataset *d = two(1);
-    rec_model *m = tu_fit("svd", d, kv, 6);
+    rec_model *m = tu_fit("svd", d, kv, 7);
     /* mu 1.5; (u1,a,4): e 2.5, bu1 .25, ba .25; (u1,b,0): e -1.75, bu1 .075,
      * bb -.175; (u2,b,2): e .675, bu2 .0675, bb -.1075; (u2,a,0):
      * e -1.8175, bu2 -.11425, ba .06825 */
@@ -171,8 +171,8 @@ START_TEST(svd_negatives_by_hand)
     /* negatives=-1 (the default) on ratings trains as negatives=0: mu 3,
      * (u1,a,4): bu1 = ba = .1; (u2,b,2): bu2 = bb = -.1 */
     const char *k0[] = { "n_factors=1", "init_std_dev=0", "n_epochs=1", "lr_all=0.1",
-                         "reg_all=0" };
-    m = tu_fit("svd", d, k0, 5);
+                         "reg_all=0", "shuffle=false", "rank_negatives=0" };
+    m = tu_fit("svd", d, k0, 7);
     ck_assert_float_near(rank_score(m, "u1", "a"), 3.2, 1e-5);
     ck_assert_float_near(rank_score(m, "u1", "b"), 3.0, 1e-5);
     rec_model_destroy(m);
@@ -182,12 +182,12 @@ START_TEST(svd_negatives_by_hand)
      * (u1,b,0): e -.55, bu1 -.005, bb -.055; (u2,b,1): e .555, bu2 .0555,
      * bb .0005; (u2,a,0): e -.6055, bu2 -.00505, ba -.01055 */
     d = two(0);
-    m = tu_fit("svd", d, kv, 6);
+    m = tu_fit("svd", d, kv, 7);
     ck_assert_float_near(rank_score(m, "u1", "a"), 0.5 - 0.005 - 0.01055, 1e-5);
     ck_assert_float_near(rank_score(m, "u1", "b"), 0.5 - 0.005 + 0.0005, 1e-5);
     rec_model_destroy(m);
     /* the default on implicit data samples: scores are no longer all mu */
-    m = tu_fit("svd", d, k0, 5);
+    m = tu_fit("svd", d, k0, 7);
     ck_assert_float_ne(rank_score(m, "u1", "a"), rank_score(m, "u1", "b"));
     rec_model_destroy(m);
     rec_dataset_destroy(d);
@@ -198,8 +198,8 @@ START_TEST(svd_negatives_by_hand)
     rec_dataset_add(d, "u", "a", 4, 1);
     rec_dataset_add(d, "u", "b", 2, 2);
     const char *k3[] = { "n_factors=1", "init_std_dev=0", "n_epochs=1",
-                         "lr_all=0.1",  "reg_all=0",      "negatives=3" };
-    m = tu_fit("svd", d, k3, 6);
+                         "lr_all=0.1",  "reg_all=0",      "negatives=3", "shuffle=false" };
+    m = tu_fit("svd", d, k3, 7);
     ck_assert_float_near(rank_score(m, "u", "a"), 0.75 + 0.4175 + 0.325, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "b"), 0.75 + 0.4175 + 0.0925, 1e-5);
     rec_model_destroy(m);
@@ -237,8 +237,10 @@ START_TEST(tfidf_profile_weights_by_hand)
 {
     rec_dataset *d = docs();
     double r2 = sqrt(2.0), r125 = sqrt(1.25);
-    /* default: equal weights halving every 5 later items: x 2^-1/5, y 1 */
-    rec_model *m = tu_fit("tfidf", d, NULL, 0);
+    /* default: equal weights halving every 5 later items: x 2^-1/5, y 1
+     * (pure content: no popularity factor) */
+    const char *pc[] = { "popularity_prior=0" };
+    rec_model *m = tu_fit("tfidf", d, pc, 1);
     double wx = pow(2, -0.2), nrm = sqrt(wx * wx + 1);
     ck_assert_float_near(rank_score(m, "u", "x"), wx / nrm, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "w"), (wx + 1) / (nrm * r2), 1e-5);
@@ -247,15 +249,15 @@ START_TEST(tfidf_profile_weights_by_hand)
     ck_assert_float_near(history_score(m, h, NULL, 2, "x"), wx / nrm, 1e-5);
     rec_model_destroy(m);
     /* halflife 1: x 1/2, y 1 */
-    const char *h1[] = { "recency_halflife=1" };
-    m = tu_fit("tfidf", d, h1, 1);
+    const char *h1[] = { "recency_halflife=1", "popularity_prior=0" };
+    m = tu_fit("tfidf", d, h1, 2);
     ck_assert_float_near(rank_score(m, "u", "x"), 0.5 / r125, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "y"), 1 / r125, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "w"), 1.5 / (r125 * r2), 1e-5);
     rec_model_destroy(m);
     /* liked: only x is above u's mean 4 */
-    const char *lk[] = { "profile=liked", "recency_halflife=0" };
-    m = tu_fit("tfidf", d, lk, 2);
+    const char *lk[] = { "profile=liked", "recency_halflife=0", "popularity_prior=0" };
+    m = tu_fit("tfidf", d, lk, 3);
     ck_assert_float_near(rank_score(m, "u", "x"), 1, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "y"), 0, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "w"), 1 / r2, 1e-5);
@@ -263,18 +265,18 @@ START_TEST(tfidf_profile_weights_by_hand)
     ck_assert_float_near(history_score(m, h, hr, 2, "y"), 1, 1e-5);
     rec_model_destroy(m);
     /* deviation: x +1, y -1 */
-    const char *dv[] = { "profile=deviation", "recency_halflife=0" };
-    m = tu_fit("tfidf", d, dv, 2);
+    const char *dv[] = { "profile=deviation", "recency_halflife=0", "popularity_prior=0" };
+    m = tu_fit("tfidf", d, dv, 3);
     ck_assert_float_near(rank_score(m, "u", "x"), 1 / r2, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "y"), -1 / r2, 1e-5);
     ck_assert_float_near(rank_score(m, "u", "w"), 0, 1e-5);
     rec_model_destroy(m);
     /* equal, no decay: x = y = 1/sqrt(2), w = 1; save/load keeps it */
-    const char *eq[] = { "profile=equal", "recency_halflife=0" };
-    m = tu_fit("tfidf", d, eq, 2);
+    const char *eq[] = { "profile=equal", "recency_halflife=0", "popularity_prior=0" };
+    m = tu_fit("tfidf", d, eq, 3);
     ck_assert_float_near(rank_score(m, "u", "w"), 1, 1e-5);
     rec_model_destroy(m);
-    m = tu_fit("tfidf", d, h1, 1);
+    m = tu_fit("tfidf", d, h1, 2);
     rec_model *l;
     const char *path = tu_tmp_path("topn_tfidf.lrm");
     ck_assert_int_eq(rec_model_save(m, path), REC_OK);

@@ -15,11 +15,21 @@
  *                   sum is zero; the profile is normalised
  *   score_history   the same profile from the given items (oldest first)
  *
+ * Both scores are then multiplied by (1 + raters)^popularity_prior, raters
+ * the item's training users: a hybrid with an explicit, documented weight
+ * (0 gives pure content).  An item no one rated keeps its content score,
+ * so cold items stay recommendable.  "field_weights" scales the counts of
+ * a field's terms before tf and idf.
+ *
  * The defaults (equal, halflife 5) were chosen on a validation split
  * carved from ml-latest-small's training part (leave-last-out twice): what
  * a user picks next is most like what they picked last (sessions, a genre
  * binge), and whether they rated it above their mean says little about
- * what they watch next.  See examples/README.md for the numbers.
+ * what they watch next.  popularity_prior 0.25 was chosen the same way
+ * (mean of three nested validation splits, with all fields and with
+ * titles and genres only): content alone is level with popularity there,
+ * content times (1 + raters)^0.25 well above it.  See examples/README.md
+ * for the numbers.
  *
  * Every item with text gets a row, rated or not, so items no one has rated
  * (loaded with catalog=all) can be recommended and have neighbours.  Scores
@@ -51,6 +61,11 @@ static const rec_param_spec spec[] = {
       "(else 0), or 1 (data without ratings: always 1)" },
     { "recency_halflife", REC_PARAM_FLOAT, "5", 0, 1e9, NULL,
       "profile weight halves every this many later items of the user (0: no decay)" },
+    { "field_weights", REC_PARAM_STR, "", 0, 0, NULL,
+      "name:weight,... weight of a field's terms (unlisted fields: 1)" },
+    { "popularity_prior", REC_PARAM_FLOAT, "0.25", 0, 10, NULL,
+      "hybrid: scores are the content score times (1 + training raters)^this (0: pure "
+      "content; an item no one rated keeps its content score)" },
 };
 enum { PROFILE_DEVIATION, PROFILE_LIKED, PROFILE_EQUAL };
 #define NSPEC (sizeof spec / sizeof *spec)
@@ -70,6 +85,8 @@ typedef struct tfidf {
     float *tval;      /* [nnz] */
     float *uw;        /* [nuw] profile weight per m->seen entry, NULL: none */
     int64_t nuw;
+    float *prior;     /* [nitems] popularity_prior * ln(1 + training raters), from m->seen
+                         at fit and at load (not stored); NULL: pure content */
 } tfidf;
 
 static void tfidf_free(rec_model *m)
@@ -88,6 +105,7 @@ static void tfidf_free(rec_model *m)
     rec_free(s->titem, nnz * sizeof *s->titem);
     rec_free(s->tval, nnz * sizeof *s->tval);
     rec_free(s->uw, ((size_t)s->nuw + 1) * sizeof *s->uw);
+    rec_free(s->prior, ((size_t)m->nitems + 1) * sizeof *s->prior);
     rec_free(s, sizeof *s);
     m->state = NULL;
 }
@@ -96,9 +114,10 @@ static void tfidf_free(rec_model *m)
 
 typedef struct corpus {
     rec_idmap *terms;  /* raw vocabulary, first-seen order */
-    int32_t *tok;      /* term of every token, documents one after the other */
+    int64_t *tok;      /* field << 32 | term of every token, documents one after the other */
     size_t ntok, cap;
     int reps;          /* times to emit the current token (multi-hot counts) */
+    int64_t field;     /* index of the field being read */
     char *scratch;
     size_t scap;
 } corpus;
@@ -113,13 +132,13 @@ static rec_status on_token(void *user, const char *tok, size_t len)
     for (int r = 0; r < c->reps; r++) {
         if (c->ntok == c->cap) {
             size_t nc = c->cap ? 2 * c->cap : 4096;
-            int32_t *t = rec_realloc(c->tok, c->cap * sizeof *t, nc * sizeof *t);
+            int64_t *t = rec_realloc(c->tok, c->cap * sizeof *t, nc * sizeof *t);
             if (!t)
                 return rec_nomem(FN);
             c->tok = t;
             c->cap = nc;
         }
-        c->tok[c->ntok++] = id;
+        c->tok[c->ntok++] = c->field << 32 | id;
     }
     return REC_OK;
 }
@@ -141,8 +160,8 @@ static rec_status tokenize(corpus *c, const char *text, int reps, int stop)
 /* Fields to read: the "fields" list, or every text and multi-hot item field
  * except a multi-hot X when a text field X_text holds the same values as
  * written (MovieLens "tags" / "tag_text"). */
-static rec_status pick_fields(const rec_model *m, const rec_dataset *d, const rec_field **out,
-                              int *nout)
+static rec_status pick_names(const rec_model *m, const rec_dataset *d, const rec_field **out,
+                             int *nout)
 {
     const char *list = rec_model_str(m, "fields");
     int n = 0, nf = rec_ds_num_fields(d, REC_SIDE_ITEM);
@@ -191,17 +210,60 @@ static rec_status pick_fields(const rec_model *m, const rec_dataset *d, const re
     return REC_OK;
 }
 
-/* Tokens of every item: c->tok, item i's at [dptr[i], dptr[i+1]). */
-static rec_status read_docs(const rec_model *m, const rec_dataset *d, corpus *c, int64_t *dptr)
+/* The fields to read and their weights fw[64] ("field_weights": name:w
+ * pairs naming fields that are read; others 1). */
+static rec_status pick_fields(const rec_model *m, const rec_dataset *d, const rec_field **out,
+                              int *nout, float *fw)
+{
+    REC_TRY(pick_names(m, d, out, nout));
+    for (int k = 0; k < *nout; k++)
+        fw[k] = 1;
+    const char *list = rec_model_str(m, "field_weights");
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        char name[256], num[64];
+        size_t nl = colon ? (size_t)(colon - p) : 0, vl = colon ? len - nl - 1 : 0;
+        if (!colon || nl == 0 || nl >= sizeof name || vl == 0 || vl >= sizeof num)
+            return rec_err(REC_E_INVALID, "%s: field_weights: expected name:weight in '%s'", FN,
+                           list);
+        memcpy(name, p, nl);
+        name[nl] = 0;
+        memcpy(num, colon + 1, vl);
+        num[vl] = 0;
+        double v;
+        if (!rec_parse_double(num, &v) || !(v >= 0) || v > 1e6)
+            return rec_err(REC_E_RANGE, "%s: field_weights: weight '%s' of '%s' is not in "
+                           "[0, 1e6]", FN, num, name);
+        int k = 0;
+        while (k < *nout && strcmp(out[k]->name, name) != 0)
+            k++;
+        if (k == *nout)
+            return rec_err(REC_E_INVALID, "%s: field_weights: '%s' is not a field read", FN,
+                           name);
+        fw[k] = (float)v;
+        p = e ? e + 1 : p + len;
+        if (e && !*p)
+            return rec_err(REC_E_INVALID, "%s: field_weights: empty pair in '%s'", FN, list);
+    }
+    return REC_OK;
+}
+
+/* Tokens of every item: c->tok, item i's at [dptr[i], dptr[i+1]); the
+ * weight of field k in fw[k]. */
+static rec_status read_docs(const rec_model *m, const rec_dataset *d, corpus *c, int64_t *dptr,
+                            float *fw)
 {
     const rec_field *fs[64];
     int nf = 0;
-    REC_TRY(pick_fields(m, d, fs, &nf));
+    REC_TRY(pick_fields(m, d, fs, &nf, fw));
     int stop = strcmp(rec_model_str(m, "stop_words"), "english") == 0;
     dptr[0] = 0;
     for (int32_t i = 0; i < m->nitems; i++) {
         for (int k = 0; k < nf; k++) {
             const rec_field *f = fs[k];
+            c->field = k;
             if (f->type == REC_FEATURE_TEXT) {
                 const char *t = rec_ds_item_text(d, i, f->name);
                 if (t && *t)
@@ -272,25 +334,95 @@ static rec_status build_index(rec_model *m, tfidf *s)
     return REC_OK;
 }
 
+#define TERM_OF(key) ((int32_t)((key) & 0xFFFFFFFF))
+#define FIELD_OF(key) ((int)((key) >> 32))
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Term frequency weight: 1 + ln(tf) when sublinear (tf itself below 1,
+ * which only weighted counts reach, so the curve stays continuous). */
+static double tf_weight(double tf, int sub)
+{
+    return sub && tf > 1 ? 1 + log(tf) : tf;
+}
+
+/* One item's row into col/val from its sorted (field, term) keys: tf_t =
+ * sum over fields of fw[f] * count(f, t), weight tf_weight(tf_t) * idf_t,
+ * L2-normalised, columns increasing.  acc[nterms] is zero on entry and on
+ * return.  Returns the entry count. */
+static int64_t item_row(const tfidf *s, const int64_t *key, size_t n, const int32_t *remap,
+                        const float *fw, int sub, float *acc, int32_t *col, float *val)
+{
+    int64_t w = 0;
+    for (size_t r = 0; r < n;) {
+        size_t e = r + 1;
+        while (e < n && key[e] == key[r])
+            e++;
+        int32_t t = remap[TERM_OF(key[r])];
+        float f = fw[FIELD_OF(key[r])];
+        if (t >= 0 && f > 0) {
+            if (acc[t] == 0)
+                col[w++] = t;
+            acc[t] += f * (float)(e - r);
+        }
+        r = e;
+    }
+    double norm = 0;
+    for (int64_t k = 0; k < w; k++) {
+        int32_t t = col[k];
+        val[k] = (float)(tf_weight(acc[t], sub) * s->idf[t]);
+        acc[t] = 0;
+        norm += (double)val[k] * val[k];
+    }
+    norm = sqrt(norm);
+    for (int64_t k = 0; k < w && norm > 0; k++)
+        val[k] = (float)(val[k] / norm);
+    for (int64_t k = 1; k < w; k++) {
+        int32_t cc = col[k];
+        float vv = val[k];
+        int64_t j = k;
+        for (; j > 0 && col[j - 1] > cc; j--) {
+            col[j] = col[j - 1];
+            val[j] = val[j - 1];
+        }
+        col[j] = cc;
+        val[j] = vv;
+    }
+    return w;
+}
+
 /* Rows from the documents: counts, term selection, weights, normalisation. */
-static rec_status build_rows(rec_model *m, tfidf *s, corpus *c, const int64_t *dptr)
+static rec_status build_rows(rec_model *m, tfidf *s, corpus *c, const int64_t *dptr,
+                             const float *fw)
 {
     int32_t nraw = c->terms->n;
     size_t rawb = ((size_t)nraw + 1) * sizeof(int64_t);
     int64_t *df = rec_calloc((size_t)nraw + 1, sizeof *df);
     int64_t *ctf = rec_calloc((size_t)nraw + 1, sizeof *ctf);
     int32_t *remap = rec_malloc(((size_t)nraw + 1) * sizeof *remap);
+    int32_t *last = rec_malloc(((size_t)nraw + 1) * sizeof *last);
     term *tl = rec_malloc(((size_t)nraw + 1) * sizeof *tl);
-    rec_status st = df && ctf && remap && tl ? REC_OK : rec_nomem(FN);
-    /* per document: sort the term ids, count runs */
+    float *acc = NULL;
+    rec_status st = df && ctf && remap && last && tl ? REC_OK : rec_nomem(FN);
+    for (int32_t t = 0; !st && t < nraw; t++)
+        last[t] = -1;
+    /* per document: sort the (field, term) keys; df counts a term once per
+     * document, whatever its fields */
     for (int32_t i = 0; !st && i < m->nitems; i++) {
-        int32_t *t = c->tok + dptr[i];
+        int64_t *t = c->tok + dptr[i];
         size_t n = (size_t)(dptr[i + 1] - dptr[i]);
-        qsort(t, n, sizeof *t, cmp_i32);
+        qsort(t, n, sizeof *t, cmp_i64);
         for (size_t k = 0; k < n; k++) {
-            ctf[t[k]]++;
-            if (k == 0 || t[k] != t[k - 1])
-                df[t[k]]++;
+            int32_t id = TERM_OF(t[k]);
+            ctf[id]++;
+            if (last[id] != i) {
+                last[id] = i;
+                df[id]++;
+            }
         }
     }
     int32_t nkeep = 0;
@@ -313,7 +445,8 @@ static rec_status build_rows(rec_model *m, tfidf *s, corpus *c, const int64_t *d
         s->vocab_len = vlen;
         s->vocab = rec_malloc(vlen);
         s->idf = rec_malloc(((size_t)nkeep + 1) * sizeof *s->idf);
-        if (!s->vocab || !s->idf)
+        acc = rec_calloc((size_t)nkeep + 1, sizeof *acc);
+        if (!s->vocab || !s->idf || !acc)
             st = rec_nomem(FN);
     }
     if (!st) {
@@ -332,12 +465,18 @@ static rec_status build_rows(rec_model *m, tfidf *s, corpus *c, const int64_t *d
         }
         s->vocab[at] = 0;
     }
-    /* rows: distinct kept terms per document */
+    /* rows: distinct kept terms of weighted fields per document */
     int64_t nnz = 0;
+    for (int32_t t = 0; !st && t < nraw; t++)
+        last[t] = -1;
     for (int32_t i = 0; !st && i < m->nitems; i++)
-        for (int64_t k = dptr[i]; k < dptr[i + 1]; k++)
-            if ((k == dptr[i] || c->tok[k] != c->tok[k - 1]) && remap[c->tok[k]] >= 0)
+        for (int64_t k = dptr[i]; k < dptr[i + 1]; k++) {
+            int32_t id = TERM_OF(c->tok[k]);
+            if (remap[id] >= 0 && fw[FIELD_OF(c->tok[k])] > 0 && last[id] != i) {
+                last[id] = i;
                 nnz++;
+            }
+        }
     if (!st) {
         s->nnz = nnz;
         s->ptr = rec_malloc(((size_t)m->nitems + 1) * sizeof *s->ptr);
@@ -348,47 +487,20 @@ static rec_status build_rows(rec_model *m, tfidf *s, corpus *c, const int64_t *d
     }
     if (!st) {
         int sub = rec_model_bool(m, "sublinear_tf");
-        int64_t w = 0;
         s->ptr[0] = 0;
         for (int32_t i = 0; i < m->nitems; i++) {
-            int64_t b = w;
-            for (int64_t k = dptr[i]; k < dptr[i + 1];) {
-                int64_t e = k + 1;
-                while (e < dptr[i + 1] && c->tok[e] == c->tok[k])
-                    e++;
-                int32_t t = remap[c->tok[k]];
-                if (t >= 0) {
-                    double tf = (double)(e - k);
-                    s->col[w] = t;
-                    s->val[w++] = (float)((sub ? 1 + log(tf) : tf) * s->idf[t]);
-                }
-                k = e;
-            }
-            double norm = 0;
-            for (int64_t k = b; k < w; k++)
-                norm += (double)s->val[k] * s->val[k];
-            norm = sqrt(norm);
-            for (int64_t k = b; k < w && norm > 0; k++)
-                s->val[k] = (float)(s->val[k] / norm);
-            /* columns were in raw-id order: sort them by the new ids */
-            for (int64_t k = b + 1; k < w; k++) {
-                int32_t cc = s->col[k];
-                float vv = s->val[k];
-                int64_t j = k;
-                for (; j > b && s->col[j - 1] > cc; j--) {
-                    s->col[j] = s->col[j - 1];
-                    s->val[j] = s->val[j - 1];
-                }
-                s->col[j] = cc;
-                s->val[j] = vv;
-            }
-            s->ptr[i + 1] = w;
+            int64_t b = s->ptr[i];
+            b += item_row(s, c->tok + dptr[i], (size_t)(dptr[i + 1] - dptr[i]), remap, fw,
+                          sub, acc, s->col + b, s->val + b);
+            s->ptr[i + 1] = b;
         }
     }
     rec_free(df, rawb);
     rec_free(ctf, rawb);
     rec_free(remap, ((size_t)nraw + 1) * sizeof *remap);
+    rec_free(last, ((size_t)nraw + 1) * sizeof *last);
     rec_free(tl, ((size_t)nraw + 1) * sizeof *tl);
+    rec_free(acc, ((size_t)nkeep + 1) * sizeof *acc);
     return st;
 }
 
@@ -459,6 +571,24 @@ static rec_status user_weights(rec_model *m, tfidf *s, const rec_dataset *d)
     return REC_OK;
 }
 
+/* The popularity prior from m->seen (fit and load): prior[i] =
+ * popularity_prior * ln(1 + number of training users of item i). */
+static rec_status build_prior(rec_model *m, tfidf *s, const char *fn)
+{
+    double a = rec_model_flt(m, "popularity_prior");
+    size_t ni = (size_t)m->nitems;
+    if (a <= 0)
+        return REC_OK;
+    s->prior = rec_calloc(ni + 1, sizeof *s->prior);
+    if (!s->prior)
+        return rec_nomem(fn);
+    for (int64_t e = 0; e < m->seen_ptr[m->nusers]; e++)
+        s->prior[m->seen[e]] += 1;
+    for (size_t i = 0; i < ni; i++)
+        s->prior[i] = (float)(a * log1p(s->prior[i]));
+    return REC_OK;
+}
+
 static rec_status tfidf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
 {
     tfidf *s = rec_calloc(1, sizeof *s);
@@ -466,19 +596,22 @@ static rec_status tfidf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn 
         return rec_nomem(FN);
     m->state = s;
     corpus c = { 0 };
+    float fw[64];
     size_t db = ((size_t)m->nitems + 1) * sizeof(int64_t);
     int64_t *dptr = rec_malloc(db);
     rec_status st = dptr ? rec_idmap_create(&c.terms) : rec_nomem(FN);
     if (st == REC_E_NOMEM)
         st = rec_nomem(FN);
     if (!st)
-        st = read_docs(m, d, &c, dptr);
+        st = read_docs(m, d, &c, dptr, fw);
     if (!st)
-        st = build_rows(m, s, &c, dptr);
+        st = build_rows(m, s, &c, dptr, fw);
     if (!st)
         st = build_index(m, s);
     if (!st)
         st = user_weights(m, s, d);
+    if (!st)
+        st = build_prior(m, s, FN);
     rec_idmap_unref(c.terms);
     rec_free(c.tok, c.cap * sizeof *c.tok);
     rec_free(c.scratch, c.scap);
@@ -570,6 +703,10 @@ static rec_status profile_build(const tfidf *s, const int32_t *items, const floa
     return REC_OK;
 }
 
+/* Profile cosine with every item, times (1 + raters)^popularity_prior:
+ * the content score stays the gate (no shared term: 0), and since the
+ * factor multiplies, the ranking does not depend on the scale of a user's
+ * cosines (shorter documents, fewer fields: larger cosines). */
 static rec_status profile_scores(const rec_model *m, const int32_t *items, const float *w,
                                  size_t n, float *out, const char *fn)
 {
@@ -578,11 +715,14 @@ static rec_status profile_scores(const rec_model *m, const int32_t *items, const
     REC_TRY(profile_build(s, items, w, n, &p, fn));
     cosine_all(m, s, p.touched, p.qv, p.q, out);
     rec_free(p.buf, p.bytes);
+    for (int32_t i = 0; s->prior && i < m->nitems; i++)
+        out[i] *= expf(s->prior[i]);
     return REC_OK;
 }
 
-/* The terms of item i weighted by their share of the cosine with u's
- * profile; names found by walking the sorted vocabulary once. */
+/* The terms of item i weighted by their share of the score (the cosine
+ * with u's profile times the popularity factor); names found by walking
+ * the sorted vocabulary once. */
 static rec_status tfidf_explain(const rec_model *m, int32_t u, int32_t i, size_t k,
                                 const char **reasons, float *weights, size_t *n)
 {
@@ -597,8 +737,9 @@ static rec_status tfidf_explain(const rec_model *m, int32_t u, int32_t i, size_t
         return rec_nomem("rec_model_explain");
     }
     size_t size = 0;
+    float factor = s->prior ? expf(s->prior[i]) : 1.0f;
     for (int64_t e = s->ptr[i]; e < s->ptr[i + 1]; e++) {
-        float part = p.acc[s->col[e]] * s->val[e];
+        float part = p.acc[s->col[e]] * s->val[e] * factor;
         if (part != 0)
             rec_topk_push(who, weights, k, &size, s->col[e], part);
     }
@@ -717,7 +858,8 @@ static rec_status tfidf_load(rec_model *m, const rec_lrm_reader *r)
         s->uw = copy_of(uw, (size_t)nuw * sizeof(float), ((size_t)nuw + 1) * sizeof(float));
     if (!s->vocab || !s->idf || !s->ptr || !s->col || !s->val || (nuw && !s->uw))
         return rec_nomem("rec_model_load");
-    return build_index(m, s);
+    REC_TRY(build_index(m, s));
+    return build_prior(m, s, "rec_model_load");
 }
 
 const rec_model_vt rec_tfidf_vt = {
