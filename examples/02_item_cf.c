@@ -169,7 +169,7 @@ int main(int argc, char **argv)
     rec_model *pop = fit("popularity", train, NULL);
     rec_model *rated = fit("itemcf", train, "ranking=prediction");
     ranking("popularity", pop, test);
-    ranking("itemcf, ranked by predicted rating (msd)", rated, test);
+    ranking("itemcf, ranked by predicted rating (msd, baseline)", rated, test);
     ranking("itemcf, implicit (cosine)", m, itest);
     rec_model_destroy(pop);
     rec_model_destroy(rated);

@@ -22,6 +22,10 @@
  *   pearson          correlation over the common cols
  *   msd              1 / (sum (xa - xb)^2 / n + 1) (Surprise's default)
  *   jaccard          n / (|a| + |b| - n), on the sets of cols
+ *   pearson_baseline sum ea eb / sqrt(sum ea^2 * sum eb^2), e = x - b the
+ *                    residual from the baseline (Koren 2010; Surprise),
+ *                    shrunk by (n - 1) / (n - 1 + shrinkage) instead, and
+ *                    0 below 2 common cols
  * then shrunk: sim * n / (n + shrinkage).  Pairs with n < min_support and
  * similarities <= 0 are dropped (Surprise's KNNWithMeans only uses positive
  * ones).  Each row keeps `keep` rows, chosen by sim * n / (n + 10) (so
@@ -38,8 +42,16 @@ typedef enum rec_knn_sim {
     REC_KNN_ADJCOS,
     REC_KNN_PEARSON,
     REC_KNN_MSD,
-    REC_KNN_JACCARD
+    REC_KNN_JACCARD,
+    REC_KNN_PEARSON_BASELINE
 } rec_knn_sim;
+
+/* What a prediction centres on (see rec_knn_predict):
+ *   NONE      the similarity-weighted mean of the neighbours' values
+ *   MEAN      mean_a + weighted deviations from the neighbours' means
+ *   BASELINE  b_ac + weighted deviations from the neighbours' baselines,
+ *             b_xc = mu + rbias[x] + cbias[c] (Koren 2010's KNNBaseline) */
+enum { REC_KNN_CENTRE_NONE, REC_KNN_CENTRE_MEAN, REC_KNN_CENTRE_BASELINE };
 
 /* How top-N ranking (score_user, score_history) scores an item, from the
  * same neighbours a prediction takes (the k most similar that hold it):
@@ -57,12 +69,15 @@ typedef struct rec_knn {
     int implicit;           /* no ratings: values are 1, scores sum sims     */
     int binary;             /* similarities of the 0/1 pattern (implicit, or
                                the ranking lists of rating data)             */
-    int centring;           /* 1: mean-centred prediction                    */
+    int centring;           /* REC_KNN_CENTRE_*                              */
     int ranking;            /* REC_KNN_RANK_*: how score_user ranks          */
+    int rows_are_items;     /* itemcf's orientation                          */
     int32_t k;              /* neighbours used per prediction                */
     int32_t keep;           /* neighbours stored per row                     */
     double shrink, rank_shrink;
     int32_t min_support;
+    double reg_rows, reg_cols; /* baseline regularisation of each side       */
+    int32_t bsl_epochs;
     float rmin, rmax;       /* rating range of the training data             */
     float gmean;            /* global mean rating                            */
     float scalars[4];       /* rmin, rmax, gmean, implicit: as saved         */
@@ -79,6 +94,10 @@ typedef struct rec_knn {
     float *rmean;           /* [nrows] mean value of each row                */
     float *cmean;           /* [ncols] mean value of each col                */
     double *rnorm2;         /* [nrows] sum of squares of each row            */
+    /* baselines mu + rbias[a] + cbias[c] (mu = gmean), NULL unless
+     * rec_knn_uses_baseline */
+    float *rbias;           /* [nrows]                                       */
+    float *cbias;           /* [ncols]                                       */
     /* neighbours */
     int64_t *nptr;          /* [nrows+1]                                     */
     int32_t *nbr;           /* [nptr[nrows]] best first                      */
@@ -102,14 +121,24 @@ typedef struct rec_knn {
  * keep), for the kinds' tables. */
 #define REC_KNN_SPEC                                                                        \
     { "k", REC_PARAM_INT, "40", 1, 1e6, NULL, "neighbours used in a prediction" },          \
-    { "similarity", REC_PARAM_STR, "auto", 0, 0, "auto|msd|cosine|adjusted_cosine|pearson|jaccard", \
+    { "similarity", REC_PARAM_STR, "auto", 0, 0,                                            \
+      "auto|msd|cosine|adjusted_cosine|pearson|jaccard|pearson_baseline",                   \
       "auto: msd for rating data, cosine for implicit data" },                              \
     { "shrinkage", REC_PARAM_FLOAT, "-1", -1, 1e9, NULL,                                    \
-      "sim * n/(n + shrinkage) over n common ratings; -1: 100 for pearson, else 0" },       \
+      "sim * n/(n + shrinkage) over n common ratings ((n-1)/(n-1 + shrinkage) for "         \
+      "pearson_baseline); -1: 100 for pearson and pearson_baseline, else 0" },              \
     { "min_support", REC_PARAM_INT, "1", 1, 1e9, NULL,                                      \
       "fewest common ratings for a nonzero similarity" },                                   \
-    { "centring", REC_PARAM_STR, "mean", 0, 0, "none|mean",                                 \
-      "mean: predict mean + weighted deviations (KNNWithMeans); none: weighted mean" },     \
+    { "centring", REC_PARAM_STR, "auto", 0, 0, "auto|none|mean|baseline",                  \
+      "baseline: mu + b_u + b_i + weighted deviations from the baselines (KNNBaseline); "   \
+      "mean: mean + weighted deviations (KNNWithMeans); none: weighted mean; auto: "        \
+      "baseline for rating data (implicit data scores similarity sums)" },                  \
+    { "bsl_reg_u", REC_PARAM_FLOAT, "15", 0, 1e9, NULL,                                     \
+      "baselines (centring=baseline, pearson_baseline): regularisation of user biases" },   \
+    { "bsl_reg_i", REC_PARAM_FLOAT, "10", 0, 1e9, NULL,                                     \
+      "baselines: regularisation of item biases" },                                         \
+    { "bsl_epochs", REC_PARAM_INT, "10", 0, 1e6, NULL,                                      \
+      "baselines: alternating least squares sweeps (items, then users)" },                  \
     { "keep", REC_PARAM_INT, "500", 1, 1e6, NULL,                                           \
       "neighbours stored per row, from which a prediction takes its k" },                  \
     { "ranking", REC_PARAM_STR, "sum", 0, 0, "sum|rating|prediction",                       \
@@ -124,7 +153,9 @@ rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int
 void rec_knn_free(rec_knn *s);
 
 /* Prediction for (row a, col c) from the neighbours of a that have col c:
- * a rating (clipped) for rating data, a similarity sum for implicit data. */
+ * a rating (clipped) for rating data, a similarity sum for implicit data.
+ * With centring=baseline, b_ac + sum sim (x_bc - b_bc) / sum sim, or b_ac
+ * when no neighbour has c. */
 float rec_knn_predict(const rec_knn *s, int32_t a, int32_t c);
 
 /* The neighbours of row a that have col c, as rec_knn_predict uses them,
@@ -135,20 +166,43 @@ size_t rec_knn_explain(const rec_knn *s, int32_t a, int32_t c, size_t k, int32_t
 
 /* out[ncols]: ranking scores of every col for row a, through the rows of
  * a's neighbours (user-CF).  nbr/nsim/nn: the neighbour list (a's own, or a
- * folded-in one), mean the row's mean; rank a REC_KNN_RANK_* (implicit data
- * and histories without ratings always score similarity sums). */
+ * folded-in one), mean the row's mean, bias its baseline bias (read with
+ * centring=baseline); rank a REC_KNN_RANK_* (implicit data and histories
+ * without ratings always score similarity sums). */
 rec_status rec_knn_score_row(const rec_knn *s, const int32_t *nbr, const float *nsim, int64_t nn,
-                             float mean, int rank, float *out);
+                             float mean, float bias, int rank, float *out);
 /* out[nrows]: ranking scores of every row for a col given densely as
- * x[nrows] (NaN: absent), through each row's neighbour list (item-CF).
+ * x[nrows] (NaN: absent), through each row's neighbour list (item-CF);
+ * cbias the col's baseline bias (read with centring=baseline).
  * REC_E_NOMEM (no message) when its scratch cannot be allocated. */
-rec_status rec_knn_score_col(const rec_knn *s, const float *x, int rank, float *out);
+rec_status rec_knn_score_col(const rec_knn *s, const float *x, float cbias, int rank, float *out);
 
 /* Similarities of a query vector over cols (idx[n], val[n]; val NULL =
  * implicit ones) to every row; the top `keep` go to nbr/nsim (room for keep),
- * *nn their count.  for_ranking: the similarity the ranking lists use. */
+ * *nn their count.  bias: the query's baseline bias (pearson_baseline).
+ * for_ranking: the similarity the ranking lists use. */
 rec_status rec_knn_query(const rec_knn *s, const int32_t *idx, const float *val, int64_t n,
-                         int for_ranking, int32_t *nbr, float *nsim, int64_t *nn);
+                         float bias, int for_ranking, int32_t *nbr, float *nsim, int64_t *nn);
+
+/* ---- baselines (knn_baseline.c) ---- */
+
+/* Whether the settings read baselines (centring=baseline, pearson_baseline). */
+int rec_knn_uses_baseline(const rec_knn *s);
+/* s->rbias/cbias by alternating least squares on R (Koren 2010, section
+ * 2.1, as Surprise's baseline_only: all biases 0, then bsl_epochs sweeps of
+ * item biases b_i = sum_u (r - mu - b_u) / (reg_i + n_i), then user biases
+ * b_u = sum_i (r - mu - b_i) / (reg_u + n_u)).  REC_E_NOMEM, no message. */
+rec_status rec_knn_baselines(rec_knn *s);
+/* The bias of an entity outside the model, a new row (is_row) or col, from
+ * its values over the other side (idx[n], val[n]) with that side's biases
+ * fixed: the least-squares step above, which is exact in one step. */
+float rec_knn_new_bias(const rec_knn *s, const int32_t *idx, const float *val, size_t n,
+                       int is_row);
+/* Save/load of the bias vectors ("knn.rbias", "knn.cbias"), only when the
+ * settings use them; load checks shapes and finiteness (REC_E_FORMAT). */
+rec_status rec_knn_save_baselines(const rec_knn *s, rec_lrm_writer *w);
+rec_status rec_knn_load_baselines(rec_knn *s, const rec_lrm_reader *r);
+void rec_knn_free_baselines(rec_knn *s);
 
 /* The neighbour lists ranking uses: the binary ones of rating data ranked
  * by sum|rating, else the prediction's. */

@@ -45,6 +45,7 @@ void rec_knn_free(rec_knn *s)
         XFREE(s->bsim, nb);
         XFREE(s->bptr, s->nrows + 1);
     }
+    rec_knn_free_baselines(s);
     memset(s, 0, sizeof *s);
 }
 
@@ -63,18 +64,38 @@ static rec_status read_settings(rec_knn *s, const rec_model *m, const char *fn)
         s->sim = REC_KNN_ADJCOS;
     else if (strcmp(sim, "pearson") == 0)
         s->sim = REC_KNN_PEARSON;
+    else if (strcmp(sim, "pearson_baseline") == 0)
+        s->sim = REC_KNN_PEARSON_BASELINE;
     else
         s->sim = REC_KNN_JACCARD;
     if (s->implicit && s->sim != REC_KNN_COSINE && s->sim != REC_KNN_JACCARD)
         return rec_err(REC_E_INVALID,
                        "%s: similarity '%s' needs ratings; the dataset has none (use cosine "
                        "or jaccard)", fn, sim);
+    const char *centring = rec_model_str(m, "centring");
+    /* auto: baselines won on ml-latest-small and the generated data (5-fold
+     * RMSE, see examples/README.md); implicit data never reads the centring */
+    if (strcmp(centring, "auto") == 0)
+        s->centring = s->implicit ? REC_KNN_CENTRE_MEAN : REC_KNN_CENTRE_BASELINE;
+    else
+        s->centring = strcmp(centring, "mean") == 0       ? REC_KNN_CENTRE_MEAN
+                      : strcmp(centring, "baseline") == 0 ? REC_KNN_CENTRE_BASELINE
+                                                          : REC_KNN_CENTRE_NONE;
+    if (s->implicit && s->centring == REC_KNN_CENTRE_BASELINE)
+        return rec_err(REC_E_INVALID,
+                       "%s: centring 'baseline' needs ratings; the dataset has none (use "
+                       "centring=mean or none)", fn);
+    double reg_u = rec_model_flt(m, "bsl_reg_u"), reg_i = rec_model_flt(m, "bsl_reg_i");
+    s->reg_rows = s->rows_are_items ? reg_i : reg_u;
+    s->reg_cols = s->rows_are_items ? reg_u : reg_i;
+    s->bsl_epochs = (int32_t)rec_model_int(m, "bsl_epochs");
     double sh = rec_model_flt(m, "shrinkage");
-    s->shrink = sh >= 0 ? sh : s->sim == REC_KNN_PEARSON ? 100.0 : 0.0;
+    s->shrink = sh >= 0                                                             ? sh
+                : s->sim == REC_KNN_PEARSON || s->sim == REC_KNN_PEARSON_BASELINE ? 100.0
+                                                                                  : 0.0;
     s->rank_shrink = sh >= 0 ? sh : 0.0;
     s->binary = s->implicit;
     s->min_support = (int32_t)rec_model_int(m, "min_support");
-    s->centring = strcmp(rec_model_str(m, "centring"), "mean") == 0;
     const char *rk = rec_model_str(m, "ranking");
     s->ranking = strcmp(rk, "sum") == 0      ? REC_KNN_RANK_SUM
                  : strcmp(rk, "rating") == 0 ? REC_KNN_RANK_RATING
@@ -296,6 +317,15 @@ static double sim_value(const rec_knn *s, const scratch *w, int32_t b, double qn
         v = un > 0 ? n / un : 0;
         break;
     }
+    case REC_KNN_PEARSON_BASELINE: {
+        /* x, y were accumulated as residuals from the baselines; one common
+         * col says nothing of a correlation (Surprise drops it too) */
+        double den = sqrt(w->sxx[b] * w->syy[b]);
+        if (n < 2 || !(den > 0))
+            return 0;
+        v = w->sxy[b] / den;
+        return s->shrink > 0 ? v * (n - 1) / (n - 1 + s->shrink) : v;
+    }
     }
     if (s->shrink > 0)
         v *= n / (n + s->shrink);
@@ -305,9 +335,10 @@ static double sim_value(const rec_knn *s, const scratch *w, int32_t b, double qn
 /* Similarities of the query (idx, val over cols) to all rows but self; the
  * best `keep` go into the heap (hidx/hval), returned sorted, count returned. */
 static size_t query_rows(const rec_knn *s, scratch *w, const int32_t *idx, const float *val,
-                         int64_t qn, int32_t self, size_t keep, int32_t *hidx, float *hval)
+                         int64_t qn, float qbias, int32_t self, size_t keep, int32_t *hidx,
+                         float *hval)
 {
-    int adj = s->sim == REC_KNN_ADJCOS;
+    int adj = s->sim == REC_KNN_ADJCOS, pb = s->sim == REC_KNN_PEARSON_BASELINE;
     int32_t nt = 0;
     double qnorm2 = 0;
     int64_t nacc = qn; /* query entries left for the general accumulation */
@@ -325,14 +356,15 @@ static size_t query_rows(const rec_knn *s, scratch *w, const int32_t *idx, const
     }
     for (int64_t e = 0; e < nacc; e++) {
         int32_t c = idx[e];
-        double off = adj ? s->cmean[c] : 0;
-        double x = (val && !s->binary ? val[e] : 1.0) - off;
+        /* pearson_baseline: residuals x - (mu + bias of the row + cbias[c]) */
+        double off = adj ? s->cmean[c] : pb ? (double)s->gmean + s->cbias[c] : 0;
+        double x = (val && !s->binary ? val[e] : 1.0) - off - (pb ? qbias : 0);
         qnorm2 += x * x;
         for (int64_t f = s->cptr[c]; f < s->cptr[c + 1]; f++) {
             int32_t b = s->crow[f];
             if (b == self)
                 continue;
-            double y = (s->binary ? 1.0 : s->cval[f]) - off;
+            double y = (s->binary ? 1.0 : s->cval[f]) - off - (pb ? s->rbias[b] : 0);
             if (w->n[b]++ == 0) {
                 w->touched[nt++] = b;
                 w->sxy[b] = w->sxx[b] = w->syy[b] = w->sx[b] = w->sy[b] = 0;
@@ -394,7 +426,8 @@ static void sim_range(void *arg, int64_t b, int64_t e, int chunk)
     }
     for (int64_t a = b; a < e; a++)
         j->cnt[a] = (int64_t)query_rows(s, &w, s->rcol + s->rptr[a], s->rval + s->rptr[a],
-                                        s->rptr[a + 1] - s->rptr[a], (int32_t)a, j->keep,
+                                        s->rptr[a + 1] - s->rptr[a],
+                                        s->rbias ? s->rbias[a] : 0.0f, (int32_t)a, j->keep,
                                         j->nbr + a * (int64_t)j->keep,
                                         j->sim + a * (int64_t)j->keep);
     scratch_free(&w);
@@ -496,6 +529,7 @@ rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int
                        const char *fn)
 {
     memset(s, 0, sizeof *s);
+    s->rows_are_items = !rows_are_users;
     s->implicit = rec_ds_ratings_col(d) == NULL;
     REC_TRY(read_settings(s, m, fn));
     int64_t n = rec_ds_num_rows(d);
@@ -568,6 +602,8 @@ rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int
             return rec_nomem(fn);
     }
     st = derive(s);
+    if (!st && rec_knn_uses_baseline(s))
+        st = rec_knn_baselines(s);
     if (!st)
         st = neighbours(s, &s->nptr, &s->nbr, &s->nsim, &s->nn);
     if (!st && has_rank_lists(s)) {
@@ -581,18 +617,49 @@ rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int
 
 /* ---- predictions --------------------------------------------------------- */
 
+/* What neighbour b's value at a col with bias cb is measured from. */
+static double offset(const rec_knn *s, int32_t b, double cb)
+{
+    switch (s->centring) {
+    case REC_KNN_CENTRE_MEAN:
+        return s->rmean[b];
+    case REC_KNN_CENTRE_BASELINE:
+        return (double)s->gmean + s->rbias[b] + cb;
+    default:
+        return 0;
+    }
+}
+
+/* What a prediction centres on, and falls back to without neighbours: the
+ * baseline mu + bias + cb, or the row's mean. */
+static double centre(const rec_knn *s, double mean, double bias, double cb)
+{
+    return s->centring == REC_KNN_CENTRE_BASELINE ? (double)s->gmean + bias + cb : mean;
+}
+
 /* num: sum sim * (value - offset), den: sum sim, wsum: sum sim * value,
- * over the neighbours that hold the col; rank a REC_KNN_RANK_*. */
-static float finish(const rec_knn *s, double num, double den, double wsum, int rank, float mean)
+ * over the neighbours that hold the col; rank a REC_KNN_RANK_*; base from
+ * centre(). */
+static float finish(const rec_knn *s, double num, double den, double wsum, int rank, double base)
 {
     if (s->implicit || rank == REC_KNN_RANK_SUM)
         return (float)den;
     if (rank == REC_KNN_RANK_RATING)
         return (float)(wsum / s->rmax);
-    double v = mean;
+    double v = base;
     if (den > 0)
-        v = s->centring ? mean + num / den : num / den;
+        v = s->centring != REC_KNN_CENTRE_NONE ? base + num / den : num / den;
     return (float)(v < s->rmin ? s->rmin : v > s->rmax ? s->rmax : v);
+}
+
+static double row_bias(const rec_knn *s, int32_t a)
+{
+    return s->rbias ? s->rbias[a] : 0.0;
+}
+
+static double col_bias(const rec_knn *s, int32_t c)
+{
+    return s->cbias ? s->cbias[c] : 0.0;
 }
 
 /* Value of row b at col c, or NaN. */
@@ -611,18 +678,19 @@ static float entry(const rec_knn *s, int32_t b, int32_t c)
 
 float rec_knn_predict(const rec_knn *s, int32_t a, int32_t c)
 {
-    double num = 0, den = 0;
+    double num = 0, den = 0, cb = col_bias(s, c);
     int32_t got = 0;
     for (int64_t e = s->nptr[a]; e < s->nptr[a + 1] && got < s->k; e++) {
         int32_t b = s->nbr[e];
         float r = entry(s, b, c);
         if (isnan(r))
             continue;
-        num += s->nsim[e] * (r - (s->centring ? s->rmean[b] : 0.0f));
+        num += s->nsim[e] * (r - offset(s, b, cb));
         den += s->nsim[e];
         got++;
     }
-    return finish(s, num, den, 0, REC_KNN_RANK_PREDICTION, s->rmean[a]);
+    return finish(s, num, den, 0, REC_KNN_RANK_PREDICTION,
+                  centre(s, s->rmean[a], row_bias(s, a), cb));
 }
 
 size_t rec_knn_explain(const rec_knn *s, int32_t a, int32_t c, size_t k, int32_t *who, float *w)
@@ -643,14 +711,14 @@ size_t rec_knn_explain(const rec_knn *s, int32_t a, int32_t c, size_t k, int32_t
             continue;
         got++;
         double part = s->implicit ? s->nsim[e]
-                                  : s->nsim[e] * (r - (s->centring ? s->rmean[b] : 0.0f)) / den;
+                                  : s->nsim[e] * (r - offset(s, b, col_bias(s, c))) / den;
         rec_topk_push(who, w, k, &size, b, (float)part);
     }
     return rec_topk_finish(who, w, size);
 }
 
 rec_status rec_knn_score_row(const rec_knn *s, const int32_t *nbr, const float *nsim, int64_t nn,
-                             float mean, int rank, float *out)
+                             float mean, float bias, int rank, float *out)
 {
     size_t nc = (size_t)s->ncols;
     int32_t *cnt = rec_calloc(nc ? nc : 1, sizeof *cnt);
@@ -661,21 +729,26 @@ rec_status rec_knn_score_row(const rec_knn *s, const int32_t *nbr, const float *
         return REC_E_NOMEM;
     }
     double *den = num + nc, *wsum = den + nc;
+    /* Baseline offsets differ per col (cbias) only with centring=baseline;
+     * the other centrings and the sum/rating ranks skip that load. */
+    int per_col = s->centring == REC_KNN_CENTRE_BASELINE && rank == REC_KNN_RANK_PREDICTION &&
+                  !s->implicit;
     for (int64_t e = 0; e < nn; e++) {
         int32_t b = nbr[e];
-        float off = s->centring ? s->rmean[b] : 0.0f;
+        double off = offset(s, b, 0);
         for (int64_t f = s->rptr[b]; f < s->rptr[b + 1]; f++) {
             int32_t c = s->rcol[f];
             if (cnt[c] >= s->k)
                 continue;
             cnt[c]++;
-            num[c] += nsim[e] * (s->rval[f] - off);
+            num[c] += nsim[e] * (s->rval[f] - off - (per_col ? s->cbias[c] : 0.0f));
             den[c] += nsim[e];
             wsum[c] += nsim[e] * s->rval[f];
         }
     }
     for (size_t c = 0; c < nc; c++)
-        out[c] = finish(s, num[c], den[c], wsum[c], rank, mean);
+        out[c] = finish(s, num[c], den[c], wsum[c], rank,
+                        centre(s, mean, bias, per_col ? s->cbias[c] : 0.0));
     XFREE(cnt, nc);
     XFREE(num, (3 * nc));
     return REC_OK;
@@ -683,7 +756,7 @@ rec_status rec_knn_score_row(const rec_knn *s, const int32_t *nbr, const float *
 
 /* Row a's score from its list, the first k neighbours held in x. */
 static float score_pull(const rec_knn *s, const int64_t *ptr, const int32_t *nbr,
-                        const float *sim, const float *x, int rank, int32_t a)
+                        const float *sim, const float *x, double cb, int rank, int32_t a)
 {
     double num = 0, den = 0, wsum = 0;
     int32_t got = 0;
@@ -691,15 +764,15 @@ static float score_pull(const rec_knn *s, const int64_t *ptr, const int32_t *nbr
         int32_t b = nbr[e];
         if (isnan(x[b]))
             continue;
-        num += sim[e] * (x[b] - (s->centring ? s->rmean[b] : 0.0f));
+        num += sim[e] * (x[b] - offset(s, b, cb));
         den += sim[e];
         wsum += sim[e] * x[b];
         got++;
     }
-    return finish(s, num, den, wsum, rank, s->rmean[a]);
+    return finish(s, num, den, wsum, rank, centre(s, s->rmean[a], row_bias(s, a), cb));
 }
 
-rec_status rec_knn_score_col(const rec_knn *s, const float *x, int rank, float *out)
+rec_status rec_knn_score_col(const rec_knn *s, const float *x, float cbias, int rank, float *out)
 {
     const int64_t *ptr;
     const int32_t *nbr;
@@ -722,7 +795,7 @@ rec_status rec_knn_score_col(const rec_knn *s, const float *x, int rank, float *
     for (int32_t b = 0; b < s->nrows; b++) {
         if (isnan(x[b]))
             continue;
-        float dev = x[b] - (s->centring ? s->rmean[b] : 0.0f);
+        double dev = x[b] - offset(s, b, cbias);
         for (int64_t e = s->bptr[b]; e < s->bptr[b + 1]; e++) {
             int32_t a = s->brow[e];
             cnt[a]++;
@@ -732,15 +805,17 @@ rec_status rec_knn_score_col(const rec_knn *s, const float *x, int rank, float *
         }
     }
     for (int32_t a = 0; a < s->nrows; a++)
-        out[a] = cnt[a] > s->k ? score_pull(s, ptr, nbr, sim, x, rank, a)
-                               : finish(s, num[a], den[a], wsum[a], rank, s->rmean[a]);
+        out[a] = cnt[a] > s->k
+                     ? score_pull(s, ptr, nbr, sim, x, cbias, rank, a)
+                     : finish(s, num[a], den[a], wsum[a], rank,
+                              centre(s, s->rmean[a], row_bias(s, a), cbias));
     XFREE(cnt, nr);
     XFREE(acc, 3 * nr);
     return REC_OK;
 }
 
 rec_status rec_knn_query(const rec_knn *s, const int32_t *idx, const float *val, int64_t n,
-                         int for_ranking, int32_t *nbr, float *nsim, int64_t *nn)
+                         float bias, int for_ranking, int32_t *nbr, float *nsim, int64_t *nn)
 {
     rec_knn v;
     if (for_ranking && has_rank_lists(s)) {
@@ -751,7 +826,7 @@ rec_status rec_knn_query(const rec_knn *s, const int32_t *idx, const float *val,
     size_t keep = (size_t)s->keep < (size_t)s->nrows ? (size_t)s->keep : (size_t)s->nrows;
     if (!scratch_alloc(&w, s->nrows, keep))
         return REC_E_NOMEM;
-    *nn = (int64_t)query_rows(s, &w, idx, val, n, -1, keep, nbr, nsim);
+    *nn = (int64_t)query_rows(s, &w, idx, val, n, bias, -1, keep, nbr, nsim);
     scratch_free(&w);
     return REC_OK;
 }
@@ -770,11 +845,12 @@ rec_status rec_knn_save(const rec_knn *s, rec_lrm_writer *w)
     REC_TRY(rec_lrm_add_tensor(w, "knn.nptr", REC_LRM_I64, 1, &r1, s->nptr));
     REC_TRY(rec_lrm_add_tensor(w, "knn.nbr", REC_LRM_I32, 1, &nn, s->nbr));
     REC_TRY(rec_lrm_add_tensor(w, "knn.nsim", REC_LRM_F32, 1, &nn, s->nsim));
-    if (!s->rnptr)
-        return REC_OK;
-    REC_TRY(rec_lrm_add_tensor(w, "knn.rank_nptr", REC_LRM_I64, 1, &r1, s->rnptr));
-    REC_TRY(rec_lrm_add_tensor(w, "knn.rank_nbr", REC_LRM_I32, 1, &s->rnn, s->rnbr));
-    return rec_lrm_add_tensor(w, "knn.rank_nsim", REC_LRM_F32, 1, &s->rnn, s->rnsim);
+    if (s->rnptr) {
+        REC_TRY(rec_lrm_add_tensor(w, "knn.rank_nptr", REC_LRM_I64, 1, &r1, s->rnptr));
+        REC_TRY(rec_lrm_add_tensor(w, "knn.rank_nbr", REC_LRM_I32, 1, &s->rnn, s->rnbr));
+        REC_TRY(rec_lrm_add_tensor(w, "knn.rank_nsim", REC_LRM_F32, 1, &s->rnn, s->rnsim));
+    }
+    return rec_knn_save_baselines(s, w);
 }
 
 static rec_status bad(const char *what)
@@ -822,6 +898,7 @@ static rec_status load_rank_lists(rec_knn *s, const rec_lrm_reader *r)
 rec_status rec_knn_load(rec_knn *s, const rec_model *m, const rec_lrm_reader *r, int rows_are_users)
 {
     memset(s, 0, sizeof *s);
+    s->rows_are_items = !rows_are_users;
     const void *sc, *dims, *rptr, *rcol, *rval, *nptr, *nbr, *nsim;
     int64_t shp[REC_LRM_MAX_DIMS], nnz, nn;
     REC_TRY(rec_lrm_tensor_expect(r, "knn.scalars", REC_LRM_F32, 1, (int64_t[]){ 4 }, &sc));
@@ -880,6 +957,7 @@ rec_status rec_knn_load(rec_knn *s, const rec_model *m, const rec_lrm_reader *r,
     }
     if (has_rank_lists(s))
         REC_TRY(load_rank_lists(s, r));
+    REC_TRY(rec_knn_load_baselines(s, r));
     st = derive(s);
     if (!st)
         st = reverse_lists(s);

@@ -1,16 +1,20 @@
-/* "usercf": user-based collaborative filtering (KNNWithMeans-style).
+/* "usercf": user-based collaborative filtering (KNNBaseline-style by
+ * default, KNNWithMeans-style with centring=mean).
  * Rows are users: a user's neighbours are the `keep` most similar users;
  * the rating of (u, i) is mu_u + sum sim(u,v) (r_vi - mu_v) / sum sim(u,v)
  * over the k most similar neighbours v who rated i (centring=mean), or
- * the similarity-weighted mean of their ratings (centring=none), clipped to
- * the training rating range; with no such neighbour, mu_u.  For implicit
+ * b_ui + sum sim(u,v) (r_vi - b_vi) / sum sim(u,v) with the ALS baselines
+ * b_ui = mu + b_u + b_i (centring=baseline: KNNBaseline), or the
+ * similarity-weighted mean of their ratings (centring=none), clipped to
+ * the training rating range; with no such neighbour, mu_u (b_ui).  For implicit
  * data the score is the sum of those k similarities.  That prediction is
  * the score of a pair (RMSE/MAE).  Recommendations rank by "ranking": sum
  * (default) of the similarities of the k most similar users who have the
  * item, users compared by cosine of their 0/1 rows (see knn-impl.h: rating
  * similarities make rare items win), rating (the same, times their rating /
  * top rating) or prediction (the rating prediction; poor at top-N).
- * Fold-in computes the new user's similarity to every training user, then
+ * Fold-in computes the new user's similarity to every training user (and,
+ * for baselines, their b_u from the history against the fixed b_i), then
  * scores the same way (a history without ratings scores similarity sums).
  * similar() is unsupported. */
 #include "knn-impl.h"
@@ -25,6 +29,11 @@ static const rec_param_spec spec[] = { REC_KNN_SPEC };
 static rec_status ucf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
 {
     return rec_knn_model_fit(m, d, 1, cb, user);
+}
+
+static int ucf_predicts_ratings(const rec_model *m)
+{
+    return !((const rec_knn *)m->state)->implicit;
 }
 
 static rec_status ucf_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
@@ -42,7 +51,8 @@ static rec_status ucf_score_user(const rec_model *m, int32_t u, float *out)
     if (s->ranking != REC_KNN_RANK_PREDICTION)
         rec_knn_rank_lists(s, &ptr, &nbr, &sim);
     rec_status st = rec_knn_score_row(s, nbr + ptr[u], sim + ptr[u], ptr[u + 1] - ptr[u],
-                                      s->rmean[u], s->ranking, out);
+                                      s->rmean[u], s->rbias ? s->rbias[u] : 0.0f, s->ranking,
+                                      out);
     return st == REC_E_NOMEM ? rec_nomem("usercf: scoring") : st;
 }
 
@@ -98,15 +108,17 @@ static rec_status fold_in(const rec_model *m, const int32_t *items, const float 
     /* An implicit model compares sets: ratings given to it are ignored. */
     const float *val = s->implicit ? NULL : r;
     int rank = val ? s->ranking : REC_KNN_RANK_SUM;
+    /* The new user's b_u, least squares against the items' fixed b_i. */
+    float bias = val && s->rbias ? rec_knn_new_bias(s, items, val, n, 1) : 0.0f;
     if (!st)
-        st = rec_knn_query(s, items, val, (int64_t)n, rank != REC_KNN_RANK_PREDICTION, nbr, sim,
-                           &nn);
+        st = rec_knn_query(s, items, val, (int64_t)n, bias, rank != REC_KNN_RANK_PREDICTION, nbr,
+                           sim, &nn);
     double mean = 0;
     for (size_t j = 0; val && j < n; j++)
         mean += val[j];
     mean = val && n ? mean / (double)n : s->gmean;
     if (!st)
-        st = rec_knn_score_row(s, nbr, sim, nn, (float)mean, rank, out);
+        st = rec_knn_score_row(s, nbr, sim, nn, (float)mean, bias, rank, out);
     rec_free(nbr, (keep ? keep : 1) * sizeof *nbr);
     rec_free(sim, (keep ? keep : 1) * sizeof *sim);
     return st == REC_E_NOMEM ? rec_nomem("rec_model_recommend_history(usercf)") : st;
@@ -125,13 +137,14 @@ static rec_status ucf_load(rec_model *m, const rec_lrm_reader *r)
 
 const rec_model_vt rec_usercf_vt = {
     .kind = "usercf",
-    .summary = "user-based neighbourhood model (k nearest users; predicts mean-centred, ranks by similarity sums)",
+    .summary = "user-based neighbourhood model (k nearest users; predicts baseline-corrected, ranks by similarity sums)",
     .spec = spec,
     .nspec = NSPEC,
     .fit = ucf_fit,
     .score_user = ucf_score_user,
     .score_history = ucf_score_history,
     .score_pair = ucf_score_pair,
+    .predicts_ratings = ucf_predicts_ratings,
     .similar = NULL,
     .explain = ucf_explain,
     .save = rec_knn_model_save,
