@@ -63,7 +63,11 @@ static rec_model *fit_svd(const rec_dataset *train)
     rec_model *m;
     CHECK(rec_params_create(&p));
     CHECK(rec_params_set_int(p, "n_factors", 50));
-    CHECK(rec_params_set_bool(p, "shuffle", 1));
+    /* This walk-through studies the rating model.  By default "svd" also
+     * fits a ranking head (the same model refitted with unrated items as
+     * target 0) that top-N lists use; without it, recommendations and the
+     * fold-in below rank by predicted rating, as this walk-through explains. */
+    CHECK(rec_params_set_int(p, "rank_negatives", 0));
     CHECK(rec_model_create(&m, "svd", p));
     rec_params_destroy(p);
     CHECK(rec_model_fit(m, train, NULL, NULL));

@@ -91,7 +91,7 @@ START_TEST(svd_one_epoch_by_hand)
     add(d, "b", "x", 3, REC_NO_TIME);
     add(d, "a", "y", 2, REC_NO_TIME);
     rec_model *m = make("svd", "n_factors=1 n_epochs=1 lr_all=0.1 reg_all=0.05 "
-                               "init_mean=0.5 init_std_dev=0.0");
+                               "init_mean=0.5 init_std_dev=0.0 shuffle=false");
     ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
     const rec_svd_state *s = m->state;
     /* users a=0 b=1, items x=0 y=1 */
@@ -131,7 +131,7 @@ START_TEST(svdpp_two_epochs_by_hand)
     add(d, "b", "x", 3, REC_NO_TIME);
     add(d, "a", "y", 2, REC_NO_TIME);
     rec_model *m = make("svdpp", "n_factors=1 n_epochs=2 lr_all=0.1 reg_all=0.05 "
-                                 "init_mean=0.5 init_std_dev=0.0");
+                                 "init_mean=0.5 init_std_dev=0.0 shuffle=false");
     ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
     ck_assert_float_near(score(m, "a", "x"), 3.34186461, 1e-5);
     ck_assert_float_near(score(m, "a", "y"), 2.72567653, 1e-5);
@@ -165,7 +165,8 @@ START_TEST(svd_clips_and_drops_unknown_terms)
     ck_assert_float_near(score(m, "a", "z"), mu + s->bu[0], 1e-6);
     rec_model_destroy(m);
 
-    m = make("svd", "n_factors=1 n_epochs=1 lr_all=0.0 init_mean=3.0 init_std_dev=0.0");
+    m = make("svd", "n_factors=1 n_epochs=1 lr_all=0.0 init_mean=3.0 init_std_dev=0.0 "
+                    "rank_negatives=0");
     ck_assert_int_eq(rec_model_fit(m, train, NULL, NULL), REC_OK);
     ck_assert_float_near(score(m, "a", "x"), 4.0, 0); /* 3 + 9 clipped */
     /* ranking keeps the unclipped scores */
@@ -191,9 +192,11 @@ START_TEST(svd_fold_in_is_the_ridge_solution)
     add(d, "b", "x", 3, REC_NO_TIME);
     add(d, "a", "y", 2, REC_NO_TIME);
     add(d, "b", "z", 5, REC_NO_TIME);
-    rec_model *m = make("svd", "n_factors=1 n_epochs=5 lr_all=0.1 reg_all=0.05");
+    rec_model *m = make("svd", "n_factors=1 n_epochs=5 lr_all=0.1 reg_all=0.05 "
+                               "rank_negatives=0");
     ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
     const rec_svd_state *s = m->state;
+    ck_assert_ptr_null(s->RP);
     const char *hist[2] = { "y", "z" };
     float r[2] = { 1.5f, 4.5f };
     double a11 = 0.1, a12 = 0, a22 = 0.1, b1 = 0, b2 = 0; /* lambda = reg * 2 */
@@ -224,6 +227,7 @@ static int record_loss(void *user, int epoch, int epochs, double loss)
 {
     double *l = user;
     l[epoch] = loss;
+    l[0] = epochs;
     return 0;
 }
 
@@ -238,9 +242,12 @@ START_TEST(svd_learns_and_is_reproducible)
     rec_model *m = make("svd", "n_factors=8 n_epochs=10"), *m2 = make("svd", "n_factors=8 "
                                                                               "n_epochs=10");
     rec_model *m3 = make("svd", "n_factors=8 n_epochs=10 seed=7");
-    double loss[11] = { 0 };
+    double loss[22] = { 0 }; /* 10 epochs of ratings, then 10 of the ranking head */
     ck_assert_int_eq(rec_model_fit(m, d, record_loss, loss), REC_OK);
     ck_assert_double_lt(loss[10], 0.9 * loss[1]);
+    ck_assert_double_gt(loss[20], 0);
+    ck_assert_double_eq(loss[21], 0);
+    ck_assert_double_eq(loss[0], 20); /* the total the callback was given */
     ck_assert_int_eq(rec_model_fit(m2, d, NULL, NULL), REC_OK);
     ck_assert_int_eq(rec_model_fit(m3, d, NULL, NULL), REC_OK);
     const rec_svd_state *a = m->state, *b = m2->state, *c = m3->state;
@@ -508,6 +515,295 @@ START_TEST(als_bad_params)
 }
 END_TEST
 
+/* ---- svd's ranking head ---------------------------------------------------- */
+
+/* The head answers top-N only: every pair score is the rating model's, which
+ * is the same model as without a head (the head draws from its own streams). */
+START_TEST(svd_rank_head_keeps_pair_scores)
+{
+    rec_dataset *d = gen(60, 80, 12);
+    rec_model *m = make("svd", "n_factors=6 n_epochs=5");
+    rec_model *r = make("svd", "n_factors=6 n_epochs=5 rank_negatives=0");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(r, d, NULL, NULL), REC_OK);
+    const rec_svd_state *a = m->state, *b = r->state;
+    ck_assert_ptr_nonnull(a->RP);
+    ck_assert_ptr_null(b->RP);
+    ck_assert_float_eq(a->rglob[1], 4); /* rank_negatives=-1 with ratings */
+    size_t nu = (size_t)m->nusers, ni = (size_t)m->nitems;
+    ck_assert_int_eq(memcmp(a->P, b->P, nu * 6 * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(a->Q, b->Q, ni * 6 * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(a->bi, b->bi, ni * sizeof(float)), 0);
+    for (int32_t u = 0; u < m->nusers; u += 5) {
+        const char *uid, *iid;
+        rec_dataset_user_id(d, u, &uid);
+        for (int32_t i = 0; i < m->nitems; i += 3) {
+            rec_dataset_item_id(d, i, &iid);
+            float v = a->glob[0] + a->bu[u] + a->bi[i];
+            for (int k = 0; k < 6; k++)
+                v += a->P[(size_t)u * 6 + k] * a->Q[(size_t)i * 6 + k];
+            v = v < a->glob[1] ? a->glob[1] : v > a->glob[2] ? a->glob[2] : v;
+            ck_assert_float_eq(score(m, uid, iid), score(r, uid, iid));
+            ck_assert_float_near(score(m, uid, iid), v, 1e-5);
+        }
+        /* while top-N scores are the head's */
+        const char *top[1];
+        float sc[1];
+        size_t n;
+        ck_assert_int_eq(rec_model_recommend(m, uid, 1, REC_INCLUDE_SEEN, top, sc, &n), REC_OK);
+        int32_t i = -1;
+        for (int32_t j = 0; j < m->nitems; j++) {
+            rec_dataset_item_id(d, j, &iid);
+            if (!strcmp(iid, top[0]))
+                i = j;
+        }
+        ck_assert_int_ge(i, 0);
+        float h = a->rglob[0] + a->rbu[u] + a->rbi[i];
+        for (int k = 0; k < 6; k++)
+            h += a->RP[(size_t)u * 6 + k] * a->RQ[(size_t)i * 6 + k];
+        ck_assert_float_near(sc[0], h, 1e-4);
+    }
+    rec_model_destroy(m);
+    rec_model_destroy(r);
+
+    /* negatives > 0 already ranks: no head unless asked for */
+    m = make("svd", "n_factors=2 n_epochs=2 negatives=2");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    ck_assert_ptr_null(((const rec_svd_state *)m->state)->RP);
+    rec_model_destroy(m);
+    m = make("svd", "n_factors=2 n_epochs=2 negatives=2 rank_negatives=3");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    ck_assert_float_eq(((const rec_svd_state *)m->state)->rglob[1], 3);
+    rec_model_destroy(m);
+    /* SVD++ ranks by its predicted ratings */
+    m = make("svdpp", "n_factors=2 n_epochs=2");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    ck_assert_ptr_null(((const rec_svd_state *)m->state)->RP);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* "pop" is rated 4 by 60 of 80 users; five niche items are rated 5 by two
+ * users each; everyone rates 8 of 30 fillers 2..4.  For u0 (fillers only)
+ * the rating model puts a niche item above pop (higher predicted rating);
+ * the ranking head, which also learns who rates what, puts pop first, for
+ * u0 and for u0's history folded in. */
+static rec_dataset *pop_and_niche(void)
+{
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    char u[16], i[16];
+    for (int k = 0; k < 80; k++) {
+        snprintf(u, sizeof u, "u%d", k);
+        for (int j = 0; j < 8; j++) {
+            snprintf(i, sizeof i, "f%d", (k * 7 + j * 11) % 30);
+            add(d, u, i, 2 + (k + j) % 3, REC_NO_TIME);
+        }
+        if (k >= 1 && k <= 60)
+            add(d, u, "pop", 4, REC_NO_TIME);
+        if (k >= 61 && k <= 70) {
+            snprintf(i, sizeof i, "n%d", (k - 61) / 2);
+            add(d, u, i, 5, REC_NO_TIME);
+        }
+    }
+    return d;
+}
+
+START_TEST(svd_rank_head_ranks_the_popular_liked_item)
+{
+    rec_dataset *d = pop_and_niche();
+    rec_model *m = make("svd", "n_factors=4 n_epochs=60 lr_all=0.02");
+    rec_model *r = make("svd", "n_factors=4 n_epochs=60 lr_all=0.02 rank_negatives=0");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(r, d, NULL, NULL), REC_OK);
+    const char *top[3];
+    size_t n;
+    ck_assert_int_eq(rec_model_recommend(r, "u0", 3, 0, top, NULL, &n), REC_OK);
+    ck_assert_msg(top[0][0] == 'n', "the rating model's first is %s", top[0]);
+    ck_assert_int_eq(rec_model_recommend(m, "u0", 3, 0, top, NULL, &n), REC_OK);
+    ck_assert_str_eq(top[0], "pop");
+
+    const char *hist[8];
+    float hr[8];
+    char names[8][8];
+    for (int j = 0; j < 8; j++) {
+        snprintf(names[j], sizeof names[j], "f%d", (j * 11) % 30);
+        hist[j] = names[j];
+        hr[j] = (float)(2 + j % 3);
+    }
+    ck_assert_int_eq(rec_model_recommend_history(r, hist, hr, 8, 3, 0, top, NULL, &n), REC_OK);
+    ck_assert_msg(top[0][0] == 'n', "the rating model's fold-in first is %s", top[0]);
+    ck_assert_int_eq(rec_model_recommend_history(m, hist, hr, 8, 3, 0, top, NULL, &n), REC_OK);
+    ck_assert_str_eq(top[0], "pop");
+    rec_model_destroy(m);
+    rec_model_destroy(r);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* The head's fold-in solves the expected objective of one SGD epoch: the
+ * history as targets, each unrated item as target 0 weighted by its expected
+ * draws c = neg n / (nitems - n), lambda = reg n (1 + neg).  One factor:
+ * a 2x2 system by Cramer's rule. */
+START_TEST(svd_rank_head_fold_in_closed_form)
+{
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    add(d, "a", "x", 4, REC_NO_TIME);
+    add(d, "b", "x", 3, REC_NO_TIME);
+    add(d, "a", "y", 2, REC_NO_TIME);
+    add(d, "b", "z", 5, REC_NO_TIME);
+    rec_model *m = make("svd", "n_factors=1 n_epochs=5 lr_all=0.1 reg_all=0.05 "
+                               "rank_negatives=2");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    const rec_svd_state *s = m->state;
+    ck_assert_float_eq(s->rglob[1], 2);
+    ck_assert_float_near(s->rglob[0], 3.5 / 3, 1e-6); /* mean of all targets */
+    const char *hist[2] = { "y", "z" };
+    float r[2] = { 1.5f, 4.5f };
+    double c = 2.0 * 2 / (3 - 2), lambda = 0.05 * 2 * 3, mu = s->rglob[0];
+    double qx = s->RQ[0], tx = -mu - s->rbi[0];
+    double a11 = lambda + c * qx * qx, a12 = c * qx, a22 = lambda + c;
+    double b1 = c * tx * qx, b2 = c * tx;
+    for (int i = 1; i < 3; i++) {
+        double q = s->RQ[i], y = r[i - 1] - mu - s->rbi[i];
+        a11 += q * q, a12 += q, a22 += 1, b1 += y * q, b2 += y;
+    }
+    double det = a11 * a22 - a12 * a12;
+    double p = (b1 * a22 - a12 * b2) / det, b = (a11 * b2 - a12 * b1) / det;
+    const char *ids[3];
+    float sc[3];
+    size_t n;
+    ck_assert_int_eq(rec_model_recommend_history(m, hist, r, 2, 3, REC_INCLUDE_SEEN, ids, sc, &n),
+                     REC_OK);
+    ck_assert_uint_eq(n, 3);
+    for (size_t k = 0; k < n; k++) {
+        int32_t i = ids[k][0] - 'x';
+        ck_assert_float_near(sc[k], mu + b + s->rbi[i] + p * s->RQ[i], 1e-4);
+    }
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* A copy of the model file src without the ranking head (as written before
+ * it existed), or with a bad negatives count in rank.global. */
+static void rewrite(const char *src, const char *dst, int bad_global)
+{
+    rec_lrm_reader *r;
+    rec_lrm_writer *w;
+    rec_params *p;
+    ck_assert_int_eq(rec_lrm_open(src, &r), REC_OK);
+    ck_assert_int_eq(rec_lrm_writer_create(rec_lrm_kind(r), &w), REC_OK);
+    ck_assert_int_eq(rec_lrm_params(r, &p), REC_OK);
+    ck_assert_int_eq(rec_lrm_add_params(w, p), REC_OK);
+    rec_params_destroy(p);
+    for (size_t k = 0; k < rec_lrm_meta_count(r); k++) {
+        const char *key, *val;
+        ck_assert_int_eq(rec_lrm_meta_at(r, k, &key, &val), REC_OK);
+        ck_assert_int_eq(rec_lrm_add_meta(w, key, val), REC_OK);
+    }
+    for (size_t k = 0; k < rec_lrm_blob_count(r); k++) {
+        const char *name;
+        const void *data;
+        size_t len;
+        ck_assert_int_eq(rec_lrm_blob_at(r, k, &name, &data, &len), REC_OK);
+        ck_assert_int_eq(rec_lrm_add_blob(w, name, data, len), REC_OK);
+    }
+    float g[2];
+    for (size_t k = 0; k < rec_lrm_tensor_count(r); k++) {
+        const char *name;
+        rec_lrm_dtype dt;
+        int nd;
+        int64_t shape[REC_LRM_MAX_DIMS];
+        const void *data;
+        size_t bytes;
+        ck_assert_int_eq(rec_lrm_tensor_at(r, k, &name, &dt, &nd, shape, &data, &bytes), REC_OK);
+        if (!strncmp(name, "rank.", 5) && !bad_global)
+            continue;
+        if (!strcmp(name, "rank.global")) {
+            memcpy(g, data, sizeof g);
+            g[1] = 0;
+            data = g;
+        }
+        ck_assert_int_eq(rec_lrm_add_tensor(w, name, dt, nd, shape, data), REC_OK);
+    }
+    ck_assert_int_eq(rec_lrm_save(w, dst), REC_OK);
+    rec_lrm_writer_destroy(w);
+    rec_lrm_close(r);
+}
+
+/* The head's tensors round-trip (check_round_trip compares top-N, similar
+ * and fold-in); a file without them loads and ranks by the ratings; a bad
+ * rank.global is REC_E_FORMAT. */
+START_TEST(svd_rank_head_files)
+{
+    rec_dataset *d = gen(60, 80, 12);
+    rec_model *m = make("svd", "n_factors=6 n_epochs=3");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    check_round_trip(m, d, "svd-head.lrm");
+    rec_model *r = make("svd", "n_factors=6 n_epochs=3 rank_negatives=0");
+    ck_assert_int_eq(rec_model_fit(r, d, NULL, NULL), REC_OK);
+
+    char src[1024], old[1024]; /* tu_tmp_path's buffer is reused */
+    snprintf(src, sizeof src, "%s", tu_tmp_path("svd-head.lrm"));
+    snprintf(old, sizeof old, "%s", tu_tmp_path("svd-old.lrm"));
+    rewrite(src, old, 0);
+    rec_model *l;
+    rec_status st = rec_model_load(&l, old);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    ck_assert_ptr_null(((const rec_svd_state *)l->state)->RP);
+    int32_t ni;
+    rec_dataset_num_items(d, &ni);
+    const char **a = calloc((size_t)ni, sizeof *a), **b = calloc((size_t)ni, sizeof *b);
+    float *sa = calloc((size_t)ni, sizeof *sa), *sb = calloc((size_t)ni, sizeof *sb);
+    size_t na, nb;
+    const char *uid;
+    rec_dataset_user_id(d, 4, &uid);
+    ck_assert_int_eq(rec_model_recommend(l, uid, (size_t)ni, 0, a, sa, &na), REC_OK);
+    ck_assert_int_eq(rec_model_recommend(r, uid, (size_t)ni, 0, b, sb, &nb), REC_OK);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_int_eq(memcmp(sa, sb, na * sizeof *sa), 0);
+    ck_assert_float_eq(score(l, uid, a[0]), score(m, uid, a[0]));
+    rec_model_destroy(l);
+
+    rewrite(src, old, 1);
+    ck_assert_int_eq(rec_model_load(&l, old), REC_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "rec_model_load(svd): bad rank.global"));
+    free(a), free(b), free(sa), free(sb);
+    rec_model_destroy(m);
+    rec_model_destroy(r);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(svd_rank_negatives_bad_values)
+{
+    rec_model *m;
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    rec_params_set_int(p, "rank_negatives", -2);
+    ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'rank_negatives' = -2 is outside"));
+    rec_params_set_int(p, "rank_negatives", 1001);
+    ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'rank_negatives' = 1001 is outside"));
+    rec_params_destroy(p);
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    rec_params_set_float(p, "rank_negatives", 2.5);
+    ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "rank_negatives"));
+    rec_params_destroy(p);
+    /* SVD++ has no ranking head */
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    rec_params_set_int(p, "rank_negatives", 4);
+    ck_assert_int_eq(rec_model_create(&m, "svdpp", p), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "unknown parameter 'rank_negatives'"));
+    rec_params_destroy(p);
+}
+END_TEST
+
 /* ---- allocation failures -------------------------------------------------- */
 
 typedef struct oom_ctx {
@@ -570,6 +866,11 @@ Suite *rec_mf_models_suite(void)
     tcase_add_test(t, svd_learns_and_is_reproducible);
     tcase_add_test(t, svd_bad_params_and_divergence);
     tcase_add_test(t, svd_save_load_identical);
+    tcase_add_test(t, svd_rank_head_keeps_pair_scores);
+    tcase_add_test(t, svd_rank_head_ranks_the_popular_liked_item);
+    tcase_add_test(t, svd_rank_head_fold_in_closed_form);
+    tcase_add_test(t, svd_rank_head_files);
+    tcase_add_test(t, svd_rank_negatives_bad_values);
     suite_add_tcase(s, t);
     t = tcase_create("als");
     tcase_add_test(t, als_item_step_solves_the_normal_equations);

@@ -1,6 +1,7 @@
 /* The factorisation kinds on MovieLens ml-latest-small: svd's 5-fold RMSE
  * and MAE against the peer (w8, Surprise's SVD: RMSE 0.8726, MAE 0.6701),
- * and als's leave-last-out Hit@10 against the most-popular baseline. */
+ * and svd's (ranking head) and als's leave-last-out Hit@10 against the
+ * most-popular baseline. */
 #include "testutil.h"
 
 #include <librec/librec.h>
@@ -82,8 +83,9 @@ START_TEST(svd_5fold_rmse_mae)
 {
     double rmse, mae;
     kfold("svd", &rmse, &mae);
-    ck_assert_double_le(rmse, 0.88);
-    ck_assert_double_le(mae, 0.68);
+    /* the defaults (40 epochs, reg 0.05) measured 0.8604 / 0.6596 */
+    ck_assert_double_le(rmse, 0.866);
+    ck_assert_double_le(mae, 0.665);
 }
 END_TEST
 
@@ -106,7 +108,7 @@ static int by_count(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-START_TEST(als_leave_last_out_beats_popularity)
+static void leave_last_out_beats_popularity(const char *kind)
 {
     rec_dataset *d = ratings(), *train, *test;
     ck_assert_int_eq(rec_dataset_split(d, "last:1", 0, 0, &train, &test), REC_OK);
@@ -133,7 +135,7 @@ START_TEST(als_leave_last_out_beats_popularity)
     qsort(order, (size_t)ni, sizeof *order, by_count);
 
     rec_model *m;
-    ck_assert_int_eq(rec_model_create(&m, "als", NULL), REC_OK);
+    ck_assert_int_eq(rec_model_create(&m, kind, NULL), REC_OK);
     double t0 = now();
     ck_assert_int_eq(rec_model_fit(m, train, NULL, NULL), REC_OK);
     double t = now() - t0;
@@ -157,15 +159,27 @@ START_TEST(als_leave_last_out_beats_popularity)
         }
     }
     double hr = (double)hits / (double)nte, phr = (double)pop_hits / (double)nte;
-    printf("als ml-latest-small leave-last-out: hit@10 %.4f, most-popular %.4f, fit %.3f s\n",
-           hr, phr, t);
-    ck_assert_msg(hr > 1.5 * phr, "als hit@10 %.4f is not clearly above popularity %.4f", hr,
-                  phr);
+    printf("%s ml-latest-small leave-last-out: hit@10 %.4f, most-popular %.4f, fit %.3f s\n",
+           kind, hr, phr, t);
+    ck_assert_msg(hr > 1.5 * phr, "%s hit@10 %.4f is not clearly above popularity %.4f", kind,
+                  hr, phr);
     rec_model_destroy(m);
     free(cnt), free(seen), free(order);
     rec_dataset_destroy(train);
     rec_dataset_destroy(test);
     rec_dataset_destroy(d);
+}
+
+START_TEST(als_leave_last_out_beats_popularity)
+{
+    leave_last_out_beats_popularity("als");
+}
+END_TEST
+
+/* svd's ranking head (the default; 0.0803 against 0.0426 measured) */
+START_TEST(svd_leave_last_out_beats_popularity)
+{
+    leave_last_out_beats_popularity("svd");
 }
 END_TEST
 
@@ -177,6 +191,7 @@ Suite *rec_mf_models_real_suite(void)
     tcase_add_test(t, svd_5fold_rmse_mae);
     tcase_add_test(t, svdpp_5fold_rmse_mae);
     tcase_add_test(t, als_leave_last_out_beats_popularity);
+    tcase_add_test(t, svd_leave_last_out_beats_popularity);
     suite_add_tcase(s, t);
     return s;
 }

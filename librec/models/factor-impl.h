@@ -13,6 +13,13 @@ typedef struct rec_svd_state {
     float *glob;         /* [3] mu, lo, hi: train mean and rating range     */
     uint8_t *uknown;     /* [nusers] 1 when the user had training ratings   */
     uint8_t *iknown;     /* [nitems]                                        */
+    /* The ranking head of "svd" (NULL when absent: top-N ranks by r_hat):
+     * the same model refitted with sampled unrated items as target 0. */
+    float *RP, *RQ;      /* [nusers, dim], [nitems, dim]                    */
+    float *rbu, *rbi;    /* [nusers], [nitems]                              */
+    float *rglob;        /* [2] its mu, and the negatives per rating        */
+    double *rgram;       /* [(dim+1)^2 + dim+1] sum over items of f f^T and
+                          * t f, f = [RQ[i]; 1], t = -mu - rbi[i] (fold-in) */
 } rec_svd_state;
 
 /* Shared by "svd" and "svdpp" (svd.c): allocation, initialisation (P then Q
@@ -31,6 +38,7 @@ rec_status rec_svd_setup(rec_model *m, const rec_dataset *d, int biased, rec_rng
                          rec_svd_order *o, const char *fn);
 void rec_svd_order_free(rec_svd_order *o);
 rec_status rec_svd_score_user(const rec_model *m, int32_t u, float *out);
+int rec_svd_predicts_ratings(const rec_model *m);
 rec_status rec_svd_score_pair(const rec_model *m, int32_t u, int32_t i, float *out);
 rec_status rec_svd_score_history(const rec_model *m, const int32_t *items, const float *r,
                                  size_t n, float *out);

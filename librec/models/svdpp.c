@@ -10,7 +10,10 @@
  * (y_j <- a^K y_j + D) are carried through the user's block in closed form
  * and applied once at its end: the same arithmetic at d per rating.
  * After training, p_u + imp_u is stored as the user's vector, so scoring,
- * fold-in, similar items and the file are those of "svd". */
+ * fold-in, similar items and the file are those of "svd" without its ranking
+ * head: top-N ranks by predicted rating.  Defaults are Surprise's except
+ * shuffle (true, as its shuffled KFold; 5-fold RMSE on ml-latest-small
+ * 0.8654 in file order, 0.8603 shuffled). */
 #include "factor-impl.h"
 
 #include <math.h>
@@ -23,8 +26,9 @@ static const rec_param_spec spec[] = {
     { "reg_all", REC_PARAM_FLOAT, "0.02", 0, 100, NULL, "L2 penalty of every parameter" },
     { "init_mean", REC_PARAM_FLOAT, "0", -100, 100, NULL, "mean of the normal factor init" },
     { "init_std_dev", REC_PARAM_FLOAT, "0.1", 0, 100, NULL, "std of the normal factor init" },
-    { "shuffle", REC_PARAM_BOOL, "false", 0, 0, NULL,
-      "take the training rows in a seeded random order before grouping them by user" },
+    { "shuffle", REC_PARAM_BOOL, "true", 0, 0, NULL,
+      "take the training rows in a seeded random order (as Surprise's shuffled KFold "
+      "hands them over) before grouping them by user" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed of the init and shuffle" },
 };
 #define NSPEC (sizeof spec / sizeof *spec)
@@ -133,6 +137,7 @@ const rec_model_vt rec_svdpp_vt = {
     .score_user = rec_svd_score_user,
     .score_history = rec_svd_score_history,
     .score_pair = rec_svd_score_pair,
+    .predicts_ratings = rec_svd_predicts_ratings,
     .similar = rec_svd_similar,
     .save = rec_svd_save,
     .load = svdpp_load,
