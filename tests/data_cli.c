@@ -47,10 +47,10 @@ START_TEST(rating_models_5fold)
         const char *kind;
         double rmse, mae;
     } bar[] = {
-        { "svd", 0.880, 0.676 },
-        { "svdpp", 0.870, 0.667 },
-        { "usercf", 0.892, 0.682 },
-        { "itemcf", 0.888, 0.677 },
+        { "svd", 0.866, 0.665 },    /* measured 0.8604 / 0.6596 */
+        { "svdpp", 0.866, 0.665 },  /* 0.8603 / 0.6599 */
+        { "usercf", 0.880, 0.673 }, /* 0.8744 / 0.6677 */
+        { "itemcf", 0.860, 0.657 }, /* 0.8533 / 0.6518 */
     };
     for (size_t k = 0; k < sizeof bar / sizeof *bar; k++) {
         double mae;
