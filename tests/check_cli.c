@@ -51,8 +51,8 @@ START_TEST(eval_prints_fold_means_and_stds_as_json)
     const char *data = ratings_file();
     tu_cli *r = malloc(sizeof *r);
     tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:3",
-                             "--metrics", "rmse,mae", "--json", "--param", "n_factors=8",
-                             NULL });
+                                    "--metrics", "rmse,mae", "--json", "--param", "n_factors=8",
+                                    NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_ptr_nonnull(strstr(r->out, "\"model\": \"svd\""));
     ck_assert_ptr_nonnull(strstr(r->out, "\"split\": \"kfold:3\""));
@@ -72,9 +72,9 @@ START_TEST(eval_prints_fold_means_and_stds_as_json)
     ck_assert_msg(strchr(r->out, '\n') == r->out + strlen(r->out) - 1, "%s", r->out);
 
     /* Leave-last-out, full ranking, every ranking metric by name. */
-    tu_cli_run(r, (const char *[]){ "eval", "--model", "itemcf", "--data", data, "--split", "last:1",
-                             "--metrics", "hit@10,ndcg@10,mrr,precision@5,recall@5", "--json",
-                             NULL });
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "itemcf", "--data", data, "--split",
+                                    "last:1", "--metrics",
+                                    "hit@10,ndcg@10,mrr,precision@5,recall@5", "--json", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_int_eq((int)tu_json_num(r->out, "users"), 40);
     double hit = tu_json_num(r->out, "hit@10");
@@ -83,7 +83,7 @@ START_TEST(eval_prints_fold_means_and_stds_as_json)
 
     /* A ranking-only model is refused for rmse rather than scored. */
     tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", data, "--split",
-                             "holdout:0.2", "--metrics", "rmse", "--json", NULL });
+                                    "holdout:0.2", "--metrics", "rmse", "--json", NULL });
     expect_failure(r, "'rmse' needs a model that predicts ratings");
     free(r);
 }
@@ -95,14 +95,14 @@ START_TEST(train_recommend_similar_round_trip)
     char model[600];
     snprintf(model, sizeof model, "%s", tu_tmp_path("icf.lrm"));
     tu_cli *r = malloc(sizeof *r);
-    tu_cli_run(r, (const char *[]){ "train", "--model", "itemcf", "--data", data, "--out", model,
-                             NULL });
+    tu_cli_run(
+        r, (const char *[]){ "train", "--model", "itemcf", "--data", data, "--out", model, NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_ptr_nonnull(strstr(r->err, "saved itemcf model to"));
     ck_assert_int_eq(access(model, R_OK), 0);
 
     tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k", "5",
-                             "--json", NULL });
+                                    "--json", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_ptr_nonnull(strstr(r->out, "{\"user\": \"user0\", \"items\": ["));
     /* user0 (even) rated every movie i < 15 with (7u + 3i) % 4 != 0 except
@@ -120,17 +120,17 @@ START_TEST(train_recommend_similar_round_trip)
     ck_assert(!isnan(tu_json_num(r->out, "score")));
 
     /* Plain text: rank, id, score per line. */
-    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k", "2",
-                             NULL });
+    tu_cli_run(
+        r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k", "2", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_ptr_nonnull(strstr(r->out, "1\tmovie"));
     ck_assert_ptr_nonnull(strstr(r->out, "\n2\tmovie"));
 
     tu_cli_run(r, (const char *[]){ "similar", "--load", model, "--item", "movie3", "-k", "3",
-                             "--json", NULL });
+                                    "--json", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_ptr_nonnull(strstr(r->out, "{\"item\": \"movie3\", \"items\": ["));
-    for (const char *p = r->out + 10; (p = strstr(p, "\"item\": \"movie")); ) {
+    for (const char *p = r->out + 10; (p = strstr(p, "\"item\": \"movie"));) {
         p += strlen("\"item\": \"movie");
         ck_assert_msg(atoi(p) < 15, "movie3's neighbours are in its group: %s", r->out);
     }
@@ -156,44 +156,44 @@ START_TEST(bad_input_gives_one_clear_line)
     const char *data = ratings_file();
     tu_cli *r = malloc(sizeof *r);
     tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", "/nonexistent/r.csv",
-                             "--split", "kfold:5", "--metrics", "rmse", NULL });
+                                    "--split", "kfold:5", "--metrics", "rmse", NULL });
     expect_failure(r, "/nonexistent/r.csv");
 
     char bad[600];
     snprintf(bad, sizeof bad, "%s", tu_tmp_path("bad.csv"));
     write_file(bad, "user,item,rating\nu1,i1,4\nu2,i2,four\nu3,i3,2\n");
     tu_cli_run(r, (const char *[]){ "train", "--model", "svd", "--data", bad, "--format", "csv",
-                             "--out", tu_tmp_path("never.lrm"), NULL });
+                                    "--out", tu_tmp_path("never.lrm"), NULL });
     expect_failure(r, "line 3");
     ck_assert_msg(strstr(r->err, "bad.csv"), "names the file: %s", r->err);
     /* the column is where the bad field starts: "u2,i2," is 6 characters */
     ck_assert_msg(strstr(r->err, "line 3, column 7: rating 'four'"), "%s", r->err);
     ck_assert_int_ne(access(tu_tmp_path("never.lrm"), F_OK), 0);
 
-    tu_cli_run(r, (const char *[]){ "train", "--model", "svdd", "--data", data, "--out", "x.lrm",
-                             NULL });
+    tu_cli_run(
+        r, (const char *[]){ "train", "--model", "svdd", "--data", data, "--out", "x.lrm", NULL });
     expect_failure(r, "svdd");
     ck_assert_int_eq(r->code, 2);
     tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
-                             "--metrics", "rmse", "--param", "n_factorz=8", NULL });
+                                    "--metrics", "rmse", "--param", "n_factorz=8", NULL });
     expect_failure(r, "n_factorz");
     tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
-                             "--metrics", "rmse", "--param", "n_factors=-3", NULL });
+                                    "--metrics", "rmse", "--param", "n_factors=-3", NULL });
     expect_failure(r, "n_factors");
     tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:0",
-                             "--metrics", "rmse", NULL });
+                                    "--metrics", "rmse", NULL });
     expect_failure(r, "kfold:0");
     tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
-                             "--metrics", "rmse,ndgc@10", NULL });
+                                    "--metrics", "rmse,ndgc@10", NULL });
     expect_failure(r, "ndgc@10");
     tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
-                             "--metrics", "rmse", "--protocol", "sampled:x", NULL });
+                                    "--metrics", "rmse", "--protocol", "sampled:x", NULL });
     expect_failure(r, "sampled:x");
     tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split", "kfold:5",
-                             NULL });
+                                    NULL });
     expect_failure(r, "--metrics");
     tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--splitt", "kfold:5",
-                             NULL });
+                                    NULL });
     expect_failure(r, "--splitt");
     tu_cli_run(r, (const char *[]){ "recommend", "--load", data, "--user", "user0", NULL });
     expect_failure(r, "cannot load model");
@@ -209,8 +209,8 @@ START_TEST(failed_training_leaves_the_old_model_file)
     char model[600];
     snprintf(model, sizeof model, "%s", tu_tmp_path("keep.lrm"));
     tu_cli *r = malloc(sizeof *r);
-    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out", model,
-                             "--quiet", NULL });
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out",
+                                    model, "--quiet", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     ck_assert_msg(r->err[0] == 0, "--quiet prints nothing: %s", r->err);
     struct stat before, after;
@@ -222,7 +222,7 @@ START_TEST(failed_training_leaves_the_old_model_file)
     snprintf(bad, sizeof bad, "%s", tu_tmp_path("bad.csv"));
     write_file(bad, "user,item\nu1\n");
     tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", bad, "--format",
-                             "csv", "--out", model, NULL });
+                                    "csv", "--out", model, NULL });
     expect_failure(r, "line 2");
     ck_assert_int_eq(stat(model, &after), 0);
     ck_assert_int_eq(before.st_size, after.st_size);
@@ -230,7 +230,7 @@ START_TEST(failed_training_leaves_the_old_model_file)
     ck_assert_int_eq(memcmp(a, b, (size_t)before.st_size), 0);
     /* A directory that does not exist: an error, no file anywhere. */
     tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out",
-                             "/nonexistent-dir/m.lrm", NULL });
+                                    "/nonexistent-dir/m.lrm", NULL });
     expect_failure(r, "/nonexistent-dir/m.lrm");
     free(r);
 }
@@ -245,8 +245,8 @@ START_TEST(help_lists_a_models_params_from_the_library)
     ck_assert_ptr_nonnull(strstr(r->out, "--param lr_all="));
     tu_cli_run(r, (const char *[]){ "models", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
-    const char *kinds[] = { "popularity", "usercf", "itemcf", "tfidf", "svd", "svdpp", "als",
-                            "mf", "dnn", "twotower", "sasrec" };
+    const char *kinds[] = { "popularity", "usercf", "itemcf", "tfidf",    "svd",   "svdpp",
+                            "als",        "mf",     "dnn",    "twotower", "sasrec" };
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
         ck_assert_msg(strstr(r->out, kinds[k]), "models lacks %s", kinds[k]);
     tu_cli_run(r, (const char *[]){ "help", "nosuchmodel", NULL });

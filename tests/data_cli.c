@@ -23,8 +23,8 @@ static const char *ratings(void)
     return path;
 }
 
-static double eval(const char *model, const char *split, const char *metrics,
-                   const char *metric, double *second, const char *metric2)
+static double eval(const char *model, const char *split, const char *metrics, const char *metric,
+                   double *second, const char *metric2)
 {
     static tu_cli r;
     tu_cli_run(&r, (const char *[]){ "eval", "--model", model, "--data", ratings(), "--split",
@@ -55,8 +55,7 @@ START_TEST(rating_models_5fold)
     for (size_t k = 0; k < sizeof bar / sizeof *bar; k++) {
         double mae;
         double rmse = eval(bar[k].kind, "kfold:5", "rmse,mae", "rmse", &mae, "mae");
-        ck_assert_msg(rmse <= bar[k].rmse, "%s RMSE %.4f > %.3f", bar[k].kind, rmse,
-                      bar[k].rmse);
+        ck_assert_msg(rmse <= bar[k].rmse, "%s RMSE %.4f > %.3f", bar[k].kind, rmse, bar[k].rmse);
         ck_assert_msg(mae <= bar[k].mae, "%s MAE %.4f > %.3f", bar[k].kind, mae, bar[k].mae);
     }
 }
@@ -75,9 +74,8 @@ START_TEST(top10_learned_models_beat_popularity)
         double ndcg, hit = eval(kinds[k], "last:1", metrics, "hit@10", &ndcg, "ndcg@10");
         ck_assert_msg(hit >= 1.25 * pop, "%s hit@10 %.4f not clearly above popularity %.4f",
                       kinds[k], hit, pop);
-        ck_assert_msg(ndcg >= 1.25 * pop_ndcg,
-                      "%s ndcg@10 %.4f not clearly above popularity %.4f", kinds[k], ndcg,
-                      pop_ndcg);
+        ck_assert_msg(ndcg >= 1.25 * pop_ndcg, "%s ndcg@10 %.4f not clearly above popularity %.4f",
+                      kinds[k], ndcg, pop_ndcg);
     }
 }
 END_TEST
