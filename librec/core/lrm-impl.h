@@ -145,6 +145,8 @@ rec_status rec_lrm_tensor(const rec_lrm_reader *r, const char *name, rec_lrm_dty
 rec_status rec_lrm_tensor_expect(const rec_lrm_reader *r, const char *name, rec_lrm_dtype dt,
                                  int nd, const int64_t *want, const void **data);
 size_t rec_lrm_tensor_count(const rec_lrm_reader *r);
+/* 1 when the file has a tensor `name` (an optional part of a model). */
+int rec_lrm_has_tensor(const rec_lrm_reader *r, const char *name);
 rec_status rec_lrm_tensor_at(const rec_lrm_reader *r, size_t i, const char **name,
                              rec_lrm_dtype *dt, int *nd, int64_t *shape_out,
                              const void **data, size_t *bytes);

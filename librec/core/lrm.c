@@ -1299,6 +1299,11 @@ rec_status rec_lrm_tensor_expect(const rec_lrm_reader *r, const char *name, rec_
     return tensor_get(r, name, dt, nd, want, NULL, data, "rec_lrm_tensor_expect");
 }
 
+int rec_lrm_has_tensor(const rec_lrm_reader *r, const char *name)
+{
+    return r && name && find_item(r, 0, r->ntens, name) != NULL;
+}
+
 size_t rec_lrm_tensor_count(const rec_lrm_reader *r)
 {
     return r ? r->ntens : 0;

@@ -327,6 +327,18 @@ static double sgd_epoch(const rec_model *m, rec_svd_state *s, const rec_svd_orde
     return sse;
 }
 
+/* P then Q from rng, N(init_mean, init_std_dev) element by element. */
+static void init_factors(const rec_model *m, float *P, size_t np, float *Q, size_t nq,
+                         rec_rng *rng)
+{
+    float mean = (float)rec_model_flt(m, "init_mean");
+    float sd = (float)rec_model_flt(m, "init_std_dev");
+    for (size_t k = 0; k < np; k++)
+        P[k] = mean + sd * rec_rng_normal(rng);
+    for (size_t k = 0; k < nq; k++)
+        Q[k] = mean + sd * rec_rng_normal(rng);
+}
+
 rec_status rec_svd_setup(rec_model *m, const rec_dataset *d, int biased, rec_rng *rng,
                          rec_svd_order *o, const char *fn)
 {
@@ -335,12 +347,7 @@ rec_status rec_svd_setup(rec_model *m, const rec_dataset *d, int biased, rec_rng
     rec_svd_state *s = m->state;
     size_t nu = (size_t)m->nusers, ni = (size_t)m->nitems, dim = (size_t)s->dim;
     rec_rng_seed(rng, (uint64_t)rec_model_int(m, "seed"));
-    float mean = (float)rec_model_flt(m, "init_mean");
-    float sd = (float)rec_model_flt(m, "init_std_dev");
-    for (size_t k = 0; k < nu * dim; k++)
-        s->P[k] = mean + sd * rec_rng_normal(rng);
-    for (size_t k = 0; k < ni * dim; k++)
-        s->Q[k] = mean + sd * rec_rng_normal(rng);
+    init_factors(m, s->P, nu * dim, s->Q, ni * dim, rng);
 
     int64_t n = rec_ds_num_rows(d);
     const float *rc = rec_ds_ratings_col(d);
@@ -392,6 +399,25 @@ void rec_svd_order_free(rec_svd_order *o)
     o->ptr = NULL;
 }
 
+/* Epochs ep0+1 .. ep0+n of SGD on the factors in s, each rating followed by
+ * neg sampled unrated items; progress reports epoch ep of total.  what names
+ * the factors in the divergence error. */
+static rec_status run_epochs(rec_model *m, rec_svd_state *s, const rec_svd_order *o, int neg,
+                             rec_rng *nrng, int ep0, int n, int total, rec_progress_fn cb,
+                             void *user, const char *fn, const char *what)
+{
+    float lr = (float)rec_model_flt(m, "lr_all"), reg = (float)rec_model_flt(m, "reg_all");
+    for (int ep = ep0 + 1; ep <= ep0 + n; ep++) {
+        double sse = sgd_epoch(m, s, o, lr, reg, s->biased, neg, nrng);
+        if (!isfinite(sse))
+            return rec_err(REC_E_RANGE, "%s: %s training error diverged at epoch %d "
+                           "(lower lr_all)", fn, what, ep);
+        if (cb && cb(user, ep, total, sse / (double)o->n))
+            return rec_err(REC_E_CANCELLED, "%s: cancelled at epoch %d", fn, ep);
+    }
+    return REC_OK;
+}
+
 /* The ranking head: the model fitted again from its own init, each rating
  * followed by rn sampled unrated items with target 0 (as "negatives"), into
  * RP, RQ, rbu, rbi; the rating model is left as it is. */
@@ -405,12 +431,7 @@ static rec_status fit_rank_head(rec_model *m, const rec_svd_order *o, int rn, in
     rec_rng irng, nrng; /* streams of their own: the rating model is unchanged */
     rec_rng_stream(&irng, seed, 3);
     rec_rng_stream(&nrng, seed, 4);
-    float mean = (float)rec_model_flt(m, "init_mean");
-    float sd = (float)rec_model_flt(m, "init_std_dev");
-    for (size_t k = 0; k < nu * dim; k++)
-        s->RP[k] = mean + sd * rec_rng_normal(&irng);
-    for (size_t k = 0; k < ni * dim; k++)
-        s->RQ[k] = mean + sd * rec_rng_normal(&irng);
+    init_factors(m, s->RP, nu * dim, s->RQ, ni * dim, &irng);
     double sum = 0;
     for (int64_t h = 0; h < o->n; h++)
         sum += o->rats[h];
@@ -419,16 +440,9 @@ static rec_status fit_rank_head(rec_model *m, const rec_svd_order *o, int rn, in
     float g3[3] = { s->rglob[0], s->glob[1], s->glob[2] };
     rec_svd_state h = *s;
     h.P = s->RP, h.Q = s->RQ, h.bu = s->rbu, h.bi = s->rbi, h.glob = g3;
-    float lr = (float)rec_model_flt(m, "lr_all"), reg = (float)rec_model_flt(m, "reg_all");
-    rec_status st = REC_OK;
-    for (int ep = ep0 + 1; !st && ep <= ep0 + epochs; ep++) {
-        double sse = sgd_epoch(m, &h, o, lr, reg, s->biased, rn, &nrng);
-        if (!isfinite(sse))
-            st = rec_err(REC_E_RANGE, "%s: the ranking head's training error diverged at "
-                         "epoch %d (lower lr_all)", fn, ep);
-        else if (cb && cb(user, ep, ep0 + epochs, sse / (double)o->n))
-            st = rec_err(REC_E_CANCELLED, "%s: cancelled at epoch %d", fn, ep);
-    }
+    rec_status st = run_epochs(m, &h, o, rn, &nrng, ep0, epochs, ep0 + epochs, cb, user, fn,
+                               "the ranking head's");
+    /* a cancelled fit stays usable (rec_model_fit keeps it) */
     if (!st || st == REC_E_CANCELLED)
         rank_gram(m, s);
     return st;
@@ -443,7 +457,6 @@ static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
     rec_svd_order o;
     rec_status st = rec_svd_setup(m, d, biased, &rng, &o, fn);
     int epochs = (int)rec_model_int(m, "n_epochs");
-    float lr = (float)rec_model_flt(m, "lr_all"), reg = (float)rec_model_flt(m, "reg_all");
     int neg = (int)rec_model_int(m, "negatives");
     if (neg < 0)
         neg = rec_ds_ratings_col(d) ? 0 : NEG_IMPLICIT;
@@ -457,14 +470,8 @@ static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
         rec_svd_state *s = m->state;
         s->glob[0] /= (float)(1 + neg);
     }
-    for (int ep = 1; !st && ep <= epochs; ep++) {
-        double sse = sgd_epoch(m, m->state, &o, lr, reg, biased, neg, &nrng);
-        if (!isfinite(sse))
-            st = rec_err(REC_E_RANGE, "%s: the training error diverged at epoch %d "
-                         "(lower lr_all)", fn, ep);
-        else if (cb && cb(user, ep, total, sse / (double)o.n))
-            st = rec_err(REC_E_CANCELLED, "%s: cancelled at epoch %d", fn, ep);
-    }
+    if (!st)
+        st = run_epochs(m, m->state, &o, neg, &nrng, 0, epochs, total, cb, user, fn, "the");
     if (!st && rn > 0)
         st = fit_rank_head(m, &o, rn, epochs, epochs, cb, user, fn);
     rec_svd_order_free(&o);
@@ -644,21 +651,11 @@ static rec_status load_one(const rec_lrm_reader *r, const char *name, rec_lrm_dt
     return REC_OK;
 }
 
-static int has_tensor(const rec_lrm_reader *r, const char *name)
-{
-    for (size_t k = 0; k < rec_lrm_tensor_count(r); k++) {
-        const char *nm;
-        if (!rec_lrm_tensor_at(r, k, &nm, NULL, NULL, NULL, NULL, NULL) && !strcmp(nm, name))
-            return 1;
-    }
-    return 0;
-}
-
 /* The ranking head, when the file has one (files written before it existed,
  * and models fitted with rank_negatives=0, rank by the rating model). */
 static rec_status load_rank_head(rec_model *m, const rec_lrm_reader *r)
 {
-    if (!has_tensor(r, "rank.P"))
+    if (!rec_lrm_has_tensor(r, "rank.P"))
         return REC_OK;
     rec_svd_state *s = m->state;
     REC_TRY(rank_alloc(m, s, "rec_model_load"));
