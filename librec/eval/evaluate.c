@@ -411,6 +411,16 @@ static rec_status item_users(const rec_model *m, int64_t **ptr, int64_t **deg, i
     return REC_OK;
 }
 
+/* The name of the first rating metric (rmse, mae) of the list; need_rating
+ * says there is one. */
+static const char *rating_metric(const rec_metric *met, size_t nmet)
+{
+    for (size_t k = 0; k < nmet; k++)
+        if (met[k].kind == REC_M_RMSE || met[k].kind == REC_M_MAE)
+            return met[k].name;
+    return "rmse";
+}
+
 REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
                                 const char *protocol, const char *metrics, uint64_t seed,
                                 rec_eval_result **out)
@@ -461,20 +471,16 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
     }
     c.rates = m->vt->score_pair && m->vt->predicts_ratings && m->vt->predicts_ratings(m);
     if (c.need_rating && !c.rates) {
-        for (size_t k = 0; k < nmet && !st; k++)
-            if (met[k].kind == REC_M_RMSE || met[k].kind == REC_M_MAE)
-                st = rec_err(REC_E_INVALID,
-                             "%s: '%s' needs a model that predicts ratings; this '%s' model's "
-                             "scores only rank items (rating models: svd, svdpp, usercf and "
-                             "itemcf on rated data, dnn with target=rating)",
-                             fn, met[k].name, m->vt->kind);
+        st = rec_err(REC_E_INVALID,
+                     "%s: '%s' needs a model that predicts ratings; this '%s' model's scores "
+                     "only rank items (rating models: svd, svdpp, usercf and itemcf on rated "
+                     "data, dnn with target=rating)",
+                     fn, rating_metric(met, nmet), m->vt->kind);
         goto done;
     }
     if (c.need_rating && !rec_ds_ratings_col(test)) {
-        for (size_t k = 0; k < nmet && !st; k++)
-            if (met[k].kind == REC_M_RMSE || met[k].kind == REC_M_MAE)
-                st = rec_err(REC_E_STATE, "%s: '%s' needs a test dataset with ratings", fn,
-                             met[k].name);
+        st = rec_err(REC_E_STATE, "%s: '%s' needs a test dataset with ratings", fn,
+                     rating_metric(met, nmet));
         goto done;
     }
     if ((st = rec_ds_user_csr(test, &c.tptr, &c.titem, &c.trat)) != REC_OK)
