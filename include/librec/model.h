@@ -70,7 +70,8 @@ REC_API rec_status rec_model_recommend(const rec_model *m, const char *user, siz
 /* Top-k for an anonymous user described by a history given now (fold-in):
  * items (external ids; unknown ones are skipped) with optional ratings (NULL
  * = implicit).  The history's items are excluded unless REC_INCLUDE_SEEN.
- * REC_E_UNSUPPORTED for kinds that cannot fold in. */
+ * REC_E_INVALID naming the entry for a NULL item or a rating that is NaN or
+ * infinite; REC_E_UNSUPPORTED for kinds that cannot fold in. */
 REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *const *history,
                                                const float *ratings, size_t nhistory, size_t k,
                                                unsigned flags, const char **items,
