@@ -99,7 +99,10 @@ REC_API rec_status rec_model_num_users(const rec_model *m, size_t *n);
 REC_API rec_status rec_model_num_items(const rec_model *m, size_t *n);
 
 /* Writes the model to one .lrm file (a temporary file renamed over path, so
- * a failure leaves an existing file intact). */
+ * a failure leaves an existing file intact).  The temporary file is
+ * "<path>.tmp-<pid>-<n>" (decimal pid of the saving process, n counting its
+ * saves from 0); one whose pid no longer runs was left by a killed process
+ * and may be removed. */
 REC_API rec_status rec_model_save(const rec_model *m, const char *path);
 /* Reads a model saved by rec_model_save; REC_E_FORMAT for a truncated,
  * corrupted or foreign file, with a message. */
