@@ -163,7 +163,25 @@ int cli_load_data(const cli_opts *o, rec_dataset **d)
     size_t n = 0;
     rec_params_count(o->load_opts, &n);
     rec_status st = rec_dataset_load(d, o->data, o->format, n ? o->load_opts : NULL);
-    return st ? cli_fail(st, "cannot load data") : 0;
+    if (st)
+        return cli_fail(st, "cannot load data");
+    /* Data is never misread silently: what was read, and how, every time
+     * (warnings even under --quiet: they say the data may not be what the
+     * user meant). */
+    const char *w;
+    rec_dataset_warnings(*d, &w);
+    while (*w) {
+        const char *e = strchr(w, '\n');
+        int len = e ? (int)(e - w) : (int)strlen(w);
+        fprintf(stderr, "librec: warning: %.*s\n", len, w);
+        w += len + (e != NULL);
+    }
+    if (!o->quiet) {
+        char line[512];
+        rec_dataset_summary(*d, line, sizeof line);
+        fprintf(stderr, "librec: %s: %s\n", o->data, line);
+    }
+    return 0;
 }
 
 /* ---- JSON output ------------------------------------------------------------- */
