@@ -115,19 +115,11 @@ REC_API rec_status rec_filter_exclude_csr(rec_filter *f, size_t nq, const int64_
     REC_CHECK_ARG(f, fn, "filter is NULL");
     REC_CHECK_ARG(indptr, fn, "indptr is NULL");
     REC_CHECK_ARG(nq > 0, fn, "nq is 0");
-    if (indptr[0] != 0)
-        return rec_err(REC_E_INVALID, "%s: indptr[0] = %lld, expected 0", fn,
-                       (long long)indptr[0]);
-    for (size_t q = 0; q < nq; q++)
-        if (indptr[q + 1] < indptr[q])
-            return rec_err(REC_E_INVALID, "%s: indptr decreases at %zu (%lld > %lld)", fn, q,
-                           (long long)indptr[q], (long long)indptr[q + 1]);
+    REC_TRY(rec_csr_check(0, fn, "exclude lists", (int64_t)nq, indptr, -1, NULL, 0, 0));
     int64_t nnz = indptr[nq];
     REC_CHECK_ARG(ids || nnz == 0, fn, "ids is NULL");
-    for (int64_t j = 0; j < nnz; j++)
-        if (ids[j] < 0 || (int64_t)ids[j] >= f->nlabels)
-            return rec_err(REC_E_RANGE, "%s: ids[%lld] = %d is outside [0, %lld)", fn,
-                           (long long)j, ids[j], (long long)f->nlabels);
+    REC_TRY(rec_csr_check(0, fn, "exclude lists", (int64_t)nq, indptr, nnz, ids, 0,
+                          f->nlabels));
     int64_t *ptr = rec_malloc((nq + 1) * sizeof *ptr);
     int32_t *xs = rec_malloc(((size_t)nnz + 1) * sizeof *xs);
     if (!ptr || !xs) {

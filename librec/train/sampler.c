@@ -54,16 +54,8 @@ static rec_status copy_positives(rec_sampler *s, const int64_t *indptr, const in
                                  int64_t *counts, const char *fn)
 {
     int32_t nu = s->nusers;
-    if (indptr[0] != 0)
-        return rec_err(REC_E_RANGE, "%s: indptr[0] = %lld, want 0", fn, (long long)indptr[0]);
-    for (int32_t u = 0; u < nu; u++)
-        if (indptr[u + 1] < indptr[u])
-            return rec_err(REC_E_RANGE, "%s: indptr decreases at user %d", fn, (int)u);
+    REC_TRY(rec_csr_check(0, fn, "positives", nu, indptr, -1, items, 0, s->nitems));
     int64_t nnz = indptr[nu];
-    for (int64_t k = 0; k < nnz; k++)
-        if (items[k] < 0 || items[k] >= s->nitems)
-            return rec_err(REC_E_RANGE, "%s: items[%lld] = %d is outside [0, %d)", fn,
-                           (long long)k, (int)items[k], (int)s->nitems);
     s->pos_ptr = rec_calloc((size_t)nu + 1, sizeof *s->pos_ptr);
     s->pos = s->pos_ptr ? rec_malloc((size_t)(nnz ? nnz : 1) * sizeof *s->pos) : NULL;
     if (!s->pos) {
