@@ -42,6 +42,9 @@ rec_status rec_csr_check(int in_file, const char *fn, const char *what, int64_t 
                          const int64_t *indptr, int64_t nnz, const int32_t *indices, int64_t lo,
                          int64_t hi);
 
+/* qsort order of int32_t values, ascending. */
+int rec_cmp_i32(const void *a, const void *b);
+
 /* ---- allocation through the host's hooks -------------------------------
  * Every allocation in librec goes through these; rec_free needs the size.
  * They set no error message: callers report REC_E_NOMEM with rec_nomem(). */

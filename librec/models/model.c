@@ -126,12 +126,6 @@ REC_API const char *rec_model_kind(const rec_model *m)
     return m ? m->vt->kind : NULL;
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Copies the dataset's id maps and each user's distinct training items. */
 static rec_status take_ids(rec_model *m, const rec_dataset *d)
 {
@@ -159,7 +153,7 @@ static rec_status take_ids(rec_model *m, const rec_dataset *d)
     for (int32_t u = 0; u < nu; u++) {
         int64_t b = w;
         memcpy(m->seen + w, items + ptr[u], (size_t)(ptr[u + 1] - ptr[u]) * sizeof *items);
-        qsort(m->seen + b, (size_t)(ptr[u + 1] - ptr[u]), sizeof *m->seen, cmp_i32);
+        qsort(m->seen + b, (size_t)(ptr[u + 1] - ptr[u]), sizeof *m->seen, rec_cmp_i32);
         for (int64_t j = ptr[u]; j < ptr[u + 1]; j++) {
             int32_t it = m->seen[b + (j - ptr[u])];
             if (w == b || m->seen[w - 1] != it)

@@ -282,12 +282,6 @@ static rec_status read_docs(const rec_model *m, const rec_dataset *d, corpus *c,
     return REC_OK;
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct term {
     const char *s;
     int64_t tf;    /* corpus frequency */
@@ -562,7 +556,7 @@ static rec_status user_weights(rec_model *m, tfidf *s, const rec_dataset *d)
         const int32_t *a = m->seen + m->seen_ptr[u];
         size_t n = (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]);
         for (size_t k = 0; k < nu; k++) {
-            const int32_t *hit = bsearch(&it[ip[u] + k], a, n, sizeof *a, cmp_i32);
+            const int32_t *hit = bsearch(&it[ip[u] + k], a, n, sizeof *a, rec_cmp_i32);
             if (hit)
                 s->uw[m->seen_ptr[u] + (hit - a)] += w[k];
         }

@@ -102,12 +102,6 @@ REC_API rec_status rec_filter_allow_bitmap(rec_filter *f, const uint8_t *bits, s
     return set_bits(f, f ? &f->allow : NULL, bits, nbits, "rec_filter_allow_bitmap");
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 REC_API rec_status rec_filter_exclude_csr(rec_filter *f, size_t nq, const int64_t *indptr,
                                           const int32_t *ids)
 {
@@ -133,7 +127,7 @@ REC_API rec_status rec_filter_exclude_csr(rec_filter *f, size_t nq, const int64_
     for (size_t q = 0; q < nq; q++) {
         int64_t b = w, len = indptr[q + 1] - indptr[q];
         memcpy(xs + b, ids + indptr[q], (size_t)len * sizeof *xs);
-        qsort(xs + b, (size_t)len, sizeof *xs, cmp_i32);
+        qsort(xs + b, (size_t)len, sizeof *xs, rec_cmp_i32);
         for (int64_t j = 0; j < len; j++)
             if (w == b || xs[w - 1] != xs[b + j])
                 xs[w++] = xs[b + j];

@@ -29,12 +29,6 @@ const rec_param_spec *rec_sampler_spec(size_t *n)
     return spec;
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 void rec_sampler_destroy(rec_sampler *s)
 {
     if (!s)
@@ -70,7 +64,7 @@ static rec_status copy_positives(rec_sampler *s, const int64_t *indptr, const in
     for (int32_t u = 0; u < nu; u++) {
         int64_t b = indptr[u], e = indptr[u + 1], start = w;
         memcpy(s->pos + w, items + b, (size_t)(e - b) * sizeof *items);
-        qsort(s->pos + w, (size_t)(e - b), sizeof *s->pos, cmp_i32);
+        qsort(s->pos + w, (size_t)(e - b), sizeof *s->pos, rec_cmp_i32);
         for (int64_t k = 0; k < e - b; k++) {
             int32_t it = s->pos[start + k];
             if (counts)
