@@ -89,7 +89,9 @@ static rec_status dnn_alloc(rec_model *m, const char *fn)
     s->target = !strcmp(t, "rating") ? REC_DNN_RATING
               : !strcmp(t, "threshold") ? REC_DNN_THRESHOLD : REC_DNN_IMPLICIT;
     s->rmax = 1;
-    return rec_dnn_parse_hidden(rec_model_str(m, "hidden"), s->hidden, &s->nhidden, fn);
+    /* the output layer is the MLP's last: at most REC_NN_MLP_MAX - 1 hidden ones */
+    return rec_list_ints(rec_model_str(m, "hidden"), 1, 65536, s->hidden, REC_NN_MLP_MAX - 1,
+                         &s->nhidden, fn, "hidden");
 }
 
 typedef struct fitctx {

@@ -96,23 +96,8 @@ static int loss_kind(const rec_model *m)
 /* "64,64" -> sizes; fn names the caller. */
 static rec_status parse_tower(const rec_model *m, int64_t *sizes, int *n, const char *fn)
 {
-    const char *p = rec_model_str(m, "tower");
-    *n = 0;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 65536 || (*end && *end != ','))
-            return rec_err(REC_E_INVALID, "%s: tower: '%s' is not a list of layer sizes "
-                           "(1..65536) such as \"64,64\"", fn, rec_model_str(m, "tower"));
-        if (*n == REC_NN_MLP_MAX)
-            return rec_err(REC_E_INVALID, "%s: tower: more than %d layers", fn,
-                           REC_NN_MLP_MAX);
-        sizes[(*n)++] = v;
-        p = *end ? end + 1 : end;
-        if (*end && !*p)
-            return rec_err(REC_E_INVALID, "%s: tower: trailing comma in '%s'", fn,
-                           rec_model_str(m, "tower"));
-    }
+    REC_TRY(rec_list_ints(rec_model_str(m, "tower"), 1, 65536, sizes, REC_NN_MLP_MAX, n, fn,
+                          "tower"));
     if (*n == 0)
         return rec_err(REC_E_INVALID, "%s: tower is empty", fn);
     return REC_OK;
