@@ -504,11 +504,7 @@ static rec_status tt_save(const rec_model *m, rec_lrm_writer *w)
     REC_TRY(rec_lrm_add_tensor(w, "tt.hist.items", REC_LRM_I32, 1, &nh, s->hitems));
     REC_TRY(save_tower(m, w, &s->ut, "user", nm->umeta, &slot));
     REC_TRY(save_tower(m, w, &s->it, "item", nm->imeta, &slot));
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        const rec_tensor *t = rec_pstore_at(s->ps, k);
-        REC_TRY(rec_lrm_add_tensor(w, t->name, REC_LRM_F32, t->nd, t->shape, t->v));
-    }
-    return REC_OK;
+    return rec_pstore_save(s->ps, w, "", "rec_model_save(twotower)");
 }
 
 #define LD "rec_model_load(twotower)"
@@ -613,11 +609,7 @@ static rec_status tt_load(rec_model *m, const rec_lrm_reader *r)
     rec_rng_seed(&rng, 0);
     REC_TRY(tt_build(m, &s->ut, "user", sizes, ns, &rng));
     REC_TRY(tt_build(m, &s->it, "item", sizes, ns, &rng));
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        rec_tensor *t = rec_pstore_at(s->ps, k);
-        REC_TRY(rec_lrm_tensor_expect(r, t->name, REC_LRM_F32, t->nd, t->shape, &p));
-        memcpy(t->v, p, (size_t)t->n * sizeof *t->v);
-    }
+    REC_TRY(rec_pstore_load(s->ps, r, "", LD));
     return compute_vectors(m);
 }
 
