@@ -160,10 +160,11 @@ static int has_digit(const char *s)
 static int parse_columns(rec_loader *L, const char *spec, int *role, int ncols)
 {
     int n = 0;
-    const char *p = spec;
-    while (*p) {
-        const char *c = strchr(p, ',');
-        size_t len = c ? (size_t)(c - p) : strlen(p);
+    rec_list_iter it;
+    const char *p;
+    size_t len;
+    rec_list_start(&it, spec);
+    while (rec_list_next(&it, &p, &len)) {
         char w[32];
         if (len >= sizeof w)
             len = sizeof w - 1;
@@ -187,9 +188,6 @@ static int parse_columns(rec_loader *L, const char *spec, int *role, int ncols)
         if (n == MAXCOLS)
             return (int)rec_err(REC_E_INVALID, "%s: columns: more than %d", L->fn, MAXCOLS);
         role[n++] = r;
-        p += len + (c != NULL);
-        if (c && !*p)
-            break;
     }
     for (int k = n; k < ncols; k++)
         role[k] = COL_SKIP;

@@ -89,7 +89,9 @@ static rec_status dnn_alloc(rec_model *m, const char *fn)
     s->target = !strcmp(t, "rating") ? REC_DNN_RATING
               : !strcmp(t, "threshold") ? REC_DNN_THRESHOLD : REC_DNN_IMPLICIT;
     s->rmax = 1;
-    return rec_dnn_parse_hidden(rec_model_str(m, "hidden"), s->hidden, &s->nhidden, fn);
+    /* the output layer is the MLP's last: at most REC_NN_MLP_MAX - 1 hidden ones */
+    return rec_list_ints(rec_model_str(m, "hidden"), 1, 65536, s->hidden, REC_NN_MLP_MAX - 1,
+                         &s->nhidden, fn, "hidden");
 }
 
 typedef struct fitctx {
@@ -274,11 +276,7 @@ static rec_status dnn_save(const rec_model *m, rec_lrm_writer *w)
     int64_t one[1] = { 1 };
     REC_TRY(rec_lrm_add_tensor(w, "dnn.rmax", REC_LRM_F32, 1, one, &s->rmax));
     REC_TRY(rec_dnn_features_save(s, w));
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        const rec_tensor *t = rec_pstore_at(s->ps, k);
-        REC_TRY(rec_lrm_add_tensor(w, t->name, REC_LRM_F32, t->nd, t->shape, t->v));
-    }
-    return REC_OK;
+    return rec_pstore_save(s->ps, w, "", "rec_model_save(dnn)");
 }
 
 static rec_status dnn_load(rec_model *m, const rec_lrm_reader *r)
@@ -296,12 +294,7 @@ static rec_status dnn_load(rec_model *m, const rec_lrm_reader *r)
     rec_rng rng;
     rec_rng_seed(&rng, 0);
     REC_TRY(rec_dnn_build(s, (float)rec_model_flt(m, "dropout"), 0.0f, &rng));
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        rec_tensor *t = rec_pstore_at(s->ps, k);
-        REC_TRY(rec_lrm_tensor_expect(r, t->name, REC_LRM_F32, t->nd, t->shape, &p));
-        memcpy(t->v, p, (size_t)t->n * sizeof *t->v);
-    }
-    return REC_OK;
+    return rec_pstore_load(s->ps, r, "", fn);
 }
 
 static int dnn_predicts_ratings(const rec_model *m)

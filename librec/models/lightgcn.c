@@ -306,7 +306,7 @@ static rec_status lgcn_score_history(const rec_model *m, const int32_t *items, c
 static rec_status lgcn_similar(const rec_model *m, int32_t i, float *out)
 {
     const lgcn *s = m->state;
-    rec_cosine_to_row(m->nitems, s->dim, s->V, i, out);
+    rec_rows_cosine(s->V, m->nitems, s->dim, s->V + (size_t)i * s->dim, out);
     return REC_OK;
 }
 

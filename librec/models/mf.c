@@ -201,14 +201,7 @@ static rec_status mf_similar(const rec_model *m, int32_t i, float *out)
 {
     const mf *s = m->state;
     int d = s->dim;
-    const float *q = s->Q->v + (size_t)i * d;
-    rec_sgemv(0, m->nitems, d, 1.0f, s->Q->v, d, q, 0.0f, out);
-    float qn = sqrtf(rec_sdot(d, q, q));
-    for (int32_t j = 0; j < m->nitems; j++) {
-        const float *r = s->Q->v + (size_t)j * d;
-        float den = qn * sqrtf(rec_sdot(d, r, r));
-        out[j] = den > 0 ? out[j] / den : 0.0f;
-    }
+    rec_rows_cosine(s->Q->v, m->nitems, d, s->Q->v + (size_t)i * d, out);
     return REC_OK;
 }
 

@@ -326,12 +326,7 @@ static rec_status sasrec_score_history(const rec_model *m, const int32_t *items,
 static rec_status sasrec_save(const rec_model *m, rec_lrm_writer *w)
 {
     const sasrec *s = m->state;
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        const rec_tensor *t = rec_pstore_at(s->ps, k);
-        char name[REC_NN_NAME_MAX + 8];
-        snprintf(name, sizeof name, "net.%s", t->name);
-        REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_F32, t->nd, t->shape, t->v));
-    }
+    REC_TRY(rec_pstore_save(s->ps, w, "net.", "rec_model_save(sasrec)"));
     int64_t nu1 = (int64_t)m->nusers + 1;
     REC_TRY(rec_lrm_add_tensor(w, "hist.ptr", REC_LRM_I64, 1, &nu1, s->hptr));
     return rec_lrm_add_tensor(w, "hist.items", REC_LRM_I32, 1, &s->nhist, s->hist);
@@ -342,14 +337,7 @@ static rec_status sasrec_load(rec_model *m, const rec_lrm_reader *r)
     static const char fn[] = "rec_model_load";
     REC_TRY(sasrec_alloc(m, fn, 0));
     sasrec *s = m->state;
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        rec_tensor *t = rec_pstore_at(s->ps, k);
-        char name[REC_NN_NAME_MAX + 8];
-        snprintf(name, sizeof name, "net.%s", t->name);
-        const void *p;
-        REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_F32, t->nd, t->shape, &p));
-        memcpy(t->v, p, (size_t)t->n * sizeof(float));
-    }
+    REC_TRY(rec_pstore_load(s->ps, r, "net.", fn));
     int64_t nu1 = (int64_t)m->nusers + 1, sh[REC_LRM_MAX_DIMS];
     const void *pp, *pi;
     REC_TRY(rec_lrm_tensor_expect(r, "hist.ptr", REC_LRM_I64, 1, &nu1, &pp));

@@ -604,13 +604,11 @@ rec_status rec_svd_similar(const rec_model *m, int32_t i, float *out)
     const rec_svd_state *s = m->state;
     head h = ranking_head(s);
     int d = s->dim;
-    const float *q = h.Q + (size_t)i * d;
-    float qn = sqrtf(rec_sdot(d, q, q));
-    for (int32_t j = 0; j < m->nitems; j++) {
-        const float *r = h.Q + (size_t)j * d;
-        float den = qn * sqrtf(rec_sdot(d, r, r));
-        out[j] = den > 0 && s->iknown[j] ? rec_sdot(d, q, r) / den : 0.0f;
-    }
+    rec_rows_cosine(h.Q, m->nitems, d, h.Q + (size_t)i * d, out);
+    /* items without training ratings keep their random init: no similarity */
+    for (int32_t j = 0; j < m->nitems; j++)
+        if (!s->iknown[j])
+            out[j] = 0.0f;
     return REC_OK;
 }
 

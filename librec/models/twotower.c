@@ -96,23 +96,8 @@ static int loss_kind(const rec_model *m)
 /* "64,64" -> sizes; fn names the caller. */
 static rec_status parse_tower(const rec_model *m, int64_t *sizes, int *n, const char *fn)
 {
-    const char *p = rec_model_str(m, "tower");
-    *n = 0;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 65536 || (*end && *end != ','))
-            return rec_err(REC_E_INVALID, "%s: tower: '%s' is not a list of layer sizes "
-                           "(1..65536) such as \"64,64\"", fn, rec_model_str(m, "tower"));
-        if (*n == REC_NN_MLP_MAX)
-            return rec_err(REC_E_INVALID, "%s: tower: more than %d layers", fn,
-                           REC_NN_MLP_MAX);
-        sizes[(*n)++] = v;
-        p = *end ? end + 1 : end;
-        if (*end && !*p)
-            return rec_err(REC_E_INVALID, "%s: tower: trailing comma in '%s'", fn,
-                           rec_model_str(m, "tower"));
-    }
+    REC_TRY(rec_list_ints(rec_model_str(m, "tower"), 1, 65536, sizes, REC_NN_MLP_MAX, n, fn,
+                          "tower"));
     if (*n == 0)
         return rec_err(REC_E_INVALID, "%s: tower is empty", fn);
     return REC_OK;
@@ -519,11 +504,7 @@ static rec_status tt_save(const rec_model *m, rec_lrm_writer *w)
     REC_TRY(rec_lrm_add_tensor(w, "tt.hist.items", REC_LRM_I32, 1, &nh, s->hitems));
     REC_TRY(save_tower(m, w, &s->ut, "user", nm->umeta, &slot));
     REC_TRY(save_tower(m, w, &s->it, "item", nm->imeta, &slot));
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        const rec_tensor *t = rec_pstore_at(s->ps, k);
-        REC_TRY(rec_lrm_add_tensor(w, t->name, REC_LRM_F32, t->nd, t->shape, t->v));
-    }
-    return REC_OK;
+    return rec_pstore_save(s->ps, w, "", "rec_model_save(twotower)");
 }
 
 #define LD "rec_model_load(twotower)"
@@ -628,11 +609,7 @@ static rec_status tt_load(rec_model *m, const rec_lrm_reader *r)
     rec_rng_seed(&rng, 0);
     REC_TRY(tt_build(m, &s->ut, "user", sizes, ns, &rng));
     REC_TRY(tt_build(m, &s->it, "item", sizes, ns, &rng));
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        rec_tensor *t = rec_pstore_at(s->ps, k);
-        REC_TRY(rec_lrm_tensor_expect(r, t->name, REC_LRM_F32, t->nd, t->shape, &p));
-        memcpy(t->v, p, (size_t)t->n * sizeof *t->v);
-    }
+    REC_TRY(rec_pstore_load(s->ps, r, "", LD));
     return compute_vectors(m);
 }
 
