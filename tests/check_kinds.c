@@ -28,6 +28,7 @@ static const struct {
     { "dnn", { "epochs=1", "dim=4", "hidden=8,4", "batch=64", "negatives=1" } },
     { "twotower", { "epochs=1", "dim=4", "tower=8,8", "batch=64" } },
     { "sasrec", { "epochs=1", "dim=8", "maxlen=6", "batch=16", "blocks=1" } },
+    { "lightgcn", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
 };
 
 static const char *const *small_kv(const char *kind, int *n)
