@@ -246,7 +246,8 @@ START_TEST(help_lists_a_models_params_from_the_library)
     tu_cli_run(r, (const char *[]){ "models", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     const char *kinds[] = { "popularity", "usercf", "itemcf", "tfidf",    "svd",   "svdpp",
-                            "als",        "mf",     "dnn",    "twotower", "sasrec" };
+                            "als",        "mf",     "dnn",    "twotower", "sasrec",
+                            "lightgcn" };
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
         ck_assert_msg(strstr(r->out, kinds[k]), "models lacks %s", kinds[k]);
     tu_cli_run(r, (const char *[]){ "help", "nosuchmodel", NULL });

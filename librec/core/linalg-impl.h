@@ -10,4 +10,8 @@
  * positive definite. */
 rec_status rec_cholesky_solve(int n, double *a, double *b);
 
+/* out[j] = cosine of rows i and j of V [n, d] (0 when either is zero): the
+ * item similarity of the factor models. */
+void rec_cosine_to_row(int32_t n, int d, const float *v, int32_t i, float *out);
+
 #endif

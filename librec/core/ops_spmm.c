@@ -8,6 +8,7 @@
 
 #include "rowgather-impl.h"
 
+#include <stdio.h>
 #include <string.h>
 
 typedef struct spmm_job {
@@ -141,21 +142,13 @@ static rec_tensor *check_csr(rec_graph *g, const rec_csr *a)
     if (!a->indptr || (a->nnz && !a->indices))
         return rec_graph_fail(g, REC_E_INVALID, "rec_spmm: CSR %s is NULL",
                               a->indptr ? "indices" : "indptr");
-    if (a->indptr[0] != 0 || a->indptr[a->rows] != a->nnz)
-        return rec_graph_fail(g, REC_E_INVALID,
-                              "rec_spmm: CSR indptr runs from %lld to %lld, want 0 to nnz = %lld",
-                              (long long)a->indptr[0], (long long)a->indptr[a->rows],
-                              (long long)a->nnz);
-    for (int64_t r = 0; r < a->rows; r++)
-        if (a->indptr[r + 1] < a->indptr[r])
-            return rec_graph_fail(g, REC_E_INVALID, "rec_spmm: CSR indptr decreases at row %lld",
-                                  (long long)r);
-    for (int64_t k = 0; k < a->nnz; k++)
-        if (a->indices[k] < 0 || a->indices[k] >= a->cols)
-            return rec_graph_fail(g, REC_E_RANGE,
-                                  "rec_spmm: CSR indices[%lld] = %d is out of range for %lld "
-                                  "columns",
-                                  (long long)k, (int)a->indices[k], (long long)a->cols);
+    rec_status st = rec_csr_check(0, "rec_spmm", "CSR", a->rows, a->indptr, a->nnz, a->indices,
+                                  0, a->cols);
+    if (st) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", rec_last_error());
+        return rec_graph_fail(g, st, "%s", msg);
+    }
     return (rec_tensor *)a; /* any non-NULL: valid */
 }
 
