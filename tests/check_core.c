@@ -184,6 +184,29 @@ START_TEST(allocator_hooks_are_used)
 }
 END_TEST
 
+/* The one CSR check: every defect named; a caller's arrays INVALID (RANGE for an
+ * index), a file's FORMAT. */
+START_TEST(csr_check_names_each_defect)
+{
+    const int64_t ok[4] = { 0, 2, 2, 3 }, start[4] = { 1, 2, 2, 3 }, dec[4] = { 0, 2, 1, 3 };
+    const int32_t idx[3] = { 0, 4, 2 }, big[3] = { 0, 5, 2 }, neg[3] = { 0, -1, 2 };
+    ck_assert_int_eq(rec_csr_check(0, "f", "w", 3, ok, 3, idx, 0, 5), REC_OK);
+    ck_assert_int_eq(rec_csr_check(0, "f", "w", 3, ok, -1, NULL, 0, 0), REC_OK);
+    ck_assert_int_eq(rec_csr_check(0, "f", "w", 0, ok, 0, idx, 0, 1), REC_OK);
+    ck_assert_int_eq(rec_csr_check(0, "f", "w", 3, start, 3, idx, 0, 5), REC_E_INVALID);
+    ck_assert_str_eq(rec_last_error(), "f: w: indptr[0] = 1, want 0");
+    ck_assert_int_eq(rec_csr_check(1, "f", "w", 3, dec, 3, idx, 0, 5), REC_E_FORMAT);
+    ck_assert_str_eq(rec_last_error(), "f: w: indptr decreases at row 1 (2 > 1)");
+    ck_assert_int_eq(rec_csr_check(0, "f", "w", 3, ok, 4, idx, 0, 5), REC_E_INVALID);
+    ck_assert_str_eq(rec_last_error(), "f: w: indptr ends at 3, want nnz = 4");
+    ck_assert_int_eq(rec_csr_check(1, "f", "w", 3, ok, 3, big, 0, 5), REC_E_FORMAT);
+    ck_assert_str_eq(rec_last_error(), "f: w: indices[1] = 5 is outside [0, 5)");
+    ck_assert_int_eq(rec_csr_check(0, "f", "w", 3, ok, 3, neg, 0, 5), REC_E_RANGE);
+    ck_assert_str_eq(rec_last_error(), "f: w: indices[1] = -1 is outside [0, 5)");
+    ck_assert_int_eq(rec_csr_check(0, "f", "w", 3, ok, 3, neg, -1, 5), REC_OK);
+}
+END_TEST
+
 Suite *rec_core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -196,6 +219,7 @@ Suite *rec_core_suite(void)
     tcase_add_test(t, pool_chunks_cover_range);
     tcase_add_test(t, sgemm_split_matches_single_thread);
     tcase_add_test(t, allocator_hooks_are_used);
+    tcase_add_test(t, csr_check_names_each_defect);
     suite_add_tcase(s, t);
     return s;
 }

@@ -31,6 +31,20 @@ rec_status rec_verr(rec_status st, const char *fmt, va_list ap);
     } while (0)
 rec_status rec_nomem(const char *fn);
 
+/* ---- compressed rows (CSR) ------------------------------------------------
+ * The one check of a CSR structure, a caller's or a file's: indptr[0] = 0,
+ * indptr never decreases over rows + 1 entries, indptr[rows] = nnz (skipped
+ * when nnz < 0) and, unless indices is NULL, every indices[k] in [lo, hi).
+ * A caller's arrays (in_file = 0) fail with REC_E_INVALID, or REC_E_RANGE for
+ * an index outside [lo, hi) as everywhere in the API; a model file's
+ * (in_file = 1) with REC_E_FORMAT.  The message "fn: what: ..." names the entry. */
+rec_status rec_csr_check(int in_file, const char *fn, const char *what, int64_t rows,
+                         const int64_t *indptr, int64_t nnz, const int32_t *indices, int64_t lo,
+                         int64_t hi);
+
+/* qsort order of int32_t values, ascending. */
+int rec_cmp_i32(const void *a, const void *b);
+
 /* ---- allocation through the host's hooks -------------------------------
  * Every allocation in librec goes through these; rec_free needs the size.
  * They set no error message: callers report REC_E_NOMEM with rec_nomem(). */

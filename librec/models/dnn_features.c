@@ -472,10 +472,7 @@ static rec_status load_side(rec_dnn_side *sd, int side, const rec_lrm_reader *r,
             snprintf(name, sizeof name, "%s.%d.ptr", side_name[side], (int)k);
             REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_I64, 1, want1, &p));
             const int64_t *ptr = p;
-            for (size_t e = 0; e < nr; e++)
-                if (ptr[0] != 0 || ptr[e + 1] < ptr[e] || ptr[e + 1] > (int64_t)1 << 40)
-                    return rec_err(REC_E_FORMAT, "%s: %s: offsets do not increase from 0", fn,
-                                   name);
+            REC_TRY(rec_csr_check(1, fn, name, (int64_t)nr, ptr, -1, NULL, 0, 0));
             int64_t nv[1] = { ptr[nr] };
             if (!(sl->ptr = rec_malloc((nr + 1) * sizeof *sl->ptr)))
                 return rec_nomem(fn);
@@ -484,12 +481,9 @@ static rec_status load_side(rec_dnn_side *sd, int side, const rec_lrm_reader *r,
             REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_I32, 1, nv, &p));
             if (!(sl->vals = rec_malloc((size_t)(nv[0] ? nv[0] : 1) * sizeof *sl->vals)))
                 return rec_nomem(fn);
+            REC_TRY(rec_csr_check(1, fn, name, (int64_t)nr, ptr, nv[0], p, 0, card));
             if (nv[0])
                 memcpy(sl->vals, p, (size_t)nv[0] * sizeof *sl->vals);
-            for (int64_t j = 0; j < nv[0]; j++)
-                if (sl->vals[j] < 0 || sl->vals[j] >= card)
-                    return rec_err(REC_E_FORMAT, "%s: %s: value %d out of range", fn, name,
-                                   (int)sl->vals[j]);
         } else if (type == REC_DNN_NUM) {
             snprintf(name, sizeof name, "%s.%d.num", side_name[side], (int)k);
             REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_F32, 1, want, &p));

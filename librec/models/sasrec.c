@@ -356,14 +356,11 @@ static rec_status sasrec_load(rec_model *m, const rec_lrm_reader *r)
     REC_TRY(rec_lrm_tensor(r, "hist.items", REC_LRM_I32, 1, sh, &pi));
     const int64_t *ptr = pp;
     const int32_t *it = pi;
-    if (ptr[0] != 0 || ptr[m->nusers] != sh[0])
-        return rec_err(REC_E_FORMAT, "%s: sasrec histories are inconsistent", fn);
+    REC_TRY(rec_csr_check(1, fn, "sasrec histories", m->nusers, ptr, sh[0], it, 0, m->nitems));
     for (int32_t u = 0; u < m->nusers; u++)
-        if (ptr[u + 1] < ptr[u] || ptr[u + 1] - ptr[u] > s->L)
-            return rec_err(REC_E_FORMAT, "%s: sasrec history of user %d is malformed", fn, u);
-    for (int64_t j = 0; j < sh[0]; j++)
-        if (it[j] < 0 || it[j] >= m->nitems)
-            return rec_err(REC_E_FORMAT, "%s: sasrec history item out of range", fn);
+        if (ptr[u + 1] - ptr[u] > s->L)
+            return rec_err(REC_E_FORMAT, "%s: sasrec history of user %d is longer than %d", fn,
+                           u, s->L);
     s->hptr = rec_malloc((size_t)nu1 * sizeof *s->hptr);
     s->nhist = sh[0];
     s->hist = rec_malloc(((size_t)s->nhist + 1) * sizeof *s->hist);

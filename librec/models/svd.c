@@ -285,12 +285,6 @@ static inline float sgd_step(rec_svd_state *s, int32_t u, int32_t i, float r, fl
     return e;
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* An item u has not rated in training, uniformly; -1 when u has rated
  * (nearly) all of them (64 draws all hit). */
 static int32_t draw_unrated(const rec_model *m, int32_t u, rec_rng *rng)
@@ -299,7 +293,7 @@ static int32_t draw_unrated(const rec_model *m, int32_t u, rec_rng *rng)
     size_t n = (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]);
     for (int t = 0; t < 64; t++) {
         int32_t j = (int32_t)rec_rng_below(rng, (uint32_t)m->nitems);
-        if (!bsearch(&j, seen, n, sizeof *seen, cmp_i32))
+        if (!bsearch(&j, seen, n, sizeof *seen, rec_cmp_i32))
             return j;
     }
     return -1;

@@ -282,12 +282,6 @@ static rec_status read_docs(const rec_model *m, const rec_dataset *d, corpus *c,
     return REC_OK;
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct term {
     const char *s;
     int64_t tf;    /* corpus frequency */
@@ -562,7 +556,7 @@ static rec_status user_weights(rec_model *m, tfidf *s, const rec_dataset *d)
         const int32_t *a = m->seen + m->seen_ptr[u];
         size_t n = (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]);
         for (size_t k = 0; k < nu; k++) {
-            const int32_t *hit = bsearch(&it[ip[u] + k], a, n, sizeof *a, cmp_i32);
+            const int32_t *hit = bsearch(&it[ip[u] + k], a, n, sizeof *a, rec_cmp_i32);
             if (hit)
                 s->uw[m->seen_ptr[u] + (hit - a)] += w[k];
         }
@@ -836,15 +830,11 @@ static rec_status tfidf_load(rec_model *m, const rec_lrm_reader *r)
         return bad("user weights do not match the training items");
     const int64_t *p = ptr;
     const int32_t *c = col;
-    if (p[0] != 0 || p[np - 1] != nnz)
-        return bad("item rows are inconsistent");
-    for (int32_t i = 0; i < m->nitems; i++) {
-        if (p[i + 1] < p[i])
-            return bad("item rows are not monotone");
-        for (int64_t k = p[i]; k < p[i + 1]; k++)
-            if (c[k] < 0 || c[k] >= nt || (k > p[i] && c[k] <= c[k - 1]))
-                return bad("term index out of range or out of order");
-    }
+    REC_TRY(rec_csr_check(1, "rec_model_load(tfidf)", "item rows", m->nitems, p, nnz, c, 0, nt));
+    for (int32_t i = 0; i < m->nitems; i++)
+        for (int64_t k = p[i] + 1; k < p[i + 1]; k++)
+            if (c[k] <= c[k - 1])
+                return bad("term indices out of order");
     s->nterms = (int32_t)nt;
     s->nnz = nnz;
     s->vocab_len = vlen;

@@ -575,16 +575,7 @@ static rec_status load_tower(rec_model *m, const rec_lrm_reader *r, tt_tower *t,
             int64_t shp[REC_LRM_MAX_DIMS];
             REC_TRY(rec_lrm_tensor(r, name, REC_LRM_I32, 1, shp, &p));
             const int32_t *val = p;
-            if (ptr[0] != 0 || ptr[own] != shp[0])
-                return rec_err(REC_E_FORMAT, "%s: %s feature %d: inconsistent bags", LD, sn, k);
-            for (int64_t e = 0; e < own; e++)
-                if (ptr[e + 1] < ptr[e])
-                    return rec_err(REC_E_FORMAT, "%s: %s feature %d: bags not monotone", LD,
-                                   sn, k);
-            for (int64_t j = 0; j < shp[0]; j++)
-                if (val[j] < 0 || val[j] >= f->vocab)
-                    return rec_err(REC_E_FORMAT, "%s: %s feature %d: code out of range", LD,
-                                   sn, k);
+            REC_TRY(rec_csr_check(1, LD, name, own, ptr, shp[0], val, 0, f->vocab));
             f->ptr = rec_malloc((size_t)n1 * sizeof *f->ptr);
             f->val = f->ptr ? rec_malloc(((size_t)shp[0] + 1) * sizeof *f->val) : NULL;
             if (!f->val) {
@@ -620,14 +611,7 @@ static rec_status tt_load(rec_model *m, const rec_lrm_reader *r)
     REC_TRY(rec_lrm_tensor(r, "tt.hist.items", REC_LRM_I32, 1, shp, &q));
     const int64_t *hp = p;
     const int32_t *hi = q;
-    if (hp[0] != 0 || hp[m->nusers] != shp[0])
-        return rec_err(REC_E_FORMAT, "%s: inconsistent histories", LD);
-    for (int32_t u = 0; u < m->nusers; u++)
-        if (hp[u + 1] < hp[u])
-            return rec_err(REC_E_FORMAT, "%s: histories not monotone", LD);
-    for (int64_t j = 0; j < shp[0]; j++)
-        if (hi[j] < 0 || hi[j] >= m->nitems)
-            return rec_err(REC_E_FORMAT, "%s: history item out of range", LD);
+    REC_TRY(rec_csr_check(1, LD, "tt.hist", m->nusers, hp, shp[0], hi, 0, m->nitems));
     s->hptr = rec_malloc((size_t)nu1 * sizeof *s->hptr);
     s->hitems = s->hptr ? rec_malloc(((size_t)shp[0] + 1) * sizeof *s->hitems) : NULL;
     if (!s->hitems) {
