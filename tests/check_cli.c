@@ -291,6 +291,66 @@ START_TEST(help_lists_a_models_params_from_the_library)
 }
 END_TEST
 
+static const char *write_text(const char *name, const char *text)
+{
+    static char keep[4][600];
+    static int k;
+    char *path = keep[k++ & 3];
+    snprintf(path, 600, "%s", tu_tmp_path(name));
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* A published split in LightGCN's layout, ranked by popularity (train
+ * counts: item 1 x3, 2 x3, 3 x1, 4 x1; ties to the earlier item).
+ *   user 0 (train 1 2 3): ranks 4; test {4} (9 is unknown): hit at 1
+ *   user 1 (train 1 2):   ranks 3 4; test {3, 4}: hits at 1 and 2
+ *   user 2 (train 1 4):   ranks 2 3; test {3}: hit at 2
+ *   user 7: unknown.
+ * recall@1 = (1 + 1/2 + 0) / 3, ndcg@1 = (1 + 1 + 0) / 3,
+ * recall@2 = 1, ndcg@2 = (1 + 1 + 1/log2(3)) / 3. */
+START_TEST(eval_on_a_given_test_file)
+{
+    const char *train = write_text("lg_train.txt", "0 1 2 3\n1 1 2\n2 1 4\n3 2\n");
+    const char *test = write_text("lg_test.txt", "0 4 9\n1 3 4\n2 3\n7 1\n");
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    test, "--format", "lightgcn", "--metrics",
+                                    "recall@1,ndcg@1,recall@2,ndcg@2", "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_float_near(tu_json_num(r->out, "recall@1"), 0.5, 1e-6);
+    ck_assert_float_near(tu_json_num(r->out, "ndcg@1"), 2.0 / 3, 1e-6);
+    ck_assert_float_near(tu_json_num(r->out, "recall@2"), 1.0, 1e-6);
+    ck_assert_float_near(tu_json_num(r->out, "ndcg@2"), (2 + 1 / log2(3.0)) / 3, 1e-6);
+    ck_assert_int_eq((int)tu_json_num(r->out, "users"), 3);
+    ck_assert_int_eq((int)tu_json_num(r->out, "skipped_rows"), 2);
+    ck_assert_int_eq((int)tu_json_num(r->out, "unknown_users"), 1);
+    ck_assert_int_eq((int)tu_json_num(r->out, "unknown_items"), 1);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    test, "--format", "lightgcn", "--metrics", "recall@1",
+                                    NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "skipped 2 test rows: 1 users and 1 items absent from "
+                                         "training"));
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    test, "--split", "user:0.2", "--metrics", "recall@1",
+                                    NULL });
+    expect_failure(r, "--split HOW or --test PATH, not both");
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    tu_tmp_path("no_such_test.txt"), "--metrics", "recall@1",
+                                    NULL });
+    expect_failure(r, "cannot load test data");
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    write_text("lg_empty.txt", "\n\n"), "--format",
+                                    "lightgcn", "--metrics", "recall@1", NULL });
+    expect_failure(r, "empty file: no users");
+    free(r);
+}
+END_TEST
+
 Suite *rec_cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -302,6 +362,7 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, failed_training_leaves_the_old_model_file);
     tcase_add_test(tc, help_lists_a_models_params_from_the_library);
     tcase_add_test(tc, every_load_says_what_it_read);
+    tcase_add_test(tc, eval_on_a_given_test_file);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -106,6 +106,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             VALUE(item);
         else if (!strcmp(a, "--split"))
             VALUE(split);
+        else if (!strcmp(a, "--test"))
+            VALUE(test);
         else if (!strcmp(a, "--protocol"))
             VALUE(protocol);
         else if (!strcmp(a, "--metrics"))
@@ -326,6 +328,7 @@ static void usage(FILE *f)
             "  librec train --model NAME --data PATH [--format F] [--param KEY=VALUE ...]\n"
             "               --out FILE.lrm [--quiet]\n"
             "  librec eval --model NAME --data PATH [--format F] --split kfold:5|holdout:0.2|last:1\n"
+            "              (or --test PATH: a test file in the same format and ids)\n"
             "              [--protocol full|sampled:100] --metrics rmse,mae,ndcg@10,...\n"
             "              [--param KEY=VALUE ...] [--seed N] [--json]\n"
             "  librec recommend --load FILE.lrm --user ID [-k 10] [--json]\n"

@@ -281,7 +281,6 @@ static rec_status lgcn_score_history(const rec_model *m, const int32_t *items, c
 }
 
 /* Cosine between propagated item vectors. */
-/* Cosine between propagated item vectors. */
 static rec_status lgcn_similar(const rec_model *m, int32_t i, float *out)
 {
     const lgcn *s = m->state;
