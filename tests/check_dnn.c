@@ -409,7 +409,7 @@ START_TEST(bad_params_with_messages)
     fit_fails(d, "user_features=id,,age", REC_E_INVALID, "user_features: empty");
     fit_fails(d, "hidden=64,x", REC_E_INVALID, "hidden: expected");
     fit_fails(d, "hidden=0", REC_E_INVALID, "hidden: expected");
-    fit_fails(d, "hidden=1,1,1,1,1,1,1,1", REC_E_INVALID, "at most 7 layers");
+    fit_fails(d, "hidden=1,1,1,1,1,1,1,1", REC_E_INVALID, "hidden: at most 7 values, got");
     fit_fails(d, "wide=true;crosses=region kind", REC_E_INVALID,
               "expected 'user_field x item_field', got 'region kind'");
     fit_fails(d, "wide=true;crosses=age x kind", REC_E_INVALID, "crosses a numeric field");

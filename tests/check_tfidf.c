@@ -474,7 +474,7 @@ START_TEST(bad_params)
     expect_fit_error(d, "fields", "title,plot", 0, REC_E_INVALID, "no item field 'plot'");
     expect_fit_error(d, "fields", "year", 0, REC_E_INVALID,
                      "'year' is not a text or multi-hot field");
-    expect_fit_error(d, "fields", "title,", 0, REC_E_INVALID, "empty name");
+    expect_fit_error(d, "fields", "title,", 0, REC_E_INVALID, "empty or too long name");
     expect_fit_error(d, "fields", ",title", 0, REC_E_INVALID, "empty or too long name");
     expect_fit_error(d, "stop_words", "french", 0, REC_E_INVALID, "stop_words");
     expect_fit_error(d, "min_df", NULL, 0, REC_E_RANGE, "min_df");

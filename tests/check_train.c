@@ -290,10 +290,12 @@ START_TEST(sampler_errors)
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "colour"));
     rec_params_destroy(p);
     ck_assert_int_eq(rec_sampler_create_csr(&s, 4, 9, U_PTR, U_ITEMS, NULL), REC_E_RANGE);
-    ck_assert_str_eq(rec_last_error(), "rec_sampler_create: items[16] = 9 is outside [0, 9)");
+    ck_assert_str_eq(rec_last_error(),
+                     "rec_sampler_create: positives: indices[16] = 9 is outside [0, 9)");
     static const int64_t dec[5] = { 0, 7, 6, 17, 20 };
-    ck_assert_int_eq(rec_sampler_create_csr(&s, 4, 10, dec, U_ITEMS, NULL), REC_E_RANGE);
-    ck_assert_str_eq(rec_last_error(), "rec_sampler_create: indptr decreases at user 1");
+    ck_assert_int_eq(rec_sampler_create_csr(&s, 4, 10, dec, U_ITEMS, NULL), REC_E_INVALID);
+    ck_assert_str_eq(rec_last_error(),
+                     "rec_sampler_create: positives: indptr decreases at row 1 (7 > 6)");
     ck_assert_int_eq(rec_sampler_create_csr(&s, 0, 10, U_PTR, U_ITEMS, NULL), REC_E_INVALID);
     ck_assert_int_eq(rec_sampler_create_csr(NULL, 4, 10, U_PTR, U_ITEMS, NULL), REC_E_INVALID);
     ck_assert_str_eq(rec_last_error(), "rec_sampler_create: out is NULL");
@@ -321,7 +323,7 @@ START_TEST(sampler_errors)
     static const int64_t bp[5] = { 0, 1, 1, 1, 1 };
     ck_assert_int_eq(rec_sampler_set_hard_list(s, bp, badh), REC_E_RANGE);
     ck_assert_str_eq(rec_last_error(),
-                     "rec_sampler_set_hard_list: items[0] = 12 is outside [0, 10)");
+                     "rec_sampler_set_hard_list: hard list: indices[0] = 12 is outside [0, 10)");
     ck_assert_int_eq(rec_sampler_set_hard_fn(s, NULL, NULL), REC_E_INVALID);
     rec_sampler_destroy(s);
     rec_sampler_destroy(NULL);
@@ -705,7 +707,7 @@ static rec_status toy_validate(void *ctx, int epoch, double *metric)
     return REC_OK;
 }
 
-static const rec_trainer_vt TOY_VT = { 20, NULL, toy_step, toy_validate, NULL, NULL };
+static const rec_trainer_vt TOY_VT = { 20, NULL, toy_step, toy_validate, NULL, NULL, NULL };
 
 typedef struct prog {
     int calls, cancel_at;
@@ -1000,7 +1002,7 @@ START_TEST(trainer_model_batches)
 {
     mb_ctx c;
     memset(&c, 0, sizeof c);
-    rec_trainer_vt vt = { 0, mb_make, mb_step, NULL, NULL, NULL };
+    rec_trainer_vt vt = { 0, mb_make, mb_step, NULL, NULL, NULL, NULL };
     rec_pstore *ps;
     ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
     rec_optim *o;

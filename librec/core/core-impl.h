@@ -31,6 +31,33 @@ rec_status rec_verr(rec_status st, const char *fmt, va_list ap);
     } while (0)
 rec_status rec_nomem(const char *fn);
 
+/* ---- compressed rows (CSR) ------------------------------------------------
+ * The one check of a CSR structure, a caller's or a file's: indptr[0] = 0,
+ * indptr never decreases over rows + 1 entries, indptr[rows] = nnz (skipped
+ * when nnz < 0) and, unless indices is NULL, every indices[k] in [lo, hi).
+ * A caller's arrays (in_file = 0) fail with REC_E_INVALID, or REC_E_RANGE for
+ * an index outside [lo, hi) as everywhere in the API; a model file's
+ * (in_file = 1) with REC_E_FORMAT.  The message "fn: what: ..." names the entry. */
+rec_status rec_csr_check(int in_file, const char *fn, const char *what, int64_t rows,
+                         const int64_t *indptr, int64_t nnz, const int32_t *indices, int64_t lo,
+                         int64_t hi);
+
+/* ---- comma lists in parameter values ---------------------------------------
+ * rec_list_start then rec_list_next walks "a, b,c": each entry trimmed of
+ * spaces, len 0 for an empty one (",," or a trailing comma: the caller
+ * decides); a blank list has no entries.  rec_list_ints reads a list of up
+ * to max integers in [lo, hi] into out[*n] ("fn: key: ..." on error). */
+typedef struct rec_list_iter {
+    const char *next;
+} rec_list_iter;
+void rec_list_start(rec_list_iter *it, const char *list);
+int rec_list_next(rec_list_iter *it, const char **entry, size_t *len);
+rec_status rec_list_ints(const char *list, int64_t lo, int64_t hi, int64_t *out, int max, int *n,
+                         const char *fn, const char *key);
+
+/* qsort order of int32_t values, ascending. */
+int rec_cmp_i32(const void *a, const void *b);
+
 /* ---- allocation through the host's hooks -------------------------------
  * Every allocation in librec goes through these; rec_free needs the size.
  * They set no error message: callers report REC_E_NOMEM with rec_nomem(). */

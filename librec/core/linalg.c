@@ -33,3 +33,14 @@ rec_status rec_cholesky_solve(int n, double *a, double *b)
     }
     return REC_OK;
 }
+
+void rec_rows_cosine(const float *a, int32_t n, int d, const float *q, float *out)
+{
+    rec_sgemv(0, n, d, 1.0f, a, d, q, 0.0f, out);
+    float qn = sqrtf(rec_sdot(d, q, q));
+    for (int32_t j = 0; j < n; j++) {
+        const float *r = a + (size_t)j * d;
+        float den = qn * sqrtf(rec_sdot(d, r, r));
+        out[j] = den > 0 ? out[j] / den : 0.0f;
+    }
+}

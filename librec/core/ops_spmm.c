@@ -6,6 +6,9 @@
  * different threads need one rec_csr each (or a transpose built before). */
 #include "ops.h"
 
+#include "rowgather-impl.h"
+
+#include <stdio.h>
 #include <string.h>
 
 typedef struct spmm_job {
@@ -35,31 +38,20 @@ static int64_t row_at(const rec_csr *a, int64_t task, int64_t ntasks)
     return lo;
 }
 
-/* y += v x in blocks of 16 with a fixed trip count, which compilers
- * vectorise at -O2 (a loop of unknown length stays scalar there). */
-static inline void axpy(int64_t d, float v, const float *restrict x, float *restrict y)
-{
-    int64_t c = 0;
-    for (; c + 16 <= d; c += 16)
-        for (int k = 0; k < 16; k++)
-            y[c + k] += v * x[c + k];
-    for (; c < d; c++)
-        y[c] += v * x[c];
-}
-
 static void spmm_rows(void *arg, int64_t t0, int64_t t1, int chunk)
 {
     (void)chunk;
     const spmm_job *j = arg;
     const rec_csr *a = j->a;
     int64_t d = j->d, r0 = row_at(a, t0, j->ntasks), r1 = row_at(a, t1, j->ntasks);
+    /* Row r of y is the weighted bag of x's rows indices[indptr[r] ..]. */
+    rec_rowsrc s = { j->x, a->indices, d, a->indptr[r1], -1 };
+    rec_rg_warm(&s, a->indptr[r0]);
     for (int64_t r = r0; r < r1; r++) {
         float *restrict y = j->y + r * d;
         if (!j->accumulate)
             memset(y, 0, (size_t)d * sizeof *y);
-        for (int64_t k = a->indptr[r]; k < a->indptr[r + 1]; k++) {
-            axpy(d, a->vals ? a->vals[k] : 1.0f, j->x + (int64_t)a->indices[k] * d, y);
-        }
+        rec_rg_sum(&s, a->vals, a->indptr[r], a->indptr[r + 1], y);
     }
 }
 
@@ -150,21 +142,13 @@ static rec_tensor *check_csr(rec_graph *g, const rec_csr *a)
     if (!a->indptr || (a->nnz && !a->indices))
         return rec_graph_fail(g, REC_E_INVALID, "rec_spmm: CSR %s is NULL",
                               a->indptr ? "indices" : "indptr");
-    if (a->indptr[0] != 0 || a->indptr[a->rows] != a->nnz)
-        return rec_graph_fail(g, REC_E_INVALID,
-                              "rec_spmm: CSR indptr runs from %lld to %lld, want 0 to nnz = %lld",
-                              (long long)a->indptr[0], (long long)a->indptr[a->rows],
-                              (long long)a->nnz);
-    for (int64_t r = 0; r < a->rows; r++)
-        if (a->indptr[r + 1] < a->indptr[r])
-            return rec_graph_fail(g, REC_E_INVALID, "rec_spmm: CSR indptr decreases at row %lld",
-                                  (long long)r);
-    for (int64_t k = 0; k < a->nnz; k++)
-        if (a->indices[k] < 0 || a->indices[k] >= a->cols)
-            return rec_graph_fail(g, REC_E_RANGE,
-                                  "rec_spmm: CSR indices[%lld] = %d is out of range for %lld "
-                                  "columns",
-                                  (long long)k, (int)a->indices[k], (long long)a->cols);
+    rec_status st = rec_csr_check(0, "rec_spmm", "CSR", a->rows, a->indptr, a->nnz, a->indices,
+                                  0, a->cols);
+    if (st) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", rec_last_error());
+        return rec_graph_fail(g, st, "%s", msg);
+    }
     return (rec_tensor *)a; /* any non-NULL: valid */
 }
 

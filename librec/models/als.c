@@ -294,14 +294,7 @@ static rec_status als_similar(const rec_model *m, int32_t i, float *out)
 {
     const rec_als_state *s = m->state;
     int d = s->dim;
-    const float *q = s->Y + (size_t)i * d;
-    rec_sgemv(0, m->nitems, d, 1.0f, s->Y, d, q, 0.0f, out);
-    float qn = sqrtf(rec_sdot(d, q, q));
-    for (int32_t j = 0; j < m->nitems; j++) {
-        const float *y = s->Y + (size_t)j * d;
-        float den = qn * sqrtf(rec_sdot(d, y, y));
-        out[j] = den > 0 ? out[j] / den : 0.0f;
-    }
+    rec_rows_cosine(s->Y, m->nitems, d, s->Y + (size_t)i * d, out);
     return REC_OK;
 }
 

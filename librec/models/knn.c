@@ -405,6 +405,32 @@ static size_t query_rows(const rec_knn *s, scratch *w, const int32_t *idx, const
     return size;
 }
 
+rec_status rec_knn_similar(const rec_knn *s, int32_t a, double shrink, float *out)
+{
+    rec_knn v = *s;
+    v.shrink = shrink;
+    size_t keep = s->nrows > 1 ? (size_t)s->nrows - 1 : 1;
+    scratch w;
+    int32_t *idx = xalloc(keep, sizeof *idx);
+    float *val = xalloc(keep, sizeof *val);
+    if (!idx || !val || !scratch_alloc(&w, s->nrows, keep)) {
+        XFREE(idx, keep);
+        XFREE(val, keep);
+        return REC_E_NOMEM;
+    }
+    size_t n = query_rows(&v, &w, s->rcol + s->rptr[a], s->rval + s->rptr[a],
+                          s->rptr[a + 1] - s->rptr[a], s->rbias ? s->rbias[a] : 0.0f, a, keep,
+                          idx, val);
+    for (int32_t b = 0; b < s->nrows; b++)
+        out[b] = 0.0f;
+    for (size_t j = 0; j < n; j++)
+        out[idx[j]] = val[j];
+    scratch_free(&w);
+    XFREE(idx, keep);
+    XFREE(val, keep);
+    return REC_OK;
+}
+
 typedef struct sim_job {
     const rec_knn *s;
     size_t keep;
@@ -858,16 +884,6 @@ static rec_status bad(const char *what)
     return rec_err(REC_E_FORMAT, "rec_model_load: neighbour model: %s", what);
 }
 
-static int csr_ok(const int64_t *ptr, int64_t n, int64_t nnz)
-{
-    if (ptr[0] != 0 || ptr[n] != nnz)
-        return 0;
-    for (int64_t a = 0; a < n; a++)
-        if (ptr[a + 1] < ptr[a])
-            return 0;
-    return 1;
-}
-
 static rec_status load_rank_lists(rec_knn *s, const rec_lrm_reader *r)
 {
     const void *nptr, *nbr, *nsim;
@@ -876,11 +892,8 @@ static rec_status load_rank_lists(rec_knn *s, const rec_lrm_reader *r)
     REC_TRY(rec_lrm_tensor(r, "knn.rank_nbr", REC_LRM_I32, 1, shp, &nbr));
     int64_t nn = shp[0];
     REC_TRY(rec_lrm_tensor_expect(r, "knn.rank_nsim", REC_LRM_F32, 1, &nn, &nsim));
-    if (!csr_ok(nptr, s->nrows, nn))
-        return bad("inconsistent ranking row pointers");
-    for (int64_t e = 0; e < nn; e++)
-        if (((const int32_t *)nbr)[e] < 0 || ((const int32_t *)nbr)[e] >= s->nrows)
-            return bad("ranking neighbour index out of range");
+    REC_TRY(rec_csr_check(1, "rec_model_load", "neighbour model: ranking lists", s->nrows, nptr,
+                          nn, nbr, 0, s->nrows));
     s->rnn = nn;
     s->rnptr = xalloc((size_t)r1, sizeof *s->rnptr);
     s->rnbr = xalloc((size_t)nn, sizeof *s->rnbr);
@@ -924,14 +937,10 @@ rec_status rec_knn_load(rec_knn *s, const rec_model *m, const rec_lrm_reader *r,
     REC_TRY(rec_lrm_tensor(r, "knn.nbr", REC_LRM_I32, 1, shp, &nbr));
     nn = shp[0];
     REC_TRY(rec_lrm_tensor_expect(r, "knn.nsim", REC_LRM_F32, 1, &nn, &nsim));
-    if (!csr_ok(rptr, want_r, nnz) || !csr_ok(nptr, want_r, nn))
-        return bad("inconsistent row pointers");
-    for (int64_t e = 0; e < nnz; e++)
-        if (((const int32_t *)rcol)[e] < 0 || ((const int32_t *)rcol)[e] >= want_c)
-            return bad("column index out of range");
-    for (int64_t e = 0; e < nn; e++)
-        if (((const int32_t *)nbr)[e] < 0 || ((const int32_t *)nbr)[e] >= want_r)
-            return bad("neighbour index out of range");
+    REC_TRY(rec_csr_check(1, "rec_model_load", "neighbour model: rating rows", want_r, rptr, nnz,
+                          rcol, 0, want_c));
+    REC_TRY(rec_csr_check(1, "rec_model_load", "neighbour model: neighbour lists", want_r, nptr,
+                          nn, nbr, 0, want_r));
     rec_status st = read_settings(s, m, "rec_model_load");
     if (st)
         return st;

@@ -126,12 +126,6 @@ REC_API const char *rec_model_kind(const rec_model *m)
     return m ? m->vt->kind : NULL;
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Copies the dataset's id maps and each user's distinct training items. */
 static rec_status take_ids(rec_model *m, const rec_dataset *d)
 {
@@ -159,7 +153,7 @@ static rec_status take_ids(rec_model *m, const rec_dataset *d)
     for (int32_t u = 0; u < nu; u++) {
         int64_t b = w;
         memcpy(m->seen + w, items + ptr[u], (size_t)(ptr[u + 1] - ptr[u]) * sizeof *items);
-        qsort(m->seen + b, (size_t)(ptr[u + 1] - ptr[u]), sizeof *m->seen, cmp_i32);
+        qsort(m->seen + b, (size_t)(ptr[u + 1] - ptr[u]), sizeof *m->seen, rec_cmp_i32);
         for (int64_t j = ptr[u]; j < ptr[u + 1]; j++) {
             int32_t it = m->seen[b + (j - ptr[u])];
             if (w == b || m->seen[w - 1] != it)
@@ -479,11 +473,6 @@ static rec_status load_common(rec_model *m, const rec_lrm_reader *r, const char 
     if (nu1 < 1 || nu1 > INT32_MAX)
         return rec_err(REC_E_FORMAT, "%s: bad user count", path);
     const int64_t *p = ptr;
-    if (p[0] != 0 || p[nu1 - 1] != nseen)
-        return rec_err(REC_E_FORMAT, "%s: seen-items table is inconsistent", path);
-    for (int64_t u = 0; u + 1 < nu1; u++)
-        if (p[u + 1] < p[u])
-            return rec_err(REC_E_FORMAT, "%s: seen-items table is not monotone", path);
     /* Item count: names in the blob. */
     int32_t ni = 0;
     for (size_t j = 0; j < il; j++)
@@ -492,9 +481,7 @@ static rec_status load_common(rec_model *m, const rec_lrm_reader *r, const char 
     REC_TRY(rec_idmap_from_blob(&m->items, ib, il, ni));
     m->nusers = (int32_t)(nu1 - 1);
     m->nitems = ni;
-    for (int64_t j = 0; j < nseen; j++)
-        if (((const int32_t *)items)[j] < 0 || ((const int32_t *)items)[j] >= ni)
-            return rec_err(REC_E_FORMAT, "%s: seen item out of range", path);
+    REC_TRY(rec_csr_check(1, path, "seen items", nu1 - 1, p, nseen, items, 0, ni));
     m->seen_ptr = rec_malloc((size_t)nu1 * sizeof *m->seen_ptr);
     m->seen = rec_malloc(((size_t)nseen + 1) * sizeof *m->seen);
     if (!m->seen_ptr || !m->seen) {

@@ -285,12 +285,6 @@ static inline float sgd_step(rec_svd_state *s, int32_t u, int32_t i, float r, fl
     return e;
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* An item u has not rated in training, uniformly; -1 when u has rated
  * (nearly) all of them (64 draws all hit). */
 static int32_t draw_unrated(const rec_model *m, int32_t u, rec_rng *rng)
@@ -299,7 +293,7 @@ static int32_t draw_unrated(const rec_model *m, int32_t u, rec_rng *rng)
     size_t n = (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]);
     for (int t = 0; t < 64; t++) {
         int32_t j = (int32_t)rec_rng_below(rng, (uint32_t)m->nitems);
-        if (!bsearch(&j, seen, n, sizeof *seen, cmp_i32))
+        if (!bsearch(&j, seen, n, sizeof *seen, rec_cmp_i32))
             return j;
     }
     return -1;
@@ -610,13 +604,11 @@ rec_status rec_svd_similar(const rec_model *m, int32_t i, float *out)
     const rec_svd_state *s = m->state;
     head h = ranking_head(s);
     int d = s->dim;
-    const float *q = h.Q + (size_t)i * d;
-    float qn = sqrtf(rec_sdot(d, q, q));
-    for (int32_t j = 0; j < m->nitems; j++) {
-        const float *r = h.Q + (size_t)j * d;
-        float den = qn * sqrtf(rec_sdot(d, r, r));
-        out[j] = den > 0 && s->iknown[j] ? rec_sdot(d, q, r) / den : 0.0f;
-    }
+    rec_rows_cosine(h.Q, m->nitems, d, h.Q + (size_t)i * d, out);
+    /* items without training ratings keep their random init: no similarity */
+    for (int32_t j = 0; j < m->nitems; j++)
+        if (!s->iknown[j])
+            out[j] = 0.0f;
     return REC_OK;
 }
 

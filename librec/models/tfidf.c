@@ -185,9 +185,11 @@ static rec_status pick_names(const rec_model *m, const rec_dataset *d, const rec
         *nout = n;
         return REC_OK;
     }
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
+    rec_list_iter it;
+    const char *p;
+    size_t len;
+    rec_list_start(&it, list);
+    while (rec_list_next(&it, &p, &len)) {
         char name[256];
         if (len == 0 || len >= sizeof name)
             return rec_err(REC_E_INVALID, "%s: fields: empty or too long name in '%s'", FN, list);
@@ -202,9 +204,6 @@ static rec_status pick_names(const rec_model *m, const rec_dataset *d, const rec
         if (n == 64)
             return rec_err(REC_E_INVALID, "%s: fields: more than 64 names", FN);
         out[n++] = f;
-        p = e ? e + 1 : p + len;
-        if (e && !*p)
-            return rec_err(REC_E_INVALID, "%s: fields: empty name in '%s'", FN, list);
     }
     *nout = n;
     return REC_OK;
@@ -219,9 +218,13 @@ static rec_status pick_fields(const rec_model *m, const rec_dataset *d, const re
     for (int k = 0; k < *nout; k++)
         fw[k] = 1;
     const char *list = rec_model_str(m, "field_weights");
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
+    rec_list_iter it;
+    const char *p;
+    size_t len;
+    rec_list_start(&it, list);
+    while (rec_list_next(&it, &p, &len)) {
+        if (len == 0)
+            return rec_err(REC_E_INVALID, "%s: field_weights: empty pair in '%s'", FN, list);
         const char *colon = memchr(p, ':', len);
         char name[256], num[64];
         size_t nl = colon ? (size_t)(colon - p) : 0, vl = colon ? len - nl - 1 : 0;
@@ -243,9 +246,6 @@ static rec_status pick_fields(const rec_model *m, const rec_dataset *d, const re
             return rec_err(REC_E_INVALID, "%s: field_weights: '%s' is not a field read", FN,
                            name);
         fw[k] = (float)v;
-        p = e ? e + 1 : p + len;
-        if (e && !*p)
-            return rec_err(REC_E_INVALID, "%s: field_weights: empty pair in '%s'", FN, list);
     }
     return REC_OK;
 }
@@ -280,12 +280,6 @@ static rec_status read_docs(const rec_model *m, const rec_dataset *d, corpus *c,
         dptr[i + 1] = (int64_t)c->ntok;
     }
     return REC_OK;
-}
-
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
 }
 
 typedef struct term {
@@ -562,7 +556,7 @@ static rec_status user_weights(rec_model *m, tfidf *s, const rec_dataset *d)
         const int32_t *a = m->seen + m->seen_ptr[u];
         size_t n = (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]);
         for (size_t k = 0; k < nu; k++) {
-            const int32_t *hit = bsearch(&it[ip[u] + k], a, n, sizeof *a, cmp_i32);
+            const int32_t *hit = bsearch(&it[ip[u] + k], a, n, sizeof *a, rec_cmp_i32);
             if (hit)
                 s->uw[m->seen_ptr[u] + (hit - a)] += w[k];
         }
@@ -836,15 +830,11 @@ static rec_status tfidf_load(rec_model *m, const rec_lrm_reader *r)
         return bad("user weights do not match the training items");
     const int64_t *p = ptr;
     const int32_t *c = col;
-    if (p[0] != 0 || p[np - 1] != nnz)
-        return bad("item rows are inconsistent");
-    for (int32_t i = 0; i < m->nitems; i++) {
-        if (p[i + 1] < p[i])
-            return bad("item rows are not monotone");
-        for (int64_t k = p[i]; k < p[i + 1]; k++)
-            if (c[k] < 0 || c[k] >= nt || (k > p[i] && c[k] <= c[k - 1]))
-                return bad("term index out of range or out of order");
-    }
+    REC_TRY(rec_csr_check(1, "rec_model_load(tfidf)", "item rows", m->nitems, p, nnz, c, 0, nt));
+    for (int32_t i = 0; i < m->nitems; i++)
+        for (int64_t k = p[i] + 1; k < p[i + 1]; k++)
+            if (c[k] <= c[k - 1])
+                return bad("term indices out of order");
     s->nterms = (int32_t)nt;
     s->nnz = nnz;
     s->vocab_len = vlen;

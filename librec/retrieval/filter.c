@@ -102,12 +102,6 @@ REC_API rec_status rec_filter_allow_bitmap(rec_filter *f, const uint8_t *bits, s
     return set_bits(f, f ? &f->allow : NULL, bits, nbits, "rec_filter_allow_bitmap");
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 REC_API rec_status rec_filter_exclude_csr(rec_filter *f, size_t nq, const int64_t *indptr,
                                           const int32_t *ids)
 {
@@ -115,19 +109,11 @@ REC_API rec_status rec_filter_exclude_csr(rec_filter *f, size_t nq, const int64_
     REC_CHECK_ARG(f, fn, "filter is NULL");
     REC_CHECK_ARG(indptr, fn, "indptr is NULL");
     REC_CHECK_ARG(nq > 0, fn, "nq is 0");
-    if (indptr[0] != 0)
-        return rec_err(REC_E_INVALID, "%s: indptr[0] = %lld, expected 0", fn,
-                       (long long)indptr[0]);
-    for (size_t q = 0; q < nq; q++)
-        if (indptr[q + 1] < indptr[q])
-            return rec_err(REC_E_INVALID, "%s: indptr decreases at %zu (%lld > %lld)", fn, q,
-                           (long long)indptr[q], (long long)indptr[q + 1]);
+    REC_TRY(rec_csr_check(0, fn, "exclude lists", (int64_t)nq, indptr, -1, NULL, 0, 0));
     int64_t nnz = indptr[nq];
     REC_CHECK_ARG(ids || nnz == 0, fn, "ids is NULL");
-    for (int64_t j = 0; j < nnz; j++)
-        if (ids[j] < 0 || (int64_t)ids[j] >= f->nlabels)
-            return rec_err(REC_E_RANGE, "%s: ids[%lld] = %d is outside [0, %lld)", fn,
-                           (long long)j, ids[j], (long long)f->nlabels);
+    REC_TRY(rec_csr_check(0, fn, "exclude lists", (int64_t)nq, indptr, nnz, ids, 0,
+                          f->nlabels));
     int64_t *ptr = rec_malloc((nq + 1) * sizeof *ptr);
     int32_t *xs = rec_malloc(((size_t)nnz + 1) * sizeof *xs);
     if (!ptr || !xs) {
@@ -141,7 +127,7 @@ REC_API rec_status rec_filter_exclude_csr(rec_filter *f, size_t nq, const int64_
     for (size_t q = 0; q < nq; q++) {
         int64_t b = w, len = indptr[q + 1] - indptr[q];
         memcpy(xs + b, ids + indptr[q], (size_t)len * sizeof *xs);
-        qsort(xs + b, (size_t)len, sizeof *xs, cmp_i32);
+        qsort(xs + b, (size_t)len, sizeof *xs, rec_cmp_i32);
         for (int64_t j = 0; j < len; j++)
             if (w == b || xs[w - 1] != xs[b + j])
                 xs[w++] = xs[b + j];

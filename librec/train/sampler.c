@@ -29,12 +29,6 @@ const rec_param_spec *rec_sampler_spec(size_t *n)
     return spec;
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 void rec_sampler_destroy(rec_sampler *s)
 {
     if (!s)
@@ -54,16 +48,8 @@ static rec_status copy_positives(rec_sampler *s, const int64_t *indptr, const in
                                  int64_t *counts, const char *fn)
 {
     int32_t nu = s->nusers;
-    if (indptr[0] != 0)
-        return rec_err(REC_E_RANGE, "%s: indptr[0] = %lld, want 0", fn, (long long)indptr[0]);
-    for (int32_t u = 0; u < nu; u++)
-        if (indptr[u + 1] < indptr[u])
-            return rec_err(REC_E_RANGE, "%s: indptr decreases at user %d", fn, (int)u);
+    REC_TRY(rec_csr_check(0, fn, "positives", nu, indptr, -1, items, 0, s->nitems));
     int64_t nnz = indptr[nu];
-    for (int64_t k = 0; k < nnz; k++)
-        if (items[k] < 0 || items[k] >= s->nitems)
-            return rec_err(REC_E_RANGE, "%s: items[%lld] = %d is outside [0, %d)", fn,
-                           (long long)k, (int)items[k], (int)s->nitems);
     s->pos_ptr = rec_calloc((size_t)nu + 1, sizeof *s->pos_ptr);
     s->pos = s->pos_ptr ? rec_malloc((size_t)(nnz ? nnz : 1) * sizeof *s->pos) : NULL;
     if (!s->pos) {
@@ -78,7 +64,7 @@ static rec_status copy_positives(rec_sampler *s, const int64_t *indptr, const in
     for (int32_t u = 0; u < nu; u++) {
         int64_t b = indptr[u], e = indptr[u + 1], start = w;
         memcpy(s->pos + w, items + b, (size_t)(e - b) * sizeof *items);
-        qsort(s->pos + w, (size_t)(e - b), sizeof *s->pos, cmp_i32);
+        qsort(s->pos + w, (size_t)(e - b), sizeof *s->pos, rec_cmp_i32);
         for (int64_t k = 0; k < e - b; k++) {
             int32_t it = s->pos[start + k];
             if (counts)

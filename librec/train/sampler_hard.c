@@ -23,17 +23,10 @@ rec_status rec_sampler_set_hard_list(rec_sampler *s, const int64_t *indptr, cons
     if (s->kind != REC_SAMPLER_HARD)
         return rec_err(REC_E_STATE, "%s: the sampler's kind is not 'hard'", fn);
     int32_t nu = s->nusers;
-    if (indptr[0] != 0)
-        return rec_err(REC_E_RANGE, "%s: indptr[0] = %lld, want 0", fn, (long long)indptr[0]);
-    for (int32_t u = 0; u < nu; u++)
-        if (indptr[u + 1] < indptr[u])
-            return rec_err(REC_E_RANGE, "%s: indptr decreases at user %d", fn, (int)u);
+    REC_TRY(rec_csr_check(0, fn, "hard list", nu, indptr, -1, NULL, 0, 0));
     int64_t nnz = indptr[nu];
     REC_CHECK_ARG(items || nnz == 0, fn, "items is NULL");
-    for (int64_t k = 0; k < nnz; k++)
-        if (items[k] < 0 || items[k] >= s->nitems)
-            return rec_err(REC_E_RANGE, "%s: items[%lld] = %d is outside [0, %d)", fn,
-                           (long long)k, (int)items[k], (int)s->nitems);
+    REC_TRY(rec_csr_check(0, fn, "hard list", nu, indptr, nnz, items, 0, s->nitems));
     int64_t *ptr = rec_malloc(((size_t)nu + 1) * sizeof *ptr);
     int32_t *it = ptr ? rec_malloc((size_t)(nnz ? nnz : 1) * sizeof *it) : NULL;
     if (!it) {
