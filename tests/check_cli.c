@@ -625,6 +625,70 @@ START_TEST(stale_temporary_files_of_dead_processes_are_swept)
 }
 END_TEST
 
+/* The librec program with stderr on a pseudo-terminal, as a person runs
+ * it (the progress bar is only drawn on a terminal): what it wrote there. */
+static void run_on_tty(const char *const *args, char *buf, size_t cap)
+{
+    const char *build = getenv("LIBREC_BUILD");
+    ck_assert_ptr_nonnull(build);
+    char exe[700];
+    snprintf(exe, sizeof exe, "%s/bin/librec", build);
+    int mfd = posix_openpt(O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(mfd, 0);
+    ck_assert_int_eq(grantpt(mfd), 0);
+    ck_assert_int_eq(unlockpt(mfd), 0);
+    char slave[256];
+    snprintf(slave, sizeof slave, "%s", ptsname(mfd));
+    char *argv[40] = { exe };
+    for (int n = 0; args[n] && n < 38; n++)
+        argv[n + 1] = (char *)args[n];
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setsid();
+        int sfd = open(slave, O_RDWR), null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(sfd, 2);
+        close(mfd);
+        execv(exe, argv);
+        _exit(127);
+    }
+    size_t len = 0;
+    for (ssize_t n; len + 1 < cap && (n = read(mfd, buf + len, cap - 1 - len)) > 0;)
+        len += (size_t)n; /* ends with EIO once the child's terminal closes */
+    buf[len] = 0;
+    close(mfd);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", buf);
+}
+
+/* The progress bar shows the steps a one-pass model runs and the epochs a
+ * model really runs, and "-" for a step without a loss: itemcf used to
+ * show nothing until the end and then "loss nan", svd "epoch 3/6" for
+ * n_epochs=3. */
+START_TEST(progress_shows_steps_epochs_and_no_nan)
+{
+    const char *data = ratings_file();
+    static char tty[16384];
+    run_on_tty((const char *[]){ "train", "--model", "itemcf", "--data", data, "--out",
+                                 tu_tmp_path("p_icf.lrm"), NULL },
+               tty, sizeof tty);
+    ck_assert_msg(strstr(tty, "] ratings 1/4  loss -  "), "%s", tty);
+    ck_assert_msg(strstr(tty, "] similarities 3/4  loss -  "), "%s", tty);
+    ck_assert_msg(strstr(tty, "] ranking lists 4/4  loss -  "), "%s", tty);
+    ck_assert_msg(!strstr(tty, "nan"), "%s", tty);
+    run_on_tty((const char *[]){ "train", "--model", "svd", "--param", "n_epochs=3", "--data",
+                                 data, "--out", tu_tmp_path("p_svd.lrm"), NULL },
+               tty, sizeof tty);
+    ck_assert_msg(strstr(tty, "] epoch 3/3  loss "), "%s", tty);
+    ck_assert_msg(strstr(tty, "] ranking head epoch 3/3  loss "), "%s", tty);
+    ck_assert_msg(!strstr(tty, "/6"), "%s", tty);
+}
+END_TEST
+
 static const char *write_text(const char *name, const char *text)
 {
     static char keep[4][600];
@@ -701,6 +765,7 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, diverging_training_exits_1_with_the_hint);
     tcase_add_test(tc, a_signal_during_save_leaves_no_temporary_file);
     tcase_add_test(tc, stale_temporary_files_of_dead_processes_are_swept);
+    tcase_add_test(tc, progress_shows_steps_epochs_and_no_nan);
     tcase_add_test(tc, every_load_says_what_it_read);
     tcase_add_test(tc, eval_on_a_given_test_file);
     suite_add_tcase(s, tc);

@@ -25,10 +25,12 @@ extern "C" {
 
 typedef struct rec_model rec_model;
 
-/* Called during fit after each epoch (and at least once for one-pass
- * models): epoch counts from 1; loss is the epoch's training loss (NAN if the
+/* Called during fit after each epoch (and after each step of one-pass
+ * models): epoch counts from 1 to epochs within the step that
+ * rec_model_fit_step names; loss is the epoch's training loss (NAN if the
  * method has none).  Return nonzero to stop: fit then returns
- * REC_E_CANCELLED and the model keeps the state it reached. */
+ * REC_E_CANCELLED and the model keeps the state it reached (one-pass
+ * models stop only after their last step, the first complete state). */
 typedef int (*rec_progress_fn)(void *user, int epoch, int epochs, double loss);
 
 /* Flags of the recommend calls. */
@@ -54,6 +56,14 @@ REC_API const char *rec_model_kind(const rec_model *m);
  * maps and each user's training items).  Fitting again starts over. */
 REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_progress_fn progress,
                                  void *user);
+
+/* From inside the progress callback of m's fit: what its epoch and epochs
+ * count, a static string.  "epoch" for models training in epochs (svd then
+ * "ranking head epoch" for its second phase); the step just finished for
+ * one-pass models ("ratings", "baselines", "similarities", "ranking lists"
+ * for itemcf and usercf, "counts" for popularity, "item vectors" for
+ * tfidf).  NULL outside a fit. */
+REC_API const char *rec_model_fit_step(const rec_model *m);
 
 /* Predicted score (a rating for rating models) of item for user. */
 REC_API rec_status rec_model_score(const rec_model *m, const char *user, const char *item,
