@@ -10,13 +10,18 @@
  *            optimizer would) and with a dense one (persistent, zeroed each
  *            iteration, as PyTorch allocates a zeroed one); forward only
  *   gather   1e6 x 64 table, 81920 uniform ids: fwd + bwd of sum, sparse and
- *            dense gradient
+ *            dense gradient; forward only, in rows/s and as a fraction of
+ *   ceiling  a pure random-read loop over the same ids (each row read whole,
+ *            prefetched the same distance ahead, split over the same
+ *            threads): what the memory allows a gather
  * Protocol (the peer's): warm-ups, then the median wall time of N reps; the
  * tape and raw variants of a kernel alternate call by call.
  * Prints one JSON line on stdout, progress on stderr.
  * Usage: micro [--threads 2,1] [--reps 20] [--sgemm-n 4096] [--sgemm-reps 5]
- *              [--only sgemm|linear|mlp|emb]   (one group, for profiling) */
+ *              [--only sgemm|linear|mlp|emb]   (one group, for profiling)
+ *              [--ahead ROWS]   (the gathers' prefetch distance, for tuning) */
 #include "core/ops.h"
+#include "core/rowgather-impl.h"
 #include "train/train-impl.h"
 
 #include <math.h>
@@ -473,8 +478,57 @@ static void run_gather(void *p)
         die("gather");
 }
 
+static void run_gather_fwd(void *p)
+{
+    emb_ctx *c = p;
+    rec_graph_reset(c->g);
+    rec_graph_set_grad(c->g, 0);
+    rec_tensor *ids = rec_tensor_wrap_i32(c->g, c->ids, NIDS);
+    rec_tensor *out = rec_gather(c->g, c->table, ids, -1);
+    rec_graph_set_grad(c->g, 1);
+    if (!out)
+        die("gather (forward)");
+}
+
+/* The ceiling: every row read whole at random, with the gathers' prefetch
+ * distance and thread split, and nothing else done with it. */
+typedef struct ceil_ctx {
+    const float *table;
+    const int32_t *ids;
+    float part[64][16];
+} ceil_ctx;
+
+static void ceiling_rows(void *arg, int64_t b, int64_t e, int chunk)
+{
+    ceil_ctx *c = arg;
+    int64_t ahead = rec_rowgather_ahead(DIM);
+    float acc[16] = { 0 };
+    for (int64_t i = b; i < e; i++) {
+        if (i + ahead < e) {
+            const char *p = (const char *)(c->table + (int64_t)c->ids[i + ahead] * DIM);
+            for (int l = 0; l < DIM * 4 / 64; l++)
+                __builtin_prefetch(p + 64 * l);
+        }
+        const float *restrict r = c->table + (int64_t)c->ids[i] * DIM;
+        for (int k = 0; k < DIM; k += 16)
+            for (int l = 0; l < 16; l++)
+                acc[l] += r[k + l];
+    }
+    memcpy(c->part[chunk % 64], acc, sizeof acc);
+}
+
+static void run_ceiling(void *p)
+{
+    emb_ctx *c = p;
+    static ceil_ctx cc;
+    cc.table = c->table->v;
+    cc.ids = c->ids;
+    rec_parallel_chunks(NIDS, rec_rg_chunks(NIDS, DIM, 4), ceiling_rows, &cc);
+}
+
 typedef struct emb_times {
-    double sparse, sparse_coalesce, dense, fwd, gather_sparse, gather_dense;
+    double sparse, sparse_coalesce, dense, fwd, gather_sparse, gather_dense, gather_fwd,
+        ceiling;
 } emb_times;
 
 static void emb_table(emb_ctx *c, unsigned flags)
@@ -518,6 +572,8 @@ static void bench_emb(int reps, emb_times *t)
     t->dense = bench(run_embbag, &c, reps, 3);
     t->fwd = bench(run_embbag_fwd, &c, reps, 3);
     t->gather_dense = bench(run_gather, &c, reps, 3);
+    /* alternated, so a change of load hits both sides of the fraction */
+    t->gather_fwd = bench2(run_gather_fwd, run_ceiling, &c, reps, 3, &t->ceiling);
 
     rec_coalesce_free(&c.co);
     rec_free(c.ids, NIDS * sizeof *c.ids);
@@ -544,9 +600,11 @@ int main(int argc, char **argv)
             sgemm_reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc)
             only = argv[++i];
+        else if (!strcmp(argv[i], "--ahead") && i + 1 < argc)
+            rec_rowgather_set_ahead(atoi(argv[++i]));
         else {
             fprintf(stderr, "usage: %s [--threads 2,1] [--reps N] [--sgemm-n N] "
-                    "[--sgemm-reps N] [--only sgemm|linear|mlp|emb]\n", argv[0]);
+                    "[--sgemm-reps N] [--only sgemm|linear|mlp|emb] [--ahead ROWS]\n", argv[0]);
             return 2;
         }
     }
@@ -602,6 +660,11 @@ int main(int argc, char **argv)
         result("embbag_fwd_only_ms", et.fwd * 1e3);
         result("gather_fwd_bwd_ms_sparse", et.gather_sparse * 1e3);
         result("gather_fwd_bwd_ms_dense", et.gather_dense * 1e3);
+        result("gather_fwd_only_ms", et.gather_fwd * 1e3);
+        result("gather_mrows_per_s", NIDS / et.gather_fwd / 1e6);
+        result("ceiling_mrows_per_s", NIDS / et.ceiling / 1e6);
+        result("gather_fraction_of_ceiling", et.ceiling / et.gather_fwd);
+        result("embbag_fwd_mrows_per_s", NIDS / et.fwd / 1e6);
         put("}");
     }
     put("}, \"env\": {\"librec\": \"%s\", \"blas\": \"%s\", \"OPENBLAS_CORETYPE\": \"%s\"}}",

@@ -50,8 +50,9 @@ static void check_similar(const char *sim, const char *shrink, int n, const char
                           double s1, const char *second, double s2)
 {
     rec_dataset *d = rated();
-    const char *kv[] = { sim, shrink };
-    rec_model *m = tu_fit("itemcf", d, kv, 2);
+    /* similar() shrinks by similar_shrinkage; 0 shows the measure itself */
+    const char *kv[] = { sim, shrink, "similar_shrinkage=0" };
+    rec_model *m = tu_fit("itemcf", d, kv, strncmp(shrink, "similar_", 8) ? 3 : 2);
     const char *it[3];
     float sc[3];
     size_t got;
@@ -75,20 +76,58 @@ START_TEST(similarities_by_hand)
     check_similar("similarity=cosine", "shrinkage=0", 2, "c", 22 / sqrt(26.0 * 20), "b",
                   28 / sqrt(42.0 * 38));
     check_similar("similarity=msd", "shrinkage=0", 2, "c", 0.5, "b", 1 / 9.0);
-    /* default shrinkage of msd is 0 */
-    check_similar("similarity=msd", "k=40", 2, "c", 0.5, "b", 1 / 9.0);
+    /* similar()'s default shrinkage is 50, whatever the measure's own
+     * (which shapes predictions): a~c over 2 common users, a~b over 3 */
+    check_similar("similarity=msd", "similar_shrinkage=50", 2, "c", 0.5 * 2 / 52, "b",
+                  1 / 9.0 * 3 / 53);
     /* pearson: a~c perfectly correlated; a~b negative, dropped */
     check_similar("similarity=pearson", "shrinkage=0", 1, "c", 1.0, NULL, 0);
-    /* pearson's default shrinkage is 100: 1 * 2 / (2 + 100) */
-    check_similar("similarity=pearson", "k=40", 1, "c", 2 / 102.0, NULL, 0);
+    check_similar("similarity=pearson", "similar_shrinkage=50", 1, "c", 2 / 52.0, NULL, 0);
     /* adjusted cosine: centred by user means 4, 3, 8/3; a~b negative */
     check_similar("similarity=adjusted_cosine", "shrinkage=0", 1, "c", 10 / sqrt(136.0), NULL,
                   0);
     check_similar("similarity=jaccard", "shrinkage=0", 2, "b", 1.0, "c", 2 / 3.0);
     /* shrinkage: sim * n / (n + 1) */
-    check_similar("similarity=msd", "shrinkage=1", 2, "c", 0.5 * 2 / 3, "b", 1 / 9.0 * 3 / 4);
+    check_similar("similarity=msd", "similar_shrinkage=1", 2, "c", 0.5 * 2 / 3, "b",
+                  1 / 9.0 * 3 / 4);
     /* min_support 3 leaves b alone (a and c share 2 users) */
     check_similar("similarity=msd", "min_support=3", 1, "b", 1 / 9.0, NULL, 0);
+}
+END_TEST
+
+/* Item-CF's similar items are shrunk by support: item "rare" shares one
+ * rater with "hit" and agrees exactly (msd 1), "twin" shares all 30 and
+ * is off by one star for 10 of them (msd 1 / (10/30 + 1) = 0.75).
+ * Unshrunk, the one-rater item came first at 1.0. */
+START_TEST(similar_items_are_shrunk_by_support)
+{
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    for (int u = 0; u < 30; u++) {
+        char id[16];
+        snprintf(id, sizeof id, "u%d", u);
+        ck_assert_int_eq(rec_dataset_add(d, id, "hit", 4, REC_NO_TIME), REC_OK);
+        ck_assert_int_eq(rec_dataset_add(d, id, "twin", u < 10 ? 5 : 4, REC_NO_TIME), REC_OK);
+    }
+    ck_assert_int_eq(rec_dataset_add(d, "u0", "rare", 4, REC_NO_TIME), REC_OK);
+    rec_model *m = tu_fit("itemcf", d, NULL, 0);
+    const char *it[2];
+    float sc[2];
+    size_t n;
+    ck_assert_int_eq(rec_model_similar(m, "hit", 2, it, sc, &n), REC_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(it[0], "twin");
+    ck_assert_float_near(sc[0], 0.75 * 30 / 80, 1e-5);
+    ck_assert_str_eq(it[1], "rare");
+    ck_assert_float_near(sc[1], 1.0 * 1 / 51, 1e-5);
+    rec_model_destroy(m);
+    const char *kv[] = { "similar_shrinkage=0" };
+    m = tu_fit("itemcf", d, kv, 1);
+    ck_assert_int_eq(rec_model_similar(m, "hit", 2, it, sc, &n), REC_OK);
+    ck_assert_str_eq(it[0], "rare");
+    ck_assert_float_near(sc[0], 1.0, 1e-5);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
 }
 END_TEST
 
@@ -235,9 +274,11 @@ START_TEST(neighbour_lists_hold_k_of_keep)
     const char *it[3];
     float sc[3];
     size_t n;
+    /* similar() ranks every item, not the stored list */
     ck_assert_int_eq(rec_model_similar(m, "a", 3, it, sc, &n), REC_OK);
     ck_assert_str_eq(it[0], "c");
-    ck_assert_float_eq(sc[1], 0.0f);
+    ck_assert_str_eq(it[1], "b");
+    ck_assert_float_gt(sc[1], 0.0f);
     /* c keeps a: u2's prediction for c uses a alone */
     ck_assert_float_near(score(m, "u2", "c"), 3 + (4 - 10 / 3.0), 1e-5);
     rec_model_destroy(m);
@@ -509,13 +550,14 @@ START_TEST(pearson_baseline_by_hand)
     double ea1 = resid(0, 0), ea3 = resid(2, 0), ec1 = resid(0, 2), ec3 = resid(2, 2);
     double ac = (ea1 * ec1 + ea3 * ec3) / sqrt((ea1 * ea1 + ea3 * ea3) * (ec1 * ec1 + ec3 * ec3));
     ck_assert_double_gt(ac, 0.99); /* the hand numbers above: 0.99868 */
-    /* the default shrinkage is 100, applied as (n - 1) / (n - 1 + 100) */
+    /* shrinkage applies as (n - 1) / (n - 1 + shrinkage); similar() uses
+     * similar_shrinkage (default 50) in its place */
     rec_dataset *d = rated();
-    const char *kv[][5] = { { BSL, "similarity=pearson_baseline", "shrinkage=0" },
+    const char *kv[][6] = { { BSL, "similarity=pearson_baseline", "similar_shrinkage=0" },
                             { BSL, "similarity=pearson_baseline", "k=40" },
-                            { BSL, "similarity=pearson_baseline", "shrinkage=1" },
+                            { BSL, "similarity=pearson_baseline", "similar_shrinkage=1" },
                             { BSL, "similarity=pearson_baseline", "min_support=3" } };
-    const double want[] = { ac, ac / 101, ac / 2, 0 };
+    const double want[] = { ac, ac / 51, ac / 2, 0 };
     for (int t = 0; t < 4; t++) {
         rec_model *m = tu_fit("itemcf", d, kv[t], 5);
         const char *it[3];
@@ -718,6 +760,7 @@ Suite *rec_cf_suite(void)
     Suite *s = suite_create("cf");
     TCase *tc = tcase_create("cf");
     tcase_add_test(tc, similarities_by_hand);
+    tcase_add_test(tc, similar_items_are_shrunk_by_support);
     tcase_add_test(tc, itemcf_predictions_by_hand);
     tcase_add_test(tc, usercf_predictions_by_hand);
     tcase_add_test(tc, implicit_scores_are_similarity_sums);

@@ -18,10 +18,14 @@ static void expect_failure(const tu_cli *r, const char *want)
 {
     ck_assert_msg(r->code != 0, "exit 0; stdout: %s", r->out);
     ck_assert_msg(r->out[0] == 0, "stdout on failure: %s", r->out);
-    ck_assert_msg(strncmp(r->err, "librec: ", 8) == 0, "stderr: %s", r->err);
-    const char *nl = strchr(r->err, '\n');
+    /* A failure after a load follows the load's summary line. */
+    const char *err = r->err, *nl = strchr(err, '\n');
+    if (nl && strstr(err, " users, ") && strstr(err, " users, ") < nl)
+        err = nl + 1;
+    ck_assert_msg(strncmp(err, "librec: ", 8) == 0, "stderr: %s", r->err);
+    nl = strchr(err, '\n');
     ck_assert_msg(nl && nl[1] == 0, "not one line: %s", r->err);
-    ck_assert_msg(strstr(r->err, want), "stderr lacks '%s': %s", want, r->err);
+    ck_assert_msg(strstr(err, want), "stderr lacks '%s': %s", want, r->err);
 }
 
 /* 40 users x 30 items in two taste groups (even users like items 0-14,
@@ -236,6 +240,37 @@ START_TEST(failed_training_leaves_the_old_model_file)
 }
 END_TEST
 
+START_TEST(every_load_says_what_it_read)
+{
+    const char *data = ratings_file();
+    char model[600], want[900];
+    snprintf(model, sizeof model, "%s", tu_tmp_path("pop.lrm"));
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out",
+                                    model, NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    snprintf(want, sizeof want, "librec: %s: 40 users, 30 items, 900 interactions, ratings 1 to "
+                                "5, timestamps 1000 to 1899, format movielens (detected), "
+                                "header skipped\n", data);
+    ck_assert_msg(strncmp(r->err, want, strlen(want)) == 0, "stderr: %s", r->err);
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out",
+                                    model, "--quiet", NULL });
+    ck_assert_msg(r->code == 0 && r->err[0] == 0, "--quiet: %s", r->err);
+    /* goodbooks' tags.csv: loads, but says which columns became users and items */
+    char tags[600];
+    snprintf(tags, sizeof tags, "%s", tu_tmp_path("tags.csv"));
+    write_file(tags, "tag_id,tag_name\n0,-\n1,--1-\n");
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", tags, "--out",
+                                    model, "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    snprintf(want, sizeof want, "librec: warning: %s: the header names no user and item columns; "
+                                "took column 1 'tag_id' as user, column 2 'tag_name' as item "
+                                "(set columns to choose)\n", tags);
+    ck_assert_str_eq(r->err, want);
+    free(r);
+}
+END_TEST
+
 START_TEST(help_lists_a_models_params_from_the_library)
 {
     tu_cli *r = malloc(sizeof *r);
@@ -246,11 +281,72 @@ START_TEST(help_lists_a_models_params_from_the_library)
     tu_cli_run(r, (const char *[]){ "models", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     const char *kinds[] = { "popularity", "usercf", "itemcf", "tfidf",    "svd",   "svdpp",
-                            "als",        "mf",     "dnn",    "twotower", "sasrec" };
+                            "als",        "mf",     "dnn",    "twotower", "sasrec",
+                            "lightgcn" };
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
         ck_assert_msg(strstr(r->out, kinds[k]), "models lacks %s", kinds[k]);
     tu_cli_run(r, (const char *[]){ "help", "nosuchmodel", NULL });
     expect_failure(r, "nosuchmodel");
+    free(r);
+}
+END_TEST
+
+static const char *write_text(const char *name, const char *text)
+{
+    static char keep[4][600];
+    static int k;
+    char *path = keep[k++ & 3];
+    snprintf(path, 600, "%s", tu_tmp_path(name));
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* A published split in LightGCN's layout, ranked by popularity (train
+ * counts: item 1 x3, 2 x3, 3 x1, 4 x1; ties to the earlier item).
+ *   user 0 (train 1 2 3): ranks 4; test {4} (9 is unknown): hit at 1
+ *   user 1 (train 1 2):   ranks 3 4; test {3, 4}: hits at 1 and 2
+ *   user 2 (train 1 4):   ranks 2 3; test {3}: hit at 2
+ *   user 7: unknown.
+ * recall@1 = (1 + 1/2 + 0) / 3, ndcg@1 = (1 + 1 + 0) / 3,
+ * recall@2 = 1, ndcg@2 = (1 + 1 + 1/log2(3)) / 3. */
+START_TEST(eval_on_a_given_test_file)
+{
+    const char *train = write_text("lg_train.txt", "0 1 2 3\n1 1 2\n2 1 4\n3 2\n");
+    const char *test = write_text("lg_test.txt", "0 4 9\n1 3 4\n2 3\n7 1\n");
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    test, "--format", "lightgcn", "--metrics",
+                                    "recall@1,ndcg@1,recall@2,ndcg@2", "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_float_near(tu_json_num(r->out, "recall@1"), 0.5, 1e-6);
+    ck_assert_float_near(tu_json_num(r->out, "ndcg@1"), 2.0 / 3, 1e-6);
+    ck_assert_float_near(tu_json_num(r->out, "recall@2"), 1.0, 1e-6);
+    ck_assert_float_near(tu_json_num(r->out, "ndcg@2"), (2 + 1 / log2(3.0)) / 3, 1e-6);
+    ck_assert_int_eq((int)tu_json_num(r->out, "users"), 3);
+    ck_assert_int_eq((int)tu_json_num(r->out, "skipped_rows"), 2);
+    ck_assert_int_eq((int)tu_json_num(r->out, "unknown_users"), 1);
+    ck_assert_int_eq((int)tu_json_num(r->out, "unknown_items"), 1);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    test, "--format", "lightgcn", "--metrics", "recall@1",
+                                    NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "skipped 2 test rows: 1 users and 1 items absent from "
+                                         "training"));
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    test, "--split", "user:0.2", "--metrics", "recall@1",
+                                    NULL });
+    expect_failure(r, "--split HOW or --test PATH, not both");
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    tu_tmp_path("no_such_test.txt"), "--metrics", "recall@1",
+                                    NULL });
+    expect_failure(r, "cannot load test data");
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    write_text("lg_empty.txt", "\n\n"), "--format",
+                                    "lightgcn", "--metrics", "recall@1", NULL });
+    expect_failure(r, "empty file: no users");
     free(r);
 }
 END_TEST
@@ -265,6 +361,8 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, bad_input_gives_one_clear_line);
     tcase_add_test(tc, failed_training_leaves_the_old_model_file);
     tcase_add_test(tc, help_lists_a_models_params_from_the_library);
+    tcase_add_test(tc, every_load_says_what_it_read);
+    tcase_add_test(tc, eval_on_a_given_test_file);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -202,6 +202,30 @@ START_TEST(mf_learns_and_recommends)
 }
 END_TEST
 
+/* Regression: mf ran on through a diverging loss (its own epoch loop had
+ * no check); through the trainer it stops with REC_E_RANGE.  Plain SGD with
+ * lr * reg = 1000 multiplies the touched embeddings by -999 each step. */
+START_TEST(mf_stops_on_a_diverging_loss)
+{
+    rec_dataset *d = small_data(30, 40, 10);
+    rec_params *p;
+    rec_model *m;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "optimizer=sgd"), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "lr=10"), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "reg=100"), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "batch=16"), REC_OK);
+    ck_assert_int_eq(rec_model_create(&m, "mf", p), REC_OK);
+    double loss[32] = { 0 };
+    ck_assert_int_eq(rec_model_fit(m, d, count_epochs, loss), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "the loss is"));
+    ck_assert_double_eq(loss[0], 0); /* stopped within the first epoch */
+    rec_model_destroy(m);
+    rec_params_destroy(p);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 START_TEST(same_seed_same_model_any_threads)
 {
     rec_dataset *d = small_data(100, 150, 20);
@@ -402,6 +426,7 @@ Suite *rec_model_suite(void)
     tcase_add_test(t, mf_learns_and_recommends);
     tcase_add_test(t, same_seed_same_model_any_threads);
     tcase_add_test(t, progress_can_cancel);
+    tcase_add_test(t, mf_stops_on_a_diverging_loss);
     tcase_add_test(t, save_load_round_trip);
     tcase_add_test(t, allocation_failure_in_fit_save_load);
     suite_add_tcase(s, t);

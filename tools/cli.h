@@ -7,7 +7,7 @@
 
 typedef struct cli_opts {
     const char *model, *data, *format, *out, *load, *user, *item;
-    const char *split, *protocol, *metrics;
+    const char *split, *test, *protocol, *metrics;
     rec_params *params, *load_opts;
     size_t k;
     uint64_t seed;

@@ -106,6 +106,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             VALUE(item);
         else if (!strcmp(a, "--split"))
             VALUE(split);
+        else if (!strcmp(a, "--test"))
+            VALUE(test);
         else if (!strcmp(a, "--protocol"))
             VALUE(protocol);
         else if (!strcmp(a, "--metrics"))
@@ -163,7 +165,25 @@ int cli_load_data(const cli_opts *o, rec_dataset **d)
     size_t n = 0;
     rec_params_count(o->load_opts, &n);
     rec_status st = rec_dataset_load(d, o->data, o->format, n ? o->load_opts : NULL);
-    return st ? cli_fail(st, "cannot load data") : 0;
+    if (st)
+        return cli_fail(st, "cannot load data");
+    /* Data is never misread silently: what was read, and how, every time
+     * (warnings even under --quiet: they say the data may not be what the
+     * user meant). */
+    const char *w;
+    rec_dataset_warnings(*d, &w);
+    while (*w) {
+        const char *e = strchr(w, '\n');
+        int len = e ? (int)(e - w) : (int)strlen(w);
+        fprintf(stderr, "librec: warning: %.*s\n", len, w);
+        w += len + (e != NULL);
+    }
+    if (!o->quiet) {
+        char line[512];
+        rec_dataset_summary(*d, line, sizeof line);
+        fprintf(stderr, "librec: %s: %s\n", o->data, line);
+    }
+    return 0;
 }
 
 /* ---- JSON output ------------------------------------------------------------- */
@@ -308,6 +328,7 @@ static void usage(FILE *f)
             "  librec train --model NAME --data PATH [--format F] [--param KEY=VALUE ...]\n"
             "               --out FILE.lrm [--quiet]\n"
             "  librec eval --model NAME --data PATH [--format F] --split kfold:5|holdout:0.2|last:1\n"
+            "              (or --test PATH: a test file in the same format and ids)\n"
             "              [--protocol full|sampled:100] --metrics rmse,mae,ndcg@10,...\n"
             "              [--param KEY=VALUE ...] [--seed N] [--json]\n"
             "  librec recommend --load FILE.lrm --user ID [-k 10] [--json]\n"

@@ -3,36 +3,16 @@
  * accumulates into its gradient buffer. */
 #include "ops.h"
 
-#include <string.h>
+#include "rowgather-impl.h"
 
-/* Rows are fetched this many ids ahead: random table rows miss every cache,
- * and a miss takes about as long as copying 16 rows. */
-#define AHEAD 16
-#if defined(__GNUC__)
-#define PREFETCH(p, rw) __builtin_prefetch((p), (rw))
-#else
-#define PREFETCH(p, rw) ((void)(p))
-#endif
-/* First four cache lines of row r of a [.., d] matrix at base (a macro:
- * GCC deletes calls to a function that only prefetches). */
-#define PREFETCH_ROW(base, r, d, rw)                                        \
-    do {                                                                    \
-        const char *p_ = (const char *)((base) + (int64_t)(r) * (d));       \
-        int64_t bytes_ = (d) * (int64_t)sizeof(float);                      \
-        PREFETCH(p_, rw);                                                   \
-        if (bytes_ > 64)                                                    \
-            PREFETCH(p_ + 64, rw);                                          \
-        if (bytes_ > 128)                                                   \
-            PREFETCH(p_ + 128, rw);                                         \
-        if (bytes_ > 192)                                                   \
-            PREFETCH(p_ + 192, rw);                                         \
-    } while (0)
+#include <string.h>
 
 typedef struct gather_job {
     const float *table;
     const int32_t *idx;
-    float *out;
-    int64_t d, nrows;
+    float *out;         /* forward: [n,d]; backward: the dense table gradient */
+    const float *dy;    /* [n,d] (backward) */
+    int64_t d, n, nrows;
     int32_t pad;
 } gather_job;
 
@@ -41,17 +21,19 @@ static void gather_rows(void *arg, int64_t b, int64_t e, int chunk)
 {
     (void)chunk;
     const gather_job *j = arg;
-    size_t bytes = (size_t)j->d * sizeof(float);
-    for (int64_t i = b; i < e; i++) {
-        if (i + AHEAD < e && j->idx[i + AHEAD] >= 0)
-            PREFETCH_ROW(j->table, j->idx[i + AHEAD], j->d, 0);
-        int32_t r = j->idx[i];
-        float *dst = j->out + i * j->d;
-        if (r < 0 || r == j->pad)
-            memset(dst, 0, bytes);
-        else
-            memcpy(dst, j->table + (int64_t)r * j->d, bytes);
-    }
+    rec_rowsrc s = { j->table, j->idx, j->d, e, j->pad };
+    rec_rg_warm(&s, b);
+    rec_rg_copy(&s, b, e, j->out + b * j->d);
+}
+
+/* Table rows [lo, hi) of the dense gradient: each chunk reads every id and
+ * adds only its own rows, so rows are summed in id order with no races. */
+static void scatter_rows(void *arg, int64_t lo, int64_t hi, int chunk)
+{
+    (void)chunk;
+    const gather_job *j = arg;
+    rec_rowdst t = { j->out, j->idx, j->d, j->n, j->pad };
+    rec_rg_scatter(&t, 0, j->n, lo, hi, NULL, 1.0f, j->dy, j->d);
 }
 
 static void gather_back(rec_graph *g, rec_node *n)
@@ -86,20 +68,9 @@ static void gather_back(rec_graph *g, rec_node *n)
     float *gt = rec_grad_of(g, table);
     if (!gt)
         return;
-    for (int64_t i = 0; i < cnt; i++) {
-        if (i + AHEAD < cnt && idx[i + AHEAD] >= 0)
-            PREFETCH_ROW(gt, idx[i + AHEAD], d, 1);
-        if (idx[i] < 0 || idx[i] == pad)
-            continue;
-        float *restrict dst = gt + (int64_t)idx[i] * d;
-        const float *restrict src = dy + i * d;
-        int64_t j = 0;
-        for (; j + 16 <= d; j += 16) /* fixed trip count: vectorised at -O2 */
-            for (int k = 0; k < 16; k++)
-                dst[j + k] += src[j + k];
-        for (; j < d; j++)
-            dst[j] += src[j];
-    }
+    gather_job j = { .idx = idx, .out = gt, .dy = dy, .d = d, .n = cnt,
+                     .nrows = rec_rows(table), .pad = pad };
+    rec_parallel_chunks(j.nrows, rec_rg_chunks(cnt, d, 1), scatter_rows, &j);
 }
 
 rec_tensor *rec_gather(rec_graph *g, rec_tensor *table, rec_tensor *idx, int32_t pad)
@@ -141,9 +112,9 @@ rec_tensor *rec_gather(rec_graph *g, rec_tensor *table, rec_tensor *idx, int32_t
     rec_tensor *out = rec_op_out(g, idx->nd + 1, shape, gather_back, 2, in, &node);
     if (!out)
         return NULL;
-    gather_job j = { table->v, idx->iv, out->v, d, nrows, pad };
-    int64_t grain = d > 0 ? 1 + 16384 / d : idx->n;
-    rec_parallel_for(idx->n, grain, gather_rows, &j);
+    gather_job j = { .table = table->v, .idx = idx->iv, .out = out->v, .d = d, .n = idx->n,
+                     .nrows = nrows, .pad = pad };
+    rec_parallel_chunks(idx->n, rec_rg_chunks(idx->n, d, 4), gather_rows, &j);
     if (node) {
         node->i[0] = pad;
         node->i[1] = valid;

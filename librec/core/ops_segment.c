@@ -10,17 +10,9 @@
  * on the thread count. */
 #include "ops.h"
 
+#include "rowgather-impl.h"
+
 #include <string.h>
-
-#if defined(__GNUC__)
-#define PREFETCH(p) __builtin_prefetch(p)
-#else
-#define PREFETCH(p) ((void)(p))
-#endif
-
-/* How many ids ahead the forward pass prefetches table rows: enough to hide
- * a DRAM miss behind the arithmetic of the rows in between. */
-#define AHEAD 16
 
 typedef struct bag_job {
     const float *src;      /* x [n,d], or the table [N,d] when ids is set     */
@@ -33,7 +25,7 @@ typedef struct bag_job {
     float *dw;             /* [n] weight gradient or NULL                     */
     int32_t *arg;          /* [nbags,d]: entry index of each max, -1 if none  */
     int32_t *rows;         /* sparse chunk rows (backward into a chunk)       */
-    int64_t n, d;
+    int64_t n, d, nbags;
     int mode, dest;
 } bag_job;
 
@@ -47,25 +39,6 @@ static inline const float *entry_row(const bag_job *j, int64_t i)
         return j->src + i * j->d;
     return j->ids[i] < 0 ? NULL : j->src + (int64_t)j->ids[i] * j->d;
 }
-
-/* Up to four cache lines (a 64-float row); the hardware prefetcher follows
- * longer rows.  A macro because GCC finds a function made of prefetches
- * "pure" and deletes its calls. */
-#define PREFETCH_ROW(j, i)                                                  \
-    do {                                                                    \
-        int64_t i_ = (i);                                                   \
-        if ((j)->ids && i_ < (j)->n && (j)->ids[i_] >= 0) {                 \
-            const char *p_ = (const char *)((j)->src + (int64_t)(j)->ids[i_] * (j)->d); \
-            int64_t bytes_ = (j)->d * (int64_t)sizeof(float);               \
-            PREFETCH(p_);                                                   \
-            if (bytes_ > 64)                                                \
-                PREFETCH(p_ + 64);                                          \
-            if (bytes_ > 128)                                               \
-                PREFETCH(p_ + 128);                                         \
-            if (bytes_ > 192)                                               \
-                PREFETCH(p_ + 192);                                         \
-        }                                                                   \
-    } while (0)
 
 /* Row arithmetic in blocks of 16 with a fixed trip count: compilers
  * vectorise these at -O2, where a loop of unknown length stays scalar. */
@@ -81,11 +54,6 @@ static inline const float *entry_row(const bag_job *j, int64_t i)
             body;                                                           \
         }                                                                   \
     } while (0)
-
-static inline void row_add(int64_t d, const float *restrict x, float *restrict y)
-{
-    BLOCKED(d, y[c] += x[c]);
-}
 
 static inline void row_axpy(int64_t d, float s, const float *restrict x, float *restrict y)
 {
@@ -117,81 +85,46 @@ static inline float row_dot(int64_t d, const float *restrict x, const float *res
     return s;
 }
 
-static void max_bag(const bag_job *j, int64_t b, float *restrict o)
-{
-    int64_t d = j->d;
-    int32_t *restrict a = j->arg + b * d;
-    int seen = 0;
-    for (int64_t i = j->off[b]; i < j->off[b + 1]; i++) {
-        PREFETCH_ROW(j, i + AHEAD);
-        const float *restrict row = entry_row(j, i);
-        if (!row)
-            continue;
-        if (!seen) {
-            memcpy(o, row, (size_t)d * sizeof *o);
-            for (int64_t c = 0; c < d; c++)
-                a[c] = (int32_t)i;
-            seen = 1;
-            continue;
-        }
-        for (int64_t c = 0; c < d; c++) {
-            if (row[c] > o[c]) {
-                o[c] = row[c];
-                a[c] = (int32_t)i;
-            }
-        }
-    }
-    if (!seen) {
-        memset(o, 0, (size_t)d * sizeof *o);
-        for (int64_t c = 0; c < d; c++)
-            a[c] = -1;
-    }
-}
-
+/* Bags [b0, b1): one stream of entries, prefetched across bag boundaries. */
 static void bag_forward(void *arg, int64_t b0, int64_t b1, int chunk)
 {
     (void)chunk;
     const bag_job *j = arg;
     int64_t d = j->d;
-    for (int64_t i = j->off[b0]; i < j->off[b0] + AHEAD; i++)
-        PREFETCH_ROW(j, i);
+    rec_rowsrc s = { j->src, j->ids, d, j->off[b1], -1 };
+    rec_rg_warm(&s, j->off[b0]);
     for (int64_t b = b0; b < b1; b++) {
         float *restrict o = j->out + b * d;
         if (j->mode == REC_REDUCE_MAX) {
-            max_bag(j, b, o);
+            rec_rg_max(&s, j->off[b], j->off[b + 1], o, j->arg ? j->arg + b * d : NULL);
             continue;
         }
         memset(o, 0, (size_t)d * sizeof *o);
-        int64_t cnt = 0;
-        for (int64_t i = j->off[b]; i < j->off[b + 1]; i++) {
-            PREFETCH_ROW(j, i + AHEAD);
-            const float *restrict row = entry_row(j, i);
-            if (!row)
-                continue;
-            cnt++;
-            if (j->w)
-                row_axpy(d, j->w[i], row, o);
-            else
-                row_add(d, row, o);
-        }
+        int64_t cnt = rec_rg_sum(&s, j->w, j->off[b], j->off[b + 1], o);
         if (j->mode == REC_REDUCE_MEAN && cnt > 1)
             row_scale(d, 1.0f / (float)cnt, o);
     }
 }
 
+/* Bags [b0, b1) into rows of dx or into a chunk (DEST_ROWS, DEST_CHUNK),
+ * and the weights' gradient (which reads the table rows again: prefetched). */
 static void bag_backward(void *arg, int64_t b0, int64_t b1, int chunk)
 {
     (void)chunk;
     const bag_job *j = arg;
     int64_t d = j->d;
+    rec_rowsrc s = { j->src, j->ids, d, j->off[b1], -1 };
+    int64_t ahead = rec_rowgather_ahead(d);
+    if (j->dw)
+        rec_rg_warm(&s, j->off[b0]);
     for (int64_t b = b0; b < b1; b++) {
         const float *restrict dy = j->dy + b * d;
         const int32_t *a = j->arg ? j->arg + b * d : NULL;
         int64_t k = j->start[b], cnt = j->start[b + 1] - j->start[b];
         float inv = j->mode == REC_REDUCE_MEAN && cnt > 1 ? 1.0f / (float)cnt : 1.0f;
         for (int64_t i = j->off[b]; i < j->off[b + 1]; i++) {
-            if (j->dest == DEST_TABLE && j->out && i + AHEAD < j->n && j->ids[i + AHEAD] >= 0)
-                PREFETCH((const char *)(j->out + (int64_t)j->ids[i + AHEAD] * d));
+            if (j->dw)
+                rec_rg_prefetch(&s, i + ahead);
             const float *restrict row = entry_row(j, i);
             if (!row)
                 continue;
@@ -201,8 +134,6 @@ static void bag_backward(void *arg, int64_t b0, int64_t b1, int chunk)
                 dst = j->out + i * d;
             else if (j->out && j->dest == DEST_CHUNK)
                 dst = j->out + k * d, j->rows[k] = j->ids[i];
-            else if (j->out)
-                dst = j->out + (int64_t)j->ids[i] * d;
             k++;
             if (dst && a) {
                 if (assign) {
@@ -213,14 +144,43 @@ static void bag_backward(void *arg, int64_t b0, int64_t b1, int chunk)
                         dst[c] += a[c] == i ? dy[c] : 0.0f;
                 }
             } else if (dst) {
-                float s = j->w ? inv * j->w[i] : inv;
+                float sc = j->w ? inv * j->w[i] : inv;
                 if (assign)
-                    row_scaled(d, s, dy, dst);
+                    row_scaled(d, sc, dy, dst);
                 else
-                    row_axpy(d, s, dy, dst);
+                    row_axpy(d, sc, dy, dst);
             }
             if (j->dw)
                 j->dw[i] += inv * row_dot(d, dy, row);
+        }
+    }
+}
+
+/* Table rows [lo, hi) of a dense table gradient: bags may share rows, so
+ * each chunk walks every bag and adds only into its own rows, each row in
+ * entry order whatever the thread count. */
+static void bag_scatter(void *arg, int64_t lo, int64_t hi, int chunk)
+{
+    (void)chunk;
+    const bag_job *j = arg;
+    int64_t d = j->d;
+    rec_rowdst t = { j->out, j->ids, d, j->n, -1 };
+    for (int64_t b = 0; b < j->nbags; b++) {
+        const float *dy = j->dy + b * d;
+        int64_t cnt = j->start[b + 1] - j->start[b];
+        float inv = j->mode == REC_REDUCE_MEAN && cnt > 1 ? 1.0f / (float)cnt : 1.0f;
+        if (j->mode != REC_REDUCE_MAX) {
+            rec_rg_scatter(&t, j->off[b], j->off[b + 1], lo, hi, j->w, inv, dy, 0);
+            continue;
+        }
+        const int32_t *a = j->arg + b * d;
+        for (int64_t i = j->off[b]; i < j->off[b + 1]; i++) {
+            int32_t r = j->ids[i];
+            if (r < lo || r >= hi)
+                continue;
+            float *restrict dst = j->out + (int64_t)r * d;
+            for (int64_t c = 0; c < d; c++)
+                dst[c] += a[c] == i ? dy[c] : 0.0f;
         }
     }
 }
@@ -292,12 +252,11 @@ static int check_common(rec_graph *g, const char *fn, const rec_tensor *offsets,
 
 static int32_t *alloc_arg(rec_graph *g, rec_node *node, int64_t nbags, int64_t d, int mode)
 {
-    if (mode != REC_REDUCE_MAX)
-        return NULL;
-    /* Without a tape node the argmax is still written, into scratch. */
+    if (mode != REC_REDUCE_MAX || !node)
+        return NULL; /* without a tape nothing needs the argmax: serving allocates nothing */
     int64_t cnt = nbags * d > 0 ? nbags * d : 1;
     int32_t *a = rec_graph_alloc(g, (size_t)cnt * sizeof *a);
-    if (a && node)
+    if (a)
         node->saved = a;
     return a;
 }
@@ -344,11 +303,11 @@ rec_tensor *rec_segment_reduce(rec_graph *g, rec_tensor *x, rec_tensor *offsets,
     rec_tensor *in[3] = { x, offsets, weights };
     rec_tensor *out = rec_op_out(g, 2, shape, segment_back, weights ? 3 : 2, in, &node);
     int32_t *arg = out ? alloc_arg(g, node, nbags, d, mode) : NULL;
-    if (!out || (mode == REC_REDUCE_MAX && !arg))
+    if (!out || (mode == REC_REDUCE_MAX && node && !arg))
         return NULL;
     bag_job j = { .src = x->v, .off = offsets->iv, .w = weights ? weights->v : NULL,
                   .out = out->v, .arg = arg, .n = n, .d = d, .mode = mode };
-    rec_parallel_for(nbags, bag_grain(n, nbags, d), bag_forward, &j);
+    rec_parallel_chunks(nbags, rec_rg_chunks(n, d, 4), bag_forward, &j);
     if (node)
         node->i[0] = mode;
     return out;
@@ -368,7 +327,7 @@ static void bag_back(rec_graph *g, rec_node *n)
         return;
     bag_job j = { .src = table->v, .ids = ids->iv, .off = off->iv, .start = off->iv,
                   .w = w ? w->v : NULL, .dy = n->out->g, .arg = n->saved, .n = ids->n, .d = d,
-                  .mode = (int)n->i[0] };
+                  .nbags = nbags, .mode = (int)n->i[0] };
     if (nneg) {
         /* Padding ids get no chunk row: bag b's rows start after the valid
          * ids of the bags before it. */
@@ -401,15 +360,16 @@ static void bag_back(rec_graph *g, rec_node *n)
             rec_rowgrad_push(g, table, valid, rows, vals);
         return;
     }
-    /* Bags may share table rows: one thread.  With no table gradient
-     * (frozen table, weights only) the kernel just fills dw. */
-    j.out = gt;
-    j.dest = DEST_TABLE;
     j.dw = dw;
-    if (gt)
-        bag_backward(&j, 0, nbags, 0);
-    else if (dw)
+    if (gt) {
+        j.out = gt;
+        rec_parallel_chunks(rec_rows(table), rec_rg_chunks(ids->n, d, 1), bag_scatter, &j);
+    }
+    if (dw) {
+        j.out = NULL; /* weights only: the kernel just fills dw */
+        j.dest = DEST_ROWS;
         rec_parallel_for(nbags, grain, bag_backward, &j);
+    }
 }
 
 rec_tensor *rec_embedding_bag(rec_graph *g, rec_tensor *table, rec_tensor *idx,
@@ -448,12 +408,12 @@ rec_tensor *rec_embedding_bag(rec_graph *g, rec_tensor *table, rec_tensor *idx,
     rec_tensor *in[4] = { table, idx, offsets, weights };
     rec_tensor *out = rec_op_out(g, 2, shape, bag_back, weights ? 4 : 3, in, &node);
     int32_t *arg = out ? alloc_arg(g, node, nbags, d, mode) : NULL;
-    if (!out || (mode == REC_REDUCE_MAX && !arg))
+    if (!out || (mode == REC_REDUCE_MAX && node && !arg))
         return NULL;
     bag_job j = { .src = table->v, .ids = idx->iv, .off = offsets->iv,
                   .w = weights ? weights->v : NULL, .out = out->v, .arg = arg, .n = n, .d = d,
                   .mode = mode };
-    rec_parallel_for(nbags, bag_grain(n, nbags, d), bag_forward, &j);
+    rec_parallel_chunks(nbags, rec_rg_chunks(n, d, 4), bag_forward, &j);
     if (node) {
         node->i[0] = mode;
         node->i[1] = nneg;

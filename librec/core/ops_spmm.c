@@ -6,6 +6,8 @@
  * different threads need one rec_csr each (or a transpose built before). */
 #include "ops.h"
 
+#include "rowgather-impl.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -36,31 +38,20 @@ static int64_t row_at(const rec_csr *a, int64_t task, int64_t ntasks)
     return lo;
 }
 
-/* y += v x in blocks of 16 with a fixed trip count, which compilers
- * vectorise at -O2 (a loop of unknown length stays scalar there). */
-static inline void axpy(int64_t d, float v, const float *restrict x, float *restrict y)
-{
-    int64_t c = 0;
-    for (; c + 16 <= d; c += 16)
-        for (int k = 0; k < 16; k++)
-            y[c + k] += v * x[c + k];
-    for (; c < d; c++)
-        y[c] += v * x[c];
-}
-
 static void spmm_rows(void *arg, int64_t t0, int64_t t1, int chunk)
 {
     (void)chunk;
     const spmm_job *j = arg;
     const rec_csr *a = j->a;
     int64_t d = j->d, r0 = row_at(a, t0, j->ntasks), r1 = row_at(a, t1, j->ntasks);
+    /* Row r of y is the weighted bag of x's rows indices[indptr[r] ..]. */
+    rec_rowsrc s = { j->x, a->indices, d, a->indptr[r1], -1 };
+    rec_rg_warm(&s, a->indptr[r0]);
     for (int64_t r = r0; r < r1; r++) {
         float *restrict y = j->y + r * d;
         if (!j->accumulate)
             memset(y, 0, (size_t)d * sizeof *y);
-        for (int64_t k = a->indptr[r]; k < a->indptr[r + 1]; k++) {
-            axpy(d, a->vals ? a->vals[k] : 1.0f, j->x + (int64_t)a->indices[k] * d, y);
-        }
+        rec_rg_sum(&s, a->vals, a->indptr[r], a->indptr[r + 1], y);
     }
 }
 

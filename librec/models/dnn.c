@@ -147,20 +147,6 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
     return rec_optim_step(c->opt);
 }
 
-static rec_status make_params(rec_params **out, const char *k1, double v1, const char *k2,
-                              double v2)
-{
-    REC_TRY(rec_params_create(out));
-    rec_status st = rec_params_set_float(*out, k1, v1);
-    if (!st)
-        st = rec_params_set_float(*out, k2, v2);
-    if (st) {
-        rec_params_destroy(*out);
-        *out = NULL;
-    }
-    return st;
-}
-
 static rec_status train(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user,
                         const char *fn)
 {
@@ -168,33 +154,24 @@ static rec_status train(rec_model *m, const rec_dataset *d, rec_progress_fn cb, 
     fitctx c = { .m = m, .us = rec_ds_users_col(d), .is = rec_ds_items_col(d),
                  .rt = rec_ds_ratings_col(d), .negatives = (int)rec_model_int(m, "negatives"),
                  .threshold = (float)rec_model_flt(m, "threshold") };
-    rec_params *op = NULL, *tp = NULL;
-    rec_status st = make_params(&op, "lr", rec_model_flt(m, "lr"), "weight_decay",
-                                rec_model_flt(m, "reg"));
+    rec_optim_config oc;
+    rec_status st = rec_optim_config_init(&oc, "adam");
+    oc.lr = rec_model_flt(m, "lr");
+    oc.weight_decay = rec_model_flt(m, "reg");
     if (!st)
-        st = rec_optim_create(&c.opt, "adam", op, s->ps);
+        st = rec_optim_create_config(&c.opt, &oc, s->ps);
     if (!st)
         st = rec_graph_create(&c.g);
     if (!st && s->target != REC_DNN_RATING && c.negatives > 0)
         st = rec_sampler_create(&c.smp, d, NULL);
-    if (!st)
-        st = rec_params_create(&tp);
     if (!st) {
         rec_graph_set_training(c.g, 1);
         rec_graph_seed(c.g, (uint64_t)rec_model_int(m, "seed") ^ 0x5eedull);
-        rec_params_set_int(tp, "epochs", rec_model_int(m, "epochs"));
-        rec_params_set_int(tp, "batch", rec_model_int(m, "batch"));
-        rec_params_set_int(tp, "seed", rec_model_int(m, "seed"));
-        st = rec_params_set_int(tp, "validate_every", 0);
-    }
-    if (!st) {
         rec_trainer_vt vt = { .n_examples = rec_ds_num_rows(d), .step = step };
-        st = rec_trainer_run(tp, &vt, &c, s->ps, c.opt, cb, user, NULL);
+        st = rec_model_train(m, &vt, &c, s->ps, c.opt, cb, user, fn);
     }
     if (st == REC_E_NOMEM && !*rec_last_error())
         rec_nomem(fn);
-    rec_params_destroy(tp);
-    rec_params_destroy(op);
     rec_sampler_destroy(c.smp);
     rec_graph_destroy(c.g);
     rec_optim_destroy(c.opt);

@@ -184,6 +184,13 @@ rec_status rec_knn_score_col(const rec_knn *s, const float *x, float cbias, int 
 rec_status rec_knn_query(const rec_knn *s, const int32_t *idx, const float *val, int64_t n,
                          float bias, int for_ranking, int32_t *nbr, float *nsim, int64_t *nn);
 
+/* out[nrows]: row a's similarity to every row (0 for rows with none, and
+ * for a itself) under the prediction's similarity measure and min_support,
+ * shrunk by `shrink` in place of the "shrinkage" setting, over all rows (not
+ * only a's stored list).  What item-CF's similar() shows.  REC_E_NOMEM, no
+ * message. */
+rec_status rec_knn_similar(const rec_knn *s, int32_t a, double shrink, float *out);
+
 /* ---- baselines (knn_baseline.c) ---- */
 
 /* Whether the settings read baselines (centring=baseline, pearson_baseline). */

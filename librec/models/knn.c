@@ -405,6 +405,32 @@ static size_t query_rows(const rec_knn *s, scratch *w, const int32_t *idx, const
     return size;
 }
 
+rec_status rec_knn_similar(const rec_knn *s, int32_t a, double shrink, float *out)
+{
+    rec_knn v = *s;
+    v.shrink = shrink;
+    size_t keep = s->nrows > 1 ? (size_t)s->nrows - 1 : 1;
+    scratch w;
+    int32_t *idx = xalloc(keep, sizeof *idx);
+    float *val = xalloc(keep, sizeof *val);
+    if (!idx || !val || !scratch_alloc(&w, s->nrows, keep)) {
+        XFREE(idx, keep);
+        XFREE(val, keep);
+        return REC_E_NOMEM;
+    }
+    size_t n = query_rows(&v, &w, s->rcol + s->rptr[a], s->rval + s->rptr[a],
+                          s->rptr[a + 1] - s->rptr[a], s->rbias ? s->rbias[a] : 0.0f, a, keep,
+                          idx, val);
+    for (int32_t b = 0; b < s->nrows; b++)
+        out[b] = 0.0f;
+    for (size_t j = 0; j < n; j++)
+        out[idx[j]] = val[j];
+    scratch_free(&w);
+    XFREE(idx, keep);
+    XFREE(val, keep);
+    return REC_OK;
+}
+
 typedef struct sim_job {
     const rec_knn *s;
     size_t keep;

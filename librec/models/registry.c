@@ -14,6 +14,7 @@ extern const rec_model_vt rec_als_vt;
 extern const rec_model_vt rec_dnn_vt;
 extern const rec_model_vt rec_twotower_vt;
 extern const rec_model_vt rec_sasrec_vt;
+extern const rec_model_vt rec_lightgcn_vt;
 
 static const rec_model_vt *const kinds[] = {
     &rec_mf_vt,
@@ -27,6 +28,7 @@ static const rec_model_vt *const kinds[] = {
     &rec_dnn_vt,
     &rec_twotower_vt,
     &rec_sasrec_vt,
+    &rec_lightgcn_vt,
 };
 
 const rec_model_vt *rec_model_vt_at(size_t i)

@@ -261,4 +261,16 @@ rec_status rec_nn_gated_mix_init(rec_nn_gated_mix *m, rec_pstore *ps, const char
 rec_tensor *rec_nn_gated_mix_forward(rec_graph *g, const rec_nn_gated_mix *m,
                                      rec_tensor *u_long, rec_tensor *u_short);
 
+/* ---- LightGCN propagation (lightgcn.c) ------------------------------------------------
+ * He et al., SIGIR 2020: no feature transformation, no non-linearity, no
+ * self-loop; the readout is the mean of the layers:
+ *   E_{k+1} = A E_k  (k = 0 .. L-1),   out = (E_0 + E_1 + ... + E_L) / (L + 1)
+ * A is the normalised adjacency [N, N] (rec_uigraph_adjacency: D^-1/2 A D^-1/2
+ * in the paper), E_0 [N, d] the node embeddings, users then items.
+ * Built from rec_spmm, so backward is dE_k = A^T dE_{k+1} + dY / (L + 1) with
+ * A^T the transpose rec_spmm caches on adj (nothing densified, threaded like
+ * the forward); the tape holds 2L + 1 [N, d] activations.  L = 0 gives E_0. */
+#define REC_NN_LIGHTGCN_MAX_LAYERS 16
+rec_tensor *rec_nn_lightgcn_forward(rec_graph *g, rec_csr *adj, rec_tensor *e0, int layers);
+
 #endif

@@ -7,6 +7,7 @@
  * makes into a table-sized buffer.  LSD radix is stable, so each row's
  * entries stay in chunk-list order and the sums never depend on threads. */
 #include "train/train-impl.h"
+#include "core/rowgather-impl.h"
 
 #include <string.h>
 
@@ -140,10 +141,12 @@ static void accumulate(void *arg, int64_t b, int64_t e, int chunk)
             continue;
         float *out = c->grad[r];
         memcpy(out, c->src[(uint32_t)j->sorted[k]], (size_t)d * sizeof *out);
-        for (k++; k < kend; k++) {
-            const float *g = c->src[(uint32_t)j->sorted[k]];
-            for (int64_t x = 0; x < d; x++)
-                out[x] += g[x];
+        const float *blk[REC_RG_BLOCK];
+        for (k++; k < kend;) {
+            int n = 0;
+            for (; n < REC_RG_BLOCK && k < kend; n++, k++)
+                blk[n] = c->src[(uint32_t)j->sorted[k]];
+            rec_rg_sum_ptrs(d, blk, n, out);
         }
     }
 }

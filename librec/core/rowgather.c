@@ -1,0 +1,511 @@
+/* The row-gather primitive (see rowgather-impl.h): walkers that prefetch a
+ * fixed distance ahead and hand rows in blocks to an AVX-512, AVX2 or C
+ * kernel chosen at run time.
+ *
+ * Prefetch distance.  A 1e6 x 64 table (256 MB, 4 KB pages), 81,920 uniform
+ * ids, one thread summing rows, best of 40 runs (bench/micro's "ceiling"
+ * loop; 2026-12-05, AMD EPYC Zen 5 VM, load 5-6 from other builds):
+ *     rows ahead     0     4     8    12    16    24    32    48    64
+ *     Mrows/s       29    37    45    51    62    69    45    50    66
+ * 24 rows (96 cache lines in flight) was best in every repeat; past that
+ * the prefetches outrun the core's miss buffers and are dropped.  So the
+ * distance is 96 lines' worth of rows: 24 rows of 64 floats, more for
+ * narrower rows, at least 4.  Up to 8 lines of a row are prefetched; the
+ * hardware prefetcher follows longer rows. */
+#include "core-impl.h"
+#include "rowgather-impl.h"
+
+#include <string.h>
+
+#define LINES_AHEAD 96
+#define MAX_LINES 8
+
+typedef struct rg_kernels {
+    /* out[c] += w_i * rows_i[c] (w NULL: + rows_i[c]), i = 0..n-1 in order */
+    void (*sum)(int64_t d, int n, const float *const *rows, const float *w, float *out);
+    /* rows_i[c] > out[c]: out[c] = rows_i[c], arg[c] = ent[i] (arg may be NULL) */
+    void (*max)(int64_t d, int n, const float *const *rows, const int32_t *ent, float *out,
+                int32_t *arg);
+    /* dst_i[c] += s_i * src_i[c], i in order (dst rows may repeat) */
+    void (*axpy)(int64_t d, int n, float *const *dst, const float *s, const float *const *src);
+} rg_kernels;
+
+/* ---- plain C: the reference every path must match bit for bit ------------- */
+
+static void sum_c(int64_t d, int n, const float *const *rows, const float *w, float *out)
+{
+    for (int i = 0; i < n; i++) {
+        const float *restrict r = rows[i];
+        if (w) {
+            float s = w[i];
+            for (int64_t c = 0; c < d; c++)
+                out[c] += s * r[c];
+        } else {
+            for (int64_t c = 0; c < d; c++)
+                out[c] += r[c];
+        }
+    }
+}
+
+static void max_c(int64_t d, int n, const float *const *rows, const int32_t *ent, float *out,
+                  int32_t *arg)
+{
+    for (int i = 0; i < n; i++) {
+        const float *restrict r = rows[i];
+        for (int64_t c = 0; c < d; c++) {
+            if (r[c] > out[c]) {
+                out[c] = r[c];
+                if (arg)
+                    arg[c] = ent[i];
+            }
+        }
+    }
+}
+
+static void axpy_c(int64_t d, int n, float *const *dst, const float *s, const float *const *src)
+{
+    for (int i = 0; i < n; i++) {
+        float *restrict y = dst[i];
+        const float *restrict x = src[i];
+        for (int64_t c = 0; c < d; c++)
+            y[c] += s[i] * x[c];
+    }
+}
+
+static const rg_kernels K_C = { sum_c, max_c, axpy_c };
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX2 __attribute__((target("avx2")))
+
+/* ---- AVX-512: 64 columns (4 registers) per pass over the block ------------ */
+
+static inline AVX512 __mmask16 mask16(int64_t n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
+AVX512 static void sum_512(int64_t d, int n, const float *const *rows, const float *w,
+                           float *out)
+{
+    int64_t c = 0;
+    for (; c + 64 <= d; c += 64) {
+        __m512 a0 = _mm512_loadu_ps(out + c), a1 = _mm512_loadu_ps(out + c + 16);
+        __m512 a2 = _mm512_loadu_ps(out + c + 32), a3 = _mm512_loadu_ps(out + c + 48);
+        for (int i = 0; i < n; i++) {
+            const float *r = rows[i] + c;
+            __m512 x0 = _mm512_loadu_ps(r), x1 = _mm512_loadu_ps(r + 16);
+            __m512 x2 = _mm512_loadu_ps(r + 32), x3 = _mm512_loadu_ps(r + 48);
+            if (w) {
+                __m512 s = _mm512_set1_ps(w[i]);
+                x0 = _mm512_mul_ps(s, x0), x1 = _mm512_mul_ps(s, x1);
+                x2 = _mm512_mul_ps(s, x2), x3 = _mm512_mul_ps(s, x3);
+            }
+            a0 = _mm512_add_ps(a0, x0), a1 = _mm512_add_ps(a1, x1);
+            a2 = _mm512_add_ps(a2, x2), a3 = _mm512_add_ps(a3, x3);
+        }
+        _mm512_storeu_ps(out + c, a0), _mm512_storeu_ps(out + c + 16, a1);
+        _mm512_storeu_ps(out + c + 32, a2), _mm512_storeu_ps(out + c + 48, a3);
+    }
+    for (; c < d; c += 16) {
+        __mmask16 m = mask16(d - c);
+        __m512 a = _mm512_maskz_loadu_ps(m, out + c);
+        for (int i = 0; i < n; i++) {
+            __m512 x = _mm512_maskz_loadu_ps(m, rows[i] + c);
+            if (w)
+                x = _mm512_mul_ps(_mm512_set1_ps(w[i]), x);
+            a = _mm512_add_ps(a, x);
+        }
+        _mm512_mask_storeu_ps(out + c, m, a);
+    }
+}
+
+AVX512 static void max_512(int64_t d, int n, const float *const *rows, const int32_t *ent,
+                           float *out, int32_t *arg)
+{
+    for (int64_t c = 0; c < d; c += 16) {
+        __mmask16 m = mask16(d - c);
+        __m512 o = _mm512_maskz_loadu_ps(m, out + c);
+        __m512i a = arg ? _mm512_maskz_loadu_epi32(m, arg + c) : _mm512_setzero_si512();
+        for (int i = 0; i < n; i++) {
+            __m512 x = _mm512_maskz_loadu_ps(m, rows[i] + c);
+            __mmask16 gt = _mm512_mask_cmp_ps_mask(m, x, o, _CMP_GT_OQ);
+            o = _mm512_mask_mov_ps(o, gt, x);
+            a = _mm512_mask_mov_epi32(a, gt, _mm512_set1_epi32(ent[i]));
+        }
+        _mm512_mask_storeu_ps(out + c, m, o);
+        if (arg)
+            _mm512_mask_storeu_epi32(arg + c, m, a);
+    }
+}
+
+AVX512 static void axpy_512(int64_t d, int n, float *const *dst, const float *s,
+                            const float *const *src)
+{
+    for (int i = 0; i < n; i++) {
+        __m512 v = _mm512_set1_ps(s[i]);
+        float *y = dst[i];
+        const float *x = src[i];
+        for (int64_t c = 0; c < d; c += 16) {
+            __mmask16 m = mask16(d - c);
+            __m512 t = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(m, x + c));
+            _mm512_mask_storeu_ps(y + c, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + c), t));
+        }
+    }
+}
+
+static const rg_kernels K_512 = { sum_512, max_512, axpy_512 };
+
+/* ---- AVX2: 32 columns (4 registers) per pass, the tail in C order --------- */
+
+AVX2 static void sum_256(int64_t d, int n, const float *const *rows, const float *w,
+                         float *out)
+{
+    int64_t c = 0;
+    for (; c + 32 <= d; c += 32) {
+        __m256 a0 = _mm256_loadu_ps(out + c), a1 = _mm256_loadu_ps(out + c + 8);
+        __m256 a2 = _mm256_loadu_ps(out + c + 16), a3 = _mm256_loadu_ps(out + c + 24);
+        for (int i = 0; i < n; i++) {
+            const float *r = rows[i] + c;
+            __m256 x0 = _mm256_loadu_ps(r), x1 = _mm256_loadu_ps(r + 8);
+            __m256 x2 = _mm256_loadu_ps(r + 16), x3 = _mm256_loadu_ps(r + 24);
+            if (w) {
+                __m256 s = _mm256_set1_ps(w[i]);
+                x0 = _mm256_mul_ps(s, x0), x1 = _mm256_mul_ps(s, x1);
+                x2 = _mm256_mul_ps(s, x2), x3 = _mm256_mul_ps(s, x3);
+            }
+            a0 = _mm256_add_ps(a0, x0), a1 = _mm256_add_ps(a1, x1);
+            a2 = _mm256_add_ps(a2, x2), a3 = _mm256_add_ps(a3, x3);
+        }
+        _mm256_storeu_ps(out + c, a0), _mm256_storeu_ps(out + c + 8, a1);
+        _mm256_storeu_ps(out + c + 16, a2), _mm256_storeu_ps(out + c + 24, a3);
+    }
+    for (; c + 8 <= d; c += 8) {
+        __m256 a = _mm256_loadu_ps(out + c);
+        for (int i = 0; i < n; i++) {
+            __m256 x = _mm256_loadu_ps(rows[i] + c);
+            if (w)
+                x = _mm256_mul_ps(_mm256_set1_ps(w[i]), x);
+            a = _mm256_add_ps(a, x);
+        }
+        _mm256_storeu_ps(out + c, a);
+    }
+    if (c < d) {
+        const float *tail[REC_RG_BLOCK];
+        for (int i = 0; i < n; i++)
+            tail[i] = rows[i] + c;
+        sum_c(d - c, n, tail, w, out + c);
+    }
+}
+
+AVX2 static void max_256(int64_t d, int n, const float *const *rows, const int32_t *ent,
+                         float *out, int32_t *arg)
+{
+    int64_t c = 0;
+    for (; c + 8 <= d; c += 8) {
+        __m256 o = _mm256_loadu_ps(out + c);
+        __m256i a = arg ? _mm256_loadu_si256((const __m256i *)(arg + c))
+                        : _mm256_setzero_si256();
+        for (int i = 0; i < n; i++) {
+            __m256 x = _mm256_loadu_ps(rows[i] + c);
+            __m256 gt = _mm256_cmp_ps(x, o, _CMP_GT_OQ);
+            o = _mm256_blendv_ps(o, x, gt);
+            a = _mm256_castps_si256(_mm256_blendv_ps(
+                _mm256_castsi256_ps(a), _mm256_castsi256_ps(_mm256_set1_epi32(ent[i])), gt));
+        }
+        _mm256_storeu_ps(out + c, o);
+        if (arg)
+            _mm256_storeu_si256((__m256i *)(arg + c), a);
+    }
+    if (c < d) {
+        const float *tail[REC_RG_BLOCK];
+        for (int i = 0; i < n; i++)
+            tail[i] = rows[i] + c;
+        max_c(d - c, n, tail, ent, out + c, arg ? arg + c : NULL);
+    }
+}
+
+AVX2 static void axpy_256(int64_t d, int n, float *const *dst, const float *s,
+                          const float *const *src)
+{
+    for (int i = 0; i < n; i++) {
+        __m256 v = _mm256_set1_ps(s[i]);
+        float *y = dst[i];
+        const float *x = src[i];
+        int64_t c = 0;
+        for (; c + 8 <= d; c += 8)
+            _mm256_storeu_ps(y + c, _mm256_add_ps(_mm256_loadu_ps(y + c),
+                                                  _mm256_mul_ps(v, _mm256_loadu_ps(x + c))));
+        for (; c < d; c++)
+            y[c] += s[i] * x[c];
+    }
+}
+
+static const rg_kernels K_256 = { sum_256, max_256, axpy_256 };
+
+static int cpu_has(int path)
+{
+    return path == REC_RG_AVX512 ? __builtin_cpu_supports("avx512f")
+           : path == REC_RG_AVX2 ? __builtin_cpu_supports("avx2")
+                                 : path == REC_RG_C;
+}
+
+#define PREFETCH(p, rw) __builtin_prefetch((p), (rw), 3)
+
+#else
+
+static int cpu_has(int path)
+{
+    return path == REC_RG_C;
+}
+
+#define PREFETCH(p, rw) ((void)(p))
+
+#endif
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+static int path_now; /* 0 until the first call picks one */
+
+static int best_path(void)
+{
+    if (cpu_has(REC_RG_AVX512))
+        return REC_RG_AVX512;
+    return cpu_has(REC_RG_AVX2) ? REC_RG_AVX2 : REC_RG_C;
+}
+
+int rec_rowgather_force(int path)
+{
+    path_now = path == REC_RG_AUTO ? best_path() : cpu_has(path) ? path : REC_RG_C;
+    return path_now;
+}
+
+int rec_rowgather_path(void)
+{
+    if (!path_now)
+        path_now = best_path();
+    return path_now;
+}
+
+static const rg_kernels *kernels(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    switch (rec_rowgather_path()) {
+    case REC_RG_AVX512:
+        return &K_512;
+    case REC_RG_AVX2:
+        return &K_256;
+    default:
+        break;
+    }
+#endif
+    return &K_C;
+}
+
+/* ---- prefetch -------------------------------------------------------------- */
+
+static int64_t ahead_override;
+
+void rec_rowgather_set_ahead(int64_t rows)
+{
+    ahead_override = rows > 0 ? rows : 0;
+}
+
+int64_t rec_rowgather_ahead(int64_t d)
+{
+    if (ahead_override)
+        return ahead_override;
+    int64_t lines = (d * (int64_t)sizeof(float) + 63) / 64;
+    if (lines > MAX_LINES)
+        lines = MAX_LINES;
+    int64_t rows = LINES_AHEAD / (lines ? lines : 1);
+    return rows < 4 ? 4 : rows;
+}
+
+/* A macro, not a function: GCC finds a function made only of prefetches
+ * pure and deletes its calls. */
+#define PREFETCH_ROW(p, d, rw)                                              \
+    do {                                                                    \
+        const char *p_ = (const char *)(p);                                 \
+        int64_t n_ = ((d) * (int64_t)sizeof(float) + 63) / 64;              \
+        if (n_ > MAX_LINES)                                                 \
+            n_ = MAX_LINES;                                                 \
+        for (int64_t l_ = 0; l_ < n_; l_++)                                 \
+            PREFETCH(p_ + 64 * l_, rw);                                     \
+    } while (0)
+
+static inline const float *src_row(const rec_rowsrc *s, int64_t i)
+{
+    if (!s->ids)
+        return s->base + i * s->d;
+    int32_t r = s->ids[i];
+    return r < 0 || r == s->pad ? NULL : s->base + (int64_t)r * s->d;
+}
+
+static inline void prefetch_src(const rec_rowsrc *s, int64_t i)
+{
+    if (s->ids && i < s->end) {
+        const float *p = src_row(s, i);
+        if (p)
+            PREFETCH_ROW(p, s->d, 0);
+    }
+}
+
+void rec_rg_prefetch(const rec_rowsrc *s, int64_t i)
+{
+    prefetch_src(s, i);
+}
+
+void rec_rg_warm(const rec_rowsrc *s, int64_t b)
+{
+    int64_t a = rec_rowgather_ahead(s->d);
+    for (int64_t i = b; i < b + a; i++)
+        prefetch_src(s, i);
+}
+
+/* ---- walkers --------------------------------------------------------------- */
+
+int64_t rec_rg_sum(const rec_rowsrc *s, const float *w, int64_t b, int64_t e, float *out)
+{
+    const rg_kernels *k = kernels();
+    int64_t a = rec_rowgather_ahead(s->d), cnt = 0;
+    const float *rows[REC_RG_BLOCK];
+    float ws[REC_RG_BLOCK];
+    int n = 0;
+    for (int64_t i = b; i < e; i++) {
+        prefetch_src(s, i + a);
+        const float *r = src_row(s, i);
+        if (!r)
+            continue;
+        rows[n] = r;
+        if (w)
+            ws[n] = w[i];
+        if (++n == REC_RG_BLOCK) {
+            k->sum(s->d, n, rows, w ? ws : NULL, out);
+            cnt += n;
+            n = 0;
+        }
+    }
+    if (n)
+        k->sum(s->d, n, rows, w ? ws : NULL, out);
+    return cnt + n;
+}
+
+int64_t rec_rg_max(const rec_rowsrc *s, int64_t b, int64_t e, float *out, int32_t *arg)
+{
+    const rg_kernels *k = kernels();
+    int64_t a = rec_rowgather_ahead(s->d), d = s->d, cnt = 0, i = b;
+    /* The first used entry initialises out and arg. */
+    for (; i < e; i++) {
+        prefetch_src(s, i + a);
+        const float *r = src_row(s, i);
+        if (!r)
+            continue;
+        memcpy(out, r, (size_t)d * sizeof *out);
+        for (int64_t c = 0; arg && c < d; c++)
+            arg[c] = (int32_t)i;
+        cnt = 1;
+        i++;
+        break;
+    }
+    if (!cnt) {
+        memset(out, 0, (size_t)d * sizeof *out);
+        for (int64_t c = 0; arg && c < d; c++)
+            arg[c] = -1;
+        return 0;
+    }
+    const float *rows[REC_RG_BLOCK];
+    int32_t ent[REC_RG_BLOCK];
+    int n = 0;
+    for (; i < e; i++) {
+        prefetch_src(s, i + a);
+        const float *r = src_row(s, i);
+        if (!r)
+            continue;
+        rows[n] = r;
+        ent[n] = (int32_t)i;
+        if (++n == REC_RG_BLOCK) {
+            k->max(d, n, rows, ent, out, arg);
+            cnt += n;
+            n = 0;
+        }
+    }
+    if (n)
+        k->max(d, n, rows, ent, out, arg);
+    return cnt + n;
+}
+
+void rec_rg_copy(const rec_rowsrc *s, int64_t b, int64_t e, float *out)
+{
+    int64_t a = rec_rowgather_ahead(s->d), d = s->d;
+    size_t bytes = (size_t)d * sizeof *out;
+    for (int64_t i = b; i < e; i++) {
+        prefetch_src(s, i + a);
+        const float *r = src_row(s, i);
+        if (r)
+            memcpy(out + (i - b) * d, r, bytes);
+        else
+            memset(out + (i - b) * d, 0, bytes);
+    }
+}
+
+void rec_rg_scatter(const rec_rowdst *t, int64_t b, int64_t e, int64_t lo, int64_t hi,
+                    const float *w, float s, const float *src, int64_t step)
+{
+    const rg_kernels *k = kernels();
+    int64_t a = rec_rowgather_ahead(t->d), d = t->d;
+    float *dst[REC_RG_BLOCK];
+    const float *from[REC_RG_BLOCK];
+    float sc[REC_RG_BLOCK];
+    int n = 0;
+    for (int64_t i = b; i < e; i++) {
+        if (i + a < t->end) {
+            int32_t p = t->ids[i + a];
+            if (p >= lo && p < hi && p != t->pad)
+                PREFETCH_ROW(t->base + (int64_t)p * d, d, 1);
+        }
+        int32_t r = t->ids[i];
+        if (r < lo || r >= hi || r < 0 || r == t->pad)
+            continue;
+        dst[n] = t->base + (int64_t)r * d;
+        from[n] = src + (i - b) * step;
+        sc[n] = w ? s * w[i] : s;
+        if (++n == REC_RG_BLOCK) {
+            k->axpy(d, n, dst, sc, from);
+            n = 0;
+        }
+    }
+    if (n)
+        k->axpy(d, n, dst, sc, from);
+}
+
+void rec_rg_sum_ptrs(int64_t d, const float *const *rows, int64_t n, float *out)
+{
+    const rg_kernels *k = kernels();
+    int64_t a = rec_rowgather_ahead(d);
+    for (int64_t i = 0; i < n && i < a; i++)
+        PREFETCH_ROW(rows[i], d, 0);
+    for (int64_t i = 0; i < n; i += REC_RG_BLOCK) {
+        int m = n - i < REC_RG_BLOCK ? (int)(n - i) : REC_RG_BLOCK;
+        for (int j = 0; j < m && i + a + j < n; j++)
+            PREFETCH_ROW(rows[i + a + j], d, 0);
+        k->sum(d, m, rows + i, NULL, out);
+    }
+}
+
+/* Below about 64K floats (1,000 rows of 64: ~15 us of gathering) a second
+ * thread's wake-up and the cache lines it shares cost more than it saves
+ * (bench/micro, emb at sizes 256..81920 ids). */
+#define MIN_FLOATS_FOR_2 65536
+
+int rec_rg_chunks(int64_t n, int64_t d, int per_thread)
+{
+    int t = rec_in_parallel() ? 1 : rec_get_num_threads();
+    int64_t work = n * (d > 0 ? d : 1);
+    if (t <= 1 || work < MIN_FLOATS_FOR_2)
+        return 1;
+    int64_t by_size = work / MIN_FLOATS_FOR_2;
+    return by_size < per_thread * t ? (int)by_size : per_thread * t;
+}

@@ -1,0 +1,277 @@
+/* The lightgcn model: its scores are the propagation of its layer-0 table
+ * worked by hand on a tiny graph; both losses learn; save/load; the fold-in
+ * formula against the saved item vectors; similar items; bad params;
+ * allocation failures. */
+#include "testutil.h"
+
+#include "core/lrm-impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* u1: a b;  u2: b c;  u3: c.  Degrees u1 2, u2 2, u3 1, a 1, b 2, c 2. */
+static rec_dataset *tiny(void)
+{
+    static const char *rows[][2] = { { "u1", "a" }, { "u1", "b" }, { "u2", "b" },
+                                     { "u2", "c" }, { "u3", "c" } };
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    for (int k = 0; k < 5; k++)
+        ck_assert_int_eq(rec_dataset_add(d, rows[k][0], rows[k][1], NAN, REC_NO_TIME), REC_OK);
+    return d;
+}
+
+static rec_dataset *gen(int users, int items, int per_user)
+{
+    rec_params *o;
+    rec_dataset *d;
+    ck_assert_int_eq(rec_params_create(&o), REC_OK);
+    rec_params_set_int(o, "users", users);
+    rec_params_set_int(o, "items", items);
+    rec_params_set_int(o, "interactions-per-user", per_user);
+    ck_assert_int_eq(rec_dataset_generate(&d, o), REC_OK);
+    rec_params_destroy(o);
+    return d;
+}
+
+/* With lr = 0 the table stays at its seeded N(0, init_std) draw, which the
+ * test redraws; the model's scores must be the 1-layer readout of it
+ * through A's entries 1 / sqrt(deg a * deg b) worked out here. */
+START_TEST(scores_are_the_propagated_init)
+{
+    rec_dataset *d = tiny();
+    const char *kv[] = { "dim=3", "layers=1", "lr=0", "epochs=1", "seed=7", "init_std=0.5" };
+    rec_model *m = tu_fit("lightgcn", d, kv, 6);
+    rec_pstore *ps;
+    ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
+    int64_t shape[2] = { 6, 3 };
+    rec_tensor *e0 = rec_pstore_add(ps, "E0", 2, shape, 0);
+    rec_rng r;
+    rec_rng_seed(&r, 7);
+    rec_init_normal(e0, &r, 0, 0.5f);
+    /* nodes: u1 u2 u3 a b c */
+    double h = 1 / sqrt(2.0), A[6][6] = { { 0 } };
+    A[0][3] = A[3][0] = h;    /* u1-a: 1/sqrt(2*1) */
+    A[0][4] = A[4][0] = 0.5;  /* u1-b: 1/sqrt(2*2) */
+    A[1][4] = A[4][1] = 0.5;  /* u2-b */
+    A[1][5] = A[5][1] = 0.5;  /* u2-c */
+    A[2][5] = A[5][2] = h;    /* u3-c: 1/sqrt(1*2) */
+    double E[6][3];
+    for (int x = 0; x < 6; x++)
+        for (int c = 0; c < 3; c++) {
+            double s = 0;
+            for (int y = 0; y < 6; y++)
+                s += A[x][y] * e0->v[y * 3 + c];
+            E[x][c] = (e0->v[x * 3 + c] + s) / 2;
+        }
+    static const char *users[] = { "u1", "u2", "u3" }, *items[] = { "a", "b", "c" };
+    for (int u = 0; u < 3; u++)
+        for (int i = 0; i < 3; i++) {
+            float s;
+            ck_assert_int_eq(rec_model_score(m, users[u], items[i], &s), REC_OK);
+            double want = 0;
+            for (int c = 0; c < 3; c++)
+                want += E[u][c] * E[3 + i][c];
+            ck_assert_double_eq_tol(s, want, 1e-5);
+        }
+    rec_pstore_destroy(ps);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+static int keep_loss(void *user, int epoch, int epochs, double loss)
+{
+    double *l = user;
+    l[epoch - 1] = loss;
+    (void)epochs;
+    return 0;
+}
+
+START_TEST(both_losses_learn)
+{
+    rec_dataset *d = gen(60, 40, 8);
+    static const char *losses[] = { "loss=softmax", "loss=bpr" };
+    for (int k = 0; k < 2; k++) {
+        rec_params *p;
+        rec_model *m;
+        ck_assert_int_eq(rec_params_create(&p), REC_OK);
+        const char *kv[] = { losses[k], "dim=8", "epochs=6", "batch=64", "negatives=16",
+                             "lr=0.02" };
+        for (int j = 0; j < 6; j++)
+            ck_assert_int_eq(rec_params_parse(p, kv[j]), REC_OK);
+        ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_OK);
+        double l[6];
+        ck_assert_msg(rec_model_fit(m, d, keep_loss, l) == REC_OK, "%s", rec_last_error());
+        ck_assert_msg(l[5] < 0.8 * l[0], "%s: loss %g -> %g", losses[k], l[0], l[5]);
+        /* seen items are excluded */
+        const char *u, *ids[10];
+        size_t n;
+        ck_assert_int_eq(rec_dataset_user_id(d, 0, &u), REC_OK);
+        ck_assert_int_eq(rec_model_recommend(m, u, 10, 0, ids, NULL, &n), REC_OK);
+        ck_assert_uint_eq(n, 10);
+        for (int64_t r = 0; r < 480; r++) {
+            int32_t ru, ri;
+            rec_dataset_row(d, r, &ru, &ri, NULL, NULL);
+            const char *iname;
+            rec_dataset_item_id(d, ri, &iname);
+            for (size_t j = 0; ru == 0 && j < n; j++)
+                ck_assert_str_ne(ids[j], iname);
+        }
+        rec_model_destroy(m);
+        rec_params_destroy(p);
+    }
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(save_load_fold_in_similar)
+{
+    rec_dataset *d = gen(30, 20, 5);
+    const char *kv[] = { "dim=4", "epochs=2", "batch=32", "negatives=8" };
+    rec_model *m = tu_fit("lightgcn", d, kv, 4);
+    const char *path = tu_tmp_path("lightgcn.lrm");
+    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
+    rec_model *l;
+    ck_assert_int_eq(rec_model_load(&l, path), REC_OK);
+    for (int32_t u = 0; u < 30; u++) {
+        const char *uid, *a[20], *b[20];
+        float sa[20], sb[20];
+        size_t na, nb;
+        rec_dataset_user_id(d, u, &uid);
+        ck_assert_int_eq(rec_model_recommend(m, uid, 20, REC_INCLUDE_SEEN, a, sa, &na), REC_OK);
+        ck_assert_int_eq(rec_model_recommend(l, uid, 20, REC_INCLUDE_SEEN, b, sb, &nb), REC_OK);
+        ck_assert_uint_eq(na, nb);
+        for (size_t j = 0; j < na; j++) {
+            ck_assert_str_eq(a[j], b[j]);
+            ck_assert_float_eq(sa[j], sb[j]);
+        }
+    }
+    /* Fold-in of items 0 and 1: e = (v0 / sqrt(deg 0) + v1 / sqrt(deg 1)) / sqrt(2). */
+    rec_lrm_reader *r;
+    ck_assert_int_eq(rec_lrm_open(path, &r), REC_OK);
+    const void *pv;
+    int64_t shape[4];
+    ck_assert_int_eq(rec_lrm_tensor(r, "lightgcn.items", REC_LRM_F32, 2, shape, &pv), REC_OK);
+    ck_assert_int_eq(shape[0], 20);
+    ck_assert_int_eq(shape[1], 4);
+    const float *V = pv;
+    double deg[20] = { 0 };
+    int pairs[30][20] = { { 0 } };
+    int32_t nusers;
+    int64_t rows;
+    rec_dataset_num_users(d, &nusers);
+    rec_dataset_num_interactions(d, &rows);
+    for (int64_t k = 0; k < rows; k++) {
+        int32_t ru, ri;
+        rec_dataset_row(d, k, &ru, &ri, NULL, NULL);
+        if (!pairs[ru][ri]++)
+            deg[ri] += 1;
+    }
+    double e[4] = { 0 };
+    for (int i = 0; i < 2; i++)
+        for (int c = 0; c < 4; c++)
+            e[c] += V[i * 4 + c] / sqrt(deg[i]) / sqrt(2.0);
+    const char *hist[2], *ids[20];
+    float sc[20];
+    size_t n;
+    rec_dataset_item_id(d, 0, &hist[0]);
+    rec_dataset_item_id(d, 1, &hist[1]);
+    ck_assert_int_eq(rec_model_recommend_history(l, hist, NULL, 2, 20, REC_INCLUDE_SEEN, ids, sc,
+                                                 &n), REC_OK);
+    ck_assert_uint_eq(n, 20);
+    for (size_t j = 0; j < n; j++) {
+        int32_t i;
+        for (i = 0; i < 20; i++) {
+            const char *name;
+            rec_dataset_item_id(d, i, &name);
+            if (!strcmp(name, ids[j]))
+                break;
+        }
+        double want = 0;
+        for (int c = 0; c < 4; c++)
+            want += e[c] * V[i * 4 + c];
+        ck_assert_double_eq_tol(sc[j], want, 1e-5);
+    }
+    /* Similar: cosine of the item vectors, the item itself excluded or at 1. */
+    ck_assert_int_eq(rec_model_similar(l, hist[0], 3, ids, sc, &n), REC_OK);
+    ck_assert_uint_gt(n, 0);
+    for (size_t j = 0; j < n; j++)
+        ck_assert(sc[j] <= 1.0f + 1e-5f && sc[j] >= -1.0f - 1e-5f);
+    rec_lrm_close(r);
+    rec_model_destroy(l);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(bad_params)
+{
+    rec_params *p;
+    rec_model *m;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "loss=hinge"), REC_OK);
+    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "loss"));
+    rec_params_destroy(p);
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "layers=17"), REC_OK);
+    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "layers"));
+    rec_params_destroy(p);
+}
+END_TEST
+
+START_TEST(fit_survives_allocation_failures)
+{
+    rec_dataset *d = tiny();
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "dim=2"), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "epochs=1"), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "negatives=2"), REC_OK);
+    rec_model *warm;
+    ck_assert_int_eq(rec_model_create(&warm, "lightgcn", p), REC_OK);
+    ck_assert_int_eq(rec_model_fit(warm, d, NULL, NULL), REC_OK); /* builds d's CSR caches */
+    rec_model_destroy(warm);
+    for (int loss = 0; loss < 2; loss++) {
+    if (loss)
+        ck_assert_int_eq(rec_params_parse(p, "loss=bpr"), REC_OK);
+    long k;
+    for (k = 1; k < 100000; k++) {
+        tu_alloc_install();
+        rec_model *m;
+        ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_OK);
+        tu_alloc_fail_at(k);
+        rec_status st = rec_model_fit(m, d, NULL, NULL);
+        tu_alloc_fail_at(0);
+        rec_model_destroy(m);
+        long long live = tu_alloc_live();
+        tu_alloc_remove();
+        ck_assert_msg(live == 0, "allocation %ld: %lld bytes leaked", k, live);
+        if (st == REC_OK)
+            break;
+        ck_assert_msg(st == REC_E_NOMEM, "allocation %ld: %s (%s)", k, rec_strerror(st),
+                      rec_last_error());
+    }
+    ck_assert_int_gt(k, 10);
+    }
+    rec_params_destroy(p);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+Suite *rec_lightgcn_suite(void)
+{
+    Suite *s = suite_create("lightgcn");
+    TCase *t = tcase_create("lightgcn");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, scores_are_the_propagated_init);
+    tcase_add_test(t, both_losses_learn);
+    tcase_add_test(t, save_load_fold_in_similar);
+    tcase_add_test(t, bad_params);
+    tcase_add_test(t, fit_survives_allocation_failures);
+    suite_add_tcase(s, t);
+    return s;
+}
