@@ -145,9 +145,11 @@ $(O)/tests/data_suites.h: $(DATA_TEST_SRC)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-$(O)/tests/check_all: $(TEST_SRC) tests/check_main.c tests/testutil.c $(O)/tests/suites.h $(O)/librec.a $(wildcard tests/*.h)
+# testutil.c and lrm_fix_crcs.c are test helpers, linked into the test programs only.
+TEST_HELPERS := tests/testutil.c tests/lrm_fix_crcs.c
+$(O)/tests/check_all: $(TEST_SRC) tests/check_main.c $(TEST_HELPERS) $(O)/tests/suites.h $(O)/librec.a $(wildcard tests/*.h)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I$(O)/tests -Itests $(LDSAN) -o $@ \
-		tests/check_main.c tests/testutil.c $(TEST_SRC) $(O)/librec.a $(CHECK_LIBS) $(LIBS)
+		tests/check_main.c $(TEST_HELPERS) $(TEST_SRC) $(O)/librec.a $(CHECK_LIBS) $(LIBS)
 
 $(O)/tests/check_data: $(DATA_TEST_SRC) tests/check_main.c tests/testutil.c $(O)/tests/data_suites.h $(O)/librec.a $(wildcard tests/*.h)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I$(O)/tests -Itests -DREC_DATA_SUITES $(LDSAN) -o $@ \
