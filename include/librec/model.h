@@ -70,7 +70,8 @@ REC_API rec_status rec_model_recommend(const rec_model *m, const char *user, siz
 /* Top-k for an anonymous user described by a history given now (fold-in):
  * items (external ids; unknown ones are skipped) with optional ratings (NULL
  * = implicit).  The history's items are excluded unless REC_INCLUDE_SEEN.
- * REC_E_UNSUPPORTED for kinds that cannot fold in. */
+ * REC_E_INVALID naming the entry for a NULL item or a rating that is NaN or
+ * infinite; REC_E_UNSUPPORTED for kinds that cannot fold in. */
 REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *const *history,
                                                const float *ratings, size_t nhistory, size_t k,
                                                unsigned flags, const char **items,
@@ -98,7 +99,10 @@ REC_API rec_status rec_model_num_users(const rec_model *m, size_t *n);
 REC_API rec_status rec_model_num_items(const rec_model *m, size_t *n);
 
 /* Writes the model to one .lrm file (a temporary file renamed over path, so
- * a failure leaves an existing file intact). */
+ * a failure leaves an existing file intact).  The temporary file is
+ * "<path>.tmp-<pid>-<n>" (decimal pid of the saving process, n counting its
+ * saves from 0); one whose pid no longer runs was left by a killed process
+ * and may be removed. */
 REC_API rec_status rec_model_save(const rec_model *m, const char *path);
 /* Reads a model saved by rec_model_save; REC_E_FORMAT for a truncated,
  * corrupted or foreign file, with a message. */

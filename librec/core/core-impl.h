@@ -136,7 +136,8 @@ void rec_sgemv(int trans, int m, int n, float alpha, const float *a, int lda,
                const float *x, float beta, float *y);
 float rec_sdot(int n, const float *x, const float *y);
 void rec_saxpy(int n, float alpha, const float *x, float *y);
-void rec_blas_set_threads(int n);
+/* Sets BLAS to one thread, once per process; safe from any thread. */
+void rec_blas_single_threaded(void);
 const char *rec_blas_name(void);
 
 #endif

@@ -325,6 +325,14 @@ REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *c
     if (!m->vt->score_history)
         return rec_err(REC_E_UNSUPPORTED, "%s: %s cannot fold in a new history", fn,
                        m->vt->kind);
+    /* Checked before anything is allocated, so a refusal leaks nothing. */
+    for (size_t j = 0; j < nhistory; j++) {
+        if (!history[j])
+            return rec_err(REC_E_INVALID, "%s: history[%zu] is NULL", fn, j);
+        if (ratings && !isfinite(ratings[j]))
+            return rec_err(REC_E_INVALID, "%s: history[%zu] ('%s') has rating %g", fn, j,
+                           history[j], (double)ratings[j]);
+    }
     size_t hbytes = (nhistory ? nhistory : 1) * (sizeof(int32_t) + sizeof(float));
     int32_t *hi = rec_malloc(hbytes);
     float *buf = rec_malloc((size_t)m->nitems * sizeof *buf);
@@ -336,7 +344,6 @@ REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *c
     float *hr = (float *)(hi + (nhistory ? nhistory : 1));
     size_t nh = 0;
     for (size_t j = 0; j < nhistory; j++) {
-        REC_CHECK_ARG(history[j], fn, "a history item is NULL");
         int32_t i = rec_idmap_find(m->items, history[j], strlen(history[j]));
         if (i < 0)
             continue;
