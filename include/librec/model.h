@@ -25,11 +25,7 @@ extern "C" {
 
 typedef struct rec_model rec_model;
 
-/* Called during fit after each epoch (and at least once for one-pass
- * models): epoch counts from 1; loss is the epoch's training loss (NAN if the
- * method has none).  Return nonzero to stop: fit then returns
- * REC_E_CANCELLED and the model keeps the state it reached. */
-typedef int (*rec_progress_fn)(void *user, int epoch, int epochs, double loss);
+/* rec_model_fit reports each epoch to a rec_progress_fn (librec/core.h). */
 
 /* Flags of the recommend calls. */
 #define REC_INCLUDE_SEEN 1u /* do not exclude the user's training items */
