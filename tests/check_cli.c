@@ -352,6 +352,9 @@ START_TEST(eval_on_a_given_test_file)
                                     write_text("lg_empty.txt", "\n\n"), "--format",
                                     "lightgcn", "--metrics", "recall@1", NULL });
     expect_failure(r, "empty file: no users");
+    free(r);
+}
+END_TEST
 
 /* ---- a JSON checker: the whole text is one value (RFC 8259 grammar) ---- */
 
