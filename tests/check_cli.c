@@ -296,66 +296,6 @@ START_TEST(help_lists_a_models_params_from_the_library)
 }
 END_TEST
 
-static const char *write_text(const char *name, const char *text)
-{
-    static char keep[4][600];
-    static int k;
-    char *path = keep[k++ & 3];
-    snprintf(path, 600, "%s", tu_tmp_path(name));
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
-
-/* A published split in LightGCN's layout, ranked by popularity (train
- * counts: item 1 x3, 2 x3, 3 x1, 4 x1; ties to the earlier item).
- *   user 0 (train 1 2 3): ranks 4; test {4} (9 is unknown): hit at 1
- *   user 1 (train 1 2):   ranks 3 4; test {3, 4}: hits at 1 and 2
- *   user 2 (train 1 4):   ranks 2 3; test {3}: hit at 2
- *   user 7: unknown.
- * recall@1 = (1 + 1/2 + 0) / 3, ndcg@1 = (1 + 1 + 0) / 3,
- * recall@2 = 1, ndcg@2 = (1 + 1 + 1/log2(3)) / 3. */
-START_TEST(eval_on_a_given_test_file)
-{
-    const char *train = write_text("lg_train.txt", "0 1 2 3\n1 1 2\n2 1 4\n3 2\n");
-    const char *test = write_text("lg_test.txt", "0 4 9\n1 3 4\n2 3\n7 1\n");
-    tu_cli *r = malloc(sizeof *r);
-    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
-                                    test, "--format", "lightgcn", "--metrics",
-                                    "recall@1,ndcg@1,recall@2,ndcg@2", "--json", NULL });
-    ck_assert_msg(r->code == 0, "%s", r->err);
-    ck_assert_float_near(tu_json_num(r->out, "recall@1"), 0.5, 1e-6);
-    ck_assert_float_near(tu_json_num(r->out, "ndcg@1"), 2.0 / 3, 1e-6);
-    ck_assert_float_near(tu_json_num(r->out, "recall@2"), 1.0, 1e-6);
-    ck_assert_float_near(tu_json_num(r->out, "ndcg@2"), (2 + 1 / log2(3.0)) / 3, 1e-6);
-    ck_assert_int_eq((int)tu_json_num(r->out, "users"), 3);
-    ck_assert_int_eq((int)tu_json_num(r->out, "skipped_rows"), 2);
-    ck_assert_int_eq((int)tu_json_num(r->out, "unknown_users"), 1);
-    ck_assert_int_eq((int)tu_json_num(r->out, "unknown_items"), 1);
-    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
-                                    test, "--format", "lightgcn", "--metrics", "recall@1",
-                                    NULL });
-    ck_assert_msg(r->code == 0, "%s", r->err);
-    ck_assert_ptr_nonnull(strstr(r->out, "skipped 2 test rows: 1 users and 1 items absent from "
-                                         "training"));
-    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
-                                    test, "--split", "user:0.2", "--metrics", "recall@1",
-                                    NULL });
-    expect_failure(r, "--split HOW or --test PATH, not both");
-    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
-                                    tu_tmp_path("no_such_test.txt"), "--metrics", "recall@1",
-                                    NULL });
-    expect_failure(r, "cannot load test data");
-    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
-                                    write_text("lg_empty.txt", "\n\n"), "--format",
-                                    "lightgcn", "--metrics", "recall@1", NULL });
-    expect_failure(r, "empty file: no users");
-    free(r);
-}
-END_TEST
-
 /* ---- a JSON checker: the whole text is one value (RFC 8259 grammar) ---- */
 
 static const char *json_ws(const char *p)
@@ -685,6 +625,130 @@ START_TEST(stale_temporary_files_of_dead_processes_are_swept)
 }
 END_TEST
 
+/* The librec program with stderr on a pseudo-terminal, as a person runs
+ * it (the progress bar is only drawn on a terminal): what it wrote there. */
+static void run_on_tty(const char *const *args, char *buf, size_t cap)
+{
+    const char *build = getenv("LIBREC_BUILD");
+    ck_assert_ptr_nonnull(build);
+    char exe[700];
+    snprintf(exe, sizeof exe, "%s/bin/librec", build);
+    int mfd = posix_openpt(O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(mfd, 0);
+    ck_assert_int_eq(grantpt(mfd), 0);
+    ck_assert_int_eq(unlockpt(mfd), 0);
+    char slave[256];
+    snprintf(slave, sizeof slave, "%s", ptsname(mfd));
+    char *argv[40] = { exe };
+    for (int n = 0; args[n] && n < 38; n++)
+        argv[n + 1] = (char *)args[n];
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setsid();
+        int sfd = open(slave, O_RDWR), null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(sfd, 2);
+        close(mfd);
+        execv(exe, argv);
+        _exit(127);
+    }
+    size_t len = 0;
+    for (ssize_t n; len + 1 < cap && (n = read(mfd, buf + len, cap - 1 - len)) > 0;)
+        len += (size_t)n; /* ends with EIO once the child's terminal closes */
+    buf[len] = 0;
+    close(mfd);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", buf);
+}
+
+/* The progress bar shows the steps a one-pass model runs and the epochs a
+ * model really runs, and "-" for a step without a loss: itemcf used to
+ * show nothing until the end and then "loss nan", svd "epoch 3/6" for
+ * n_epochs=3. */
+START_TEST(progress_shows_steps_epochs_and_no_nan)
+{
+    const char *data = ratings_file();
+    static char tty[16384];
+    run_on_tty((const char *[]){ "train", "--model", "itemcf", "--data", data, "--out",
+                                 tu_tmp_path("p_icf.lrm"), NULL },
+               tty, sizeof tty);
+    ck_assert_msg(strstr(tty, "] ratings 1/4  loss -  "), "%s", tty);
+    ck_assert_msg(strstr(tty, "] similarities 3/4  loss -  "), "%s", tty);
+    ck_assert_msg(strstr(tty, "] ranking lists 4/4  loss -  "), "%s", tty);
+    ck_assert_msg(!strstr(tty, "nan"), "%s", tty);
+    run_on_tty((const char *[]){ "train", "--model", "svd", "--param", "n_epochs=3", "--data",
+                                 data, "--out", tu_tmp_path("p_svd.lrm"), NULL },
+               tty, sizeof tty);
+    ck_assert_msg(strstr(tty, "] epoch 3/3  loss "), "%s", tty);
+    ck_assert_msg(strstr(tty, "] ranking head epoch 3/3  loss "), "%s", tty);
+    ck_assert_msg(!strstr(tty, "/6"), "%s", tty);
+}
+END_TEST
+
+static const char *write_text(const char *name, const char *text)
+{
+    static char keep[4][600];
+    static int k;
+    char *path = keep[k++ & 3];
+    snprintf(path, 600, "%s", tu_tmp_path(name));
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* A published split in LightGCN's layout, ranked by popularity (train
+ * counts: item 1 x3, 2 x3, 3 x1, 4 x1; ties to the earlier item).
+ *   user 0 (train 1 2 3): ranks 4; test {4} (9 is unknown): hit at 1
+ *   user 1 (train 1 2):   ranks 3 4; test {3, 4}: hits at 1 and 2
+ *   user 2 (train 1 4):   ranks 2 3; test {3}: hit at 2
+ *   user 7: unknown.
+ * recall@1 = (1 + 1/2 + 0) / 3, ndcg@1 = (1 + 1 + 0) / 3,
+ * recall@2 = 1, ndcg@2 = (1 + 1 + 1/log2(3)) / 3. */
+START_TEST(eval_on_a_given_test_file)
+{
+    const char *train = write_text("lg_train.txt", "0 1 2 3\n1 1 2\n2 1 4\n3 2\n");
+    const char *test = write_text("lg_test.txt", "0 4 9\n1 3 4\n2 3\n7 1\n");
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    test, "--format", "lightgcn", "--metrics",
+                                    "recall@1,ndcg@1,recall@2,ndcg@2", "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_float_near(tu_json_num(r->out, "recall@1"), 0.5, 1e-6);
+    ck_assert_float_near(tu_json_num(r->out, "ndcg@1"), 2.0 / 3, 1e-6);
+    ck_assert_float_near(tu_json_num(r->out, "recall@2"), 1.0, 1e-6);
+    ck_assert_float_near(tu_json_num(r->out, "ndcg@2"), (2 + 1 / log2(3.0)) / 3, 1e-6);
+    ck_assert_int_eq((int)tu_json_num(r->out, "users"), 3);
+    ck_assert_int_eq((int)tu_json_num(r->out, "skipped_rows"), 2);
+    ck_assert_int_eq((int)tu_json_num(r->out, "unknown_users"), 1);
+    ck_assert_int_eq((int)tu_json_num(r->out, "unknown_items"), 1);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    test, "--format", "lightgcn", "--metrics", "recall@1",
+                                    NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "skipped 2 test rows: 1 users and 1 items absent from "
+                                         "training"));
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    test, "--split", "user:0.2", "--metrics", "recall@1",
+                                    NULL });
+    expect_failure(r, "--split HOW or --test PATH, not both");
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    tu_tmp_path("no_such_test.txt"), "--metrics", "recall@1",
+                                    NULL });
+    expect_failure(r, "cannot load test data");
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", train, "--test",
+                                    write_text("lg_empty.txt", "\n\n"), "--format",
+                                    "lightgcn", "--metrics", "recall@1", NULL });
+    expect_failure(r, "empty file: no users");
+    free(r);
+}
+END_TEST
+
 Suite *rec_cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -695,14 +759,15 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, bad_input_gives_one_clear_line);
     tcase_add_test(tc, failed_training_leaves_the_old_model_file);
     tcase_add_test(tc, help_lists_a_models_params_from_the_library);
-    tcase_add_test(tc, every_load_says_what_it_read);
-    tcase_add_test(tc, eval_on_a_given_test_file);
     tcase_add_test(tc, json_stays_valid_when_a_metric_is_undefined);
     tcase_add_test(tc, numbers_on_the_command_line_are_strict);
     tcase_add_test(tc, out_that_is_the_data_file_is_refused);
     tcase_add_test(tc, diverging_training_exits_1_with_the_hint);
     tcase_add_test(tc, a_signal_during_save_leaves_no_temporary_file);
     tcase_add_test(tc, stale_temporary_files_of_dead_processes_are_swept);
+    tcase_add_test(tc, progress_shows_steps_epochs_and_no_nan);
+    tcase_add_test(tc, every_load_says_what_it_read);
+    tcase_add_test(tc, eval_on_a_given_test_file);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -267,6 +267,80 @@ START_TEST(progress_can_cancel)
 }
 END_TEST
 
+typedef struct calls {
+    int n, epoch[64], epochs[64];
+    double loss[64];
+    const char *step[64];
+    const rec_model *m;
+} calls;
+
+static int record(void *user, int epoch, int epochs, double loss)
+{
+    calls *c = user;
+    ck_assert_int_lt(c->n, 64);
+    c->epoch[c->n] = epoch;
+    c->epochs[c->n] = epochs;
+    c->loss[c->n] = loss;
+    c->step[c->n++] = rec_model_fit_step(c->m);
+    return 0;
+}
+
+static calls *fit_recorded(const char *kind, const char *kv, const rec_dataset *d)
+{
+    static calls c;
+    memset(&c, 0, sizeof c);
+    rec_params *p;
+    rec_model *m;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", kv ? kv : "");
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ","))
+        ck_assert_int_eq(rec_params_parse(p, t), REC_OK);
+    ck_assert_int_eq(rec_model_create(&m, kind, p), REC_OK);
+    c.m = m;
+    ck_assert_msg(rec_model_fit(m, d, record, &c) == REC_OK, "%s", rec_last_error());
+    ck_assert_ptr_null(rec_model_fit_step(m)); /* only during a fit */
+    rec_model_destroy(m);
+    rec_params_destroy(p);
+    return &c;
+}
+
+/* What progress reports is what runs: svd with n_epochs=5 and a ranking
+ * head counts 1..5 twice, naming each phase (it used to count 1..10 of
+ * 10); itemcf reports its steps as they finish, with no loss (it used to
+ * call once, at the end). */
+START_TEST(progress_counts_what_each_model_runs)
+{
+    rec_dataset *d = small_data(40, 30, 8);
+    calls *c = fit_recorded("svd", "n_epochs=5,rank_negatives=2", d);
+    ck_assert_int_eq(c->n, 10);
+    for (int j = 0; j < 10; j++) {
+        ck_assert_str_eq(c->step[j], j < 5 ? "epoch" : "ranking head epoch");
+        ck_assert_int_eq(c->epoch[j], j % 5 + 1);
+        ck_assert_int_eq(c->epochs[j], 5);
+        ck_assert(isfinite(c->loss[j]));
+    }
+    c = fit_recorded("itemcf", NULL, d);
+    const char *want[] = { "ratings", "baselines", "similarities", "ranking lists" };
+    ck_assert_int_eq(c->n, 4);
+    for (int j = 0; j < 4; j++) {
+        ck_assert_str_eq(c->step[j], want[j]);
+        ck_assert_int_eq(c->epoch[j], j + 1);
+        ck_assert_int_eq(c->epochs[j], 4);
+        ck_assert(isnan(c->loss[j]));
+    }
+    c = fit_recorded("usercf", "centring=mean,ranking=prediction", d);
+    ck_assert_int_eq(c->n, 2);
+    ck_assert_str_eq(c->step[0], "ratings");
+    ck_assert_str_eq(c->step[1], "similarities");
+    c = fit_recorded("mf", "epochs=3,dim=4", d);
+    ck_assert_int_eq(c->n, 3);
+    ck_assert_str_eq(c->step[2], "epoch");
+    ck_assert_int_eq(c->epochs[2], 3);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 /* Identical scores after a round trip are check_kinds.c's; here a damaged
  * file must not load. */
 START_TEST(damaged_files_do_not_load)
@@ -314,6 +388,7 @@ Suite *rec_model_suite(void)
     tcase_add_test(t, mf_learns_and_recommends);
     tcase_add_test(t, same_seed_same_model_any_threads);
     tcase_add_test(t, progress_can_cancel);
+    tcase_add_test(t, progress_counts_what_each_model_runs);
     tcase_add_test(t, mf_stops_on_a_diverging_loss);
     tcase_add_test(t, damaged_files_do_not_load);
     suite_add_tcase(s, t);

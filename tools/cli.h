@@ -15,8 +15,9 @@ typedef struct cli_opts {
 } cli_opts;
 
 typedef struct cli_progress {
-    double start;
+    double start, phase_start;
     const char *prefix;
+    const rec_model *model;
 } cli_progress;
 
 int cli_parse(int argc, char **argv, cli_opts *o);
@@ -30,7 +31,9 @@ int cli_usage_error(const char *fmt, const char *arg);
  * opt (returns 0). */
 int cli_parse_uint(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *v);
 int cli_load_data(const cli_opts *o, rec_dataset **d);
-rec_progress_fn cli_progress_fn(cli_progress *p, int quiet, const char *prefix);
+/* The progress bar of fitting m on stderr (NULL when quiet or not a tty). */
+rec_progress_fn cli_progress_fn(cli_progress *p, const rec_model *m, int quiet,
+                                const char *prefix);
 void cli_json_str(FILE *f, const char *s);
 /* v as a JSON number, or for NaN and infinities `null, "why": why` (the
  * caller is inside an object). */

@@ -172,11 +172,10 @@ static int eval_on_test(cli_opts *o)
     }
     if (!rc) {
         cli_progress p;
-        rec_progress_fn cb = cli_progress_fn(&p, o->quiet, "");
-        st = rec_model_fit(m, train, cb, &p);
-        if (!st)
-            st = rec_evaluate(m, test, o->protocol, o->metrics, o->seed, &r);
-        if (st)
+        rec_progress_fn cb = cli_progress_fn(&p, m, o->quiet, "");
+        if ((st = rec_model_fit(m, train, cb, &p)))
+            rc = cli_fail_run(st, "training failed");
+        else if ((st = rec_evaluate(m, test, o->protocol, o->metrics, o->seed, &r)))
             rc = cli_fail(st, "evaluation failed");
         else
             print_result(o, r, &sk);
@@ -222,7 +221,7 @@ int cli_eval(cli_opts *o)
         if (!st)
             st = rec_model_create(&m, o->model, o->params);
         cli_progress p;
-        rec_progress_fn cb = cli_progress_fn(&p, o->quiet, prefix);
+        rec_progress_fn cb = cli_progress_fn(&p, m, o->quiet, prefix);
         if (!st && (st = rec_model_fit(m, train, cb, &p)))
             rc = cli_fail_run(st, "training failed"); /* e.g. svd diverged: 1, not 2 */
         if (!st)

@@ -45,28 +45,39 @@ int cli_usage_error(const char *fmt, const char *arg)
 
 /* ---- progress bar on stderr ------------------------------------------------ */
 
+/* The step the model names (svd: "epoch", then "ranking head epoch";
+ * itemcf: "ratings", "baselines", "similarities", ...) with the count it
+ * runs, rewritten in place until a phase ends; a step without a loss shows
+ * "-" rather than nan. */
 static int progress(void *user, int epoch, int epochs, double loss)
 {
     cli_progress *p = user;
-    double t = now() - p->start;
-    double eta = epoch > 0 ? t / epoch * (epochs - epoch) : 0;
+    double t = now(), spent = t - p->phase_start;
+    const char *step = rec_model_fit_step(p->model);
+    double eta = epoch > 0 ? spent / epoch * (epochs - epoch) : 0;
     int fill = epochs > 0 ? epoch * 30 / epochs : 30;
-    char bar[31];
+    char bar[31], lossbuf[32] = "-";
     memset(bar, '#', (size_t)fill);
     memset(bar + fill, '.', (size_t)(30 - fill));
     bar[30] = 0;
-    fprintf(stderr, "\r%s[%s] epoch %d/%d  loss %.4f  %.1fs  ETA %.0fs ", p->prefix, bar, epoch,
-            epochs, loss, t, eta);
-    if (epoch == epochs)
+    if (isfinite(loss))
+        snprintf(lossbuf, sizeof lossbuf, "%.4f", loss);
+    fprintf(stderr, "\r%s[%s] %s %d/%d  loss %s  %.1fs  ETA %.0fs\033[K", p->prefix, bar,
+            step ? step : "epoch", epoch, epochs, lossbuf, t - p->start, eta);
+    if (epoch == epochs) {
         fputc('\n', stderr);
+        p->phase_start = t;
+    }
     fflush(stderr);
     return 0;
 }
 
-rec_progress_fn cli_progress_fn(cli_progress *p, int quiet, const char *prefix)
+rec_progress_fn cli_progress_fn(cli_progress *p, const rec_model *m, int quiet,
+                                const char *prefix)
 {
-    p->start = now();
+    p->start = p->phase_start = now();
     p->prefix = prefix ? prefix : "";
+    p->model = m;
     return quiet || !isatty(2) ? NULL : progress;
 }
 
@@ -279,7 +290,7 @@ static int cmd_train(cli_opts *o)
         return rc;
     }
     cli_progress p;
-    rec_progress_fn cb = cli_progress_fn(&p, o->quiet, "");
+    rec_progress_fn cb = cli_progress_fn(&p, m, o->quiet, "");
     st = rec_model_fit(m, d, cb, &p);
     if (!st) {
         cli_tmp_sweep(o->out, o->quiet);

@@ -51,6 +51,14 @@ REC_API const char *rec_model_kind(const rec_model *m);
 REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_progress_fn progress,
                                  void *user);
 
+/* From inside the progress callback of m's fit: what its epoch and epochs
+ * count, a static string.  "epoch" for models training in epochs (svd then
+ * "ranking head epoch" for its second phase); the step just finished for
+ * one-pass models ("ratings", "baselines", "similarities", "ranking lists"
+ * for itemcf and usercf, "counts" for popularity, "item vectors" for
+ * tfidf).  NULL outside a fit. */
+REC_API const char *rec_model_fit_step(const rec_model *m);
+
 /* Predicted score (a rating for rating models) of item for user. */
 REC_API rec_status rec_model_score(const rec_model *m, const char *user, const char *item,
                                    float *score);

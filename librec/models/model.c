@@ -176,7 +176,9 @@ REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_pro
     rec_status st = take_ids(m, train);
     if (!st) {
         m->fingerprint = rec_ds_fingerprint(train);
+        m->step = "epoch";
         st = m->vt->fit(m, train, cb, user);
+        m->step = NULL;
     }
     if (st && st != REC_E_CANCELLED) {
         char msg[1024];
@@ -186,6 +188,20 @@ REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_pro
     }
     m->fitted = 1;
     return st;
+}
+
+REC_API const char *rec_model_fit_step(const rec_model *m)
+{
+    return m ? m->step : NULL;
+}
+
+rec_status rec_model_step_done(rec_model *m, const char *step, int i, int n, rec_progress_fn cb,
+                               void *user, const char *fn)
+{
+    m->step = step;
+    if (cb && cb(user, i, n, NAN) && i == n)
+        return rec_err(REC_E_CANCELLED, "%s: cancelled", fn);
+    return REC_OK;
 }
 
 static rec_status need_fitted(const rec_model *m, const char *fn)
