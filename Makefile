@@ -58,6 +58,16 @@ OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 LDSAN := -fsanitize=address,undefined
 override O := $(O)-san
 endif
+# ThreadSanitizer: `make check TSAN=1` in build-tsan (libtsan, with gcc or clang).
+ifeq ($(TSAN),1)
+OPT := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+LDSAN := -fsanitize=thread
+override O := $(O)-tsan
+# A race fails the run, also in the forked children of the tests; tests run
+# 5-15 times slower, so their hang timeouts are stretched.
+export TSAN_OPTIONS ?= halt_on_error=1
+export CK_TIMEOUT_MULTIPLIER ?= 10
+endif
 ifeq ($(DEBUG),1)
 OPT := -O0 -g
 endif

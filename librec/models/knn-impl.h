@@ -147,9 +147,10 @@ typedef struct rec_knn {
       "(a pair's score is always the prediction)" }
 
 /* Reads the settings from m's params; rows_are_users picks the orientation.
- * Builds R from the dataset, the similarities and the neighbour lists. */
-rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int rows_are_users,
-                       const char *fn);
+ * Builds R from the dataset, the similarities and the neighbour lists,
+ * reporting each step to cb (rec_model_step_done). */
+rec_status rec_knn_fit(rec_knn *s, rec_model *m, const rec_dataset *d, int rows_are_users,
+                       rec_progress_fn cb, void *user, const char *fn);
 void rec_knn_free(rec_knn *s);
 
 /* Prediction for (row a, col c) from the neighbours of a that have col c:

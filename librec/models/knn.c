@@ -497,8 +497,8 @@ static rec_status reverse_lists(rec_knn *s)
     return REC_OK;
 }
 
-rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int rows_are_users,
-                       const char *fn)
+rec_status rec_knn_fit(rec_knn *s, rec_model *m, const rec_dataset *d, int rows_are_users,
+                       rec_progress_fn cb, void *user, const char *fn)
 {
     memset(s, 0, sizeof *s);
     s->rows_are_items = !rows_are_users;
@@ -573,17 +573,28 @@ rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int
         if (st)
             return rec_nomem(fn);
     }
+    /* The steps, so a long fit shows where it is: the similarities take
+     * most of the time. */
+    int base = rec_knn_uses_baseline(s), ranked = has_rank_lists(s);
+    int step = 0, steps = 2 + base + ranked;
     st = derive(s);
-    if (!st && rec_knn_uses_baseline(s))
-        st = rec_knn_baselines(s);
+    if (!st)
+        st = rec_model_step_done(m, "ratings", ++step, steps, cb, user, fn);
+    if (!st && base && !(st = rec_knn_baselines(s)))
+        st = rec_model_step_done(m, "baselines", ++step, steps, cb, user, fn);
     if (!st)
         st = neighbours(s, &s->nptr, &s->nbr, &s->nsim, &s->nn);
-    if (!st && has_rank_lists(s)) {
+    if (!st && ranked) {
+        st = rec_model_step_done(m, "similarities", ++step, steps, cb, user, fn);
         rec_knn v = binary_view(s);
-        st = neighbours(&v, &s->rnptr, &s->rnbr, &s->rnsim, &s->rnn);
+        if (!st)
+            st = neighbours(&v, &s->rnptr, &s->rnbr, &s->rnsim, &s->rnn);
     }
     if (!st)
         st = reverse_lists(s);
+    if (!st)
+        st = rec_model_step_done(m, ranked ? "ranking lists" : "similarities", ++step, steps, cb,
+                                 user, fn);
     return st == REC_E_NOMEM ? rec_nomem(fn) : st;
 }
 

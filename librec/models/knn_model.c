@@ -4,7 +4,6 @@
  * explanations as the rec_model_vt calls them. */
 #include "knn-impl.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,10 +83,7 @@ rec_status rec_knn_model_fit(rec_model *m, const rec_dataset *d, int rows_are_us
     char fn[64];
     snprintf(fn, sizeof fn, "rec_model_fit(%s)", m->vt->kind);
     REC_TRY(model_alloc(m));
-    REC_TRY(rec_knn_fit(m->state, m, d, rows_are_users, fn));
-    if (cb && cb(user, 1, 1, NAN))
-        return rec_err(REC_E_CANCELLED, "%s: cancelled", fn);
-    return REC_OK;
+    return rec_knn_fit(m->state, m, d, rows_are_users, cb, user, fn);
 }
 
 rec_status rec_knn_model_save(const rec_model *m, rec_lrm_writer *w)

@@ -59,6 +59,7 @@ struct rec_model {
     int32_t *seen;        /* [seen_ptr[nusers]] sorted per user */
     size_t seen_cap;      /* allocated entries of seen */
     uint64_t fingerprint; /* of the training data */
+    const char *step;     /* what progress counts during fit (rec_model_fit_step) */
 };
 
 /* Param getters bound to the model's spec. */
@@ -66,6 +67,13 @@ int64_t rec_model_int(const rec_model *m, const char *key);
 double rec_model_flt(const rec_model *m, const char *key);
 int rec_model_bool(const rec_model *m, const char *key);
 const char *rec_model_str(const rec_model *m, const char *key);
+
+/* A one-pass fit finished step i of n, named step ("similarities"): the
+ * progress callback is told (epoch i of n, loss NAN).  Only after the last
+ * step may it stop the fit (REC_E_CANCELLED): before, the model would be
+ * half-built. */
+rec_status rec_model_step_done(rec_model *m, const char *step, int i, int n, rec_progress_fn cb,
+                               void *user, const char *fn);
 
 /* Runs the trainer (model_train.c) with the model's "epochs", "batch" and
  * "seed" keys, and "checkpoint", "checkpoint_every" and "resume" when the

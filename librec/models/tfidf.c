@@ -610,8 +610,8 @@ static rec_status tfidf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn 
     rec_free(c.tok, c.cap * sizeof *c.tok);
     rec_free(c.scratch, c.scap);
     rec_free(dptr, db);
-    if (!st && cb && cb(user, 1, 1, NAN))
-        st = rec_err(REC_E_CANCELLED, "%s: cancelled", FN);
+    if (!st)
+        st = rec_model_step_done(m, "item vectors", 1, 1, cb, user, FN);
     return st;
 }
 
