@@ -4,8 +4,9 @@
  * explain answer or say REC_E_UNSUPPORTED; bad ids and NULLs are errors with
  * a message; failing any allocation of fit, save and load is REC_E_NOMEM
  * with nothing leaked; concurrent recommending equals single-threaded; a fit
- * resumed from its checkpoint equals one straight through.  A kind is tested
- * by being registered: only its small settings live here. */
+ * resumed from its checkpoint equals one straight through; a cancelled fit
+ * leaves finite scores; one and two threads fit the same model.  A kind is
+ * tested by being registered: only its small settings live here. */
 #include "testutil.h"
 
 #include <librec/librec.h>
@@ -653,6 +654,35 @@ START_TEST(resumed_fit_equals_straight_fit)
 }
 END_TEST
 
+/* ---- reproducibility ------------------------------------------------------------ */
+
+/* The same seed gives the same model whatever the thread count (DESIGN.md:
+ * static partitioning, per-shard streams). */
+START_TEST(same_seed_same_model_any_thread_count)
+{
+    const char *kind = kind_of(_i);
+    rec_dataset *d = data(40, 60, 10);
+    int old = rec_get_num_threads();
+    rec_set_num_threads(1);
+    rec_model *a = fit(kind, d);
+    rec_set_num_threads(2);
+    rec_model *b = fit(kind, d);
+    rec_set_num_threads(old);
+    int32_t nu = count_users(d), ni = count_items(d);
+    for (int32_t u = 0; u < nu; u += 3)
+        for (int32_t i = 0; i < ni; i += 4) {
+            float sa, sb;
+            ck_assert_int_eq(rec_model_score(a, uid_of(d, u), iid_of(d, i), &sa), REC_OK);
+            ck_assert_int_eq(rec_model_score(b, uid_of(d, u), iid_of(d, i), &sb), REC_OK);
+            ck_assert_msg(sa == sb, "%s: (%d, %d) %g on one thread, %g on two", kind, u, i, sa,
+                          sb);
+        }
+    rec_model_destroy(a);
+    rec_model_destroy(b);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 /* ---- cancel ------------------------------------------------------------------- */
 
 /* Every byte librec allocates starts as 0xff (a NaN in every float), so a
@@ -745,6 +775,7 @@ Suite *rec_kinds_suite(void)
     tcase_add_loop_test(t, threads_recommend_exactly_as_one, 0, n);
     tcase_add_loop_test(t, resumed_fit_equals_straight_fit, 0, n);
     tcase_add_loop_test(t, cancelled_fit_keeps_a_usable_model, 0, n);
+    tcase_add_loop_test(t, same_seed_same_model_any_thread_count, 0, n);
     suite_add_tcase(s, t);
     TCase *o = tcase_create("out_of_memory");
     tcase_set_timeout(o, 600);
