@@ -1,19 +1,60 @@
 /* `librec eval`: split, fit, evaluate; k-fold runs every fold and reports
- * the mean and standard deviation of each metric. */
+ * the mean and standard deviation of each metric.  With --test the split is
+ * given: a test file in the training file's format and id space (published
+ * splits such as LightGCN's), whose ids absent from training are counted,
+ * reported and skipped. */
 #include "cli.h"
 
 #include <librec/eval.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Folds of a split: kfold:N, strictly (kfold:5x is an error); 1 for the
+ * other splits (the library checks those); 0 after a usage error. */
 static int split_folds(const char *how)
 {
-    if (strncmp(how, "kfold:", 6) == 0)
-        return atoi(how + 6);
-    return 1;
+    if (strncmp(how, "kfold:", 6) != 0)
+        return 1;
+    const char *k = how + 6;
+    if (*k && strspn(k, "0123456789") == strlen(k) && strlen(k) <= 3 && atoi(k) >= 2 &&
+        atoi(k) <= 100)
+        return atoi(k);
+    cli_usage_error("bad split '%s': kfold:K needs K from 2 to 100", how);
+    return 0;
 }
 
-static void print_result(const cli_opts *o, const rec_eval_result *r)
+/* Why a metric has no value: nothing was left to average it over. */
+static const char *undefined_reason(const char *name)
+{
+    return !strcmp(name, "rmse") || !strcmp(name, "mae")
+               ? "no test row to average over: the model knows none of the test rows' users "
+                 "and items"
+               : "no test user to average over: every test user is unknown to the model or "
+                 "has no test item it knows and has not trained on";
+}
+
+static void json_metrics(const rec_eval_result *r, size_t n, int std)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        double v, sd;
+        rec_eval_result_metric(r, i, &name, &v, &sd);
+        printf("%s", i ? ", " : "");
+        cli_json_str(stdout, name);
+        if (isfinite(v) && isfinite(sd))
+            printf(": %.6g", std ? sd : v);
+        else
+            printf(": null");
+    }
+}
+
+/* Test rows whose user or item the training data lacks. */
+typedef struct skipped {
+    int64_t rows, users, items;
+} skipped;
+
+static void print_result(const cli_opts *o, const rec_eval_result *r, const skipped *sk)
 {
     size_t n = 0;
     int folds = 1;
@@ -25,49 +66,137 @@ static void print_result(const cli_opts *o, const rec_eval_result *r)
         cli_json_str(stdout, o->model);
         printf(", \"data\": ");
         cli_json_str(stdout, o->data);
-        printf(", \"split\": ");
-        cli_json_str(stdout, o->split);
+        if (o->test) {
+            printf(", \"test\": ");
+            cli_json_str(stdout, o->test);
+            printf(", \"skipped_rows\": %lld, \"unknown_users\": %lld, \"unknown_items\": %lld",
+                   (long long)sk->rows, (long long)sk->users, (long long)sk->items);
+        } else {
+            printf(", \"split\": ");
+            cli_json_str(stdout, o->split);
+        }
         printf(", \"protocol\": ");
         cli_json_str(stdout, o->protocol);
         printf(", \"folds\": %d, \"users\": %lld, \"rows\": %lld, \"metrics\": {", folds,
                (long long)users, (long long)rows);
-        for (size_t i = 0; i < n; i++) {
-            const char *name;
-            double v, sd;
-            rec_eval_result_metric(r, i, &name, &v, &sd);
-            printf("%s\"%s\": %.6g", i ? ", " : "", name, v);
-        }
+        json_metrics(r, n, 0);
         printf("}, \"std\": {");
-        for (size_t i = 0; i < n; i++) {
+        json_metrics(r, n, 1);
+        /* JSON has no NaN: an undefined metric is null, its reason here. */
+        printf("}, \"undefined\": {");
+        for (size_t i = 0, first = 1; i < n; i++) {
             const char *name;
-            double v, sd;
-            rec_eval_result_metric(r, i, &name, &v, &sd);
-            printf("%s\"%s\": %.6g", i ? ", " : "", name, sd);
+            double v;
+            rec_eval_result_metric(r, i, &name, &v, NULL);
+            if (isfinite(v))
+                continue;
+            printf("%s", first ? "" : ", ");
+            cli_json_str(stdout, name);
+            printf(": ");
+            cli_json_str(stdout, undefined_reason(name));
+            first = 0;
         }
         printf("}}\n");
         return;
     }
-    printf("%s on %s, split %s, protocol %s, %d fold%s\n", o->model, o->data, o->split,
-           o->protocol, folds, folds == 1 ? "" : "s");
+    if (o->test) {
+        printf("%s on %s, test %s, protocol %s\n", o->model, o->data, o->test, o->protocol);
+        if (sk->rows)
+            printf("  skipped %lld test rows: %lld users and %lld items absent from training\n",
+                   (long long)sk->rows, (long long)sk->users, (long long)sk->items);
+    } else
+        printf("%s on %s, split %s, protocol %s, %d fold%s\n", o->model, o->data, o->split,
+               o->protocol, folds, folds == 1 ? "" : "s");
     for (size_t i = 0; i < n; i++) {
         const char *name;
         double v, sd;
         rec_eval_result_metric(r, i, &name, &v, &sd);
-        if (folds > 1)
+        if (!isfinite(v))
+            printf("  %-14s -       (%s)\n", name, undefined_reason(name));
+        else if (folds > 1)
             printf("  %-14s %.4f  (std %.4f)\n", name, v, sd);
         else
             printf("  %-14s %.4f\n", name, v);
     }
 }
 
+/* Test ids get indices after the training ones (rec_dataset_load_like
+ * with unknown=add), so an index past the training counts is unknown. */
+static int count_skipped(const rec_dataset *train, const rec_dataset *test, skipped *sk)
+{
+    int32_t nu, ni, tu, ti;
+    int64_t rows;
+    rec_dataset_num_users(train, &nu);
+    rec_dataset_num_items(train, &ni);
+    rec_dataset_num_users(test, &tu);
+    rec_dataset_num_items(test, &ti);
+    rec_dataset_num_interactions(test, &rows);
+    char *newu = calloc((size_t)(tu - nu) + 1, 1), *newi = calloc((size_t)(ti - ni) + 1, 1);
+    if (!newu || !newi) {
+        free(newu);
+        free(newi);
+        return cli_fail(REC_E_NOMEM, NULL);
+    }
+    *sk = (skipped){ 0, 0, 0 };
+    for (int64_t r = 0; r < rows; r++) {
+        int32_t u, i;
+        rec_dataset_row(test, r, &u, &i, NULL, NULL);
+        if (u >= nu && !newu[u - nu]++)
+            sk->users++;
+        if (i >= ni && !newi[i - ni]++)
+            sk->items++;
+        sk->rows += u >= nu || i >= ni;
+    }
+    free(newu);
+    free(newi);
+    return 0;
+}
+
+static int eval_on_test(cli_opts *o)
+{
+    if (o->split)
+        return cli_usage_error("%s", "eval takes --split HOW or --test PATH, not both");
+    rec_model *m = NULL;
+    rec_status st = rec_model_create(&m, o->model, o->params);
+    if (st)
+        return cli_fail(st, "bad model");
+    rec_dataset *train = NULL, *test = NULL;
+    rec_eval_result *r = NULL;
+    skipped sk;
+    int rc = cli_load_data(o, &train);
+    if (!rc) {
+        size_t n = 0;
+        rec_params_count(o->load_opts, &n);
+        st = rec_dataset_load_like(&test, o->test, o->format, n ? o->load_opts : NULL, train);
+        rc = st ? cli_fail(st, "cannot load test data") : count_skipped(train, test, &sk);
+    }
+    if (!rc) {
+        cli_progress p;
+        rec_progress_fn cb = cli_progress_fn(&p, m, o->quiet, "");
+        if ((st = rec_model_fit(m, train, cb, &p)))
+            rc = cli_fail_run(st, "training failed");
+        else if ((st = rec_evaluate(m, test, o->protocol, o->metrics, o->seed, &r)))
+            rc = cli_fail(st, "evaluation failed");
+        else
+            print_result(o, r, &sk);
+    }
+    rec_eval_result_destroy(r);
+    rec_model_destroy(m);
+    rec_dataset_destroy(test);
+    rec_dataset_destroy(train);
+    return rc;
+}
+
 int cli_eval(cli_opts *o)
 {
-    if (!o->model || !o->split || !o->metrics)
-        return cli_usage_error("%s", "eval needs --model NAME, --data PATH, --split HOW and "
-                                     "--metrics LIST");
+    if (o->test && o->model && o->metrics)
+        return eval_on_test(o);
+    if (!o->model || !(o->split || o->test) || !o->metrics)
+        return cli_usage_error("%s", "eval needs --model NAME, --data PATH, --split HOW (or "
+                                     "--test PATH) and --metrics LIST");
     int folds = split_folds(o->split);
-    if (folds < 1 || folds > 100)
-        return cli_usage_error("bad split '%s'", o->split);
+    if (!folds)
+        return 2;
     rec_model *m;
     rec_status st = rec_model_create(&m, o->model, o->params);
     if (st)
@@ -92,12 +221,12 @@ int cli_eval(cli_opts *o)
         if (!st)
             st = rec_model_create(&m, o->model, o->params);
         cli_progress p;
-        rec_progress_fn cb = cli_progress_fn(&p, o->quiet, prefix);
-        if (!st)
-            st = rec_model_fit(m, train, cb, &p);
+        rec_progress_fn cb = cli_progress_fn(&p, m, o->quiet, prefix);
+        if (!st && (st = rec_model_fit(m, train, cb, &p)))
+            rc = cli_fail_run(st, "training failed"); /* e.g. svd diverged: 1, not 2 */
         if (!st)
             st = rec_evaluate(m, test, o->protocol, o->metrics, o->seed, &parts[f]);
-        if (st)
+        if (st && !rc)
             rc = cli_fail(st, "evaluation failed");
         rec_model_destroy(m);
         rec_dataset_destroy(train);
@@ -111,7 +240,7 @@ int cli_eval(cli_opts *o)
         if (st)
             rc = cli_fail(st, "evaluation failed");
         else
-            print_result(o, r);
+            print_result(o, r, &(skipped){ 0, 0, 0 });
         if (folds > 1)
             rec_eval_result_destroy(r);
     }
