@@ -5,11 +5,16 @@
  * build's own binary as a child process). */
 #include "testutil.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* A failed command: non-zero exit, nothing on stdout, one line on stderr
@@ -18,10 +23,14 @@ static void expect_failure(const tu_cli *r, const char *want)
 {
     ck_assert_msg(r->code != 0, "exit 0; stdout: %s", r->out);
     ck_assert_msg(r->out[0] == 0, "stdout on failure: %s", r->out);
-    ck_assert_msg(strncmp(r->err, "librec: ", 8) == 0, "stderr: %s", r->err);
-    const char *nl = strchr(r->err, '\n');
+    /* A failure after a load follows the load's summary line. */
+    const char *err = r->err, *nl = strchr(err, '\n');
+    if (nl && strstr(err, " users, ") && strstr(err, " users, ") < nl)
+        err = nl + 1;
+    ck_assert_msg(strncmp(err, "librec: ", 8) == 0, "stderr: %s", r->err);
+    nl = strchr(err, '\n');
     ck_assert_msg(nl && nl[1] == 0, "not one line: %s", r->err);
-    ck_assert_msg(strstr(r->err, want), "stderr lacks '%s': %s", want, r->err);
+    ck_assert_msg(strstr(err, want), "stderr lacks '%s': %s", want, r->err);
 }
 
 /* 40 users x 30 items in two taste groups (even users like items 0-14,
@@ -236,6 +245,37 @@ START_TEST(failed_training_leaves_the_old_model_file)
 }
 END_TEST
 
+START_TEST(every_load_says_what_it_read)
+{
+    const char *data = ratings_file();
+    char model[600], want[900];
+    snprintf(model, sizeof model, "%s", tu_tmp_path("pop.lrm"));
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out",
+                                    model, NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    snprintf(want, sizeof want, "librec: %s: 40 users, 30 items, 900 interactions, ratings 1 to "
+                                "5, timestamps 1000 to 1899, format movielens (detected), "
+                                "header skipped\n", data);
+    ck_assert_msg(strncmp(r->err, want, strlen(want)) == 0, "stderr: %s", r->err);
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out",
+                                    model, "--quiet", NULL });
+    ck_assert_msg(r->code == 0 && r->err[0] == 0, "--quiet: %s", r->err);
+    /* goodbooks' tags.csv: loads, but says which columns became users and items */
+    char tags[600];
+    snprintf(tags, sizeof tags, "%s", tu_tmp_path("tags.csv"));
+    write_file(tags, "tag_id,tag_name\n0,-\n1,--1-\n");
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", tags, "--out",
+                                    model, "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    snprintf(want, sizeof want, "librec: warning: %s: the header names no user and item columns; "
+                                "took column 1 'tag_id' as user, column 2 'tag_name' as item "
+                                "(set columns to choose)\n", tags);
+    ck_assert_str_eq(r->err, want);
+    free(r);
+}
+END_TEST
+
 START_TEST(help_lists_a_models_params_from_the_library)
 {
     tu_cli *r = malloc(sizeof *r);
@@ -253,6 +293,399 @@ START_TEST(help_lists_a_models_params_from_the_library)
     tu_cli_run(r, (const char *[]){ "help", "nosuchmodel", NULL });
     expect_failure(r, "nosuchmodel");
     free(r);
+}
+END_TEST
+
+/* ---- a JSON checker: the whole text is one value (RFC 8259 grammar) ---- */
+
+static const char *json_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+static const char *json_value(const char *p);
+
+static const char *json_string(const char *p)
+{
+    if (*p++ != '"')
+        return NULL;
+    for (; *p != '"'; p++) {
+        if ((unsigned char)*p < 0x20)
+            return NULL;
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!strchr("0123456789abcdefABCDEF", p[i]) || !p[i])
+                        return NULL;
+                p += 4;
+            } else if (!*p || !strchr("\"\\/bfnrt", *p))
+                return NULL;
+        }
+    }
+    return p + 1;
+}
+
+static const char *json_number(const char *p)
+{
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (*p >= '0' && *p <= '9')
+            p++;
+    else
+        return NULL;
+    if (*p == '.') {
+        if (!(*++p >= '0' && *p <= '9'))
+            return NULL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        if (*++p == '+' || *p == '-')
+            p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return NULL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return p;
+}
+
+static const char *json_members(const char *p, char close, int keyed)
+{
+    p = json_ws(p + 1);
+    if (*p == close)
+        return p + 1;
+    for (;;) {
+        if (keyed) {
+            if (!(p = json_string(p)))
+                return NULL;
+            p = json_ws(p);
+            if (*p++ != ':')
+                return NULL;
+        }
+        if (!(p = json_value(p)))
+            return NULL;
+        p = json_ws(p);
+        if (*p == close)
+            return p + 1;
+        if (*p++ != ',')
+            return NULL;
+        p = json_ws(p);
+    }
+}
+
+static const char *json_value(const char *p)
+{
+    p = json_ws(p);
+    if (*p == '{')
+        return json_members(p, '}', 1);
+    if (*p == '[')
+        return json_members(p, ']', 0);
+    if (*p == '"')
+        return json_string(p);
+    for (size_t i = 0; i < 3; i++) {
+        const char *lit = (const char *[]){ "true", "false", "null" }[i];
+        if (!strncmp(p, lit, strlen(lit)))
+            return p + strlen(lit);
+    }
+    return json_number(p);
+}
+
+static void expect_json(const char *text)
+{
+    const char *end = json_value(text);
+    ck_assert_msg(end && *json_ws(end) == 0, "not one JSON value: %s", text);
+}
+
+/* Every user's held-out row re-rates an item of their training rows, which
+ * the full protocol drops, so no ranking metric has a user to average over:
+ * NaN in the library, null (with the reason) in JSON, where a bare nan used
+ * to be printed with exit 0. */
+START_TEST(json_stays_valid_when_a_metric_is_undefined)
+{
+    char data[600];
+    snprintf(data, sizeof data, "%s", tu_tmp_path("unseen.csv"));
+    FILE *f = fopen(data, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "user,item,rating,timestamp\n");
+    for (int u = 0; u < 12; u++) {
+        for (int i = 0; i < 6; i++)
+            fprintf(f, "u%d,i%d,%d,%d\n", u, (u + i) % 9, 1 + (u + i) % 5, 100 + i);
+        fprintf(f, "u%d,i%d,4,900\n", u, u % 9);
+    }
+    fclose(f);
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", data, "--split",
+                                    "last:1", "--metrics", "ndcg@10,hit@5", "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    expect_json(r->out);
+    ck_assert_msg(strstr(r->out, "\"metrics\": {\"ndcg@10\": null, \"hit@5\": null}, "
+                                 "\"std\": {\"ndcg@10\": null, \"hit@5\": null}"), "%s", r->out);
+    ck_assert_msg(strstr(r->out, "\"undefined\": {\"ndcg@10\": \"no test user to average "
+                                 "over"), "%s", r->out);
+    /* The same as text: a dash and the reason, never "nan". */
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", data, "--split",
+                                    "last:1", "--metrics", "ndcg@10", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_msg(strstr(r->out, "ndcg@10        -       (no test user"), "%s", r->out);
+    ck_assert_ptr_null(strstr(r->out, "nan"));
+
+    /* Defined values stay numbers, and "undefined" is empty. */
+    const char *ok = ratings_file();
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "itemcf", "--data", ok, "--split",
+                                    "last:1", "--metrics", "hit@10,rmse", "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    expect_json(r->out);
+    ck_assert_msg(strstr(r->out, "\"undefined\": {}}"), "%s", r->out);
+    ck_assert(tu_json_num(r->out, "hit@10") > 0);
+    free(r);
+}
+END_TEST
+
+START_TEST(numbers_on_the_command_line_are_strict)
+{
+    const char *data = ratings_file();
+    char model[600];
+    snprintf(model, sizeof model, "%s", tu_tmp_path("num.lrm"));
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out",
+                                    model, "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    static const struct {
+        const char *opt, *value, *want;
+    } bad[] = {
+        { "-k", "1e20", "-k: '1e20' is not a whole number from 1 to 2147483647" },
+        { "-k", "99999999999999999999", "-k: '99999999999999999999' is not" },
+        { "-k", "0", "-k: '0' is not" },
+        { "-k", "-3", "-k: '-3' is not" },
+        { "-k", " 5", "-k: ' 5' is not" },
+        { "-k", "", "-k: '' is not" },
+        { "--threads", "abc", "--threads: 'abc' is not a whole number from 0 to 256" },
+        { "--threads", "257", "--threads: '257' is not" },
+        { "--threads", "2x", "--threads: '2x' is not" },
+        { "--seed", "-1", "--seed: '-1' is not" },
+        { "--seed", "18446744073709551616", "--seed: '18446744073709551616' is not" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0",
+                                        bad[i].opt, bad[i].value, NULL });
+        expect_failure(r, bad[i].want);
+        ck_assert_int_eq(r->code, 2);
+    }
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", data, "--split",
+                                    "kfold:3x", "--metrics", "hit@10", NULL });
+    expect_failure(r, "bad split 'kfold:3x'");
+    ck_assert_int_eq(r->code, 2);
+    /* -k far beyond the catalogue: the unseen items, nothing more, and no
+     * allocation sized by k (ASan used to abort here). */
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k",
+                                    "2147483647", "--threads", "1", "--seed", "7", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    int lines = 0;
+    for (const char *p = r->out; (p = strchr(p, '\n')); p++)
+        lines++;
+    ck_assert_int_eq(lines, 8); /* user0 skipped 8 of the 30 movies */
+    free(r);
+}
+END_TEST
+
+START_TEST(out_that_is_the_data_file_is_refused)
+{
+    const char *data = ratings_file();
+    static char before[1 << 16], after[1 << 16];
+    tu_slurp(data, before, sizeof before);
+    char link[600], dotted[700];
+    snprintf(link, sizeof link, "%s", tu_tmp_path("same.csv"));
+    unlink(link);
+    ck_assert_int_eq(symlink(data, link), 0);
+    const char *slash = strrchr(data, '/');
+    snprintf(dotted, sizeof dotted, "%.*s/./%s", (int)(slash - data), data, slash + 1);
+    tu_cli *r = malloc(sizeof *r);
+    const char *outs[] = { data, link, dotted };
+    for (size_t i = 0; i < 3; i++) {
+        tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data,
+                                        "--out", outs[i], NULL });
+        expect_failure(r, "is the --data file");
+        ck_assert_int_eq(r->code, 2);
+        tu_slurp(data, after, sizeof after);
+        ck_assert_str_eq(before, after);
+    }
+    free(r);
+}
+END_TEST
+
+/* librec(1) keeps exit code 2 for command-line mistakes: a run that fails
+ * (svd diverging at a learning rate it accepts) is 1, with the hint. */
+START_TEST(diverging_training_exits_1_with_the_hint)
+{
+    const char *data = ratings_file();
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "train", "--model", "svd", "--data", data, "--param",
+                                    "lr_all=10", "--out", tu_tmp_path("div.lrm"), NULL });
+    expect_failure(r, "diverged");
+    ck_assert_msg(strstr(r->err, "lower lr_all"), "%s", r->err);
+    ck_assert_int_eq(r->code, 1);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--param",
+                                    "lr_all=10", "--split", "kfold:3", "--metrics", "rmse", NULL });
+    expect_failure(r, "diverged");
+    ck_assert_int_eq(r->code, 1);
+    free(r);
+}
+END_TEST
+
+/* Names in dir that start with prefix. */
+static int count_prefixed(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
+/* A file-size limit below the model's size: SIGXFSZ arrives in the middle
+ * of the save, every time (Ctrl-C, SIGTERM and SIGHUP take the same
+ * handler).  The process still dies of it, and leaves no temporary file. */
+START_TEST(a_signal_during_save_leaves_no_temporary_file)
+{
+    const char *data = ratings_file();
+    char dir[600], model[700];
+    snprintf(dir, sizeof dir, "%s", tu_tmp_path("sigdir"));
+    mkdir(dir, 0700);
+    snprintf(model, sizeof model, "%s/m.lrm", dir);
+    const char *build = getenv("LIBREC_BUILD");
+    ck_assert_ptr_nonnull(build);
+    char exe[700];
+    snprintf(exe, sizeof exe, "%s/bin/librec", build);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct rlimit lim = { 2048, 2048 };
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 1);
+        dup2(null, 2);
+        setrlimit(RLIMIT_FSIZE, &lim);
+        execl(exe, exe, "train", "--model", "svd", "--param", "n_factors=16", "--data", data,
+              "--out", model, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ, "status %#x", status);
+    ck_assert_int_eq(count_prefixed(dir, "m.lrm"), 0);
+}
+END_TEST
+
+/* Temporary files of processes that no longer run are swept before a save
+ * to the same output; a live process's (this test's) and other names stay. */
+START_TEST(stale_temporary_files_of_dead_processes_are_swept)
+{
+    const char *data = ratings_file();
+    char dir[600], path[800];
+    snprintf(dir, sizeof dir, "%s", tu_tmp_path("sweep"));
+    mkdir(dir, 0700);
+    pid_t dead = fork();
+    ck_assert_int_ge(dead, 0);
+    if (dead == 0)
+        _exit(0);
+    ck_assert_int_eq(waitpid(dead, NULL, 0), dead);
+    const char *names[] = { "m.lrm.tmp-%ld-0", "m.lrm.tmp-%ld-3", "m.lrm.tmp-%ld-0x",
+                            "other.lrm.tmp-%ld-0", "m.lrm.tmp-%ld-1" };
+    long pids[] = { dead, dead, dead, dead, (long)getpid() };
+    for (size_t i = 0; i < 5; i++) {
+        char name[64];
+        snprintf(name, sizeof name, names[i], pids[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        write_file(path, "half a model");
+    }
+    snprintf(path, sizeof path, "%s/m.lrm", dir);
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out",
+                                    path, NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    char want[128];
+    snprintf(want, sizeof want, "m.lrm.tmp-%ld-3, left by process %ld that no longer runs",
+             (long)dead, (long)dead);
+    ck_assert_msg(strstr(r->err, want), "%s", r->err);
+    /* left: m.lrm, the live process's file, the odd name, the other output's */
+    ck_assert_int_eq(count_prefixed(dir, "m.lrm"), 3);
+    ck_assert_int_eq(count_prefixed(dir, "other.lrm"), 1);
+    snprintf(path, sizeof path, "%s/m.lrm.tmp-%ld-1", dir, (long)getpid());
+    ck_assert_int_eq(access(path, F_OK), 0);
+    free(r);
+}
+END_TEST
+
+/* The librec program with stderr on a pseudo-terminal, as a person runs
+ * it (the progress bar is only drawn on a terminal): what it wrote there. */
+static void run_on_tty(const char *const *args, char *buf, size_t cap)
+{
+    const char *build = getenv("LIBREC_BUILD");
+    ck_assert_ptr_nonnull(build);
+    char exe[700];
+    snprintf(exe, sizeof exe, "%s/bin/librec", build);
+    int mfd = posix_openpt(O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(mfd, 0);
+    ck_assert_int_eq(grantpt(mfd), 0);
+    ck_assert_int_eq(unlockpt(mfd), 0);
+    char slave[256];
+    snprintf(slave, sizeof slave, "%s", ptsname(mfd));
+    char *argv[40] = { exe };
+    for (int n = 0; args[n] && n < 38; n++)
+        argv[n + 1] = (char *)args[n];
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setsid();
+        int sfd = open(slave, O_RDWR), null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(sfd, 2);
+        close(mfd);
+        execv(exe, argv);
+        _exit(127);
+    }
+    size_t len = 0;
+    for (ssize_t n; len + 1 < cap && (n = read(mfd, buf + len, cap - 1 - len)) > 0;)
+        len += (size_t)n; /* ends with EIO once the child's terminal closes */
+    buf[len] = 0;
+    close(mfd);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", buf);
+}
+
+/* The progress bar shows the steps a one-pass model runs and the epochs a
+ * model really runs, and "-" for a step without a loss: itemcf used to
+ * show nothing until the end and then "loss nan", svd "epoch 3/6" for
+ * n_epochs=3. */
+START_TEST(progress_shows_steps_epochs_and_no_nan)
+{
+    const char *data = ratings_file();
+    static char tty[16384];
+    run_on_tty((const char *[]){ "train", "--model", "itemcf", "--data", data, "--out",
+                                 tu_tmp_path("p_icf.lrm"), NULL },
+               tty, sizeof tty);
+    ck_assert_msg(strstr(tty, "] ratings 1/4  loss -  "), "%s", tty);
+    ck_assert_msg(strstr(tty, "] similarities 3/4  loss -  "), "%s", tty);
+    ck_assert_msg(strstr(tty, "] ranking lists 4/4  loss -  "), "%s", tty);
+    ck_assert_msg(!strstr(tty, "nan"), "%s", tty);
+    run_on_tty((const char *[]){ "train", "--model", "svd", "--param", "n_epochs=3", "--data",
+                                 data, "--out", tu_tmp_path("p_svd.lrm"), NULL },
+               tty, sizeof tty);
+    ck_assert_msg(strstr(tty, "] epoch 3/3  loss "), "%s", tty);
+    ck_assert_msg(strstr(tty, "] ranking head epoch 3/3  loss "), "%s", tty);
+    ck_assert_msg(!strstr(tty, "/6"), "%s", tty);
 }
 END_TEST
 
@@ -326,6 +759,14 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, bad_input_gives_one_clear_line);
     tcase_add_test(tc, failed_training_leaves_the_old_model_file);
     tcase_add_test(tc, help_lists_a_models_params_from_the_library);
+    tcase_add_test(tc, json_stays_valid_when_a_metric_is_undefined);
+    tcase_add_test(tc, numbers_on_the_command_line_are_strict);
+    tcase_add_test(tc, out_that_is_the_data_file_is_refused);
+    tcase_add_test(tc, diverging_training_exits_1_with_the_hint);
+    tcase_add_test(tc, a_signal_during_save_leaves_no_temporary_file);
+    tcase_add_test(tc, stale_temporary_files_of_dead_processes_are_swept);
+    tcase_add_test(tc, progress_shows_steps_epochs_and_no_nan);
+    tcase_add_test(tc, every_load_says_what_it_read);
     tcase_add_test(tc, eval_on_a_given_test_file);
     suite_add_tcase(s, tc);
     return s;

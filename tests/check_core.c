@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +208,48 @@ START_TEST(csr_check_names_each_defect)
 }
 END_TEST
 
+/* Comma lists: entries trimmed, empty ones kept for the caller to refuse, a
+ * blank list has none; integer lists checked for range, count and junk. */
+START_TEST(comma_lists_walk_and_parse)
+{
+    static const struct {
+        const char *list, *want;
+    } walks[] = {
+        { "", "" }, { "  ", "" }, { "a", "[a]" }, { " a , b ,c", "[a][b][c]" },
+        { "a,", "[a][]" }, { ",a", "[][a]" }, { "a,,b", "[a][][b]" }, { " , ", "[][]" },
+    };
+    for (size_t k = 0; k < sizeof walks / sizeof *walks; k++) {
+        char got[64] = "";
+        rec_list_iter it;
+        const char *e;
+        size_t len;
+        rec_list_start(&it, walks[k].list);
+        while (rec_list_next(&it, &e, &len))
+            snprintf(got + strlen(got), sizeof got - strlen(got), "[%.*s]", (int)len, e);
+        ck_assert_msg(!strcmp(got, walks[k].want), "'%s': %s", walks[k].list, got);
+    }
+    int64_t v[3];
+    int n;
+    ck_assert_int_eq(rec_list_ints(" 64, 32 ", 1, 100, v, 3, &n, "f", "k"), REC_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(v[0], 64);
+    ck_assert_int_eq(v[1], 32);
+    ck_assert_int_eq(rec_list_ints("", 1, 100, v, 3, &n, "f", "k"), REC_OK);
+    ck_assert_int_eq(n, 0);
+    static const char *const bad[] = { "64,", "64,x", "0", "101", "6 4", "64a", "+", "-",
+                                       "99999999999999999999" };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        ck_assert_int_eq(rec_list_ints(bad[k], 1, 100, v, 3, &n, "f", "k"), REC_E_INVALID);
+        char want[128];
+        snprintf(want, sizeof want,
+                 "f: k: expected integers in 1..100 separated by commas, got '%s'", bad[k]);
+        ck_assert_str_eq(rec_last_error(), want);
+    }
+    ck_assert_int_eq(rec_list_ints("1,2,3,4", 1, 100, v, 3, &n, "f", "k"), REC_E_INVALID);
+    ck_assert_str_eq(rec_last_error(), "f: k: at most 3 values, got '1,2,3,4'");
+}
+END_TEST
+
 Suite *rec_core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -220,6 +263,7 @@ Suite *rec_core_suite(void)
     tcase_add_test(t, sgemm_split_matches_single_thread);
     tcase_add_test(t, allocator_hooks_are_used);
     tcase_add_test(t, csr_check_names_each_defect);
+    tcase_add_test(t, comma_lists_walk_and_parse);
     suite_add_tcase(s, t);
     return s;
 }

@@ -838,6 +838,255 @@ START_TEST(out_of_memory_everywhere)
 }
 END_TEST
 
+/* ---- data is never misread silently ---------------------------------------- */
+
+/* path with exactly n bytes of text (which may hold NUL bytes). */
+static const char *write_bytes(const char *name, const char *text, size_t n)
+{
+    const char *p = write_file(name, "");
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    fwrite(text, 1, n, f);
+    fclose(f);
+    return p;
+}
+
+static void expect_summary(const rec_dataset *d, const char *want)
+{
+    char line[512];
+    ck_assert_int_eq(rec_dataset_summary(d, line, sizeof line), REC_OK);
+    ck_assert_str_eq(line, want);
+}
+
+START_TEST(ratings_beyond_float_are_refused)
+{
+    /* 1e39 is a finite double but +inf as a float. */
+    bad("f1.csv", "1,2,3\n1,3,1e39\n", "csv", REC_E_FORMAT,
+        "line 2, column 5: rating '1e39' is too large for a float");
+    bad("f2.data", "1\t2\t3\t7\n1\t3\t-4e38\t8\n", "movielens", REC_E_FORMAT,
+        "line 2, column 5: rating '-4e38' is too large");
+    rec_dataset *d = load_ok(write_file("f3.csv", "1,2,3e38\n"), "csv", NULL);
+    rec_dataset_destroy(d);
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    ck_assert_int_eq(rec_dataset_add(d, "u", "i", 1e39, REC_NO_TIME), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "rec_dataset_add: rating 1e+39 is not a "
+                                                   "finite float"));
+    ck_assert_int_eq(rec_dataset_add(d, "u", "i", -1e39, REC_NO_TIME), REC_E_INVALID);
+    ck_assert_int_eq(rec_dataset_add(d, "u", "i", 3e38, REC_NO_TIME), REC_OK);
+    int64_t n;
+    rec_dataset_num_interactions(d, &n);
+    ck_assert_int_eq(n, 1);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(ratings_are_decimal_only)
+{
+    bad("x1.csv", "1,2,3\n1,3,0x10\n", "csv", REC_E_FORMAT,
+        "line 2, column 5: rating '0x10' is not a number");
+    bad("x2.csv", "1,2,3\n1,3,inf\n", "csv", REC_E_FORMAT, "line 2, column 5: rating 'inf'");
+    bad("x3.csv", "1,2,3\n1,3,nan\n", "csv", REC_E_FORMAT, "line 2, column 5: rating 'nan'");
+    bad("x4.csv", "1,2,3\n1,3,Infinity\n", "csv", REC_E_FORMAT, "rating 'Infinity'");
+    bad("x5.csv", "1,2,3\n1,3,1e\n", "csv", REC_E_FORMAT, "rating '1e'");
+    bad("x6.csv", "1,2,3\n1,3,.\n", "csv", REC_E_FORMAT, "rating '.'");
+    /* what decimals may look like */
+    rec_dataset *d = load_ok(write_file("x7.csv", "1,2,-.5\n1,3,+2.\n1,4,25e-1\n1,5, 4.25 \n"
+                                                  "1,6,1234567890123456789.5\n"),
+                             "csv", NULL);
+    expect_row(d, 0, "1", "2", -0.5, REC_NO_TIME);
+    expect_row(d, 1, "1", "3", 2, REC_NO_TIME);
+    expect_row(d, 2, "1", "4", 2.5, REC_NO_TIME);
+    expect_row(d, 3, "1", "5", 4.25, REC_NO_TIME);
+    double r;
+    rec_dataset_row(d, 4, NULL, NULL, &r, NULL);
+    ck_assert_double_eq_tol(r, 1234567890123456789.5, 1e12);
+    rec_dataset_destroy(d);
+    /* side-file numbers too: rec_dataset_set_feature */
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    ck_assert_int_eq(rec_dataset_add(d, "u", "i", 1, REC_NO_TIME), REC_OK);
+    ck_assert_int_eq(rec_dataset_add_field(d, REC_SIDE_ITEM, "year", REC_FEATURE_NUMERIC, NULL),
+                     REC_OK);
+    ck_assert_int_eq(rec_dataset_set_feature(d, REC_SIDE_ITEM, "year", "i", "0x7d0", 0),
+                     REC_E_INVALID);
+    ck_assert_int_eq(rec_dataset_set_feature(d, REC_SIDE_ITEM, "year", "i", "1e39", 0),
+                     REC_E_INVALID);
+    ck_assert_int_eq(rec_dataset_set_feature(d, REC_SIDE_ITEM, "year", "i", "2000", 0), REC_OK);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(nul_bytes_in_ids_are_refused)
+{
+    const char *p = write_bytes("n1.csv", "1,2,3\n1,ab\0c,3\n", 15);
+    rec_dataset *d = (rec_dataset *)1;
+    ck_assert_int_eq(rec_dataset_load(&d, p, "csv", NULL), REC_E_FORMAT);
+    ck_assert_ptr_null(d);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "n1.csv: line 2, column 5: NUL byte"));
+    p = write_bytes("n2.csv", "1\0,2,3\n", 7);
+    ck_assert_int_eq(rec_dataset_load(&d, p, "csv", NULL), REC_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "line 1, column 2: NUL byte"));
+    /* a NUL would otherwise end "4" early and the rating read as 4 */
+    p = write_bytes("n3.csv", "1,2,4\0x\n", 8);
+    ck_assert_int_eq(rec_dataset_load(&d, p, "csv", NULL), REC_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "line 1, column 6: NUL byte"));
+    p = write_bytes("train.txt", "0 1 2\n1 2 x\0y\n", 14);
+    ck_assert_int_eq(rec_dataset_load(&d, p, "lightgcn", NULL), REC_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "line 2, column 6: NUL byte"));
+    ck_assert_ptr_null(d);
+}
+END_TEST
+
+START_TEST(a_bad_first_line_is_an_error_not_a_header)
+{
+    bad("h1.csv", "1,31,NA\n2,31,4\n3,32,5\n", "csv", REC_E_FORMAT,
+        "line 1, column 6: rating 'NA' is not a number (line 1 is data, not a header");
+    bad("h2.csv", "1,31,4.0abc\n2,31,4\n", "auto", REC_E_FORMAT,
+        "line 1, column 6: rating '4.0abc' is not a number");
+    bad("h3.csv", "1,31,4,x\n2,31,4,5\n", "csv", REC_E_FORMAT,
+        "line 1, column 8: timestamp 'x' is not an integer or an ISO-8601 date");
+    /* headers: words over integer ids, or column names over word ids */
+    rec_dataset *d = load_ok(write_file("h4.csv", "uid,iid,r\n1,31,4\n2,31,5\n"), "csv", NULL);
+    expect_row(d, 0, "1", "31", 4, REC_NO_TIME);
+    expect_summary(d, "2 users, 1 items, 2 interactions, ratings 4 to 5, no timestamps, "
+                      "format csv (named), header skipped");
+    rec_dataset_destroy(d);
+    d = load_ok(write_file("h5.csv", "user,item\nalice,x\nbob,y\n"), "csv", NULL);
+    expect_row(d, 0, "alice", "x", NAN, REC_NO_TIME);
+    rec_dataset_destroy(d);
+    /* a quoted header over quoted integer ids */
+    d = load_ok(write_file("h6.csv", "\"a\",\"b\"\n\"1\",\"2\"\n"), "csv", NULL);
+    expect_row(d, 0, "1", "2", NAN, REC_NO_TIME);
+    rec_dataset_destroy(d);
+    /* header=yes still skips a first line of data-like text */
+    rec_params *o;
+    rec_params_create(&o);
+    rec_params_set_str(o, "header", "yes");
+    d = load_ok(write_file("h7.csv", "1,31,NA\n2,31,4\n"), "csv", o);
+    expect_row(d, 0, "2", "31", 4, REC_NO_TIME);
+    rec_dataset_destroy(d);
+    rec_params_destroy(o);
+}
+END_TEST
+
+START_TEST(dcolon_files_of_two_to_four_fields)
+{
+    rec_dataset *d = load_ok(write_file("ratings.dat", "1::10\n2::11\n"), "auto", NULL);
+    expect_row(d, 1, "2", "11", NAN, REC_NO_TIME);
+    expect_summary(d, "2 users, 2 items, 2 interactions, no ratings, no timestamps, "
+                      "format csv (detected), no header");
+    rec_dataset_destroy(d);
+    d = load_ok(write_file("ratings.dat", "1::10::4\n2::11::3\n"), "auto", NULL);
+    expect_row(d, 1, "2", "11", 3, REC_NO_TIME);
+    rec_dataset_destroy(d);
+    d = load_ok(write_file("ratings.dat", "1::10::4::978300760\n"), "auto", NULL);
+    expect_row(d, 0, "1", "10", 4, 978300760);
+    expect_summary(d, "1 users, 1 items, 1 interactions, ratings 4 to 4, timestamps "
+                      "978300760 to 978300760 (2000-12-31 to 2000-12-31), format movielens "
+                      "(detected), no header");
+    rec_dataset_destroy(d);
+    /* pairs and movielens name the layout the file lacks, not a columns option */
+    bad("ratings.dat", "1::10\n2::11\n", "pairs", REC_E_FORMAT,
+        "line 1, column 2: format pairs is 'user item' separated by blanks; this line is "
+        "'::'-separated");
+    ck_assert_ptr_null(strstr(rec_last_error(), "columns option"));
+    bad("ratings.dat", "1::10\n2::11\n", "movielens", REC_E_FORMAT,
+        "line 1, column 1: expected 4 columns (user,item,rating,timestamp), got 2");
+}
+END_TEST
+
+START_TEST(epoch_ratings_and_iso_timestamps)
+{
+    bad("e1.csv", "1,2,964982703\n1,3,964982704\n", "auto", REC_E_FORMAT,
+        "line 1, column 5: rating '964982703' looks like a Unix timestamp, not a rating; name "
+        "the columns, e.g. columns=user,item,timestamp");
+    bad("e2.csv", "1,2,964982703,x\n", "csv", REC_E_FORMAT,
+        "e.g. columns=user,item,timestamp,- (librec --columns user,item,timestamp,-)");
+    rec_params *o;
+    rec_params_create(&o);
+    rec_params_set_str(o, "columns", "user,item,timestamp");
+    rec_dataset *d = load_ok(write_file("e3.csv", "1,2,964982703\n"), "csv", o);
+    expect_row(d, 0, "1", "2", NAN, 964982703);
+    rec_dataset_destroy(d);
+    rec_params_destroy(o);
+    /* a header that names the column a rating is believed */
+    d = load_ok(write_file("e4.csv", "user,item,rating\n1,2,964982703\n"), "csv", NULL);
+    double r;
+    rec_dataset_row(d, 0, NULL, NULL, &r, NULL);
+    ck_assert_double_eq(r, (float)964982703);
+    rec_dataset_destroy(d);
+    /* ISO-8601 dates and date-times (UTC unless an offset says otherwise) */
+    d = load_ok(write_file("e5.csv", "1,2,4,2018-09-24\n1,3,4,2018-09-24T10:00:00Z\n"
+                                     "1,4,4,2018-09-24 10:00:30.25+02:00\n"
+                                     "1,5,4,2000-02-29T23:59\n1,6,4,1969-12-31T23:59:59-0100\n"),
+                 "csv", NULL);
+    expect_row(d, 0, "1", "2", 4, 1537747200);
+    expect_row(d, 1, "1", "3", 4, 1537783200);
+    expect_row(d, 2, "1", "4", 4, 1537776030);
+    expect_row(d, 3, "1", "5", 4, 951868740);
+    expect_row(d, 4, "1", "6", 4, 3599);
+    rec_dataset_destroy(d);
+    bad("e6.csv", "1,2,4,2018-09-24\n1,3,4,2018-02-29\n", "csv", REC_E_FORMAT,
+        "line 2, column 7: timestamp '2018-02-29' is not an integer or an ISO-8601 date");
+    bad("e7.csv", "1,2,4,2018-09-24\n1,3,4,2018-09-24T24:00\n", "csv", REC_E_FORMAT,
+        "line 2, column 7: timestamp");
+    bad("e8.csv", "1,2,4,2018-09-24\n1,3,4,2018-9-24\n", "csv", REC_E_FORMAT,
+        "line 2, column 7: timestamp");
+}
+END_TEST
+
+START_TEST(unnamed_columns_are_reported)
+{
+    /* goodbooks' tags.csv: nothing in it is a user or an item */
+    rec_dataset *d = load_ok(write_file("tags.csv", "tag_id,tag_name\n0,-\n1,--1-\n"), "auto",
+                             NULL);
+    const char *w;
+    ck_assert_int_eq(rec_dataset_warnings(d, &w), REC_OK);
+    char want[600];
+    snprintf(want, sizeof want, "%s: the header names no user and item columns; took column 1 "
+                                "'tag_id' as user, column 2 'tag_name' as item (set columns to "
+                                "choose)\n", tu_tmp_path("tags.csv"));
+    ck_assert_str_eq(w, want);
+    rec_dataset_destroy(d);
+    d = load_ok(write_file("named.csv", "user_id,item_id,rating\n1,2,3\n"), "auto", NULL);
+    ck_assert_int_eq(rec_dataset_warnings(d, &w), REC_OK);
+    ck_assert_str_eq(w, "");
+    rec_dataset_destroy(d);
+    d = load_ok(write_file("pos.csv", "a,b,score\n1,2,3\n"), "auto", NULL);
+    rec_dataset_warnings(d, &w);
+    ck_assert_ptr_nonnull(strstr(w, "took column 1 'a' as user, column 2 'b' as item, "
+                                    "column 3 'score' as rating"));
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(summary_says_what_was_read)
+{
+    rec_dataset *d = load_ok(write_file("seq.txt", "1 5\n1 6\n2 5\n"), "auto", NULL);
+    expect_summary(d, "2 users, 2 items, 3 interactions, no ratings, timestamps: file order, "
+                      "format pairs (detected), no header");
+    char small[20];
+    ck_assert_int_eq(rec_dataset_summary(d, small, sizeof small), REC_E_RANGE);
+    ck_assert_str_eq(small, "2 users, 2 items, 3");
+    ck_assert_int_eq(rec_dataset_summary(d, NULL, 10), REC_E_INVALID);
+    ck_assert_int_eq(rec_dataset_summary(d, small, 0), REC_E_INVALID);
+    ck_assert_int_eq(rec_dataset_summary(NULL, small, sizeof small), REC_E_INVALID);
+    const char *w;
+    ck_assert_int_eq(rec_dataset_warnings(NULL, &w), REC_E_INVALID);
+    ck_assert_int_eq(rec_dataset_warnings(d, NULL), REC_E_INVALID);
+    rec_dataset_destroy(d);
+    d = load_ok(write_file("train.txt", "0 1 2\n1 2\n"), "auto", NULL);
+    expect_summary(d, "2 users, 2 items, 3 interactions, no ratings, no timestamps, format "
+                      "lightgcn (detected)");
+    rec_dataset_destroy(d);
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    rec_dataset_add(d, "u", "i", 2.5, 5);
+    expect_summary(d, "1 users, 1 items, 1 interactions, ratings 2.5 to 2.5, timestamps 5 to 5");
+    rec_dataset_warnings(d, &w);
+    ck_assert_str_eq(w, "");
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 Suite *rec_data_suite(void)
 {
     Suite *s = suite_create("data");
@@ -851,6 +1100,16 @@ Suite *rec_data_suite(void)
     tcase_add_test(t, malformed_files);
     tcase_add_test(t, bad_arguments);
     tcase_add_test(t, layout_options_only_for_delimited);
+    suite_add_tcase(s, t);
+    t = tcase_create("misread");
+    tcase_add_test(t, ratings_beyond_float_are_refused);
+    tcase_add_test(t, ratings_are_decimal_only);
+    tcase_add_test(t, nul_bytes_in_ids_are_refused);
+    tcase_add_test(t, a_bad_first_line_is_an_error_not_a_header);
+    tcase_add_test(t, dcolon_files_of_two_to_four_fields);
+    tcase_add_test(t, epoch_ratings_and_iso_timestamps);
+    tcase_add_test(t, unnamed_columns_are_reported);
+    tcase_add_test(t, summary_says_what_was_read);
     suite_add_tcase(s, t);
     t = tcase_create("dataset");
     tcase_add_test(t, id_round_trips);

@@ -2,7 +2,10 @@
  * `Suite *rec_<area>_suite(void)` definitions in tests/).  Check's own
  * CK_RUN_SUITE=name and CK_RUN_CASE=name select a part. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "testutil.h"
 
 #ifdef REC_DATA_SUITES
 #define SUITE(f) Suite *f(void);
@@ -24,6 +27,14 @@ static Suite *(*const suites[])(void) = {
 
 int main(void)
 {
+#ifdef REC_DATA_SUITES
+    /* Say once, up front, why every data test is about to fail. */
+    char why[1200];
+    if (!tu_data_at(getenv("LIBREC_DATA"), why, sizeof why)) {
+        fprintf(stderr, "check_data: %s\n", why);
+        return EXIT_FAILURE;
+    }
+#endif
     SRunner *sr = NULL;
     for (size_t i = 0; suites[i]; i++) {
         Suite *s = suites[i]();

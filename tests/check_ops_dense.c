@@ -236,6 +236,37 @@ START_TEST(linear_gradcheck)
 }
 END_TEST
 
+/* Backward ops that write a whole gradient skip zeroing it when they are
+ * its first writer (rec_grad_full) and add when they are not: intermediates
+ * with several consumers, and an op reading one tensor twice, must still
+ * sum every contribution.  h = x W^T feeds h + h (both inputs), whose result
+ * feeds a matmul with itself, a bmm with itself, a linear, a row dot with
+ * itself, a sum and the loss directly. */
+static rec_tensor *build_shared(rec_graph *g, void *ctx)
+{
+    gc *c = ctx;
+    rec_tensor *h = rec_linear(g, c->p[0], c->p[1], NULL);
+    rec_tensor *a = rec_add(g, h, h);
+    rec_tensor *m = rec_matmul(g, a, a, 0, 1);
+    rec_tensor *a3 = rec_reshape(g, a, 3, S(2, 3, 4));
+    rec_tensor *b = rec_bmm(g, a3, a3, 1, 0);
+    rec_tensor *l = rec_linear(g, a, c->p[2], NULL);
+    rec_tensor *parts = rec_add(g, rec_add(g, tu_wsum(g, m), tu_wsum(g, b)), tu_wsum(g, l));
+    rec_tensor *r = rec_add(g, tu_wsum(g, rec_rowdot(g, a, a)), rec_sum(g, a));
+    return rec_add(g, rec_add(g, parts, tu_wsum(g, a)), r);
+}
+
+START_TEST(shared_intermediates_sum_every_gradient)
+{
+    gc c = gc_new();
+    c.p[0] = param(c.ps, "x", 2, S(6, 5), 21);
+    c.p[1] = param(c.ps, "w", 2, S(4, 5), 22);
+    c.p[2] = param(c.ps, "v", 2, S(3, 4), 23);
+    tu_gradcheck(c.ps, build_shared, &c, GC_EPS, GC_ATOL, GC_RTOL);
+    rec_pstore_destroy(c.ps);
+}
+END_TEST
+
 START_TEST(products_reject_bad_shapes)
 {
     rec_graph *g = new_graph();
@@ -1055,6 +1086,7 @@ Suite *rec_ops_dense_suite(void)
     tcase_add_test(t, bmm_gradcheck_all_transposes);
     tcase_add_test(t, linear_forward_values);
     tcase_add_test(t, linear_gradcheck);
+    tcase_add_test(t, shared_intermediates_sum_every_gradient);
     tcase_add_test(t, products_reject_bad_shapes);
     suite_add_tcase(s, t);
     t = tcase_create("elementwise");

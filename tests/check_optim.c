@@ -785,6 +785,77 @@ START_TEST(bad_params_are_rejected)
 }
 END_TEST
 
+/* The typed constructor: the defaults are the kind's table, the same
+ * settings give the same steps as the params bag, and its fields are checked
+ * as the bag's keys are. */
+START_TEST(typed_config_matches_params)
+{
+    rec_optim_config c;
+    ck_assert_int_eq(rec_optim_config_init(&c, "adam"), REC_OK);
+    ck_assert_str_eq(c.kind, "adam");
+    ck_assert_double_eq(c.lr, 0.001);
+    ck_assert_double_eq(c.beta2, 0.999);
+    ck_assert_int_eq(c.lr_schedule, REC_LR_CONSTANT);
+    c.lr = 0.01;
+    c.beta1 = 0.8;
+    c.weight_decay = 0.1;
+    c.lr_schedule = REC_LR_STEP;
+    c.step_size = 1;
+    c.gamma = 0.5;
+    rec_pstore *ps;
+    ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
+    const float w0[3] = { 0.5f, -1.5f, 2 }, g0[3] = { 0.3f, 0.2f, -1 };
+    rec_tensor *w = dense1(ps, "w", 3, w0);
+    rec_optim *typed, *bag = mkopt("adam", ps, (const char *const[]){
+        "lr=0.01", "beta1=0.8", "weight_decay=0.1", "lr_schedule=step", "step_size=1",
+        "gamma=0.5", NULL });
+    ck_assert_int_eq(rec_optim_create_config(&typed, &c, ps), REC_OK);
+    float after[2][3];
+    rec_optim *os[2] = { bag, typed };
+    for (int k = 0; k < 2; k++) {
+        memcpy(w->v, w0, sizeof w0);
+        for (int t = 0; t < 3; t++) {
+            memcpy(w->g, g0, sizeof g0);
+            ck_assert_int_eq(rec_optim_step(os[k]), REC_OK);
+        }
+        memcpy(after[k], w->v, sizeof after[k]);
+    }
+    ck_assert_mem_eq(after[0], after[1], sizeof after[0]);
+    ck_assert(after[0][0] != w0[0]);
+    rec_optim_destroy(bag);
+    rec_optim_destroy(typed);
+
+    rec_optim *o = (rec_optim *)(uintptr_t)1;
+    c.lr = -1;
+    ck_assert_int_eq(rec_optim_create_config(&o, &c, ps), REC_E_RANGE);
+    ck_assert_ptr_null(o);
+    ck_assert_str_eq(rec_last_error(),
+                     "rec_optim_create: parameter 'lr' = -1 is outside [0, 1e+06]");
+    c.lr = 0.01;
+    c.beta2 = 1;
+    ck_assert_int_eq(rec_optim_create_config(&o, &c, ps), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'beta2' = 1 must be below 1"));
+    c.beta2 = 0.9;
+    c.lr_schedule = 7;
+    ck_assert_int_eq(rec_optim_create_config(&o, &c, ps), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "lr_schedule 7"));
+    c.lr_schedule = REC_LR_CONSTANT;
+    c.kind = "rmsprop";
+    ck_assert_int_eq(rec_optim_create_config(&o, &c, ps), REC_E_NOTFOUND);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "unknown kind 'rmsprop'"));
+    ck_assert_int_eq(rec_optim_config_init(&c, "rmsprop"), REC_E_NOTFOUND);
+    ck_assert_int_eq(rec_optim_create_config(&o, NULL, ps), REC_E_INVALID);
+    ck_assert_str_eq(rec_last_error(), "rec_optim_create: config is NULL");
+    /* a key the kind lacks is ignored, as the bag cannot even set it */
+    ck_assert_int_eq(rec_optim_config_init(&c, "sgd"), REC_OK);
+    c.beta1 = 5;
+    c.initial_accumulator_value = -3;
+    ck_assert_int_eq(rec_optim_create_config(&o, &c, ps), REC_OK);
+    rec_optim_destroy(o);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
 /* Every allocation of create and of the first step fails in turn: NOMEM,
  * params and grads untouched, nothing leaked; a later step allocates nothing. */
 START_TEST(out_of_memory_everywhere)
@@ -875,6 +946,7 @@ Suite *rec_optim_suite(void)
     tcase_set_timeout(x, 60);
     tcase_add_test(x, results_independent_of_threads);
     tcase_add_test(x, bad_params_are_rejected);
+    tcase_add_test(x, typed_config_matches_params);
     tcase_add_test(x, out_of_memory_everywhere);
     suite_add_tcase(s, x);
     return s;

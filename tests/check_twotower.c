@@ -450,9 +450,11 @@ START_TEST(bad_params)
     fit_fails(d, "item_features=id,,genres", "empty feature name");
     fit_fails(d, "item_features=id,genres,", "empty feature name");
     fit_fails(d, "item_features=id,genres,id", "'id' named twice");
-    fit_fails(d, "tower=64,x", "tower: '64,x' is not a list of layer sizes");
-    fit_fails(d, "tower=64,", "tower: trailing comma in '64,'");
-    fit_fails(d, "tower=1,1,1,1,1,1,1,1,1", "more than 8 layers");
+    fit_fails(d, "tower=64,x",
+              "tower: expected integers in 1..65536 separated by commas, got '64,x'");
+    fit_fails(d, "tower=64,", "tower: expected integers in 1..65536 separated by commas, "
+              "got '64,'");
+    fit_fails(d, "tower=1,1,1,1,1,1,1,1,1", "tower: at most 8 values");
     fit_fails(d, "loss=bce neg_hard=0 neg_random=0", "needs neg_hard + neg_random >= 1");
     rec_params *p = params("loss=softmax");
     rec_model *m;

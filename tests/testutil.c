@@ -221,14 +221,33 @@ const char *tu_tmp_path(const char *name)
     return buf;
 }
 
+const char *tu_data_at(const char *root, char *why, size_t n)
+{
+    static const char *need[] = { "ml-latest-small/ratings.csv", "goodbooks-10k/books.csv" };
+    if (!root || !*root) {
+        snprintf(why, n, "LIBREC_DATA is not set (make check-data sets it from SHARED_DATA, "
+                         "default ../shared/data)");
+        return NULL;
+    }
+    for (size_t k = 0; k < sizeof need / sizeof *need; k++) {
+        char probe[1024];
+        snprintf(probe, sizeof probe, "%s/%s", root, need[k]);
+        if (access(probe, R_OK) != 0) {
+            snprintf(why, n, "no data: cannot read %s (set SHARED_DATA=DIR for make check-data)",
+                     probe);
+            return NULL;
+        }
+    }
+    return root;
+}
+
 const char *tu_data_dir(void)
 {
-    const char *d = getenv("LIBREC_DATA");
-    if (!d || !*d)
-        return NULL;
-    char probe[1024];
-    snprintf(probe, sizeof probe, "%s/ml-latest-small/ratings.csv", d);
-    return access(probe, R_OK) == 0 ? d : NULL;
+    char why[1200];
+    const char *d = tu_data_at(getenv("LIBREC_DATA"), why, sizeof why);
+    if (!d)
+        ck_abort_msg("%s", why);
+    return d;
 }
 
 void tu_slurp(const char *path, char *buf, size_t cap)

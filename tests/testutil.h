@@ -40,8 +40,12 @@ long long tu_alloc_live(void);    /* bytes allocated and not freed since install
 
 /* A fresh path under a per-process temporary directory (static buffer). */
 const char *tu_tmp_path(const char *name);
-/* Directory of ../shared/data (LIBREC_DATA), or NULL when absent. */
+/* Directory of ../shared/data (LIBREC_DATA); a data test that calls it
+ * fails, saying where it looked, when the data is not there (a data test
+ * that passed without its data would prove nothing). */
 const char *tu_data_dir(void);
+/* root if it holds the shared data, else NULL with the reason in why. */
+const char *tu_data_at(const char *root, char *why, size_t n);
 
 /* The whole file (up to cap - 1 bytes) into buf, NUL-terminated ("" when
  * it cannot be read). */

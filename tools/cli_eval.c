@@ -6,14 +6,47 @@
 #include "cli.h"
 
 #include <librec/eval.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Folds of a split: kfold:N, strictly (kfold:5x is an error); 1 for the
+ * other splits (the library checks those); 0 after a usage error. */
 static int split_folds(const char *how)
 {
-    if (strncmp(how, "kfold:", 6) == 0)
-        return atoi(how + 6);
-    return 1;
+    if (strncmp(how, "kfold:", 6) != 0)
+        return 1;
+    const char *k = how + 6;
+    if (*k && strspn(k, "0123456789") == strlen(k) && strlen(k) <= 3 && atoi(k) >= 2 &&
+        atoi(k) <= 100)
+        return atoi(k);
+    cli_usage_error("bad split '%s': kfold:K needs K from 2 to 100", how);
+    return 0;
+}
+
+/* Why a metric has no value: nothing was left to average it over. */
+static const char *undefined_reason(const char *name)
+{
+    return !strcmp(name, "rmse") || !strcmp(name, "mae")
+               ? "no test row to average over: the model knows none of the test rows' users "
+                 "and items"
+               : "no test user to average over: every test user is unknown to the model or "
+                 "has no test item it knows and has not trained on";
+}
+
+static void json_metrics(const rec_eval_result *r, size_t n, int std)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        double v, sd;
+        rec_eval_result_metric(r, i, &name, &v, &sd);
+        printf("%s", i ? ", " : "");
+        cli_json_str(stdout, name);
+        if (isfinite(v) && isfinite(sd))
+            printf(": %.6g", std ? sd : v);
+        else
+            printf(": null");
+    }
 }
 
 /* Test rows whose user or item the training data lacks. */
@@ -46,18 +79,22 @@ static void print_result(const cli_opts *o, const rec_eval_result *r, const skip
         cli_json_str(stdout, o->protocol);
         printf(", \"folds\": %d, \"users\": %lld, \"rows\": %lld, \"metrics\": {", folds,
                (long long)users, (long long)rows);
-        for (size_t i = 0; i < n; i++) {
-            const char *name;
-            double v, sd;
-            rec_eval_result_metric(r, i, &name, &v, &sd);
-            printf("%s\"%s\": %.6g", i ? ", " : "", name, v);
-        }
+        json_metrics(r, n, 0);
         printf("}, \"std\": {");
-        for (size_t i = 0; i < n; i++) {
+        json_metrics(r, n, 1);
+        /* JSON has no NaN: an undefined metric is null, its reason here. */
+        printf("}, \"undefined\": {");
+        for (size_t i = 0, first = 1; i < n; i++) {
             const char *name;
-            double v, sd;
-            rec_eval_result_metric(r, i, &name, &v, &sd);
-            printf("%s\"%s\": %.6g", i ? ", " : "", name, sd);
+            double v;
+            rec_eval_result_metric(r, i, &name, &v, NULL);
+            if (isfinite(v))
+                continue;
+            printf("%s", first ? "" : ", ");
+            cli_json_str(stdout, name);
+            printf(": ");
+            cli_json_str(stdout, undefined_reason(name));
+            first = 0;
         }
         printf("}}\n");
         return;
@@ -74,7 +111,9 @@ static void print_result(const cli_opts *o, const rec_eval_result *r, const skip
         const char *name;
         double v, sd;
         rec_eval_result_metric(r, i, &name, &v, &sd);
-        if (folds > 1)
+        if (!isfinite(v))
+            printf("  %-14s -       (%s)\n", name, undefined_reason(name));
+        else if (folds > 1)
             printf("  %-14s %.4f  (std %.4f)\n", name, v, sd);
         else
             printf("  %-14s %.4f\n", name, v);
@@ -133,11 +172,10 @@ static int eval_on_test(cli_opts *o)
     }
     if (!rc) {
         cli_progress p;
-        rec_progress_fn cb = cli_progress_fn(&p, o->quiet, "");
-        st = rec_model_fit(m, train, cb, &p);
-        if (!st)
-            st = rec_evaluate(m, test, o->protocol, o->metrics, o->seed, &r);
-        if (st)
+        rec_progress_fn cb = cli_progress_fn(&p, m, o->quiet, "");
+        if ((st = rec_model_fit(m, train, cb, &p)))
+            rc = cli_fail_run(st, "training failed");
+        else if ((st = rec_evaluate(m, test, o->protocol, o->metrics, o->seed, &r)))
             rc = cli_fail(st, "evaluation failed");
         else
             print_result(o, r, &sk);
@@ -157,8 +195,8 @@ int cli_eval(cli_opts *o)
         return cli_usage_error("%s", "eval needs --model NAME, --data PATH, --split HOW (or "
                                      "--test PATH) and --metrics LIST");
     int folds = split_folds(o->split);
-    if (folds < 1 || folds > 100)
-        return cli_usage_error("bad split '%s'", o->split);
+    if (!folds)
+        return 2;
     rec_model *m;
     rec_status st = rec_model_create(&m, o->model, o->params);
     if (st)
@@ -183,12 +221,12 @@ int cli_eval(cli_opts *o)
         if (!st)
             st = rec_model_create(&m, o->model, o->params);
         cli_progress p;
-        rec_progress_fn cb = cli_progress_fn(&p, o->quiet, prefix);
-        if (!st)
-            st = rec_model_fit(m, train, cb, &p);
+        rec_progress_fn cb = cli_progress_fn(&p, m, o->quiet, prefix);
+        if (!st && (st = rec_model_fit(m, train, cb, &p)))
+            rc = cli_fail_run(st, "training failed"); /* e.g. svd diverged: 1, not 2 */
         if (!st)
             st = rec_evaluate(m, test, o->protocol, o->metrics, o->seed, &parts[f]);
-        if (st)
+        if (st && !rc)
             rc = cli_fail(st, "evaluation failed");
         rec_model_destroy(m);
         rec_dataset_destroy(train);

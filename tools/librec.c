@@ -2,10 +2,12 @@
  * similar items with any model kind, through the public API only. */
 #include <librec/librec.h>
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +29,12 @@ int cli_fail(rec_status st, const char *what)
     return st == REC_E_INVALID || st == REC_E_RANGE || st == REC_E_NOTFOUND ? 2 : 1;
 }
 
+int cli_fail_run(rec_status st, const char *what)
+{
+    cli_fail(st, what);
+    return 1;
+}
+
 int cli_usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "librec: ");
@@ -37,32 +45,62 @@ int cli_usage_error(const char *fmt, const char *arg)
 
 /* ---- progress bar on stderr ------------------------------------------------ */
 
+/* The step the model names (svd: "epoch", then "ranking head epoch";
+ * itemcf: "ratings", "baselines", "similarities", ...) with the count it
+ * runs, rewritten in place until a phase ends; a step without a loss shows
+ * "-" rather than nan. */
 static int progress(void *user, int epoch, int epochs, double loss)
 {
     cli_progress *p = user;
-    double t = now() - p->start;
-    double eta = epoch > 0 ? t / epoch * (epochs - epoch) : 0;
+    double t = now(), spent = t - p->phase_start;
+    const char *step = rec_model_fit_step(p->model);
+    double eta = epoch > 0 ? spent / epoch * (epochs - epoch) : 0;
     int fill = epochs > 0 ? epoch * 30 / epochs : 30;
-    char bar[31];
+    char bar[31], lossbuf[32] = "-";
     memset(bar, '#', (size_t)fill);
     memset(bar + fill, '.', (size_t)(30 - fill));
     bar[30] = 0;
-    fprintf(stderr, "\r%s[%s] epoch %d/%d  loss %.4f  %.1fs  ETA %.0fs ", p->prefix, bar, epoch,
-            epochs, loss, t, eta);
-    if (epoch == epochs)
+    if (isfinite(loss))
+        snprintf(lossbuf, sizeof lossbuf, "%.4f", loss);
+    fprintf(stderr, "\r%s[%s] %s %d/%d  loss %s  %.1fs  ETA %.0fs\033[K", p->prefix, bar,
+            step ? step : "epoch", epoch, epochs, lossbuf, t - p->start, eta);
+    if (epoch == epochs) {
         fputc('\n', stderr);
+        p->phase_start = t;
+    }
     fflush(stderr);
     return 0;
 }
 
-rec_progress_fn cli_progress_fn(cli_progress *p, int quiet, const char *prefix)
+rec_progress_fn cli_progress_fn(cli_progress *p, const rec_model *m, int quiet,
+                                const char *prefix)
 {
-    p->start = now();
+    p->start = p->phase_start = now();
     p->prefix = prefix ? prefix : "";
+    p->model = m;
     return quiet || !isatty(2) ? NULL : progress;
 }
 
 /* ---- common options --------------------------------------------------------- */
+
+int cli_parse_uint(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
+{
+    /* Digits only: strtoull alone would take " 5", "+5", "-5" (as a huge
+     * number) and saturate on overflow. */
+    int ok = *s != 0 && strspn(s, "0123456789") == strlen(s);
+    if (ok) {
+        errno = 0;
+        *v = strtoull(s, NULL, 10);
+        ok = errno == 0 && *v >= lo && *v <= hi;
+    }
+    if (!ok) {
+        char fmt[160];
+        snprintf(fmt, sizeof fmt, "%s: '%%s' is not a whole number from %llu to %llu", opt,
+                 (unsigned long long)lo, (unsigned long long)hi);
+        cli_usage_error(fmt, s);
+    }
+    return ok;
+}
 
 static int need_value(int i, int argc, char **argv)
 {
@@ -84,6 +122,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
         return cli_fail(REC_E_NOMEM, NULL);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
+        rec_status st;
 #define VALUE(field)                       \
     do {                                   \
         if (!need_value(i, argc, argv))    \
@@ -115,37 +154,31 @@ int cli_parse(int argc, char **argv, cli_opts *o)
         else if (!strcmp(a, "--columns") || !strcmp(a, "--delimiter") || !strcmp(a, "--header")) {
             if (!need_value(i, argc, argv))
                 return 2;
-            rec_status st = rec_params_set_str(o->load_opts, a + 2, argv[++i]);
-            if (st)
+            if ((st = rec_params_set_str(o->load_opts, a + 2, argv[++i])))
                 return cli_fail(st, a);
         } else if (!strcmp(a, "--param") || !strcmp(a, "-p")) {
             if (!need_value(i, argc, argv))
                 return 2;
-            rec_status st = rec_params_parse(o->params, argv[++i]);
-            if (st)
+            if ((st = rec_params_parse(o->params, argv[++i])))
                 return cli_fail(st, "--param");
-        } else if (!strcmp(a, "-k") || !strcmp(a, "--seed")) {
+        } else if (!strcmp(a, "-k") || !strcmp(a, "--seed") || !strcmp(a, "--threads")) {
             if (!need_value(i, argc, argv))
                 return 2;
-            char *end;
-            long long v = strtoll(argv[++i], &end, 10);
-            if (*end || v < (a[1] == 'k' ? 1 : 0))
-                return cli_usage_error("bad number '%s'", argv[i]);
+            /* -k is capped at the catalogue once the model is loaded. */
+            uint64_t v, hi = a[1] == 'k' ? INT32_MAX : a[2] == 's' ? UINT64_MAX : 256;
+            if (!cli_parse_uint(a, argv[++i], a[1] == 'k', hi, &v))
+                return 2;
             if (a[1] == 'k')
                 o->k = (size_t)v;
-            else
-                o->seed = (uint64_t)v;
+            else if (a[2] == 's')
+                o->seed = v;
+            else if ((st = rec_set_num_threads((int)v)))
+                return cli_fail(st, "--threads");
         } else if (!strcmp(a, "--json"))
             o->json = 1;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
             o->quiet = 1;
-        else if (!strcmp(a, "--threads")) {
-            if (!need_value(i, argc, argv))
-                return 2;
-            rec_status st = rec_set_num_threads(atoi(argv[++i]));
-            if (st)
-                return cli_fail(st, "--threads");
-        } else
+        else
             return cli_usage_error("unknown option '%s'", a);
 #undef VALUE
     }
@@ -165,7 +198,25 @@ int cli_load_data(const cli_opts *o, rec_dataset **d)
     size_t n = 0;
     rec_params_count(o->load_opts, &n);
     rec_status st = rec_dataset_load(d, o->data, o->format, n ? o->load_opts : NULL);
-    return st ? cli_fail(st, "cannot load data") : 0;
+    if (st)
+        return cli_fail(st, "cannot load data");
+    /* Data is never misread silently: what was read, and how, every time
+     * (warnings even under --quiet: they say the data may not be what the
+     * user meant). */
+    const char *w;
+    rec_dataset_warnings(*d, &w);
+    while (*w) {
+        const char *e = strchr(w, '\n');
+        int len = e ? (int)(e - w) : (int)strlen(w);
+        fprintf(stderr, "librec: warning: %.*s\n", len, w);
+        w += len + (e != NULL);
+    }
+    if (!o->quiet) {
+        char line[512];
+        rec_dataset_summary(*d, line, sizeof line);
+        fprintf(stderr, "librec: %s: %s\n", o->data, line);
+    }
+    return 0;
 }
 
 /* ---- JSON output ------------------------------------------------------------- */
@@ -185,6 +236,17 @@ void cli_json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+void cli_json_num(FILE *f, double v, const char *why)
+{
+    /* JSON has no NaN or infinity: null, and the reason beside it. */
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else {
+        fprintf(f, "null, \"why\": ");
+        cli_json_str(f, why);
+    }
+}
+
 static void print_list(const cli_opts *o, const char *key, const char *id, const char **items,
                        const float *scores, size_t n)
 {
@@ -195,7 +257,9 @@ static void print_list(const cli_opts *o, const char *key, const char *id, const
         for (size_t j = 0; j < n; j++) {
             printf("%s{\"item\": ", j ? ", " : "");
             cli_json_str(stdout, items[j]);
-            printf(", \"score\": %.6g}", scores[j]);
+            printf(", \"score\": ");
+            cli_json_num(stdout, scores[j], "the model's score is not a finite number");
+            printf("}");
         }
         printf("]}\n");
         return;
@@ -210,6 +274,11 @@ static int cmd_train(cli_opts *o)
 {
     if (!o->model || !o->out)
         return cli_usage_error("%s", "train needs --model NAME, --data PATH and --out FILE.lrm");
+    struct stat in, out;
+    if (o->data && stat(o->data, &in) == 0 && stat(o->out, &out) == 0 &&
+        in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+        return cli_usage_error("--out '%s' is the --data file: the model would overwrite the "
+                               "data", o->out);
     rec_model *m;
     rec_status st = rec_model_create(&m, o->model, o->params);
     if (st)
@@ -221,11 +290,15 @@ static int cmd_train(cli_opts *o)
         return rc;
     }
     cli_progress p;
-    rec_progress_fn cb = cli_progress_fn(&p, o->quiet, "");
+    rec_progress_fn cb = cli_progress_fn(&p, m, o->quiet, "");
     st = rec_model_fit(m, d, cb, &p);
-    if (!st)
+    if (!st) {
+        cli_tmp_sweep(o->out, o->quiet);
+        cli_tmp_guard(o->out);
         st = rec_model_save(m, o->out);
-    rc = st ? cli_fail(st, "training failed") : 0;
+    }
+    /* The command line was accepted: whatever fails now is the run (1). */
+    rc = st ? cli_fail_run(st, "training failed") : 0;
     if (!rc && !o->quiet)
         fprintf(stderr, "librec: saved %s model to %s\n", o->model, o->out);
     rec_dataset_destroy(d);
@@ -243,15 +316,21 @@ static int cmd_query(cli_opts *o, int similar)
     rec_status st = rec_model_load(&m, o->load);
     if (st)
         return cli_fail(st, "cannot load model");
-    const char **items = calloc(o->k, sizeof *items);
-    float *scores = calloc(o->k, sizeof *scores);
+    /* No list is longer than the catalogue: -k 2000000000 allocates nothing
+     * unreasonable. */
+    size_t k = o->k, nitems = 0;
+    rec_model_num_items(m, &nitems);
+    if (k > nitems)
+        k = nitems;
+    const char **items = calloc(k ? k : 1, sizeof *items);
+    float *scores = calloc(k ? k : 1, sizeof *scores);
     size_t n = 0;
     if (!items || !scores)
         st = REC_E_NOMEM;
     else if (similar)
-        st = rec_model_similar(m, id, o->k, items, scores, &n);
+        st = rec_model_similar(m, id, k, items, scores, &n);
     else
-        st = rec_model_recommend(m, id, o->k, 0, items, scores, &n);
+        st = rec_model_recommend(m, id, k, 0, items, scores, &n);
     int rc = st ? cli_fail(st, similar ? "similar failed" : "recommend failed") : 0;
     if (!rc)
         print_list(o, similar ? "item" : "user", id, items, scores, n);

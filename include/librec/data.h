@@ -107,6 +107,26 @@ REC_API rec_status rec_dataset_load_like(rec_dataset **out, const char *path,
                                          const char *format, const rec_params *opts,
                                          const rec_dataset *ids_from);
 
+/* One line describing d for a person to check after a load: users, items,
+ * interactions, the rating range (or "no ratings"), the timestamp range
+ * (with UTC dates when they look like Unix time; "file order" when
+ * synthesised; or "no timestamps"), and for a loaded dataset the format
+ * ("detected" or "named") and whether a header line was skipped, e.g.
+ *   "610 users, 9724 items, 100836 interactions, ratings 0.5 to 5,
+ *    timestamps 828124615 to 1537799250 (1996-03-29 to 2018-09-24),
+ *    format movielens (detected), header skipped"
+ * (one line).  Writes at most size bytes including the NUL; 256 bytes hold
+ * any line.  Returns REC_OK, REC_E_INVALID (d or buf NULL, size 0) or
+ * REC_E_RANGE (cut short to size - 1 bytes).  Reads every row once.
+ * Available since 0.2.  Thread-safe. */
+REC_API rec_status rec_dataset_summary(const rec_dataset *d, char *buf, size_t size);
+
+/* The load's warnings: data read in a way the file did not state (columns
+ * taken by position under a header that names no user or item column), one
+ * per line, each ending in a newline; "" when none (and for a dataset that
+ * was not loaded).  *text is owned by d.  Available since 0.2.  Thread-safe. */
+REC_API rec_status rec_dataset_warnings(const rec_dataset *d, const char **text);
+
 /* A synthetic dataset with learnable structure: users with latent tastes
  * over genres, items with genres, generated titles and descriptions, a
  * popularity skew, and sessions in which one item tends to follow another.

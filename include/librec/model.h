@@ -25,11 +25,7 @@ extern "C" {
 
 typedef struct rec_model rec_model;
 
-/* Called during fit after each epoch (and at least once for one-pass
- * models): epoch counts from 1; loss is the epoch's training loss (NAN if the
- * method has none).  Return nonzero to stop: fit then returns
- * REC_E_CANCELLED and the model keeps the state it reached. */
-typedef int (*rec_progress_fn)(void *user, int epoch, int epochs, double loss);
+/* rec_model_fit reports each epoch to a rec_progress_fn (librec/core.h). */
 
 /* Flags of the recommend calls. */
 #define REC_INCLUDE_SEEN 1u /* do not exclude the user's training items */
@@ -55,6 +51,14 @@ REC_API const char *rec_model_kind(const rec_model *m);
 REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_progress_fn progress,
                                  void *user);
 
+/* From inside the progress callback of m's fit: what its epoch and epochs
+ * count, a static string.  "epoch" for models training in epochs (svd then
+ * "ranking head epoch" for its second phase); the step just finished for
+ * one-pass models ("ratings", "baselines", "similarities", "ranking lists"
+ * for itemcf and usercf, "counts" for popularity, "item vectors" for
+ * tfidf).  NULL outside a fit. */
+REC_API const char *rec_model_fit_step(const rec_model *m);
+
 /* Predicted score (a rating for rating models) of item for user. */
 REC_API rec_status rec_model_score(const rec_model *m, const char *user, const char *item,
                                    float *score);
@@ -70,7 +74,8 @@ REC_API rec_status rec_model_recommend(const rec_model *m, const char *user, siz
 /* Top-k for an anonymous user described by a history given now (fold-in):
  * items (external ids; unknown ones are skipped) with optional ratings (NULL
  * = implicit).  The history's items are excluded unless REC_INCLUDE_SEEN.
- * REC_E_UNSUPPORTED for kinds that cannot fold in. */
+ * REC_E_INVALID naming the entry for a NULL item or a rating that is NaN or
+ * infinite; REC_E_UNSUPPORTED for kinds that cannot fold in. */
 REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *const *history,
                                                const float *ratings, size_t nhistory, size_t k,
                                                unsigned flags, const char **items,
@@ -98,7 +103,10 @@ REC_API rec_status rec_model_num_users(const rec_model *m, size_t *n);
 REC_API rec_status rec_model_num_items(const rec_model *m, size_t *n);
 
 /* Writes the model to one .lrm file (a temporary file renamed over path, so
- * a failure leaves an existing file intact). */
+ * a failure leaves an existing file intact).  The temporary file is
+ * "<path>.tmp-<pid>-<n>" (decimal pid of the saving process, n counting its
+ * saves from 0); one whose pid no longer runs was left by a killed process
+ * and may be removed. */
 REC_API rec_status rec_model_save(const rec_model *m, const char *path);
 /* Reads a model saved by rec_model_save; REC_E_FORMAT for a truncated,
  * corrupted or foreign file, with a message. */

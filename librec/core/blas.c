@@ -3,6 +3,7 @@
 #include "core-impl.h"
 
 #include <cblas.h>
+#include <pthread.h>
 
 #if defined(REC_BLAS_BLIS)
 void bli_thread_set_num_threads(long n);
@@ -17,13 +18,18 @@ static void set_threads(int n) { (void)n; }
 static const char *blas_name = "cblas";
 #endif
 
-void rec_blas_set_threads(int n)
+static pthread_once_t single = PTHREAD_ONCE_INIT;
+
+static void set_single(void)
 {
-    static int current = -1;
-    if (n != current) {
-        set_threads(n);
-        current = n;
-    }
+    set_threads(1);
+}
+
+/* Once per process: the BLAS thread-count setters are not safe to call
+ * from several threads at once, and every caller wants 1 anyway. */
+void rec_blas_single_threaded(void)
+{
+    pthread_once(&single, set_single);
 }
 
 const char *rec_blas_name(void)
@@ -71,7 +77,7 @@ void rec_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a,
                     c[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t)i * ldc + j];
             return;
         }
-        rec_blas_set_threads(1);
+        rec_blas_single_threaded();
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
@@ -91,7 +97,7 @@ void rec_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a,
 void rec_sgemv(int trans, int m, int n, float alpha, const float *a, int lda, const float *x,
                float beta, float *y)
 {
-    rec_blas_set_threads(1);
+    rec_blas_single_threaded();
     cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, 1,
                 beta, y, 1);
 }

@@ -42,6 +42,19 @@ rec_status rec_csr_check(int in_file, const char *fn, const char *what, int64_t 
                          const int64_t *indptr, int64_t nnz, const int32_t *indices, int64_t lo,
                          int64_t hi);
 
+/* ---- comma lists in parameter values ---------------------------------------
+ * rec_list_start then rec_list_next walks "a, b,c": each entry trimmed of
+ * spaces, len 0 for an empty one (",," or a trailing comma: the caller
+ * decides); a blank list has no entries.  rec_list_ints reads a list of up
+ * to max integers in [lo, hi] into out[*n] ("fn: key: ..." on error). */
+typedef struct rec_list_iter {
+    const char *next;
+} rec_list_iter;
+void rec_list_start(rec_list_iter *it, const char *list);
+int rec_list_next(rec_list_iter *it, const char **entry, size_t *len);
+rec_status rec_list_ints(const char *list, int64_t lo, int64_t hi, int64_t *out, int max, int *n,
+                         const char *fn, const char *key);
+
 /* qsort order of int32_t values, ascending. */
 int rec_cmp_i32(const void *a, const void *b);
 
@@ -57,6 +70,10 @@ void rec_strfree(char *s);
 /* 64-byte aligned blocks (SIMD and cache lines). */
 void *rec_aligned_alloc(size_t size);
 void rec_aligned_free(void *p, size_t size);
+/* Asks the OS for 2 MB pages on the 2 MB-aligned part of a fresh block of
+ * at least 4 MB (before it is first written): a big table read at random
+ * then costs no TLB miss per row.  Advice only; nothing where unsupported. */
+void rec_advise_huge_pages(void *p, size_t size);
 /* Overflow-checked n * size; returns 0 on overflow. */
 int rec_mul_ok(size_t n, size_t size, size_t *out);
 
@@ -123,7 +140,8 @@ void rec_sgemv(int trans, int m, int n, float alpha, const float *a, int lda,
                const float *x, float beta, float *y);
 float rec_sdot(int n, const float *x, const float *y);
 void rec_saxpy(int n, float alpha, const float *x, float *y);
-void rec_blas_set_threads(int n);
+/* Sets BLAS to one thread, once per process; safe from any thread. */
+void rec_blas_single_threaded(void);
 const char *rec_blas_name(void);
 
 #endif

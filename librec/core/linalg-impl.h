@@ -1,5 +1,6 @@
-/* Small dense solvers for the models that need them (fold-in, ALS):
- * LAPACK-free on purpose, the systems are dim x dim with dim <= a few hundred. */
+/* Small dense algebra for the models that need it: solvers (fold-in, ALS),
+ * LAPACK-free on purpose, the systems are dim x dim with dim <= a few hundred;
+ * and the cosine of factor rows (similar items of every factor model). */
 #ifndef LIBREC_LINALG_IMPL_H
 #define LIBREC_LINALG_IMPL_H
 
@@ -10,8 +11,7 @@
  * positive definite. */
 rec_status rec_cholesky_solve(int n, double *a, double *b);
 
-/* out[j] = cosine of rows i and j of V [n, d] (0 when either is zero): the
- * item similarity of the factor models. */
-void rec_cosine_to_row(int32_t n, int d, const float *v, int32_t i, float *out);
+/* out[j] = cos(a[j], q) for the rows of a [n, d]; 0 where a row or q is zero. */
+void rec_rows_cosine(const float *a, int32_t n, int d, const float *q, float *out);
 
 #endif

@@ -34,13 +34,12 @@ rec_status rec_cholesky_solve(int n, double *a, double *b)
     return REC_OK;
 }
 
-void rec_cosine_to_row(int32_t n, int d, const float *v, int32_t i, float *out)
+void rec_rows_cosine(const float *a, int32_t n, int d, const float *q, float *out)
 {
-    const float *q = v + (size_t)i * d;
-    rec_sgemv(0, n, d, 1.0f, v, d, q, 0.0f, out);
+    rec_sgemv(0, n, d, 1.0f, a, d, q, 0.0f, out);
     float qn = sqrtf(rec_sdot(d, q, q));
     for (int32_t j = 0; j < n; j++) {
-        const float *r = v + (size_t)j * d;
+        const float *r = a + (size_t)j * d;
         float den = qn * sqrtf(rec_sdot(d, r, r));
         out[j] = den > 0 ? out[j] / den : 0.0f;
     }

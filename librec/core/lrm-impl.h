@@ -157,9 +157,13 @@ size_t rec_lrm_blob_count(const rec_lrm_reader *r);
 rec_status rec_lrm_blob_at(const rec_lrm_reader *r, size_t i, const char **name,
                            const void **data, size_t *len);
 
-/* Recomputes the header, table and section CRCs of a (possibly malformed)
- * image in place, as far as its bounds allow.  For tests that craft files and
- * for the fuzz target, so mutations reach the parsers behind the CRCs. */
-void rec_lrm_fix_crcs(void *bytes, size_t len);
+/* ---- parameter stores (pstore_file.c) ------------------------------------
+ * Every parameter of ps as the F32 tensor "<prefix><name>"; load checks each
+ * shape against the store (built from the model's params first) and copies. */
+typedef struct rec_pstore rec_pstore;
+rec_status rec_pstore_save(const rec_pstore *ps, rec_lrm_writer *w, const char *prefix,
+                           const char *fn);
+rec_status rec_pstore_load(rec_pstore *ps, const rec_lrm_reader *r, const char *prefix,
+                           const char *fn);
 
 #endif

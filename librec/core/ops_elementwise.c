@@ -20,6 +20,7 @@ typedef struct bin_job {
     /* backward: dy, and the gradient of a (b's reduced gradient is done apart) */
     const float *dy;
     float *da, *db;
+    int da_set;         /* da is fresh (rec_grad_full): write it, do not add */
 } bin_job;
 
 static void bin_fwd(void *arg, int64_t s, int64_t e, int chunk)
@@ -68,19 +69,26 @@ static void bin_bwd(void *arg, int64_t s, int64_t e, int chunk)
     const float *restrict dy = j->dy;
     float *restrict da = j->da, *restrict db = j->db;
     if (da && j->op != OP_MUL) {
-        for (int64_t i = s; i < e; i++) da[i] += dy[i];
-    } else if (da && j->bc == BC_SAME) {
-        for (int64_t i = s; i < e; i++) da[i] += dy[i] * j->b[i];
-    } else if (da && j->bc == BC_SCALAR) {
-        float v = j->b[0];
-        for (int64_t i = s; i < e; i++) da[i] += dy[i] * v;
+        if (j->da_set)
+            memcpy(da + s, dy + s, (size_t)(e - s) * sizeof *da);
+        else
+            for (int64_t i = s; i < e; i++) da[i] += dy[i];
     } else if (da) {
-        int64_t c = j->cols;
-        for (int64_t i = s; i < e;) {
-            int64_t k0 = i % c, len = c - k0 < e - i ? c - k0 : e - i;
-            const float *restrict bb = j->b + k0;
-            for (int64_t k = 0; k < len; k++) da[i + k] += dy[i + k] * bb[k];
-            i += len;
+        if (j->da_set) /* a fresh product gradient starts at zero (rare) */
+            memset(da + s, 0, (size_t)(e - s) * sizeof *da);
+        if (j->bc == BC_SAME) {
+            for (int64_t i = s; i < e; i++) da[i] += dy[i] * j->b[i];
+        } else if (j->bc == BC_SCALAR) {
+            float v = j->b[0];
+            for (int64_t i = s; i < e; i++) da[i] += dy[i] * v;
+        } else {
+            int64_t c = j->cols;
+            for (int64_t i = s; i < e;) {
+                int64_t k0 = i % c, len = c - k0 < e - i ? c - k0 : e - i;
+                const float *restrict bb = j->b + k0;
+                for (int64_t k = 0; k < len; k++) da[i + k] += dy[i + k] * bb[k];
+                i += len;
+            }
         }
     }
     if (db && j->bc == BC_SAME) {
@@ -95,8 +103,12 @@ static void bin_bwd(void *arg, int64_t s, int64_t e, int chunk)
 static void bin_back(rec_graph *g, rec_node *n)
 {
     rec_tensor *a = n->in[0], *b = n->in[1];
+    /* a's gradient is written whole (first), b's may be a broadcast sum */
+    float ba;
     bin_job j = { (int)n->i[0], (int)n->i[1], rec_cols(a), a->v, b->v, NULL, n->out->g,
-                  rec_grad_of(g, a), rec_grad_of(g, b) };
+                  rec_grad_full(g, a, &ba), NULL, 0 };
+    j.db = rec_grad_of(g, b);
+    j.da_set = j.da && ba == 0.0f;
     if (rec_graph_status(g))
         return;
     rec_parallel_for(a->n, REC_EW_GRAIN, bin_bwd, &j);
@@ -148,7 +160,7 @@ static rec_tensor *binary(rec_graph *g, const char *fn, int op, rec_tensor *a, r
     rec_tensor *y = rec_op_out(g, a->nd, a->shape, bin_back, 2, in, &node);
     if (!y)
         return NULL;
-    bin_job j = { op, bc, rec_cols(a), a->v, b->v, y->v, NULL, NULL, NULL };
+    bin_job j = { op, bc, rec_cols(a), a->v, b->v, y->v, NULL, NULL, NULL, 0 };
     rec_parallel_for(a->n, REC_EW_GRAIN, bin_fwd, &j);
     if (node) {
         node->i[0] = op;
@@ -405,6 +417,7 @@ typedef struct dropb_job {
     const unsigned char *keep;
     const float *dy;
     float *dx, scale;
+    int set;            /* dx is fresh: write it */
 } dropb_job;
 
 static void dropb_part(void *arg, int64_t s, int64_t e, int chunk)
@@ -425,19 +438,23 @@ static void dropb_part(void *arg, int64_t s, int64_t e, int chunk)
         for (int l = 0; l < 16; l++)
             bits[l] &= 0u - (uint32_t)k[i + l];
         memcpy(v, bits, sizeof v);
-        for (int l = 0; l < 16; l++)
-            dx[i + l] += v[l];
+        if (j->set)
+            memcpy(dx + i, v, sizeof v);
+        else
+            for (int l = 0; l < 16; l++)
+                dx[i + l] += v[l];
     }
     for (; i < e; i++)
-        dx[i] += keep_bits(dy[i] * sc, k[i]);
+        dx[i] = (j->set ? 0.0f : dx[i]) + keep_bits(dy[i] * sc, k[i]);
 }
 
 static void dropout_back(rec_graph *g, rec_node *n)
 {
-    float *dx = rec_grad_of(g, n->in[0]);
+    float beta;
+    float *dx = rec_grad_full(g, n->in[0], &beta);
     if (!dx)
         return;
-    dropb_job j = { n->saved, n->out->g, dx, n->f[0] };
+    dropb_job j = { n->saved, n->out->g, dx, n->f[0], beta == 0.0f };
     rec_parallel_for(n->out->n, REC_EW_GRAIN, dropb_part, &j);
 }
 

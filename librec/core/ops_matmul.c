@@ -14,22 +14,23 @@ typedef struct mm_dims {
 /* dA += dC op(B)^T (in A's layout) and dB += op(A)^T dC (in B's layout);
  * either gradient may be NULL.  Leading dims follow the row-major layouts:
  * lda = ta ? m : k, ldb = tb ? k : n, ldc = n. */
+/* da and db get beta_a, beta_b times their contents plus the product. */
 static void mm_backward(const mm_dims *d, const float *a, const float *b, const float *dc,
-                        float *da, float *db)
+                        float *da, float beta_a, float *db, float beta_b)
 {
     int m = d->m, n = d->n, k = d->k;
     int lda = d->ta ? m : k, ldb = d->tb ? k : n;
     if (da) {
         if (!d->ta) /* dA [m,k] = dC [m,n] op(B)^T */
-            rec_sgemm(0, !d->tb, m, k, n, 1.0f, dc, n, b, ldb, 1.0f, da, lda);
+            rec_sgemm(0, !d->tb, m, k, n, 1.0f, dc, n, b, ldb, beta_a, da, lda);
         else        /* dA [k,m] = op(B) [k,n] dC^T */
-            rec_sgemm(d->tb, 1, k, m, n, 1.0f, b, ldb, dc, n, 1.0f, da, lda);
+            rec_sgemm(d->tb, 1, k, m, n, 1.0f, b, ldb, dc, n, beta_a, da, lda);
     }
     if (db) {
         if (!d->tb) /* dB [k,n] = op(A)^T [k,m] dC */
-            rec_sgemm(!d->ta, 0, k, n, m, 1.0f, a, lda, dc, n, 1.0f, db, ldb);
+            rec_sgemm(!d->ta, 0, k, n, m, 1.0f, a, lda, dc, n, beta_b, db, ldb);
         else        /* dB [n,k] = dC^T [n,m] op(A) */
-            rec_sgemm(1, d->ta, n, k, m, 1.0f, dc, n, a, lda, 1.0f, db, ldb);
+            rec_sgemm(1, d->ta, n, k, m, 1.0f, dc, n, a, lda, beta_b, db, ldb);
     }
 }
 
@@ -63,8 +64,11 @@ static void matmul_back(rec_graph *g, rec_node *n)
 {
     mm_dims d = { (int)n->i[0], (int)n->i[1], (int)n->i[2], (int)n->i[3] & 1,
                   (int)n->i[3] >> 1 };
-    float *da = rec_grad_of(g, n->in[0]), *db = rec_grad_of(g, n->in[1]);
-    mm_backward(&d, n->in[0]->v, n->in[1]->v, n->out->g, da, db);
+    float ba, bb;
+    float *da = rec_grad_full(g, n->in[0], &ba), *db = rec_grad_full(g, n->in[1], &bb);
+    if (rec_graph_status(g))
+        return;
+    mm_backward(&d, n->in[0]->v, n->in[1]->v, n->out->g, da, ba, db, bb);
 }
 
 rec_tensor *rec_matmul(rec_graph *g, rec_tensor *a, rec_tensor *b, int ta, int tb)
@@ -107,6 +111,7 @@ typedef struct bmm_job {
     const float *a, *b;
     float *c;           /* forward output, or dC in backward */
     float *da, *db;     /* backward only */
+    float beta_a, beta_b;
     int back;
 } bmm_job;
 
@@ -119,7 +124,8 @@ static void bmm_part(void *arg, int64_t s, int64_t e, int chunk)
     for (int64_t i = s; i < e; i++) {
         if (j->back)
             mm_backward(d, j->a + i * sa, j->b + i * sb, j->c + i * sc,
-                        j->da ? j->da + i * sa : NULL, j->db ? j->db + i * sb : NULL);
+                        j->da ? j->da + i * sa : NULL, j->beta_a,
+                        j->db ? j->db + i * sb : NULL, j->beta_b);
         else
             rec_sgemm(d->ta, d->tb, d->m, d->n, d->k, 1.0f, j->a + i * sa, d->ta ? d->m : d->k,
                       j->b + i * sb, d->tb ? d->k : d->n, 0.0f, j->c + i * sc, d->n);
@@ -142,8 +148,10 @@ static void bmm_back(rec_graph *g, rec_node *n)
 {
     bmm_job j = { { (int)n->i[0], (int)n->i[1], (int)n->i[2], (int)n->i[3] & 1,
                     (int)n->i[3] >> 1 },
-                  n->in[0]->v, n->in[1]->v, n->out->g,
-                  rec_grad_of(g, n->in[0]), rec_grad_of(g, n->in[1]), 1 };
+                  n->in[0]->v, n->in[1]->v, n->out->g, NULL, NULL, 1.0f, 1.0f, 1 };
+    /* every slice is written: da then db, as mm_backward writes them */
+    j.da = rec_grad_full(g, n->in[0], &j.beta_a);
+    j.db = rec_grad_full(g, n->in[1], &j.beta_b);
     if (rec_graph_status(g))
         return;
     int64_t sc = (int64_t)j.d.m * j.d.n;
@@ -177,7 +185,7 @@ rec_tensor *rec_bmm(rec_graph *g, rec_tensor *a, rec_tensor *b, int ta, int tb)
     rec_tensor *out = rec_op_out(g, a->nd, s, bmm_back, 2, in, &node);
     if (!out)
         return NULL;
-    bmm_job j = { d, a->v, b->v, out->v, NULL, NULL, 0 };
+    bmm_job j = { d, a->v, b->v, out->v, NULL, NULL, 1.0f, 1.0f, 0 };
     bmm_run(&j, batch);
     if (node) {
         node->i[0] = d.m;
@@ -224,12 +232,13 @@ static void linear_back(rec_graph *g, rec_node *n)
     rec_tensor *x = n->in[0], *w = n->in[1], *bias = n->nin > 2 ? n->in[2] : NULL;
     int rows = (int)rec_rows(x), in = (int)rec_cols(x), out = (int)w->shape[0];
     const float *dy = n->out->g;
-    float *dx = rec_grad_of(g, x), *dw = rec_grad_of(g, w);
+    float bx;
+    float *dx = rec_grad_full(g, x, &bx), *dw = rec_grad_of(g, w);
     float *db = bias ? rec_grad_of(g, bias) : NULL;
     if (rec_graph_status(g))
         return;
-    if (dx) /* dx [rows,in] += dy [rows,out] W [out,in] */
-        rec_sgemm(0, 0, rows, in, out, 1.0f, dy, out, w->v, in, 1.0f, dx, in);
+    if (dx) /* dx [rows,in] (+)= dy [rows,out] W [out,in] */
+        rec_sgemm(0, 0, rows, in, out, 1.0f, dy, out, w->v, in, bx, dx, in);
     if (dw) /* dW [out,in] += dy^T x */
         rec_sgemm(1, 0, out, in, rows, 1.0f, dy, out, x->v, in, 1.0f, dw, in);
     if (db) {

@@ -1,7 +1,9 @@
 /* The one thread pool.  Workers take fixed chunks from a shared counter, so
  * which thread runs a chunk never changes what the chunk computes.  BLAS is
  * kept single-threaded (rec_sgemm splits large products over this pool), so
- * no second pool spins against ours on small machines. */
+ * no second pool spins against ours on small machines.  The pool starts
+ * once (pthread_once): host threads making their first calls at the same
+ * time, on a freshly loaded model, must not each start workers. */
 #include "core-impl.h"
 
 #include <pthread.h>
@@ -110,6 +112,9 @@ static rec_status start_workers(int n)
             P.nworkers = i;
             return rec_err(REC_E_NOMEM, "rec_set_num_threads: could not start thread %d", i + 1);
         }
+        /* Named so a host (and our tests) can tell the pool's threads apart
+         * in top -H or /proc/PID/task/TID/comm. */
+        pthread_setname_np(P.tid[i], "librec-pool");
         P.nworkers = i + 1;
     }
     return REC_OK;
@@ -120,17 +125,12 @@ static void at_exit_stop(void)
     stop_workers();
 }
 
-REC_API rec_status rec_set_num_threads(int n)
+/* Starts (or restarts) the pool with n >= 1 threads.  Callers are
+ * serialised: rec_set_num_threads by its contract, the first start by
+ * pthread_once. */
+static rec_status resize(int n)
 {
     static int registered;
-    if (n < 0 || n > MAX_THREADS)
-        return rec_err(REC_E_RANGE, "rec_set_num_threads: n = %d is outside [0, %d]", n,
-                       MAX_THREADS);
-    if (in_region)
-        return rec_err(REC_E_STATE, "rec_set_num_threads: called inside a parallel region");
-    if (n == 0)
-        n = online_cpus();
-    rec_blas_set_threads(1);
     if (P.requested == n && P.nworkers == n - 1)
         return REC_OK;
     stop_workers();
@@ -145,10 +145,34 @@ REC_API rec_status rec_set_num_threads(int n)
     return st;
 }
 
+static pthread_once_t started = PTHREAD_ONCE_INIT;
+
+/* The default pool, unless rec_set_num_threads came first.  A failure to
+ * start a worker leaves a smaller pool (at least the calling thread). */
+static void start_default(void)
+{
+    rec_blas_single_threaded();
+    if (!P.requested)
+        (void)resize(online_cpus());
+}
+
+REC_API rec_status rec_set_num_threads(int n)
+{
+    if (n < 0 || n > MAX_THREADS)
+        return rec_err(REC_E_RANGE, "rec_set_num_threads: n = %d is outside [0, %d]", n,
+                       MAX_THREADS);
+    if (in_region)
+        return rec_err(REC_E_STATE, "rec_set_num_threads: called inside a parallel region");
+    rec_blas_single_threaded();
+    rec_status st = resize(n ? n : online_cpus());
+    /* P.requested is set now, so the one-time start only marks itself done. */
+    pthread_once(&started, start_default);
+    return st;
+}
+
 REC_API int rec_get_num_threads(void)
 {
-    if (!P.requested)
-        rec_set_num_threads(0);
+    pthread_once(&started, start_default);
     return P.requested;
 }
 

@@ -116,6 +116,11 @@ rec_tensor *rec_op_out(rec_graph *g, int nd, const int64_t *shape, rec_backward_
 /* The gradient buffer of t (allocated zeroed in the arena on first use;
  * params' is their persistent one).  NULL if t needs no gradient. */
 float *rec_grad_of(rec_graph *g, rec_tensor *t);
+/* The same for a backward that writes EVERY element of t's gradient: on
+ * first use the buffer is not zeroed and *beta = 0 (write it), afterwards
+ * *beta = 1 (add to it).  Saves zeroing and re-reading a buffer per op; take
+ * the buffers in the order they are written. */
+float *rec_grad_full(rec_graph *g, rec_tensor *t, float *beta);
 /* Append a sparse gradient chunk to a REC_T_SPARSE table (rows and vals must
  * live at least until reset). */
 void rec_rowgrad_push(rec_graph *g, rec_tensor *table, int64_t n, const int32_t *rows,

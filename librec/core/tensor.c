@@ -296,6 +296,18 @@ float *rec_grad_of(rec_graph *g, rec_tensor *t)
     return t->g;
 }
 
+float *rec_grad_full(rec_graph *g, rec_tensor *t, float *beta)
+{
+    *beta = 1.0f;
+    if (!(t->flags & REC_T_GRAD) || (t->flags & REC_T_SPARSE))
+        return NULL;
+    if (!t->g) {
+        t->g = rec_graph_alloc(g, (size_t)t->n * sizeof(float));
+        *beta = 0.0f;
+    }
+    return t->g;
+}
+
 void rec_rowgrad_push(rec_graph *g, rec_tensor *table, int64_t n, const int32_t *rows,
                       float *vals)
 {

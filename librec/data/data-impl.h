@@ -121,8 +121,20 @@ struct rec_dataset {
     int32_t *iuser;
     float *irat;
     int32_t icsr_n;
+    /* How the rows were read, for rec_dataset_summary (set by the loaders;
+     * src_format NULL for a dataset built by rec_dataset_add, generated or
+     * split). */
+    const char *src_format;  /* static string: "csv", "movielens", ...        */
+    int src_detected;        /* the format was detected, not named            */
+    int src_header;          /* -1 not a delimited file, 0 none, 1 skipped    */
+    int src_synth_time;      /* timestamps are file order (pairs)             */
+    char *warn;              /* load warnings, each ending in '\n'; NULL: none */
+    size_t warn_cap;
 };
 
+/* Appends one warning line (printf format, no trailing newline) to d's load
+ * warnings.  REC_E_NOMEM, no message set. */
+rec_status rec_ds_warn(rec_dataset *d, const char *fmt, ...) REC_PRINTF(2, 3);
 /* Appends a row by indices (no id checks); grows columns. */
 rec_status rec_ds_push(rec_dataset *d, int32_t u, int32_t i, float r, int64_t t);
 /* A dataset with no rows sharing src's maps and features (copy of has_r/t). */
@@ -203,8 +215,11 @@ int rec_text_record(rec_text *t, const char *delim, int quote, rec_tok *f, int m
                     long *line);
 rec_status rec_text_error(const rec_text *t, long line, size_t col, const char *fmt, ...)
     REC_PRINTF(4, 5);
-/* Strict parsers of a whole token. */
+/* Strict parsers of a whole token (surrounding blanks allowed).  Doubles
+ * are decimal and finite (no hex, inf or nan); a time is an integer or an
+ * ISO-8601 date or date-time (seconds since 1970-01-01T00:00:00Z). */
 int rec_parse_double(const char *s, double *v);
 int rec_parse_i64(const char *s, int64_t *v);
+int rec_parse_time(const char *s, int64_t *v);
 
 #endif

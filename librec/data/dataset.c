@@ -3,6 +3,8 @@
 #include "data/data-impl.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 REC_API rec_status rec_dataset_create(rec_dataset **out)
@@ -13,6 +15,7 @@ REC_API rec_status rec_dataset_create(rec_dataset **out)
     if (!d)
         return rec_nomem("rec_dataset_create");
     d->has_r = d->has_t = -1;
+    d->src_header = -1;
     if (rec_idmap_create(&d->users) || rec_idmap_create(&d->items)) {
         rec_dataset_destroy(d);
         return rec_nomem("rec_dataset_create");
@@ -55,7 +58,31 @@ REC_API void rec_dataset_destroy(rec_dataset *d)
     rec_idmap_unref(d->items);
     rec_features_unref(d->ufeat);
     rec_features_unref(d->ifeat);
+    rec_free(d->warn, d->warn_cap);
     rec_free(d, sizeof *d);
+}
+
+rec_status rec_ds_warn(rec_dataset *d, const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof line - 1 ? (size_t)n : sizeof line - 2;
+    line[len++] = '\n';
+    size_t have = d->warn ? strlen(d->warn) : 0;
+    if (have + len + 1 > d->warn_cap) {
+        size_t cap = (have + len + 1) * 2;
+        char *w = rec_realloc(d->warn, d->warn_cap, cap);
+        if (!w)
+            return REC_E_NOMEM;
+        d->warn = w;
+        d->warn_cap = cap;
+    }
+    memcpy(d->warn + have, line, len);
+    d->warn[have + len] = 0;
+    return REC_OK;
 }
 
 static rec_status grow(rec_dataset *d)
@@ -128,6 +155,7 @@ rec_status rec_ds_new_like(const rec_dataset *src, rec_dataset **out)
         __atomic_add_fetch(&d->ifeat->refs, 1, __ATOMIC_RELAXED);
     d->has_r = src->has_r;
     d->has_t = src->has_t;
+    d->src_header = -1;
     *out = d;
     return REC_OK;
 }
@@ -168,8 +196,11 @@ REC_API rec_status rec_dataset_add(rec_dataset *d, const char *user, const char 
     REC_CHECK_ARG(user && *user, fn, "user id is NULL or empty");
     REC_CHECK_ARG(item && *item, fn, "item id is NULL or empty");
     int hr = !isnan(rating), ht = timestamp != REC_NO_TIME;
-    if (hr && !isfinite(rating))
-        return rec_err(REC_E_INVALID, "%s: rating is infinite", fn);
+    /* Ratings are stored as floats: 1e39 is finite as a double but not as
+     * a float, and an infinite rating poisons every model trained on it. */
+    if (hr && !isfinite((float)rating))
+        return rec_err(REC_E_INVALID, "%s: rating %g is not a finite float (|rating| < 3.4e38)",
+                       fn, rating);
     if (d->has_r >= 0 && d->has_r != hr)
         return rec_err(REC_E_INVALID, "%s: the dataset %s ratings but this row %s one", fn,
                        d->has_r ? "has" : "has no", hr ? "has" : "lacks");

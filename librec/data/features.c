@@ -602,8 +602,11 @@ REC_API rec_status rec_dataset_set_feature(rec_dataset *d, rec_side side, const 
     if (f->cross_a >= 0)
         return rec_err(REC_E_INVALID, "%s: field '%s' is a cross; it is computed", fn, name);
     double num = 0;
-    if (f->type == REC_FEATURE_NUMERIC && !rec_parse_double(value, &num))
-        return rec_err(REC_E_INVALID, "%s: field '%s': '%s' is not a number", fn, name, value);
+    /* stored as a float: a finite double beyond the float range is not one */
+    if (f->type == REC_FEATURE_NUMERIC && (!rec_parse_double(value, &num) ||
+                                           !isfinite((float)num)))
+        return rec_err(REC_E_INVALID, "%s: field '%s': '%s' is not a finite decimal number", fn,
+                       name, value);
     int32_t e;
     if (create_ids) {
         REC_TRY(rec_ds_intern(d, side, id, strlen(id), &e, fn));

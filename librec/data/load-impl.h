@@ -14,6 +14,8 @@ typedef struct rec_loader {
     int unknown;       /* for interaction rows (load_like)                   */
     int catalog_all;   /* side files may add items/users never rated         */
     int features;      /* read sibling side-feature files                    */
+    int user_columns;  /* the columns given to rec_load_delimited are the
+                          caller's "columns" option (not a layout's)        */
     rec_tok tok[MAXCOLS];
 } rec_loader;
 

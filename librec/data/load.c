@@ -160,10 +160,11 @@ static int has_digit(const char *s)
 static int parse_columns(rec_loader *L, const char *spec, int *role, int ncols)
 {
     int n = 0;
-    const char *p = spec;
-    while (*p) {
-        const char *c = strchr(p, ',');
-        size_t len = c ? (size_t)(c - p) : strlen(p);
+    rec_list_iter it;
+    const char *p;
+    size_t len;
+    rec_list_start(&it, spec);
+    while (rec_list_next(&it, &p, &len)) {
         char w[32];
         if (len >= sizeof w)
             len = sizeof w - 1;
@@ -187,14 +188,99 @@ static int parse_columns(rec_loader *L, const char *spec, int *role, int ncols)
         if (n == MAXCOLS)
             return (int)rec_err(REC_E_INVALID, "%s: columns: more than %d", L->fn, MAXCOLS);
         role[n++] = r;
-        p += len + (c != NULL);
-        if (c && !*p)
-            break;
     }
     for (int k = n; k < ncols; k++)
         role[k] = COL_SKIP;
     return n;
 }
+
+/* An id of the integer kind (digits, optional sign, blanks around). */
+static int int_id(const char *s, size_t len)
+{
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
+        len--;
+    if (len && (*s == '-' || *s == '+'))
+        s++, len--;
+    if (!len)
+        return 0;
+    for (size_t k = 0; k < len; k++)
+        if (s[k] < '0' || s[k] > '9')
+            return 0;
+    return 1;
+}
+
+/* Whether field `col` of the next `lines` records (read from the raw text,
+ * which rec_text_record has not split yet; quotes are stripped but not
+ * unescaped, enough to tell the kind of an id) is an integer in every one
+ * of them, at least one record seen.  This is what "the kind of id the
+ * rest of the file has" means for header detection. */
+static int rest_int_ids(const rec_text *t, const char *delim, int quote, int col, int lines)
+{
+    const char *b = t->buf;
+    size_t p = t->pos, dlen = delim ? strlen(delim) : 0;
+    int seen = 0;
+    while (p < t->len && seen < lines) {
+        size_t e = p;
+        while (e < t->len && b[e] != '\n')
+            e++;
+        /* field boundaries on [p, e) */
+        size_t q = p, fs = p, fe = e;
+        int k = 0, inq = 0, found = 0, blank = 1;
+        for (size_t r = p; r < e; r++)
+            blank &= b[r] == ' ' || b[r] == '\t' || b[r] == '\r';
+        if (blank) {
+            p = e + 1;
+            continue;
+        }
+        if (!delim)
+            while (q < e && (b[q] == ' ' || b[q] == '\t'))
+                q++;
+        fs = q;
+        for (; q <= e; q++) {
+            int end = q == e;
+            if (!end && quote && b[q] == '"')
+                inq = !inq;
+            int at = !end && !inq &&
+                     (delim ? (dlen == 1 ? b[q] == delim[0] : !strncmp(b + q, delim, dlen))
+                            : (b[q] == ' ' || b[q] == '\t'));
+            if (end || at) {
+                if (k == col) {
+                    fe = q;
+                    found = 1;
+                    break;
+                }
+                k++;
+                q += delim ? dlen - 1 : 0;
+                if (!delim)
+                    while (q + 1 < e && (b[q + 1] == ' ' || b[q + 1] == '\t'))
+                        q++;
+                fs = q + 1;
+            }
+        }
+        if (!found)
+            return 0;
+        if (quote && fe > fs + 1 && b[fs] == '"' && b[fe - 1] == '"')
+            fs++, fe--;
+        if (!int_id(b + fs, fe - fs))
+            return 0;
+        seen++;
+        p = e + 1;
+    }
+    return seen > 0;
+}
+
+/* A word that names a column rather than being an id: it has no digits and
+ * header_role knows it. */
+static int names_column(const char *s)
+{
+    return !has_digit(s) && header_role(s) >= 0;
+}
+
+/* Ratings written as integers at or above this look like Unix timestamps
+ * (1e8 s is March 1973), not like a rating scale. */
+#define EPOCH_LIKE 1e8
 
 rec_status rec_load_delimited(rec_loader *L, rec_text *t, const char *delim, int quote,
                               const char *columns, int header, int synth_time)
@@ -214,26 +300,49 @@ rec_status rec_load_delimited(rec_loader *L, rec_text *t, const char *delim, int
         int n = parse_columns(L, columns, role, ncols);
         if (n < 0)
             return (rec_status)n;
-        if (n != ncols)
-            return rec_text_error(t, line, 1, "the columns option names %d columns, the line has %d",
-                                  n, ncols);
+        if (n != ncols) {
+            if (L->user_columns)
+                return rec_text_error(t, line, 1,
+                                      "the columns option names %d columns, the line has %d",
+                                      n, ncols);
+            return rec_text_error(t, line, 1, "expected %d columns (%s), got %d", n, columns,
+                                  ncols);
+        }
         named = 1;
     } else {
         for (int k = 0; k < ncols; k++)
             role[k] = k < 4 ? COL_USER + k : COL_SKIP;
     }
-    /* Header: a numeric column that does not parse, or words where ids go. */
+    int pu = -1, pi = -1;
+    for (int k = 0; k < ncols; k++) {
+        pu = pu < 0 && role[k] == COL_USER ? k : pu;
+        pi = pi < 0 && role[k] == COL_ITEM ? k : pi;
+    }
+    /* Header: a line whose user or item field is not an id of the kind the
+     * rest of the file has (a word over integer ids), or whose user and item
+     * fields both name columns (files whose ids are words).  A first line
+     * that reads as data but for a bad rating is data, and its error says so. */
     int is_header = header == 1;
-    if (header < 0) {
+    if (header < 0 && pu >= 0 && pi >= 0) {
+        int differs = 0, word = 0;
+        for (int c = 0; c < 2; c++) {
+            int k = c ? pi : pu;
+            if (!int_id(f[k].s, f[k].len) && rest_int_ids(t, delim, quote, k, 50)) {
+                differs = 1;
+                word |= !has_digit(f[k].s);
+            }
+        }
+        int numbers_fail = 0;
         for (int k = 0; k < ncols; k++) {
             double v;
-            if ((role[k] == COL_RATING || role[k] == COL_TIME) && !rec_parse_double(f[k].s, &v))
-                is_header = 1;
-            if ((role[k] == COL_USER || role[k] == COL_ITEM) && !has_digit(f[k].s) &&
-                header_role(f[k].s) >= 0)
-                is_header = 1;
+            int64_t ts;
+            numbers_fail |= (role[k] == COL_RATING && !rec_parse_double(f[k].s, &v)) ||
+                            (role[k] == COL_TIME && !rec_parse_time(f[k].s, &ts));
         }
+        is_header = (differs && (word || numbers_fail)) ||
+                    (names_column(f[pu].s) && names_column(f[pi].s));
     }
+    int by_name = 0;
     if (is_header && !named) {
         int hr[MAXCOLS], hu = 0, hi = 0;
         for (int k = 0; k < ncols; k++) {
@@ -241,7 +350,8 @@ rec_status rec_load_delimited(rec_loader *L, rec_text *t, const char *delim, int
             hu += hr[k] == COL_USER;
             hi += hr[k] == COL_ITEM;
         }
-        if (hu == 1 && hi == 1)
+        by_name = hu == 1 && hi == 1;
+        if (by_name)
             for (int k = 0; k < ncols; k++)
                 role[k] = hr[k] < 0 ? COL_SKIP : hr[k];
     }
@@ -258,8 +368,27 @@ rec_status rec_load_delimited(rec_loader *L, rec_text *t, const char *delim, int
     if (cu < 0 || ci < 0)
         return rec_text_error(t, line, 1, "expected at least 2 columns (user, item), got %d",
                               ncols);
+    /* Columns taken by position under a header that does not name them: say
+     * which, or tags.csv (tag_id,tag_name) loads as users and items unnoticed. */
+    if (is_header && !named && !by_name) {
+        char extra[300] = "";
+        if (cr >= 0)
+            snprintf(extra, sizeof extra, ", column %d '%.60s' as rating", cr + 1, f[cr].s);
+        if (ct >= 0)
+            snprintf(extra + strlen(extra), sizeof extra - strlen(extra),
+                     ", column %d '%.60s' as timestamp", ct + 1, f[ct].s);
+        if (rec_ds_warn(L->d, "%s: the header names no user and item columns; took column %d "
+                              "'%.60s' as user, column %d '%.60s' as item%s (set columns to "
+                              "choose)", t->path, cu + 1, f[cu].s, ci + 1, f[ci].s, extra))
+            return rec_nomem(L->fn);
+    }
     L->d->has_r = cr >= 0;
     L->d->has_t = ct >= 0 || synth_time;
+    L->d->src_header = is_header;
+    L->d->src_synth_time = synth_time;
+    /* A rating column that no one named (neither the columns option nor the
+     * header) may be a timestamp column: user,item,timestamp files are common. */
+    int rating_by_position = cr >= 0 && !named && !by_name;
     if (is_header)
         got = rec_text_record(t, delim, quote, f, MAXCOLS, &nf, &line);
     int64_t rows = 0;
@@ -272,11 +401,40 @@ rec_status rec_load_delimited(rec_loader *L, rec_text *t, const char *delim, int
         int32_t u = -1, i = -1;
         double r = 0;
         int64_t ts = synth_time ? rows : 0;
-        if (cr >= 0 && !rec_parse_double(f[cr].s, &r))
-            return rec_text_error(t, line, f[cr].col, "rating '%s' is not a number", f[cr].s);
-        if (ct >= 0 && !rec_parse_i64(f[ct].s, &ts))
-            return rec_text_error(t, line, f[ct].col, "timestamp '%s' is not an integer",
+        if (cr >= 0 && !rec_parse_double(f[cr].s, &r)) {
+            if (rows == 0 && !is_header && header < 0 && !has_digit(f[cr].s))
+                return rec_text_error(t, line, f[cr].col,
+                                      "rating '%s' is not a number (line 1 is data, "
+                                      "not a header: its user and item are ids like the "
+                                      "rest's; set header=yes if it is one)", f[cr].s);
+            return rec_text_error(t, line, f[cr].col,
+                                  "rating '%s' is not a number (decimal only)", f[cr].s);
+        }
+        if (cr >= 0 && !isfinite((float)r))
+            return rec_text_error(t, line, f[cr].col,
+                                  "rating '%s' is too large for a float (|rating| < 3.4e38)",
+                                  f[cr].s);
+        if (rating_by_position && r >= EPOCH_LIKE && int_id(f[cr].s, f[cr].len)) {
+            char cols[4 * MAXCOLS] = "";
+            for (int k = 0, o = 0; k < ncols && o < (int)sizeof cols - 12; k++)
+                o += snprintf(cols + o, sizeof cols - (size_t)o, "%s%s", k ? "," : "",
+                              k == cu ? "user" : k == ci ? "item" : k == cr ? "timestamp" : "-");
+            return rec_text_error(t, line, f[cr].col,
+                                  "rating '%s' looks like a Unix timestamp, not a rating; name "
+                                  "the columns, e.g. columns=%s (librec --columns %s)", f[cr].s,
+                                  cols, cols);
+        }
+        if (ct >= 0 && !rec_parse_time(f[ct].s, &ts)) {
+            if (rows == 0 && !is_header && header < 0 && !has_digit(f[ct].s))
+                return rec_text_error(t, line, f[ct].col,
+                                      "timestamp '%s' is not an integer or an ISO-8601 date "
+                                      "(line 1 is data, not a header: its user and item are "
+                                      "ids like the rest's; set header=yes if it is one)",
+                                      f[ct].s);
+            return rec_text_error(t, line, f[ct].col,
+                                  "timestamp '%s' is not an integer or an ISO-8601 date",
                                   f[ct].s);
+        }
         REC_TRY(row_id(L, t, REC_SIDE_USER, &f[cu], line, &u));
         REC_TRY(row_id(L, t, REC_SIDE_ITEM, &f[ci], line, &i));
         rows++;
@@ -312,6 +470,10 @@ static rec_status load_lightgcn(rec_loader *L, rec_text *t)
             while (p < t->len && b[p] != ' ' && b[p] != '\t' && b[p] != '\r' && b[p] != '\n')
                 p++;
             k.len = (size_t)(b + p - k.s);
+            const char *nul = memchr(k.s, 0, k.len);
+            if (nul)
+                return rec_text_error(t, line, k.col + (size_t)(nul - k.s),
+                                      "NUL byte inside an id");
             char save = b[p];
             b[p] = 0;
             int32_t idx;
@@ -348,6 +510,14 @@ static int first_line(const rec_text *t, char *buf, size_t n)
     return (int)k;
 }
 
+static int dcolon_fields(const char *line)
+{
+    int n = 1;
+    for (const char *p = strstr(line, "::"); p; p = strstr(p + 2, "::"))
+        n++;
+    return n;
+}
+
 /* Smallest and largest number of blank-separated tokens over the first
  * non-empty lines. */
 static void token_range(const rec_text *t, int lines, int *lo, int *hi)
@@ -381,7 +551,9 @@ static int detect(const char *path, const rec_text *t)
     int ends_data = bl > 5 && !strcmp(base + bl - 5, ".data");
     if (!strcmp(base, "u.data") || (ends_data && strchr(line, '\t')))
         return FMT_MOVIELENS;
-    if (ends_dat && strstr(line, "::"))
+    /* ratings.dat is user::item::rating::timestamp; other "::" files (2 or
+     * 3 fields, or any name) are read as delimited below. */
+    if (ends_dat && strstr(line, "::") && dcolon_fields(line) == 4)
         return FMT_MOVIELENS;
     if (!strncmp(line, "userId,movieId", 14))
         return FMT_MOVIELENS;
@@ -406,12 +578,14 @@ static int detect(const char *path, const rec_text *t)
     return FMT_AUTO;
 }
 
+/* Indexed by FMT_*. */
+static const char *const fmt_names[] = { "auto", "csv", "tsv", "pairs", "movielens",
+                                         "goodbooks", "lightgcn" };
+
 static int format_code(const char *s)
 {
-    static const char *names[] = { "auto", "csv", "tsv", "pairs", "movielens", "goodbooks",
-                                   "lightgcn" };
     for (int k = 0; k < 7; k++)
-        if (!strcmp(s, names[k]))
+        if (!strcmp(s, fmt_names[k]))
             return k;
     return -1;
 }
@@ -475,7 +649,8 @@ static rec_status load_into(rec_loader *L, const char *path, const char *format)
                        "lightgcn", L->fn, format);
     rec_text t;
     REC_TRY(rec_text_open(&t, path, L->fn));
-    if (fmt == FMT_AUTO)
+    int detected = fmt == FMT_AUTO;
+    if (detected)
         fmt = detect(path, &t);
     if (fmt == FMT_AUTO) {
         rec_text_close(&t);
@@ -499,14 +674,16 @@ static rec_status load_into(rec_loader *L, const char *path, const char *format)
     /* Layout options only shape delimited files; elsewhere the layout is
      * fixed, and an option that would be ignored is an error instead. */
     if (fmt != FMT_CSV && fmt != FMT_TSV && (*columns || *dopt || header >= 0)) {
-        static const char *names[] = { "auto", "csv", "tsv", "pairs", "movielens", "goodbooks",
-                                       "lightgcn" };
         rec_text_close(&t);
         return rec_err(REC_E_INVALID,
                        "%s: %s: options columns, delimiter and header apply to csv and tsv, "
                        "not to format %s%s; name --format csv or tsv",
-                       L->fn, path, names[fmt], format && strcmp(format, "auto") ? "" : " (detected)");
+                       L->fn, path, fmt_names[fmt], format && strcmp(format, "auto") ? "" : " (detected)");
     }
+    L->d->src_format = fmt_names[fmt];
+    L->d->src_detected = detected;
+    L->d->src_header = -1;
+    L->user_columns = *columns != 0;
     rec_status st;
     switch (fmt) {
     case FMT_CSV: {
@@ -520,9 +697,21 @@ static rec_status load_into(rec_loader *L, const char *path, const char *format)
     case FMT_TSV:
         st = rec_load_delimited(L, &t, delim_of(dopt, "\t"), 0, columns, header, 0);
         break;
-    case FMT_PAIRS:
+    case FMT_PAIRS: {
+        /* Pairs are blank-separated; a "::" or comma file named pairs would
+         * otherwise fail on a column count the user never set. */
+        char line[512];
+        first_line(&t, line, sizeof line);
+        const char *sep = strstr(line, "::") ? "::" : strchr(line, ',') ? "," : NULL;
+        if (sep && !strpbrk(line, " \t")) {
+            st = rec_text_error(&t, 1, (size_t)(strstr(line, sep) - line) + 1,
+                                "format pairs is 'user item' separated by blanks; this line "
+                                "is '%s'-separated (use format csv, or auto)", sep);
+            break;
+        }
         st = rec_load_delimited(L, &t, NULL, 0, "user,item", 0, 1);
         break;
+    }
     case FMT_LIGHTGCN:
         st = load_lightgcn(L, &t);
         break;

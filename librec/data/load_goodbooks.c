@@ -6,6 +6,7 @@
  * average_rating, ratings_count, books_count (numeric), tags (multi-hot). */
 #include "data/load-impl.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -171,7 +172,7 @@ rec_status rec_load_goodbooks_books(rec_loader *L, const char *dir)
                 double v;
                 if (!x->len)
                     continue; /* missing year etc. */
-                if (!rec_parse_double(x->s, &v)) {
+                if (!rec_parse_double(x->s, &v) || !isfinite((float)v)) {
                     st = rec_text_error(&t, line, x->col, "%s '%s' is not a number",
                                         colname[c], x->s);
                     break;

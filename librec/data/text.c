@@ -184,6 +184,8 @@ int rec_text_record(rec_text *t, const char *delim, int quote, rec_tok *f, int m
                 b[w++] = b[r++];
             }
             tk->len = w - p;
+            if (memchr(tk->s, 0, tk->len))
+                return rec_text_error(t, rec_line, tk->col, "NUL byte inside a field");
             /* Only blanks may follow the closing quote before the delimiter. */
             while (r < t->len && is_blank(b[r]) && !(delim && dlen == 1 && b[r] == delim[0]))
                 r++;
@@ -216,6 +218,10 @@ int rec_text_record(rec_text *t, const char *delim, int quote, rec_tok *f, int m
                 e--;
             tk->s = b + s;
             tk->len = e - s;
+            const char *nul = memchr(tk->s, 0, tk->len);
+            if (nul)
+                return rec_text_error(t, rec_line, tk->col + (size_t)(nul - tk->s),
+                                      "NUL byte inside a field");
             int at_delim = p < t->len && b[p] != '\n';
             if (!delim && at_delim) {
                 /* Trailing blanks at the end of a line are not a field. */
@@ -278,6 +284,35 @@ int rec_parse_i64(const char *s, int64_t *v)
     return 1;
 }
 
+/* Decimal only: [sign] digits [. digits] [e [sign] digits], or with the
+ * digits after the point alone ("-.5").  strtod would also take hex
+ * ("0x10" = 16), "inf", "nan" and "infinity", none of which is a rating a
+ * file means to give. */
+static const char *decimal_end(const char *p)
+{
+    if (*p == '-' || *p == '+')
+        p++;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        digits++;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            digits++;
+    if (!digits)
+        return NULL;
+    if (*p == 'e' || *p == 'E') {
+        const char *q = p + 1;
+        if (*q == '-' || *q == '+')
+            q++;
+        if (*q < '0' || *q > '9')
+            return NULL;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        p = q;
+    }
+    return p;
+}
+
 int rec_parse_double(const char *s, double *v)
 {
     while (is_blank(*s))
@@ -306,15 +341,113 @@ int rec_parse_double(const char *s, double *v)
         *v = neg ? -x : x;
         return 1;
     }
+    const char *e = decimal_end(s);
+    if (!e)
+        return 0;
+    while (is_blank(*e))
+        e++;
+    if (*e)
+        return 0;
     char *end;
     errno = 0;
     double x = strtod(s, &end);
-    if (end == s)
-        return 0;
-    while (is_blank(*end))
-        end++;
-    if (*end || !isfinite(x))
+    if (!isfinite(x))
         return 0;
     *v = x;
     return 1;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* n digits at *p as a number, advancing *p; -1 when they are not digits. */
+static int digits_at(const char **p, int n)
+{
+    int v = 0;
+    for (int k = 0; k < n; k++) {
+        char c = (*p)[k];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    return v;
+}
+
+/* ISO-8601: YYYY-MM-DD, optionally followed by T or a space and
+ * hh:mm[:ss[.fraction]], then Z or +hh[:]mm / -hh[:]mm (UTC when absent);
+ * seconds since 1970-01-01T00:00:00Z (fractions dropped). */
+static int parse_iso8601(const char *s, int64_t *v)
+{
+    const char *p = s;
+    int y = digits_at(&p, 4);
+    if (y < 0 || *p++ != '-')
+        return 0;
+    int mo = digits_at(&p, 2);
+    if (mo < 1 || mo > 12 || *p++ != '-')
+        return 0;
+    int d = digits_at(&p, 2);
+    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
+        return 0;
+    int64_t secs = days_from_civil(y, mo, d) * 86400;
+    if (*p == 'T' || (*p == ' ' && p[1] >= '0' && p[1] <= '9')) {
+        p++;
+        int h = digits_at(&p, 2);
+        if (h < 0 || h > 23 || *p++ != ':')
+            return 0;
+        int mi = digits_at(&p, 2);
+        if (mi < 0 || mi > 59)
+            return 0;
+        int sec = 0;
+        if (*p == ':') {
+            p++;
+            sec = digits_at(&p, 2);
+            if (sec < 0 || sec > 60)
+                return 0;
+            if (*p == '.' || *p == ',') {
+                p++;
+                if (*p < '0' || *p > '9')
+                    return 0;
+                while (*p >= '0' && *p <= '9')
+                    p++;
+            }
+        }
+        secs += h * 3600 + mi * 60 + sec;
+        if (*p == 'Z') {
+            p++;
+        } else if (*p == '+' || *p == '-') {
+            int sign = *p++ == '-' ? -1 : 1;
+            int oh = digits_at(&p, 2);
+            if (*p == ':')
+                p++;
+            int om = digits_at(&p, 2);
+            if (oh < 0 || oh > 23 || om < 0 || om > 59)
+                return 0;
+            secs -= sign * (oh * 3600 + om * 60);
+        }
+    }
+    while (is_blank(*p))
+        p++;
+    if (*p)
+        return 0;
+    *v = secs;
+    return 1;
+}
+
+int rec_parse_time(const char *s, int64_t *v)
+{
+    while (is_blank(*s))
+        s++;
+    return rec_parse_i64(s, v) || parse_iso8601(s, v);
 }

@@ -75,14 +75,13 @@ rec_status rec_metrics_parse(const char *list, const char *fn, rec_metric **out,
         return rec_nomem(fn);
     size_t cnt = 0;
     rec_status st = REC_OK;
-    const char *p = list;
-    for (;;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        while (len && isspace((unsigned char)*p))
-            p++, len--;
-        while (len && isspace((unsigned char)p[len - 1]))
-            len--;
+    rec_list_iter it;
+    const char *p;
+    size_t len;
+    rec_list_start(&it, list);
+    if (!it.next)
+        st = rec_err(REC_E_INVALID, "%s: empty entry in the metric list '%s'", fn, list);
+    while (!st && rec_list_next(&it, &p, &len)) {
         char e[64];
         if (len == 0) {
             st = rec_err(REC_E_INVALID, "%s: empty entry in the metric list '%s'", fn, list);
@@ -104,9 +103,6 @@ rec_status rec_metrics_parse(const char *list, const char *fn, rec_metric **out,
         if (st)
             break;
         cnt++;
-        if (!end)
-            break;
-        p = end + 1;
     }
     if (st) {
         rec_free(m, cap * sizeof *m);

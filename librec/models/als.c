@@ -293,7 +293,8 @@ static rec_status als_score_history(const rec_model *m, const int32_t *items, co
 static rec_status als_similar(const rec_model *m, int32_t i, float *out)
 {
     const rec_als_state *s = m->state;
-    rec_cosine_to_row(m->nitems, s->dim, s->Y, i, out);
+    int d = s->dim;
+    rec_rows_cosine(s->Y, m->nitems, d, s->Y + (size_t)i * d, out);
     return REC_OK;
 }
 

@@ -80,8 +80,6 @@ rec_status rec_dnn_features_load(rec_dnn *s, const rec_lrm_reader *r, int32_t nu
 void rec_dnn_features_free(rec_dnn *s);
 /* Fills lay and xlay from the slots (after resolve or load). */
 rec_status rec_dnn_layout(rec_dnn *s, const char *fn);
-/* "64,32" -> hidden sizes (0 to REC_NN_MLP_MAX - 1 of them). */
-rec_status rec_dnn_parse_hidden(const char *text, int64_t *out, int *n, const char *fn);
 
 /* ---- dnn_net.c ---- */
 /* Adds every parameter to s->ps (names derive from the layout only, so a

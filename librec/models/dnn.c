@@ -89,7 +89,9 @@ static rec_status dnn_alloc(rec_model *m, const char *fn)
     s->target = !strcmp(t, "rating") ? REC_DNN_RATING
               : !strcmp(t, "threshold") ? REC_DNN_THRESHOLD : REC_DNN_IMPLICIT;
     s->rmax = 1;
-    return rec_dnn_parse_hidden(rec_model_str(m, "hidden"), s->hidden, &s->nhidden, fn);
+    /* the output layer is the MLP's last: at most REC_NN_MLP_MAX - 1 hidden ones */
+    return rec_list_ints(rec_model_str(m, "hidden"), 1, 65536, s->hidden, REC_NN_MLP_MAX - 1,
+                         &s->nhidden, fn, "hidden");
 }
 
 typedef struct fitctx {
@@ -145,20 +147,6 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
     return rec_optim_step(c->opt);
 }
 
-static rec_status make_params(rec_params **out, const char *k1, double v1, const char *k2,
-                              double v2)
-{
-    REC_TRY(rec_params_create(out));
-    rec_status st = rec_params_set_float(*out, k1, v1);
-    if (!st)
-        st = rec_params_set_float(*out, k2, v2);
-    if (st) {
-        rec_params_destroy(*out);
-        *out = NULL;
-    }
-    return st;
-}
-
 static rec_status train(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user,
                         const char *fn)
 {
@@ -166,33 +154,24 @@ static rec_status train(rec_model *m, const rec_dataset *d, rec_progress_fn cb, 
     fitctx c = { .m = m, .us = rec_ds_users_col(d), .is = rec_ds_items_col(d),
                  .rt = rec_ds_ratings_col(d), .negatives = (int)rec_model_int(m, "negatives"),
                  .threshold = (float)rec_model_flt(m, "threshold") };
-    rec_params *op = NULL, *tp = NULL;
-    rec_status st = make_params(&op, "lr", rec_model_flt(m, "lr"), "weight_decay",
-                                rec_model_flt(m, "reg"));
+    rec_optim_config oc;
+    rec_status st = rec_optim_config_init(&oc, "adam");
+    oc.lr = rec_model_flt(m, "lr");
+    oc.weight_decay = rec_model_flt(m, "reg");
     if (!st)
-        st = rec_optim_create(&c.opt, "adam", op, s->ps);
+        st = rec_optim_create_config(&c.opt, &oc, s->ps);
     if (!st)
         st = rec_graph_create(&c.g);
     if (!st && s->target != REC_DNN_RATING && c.negatives > 0)
         st = rec_sampler_create(&c.smp, d, NULL);
-    if (!st)
-        st = rec_params_create(&tp);
     if (!st) {
         rec_graph_set_training(c.g, 1);
         rec_graph_seed(c.g, (uint64_t)rec_model_int(m, "seed") ^ 0x5eedull);
-        rec_params_set_int(tp, "epochs", rec_model_int(m, "epochs"));
-        rec_params_set_int(tp, "batch", rec_model_int(m, "batch"));
-        rec_params_set_int(tp, "seed", rec_model_int(m, "seed"));
-        st = rec_params_set_int(tp, "validate_every", 0);
-    }
-    if (!st) {
         rec_trainer_vt vt = { .n_examples = rec_ds_num_rows(d), .step = step };
-        st = rec_trainer_run(tp, &vt, &c, s->ps, c.opt, cb, user, NULL);
+        st = rec_model_train(m, &vt, &c, s->ps, c.opt, cb, user, fn);
     }
     if (st == REC_E_NOMEM && !*rec_last_error())
         rec_nomem(fn);
-    rec_params_destroy(tp);
-    rec_params_destroy(op);
     rec_sampler_destroy(c.smp);
     rec_graph_destroy(c.g);
     rec_optim_destroy(c.opt);
@@ -274,11 +253,7 @@ static rec_status dnn_save(const rec_model *m, rec_lrm_writer *w)
     int64_t one[1] = { 1 };
     REC_TRY(rec_lrm_add_tensor(w, "dnn.rmax", REC_LRM_F32, 1, one, &s->rmax));
     REC_TRY(rec_dnn_features_save(s, w));
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        const rec_tensor *t = rec_pstore_at(s->ps, k);
-        REC_TRY(rec_lrm_add_tensor(w, t->name, REC_LRM_F32, t->nd, t->shape, t->v));
-    }
-    return REC_OK;
+    return rec_pstore_save(s->ps, w, "", "rec_model_save(dnn)");
 }
 
 static rec_status dnn_load(rec_model *m, const rec_lrm_reader *r)
@@ -296,12 +271,7 @@ static rec_status dnn_load(rec_model *m, const rec_lrm_reader *r)
     rec_rng rng;
     rec_rng_seed(&rng, 0);
     REC_TRY(rec_dnn_build(s, (float)rec_model_flt(m, "dropout"), 0.0f, &rng));
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        rec_tensor *t = rec_pstore_at(s->ps, k);
-        REC_TRY(rec_lrm_tensor_expect(r, t->name, REC_LRM_F32, t->nd, t->shape, &p));
-        memcpy(t->v, p, (size_t)t->n * sizeof *t->v);
-    }
-    return REC_OK;
+    return rec_pstore_load(s->ps, r, "", fn);
 }
 
 static int dnn_predicts_ratings(const rec_model *m)

@@ -180,17 +180,14 @@ static rec_status features_of(const rec_model *m, const rec_dataset *d, rec_dnn 
         }
         return REC_OK;
     }
-    for (const char *p = list;;) {
-        const char *e = strchr(p, ','), *b = p;
-        if (!e)
-            e = p + strlen(p);
-        const char *next = *e ? e + 1 : NULL;
-        trim(&b, &e);
-        REC_TRY(add_named(d, s, side, b, (size_t)(e - b), 1, zscore, key, &slot, fn));
-        if (!next)
-            break;
-        p = next;
-    }
+    rec_list_iter it;
+    const char *b;
+    size_t len;
+    rec_list_start(&it, list);
+    if (!it.next)
+        return rec_err(REC_E_INVALID, "%s: %s is empty: name fields, or \"auto\"", fn, key);
+    while (rec_list_next(&it, &b, &len))
+        REC_TRY(add_named(d, s, side, b, len, 1, zscore, key, &slot, fn));
     return REC_OK;
 }
 
@@ -250,12 +247,12 @@ static rec_status crosses_of(const rec_model *m, const rec_dataset *d, rec_dnn *
     }
     if (strcmp(list, "none") == 0 || !*list)
         return REC_OK;
-    for (const char *p = list;;) {
-        const char *e = strchr(p, ','), *b = p;
-        if (!e)
-            e = p + strlen(p);
-        const char *next = *e ? e + 1 : NULL;
-        const char *x = NULL;
+    rec_list_iter it;
+    const char *b;
+    size_t len;
+    rec_list_start(&it, list);
+    while (rec_list_next(&it, &b, &len)) {
+        const char *e = b + len, *x = NULL;
         for (const char *q = b; q + 2 < e; q++)
             if (q[0] == ' ' && q[1] == 'x' && q[2] == ' ') {
                 x = q;
@@ -279,43 +276,8 @@ static rec_status crosses_of(const rec_model *m, const rec_dataset *d, rec_dnn *
                            "rec_dataset_cross with a numeric field)",
                            fn, (int)(e - b), b);
         REC_TRY(cross_add(s, us, is, maxb, fn));
-        if (!next)
-            break;
-        p = next;
     }
     return REC_OK;
-}
-
-rec_status rec_dnn_parse_hidden(const char *text, int64_t *out, int *n, const char *fn)
-{
-    *n = 0;
-    const char *p = text;
-    while (*p == ' ')
-        p++;
-    if (!*p)
-        return REC_OK;
-    for (;;) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 65536)
-            return rec_err(REC_E_INVALID,
-                           "%s: hidden: expected layer sizes in 1..65536 separated by commas, "
-                           "got '%s'",
-                           fn, text);
-        if (*n == REC_NN_MLP_MAX - 1)
-            return rec_err(REC_E_INVALID, "%s: hidden: at most %d layers, got '%s'", fn,
-                           REC_NN_MLP_MAX - 1, text);
-        out[(*n)++] = v;
-        while (*end == ' ')
-            end++;
-        if (!*end)
-            return REC_OK;
-        if (*end != ',')
-            return rec_err(REC_E_INVALID,
-                           "%s: hidden: expected layer sizes separated by commas, got '%s'", fn,
-                           text);
-        p = end + 1;
-    }
 }
 
 rec_status rec_dnn_resolve(const rec_model *m, const rec_dataset *d, rec_dnn *s, const char *fn)

@@ -147,9 +147,10 @@ typedef struct rec_knn {
       "(a pair's score is always the prediction)" }
 
 /* Reads the settings from m's params; rows_are_users picks the orientation.
- * Builds R from the dataset, the similarities and the neighbour lists. */
-rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int rows_are_users,
-                       const char *fn);
+ * Builds R from the dataset, the similarities and the neighbour lists,
+ * reporting each step to cb (rec_model_step_done). */
+rec_status rec_knn_fit(rec_knn *s, rec_model *m, const rec_dataset *d, int rows_are_users,
+                       rec_progress_fn cb, void *user, const char *fn);
 void rec_knn_free(rec_knn *s);
 
 /* Prediction for (row a, col c) from the neighbours of a that have col c:
@@ -183,6 +184,13 @@ rec_status rec_knn_score_col(const rec_knn *s, const float *x, float cbias, int 
  * for_ranking: the similarity the ranking lists use. */
 rec_status rec_knn_query(const rec_knn *s, const int32_t *idx, const float *val, int64_t n,
                          float bias, int for_ranking, int32_t *nbr, float *nsim, int64_t *nn);
+
+/* out[nrows]: row a's similarity to every row (0 for rows with none, and
+ * for a itself) under the prediction's similarity measure and min_support,
+ * shrunk by `shrink` in place of the "shrinkage" setting, over all rows (not
+ * only a's stored list).  What item-CF's similar() shows.  REC_E_NOMEM, no
+ * message. */
+rec_status rec_knn_similar(const rec_knn *s, int32_t a, double shrink, float *out);
 
 /* ---- baselines (knn_baseline.c) ---- */
 

@@ -405,6 +405,32 @@ static size_t query_rows(const rec_knn *s, scratch *w, const int32_t *idx, const
     return size;
 }
 
+rec_status rec_knn_similar(const rec_knn *s, int32_t a, double shrink, float *out)
+{
+    rec_knn v = *s;
+    v.shrink = shrink;
+    size_t keep = s->nrows > 1 ? (size_t)s->nrows - 1 : 1;
+    scratch w;
+    int32_t *idx = xalloc(keep, sizeof *idx);
+    float *val = xalloc(keep, sizeof *val);
+    if (!idx || !val || !scratch_alloc(&w, s->nrows, keep)) {
+        XFREE(idx, keep);
+        XFREE(val, keep);
+        return REC_E_NOMEM;
+    }
+    size_t n = query_rows(&v, &w, s->rcol + s->rptr[a], s->rval + s->rptr[a],
+                          s->rptr[a + 1] - s->rptr[a], s->rbias ? s->rbias[a] : 0.0f, a, keep,
+                          idx, val);
+    for (int32_t b = 0; b < s->nrows; b++)
+        out[b] = 0.0f;
+    for (size_t j = 0; j < n; j++)
+        out[idx[j]] = val[j];
+    scratch_free(&w);
+    XFREE(idx, keep);
+    XFREE(val, keep);
+    return REC_OK;
+}
+
 typedef struct sim_job {
     const rec_knn *s;
     size_t keep;
@@ -525,8 +551,8 @@ static rec_status reverse_lists(rec_knn *s)
     return REC_OK;
 }
 
-rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int rows_are_users,
-                       const char *fn)
+rec_status rec_knn_fit(rec_knn *s, rec_model *m, const rec_dataset *d, int rows_are_users,
+                       rec_progress_fn cb, void *user, const char *fn)
 {
     memset(s, 0, sizeof *s);
     s->rows_are_items = !rows_are_users;
@@ -601,17 +627,28 @@ rec_status rec_knn_fit(rec_knn *s, const rec_model *m, const rec_dataset *d, int
         if (st)
             return rec_nomem(fn);
     }
+    /* The steps, so a long fit shows where it is: the similarities take
+     * most of the time. */
+    int base = rec_knn_uses_baseline(s), ranked = has_rank_lists(s);
+    int step = 0, steps = 2 + base + ranked;
     st = derive(s);
-    if (!st && rec_knn_uses_baseline(s))
-        st = rec_knn_baselines(s);
+    if (!st)
+        st = rec_model_step_done(m, "ratings", ++step, steps, cb, user, fn);
+    if (!st && base && !(st = rec_knn_baselines(s)))
+        st = rec_model_step_done(m, "baselines", ++step, steps, cb, user, fn);
     if (!st)
         st = neighbours(s, &s->nptr, &s->nbr, &s->nsim, &s->nn);
-    if (!st && has_rank_lists(s)) {
+    if (!st && ranked) {
+        st = rec_model_step_done(m, "similarities", ++step, steps, cb, user, fn);
         rec_knn v = binary_view(s);
-        st = neighbours(&v, &s->rnptr, &s->rnbr, &s->rnsim, &s->rnn);
+        if (!st)
+            st = neighbours(&v, &s->rnptr, &s->rnbr, &s->rnsim, &s->rnn);
     }
     if (!st)
         st = reverse_lists(s);
+    if (!st)
+        st = rec_model_step_done(m, ranked ? "ranking lists" : "similarities", ++step, steps, cb,
+                                 user, fn);
     return st == REC_E_NOMEM ? rec_nomem(fn) : st;
 }
 
@@ -971,10 +1008,7 @@ rec_status rec_knn_model_fit(rec_model *m, const rec_dataset *d, int rows_are_us
     char fn[64];
     snprintf(fn, sizeof fn, "rec_model_fit(%s)", m->vt->kind);
     REC_TRY(model_alloc(m));
-    REC_TRY(rec_knn_fit(m->state, m, d, rows_are_users, fn));
-    if (cb && cb(user, 1, 1, NAN))
-        return rec_err(REC_E_CANCELLED, "%s: cancelled", fn);
-    return REC_OK;
+    return rec_knn_fit(m->state, m, d, rows_are_users, cb, user, fn);
 }
 
 rec_status rec_knn_model_save(const rec_model *m, rec_lrm_writer *w)

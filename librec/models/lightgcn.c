@@ -51,6 +51,7 @@ static const rec_param_spec spec[] = {
       "L2 penalty on the layer-0 embeddings of a batch's nodes" },
     { "init_std", REC_PARAM_FLOAT, "0.1", 0, 10, NULL, "std of the normal initialisation" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
+    REC_MODEL_CHECKPOINT_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -183,25 +184,6 @@ static rec_status readout(rec_model *m, fitctx *c)
     return REC_OK;
 }
 
-static rec_status trainer_params(const rec_model *m, rec_params **out)
-{
-    REC_TRY(rec_params_create(out));
-    rec_status st = rec_params_set_int(*out, "epochs", rec_model_int(m, "epochs"));
-    if (!st)
-        st = rec_params_set_int(*out, "batch", rec_model_int(m, "batch"));
-    if (!st)
-        st = rec_params_set_int(*out, "seed", rec_model_int(m, "seed"));
-    if (!st)
-        st = rec_params_set_int(*out, "validate_every", 0);
-    return st;
-}
-
-static rec_status optim_params(const rec_model *m, rec_params **out)
-{
-    REC_TRY(rec_params_create(out));
-    return rec_params_set_float(*out, "lr", rec_model_flt(m, "lr"));
-}
-
 static rec_status lgcn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
 {
     static const char fn[] = "rec_model_fit(lightgcn)";
@@ -214,7 +196,6 @@ static rec_status lgcn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn c
                  .reg = (float)rec_model_flt(m, "reg") };
     rec_uigraph *ug = NULL;
     rec_pstore *ps = NULL;
-    rec_params *op = NULL, *tp = NULL;
     rec_status st = rec_uigraph_build(&ug, d, fn);
     c.ug = ug;
     if (!st && ug->nedges == 0)
@@ -240,27 +221,25 @@ static rec_status lgcn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn c
         rec_rng rng;
         rec_rng_seed(&rng, (uint64_t)rec_model_int(m, "seed"));
         rec_init_normal(c.E0, &rng, 0, (float)rec_model_flt(m, "init_std"));
-        st = optim_params(m, &op);
+        rec_optim_config oc;
+        st = rec_optim_config_init(&oc, "adam");
+        oc.lr = rec_model_flt(m, "lr");
+        if (!st)
+            st = rec_optim_create_config(&c.opt, &oc, ps);
     }
-    if (!st)
-        st = rec_optim_create(&c.opt, "adam", op, ps);
     if (!st)
         st = rec_graph_create(&c.g);
     if (!st && c.bpr)
         st = rec_sampler_create(&c.smp, d, NULL);
-    if (!st)
-        st = trainer_params(m, &tp);
     if (!st) {
         rec_graph_set_training(c.g, 1);
         rec_trainer_vt vt = { .n_examples = ug->nedges, .step = step };
-        st = rec_trainer_run(tp, &vt, &c, ps, c.opt, cb, user, NULL);
+        st = rec_model_train(m, &vt, &c, ps, c.opt, cb, user, fn);
     }
     if (!st)
         st = readout(m, &c);
     if (st == REC_E_NOMEM && !*rec_last_error())
         rec_nomem(fn);
-    rec_params_destroy(tp);
-    rec_params_destroy(op);
     rec_sampler_destroy(c.smp);
     rec_graph_destroy(c.g);
     rec_optim_destroy(c.opt);
@@ -305,11 +284,10 @@ static rec_status lgcn_score_history(const rec_model *m, const int32_t *items, c
 }
 
 /* Cosine between propagated item vectors. */
-/* Cosine between propagated item vectors. */
 static rec_status lgcn_similar(const rec_model *m, int32_t i, float *out)
 {
     const lgcn *s = m->state;
-    rec_cosine_to_row(m->nitems, s->dim, s->V, i, out);
+    rec_rows_cosine(s->V, m->nitems, s->dim, s->V + (size_t)i * s->dim, out);
     return REC_OK;
 }
 

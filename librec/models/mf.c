@@ -1,8 +1,8 @@
 /* "mf": matrix factorisation for implicit feedback trained through the
  * autodiff core (BPR over uniformly sampled negatives, lazy Adam on
  * row-sparse embedding gradients).  The demo model and the template every
- * neural model follows: build the loss from ops, backward, optimizer step,
- * reset the graph. */
+ * neural model follows: a step builds the loss from ops, runs backward and
+ * the optimizer; the trainer (rec_model_train) owns the epoch loop. */
 #include "model-impl.h"
 #include "core/linalg-impl.h"
 #include "core/ops.h"
@@ -15,13 +15,17 @@ static const rec_param_spec spec[] = {
     { "dim", REC_PARAM_INT, "32", 1, 4096, NULL, "latent factors per user and item" },
     { "epochs", REC_PARAM_INT, "20", 1, 100000, NULL, "passes over the interactions" },
     { "batch", REC_PARAM_INT, "1024", 1, 1 << 24, NULL, "interactions per step" },
-    { "lr", REC_PARAM_FLOAT, "0.01", 0, 10, NULL, "Adam learning rate" },
+    { "optimizer", REC_PARAM_STR, "adam", 0, 0, "adam|adagrad|sgd",
+      "optimizer of the embeddings (lazy on the rows a step touches; sgd as in the BPR "
+      "paper)" },
+    { "lr", REC_PARAM_FLOAT, "0.01", 0, 10, NULL, "learning rate" },
     { "reg", REC_PARAM_FLOAT, "0.0001", 0, 100, NULL,
-      "L2 penalty on the embeddings a step touches" },
+      "L2 penalty on the embeddings a step touches (the optimizer's weight decay)" },
     { "init_std", REC_PARAM_FLOAT, "0.1", 0, 10, NULL, "std of the normal initialisation" },
     { "fold_in_reg", REC_PARAM_FLOAT, "0.1", 0, 1e6, NULL,
       "ridge penalty when folding in a new history" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
+    REC_MODEL_CHECKPOINT_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -54,40 +58,31 @@ static rec_status mf_alloc(rec_model *m)
     return s->Q ? REC_OK : REC_E_NOMEM;
 }
 
-static int seen(const rec_model *m, int32_t u, int32_t i)
-{
-    const int32_t *a = m->seen + m->seen_ptr[u];
-    int64_t lo = 0, hi = m->seen_ptr[u + 1] - m->seen_ptr[u];
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (a[mid] < i)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < m->seen_ptr[u + 1] - m->seen_ptr[u] && a[lo] == i;
-}
+typedef struct fitctx {
+    rec_model *m;
+    rec_graph *g;
+    rec_optim *opt;
+    rec_sampler *smp;
+    const int32_t *us, *is;
+} fitctx;
 
-/* One BPR step on rows [b, e) of the shuffled order. */
-static rec_status step(rec_model *m, rec_graph *g, rec_optim *opt, rec_rng *rng,
-                       const int32_t *order, const int32_t *us, const int32_t *is, int64_t b,
-                       int64_t e, double *loss)
+/* One BPR step on the batch's interactions, one sampled negative each. */
+static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss)
 {
-    mf *s = m->state;
-    int64_t n = e - b;
+    fitctx *c = ctx;
+    mf *s = c->m->state;
+    rec_graph *g = c->g;
+    int64_t n = b->n;
+    rec_graph_reset(g);
     rec_tensor *tu = rec_tensor_i32(g, n), *ti = rec_tensor_i32(g, n), *tj = rec_tensor_i32(g, n);
     if (!tj)
         return rec_graph_status(g);
     for (int64_t k = 0; k < n; k++) {
-        int32_t r = order[b + k], u = us[r];
-        tu->iv[k] = u;
-        ti->iv[k] = is[r];
-        int32_t j;
-        int tries = 0;
-        do /* a user who has seen (almost) everything keeps a seen negative */
-            j = (int32_t)rec_rng_below(rng, (uint32_t)m->nitems);
-        while (seen(m, u, j) && ++tries < 64);
-        tj->iv[k] = j;
+        int32_t r = b->rows[k];
+        tu->iv[k] = c->us[r];
+        ti->iv[k] = c->is[r];
+        /* -1 (a user who has seen every item) gathers a zero row: no gradient */
+        REC_TRY(rec_sampler_draw(c->smp, rng, c->us[r], 1, tj->iv + k));
     }
     rec_tensor *U = rec_gather(g, s->P, tu, -1);
     rec_tensor *pos = rec_rowdot(g, U, rec_gather(g, s->Q, ti, -1));
@@ -97,53 +92,40 @@ static rec_status step(rec_model *m, rec_graph *g, rec_optim *opt, rec_rng *rng,
         return rec_graph_status(g);
     *loss = l->v[0];
     REC_TRY(rec_backward(g, l));
-    return rec_optim_step(opt);
+    return rec_optim_step(c->opt);
 }
 
 static rec_status mf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
 {
+    static const char fn[] = "rec_model_fit(mf)";
     REC_TRY(mf_alloc(m));
     mf *s = m->state;
+    /* the init has its own stream; the trainer's (seeded with seed) shuffles and samples */
     rec_rng rng;
-    rec_rng_seed(&rng, (uint64_t)rec_model_int(m, "seed"));
+    rec_rng_stream(&rng, (uint64_t)rec_model_int(m, "seed"), 1);
     rec_init_normal(s->P, &rng, 0, (float)rec_model_flt(m, "init_std"));
     rec_init_normal(s->Q, &rng, 0, (float)rec_model_flt(m, "init_std"));
 
-    rec_params *op;
-    REC_TRY(rec_params_create(&op));
-    rec_params_set_float(op, "lr", rec_model_flt(m, "lr"));
-    rec_params_set_float(op, "weight_decay", rec_model_flt(m, "reg"));
-    rec_optim *opt = NULL;
-    rec_status st = rec_optim_create(&opt, "adam", op, s->ps);
-    rec_params_destroy(op);
-    if (st)
-        return st;
-    rec_graph *g = NULL;
-    int64_t n = rec_ds_num_rows(d);
-    int32_t *order = rec_malloc((size_t)n * sizeof *order);
-    st = order ? rec_graph_create(&g) : rec_nomem("rec_model_fit(mf)");
-    const int32_t *us = rec_ds_users_col(d), *is = rec_ds_items_col(d);
-    int epochs = (int)rec_model_int(m, "epochs");
-    int64_t batch = rec_model_int(m, "batch");
-    for (int64_t k = 0; !st && k < n; k++)
-        order[k] = (int32_t)k;
-    for (int ep = 1; !st && ep <= epochs; ep++) {
-        rec_rng_shuffle_i32(&rng, order, (size_t)n);
-        double sum = 0;
-        int64_t steps = 0;
-        for (int64_t b = 0; !st && b < n; b += batch) {
-            double l = 0;
-            rec_graph_reset(g);
-            st = step(m, g, opt, &rng, order, us, is, b, b + batch < n ? b + batch : n, &l);
-            sum += l;
-            steps++;
-        }
-        if (!st && cb && cb(user, ep, epochs, sum / (double)steps))
-            st = rec_err(REC_E_CANCELLED, "rec_model_fit(mf): cancelled at epoch %d", ep);
+    fitctx c = { .m = m, .us = rec_ds_users_col(d), .is = rec_ds_items_col(d) };
+    rec_optim_config oc;
+    rec_status st = rec_optim_config_init(&oc, rec_model_str(m, "optimizer"));
+    oc.lr = rec_model_flt(m, "lr");
+    oc.weight_decay = rec_model_flt(m, "reg");
+    if (!st)
+        st = rec_optim_create_config(&c.opt, &oc, s->ps);
+    if (!st)
+        st = rec_sampler_create(&c.smp, d, NULL);
+    if (!st)
+        st = rec_graph_create(&c.g);
+    if (!st) {
+        rec_trainer_vt vt = { .n_examples = rec_ds_num_rows(d), .step = step };
+        st = rec_model_train(m, &vt, &c, s->ps, c.opt, cb, user, fn);
     }
-    rec_graph_destroy(g);
-    rec_optim_destroy(opt);
-    rec_free(order, (size_t)n * sizeof *order);
+    if (st == REC_E_NOMEM && !*rec_last_error())
+        rec_nomem(fn);
+    rec_graph_destroy(c.g);
+    rec_sampler_destroy(c.smp);
+    rec_optim_destroy(c.opt);
     return st;
 }
 
@@ -201,14 +183,7 @@ static rec_status mf_similar(const rec_model *m, int32_t i, float *out)
 {
     const mf *s = m->state;
     int d = s->dim;
-    const float *q = s->Q->v + (size_t)i * d;
-    rec_sgemv(0, m->nitems, d, 1.0f, s->Q->v, d, q, 0.0f, out);
-    float qn = sqrtf(rec_sdot(d, q, q));
-    for (int32_t j = 0; j < m->nitems; j++) {
-        const float *r = s->Q->v + (size_t)j * d;
-        float den = qn * sqrtf(rec_sdot(d, r, r));
-        out[j] = den > 0 ? out[j] / den : 0.0f;
-    }
+    rec_rows_cosine(s->Q->v, m->nitems, d, s->Q->v + (size_t)i * d, out);
     return REC_OK;
 }
 

@@ -8,6 +8,7 @@
 #include "core/core-impl.h"
 #include "core/lrm-impl.h"
 #include "data/data-impl.h"
+#include "train/train-impl.h"
 
 typedef struct rec_model_vt {
     const char *kind;
@@ -58,6 +59,7 @@ struct rec_model {
     int32_t *seen;        /* [seen_ptr[nusers]] sorted per user */
     size_t seen_cap;      /* allocated entries of seen */
     uint64_t fingerprint; /* of the training data */
+    const char *step;     /* what progress counts during fit (rec_model_fit_step) */
 };
 
 /* Param getters bound to the model's spec. */
@@ -65,6 +67,32 @@ int64_t rec_model_int(const rec_model *m, const char *key);
 double rec_model_flt(const rec_model *m, const char *key);
 int rec_model_bool(const rec_model *m, const char *key);
 const char *rec_model_str(const rec_model *m, const char *key);
+
+/* A one-pass fit finished step i of n, named step ("similarities"): the
+ * progress callback is told (epoch i of n, loss NAN).  Only after the last
+ * step may it stop the fit (REC_E_CANCELLED): before, the model would be
+ * half-built. */
+rec_status rec_model_step_done(rec_model *m, const char *step, int i, int n, rec_progress_fn cb,
+                               void *user, const char *fn);
+
+/* Runs the trainer (model_train.c) with the model's "epochs", "batch" and
+ * "seed" keys, and "checkpoint", "checkpoint_every" and "resume" when the
+ * kind has them (REC_MODEL_CHECKPOINT_KEYS); no validation.  fn names the
+ * caller in an out-of-memory message. */
+rec_status rec_model_train(const rec_model *m, const rec_trainer_vt *vt, void *ctx,
+                           rec_pstore *ps, rec_optim *opt, rec_progress_fn cb, void *user,
+                           const char *fn);
+
+/* The trainer's checkpoint keys, for the spec of a kind whose step depends
+ * only on its params, optimizer and the trainer's RNG (so a resumed fit
+ * equals one straight through). */
+#define REC_MODEL_CHECKPOINT_KEYS                                                              \
+    { "checkpoint", REC_PARAM_STR, "", 0, 0, NULL,                                             \
+      "checkpoint file written during fit (empty = none)" },                                   \
+    { "checkpoint_every", REC_PARAM_INT, "1", 1, 1e9, NULL,                                    \
+      "epochs between checkpoints (the last is always written)" },                             \
+    { "resume", REC_PARAM_BOOL, "false", 0, 1, NULL,                                           \
+      "continue fit from the checkpoint file when it exists" }
 
 /* The registry (registry.c). */
 const rec_model_vt *rec_model_vt_find(const char *kind);

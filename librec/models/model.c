@@ -176,7 +176,9 @@ REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_pro
     rec_status st = take_ids(m, train);
     if (!st) {
         m->fingerprint = rec_ds_fingerprint(train);
+        m->step = "epoch";
         st = m->vt->fit(m, train, cb, user);
+        m->step = NULL;
     }
     if (st && st != REC_E_CANCELLED) {
         char msg[1024];
@@ -186,6 +188,20 @@ REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_pro
     }
     m->fitted = 1;
     return st;
+}
+
+REC_API const char *rec_model_fit_step(const rec_model *m)
+{
+    return m ? m->step : NULL;
+}
+
+rec_status rec_model_step_done(rec_model *m, const char *step, int i, int n, rec_progress_fn cb,
+                               void *user, const char *fn)
+{
+    m->step = step;
+    if (cb && cb(user, i, n, NAN) && i == n)
+        return rec_err(REC_E_CANCELLED, "%s: cancelled", fn);
+    return REC_OK;
 }
 
 static rec_status need_fitted(const rec_model *m, const char *fn)
@@ -325,6 +341,14 @@ REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *c
     if (!m->vt->score_history)
         return rec_err(REC_E_UNSUPPORTED, "%s: %s cannot fold in a new history", fn,
                        m->vt->kind);
+    /* Checked before anything is allocated, so a refusal leaks nothing. */
+    for (size_t j = 0; j < nhistory; j++) {
+        if (!history[j])
+            return rec_err(REC_E_INVALID, "%s: history[%zu] is NULL", fn, j);
+        if (ratings && !isfinite(ratings[j]))
+            return rec_err(REC_E_INVALID, "%s: history[%zu] ('%s') has rating %g", fn, j,
+                           history[j], (double)ratings[j]);
+    }
     size_t hbytes = (nhistory ? nhistory : 1) * (sizeof(int32_t) + sizeof(float));
     int32_t *hi = rec_malloc(hbytes);
     float *buf = rec_malloc((size_t)m->nitems * sizeof *buf);
@@ -336,7 +360,6 @@ REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *c
     float *hr = (float *)(hi + (nhistory ? nhistory : 1));
     size_t nh = 0;
     for (size_t j = 0; j < nhistory; j++) {
-        REC_CHECK_ARG(history[j], fn, "a history item is NULL");
         int32_t i = rec_idmap_find(m->items, history[j], strlen(history[j]));
         if (i < 0)
             continue;

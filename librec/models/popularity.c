@@ -82,9 +82,7 @@ static rec_status pop_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
         if (c >= 0 && c < nseg)
             s->seg[(size_t)c * s->nitems + is[j]] += w;
     }
-    if (cb && cb(user, 1, 1, NAN))
-        return rec_err(REC_E_CANCELLED, "%s: cancelled", fn);
-    return REC_OK;
+    return rec_model_step_done(m, "counts", 1, 1, cb, user, fn);
 }
 
 static const float *row_for(const pop *s, int32_t u)

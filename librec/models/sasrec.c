@@ -9,7 +9,8 @@
  *   score(t, i) = out_t . E[i + 1]          (the item table is the output layer)
  * Training: input seq[:-1], targets seq[1:] in the last-L window, one uniform
  * negative per target outside the user's training items, loss = mean
- * BCE(pos, 1) + mean BCE(neg, 0) over non-padding positions, Adam.
+ * BCE(pos, 1) + mean BCE(neg, 0) over non-padding positions, Adam, batches
+ * of users through the trainer (rec_model_train).
  * Scoring a history: its last L items through the network (no dropout); the
  * last position's output against every item (one sgemv). */
 #include "model-impl.h"
@@ -35,6 +36,7 @@ static const rec_param_spec spec[] = {
     { "batch", REC_PARAM_INT, "128", 1, 1 << 20, NULL, "users per step" },
     { "epochs", REC_PARAM_INT, "200", 1, 100000, NULL, "passes over the users" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
+    REC_MODEL_CHECKPOINT_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -79,8 +81,8 @@ static rec_status sasrec_alloc(rec_model *m, const char *fn, uint64_t seed)
     if (s->d % s->heads)
         return rec_err(REC_E_INVALID, "%s(sasrec): dim = %d must be a multiple of heads = %d",
                        fn, s->d, s->heads);
-    rec_rng rng;
-    rec_rng_seed(&rng, seed);
+    rec_rng rng; /* stream 1: the trainer draws from stream 0 (rec_rng_seed(seed)) */
+    rec_rng_stream(&rng, seed, 1);
     REC_TRY(rec_pstore_create(&s->ps));
     rec_nn_embedding_opts eo = rec_nn_embedding_defaults();
     eo.padding_idx = 0;
@@ -122,18 +124,27 @@ static void window(int32_t *dst, int L, const int32_t *items, int64_t n)
 }
 
 typedef struct fit_ctx {
+    rec_model *m;
+    rec_graph *g;
+    rec_optim *opt;
+    rec_sampler *smp;
     int32_t nu;          /* users with >= 2 training items */
     int32_t *users;      /* [nu] their indices */
     int32_t *in, *tgt;   /* [nu, L] input windows and target windows */
 } fit_ctx;
 
-/* One step over users order[b .. e) (positions in ctx). */
-static rec_status step(rec_model *m, rec_graph *g, rec_optim *opt, const rec_sampler *smp,
-                       rec_rng *rng, const fit_ctx *c, const int32_t *order, int64_t b,
-                       int64_t e, double *loss)
+/* One step over the batch's users (positions in c->users).  Dropout draws
+ * from a seed taken from the trainer's stream, so a resumed fit is exact. */
+static rec_status step(void *ctx, const rec_batch *bt, rec_rng *rng, double *loss)
 {
+    const fit_ctx *c = ctx;
+    rec_model *m = c->m;
     sasrec *s = m->state;
-    int64_t B = e - b, L = s->L, sh[2] = { B, L };
+    rec_graph *g = c->g;
+    rec_graph_reset(g);
+    rec_graph_set_training(g, 1);
+    rec_graph_seed(g, rec_rng_u64(rng));
+    int64_t B = bt->n, L = s->L, sh[2] = { B, L };
     rec_tensor *seq = rec_tensor_new(g, REC_I32, 2, sh), *keep = rec_tensor_new(g, REC_I32, 2, sh);
     rec_tensor *pos = rec_tensor_i32(g, B * L), *neg = rec_tensor_i32(g, B * L);
     rec_tensor *w = rec_tensor_1d(g, B * L), *ones = rec_tensor_1d(g, B * L);
@@ -142,7 +153,7 @@ static rec_status step(rec_model *m, rec_graph *g, rec_optim *opt, const rec_sam
     if (!zeros)
         return rec_graph_status(g);
     for (int64_t r = 0; r < B; r++) {
-        int32_t k = order[b + r];
+        int32_t k = bt->rows[r];
         const int32_t *in = c->in + (size_t)k * L, *tg = c->tgt + (size_t)k * L;
         int64_t o = r * L, first = L;
         for (int64_t t = 0; t < L; t++) {
@@ -155,7 +166,7 @@ static rec_status step(rec_model *m, rec_graph *g, rec_optim *opt, const rec_sam
             if (tg[t] != 0 && first == L)
                 first = t;
         }
-        REC_TRY(rec_sampler_draw(smp, rng, c->users[k], L - first, neg->iv + o + first));
+        REC_TRY(rec_sampler_draw(c->smp, rng, c->users[k], L - first, neg->iv + o + first));
         for (int64_t t = first; t < L; t++)
             neg->iv[o + t] = neg->iv[o + t] < 0 ? 0 : neg->iv[o + t] + 1;
     }
@@ -168,7 +179,7 @@ static rec_status step(rec_model *m, rec_graph *g, rec_optim *opt, const rec_sam
         return rec_graph_status(g);
     *loss = l->v[0];
     REC_TRY(rec_backward(g, l));
-    return rec_optim_step(opt);
+    return rec_optim_step(c->opt);
 }
 
 static void ctx_free(fit_ctx *c, int L, int32_t nusers)
@@ -220,65 +231,31 @@ static rec_status sasrec_fit(rec_model *m, const rec_dataset *d, rec_progress_fn
     uint64_t seed = (uint64_t)rec_model_int(m, "seed");
     REC_TRY(sasrec_alloc(m, fn, seed));
     sasrec *s = m->state;
-    fit_ctx c = { 0 };
+    fit_ctx c = { .m = m };
     rec_status st = prepare(m, d, &c);
     if (!st && c.nu == 0)
         st = rec_err(REC_E_INVALID, "%s(sasrec): no user has two or more training items", fn);
-    rec_params *op = NULL;
-    rec_optim *opt = NULL;
-    rec_sampler *smp = NULL;
-    rec_graph *g = NULL;
-    int32_t *order = NULL;
+    rec_optim_config oc;
     if (!st)
-        st = rec_params_create(&op);
+        st = rec_optim_config_init(&oc, "adam");
     if (!st) {
-        rec_params_set_float(op, "lr", rec_model_flt(m, "lr"));
-        rec_params_set_float(op, "beta1", 0.9);
-        rec_params_set_float(op, "beta2", rec_model_flt(m, "beta2"));
-        rec_params_set_float(op, "weight_decay", rec_model_flt(m, "l2"));
-        st = rec_optim_create(&opt, "adam", op, s->ps);
+        oc.lr = rec_model_flt(m, "lr");
+        oc.beta1 = 0.9;
+        oc.beta2 = rec_model_flt(m, "beta2");
+        oc.weight_decay = rec_model_flt(m, "l2");
+        st = rec_optim_create_config(&c.opt, &oc, s->ps);
     }
     if (!st)
-        st = rec_sampler_create(&smp, d, NULL);
+        st = rec_sampler_create(&c.smp, d, NULL);
     if (!st)
-        st = rec_graph_create(&g);
+        st = rec_graph_create(&c.g);
     if (!st) {
-        order = rec_malloc((size_t)c.nu * sizeof *order);
-        if (!order)
-            st = rec_nomem(fn);
+        rec_trainer_vt vt = { .n_examples = c.nu, .step = step };
+        st = rec_model_train(m, &vt, &c, s->ps, c.opt, cb, user, "rec_model_fit(sasrec)");
     }
-    rec_rng rng;
-    rec_rng_stream(&rng, seed, 1);
-    if (g)
-        rec_graph_seed(g, seed ^ 0x5a5a5a5aULL);
-    int epochs = (int)rec_model_int(m, "epochs");
-    int64_t batch = rec_model_int(m, "batch");
-    for (int32_t k = 0; !st && k < c.nu; k++)
-        order[k] = k;
-    for (int ep = 1; !st && ep <= epochs; ep++) {
-        rec_rng_shuffle_i32(&rng, order, (size_t)c.nu);
-        double sum = 0;
-        int64_t steps = 0;
-        for (int64_t b = 0; !st && b < c.nu; b += batch) {
-            double l = 0;
-            rec_graph_reset(g);
-            rec_graph_set_training(g, 1);
-            st = step(m, g, opt, smp, &rng, &c, order, b, b + batch < c.nu ? b + batch : c.nu,
-                      &l);
-            sum += l;
-            steps++;
-        }
-        if (!st && !isfinite(sum))
-            st = rec_err(REC_E_RANGE, "%s(sasrec): the loss diverged at epoch %d (try a "
-                         "smaller lr)", fn, ep);
-        if (!st && cb && cb(user, ep, epochs, sum / (double)steps))
-            st = rec_err(REC_E_CANCELLED, "%s(sasrec): cancelled at epoch %d", fn, ep);
-    }
-    rec_free(order, (size_t)c.nu * sizeof *order);
-    rec_graph_destroy(g);
-    rec_sampler_destroy(smp);
-    rec_optim_destroy(opt);
-    rec_params_destroy(op);
+    rec_graph_destroy(c.g);
+    rec_sampler_destroy(c.smp);
+    rec_optim_destroy(c.opt);
     ctx_free(&c, s->L, m->nusers);
     return st;
 }
@@ -326,12 +303,7 @@ static rec_status sasrec_score_history(const rec_model *m, const int32_t *items,
 static rec_status sasrec_save(const rec_model *m, rec_lrm_writer *w)
 {
     const sasrec *s = m->state;
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        const rec_tensor *t = rec_pstore_at(s->ps, k);
-        char name[REC_NN_NAME_MAX + 8];
-        snprintf(name, sizeof name, "net.%s", t->name);
-        REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_F32, t->nd, t->shape, t->v));
-    }
+    REC_TRY(rec_pstore_save(s->ps, w, "net.", "rec_model_save(sasrec)"));
     int64_t nu1 = (int64_t)m->nusers + 1;
     REC_TRY(rec_lrm_add_tensor(w, "hist.ptr", REC_LRM_I64, 1, &nu1, s->hptr));
     return rec_lrm_add_tensor(w, "hist.items", REC_LRM_I32, 1, &s->nhist, s->hist);
@@ -342,14 +314,7 @@ static rec_status sasrec_load(rec_model *m, const rec_lrm_reader *r)
     static const char fn[] = "rec_model_load";
     REC_TRY(sasrec_alloc(m, fn, 0));
     sasrec *s = m->state;
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        rec_tensor *t = rec_pstore_at(s->ps, k);
-        char name[REC_NN_NAME_MAX + 8];
-        snprintf(name, sizeof name, "net.%s", t->name);
-        const void *p;
-        REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_F32, t->nd, t->shape, &p));
-        memcpy(t->v, p, (size_t)t->n * sizeof(float));
-    }
+    REC_TRY(rec_pstore_load(s->ps, r, "net.", fn));
     int64_t nu1 = (int64_t)m->nusers + 1, sh[REC_LRM_MAX_DIMS];
     const void *pp, *pi;
     REC_TRY(rec_lrm_tensor_expect(r, "hist.ptr", REC_LRM_I64, 1, &nu1, &pp));

@@ -54,18 +54,10 @@
 #define RANK_NEG_S "4"
 
 static const rec_param_spec spec[] = {
-    { "n_factors", REC_PARAM_INT, "100", 1, 4096, NULL, "latent factors per user and item" },
-    { "n_epochs", REC_PARAM_INT, "40", 1, 100000, NULL, "SGD passes over the ratings" },
-    { "lr_all", REC_PARAM_FLOAT, "0.005", 0, 10, NULL, "SGD learning rate of every parameter" },
-    { "reg_all", REC_PARAM_FLOAT, "0.05", 0, 100, NULL, "L2 penalty of every parameter" },
-    { "init_mean", REC_PARAM_FLOAT, "0", -100, 100, NULL, "mean of the normal factor init" },
-    { "init_std_dev", REC_PARAM_FLOAT, "0.1", 0, 100, NULL, "std of the normal factor init" },
+    REC_SVD_SPEC_FIT("100", "40", "0.005"),
     { "biased", REC_PARAM_BOOL, "true", 0, 0, NULL,
       "use the global mean and user/item biases" },
-    { "shuffle", REC_PARAM_BOOL, "true", 0, 0, NULL,
-      "take the training rows in a seeded random order (as Surprise's shuffled KFold "
-      "hands them over) before grouping them by user" },
-    { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed of the init and shuffle" },
+    REC_SVD_SPEC_ORDER,
     { "negatives", REC_PARAM_INT, "-1", -1, 1000, NULL,
       "unrated items sampled per rating as target 0 (missing as negative, for top-N); "
       "-1: 0 with ratings (Surprise's SVD), " NEG_IMPLICIT_S " without" },
@@ -393,20 +385,22 @@ void rec_svd_order_free(rec_svd_order *o)
     o->ptr = NULL;
 }
 
-/* Epochs ep0+1 .. ep0+n of SGD on the factors in s, each rating followed by
- * neg sampled unrated items; progress reports epoch ep of total.  what names
- * the factors in the divergence error. */
+/* n epochs of SGD on the factors in s, each rating followed by neg sampled
+ * unrated items; progress reports epoch ep of n, counted by step (the
+ * rating model's "epoch", then the ranking head's).  what names the factors
+ * in the divergence error. */
 static rec_status run_epochs(rec_model *m, rec_svd_state *s, const rec_svd_order *o, int neg,
-                             rec_rng *nrng, int ep0, int n, int total, rec_progress_fn cb,
+                             rec_rng *nrng, int n, const char *step, rec_progress_fn cb,
                              void *user, const char *fn, const char *what)
 {
     float lr = (float)rec_model_flt(m, "lr_all"), reg = (float)rec_model_flt(m, "reg_all");
-    for (int ep = ep0 + 1; ep <= ep0 + n; ep++) {
+    m->step = step;
+    for (int ep = 1; ep <= n; ep++) {
         double sse = sgd_epoch(m, s, o, lr, reg, s->biased, neg, nrng);
         if (!isfinite(sse))
             return rec_err(REC_E_RANGE, "%s: %s training error diverged at epoch %d "
                            "(lower lr_all)", fn, what, ep);
-        if (cb && cb(user, ep, total, sse / (double)o->n))
+        if (cb && cb(user, ep, n, sse / (double)o->n))
             return rec_err(REC_E_CANCELLED, "%s: cancelled at epoch %d", fn, ep);
     }
     return REC_OK;
@@ -415,8 +409,8 @@ static rec_status run_epochs(rec_model *m, rec_svd_state *s, const rec_svd_order
 /* The ranking head: the model fitted again from its own init, each rating
  * followed by rn sampled unrated items with target 0 (as "negatives"), into
  * RP, RQ, rbu, rbi; the rating model is left as it is. */
-static rec_status fit_rank_head(rec_model *m, const rec_svd_order *o, int rn, int ep0,
-                                int epochs, rec_progress_fn cb, void *user, const char *fn)
+static rec_status fit_rank_head(rec_model *m, const rec_svd_order *o, int rn, int epochs,
+                                rec_progress_fn cb, void *user, const char *fn)
 {
     rec_svd_state *s = m->state;
     REC_TRY(rank_alloc(m, s, fn));
@@ -434,7 +428,7 @@ static rec_status fit_rank_head(rec_model *m, const rec_svd_order *o, int rn, in
     float g3[3] = { s->rglob[0], s->glob[1], s->glob[2] };
     rec_svd_state h = *s;
     h.P = s->RP, h.Q = s->RQ, h.bu = s->rbu, h.bi = s->rbi, h.glob = g3;
-    rec_status st = run_epochs(m, &h, o, rn, &nrng, ep0, epochs, ep0 + epochs, cb, user, fn,
+    rec_status st = run_epochs(m, &h, o, rn, &nrng, epochs, "ranking head epoch", cb, user, fn,
                                "the ranking head's");
     /* a cancelled fit stays usable (rec_model_fit keeps it) */
     if (!st || st == REC_E_CANCELLED)
@@ -442,7 +436,8 @@ static rec_status fit_rank_head(rec_model *m, const rec_svd_order *o, int rn, in
     return st;
 }
 
-/* Progress counts the rating model's epochs, then the ranking head's. */
+/* Progress counts the rating model's epochs, then the ranking head's
+ * (rec_model_fit_step names which), each from 1 to n_epochs. */
 static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
 {
     const char *fn = "rec_model_fit(svd)";
@@ -457,7 +452,6 @@ static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
     int rn = (int)rec_model_int(m, "rank_negatives");
     if (rn < 0)
         rn = neg == 0 ? RANK_NEG : 0;
-    int total = epochs * (rn > 0 ? 2 : 1);
     rec_rng nrng; /* its own stream: negatives=0 trains exactly as before */
     rec_rng_stream(&nrng, (uint64_t)rec_model_int(m, "seed"), 2);
     if (!st && neg > 0) {
@@ -465,9 +459,9 @@ static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
         s->glob[0] /= (float)(1 + neg);
     }
     if (!st)
-        st = run_epochs(m, m->state, &o, neg, &nrng, 0, epochs, total, cb, user, fn, "the");
+        st = run_epochs(m, m->state, &o, neg, &nrng, epochs, "epoch", cb, user, fn, "the");
     if (!st && rn > 0)
-        st = fit_rank_head(m, &o, rn, epochs, epochs, cb, user, fn);
+        st = fit_rank_head(m, &o, rn, epochs, cb, user, fn);
     rec_svd_order_free(&o);
     return st;
 }
@@ -604,13 +598,11 @@ rec_status rec_svd_similar(const rec_model *m, int32_t i, float *out)
     const rec_svd_state *s = m->state;
     head h = ranking_head(s);
     int d = s->dim;
-    const float *q = h.Q + (size_t)i * d;
-    float qn = sqrtf(rec_sdot(d, q, q));
-    for (int32_t j = 0; j < m->nitems; j++) {
-        const float *r = h.Q + (size_t)j * d;
-        float den = qn * sqrtf(rec_sdot(d, r, r));
-        out[j] = den > 0 && s->iknown[j] ? rec_sdot(d, q, r) / den : 0.0f;
-    }
+    rec_rows_cosine(h.Q, m->nitems, d, h.Q + (size_t)i * d, out);
+    /* items without training ratings keep their random init: no similarity */
+    for (int32_t j = 0; j < m->nitems; j++)
+        if (!s->iknown[j])
+            out[j] = 0.0f;
     return REC_OK;
 }
 

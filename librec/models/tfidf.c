@@ -185,9 +185,11 @@ static rec_status pick_names(const rec_model *m, const rec_dataset *d, const rec
         *nout = n;
         return REC_OK;
     }
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
+    rec_list_iter it;
+    const char *p;
+    size_t len;
+    rec_list_start(&it, list);
+    while (rec_list_next(&it, &p, &len)) {
         char name[256];
         if (len == 0 || len >= sizeof name)
             return rec_err(REC_E_INVALID, "%s: fields: empty or too long name in '%s'", FN, list);
@@ -202,9 +204,6 @@ static rec_status pick_names(const rec_model *m, const rec_dataset *d, const rec
         if (n == 64)
             return rec_err(REC_E_INVALID, "%s: fields: more than 64 names", FN);
         out[n++] = f;
-        p = e ? e + 1 : p + len;
-        if (e && !*p)
-            return rec_err(REC_E_INVALID, "%s: fields: empty name in '%s'", FN, list);
     }
     *nout = n;
     return REC_OK;
@@ -219,9 +218,13 @@ static rec_status pick_fields(const rec_model *m, const rec_dataset *d, const re
     for (int k = 0; k < *nout; k++)
         fw[k] = 1;
     const char *list = rec_model_str(m, "field_weights");
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
+    rec_list_iter it;
+    const char *p;
+    size_t len;
+    rec_list_start(&it, list);
+    while (rec_list_next(&it, &p, &len)) {
+        if (len == 0)
+            return rec_err(REC_E_INVALID, "%s: field_weights: empty pair in '%s'", FN, list);
         const char *colon = memchr(p, ':', len);
         char name[256], num[64];
         size_t nl = colon ? (size_t)(colon - p) : 0, vl = colon ? len - nl - 1 : 0;
@@ -243,9 +246,6 @@ static rec_status pick_fields(const rec_model *m, const rec_dataset *d, const re
             return rec_err(REC_E_INVALID, "%s: field_weights: '%s' is not a field read", FN,
                            name);
         fw[k] = (float)v;
-        p = e ? e + 1 : p + len;
-        if (e && !*p)
-            return rec_err(REC_E_INVALID, "%s: field_weights: empty pair in '%s'", FN, list);
     }
     return REC_OK;
 }
@@ -610,8 +610,8 @@ static rec_status tfidf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn 
     rec_free(c.tok, c.cap * sizeof *c.tok);
     rec_free(c.scratch, c.scap);
     rec_free(dptr, db);
-    if (!st && cb && cb(user, 1, 1, NAN))
-        st = rec_err(REC_E_CANCELLED, "%s: cancelled", FN);
+    if (!st)
+        st = rec_model_step_done(m, "item vectors", 1, 1, cb, user, FN);
     return st;
 }
 

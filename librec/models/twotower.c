@@ -52,6 +52,7 @@ static const rec_param_spec spec[] = {
     { "sparse", REC_PARAM_BOOL, "true", 0, 0, NULL,
       "row-sparse embedding gradients (lazy Adam); false: dense Adam as PyTorch's default" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
+    REC_MODEL_CHECKPOINT_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -96,23 +97,8 @@ static int loss_kind(const rec_model *m)
 /* "64,64" -> sizes; fn names the caller. */
 static rec_status parse_tower(const rec_model *m, int64_t *sizes, int *n, const char *fn)
 {
-    const char *p = rec_model_str(m, "tower");
-    *n = 0;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 65536 || (*end && *end != ','))
-            return rec_err(REC_E_INVALID, "%s: tower: '%s' is not a list of layer sizes "
-                           "(1..65536) such as \"64,64\"", fn, rec_model_str(m, "tower"));
-        if (*n == REC_NN_MLP_MAX)
-            return rec_err(REC_E_INVALID, "%s: tower: more than %d layers", fn,
-                           REC_NN_MLP_MAX);
-        sizes[(*n)++] = v;
-        p = *end ? end + 1 : end;
-        if (*end && !*p)
-            return rec_err(REC_E_INVALID, "%s: tower: trailing comma in '%s'", fn,
-                           rec_model_str(m, "tower"));
-    }
+    REC_TRY(rec_list_ints(rec_model_str(m, "tower"), 1, 65536, sizes, REC_NN_MLP_MAX, n, fn,
+                          "tower"));
     if (*n == 0)
         return rec_err(REC_E_INVALID, "%s: tower is empty", fn);
     return REC_OK;
@@ -190,6 +176,7 @@ static rec_status compute_vectors(rec_model *m)
 /* Training context of one fit. */
 typedef struct fitctx {
     rec_model *m;
+    rec_graph *g;
     rec_optim *opt;
     rec_sampler *smp;
     const int32_t *us, *is;
@@ -200,9 +187,14 @@ typedef struct fitctx {
     float temp, lambda;
 } fitctx;
 
-/* Refreshes each user's top unseen items (hard negatives) from the index. */
-static rec_status refresh_hard(fitctx *c)
+/* Before each epoch: each user's top unseen items (hard negatives) from the
+ * index of the current vectors. */
+static rec_status refresh_hard(void *ctx, int epoch)
 {
+    (void)epoch;
+    fitctx *c = ctx;
+    if (!c->hard)
+        return REC_OK;
     rec_model *m = c->m;
     twotower *s = m->state;
     REC_TRY(compute_vectors(m));
@@ -216,11 +208,15 @@ static rec_status refresh_hard(fitctx *c)
     return st;
 }
 
-static rec_status step(fitctx *c, rec_graph *g, rec_rng *rng, const int32_t *rows, int64_t n,
-                       double *loss)
+static rec_status step(void *ctx, const rec_batch *bt, rec_rng *rng, double *loss)
 {
+    fitctx *c = ctx;
     rec_model *m = c->m;
     twotower *s = m->state;
+    rec_graph *g = c->g;
+    const int32_t *rows = bt->rows;
+    int64_t n = bt->n;
+    rec_graph_reset(g);
     tt_uq *q = rec_graph_alloc(g, (size_t)n * sizeof *q);
     rec_tensor *items = rec_tensor_i32(g, n);
     if (!q || !items)
@@ -343,8 +339,8 @@ static rec_status tt_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb,
     if (use_neg && c.nhard + c.nrand == 0)
         st = rec_err(REC_E_INVALID, "%s: loss %s needs neg_hard + neg_random >= 1", FN,
                      rec_model_str(m, "loss"));
-    rec_rng rng;
-    rec_rng_seed(&rng, (uint64_t)rec_model_int(m, "seed"));
+    rec_rng rng; /* the init's stream; the trainer's is rec_rng_seed(seed) */
+    rec_rng_stream(&rng, (uint64_t)rec_model_int(m, "seed"), 1);
     if (!st)
         st = take_history(m, d, &c);
     if (!st)
@@ -357,45 +353,23 @@ static rec_status tt_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb,
                 st = rec_nomem(FN);
         }
     }
-    rec_params *op = NULL;
+    rec_optim_config oc;
     if (!st)
-        st = rec_params_create(&op);
+        st = rec_optim_config_init(&oc, "adam");
     if (!st) {
-        rec_params_set_float(op, "lr", rec_model_flt(m, "lr"));
-        rec_params_set_float(op, "weight_decay", rec_model_flt(m, "weight_decay"));
-        st = rec_optim_create(&c.opt, "adam", op, ((twotower *)m->state)->ps);
+        oc.lr = rec_model_flt(m, "lr");
+        oc.weight_decay = rec_model_flt(m, "weight_decay");
+        st = rec_optim_create_config(&c.opt, &oc, ((twotower *)m->state)->ps);
     }
-    rec_params_destroy(op);
-    rec_graph *g = NULL;
-    int32_t *order = st ? NULL : rec_malloc((size_t)nr * sizeof *order);
     if (!st)
-        st = order ? rec_graph_create(&g) : rec_nomem(FN);
-    int epochs = (int)rec_model_int(m, "epochs");
-    int64_t batch = rec_model_int(m, "batch");
-    for (int64_t k = 0; !st && k < nr; k++)
-        order[k] = (int32_t)k;
-    for (int ep = 1; !st && ep <= epochs; ep++) {
-        if (c.hard)
-            st = refresh_hard(&c);
-        rec_rng_shuffle_i32(&rng, order, (size_t)nr);
-        double sum = 0;
-        int64_t steps = 0;
-        for (int64_t b = 0; !st && b < nr; b += batch) {
-            double l = 0;
-            rec_graph_reset(g);
-            st = step(&c, g, &rng, order + b, b + batch < nr ? batch : nr - b, &l);
-            sum += l;
-            steps++;
-        }
-        if (!st && !isfinite(sum))
-            st = rec_err(REC_E_RANGE, "%s: the loss diverged at epoch %d (lower lr?)", FN, ep);
-        if (!st && cb && cb(user, ep, epochs, sum / (double)steps))
-            st = rec_err(REC_E_CANCELLED, "%s: cancelled at epoch %d", FN, ep);
+        st = rec_graph_create(&c.g);
+    if (!st) {
+        rec_trainer_vt vt = { .n_examples = nr, .step = step, .begin_epoch = refresh_hard };
+        st = rec_model_train(m, &vt, &c, ((twotower *)m->state)->ps, c.opt, cb, user, FN);
     }
-    rec_graph_destroy(g);
+    rec_graph_destroy(c.g);
     rec_optim_destroy(c.opt);
     rec_sampler_destroy(c.smp);
-    rec_free(order, (size_t)nr * sizeof *order);
     rec_free(c.pos, (size_t)nr * sizeof *c.pos);
     rec_free(c.logq, (size_t)m->nitems * sizeof *c.logq + 1);
     rec_free(c.hard, (size_t)m->nusers * c.pool * sizeof *c.hard);
@@ -519,11 +493,7 @@ static rec_status tt_save(const rec_model *m, rec_lrm_writer *w)
     REC_TRY(rec_lrm_add_tensor(w, "tt.hist.items", REC_LRM_I32, 1, &nh, s->hitems));
     REC_TRY(save_tower(m, w, &s->ut, "user", nm->umeta, &slot));
     REC_TRY(save_tower(m, w, &s->it, "item", nm->imeta, &slot));
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        const rec_tensor *t = rec_pstore_at(s->ps, k);
-        REC_TRY(rec_lrm_add_tensor(w, t->name, REC_LRM_F32, t->nd, t->shape, t->v));
-    }
-    return REC_OK;
+    return rec_pstore_save(s->ps, w, "", "rec_model_save(twotower)");
 }
 
 #define LD "rec_model_load(twotower)"
@@ -628,11 +598,7 @@ static rec_status tt_load(rec_model *m, const rec_lrm_reader *r)
     rec_rng_seed(&rng, 0);
     REC_TRY(tt_build(m, &s->ut, "user", sizes, ns, &rng));
     REC_TRY(tt_build(m, &s->it, "item", sizes, ns, &rng));
-    for (size_t k = 0; k < rec_pstore_count(s->ps); k++) {
-        rec_tensor *t = rec_pstore_at(s->ps, k);
-        REC_TRY(rec_lrm_tensor_expect(r, t->name, REC_LRM_F32, t->nd, t->shape, &p));
-        memcpy(t->v, p, (size_t)t->n * sizeof *t->v);
-    }
+    REC_TRY(rec_pstore_load(s->ps, r, "", LD));
     return compute_vectors(m);
 }
 

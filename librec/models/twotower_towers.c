@@ -81,13 +81,11 @@ rec_status tt_parse(tt_tower *t, const char *spec, rec_side side, const rec_data
 {
     const char *what = side == REC_SIDE_USER ? "user_features" : "item_features";
     t->nf = 0;
-    for (const char *p = spec; *p;) {
-        const char *c = strchr(p, ',');
-        size_t n = c ? (size_t)(c - p) : strlen(p);
-        while (n && *p == ' ')
-            p++, n--;
-        while (n && p[n - 1] == ' ')
-            n--;
+    rec_list_iter it;
+    const char *p;
+    size_t n;
+    rec_list_start(&it, spec);
+    while (rec_list_next(&it, &p, &n)) {
         if (n == 0 || n >= TT_NAME_MAX)
             return rec_err(REC_E_INVALID, "%s: %s: %s feature name in '%s'", fn, what,
                            n ? "too long a" : "empty", spec);
@@ -104,11 +102,6 @@ rec_status tt_parse(tt_tower *t, const char *spec, rec_side side, const rec_data
         t->nf++;
         if (d)
             REC_TRY(classify(f, side, d, fn));
-        p += n + (c != NULL);
-        if (c && !p[0])
-            return rec_err(REC_E_INVALID, "%s: %s: empty feature name in '%s'", fn, what, spec);
-        while (*p == ' ')
-            p++;
     }
     if (t->nf == 0)
         return rec_err(REC_E_INVALID, "%s: %s is empty", fn, what);

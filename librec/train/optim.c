@@ -39,46 +39,125 @@ const rec_param_spec *rec_optim_spec(const char *kind, size_t *n)
 
 #define FN_CREATE "rec_optim_create"
 
-static rec_status read_params(rec_optim *o, const rec_params *p)
+static int kind_has(const rec_optim_kind *k, const char *key)
 {
-    const rec_param_spec *s = o->kind->spec;
-    size_t n = o->kind->nspec;
-    REC_TRY(rec_params_check(p, s, n, FN_CREATE));
-    o->lr = rec_params_flt(p, s, n, "lr");
-    o->momentum = rec_params_flt(p, s, n, "momentum");
-    o->nesterov = rec_params_bool(p, s, n, "nesterov");
-    o->beta1 = rec_params_flt(p, s, n, "beta1");
-    o->beta2 = rec_params_flt(p, s, n, "beta2");
-    o->eps = rec_params_flt(p, s, n, "eps");
-    o->wd = rec_params_flt(p, s, n, "weight_decay");
-    o->clip = rec_params_flt(p, s, n, "clip_norm");
-    o->init_acc = rec_params_flt(p, s, n, "initial_accumulator_value");
-    o->warmup = rec_params_int(p, s, n, "warmup_steps");
-    o->step_size = rec_params_int(p, s, n, "step_size");
-    o->total = rec_params_int(p, s, n, "total_steps");
-    o->gamma = rec_params_flt(p, s, n, "gamma");
-    o->min_lr = rec_params_flt(p, s, n, "min_lr");
-    const char *sched = rec_params_str(p, s, n, "lr_schedule");
-    o->schedule = !strcmp(sched, "warmup") ? REC_LR_WARMUP
-                  : !strcmp(sched, "step") ? REC_LR_STEP
-                  : !strcmp(sched, "cosine") ? REC_LR_COSINE
-                                             : REC_LR_CONSTANT;
+    for (size_t i = 0; i < k->nspec; i++)
+        if (!strcmp(k->spec[i].key, key))
+            return 1;
+    return 0;
+}
 
+/* A key's bounds from the kind's table; keys the kind lacks are not checked
+ * (their fields are ignored). */
+static rec_status in_bounds(const rec_optim_kind *k, const char *key, double v)
+{
+    for (size_t i = 0; i < k->nspec; i++) {
+        const rec_param_spec *s = &k->spec[i];
+        if (strcmp(s->key, key))
+            continue;
+        if (!(v >= s->lo && v <= s->hi))
+            return rec_err(REC_E_RANGE, "%s: parameter '%s' = %g is outside [%g, %g]",
+                           FN_CREATE, key, v, s->lo, s->hi);
+        return REC_OK;
+    }
+    return REC_OK;
+}
+
+static rec_status config_check(const rec_optim_kind *k, const rec_optim_config *c)
+{
+    const struct { const char *key; double v; } f[] = {
+        { "lr", c->lr }, { "weight_decay", c->weight_decay }, { "clip_norm", c->clip_norm },
+        { "momentum", c->momentum }, { "beta1", c->beta1 }, { "beta2", c->beta2 },
+        { "eps", c->eps }, { "initial_accumulator_value", c->initial_accumulator_value },
+        { "warmup_steps", (double)c->warmup_steps }, { "step_size", (double)c->step_size },
+        { "total_steps", (double)c->total_steps }, { "gamma", c->gamma },
+        { "min_lr", c->min_lr },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+        REC_TRY(in_bounds(k, f[i].key, f[i].v));
+    if (c->lr_schedule < REC_LR_CONSTANT || c->lr_schedule > REC_LR_COSINE)
+        return rec_err(REC_E_INVALID, "%s: lr_schedule %d is not one of REC_LR_*", FN_CREATE,
+                       c->lr_schedule);
     /* Bounds the spec's inclusive ranges cannot say. */
-    if (o->beta1 >= 1.0 || o->beta2 >= 1.0)
+    if (kind_has(k, "beta1") && (c->beta1 >= 1.0 || c->beta2 >= 1.0))
         return rec_err(REC_E_RANGE, "%s: parameter '%s' = %g must be below 1", FN_CREATE,
-                       o->beta1 >= 1.0 ? "beta1" : "beta2",
-                       o->beta1 >= 1.0 ? o->beta1 : o->beta2);
-    if (o->nesterov && o->momentum <= 0.0)
+                       c->beta1 >= 1.0 ? "beta1" : "beta2",
+                       c->beta1 >= 1.0 ? c->beta1 : c->beta2);
+    if (kind_has(k, "nesterov") && c->nesterov && c->momentum <= 0.0)
         return rec_err(REC_E_INVALID, "%s: 'nesterov' needs a 'momentum' above 0", FN_CREATE);
-    if (o->schedule == REC_LR_WARMUP && o->warmup < 1)
+    if (c->lr_schedule == REC_LR_WARMUP && c->warmup_steps < 1)
         return rec_err(REC_E_INVALID, "%s: lr_schedule 'warmup' needs 'warmup_steps' >= 1",
                        FN_CREATE);
-    if (o->schedule == REC_LR_COSINE && o->total <= o->warmup)
+    if (c->lr_schedule == REC_LR_COSINE && c->total_steps <= c->warmup_steps)
         return rec_err(REC_E_INVALID,
                        "%s: lr_schedule 'cosine' needs 'total_steps' (%lld) above "
                        "'warmup_steps' (%lld)",
-                       FN_CREATE, (long long)o->total, (long long)o->warmup);
+                       FN_CREATE, (long long)c->total_steps, (long long)c->warmup_steps);
+    return REC_OK;
+}
+
+/* p's keys (or the kind's defaults) as a config. */
+static void config_read(const rec_optim_kind *k, const rec_params *p, rec_optim_config *c)
+{
+    const rec_param_spec *s = k->spec;
+    size_t n = k->nspec;
+    c->kind = k->name;
+    c->lr = rec_params_flt(p, s, n, "lr");
+    c->momentum = rec_params_flt(p, s, n, "momentum");
+    c->nesterov = rec_params_bool(p, s, n, "nesterov");
+    c->beta1 = rec_params_flt(p, s, n, "beta1");
+    c->beta2 = rec_params_flt(p, s, n, "beta2");
+    c->eps = rec_params_flt(p, s, n, "eps");
+    c->weight_decay = rec_params_flt(p, s, n, "weight_decay");
+    c->clip_norm = rec_params_flt(p, s, n, "clip_norm");
+    c->initial_accumulator_value = rec_params_flt(p, s, n, "initial_accumulator_value");
+    c->warmup_steps = rec_params_int(p, s, n, "warmup_steps");
+    c->step_size = rec_params_int(p, s, n, "step_size");
+    c->total_steps = rec_params_int(p, s, n, "total_steps");
+    c->gamma = rec_params_flt(p, s, n, "gamma");
+    c->min_lr = rec_params_flt(p, s, n, "min_lr");
+    const char *sched = rec_params_str(p, s, n, "lr_schedule");
+    c->lr_schedule = !strcmp(sched, "warmup") ? REC_LR_WARMUP
+                     : !strcmp(sched, "step") ? REC_LR_STEP
+                     : !strcmp(sched, "cosine") ? REC_LR_COSINE
+                                                : REC_LR_CONSTANT;
+}
+
+rec_status rec_optim_config_init(rec_optim_config *c, const char *kind)
+{
+    REC_CHECK_ARG(c, "rec_optim_config_init", "config is NULL");
+    REC_CHECK_ARG(kind, "rec_optim_config_init", "kind is NULL");
+    const rec_optim_kind *k = kind_find(kind);
+    if (!k)
+        return rec_err(REC_E_NOTFOUND, "rec_optim_config_init: unknown kind '%s' "
+                       "(sgd|adam|adamw|adagrad)", kind);
+    config_read(k, NULL, c);
+    return REC_OK;
+}
+
+rec_status rec_optim_create_config(rec_optim **out, const rec_optim_config *c, rec_pstore *ps)
+{
+    REC_CHECK_ARG(out, FN_CREATE, "out is NULL");
+    *out = NULL;
+    REC_CHECK_ARG(c, FN_CREATE, "config is NULL");
+    REC_CHECK_ARG(c->kind, FN_CREATE, "config->kind is NULL");
+    REC_CHECK_ARG(ps, FN_CREATE, "parameter store is NULL");
+    const rec_optim_kind *k = kind_find(c->kind);
+    if (!k)
+        return rec_err(REC_E_NOTFOUND, "%s: unknown kind '%s' (sgd|adam|adamw|adagrad)",
+                       FN_CREATE, c->kind);
+    REC_TRY(config_check(k, c));
+    rec_optim *o = rec_calloc(1, sizeof *o);
+    if (!o)
+        return rec_nomem(FN_CREATE);
+    *o = (rec_optim){
+        .kind = k, .ps = ps, .lr = c->lr, .momentum = c->momentum, .beta1 = c->beta1,
+        .beta2 = c->beta2, .eps = c->eps, .wd = c->weight_decay, .clip = c->clip_norm,
+        .init_acc = c->initial_accumulator_value, .nesterov = c->nesterov,
+        .schedule = c->lr_schedule, .warmup = c->warmup_steps, .step_size = c->step_size,
+        .total = c->total_steps, .gamma = c->gamma, .min_lr = c->min_lr,
+    };
+    *out = o;
     return REC_OK;
 }
 
@@ -93,18 +172,10 @@ rec_status rec_optim_create(rec_optim **out, const char *kind, const rec_params 
     if (!k)
         return rec_err(REC_E_NOTFOUND, "%s: unknown kind '%s' (sgd|adam|adamw|adagrad)",
                        FN_CREATE, kind);
-    rec_optim *o = rec_calloc(1, sizeof *o);
-    if (!o)
-        return rec_nomem(FN_CREATE);
-    o->kind = k;
-    o->ps = ps;
-    rec_status st = read_params(o, p);
-    if (st) {
-        rec_free(o, sizeof *o);
-        return st;
-    }
-    *out = o;
-    return REC_OK;
+    REC_TRY(rec_params_check(p, k->spec, k->nspec, FN_CREATE));
+    rec_optim_config c;
+    config_read(k, p, &c);
+    return rec_optim_create_config(out, &c, ps);
 }
 
 static void param_free(const rec_optim *o, rec_optim_param *p)

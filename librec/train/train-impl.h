@@ -6,7 +6,6 @@
 
 #include "core/tensor-impl.h"
 #include "librec/data.h"   /* rec_dataset (samplers) */
-#include "librec/model.h"  /* rec_progress_fn (trainer) */
 
 #include <stdint.h>
 
@@ -63,6 +62,29 @@ typedef struct rec_optim rec_optim;
 rec_status rec_optim_create(rec_optim **out, const char *kind, const rec_params *p,
                             rec_pstore *ps);
 void rec_optim_destroy(rec_optim *o);
+
+/* The typed constructor models use instead of a params bag: every field of
+ * the kind, checked against the kind's bounds as rec_optim_create checks its
+ * keys (fields the kind has no key for are ignored).  Start from
+ * rec_optim_config_init, which fills the kind's defaults. */
+enum { REC_LR_CONSTANT, REC_LR_WARMUP, REC_LR_STEP, REC_LR_COSINE };
+typedef struct rec_optim_config {
+    const char *kind;                /* "sgd" | "adam" | "adamw" | "adagrad" */
+    double lr, weight_decay, clip_norm;
+    double momentum;                 /* sgd */
+    int nesterov;                    /* sgd */
+    double beta1, beta2, eps;        /* adam, adamw (eps: adagrad too) */
+    double initial_accumulator_value; /* adagrad */
+    int lr_schedule;                 /* REC_LR_* */
+    int64_t warmup_steps, step_size, total_steps;
+    double gamma, min_lr;
+} rec_optim_config;
+
+/* REC_E_NOTFOUND for an unknown kind. */
+rec_status rec_optim_config_init(rec_optim_config *c, const char *kind);
+/* REC_E_RANGE for a field out of bounds, REC_E_INVALID for inconsistent
+ * fields, REC_E_NOMEM. */
+rec_status rec_optim_create_config(rec_optim **out, const rec_optim_config *c, rec_pstore *ps);
 
 /* The key table of a kind (NULL for an unknown kind), for --help and
  * wrappers. */
@@ -179,8 +201,6 @@ struct rec_optim {
     double gamma, min_lr;
     double lr_now;              /* lr of the step being applied */
 };
-
-enum { REC_LR_CONSTANT, REC_LR_WARMUP, REC_LR_STEP, REC_LR_COSINE };
 
 extern const rec_optim_kind rec_optim_kind_sgd, rec_optim_kind_adam, rec_optim_kind_adamw,
     rec_optim_kind_adagrad;
@@ -368,6 +388,10 @@ rec_tensor *rec_loss_mixed(rec_graph *g, float lambda, rec_tensor *contrastive, 
  * leaves the store and optimizer untouched.  The model's own state outside
  * the store is not saved.
  *
+ * vt->begin_epoch, when set, runs before each epoch's batches (a model
+ * refreshing what its steps read, e.g. hard negatives from the current
+ * params); it must depend only on the params, so resume stays exact.
+ *
  * Keys (rec_trainer_spec): epochs, batch, seed, patience (0 = off), metric
  * (a name for messages and the checkpoint's metadata), metric_mode
  * ("max" | "min"), validate_every (0 = never), restore_best, checkpoint
@@ -394,6 +418,8 @@ typedef struct rec_trainer_vt {
     /* Optional: keep / bring back model state outside the store. */
     rec_status (*snapshot)(void *ctx);
     rec_status (*restore)(void *ctx);
+    /* Optional: called before each epoch (1-based). */
+    rec_status (*begin_epoch)(void *ctx, int epoch);
 } rec_trainer_vt;
 
 typedef struct rec_train_result {

@@ -68,6 +68,8 @@ static rec_status one_epoch(run *r, int ep, double *mean)
 {
     const rec_trainer_vt *vt = r->vt;
     int64_t nb;
+    if (vt->begin_epoch)
+        REC_TRY(vt->begin_epoch(r->ctx, ep));
     if (vt->make_batches) {
         nb = 0;
         REC_TRY(vt->make_batches(r->ctx, ep, &r->st.rng, &nb));

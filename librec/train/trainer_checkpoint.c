@@ -58,12 +58,8 @@ static rec_status fill(rec_lrm_writer *w, const rec_pstore *ps, const rec_optim 
                        const char *fn)
 {
     char name[REC_LRM_MAX_NAME + 1];
-    size_t np = rec_pstore_count(ps), ns = rec_optim_state_count(o);
-    for (size_t i = 0; i < np; i++) {
-        const rec_tensor *t = rec_pstore_at(ps, i);
-        REC_TRY(name_of(name, "param.", t->name, NULL, fn));
-        REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_F32, t->nd, t->shape, t->v));
-    }
+    size_t ns = rec_optim_state_count(o);
+    REC_TRY(rec_pstore_save(ps, w, "param.", fn));
     for (size_t i = 0; i < ns; i++) {
         rec_optim_state s;
         int64_t one = 1;
