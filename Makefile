@@ -1,5 +1,22 @@
 # librec: plain `make` works with defaults; ./configure writes config.mak.autogen,
 # and config.mak (yours, never written by us) overrides both.
+#
+# Settings (on the command line, `make check O=out SANITIZE=1`, or in config.mak):
+#   BLAS=openblas|blis|cblas  the CBLAS to build and link against (default openblas;
+#                        blis uses Debian's blis-openmp; cblas any -lcblas)
+#   O=DIR                where every output goes (default build); `make clean` removes
+#                        it and its -san, -tsan and -abi siblings
+#   SANITIZE=1           ASan + UBSan build (-O1 -g), in $(O)-san; run `make check
+#                        SANITIZE=1` before a commit
+#   TSAN=1               ThreadSanitizer build, in $(O)-tsan (the concurrency tests)
+#   OPT='-O2 ...'        optimisation and target flags (default -O2 -march=x86-64-v2
+#                        -mtune=native); SANITIZE, TSAN and DEBUG replace it
+#   DEBUG=1              -O0 -g (check-abi builds this way for abidiff's DWARF)
+#   SHARED_DATA=DIR      the datasets `make check-data` reads (default ../shared/data)
+#   CFLAGS, LDFLAGS      appended to ours; CC, CXX the compilers
+#   PREFIX, LIBDIR, INCLUDEDIR, MANDIR, BINDIR, DESTDIR   for `make install`
+# Header dependencies come from the compiler (-MMD -MP): an object is rebuilt
+# when a header it includes changes, or when the flags change ($(O)/cflags).
 -include config.mak.autogen
 -include config.mak
 
@@ -58,7 +75,11 @@ CFLAGS ?=
 LDFLAGS ?=
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -fPIC -fvisibility=hidden $(OPT) $(WARN) \
 	-Iinclude -Ilibrec $(BLAS_CFLAGS) $(CFLAGS)
+# The CLI and the examples see the public headers only: using an internal
+# header there is a build error, not a review comment.
+PUB_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Iinclude $(CFLAGS)
 LIBS := $(BLAS_LIBS) -lpthread -lm
+DEPFLAGS := -MMD -MP
 
 LIB_SRC := $(sort $(wildcard librec/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
@@ -76,13 +97,16 @@ deps:
 
 # Objects are rebuilt when the compiler flags change (another BLAS, CFLAGS),
 # as git's Makefile does with GIT-CFLAGS.
+CFLAGS_LINE = $(CC) $(ALL_CFLAGS) $(DEPFLAGS)
 $(O)/cflags: FORCE
 	@mkdir -p $(O)
-	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS)' > $@
+	@echo '$(CFLAGS_LINE)' | cmp -s - $@ || echo '$(CFLAGS_LINE)' > $@
 
-$(O)/%.o: %.c $(HEADERS) $(wildcard librec/*/*-impl.h librec/*/*.h) $(O)/cflags
+$(O)/%.o: %.c $(O)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+-include $(LIB_OBJ:.o=.d)
 
 $(O)/librec.a: $(LIB_OBJ)
 	rm -f $@
@@ -106,13 +130,13 @@ $(O)/librec.pc: librec.pc.in Makefile $(O)/librec.pc.vars
 	    -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|g' librec.pc.in > $@
 
 # Programs link the static library so tests can reach internal functions too.
-$(O)/bin/librec: $(TOOL_SRC) $(O)/librec.a
+$(O)/bin/librec: $(TOOL_SRC) $(wildcard tools/*.h) $(HEADERS) $(O)/librec.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDSAN) -o $@ $(TOOL_SRC) $(O)/librec.a $(LIBS)
+	$(CC) $(PUB_CFLAGS) $(LDSAN) -o $@ $(TOOL_SRC) $(O)/librec.a $(LIBS)
 
-$(O)/examples/%: examples/%.c $(O)/librec.a
+$(O)/examples/%: examples/%.c $(HEADERS) $(O)/librec.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDSAN) -o $@ $< $(O)/librec.a $(LIBS)
+	$(CC) $(PUB_CFLAGS) $(LDSAN) -o $@ $< $(O)/librec.a $(LIBS)
 
 $(O)/bench/%: bench/%.c $(O)/librec.a
 	@mkdir -p $(dir $@)
@@ -132,9 +156,12 @@ $(O)/tests/data_suites.h: $(DATA_TEST_SRC)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-$(O)/tests/check_all: $(TEST_SRC) tests/check_main.c tests/testutil.c $(O)/tests/suites.h $(O)/librec.a $(wildcard tests/*.h)
+# testutil.c and lrm_fix_crcs.c are test helpers, linked into the test programs only.
+TEST_HELPERS := tests/testutil.c tests/lrm_fix_crcs.c
+$(O)/tests/check_all: $(TEST_SRC) tests/check_main.c $(TEST_HELPERS) $(O)/tests/suites.h \
+		$(O)/librec.a $(wildcard tests/*.h)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I$(O)/tests -Itests $(LDSAN) -o $@ \
-		tests/check_main.c tests/testutil.c $(TEST_SRC) $(O)/librec.a $(CHECK_LIBS) $(LIBS)
+		tests/check_main.c $(TEST_HELPERS) $(TEST_SRC) $(O)/librec.a $(CHECK_LIBS) $(LIBS)
 
 $(O)/tests/check_data: $(DATA_TEST_SRC) tests/check_main.c tests/testutil.c $(O)/tests/data_suites.h $(O)/librec.a $(wildcard tests/*.h)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I$(O)/tests -Itests -DREC_DATA_SUITES $(LDSAN) -o $@ \
@@ -224,7 +251,7 @@ check-consumer:
 	CC="$(CC)" CXX="$(CXX)" sh scripts/consumer.sh $(O)
 
 clean:
-	rm -rf build build-*
+	rm -rf $(O) $(O)-san $(O)-tsan $(O)-abi
 
 .PHONY: all deps check check-data check-headers demo bench install uninstall check-abi lint-man clean \
 	abi-baseline check-consumer FORCE

@@ -10,7 +10,6 @@
  *
  * usage: 01_user_cf [ratings-file]   (no argument: a generated dataset) */
 #include <librec/librec.h>
-#include <librec/eval.h> /* not yet pulled in by librec.h */
 
 #include <math.h>
 #include <stdio.h>

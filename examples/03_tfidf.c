@@ -11,7 +11,6 @@
  * With a MovieLens ratings.csv, movies.csv and tags.csv next to it are read,
  * and catalog=all keeps the movies that nobody rated. */
 #include <librec/librec.h>
-#include <librec/eval.h> /* not yet pulled in by librec.h */
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,7 +15,6 @@
  *
  * usage: 04_svd [ratings-file]   (no argument: a generated dataset) */
 #include <librec/librec.h>
-#include <librec/eval.h> /* not yet pulled in by librec.h */
 
 #include <math.h>
 #include <stdio.h>

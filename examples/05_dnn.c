@@ -25,7 +25,6 @@
  *
  * usage: 05_dnn [ratings-file]   (no argument: a generated dataset) */
 #include <librec/librec.h>
-#include <librec/eval.h>
 
 #include <stdio.h>
 #include <stdlib.h>

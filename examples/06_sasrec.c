@@ -20,7 +20,6 @@
  *   successors), 40 epochs; with a path the paper's 200 epochs.  format as
  *   rec_dataset_load ("auto", "pairs" for SASRec's "user item" files, ...). */
 #include <librec/librec.h>
-#include <librec/eval.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,9 +9,9 @@ secs=${1:-60}
 out=${FUZZ_OUT:-build-fuzz}
 cc=${FUZZ_CC:-clang}
 # Only the core files the reader needs: other layers stay out of the build.
-src="librec/core/lrm.c librec/core/crc32c.c librec/core/alloc.c librec/core/status.c
-     librec/core/params.c librec/core/version.c"
-flags="-std=c11 -D_GNU_SOURCE -pthread -g -O1 -Iinclude -Ilibrec"
+src="librec/core/lrm_read.c librec/core/lrm_write.c librec/core/crc32c.c librec/core/alloc.c
+     librec/core/status.c librec/core/params.c librec/core/version.c tests/lrm_fix_crcs.c"
+flags="-std=c11 -D_GNU_SOURCE -pthread -g -O1 -Iinclude -Ilibrec -Itests"
 
 command -v "$cc" >/dev/null 2>&1 || { echo "fuzz.sh: $cc not found" >&2; exit 2; }
 mkdir -p "$out/seeds" "$out/corpus"

@@ -1,4 +1,5 @@
-/* rec_model_explain: the reasons add up to the score they explain. */
+/* rec_model_explain: the reasons add up to the score they explain (kinds
+ * that cannot explain are held to REC_E_UNSUPPORTED by check_kinds.c). */
 #include "testutil.h"
 
 #include <librec/librec.h>
@@ -125,21 +126,6 @@ START_TEST(tfidf_terms_sum_to_the_cosine)
 }
 END_TEST
 
-START_TEST(kinds_without_explanations_say_so)
-{
-    rec_dataset *d = gen();
-    rec_model *m = fit("popularity", d);
-    const char *uid, *iid, *why[2];
-    size_t n;
-    rec_dataset_user_id(d, 0, &uid);
-    rec_dataset_item_id(d, 0, &iid);
-    ck_assert_int_eq(rec_model_explain(m, uid, iid, 2, why, NULL, &n), REC_E_UNSUPPORTED);
-    ck_assert_str_eq(rec_last_error(), "rec_model_explain: popularity cannot explain its scores");
-    rec_model_destroy(m);
-    rec_dataset_destroy(d);
-}
-END_TEST
-
 Suite *rec_explain_suite(void)
 {
     Suite *s = suite_create("explain");
@@ -147,7 +133,6 @@ Suite *rec_explain_suite(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, itemcf_reasons_sum_to_the_deviation);
     tcase_add_test(t, tfidf_terms_sum_to_the_cosine);
-    tcase_add_test(t, kinds_without_explanations_say_so);
     suite_add_tcase(s, t);
     return s;
 }

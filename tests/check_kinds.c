@@ -4,8 +4,9 @@
  * explain answer or say REC_E_UNSUPPORTED; bad ids and NULLs are errors with
  * a message; failing any allocation of fit, save and load is REC_E_NOMEM
  * with nothing leaked; concurrent recommending equals single-threaded; a fit
- * resumed from its checkpoint equals one straight through.  A kind is tested
- * by being registered: only its small settings live here. */
+ * resumed from its checkpoint equals one straight through; a cancelled fit
+ * leaves finite scores; one and two threads fit the same model.  A kind is
+ * tested by being registered: only its small settings live here. */
 #include "testutil.h"
 
 #include <librec/librec.h>
@@ -182,6 +183,30 @@ START_TEST(save_load_gives_identical_scores)
         ck_assert_msg(s1 == s2, "%s: score(%s, %s) %g before, %g after", kind, user, item, s1,
                       s2);
     }
+    for (int32_t i = 0; i < ni; i += 3) {
+        size_t na, nb;
+        rec_status st = rec_model_similar(m, iid_of(d, i), 10, a, sa, &na);
+        ck_assert_int_eq(rec_model_similar(l, iid_of(d, i), 10, b, sb, &nb), st);
+        if (st == REC_E_UNSUPPORTED)
+            break;
+        ck_assert_int_eq(st, REC_OK);
+        ck_assert_uint_eq(na, nb);
+        for (size_t k = 0; k < na; k++)
+            ck_assert_msg(!strcmp(a[k], b[k]) && sa[k] == sb[k],
+                          "%s: similar(%d) rank %zu differs after load", kind, i, k);
+    }
+    const char *hist[3] = { iid_of(d, 4), iid_of(d, 9), iid_of(d, 1) };
+    const float hr[3] = { 5, 3, 4 };
+    size_t na, nb;
+    rec_status st = rec_model_recommend_history(m, hist, hr, 3, 10, 0, a, sa, &na);
+    ck_assert_int_eq(rec_model_recommend_history(l, hist, hr, 3, 10, 0, b, sb, &nb), st);
+    if (st != REC_E_UNSUPPORTED) {
+        ck_assert_int_eq(st, REC_OK);
+        ck_assert_uint_eq(na, nb);
+        for (size_t k = 0; k < na; k++)
+            ck_assert_msg(!strcmp(a[k], b[k]) && sa[k] == sb[k],
+                          "%s: history rank %zu differs after load", kind, k);
+    }
     free(a);
     free(b);
     free(sa);
@@ -236,6 +261,14 @@ END_TEST
 
 /* ---- optional calls -------------------------------------------------------------- */
 
+/* The last error is fmt with the kind's name. */
+static void unsupported(const char *fmt, const char *kind)
+{
+    char want[256];
+    snprintf(want, sizeof want, fmt, kind);
+    ck_assert_str_eq(rec_last_error(), want);
+}
+
 START_TEST(optional_calls_answer_or_are_unsupported)
 {
     const char *kind = kind_of(_i);
@@ -254,7 +287,7 @@ START_TEST(optional_calls_answer_or_are_unsupported)
         for (size_t k = 0; k < n; k++)
             ck_assert_str_ne(it[k], item);
     } else {
-        ck_assert_ptr_nonnull(strstr(rec_last_error(), "rec_model_similar"));
+        unsupported("rec_model_similar: %s has no item similarity", kind);
     }
 
     const char *hist[3] = { iid_of(d, 1), iid_of(d, 2), iid_of(d, 7) };
@@ -268,7 +301,7 @@ START_TEST(optional_calls_answer_or_are_unsupported)
             for (int h = 0; h < 3; h++)
                 ck_assert_str_ne(it[k], hist[h]);
     } else {
-        ck_assert_ptr_nonnull(strstr(rec_last_error(), "rec_model_recommend_history"));
+        unsupported("rec_model_recommend_history: %s cannot fold in a new history", kind);
     }
 
     const char *why[5];
@@ -283,7 +316,7 @@ START_TEST(optional_calls_answer_or_are_unsupported)
             ck_assert(k == 0 || w[k - 1] >= w[k]);
         }
     } else {
-        ck_assert_ptr_nonnull(strstr(rec_last_error(), "rec_model_explain"));
+        unsupported("rec_model_explain: %s cannot explain its scores", kind);
     }
     rec_model_destroy(m);
     rec_dataset_destroy(d);
@@ -390,12 +423,32 @@ static rec_status oom_save(oom_ctx *x)
     return rec_model_save(x->m, x->path);
 }
 
+/* Load, then every query a loaded model answers (a kind lacking one says
+ * REC_E_UNSUPPORTED, which is not a failure here). */
 static rec_status oom_load(oom_ctx *x)
 {
     rec_model *l;
     rec_status st = rec_model_load(&l, x->path);
+    if (st)
+        return st;
+    const char *user, *item, *it[4], *why[4];
+    float sc[4];
+    size_t n;
+    st = rec_dataset_user_id(x->d, 1, &user);
     if (!st)
-        rec_model_destroy(l);
+        st = rec_dataset_item_id(x->d, 2, &item);
+    if (!st)
+        st = rec_model_recommend(l, user, 4, 0, it, sc, &n);
+    if (!st)
+        st = rec_model_score(l, user, item, sc);
+    if (!st && (st = rec_model_similar(l, item, 4, it, sc, &n)) == REC_E_UNSUPPORTED)
+        st = REC_OK;
+    if (!st && (st = rec_model_recommend_history(l, &item, NULL, 1, 4, 0, it, sc, &n)) ==
+                   REC_E_UNSUPPORTED)
+        st = REC_OK;
+    if (!st && (st = rec_model_explain(l, user, item, 4, why, sc, &n)) == REC_E_UNSUPPORTED)
+        st = REC_OK;
+    rec_model_destroy(l);
     return st;
 }
 
@@ -441,7 +494,7 @@ START_TEST(allocation_failures_are_nomem_and_leak_nothing)
     every_allocation_fails_cleanly(oom_fit, &x, "fit");
     ck_assert_int_eq(oom_fit(&x), REC_OK);
     every_allocation_fails_cleanly(oom_save, &x, "save");
-    every_allocation_fails_cleanly(oom_load, &x, "load");
+    every_allocation_fails_cleanly(oom_load, &x, "load and queries");
     rec_model_destroy(x.m);
     rec_dataset_destroy(x.d);
 }
@@ -601,6 +654,114 @@ START_TEST(resumed_fit_equals_straight_fit)
 }
 END_TEST
 
+/* ---- reproducibility ------------------------------------------------------------ */
+
+/* The same seed gives the same model whatever the thread count (DESIGN.md:
+ * static partitioning, per-shard streams). */
+START_TEST(same_seed_same_model_any_thread_count)
+{
+    const char *kind = kind_of(_i);
+    rec_dataset *d = data(40, 60, 10);
+    int old = rec_get_num_threads();
+    rec_set_num_threads(1);
+    rec_model *a = fit(kind, d);
+    rec_set_num_threads(2);
+    rec_model *b = fit(kind, d);
+    rec_set_num_threads(old);
+    int32_t nu = count_users(d), ni = count_items(d);
+    for (int32_t u = 0; u < nu; u += 3)
+        for (int32_t i = 0; i < ni; i += 4) {
+            float sa, sb;
+            ck_assert_int_eq(rec_model_score(a, uid_of(d, u), iid_of(d, i), &sa), REC_OK);
+            ck_assert_int_eq(rec_model_score(b, uid_of(d, u), iid_of(d, i), &sb), REC_OK);
+            ck_assert_msg(sa == sb, "%s: (%d, %d) %g on one thread, %g on two", kind, u, i, sa,
+                          sb);
+        }
+    rec_model_destroy(a);
+    rec_model_destroy(b);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* ---- cancel ------------------------------------------------------------------- */
+
+/* Every byte librec allocates starts as 0xff (a NaN in every float), so a
+ * model that reads memory it never wrote scores NaN. */
+static void *poison_alloc(void *u, size_t n)
+{
+    (void)u;
+    void *p = malloc(n ? n : 1);
+    if (p)
+        memset(p, 0xff, n);
+    return p;
+}
+
+static void *poison_realloc(void *u, void *p, size_t o, size_t n)
+{
+    (void)u;
+    unsigned char *q = realloc(p, n ? n : 1);
+    if (q && n > o)
+        memset(q + o, 0xff, n - o);
+    return q;
+}
+
+static void poison_free(void *u, void *p, size_t n)
+{
+    (void)u;
+    (void)n;
+    free(p);
+}
+
+static int cancel_at_once(void *user, int epoch, int epochs, double loss)
+{
+    (void)user;
+    (void)epoch;
+    (void)epochs;
+    (void)loss;
+    return 1;
+}
+
+/* Cancelled at the first progress report, a model keeps the state it
+ * reached and answers with finite scores (rec_model(3)). */
+START_TEST(cancelled_fit_keeps_a_usable_model)
+{
+    const char *kind = kind_of(_i);
+    rec_dataset *d = data(40, 60, 10);
+    rec_model_destroy(fit(kind, d)); /* the dataset's caches, outside the poison */
+    rec_allocator a = { poison_alloc, poison_realloc, poison_free, NULL };
+    ck_assert_int_eq(rec_set_allocator(&a), REC_OK);
+    rec_params *p = kind_params(kind, NULL, 0);
+    rec_model *m;
+    ck_assert_int_eq(rec_model_create(&m, kind, p), REC_OK);
+    rec_params_destroy(p);
+    rec_status st = rec_model_fit(m, d, cancel_at_once, NULL);
+    ck_assert_msg(st == REC_E_CANCELLED, "%s: fit gave %s (%s)", kind, rec_strerror(st),
+                  rec_last_error());
+    int32_t nu = count_users(d), ni = count_items(d);
+    const char **it = malloc(sizeof *it * (size_t)ni);
+    float *sc = malloc(sizeof *sc * (size_t)ni);
+    for (int32_t u = 0; u < nu; u++) {
+        size_t n;
+        ck_assert_int_eq(rec_model_recommend(m, uid_of(d, u), (size_t)ni, REC_INCLUDE_SEEN, it,
+                                             sc, &n), REC_OK);
+        ck_assert_msg(n == (size_t)ni, "%s: user %d gets %zu of %d items after a cancelled fit",
+                      kind, u, n, ni);
+        for (size_t k = 0; k < n; k++)
+            ck_assert_msg(isfinite(sc[k]), "%s: user %d, %s scores %g after a cancelled fit",
+                          kind, u, it[k], sc[k]);
+        float one;
+        ck_assert_int_eq(rec_model_score(m, uid_of(d, u), iid_of(d, u % ni), &one), REC_OK);
+        ck_assert_msg(isfinite(one), "%s: score(%d, %d) = %g after a cancelled fit", kind, u,
+                      u % ni, one);
+    }
+    free(it);
+    free(sc);
+    rec_model_destroy(m);
+    rec_set_allocator(NULL);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 Suite *rec_kinds_suite(void)
 {
     Suite *s = suite_create("kinds");
@@ -613,6 +774,8 @@ Suite *rec_kinds_suite(void)
     tcase_add_loop_test(t, bad_ids_and_nulls_are_errors_with_messages, 0, n);
     tcase_add_loop_test(t, threads_recommend_exactly_as_one, 0, n);
     tcase_add_loop_test(t, resumed_fit_equals_straight_fit, 0, n);
+    tcase_add_loop_test(t, cancelled_fit_keeps_a_usable_model, 0, n);
+    tcase_add_loop_test(t, same_seed_same_model_any_thread_count, 0, n);
     suite_add_tcase(s, t);
     TCase *o = tcase_create("out_of_memory");
     tcase_set_timeout(o, 600);

@@ -133,21 +133,8 @@ START_TEST(save_load_fold_in_similar)
     rec_model *m = tu_fit("lightgcn", d, kv, 4);
     const char *path = tu_tmp_path("lightgcn.lrm");
     ck_assert_int_eq(rec_model_save(m, path), REC_OK);
-    rec_model *l;
+    rec_model *l; /* identical scores after the round trip are check_kinds.c's */
     ck_assert_int_eq(rec_model_load(&l, path), REC_OK);
-    for (int32_t u = 0; u < 30; u++) {
-        const char *uid, *a[20], *b[20];
-        float sa[20], sb[20];
-        size_t na, nb;
-        rec_dataset_user_id(d, u, &uid);
-        ck_assert_int_eq(rec_model_recommend(m, uid, 20, REC_INCLUDE_SEEN, a, sa, &na), REC_OK);
-        ck_assert_int_eq(rec_model_recommend(l, uid, 20, REC_INCLUDE_SEEN, b, sb, &nb), REC_OK);
-        ck_assert_uint_eq(na, nb);
-        for (size_t j = 0; j < na; j++) {
-            ck_assert_str_eq(a[j], b[j]);
-            ck_assert_float_eq(sa[j], sb[j]);
-        }
-    }
     /* Fold-in of items 0 and 1: e = (v0 / sqrt(deg 0) + v1 / sqrt(deg 1)) / sqrt(2). */
     rec_lrm_reader *r;
     ck_assert_int_eq(rec_lrm_open(path, &r), REC_OK);
@@ -235,9 +222,8 @@ START_TEST(fit_survives_allocation_failures)
     ck_assert_int_eq(rec_model_create(&warm, "lightgcn", p), REC_OK);
     ck_assert_int_eq(rec_model_fit(warm, d, NULL, NULL), REC_OK); /* builds d's CSR caches */
     rec_model_destroy(warm);
-    for (int loss = 0; loss < 2; loss++) {
-    if (loss)
-        ck_assert_int_eq(rec_params_parse(p, "loss=bpr"), REC_OK);
+    /* the default loss is check_kinds.c's; BPR draws through a sampler */
+    ck_assert_int_eq(rec_params_parse(p, "loss=bpr"), REC_OK);
     long k;
     for (k = 1; k < 100000; k++) {
         tu_alloc_install();
@@ -256,7 +242,6 @@ START_TEST(fit_survives_allocation_failures)
                       rec_last_error());
     }
     ck_assert_int_gt(k, 10);
-    }
     rec_params_destroy(p);
     rec_dataset_destroy(d);
 }

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include "core/lrm-impl.h"
+#include "lrm_fix_crcs.h"
 
 #include <dirent.h>
 #include <errno.h>

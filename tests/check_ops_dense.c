@@ -240,8 +240,8 @@ END_TEST
  * its first writer (rec_grad_full) and add when they are not: intermediates
  * with several consumers, and an op reading one tensor twice, must still
  * sum every contribution.  h = x W^T feeds h + h (both inputs), whose result
- * feeds a matmul with itself, a bmm with itself, a dropout-free linear and
- * the loss directly. */
+ * feeds a matmul with itself, a bmm with itself, a linear, a row dot with
+ * itself, a sum and the loss directly. */
 static rec_tensor *build_shared(rec_graph *g, void *ctx)
 {
     gc *c = ctx;
@@ -252,7 +252,8 @@ static rec_tensor *build_shared(rec_graph *g, void *ctx)
     rec_tensor *b = rec_bmm(g, a3, a3, 1, 0);
     rec_tensor *l = rec_linear(g, a, c->p[2], NULL);
     rec_tensor *parts = rec_add(g, rec_add(g, tu_wsum(g, m), tu_wsum(g, b)), tu_wsum(g, l));
-    return rec_add(g, parts, tu_wsum(g, a));
+    rec_tensor *r = rec_add(g, tu_wsum(g, rec_rowdot(g, a, a)), rec_sum(g, a));
+    return rec_add(g, rec_add(g, parts, tu_wsum(g, a)), r);
 }
 
 START_TEST(shared_intermediates_sum_every_gradient)

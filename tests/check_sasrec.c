@@ -234,38 +234,6 @@ START_TEST(history_at_call_time)
 }
 END_TEST
 
-START_TEST(save_load)
-{
-    rec_model *m = fitted("epochs=5"), *l = NULL;
-    const char *path = tu_tmp_path("sasrec.lrm");
-    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
-    ck_assert_int_eq(rec_model_load(&l, path), REC_OK);
-    ck_assert_str_eq(rec_model_kind(l), "sasrec");
-    for (int u = 0; u < NUSERS; u += 7)
-        for (int i = 0; i < NITEMS; i += 3) {
-            char us[16], is[16];
-            float a, b;
-            snprintf(us, sizeof us, "u%d", u);
-            name(is, sizeof is, i);
-            ck_assert_int_eq(rec_model_score(m, us, is, &a), REC_OK);
-            ck_assert_int_eq(rec_model_score(l, us, is, &b), REC_OK);
-            ck_assert(a == b);
-        }
-    const char *hist[3] = { "i1", "i2", "i3" }, *x[5], *y[5];
-    float xs[5], ys[5];
-    size_t nx, ny;
-    ck_assert_int_eq(rec_model_recommend_history(m, hist, NULL, 3, 5, 0, x, xs, &nx), REC_OK);
-    ck_assert_int_eq(rec_model_recommend_history(l, hist, NULL, 3, 5, 0, y, ys, &ny), REC_OK);
-    ck_assert_uint_eq(nx, ny);
-    for (size_t j = 0; j < nx; j++) {
-        ck_assert_str_eq(x[j], y[j]);
-        ck_assert(xs[j] == ys[j]);
-    }
-    rec_model_destroy(l);
-    rec_model_destroy(m);
-}
-END_TEST
-
 START_TEST(bad_params)
 {
     rec_params *p;
@@ -367,48 +335,6 @@ START_TEST(cancel)
 }
 END_TEST
 
-START_TEST(out_of_memory)
-{
-    rec_dataset *d = cycles();
-    const char *path = tu_tmp_path("sasrec_oom.lrm");
-    rec_model *warm = make("epochs=1"); /* builds d's CSR caches outside the count */
-    ck_assert_int_eq(rec_model_fit(warm, d, NULL, NULL), REC_OK);
-    ck_assert_int_eq(rec_model_save(warm, path), REC_OK);
-    rec_model_destroy(warm);
-    for (int what = 0; what < 2; what++) {
-        long k;
-        for (k = 1; k < 100000; k++) {
-            tu_alloc_install();
-            rec_model *m = what == 0 ? make("epochs=1") : NULL;
-            tu_alloc_fail_at(k);
-            rec_status st = what == 0 ? rec_model_fit(m, d, NULL, NULL)
-                                      : rec_model_load(&m, path);
-            if (!st) {
-                const char *hist[1] = { "i3" }, *ids[3];
-                size_t n;
-                tu_alloc_fail_at(1);
-                ck_assert_int_eq(rec_model_recommend_history(m, hist, NULL, 1, 3, 0, ids, NULL,
-                                                             &n), REC_E_NOMEM);
-                float sc;
-                tu_alloc_fail_at(2); /* the graph's arena, after the scores buffer */
-                ck_assert_int_eq(rec_model_score(m, "u1", "i3", &sc), REC_E_NOMEM);
-            }
-            tu_alloc_fail_at(0);
-            rec_model_destroy(m);
-            long long live = tu_alloc_live();
-            tu_alloc_remove();
-            ck_assert_msg(live == 0, "allocation %ld: %lld bytes leaked", k, live);
-            if (st == REC_OK)
-                break;
-            ck_assert_msg(st == REC_E_NOMEM, "allocation %ld: %s (%s)", k, rec_strerror(st),
-                          rec_last_error());
-        }
-        ck_assert_int_gt(k, 1);
-    }
-    rec_dataset_destroy(d);
-}
-END_TEST
-
 Suite *rec_sasrec_suite(void)
 {
     Suite *s = suite_create("sasrec");
@@ -417,11 +343,9 @@ Suite *rec_sasrec_suite(void)
     tcase_add_test(tc, learns_successor);
     tcase_add_test(tc, user_is_its_sequence);
     tcase_add_test(tc, history_at_call_time);
-    tcase_add_test(tc, save_load);
     tcase_add_test(tc, bad_params);
     tcase_add_test(tc, reproducible);
     tcase_add_test(tc, cancel);
-    tcase_add_test(tc, out_of_memory);
     suite_add_tcase(s, tc);
     return s;
 }

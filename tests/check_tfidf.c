@@ -411,43 +411,6 @@ START_TEST(similar_and_profiles)
 }
 END_TEST
 
-START_TEST(save_load_identical)
-{
-    rec_dataset *d = films();
-    rec_model *m = fit(d, NULL), *l = NULL;
-    const char *path = tu_tmp_path("tfidf.lrm");
-    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
-    ck_assert_msg(rec_model_load(&l, path) == REC_OK, "%s", rec_last_error());
-    ck_assert_str_eq(rec_model_kind(l), "tfidf");
-    const char *ia[8], *ib[8];
-    float sa[8], sb[8];
-    size_t na, nb;
-    static const char *items[] = { "m1", "m2", "m3", "m4", "m5", "x9" };
-    for (int k = 0; k < 6; k++) {
-        ck_assert_int_eq(rec_model_similar(m, items[k], 8, ia, sa, &na), REC_OK);
-        ck_assert_int_eq(rec_model_similar(l, items[k], 8, ib, sb, &nb), REC_OK);
-        ck_assert_uint_eq(na, nb);
-        for (size_t j = 0; j < na; j++) {
-            ck_assert_str_eq(ia[j], ib[j]);
-            ck_assert(sa[j] == sb[j]);
-        }
-    }
-    static const char *users[] = { "u1", "u2", "u3" };
-    for (int k = 0; k < 3; k++) {
-        ck_assert_int_eq(rec_model_recommend(m, users[k], 8, 0, ia, sa, &na), REC_OK);
-        ck_assert_int_eq(rec_model_recommend(l, users[k], 8, 0, ib, sb, &nb), REC_OK);
-        ck_assert_uint_eq(na, nb);
-        for (size_t j = 0; j < na; j++) {
-            ck_assert_str_eq(ia[j], ib[j]);
-            ck_assert(sa[j] == sb[j]);
-        }
-    }
-    rec_model_destroy(l);
-    rec_model_destroy(m);
-    rec_dataset_destroy(d);
-}
-END_TEST
-
 static void expect_fit_error(rec_dataset *d, const char *key, const char *sval, long ival,
                              rec_status want, const char *msg)
 {
@@ -494,53 +457,14 @@ static int stop_now(void *user, int epoch, int epochs, double loss)
     return 1;
 }
 
-START_TEST(cancel_and_out_of_memory)
+/* Allocation failures of fit, load and the queries are check_kinds.c's. */
+START_TEST(cancel)
 {
     rec_dataset *d = films();
     rec_model *m;
     ck_assert_int_eq(rec_model_create(&m, "tfidf", NULL), REC_OK);
     ck_assert_int_eq(rec_model_fit(m, d, stop_now, NULL), REC_E_CANCELLED);
     rec_model_destroy(m);
-    /* prime the dataset's lazy indexes outside the counted region */
-    m = fit(d, NULL);
-    const char *path = tu_tmp_path("tfidf-oom.lrm");
-    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
-    rec_model_destroy(m);
-    tu_alloc_install();
-    m = fit(d, NULL);
-    const char *ids[4];
-    size_t n;
-    ck_assert_int_eq(rec_model_recommend(m, "u1", 4, 0, ids, NULL, &n), REC_OK);
-    rec_model_destroy(m);
-    rec_model *l;
-    ck_assert_int_eq(rec_model_load(&l, path), REC_OK);
-    rec_model_destroy(l);
-    long total = tu_alloc_count();
-    ck_assert_int_eq(tu_alloc_live(), 0);
-    tu_alloc_remove();
-    ck_assert_int_gt(total, 20);
-    for (long k = 1; k <= total; k++) {
-        tu_alloc_install();
-        tu_alloc_fail_at(k);
-        m = NULL;
-        l = NULL;
-        rec_status st = rec_model_create(&m, "tfidf", NULL);
-        if (!st)
-            st = rec_model_fit(m, d, NULL, NULL);
-        if (!st)
-            st = rec_model_recommend(m, "u1", 4, 0, ids, NULL, &n);
-        if (!st)
-            st = rec_model_similar(m, "x9", 4, ids, NULL, &n);
-        if (!st)
-            st = rec_model_load(&l, path);
-        rec_model_destroy(l);
-        rec_model_destroy(m);
-        ck_assert_msg(st == REC_OK || st == REC_E_NOMEM || st == REC_E_IO,
-                      "fail at %ld: %d %s", k, st, rec_last_error());
-        long long live = tu_alloc_live();
-        ck_assert_msg(live == 0, "fail at %ld: %lld bytes leaked", k, live);
-        tu_alloc_remove();
-    }
     rec_dataset_destroy(d);
 }
 END_TEST
@@ -556,9 +480,8 @@ Suite *rec_tfidf_suite(void)
     tcase_add_test(t, popularity_prior_by_hand);
     tcase_add_test(t, field_weights_by_hand);
     tcase_add_test(t, similar_and_profiles);
-    tcase_add_test(t, save_load_identical);
     tcase_add_test(t, bad_params);
-    tcase_add_test(t, cancel_and_out_of_memory);
+    tcase_add_test(t, cancel);
     tcase_set_timeout(t, 60);
     suite_add_tcase(s, t);
     return s;

@@ -1027,6 +1027,55 @@ START_TEST(trainer_model_batches)
 }
 END_TEST
 
+/* begin_epoch runs once before each epoch's steps, resumed epochs excluded;
+ * an error from it stops the run. */
+typedef struct be_ctx {
+    int calls, steps, steps_at[8], fail_at;
+} be_ctx;
+
+static rec_status be_begin(void *ctx, int epoch)
+{
+    be_ctx *c = ctx;
+    ck_assert_int_lt(c->calls, 8);
+    ck_assert_int_eq(epoch, c->calls + 1);
+    c->steps_at[c->calls++] = c->steps;
+    if (epoch == c->fail_at)
+        return rec_err(REC_E_STATE, "be_begin: refused epoch %d", epoch);
+    return REC_OK;
+}
+
+static rec_status be_step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss)
+{
+    be_ctx *c = ctx;
+    c->steps++;
+    *loss = (double)b->n;
+    (void)rng;
+    return REC_OK;
+}
+
+START_TEST(trainer_begin_epoch)
+{
+    rec_trainer_vt vt = { .n_examples = 10, .step = be_step, .begin_epoch = be_begin };
+    rec_pstore *ps;
+    ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
+    rec_optim *o;
+    ck_assert_int_eq(rec_optim_create(&o, "sgd", NULL, ps), REC_OK);
+    rec_params *p = mkp((const char *const[]){ "epochs=3", "batch=4", NULL });
+    be_ctx c = { 0, 0, { 0 }, 0 };
+    ck_assert_int_eq(rec_trainer_run(p, &vt, &c, ps, o, NULL, NULL, NULL), REC_OK);
+    ck_assert_int_eq(c.calls, 3);
+    for (int e = 0; e < 3; e++)
+        ck_assert_int_eq(c.steps_at[e], 3 * e); /* ceil(10 / 4) steps per epoch */
+    c = (be_ctx){ 0, 0, { 0 }, 2 };
+    ck_assert_int_eq(rec_trainer_run(p, &vt, &c, ps, o, NULL, NULL, NULL), REC_E_STATE);
+    ck_assert_str_eq(rec_last_error(), "be_begin: refused epoch 2");
+    ck_assert_int_eq(c.steps, 3);
+    rec_params_destroy(p);
+    rec_optim_destroy(o);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
 START_TEST(trainer_errors)
 {
     toy t;
@@ -1146,6 +1195,7 @@ Suite *rec_train_suite(void)
     tcase_add_test(c, trainer_checkpoint_resume);
     tcase_add_test(c, trainer_bad_checkpoint);
     tcase_add_test(c, trainer_model_batches);
+    tcase_add_test(c, trainer_begin_epoch);
     tcase_add_test(c, trainer_errors);
     tcase_add_test(c, trainer_out_of_memory);
     tcase_set_timeout(c, 60);

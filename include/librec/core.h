@@ -113,6 +113,17 @@ REC_API rec_status rec_params_get_float(const rec_params *p, const char *key, do
 REC_API rec_status rec_params_get_str(const rec_params *p, const char *key, const char **v);
 REC_API rec_status rec_params_get_bool(const rec_params *p, const char *key, int *v);
 
+/* ---- Progress ------------------------------------------------------------
+ * Called during fit after each epoch (and after each step of one-pass
+ * models): epoch counts from 1 to epochs within the step that
+ * rec_model_fit_step (librec/model.h) names; loss is the epoch's training
+ * loss (NAN if the method has none).  Return nonzero to stop: fit then
+ * returns REC_E_CANCELLED and the model keeps the state it reached (one-pass
+ * models stop only after their last step, the first complete state).
+ * Declared here, below every layer, because the trainer (librec/train) calls
+ * it too. */
+typedef int (*rec_progress_fn)(void *user, int epoch, int epochs, double loss);
+
 #ifdef __cplusplus
 }
 #endif

@@ -25,13 +25,7 @@ extern "C" {
 
 typedef struct rec_model rec_model;
 
-/* Called during fit after each epoch (and after each step of one-pass
- * models): epoch counts from 1 to epochs within the step that
- * rec_model_fit_step names; loss is the epoch's training loss (NAN if the
- * method has none).  Return nonzero to stop: fit then returns
- * REC_E_CANCELLED and the model keeps the state it reached (one-pass
- * models stop only after their last step, the first complete state). */
-typedef int (*rec_progress_fn)(void *user, int epoch, int epochs, double loss);
+/* rec_model_fit reports each epoch to a rec_progress_fn (librec/core.h). */
 
 /* Flags of the recommend calls. */
 #define REC_INCLUDE_SEEN 1u /* do not exclude the user's training items */

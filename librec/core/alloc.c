@@ -2,8 +2,12 @@
  * allocator (and tests can make the N-th allocation fail). */
 #include "core-impl.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 static void *std_alloc(void *u, size_t n) { (void)u; return malloc(n); }
 static void *std_realloc(void *u, void *p, size_t o, size_t n)
@@ -106,4 +110,19 @@ void rec_aligned_free(void *p, size_t size)
         return;
     unsigned char *q = p;
     rec_free(q - q[-1], size + 64);
+}
+
+void rec_advise_huge_pages(void *p, size_t size)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (!p || size < 2 * huge)
+        return;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t e = ((uintptr_t)p + size) & ~(huge - 1);
+    if (e > a)
+        (void)madvise((void *)a, (size_t)(e - a), MADV_HUGEPAGE);
+#else
+    (void)p, (void)size;
+#endif
 }

@@ -70,6 +70,10 @@ void rec_strfree(char *s);
 /* 64-byte aligned blocks (SIMD and cache lines). */
 void *rec_aligned_alloc(size_t size);
 void rec_aligned_free(void *p, size_t size);
+/* Asks the OS for 2 MB pages on the 2 MB-aligned part of a fresh block of
+ * at least 4 MB (before it is first written): a big table read at random
+ * then costs no TLB miss per row.  Advice only; nothing where unsupported. */
+void rec_advise_huge_pages(void *p, size_t size);
 /* Overflow-checked n * size; returns 0 on overflow. */
 int rec_mul_ok(size_t n, size_t size, size_t *out);
 

@@ -166,9 +166,4 @@ rec_status rec_pstore_save(const rec_pstore *ps, rec_lrm_writer *w, const char *
 rec_status rec_pstore_load(rec_pstore *ps, const rec_lrm_reader *r, const char *prefix,
                            const char *fn);
 
-/* Recomputes the header, table and section CRCs of a (possibly malformed)
- * image in place, as far as its bounds allow.  For tests that craft files and
- * for the fuzz target, so mutations reach the parsers behind the CRCs. */
-void rec_lrm_fix_crcs(void *bytes, size_t len);
-
 #endif

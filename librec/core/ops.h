@@ -99,4 +99,19 @@ rec_tensor *rec_softmax_xent(rec_graph *g, rec_tensor *logits, rec_tensor *targe
 /* mean of softplus(neg - pos) = -log sigmoid(pos - neg); pos, neg [n]. */
 rec_tensor *rec_bpr(rec_graph *g, rec_tensor *pos, rec_tensor *neg);
 
+/* ---- ops whose kernels live with their one user ------------------------------
+ * The rest of the list: each records a tape node with its backward beside its
+ * forward and a gradient check in tests/ like the ops above (the two heads
+ * ops through rec_nn_mha_forward's), but is declared beside the layer or
+ * model that uses it.
+ *   rec_gru            nn/gru.c, nn-impl.h       fused GRU: x [B,T,in] -> [B,T,H]
+ *   rec_nn_unfold      nn/conv1d.c, nn-impl.h    windows: [B,T,in] -> [B,T-k+1,k*in]
+ *   rec_nn_mask_rows   nn/mask_rows.c, nn-impl.h x [rows,d] * keep[row] (I32 0/1)
+ *   split_heads        nn/attention.c (static)   [B,T,3d] -> [B*H,T,d/H], q, k or v
+ *   merge_heads        nn/attention.c (static)   [B*H,T,dh] -> [B,T,H*dh]
+ *   tt_infonce         models/twotower_loss.c, twotower-impl.h
+ *                      in-batch InfoNCE: U, V [B,d] -> [1]
+ * A new op goes above, in core, unless only one layer can ever use it; then
+ * it gets a line here. */
+
 #endif

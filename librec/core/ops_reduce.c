@@ -54,6 +54,7 @@ static double total(const float *x, int64_t n)
 typedef struct fill_job {
     float *dx;
     float v;
+    int set;            /* dx is fresh (rec_grad_full): write, do not add */
 } fill_job;
 
 static void add_const(void *arg, int64_t s, int64_t e, int chunk)
@@ -63,6 +64,11 @@ static void add_const(void *arg, int64_t s, int64_t e, int chunk)
     float *restrict dx = j->dx;
     const float v = j->v;
     int64_t i = s;
+    if (j->set) {
+        for (; i < e; i++)
+            dx[i] = v;
+        return;
+    }
     for (; i + SUM_W <= e; i += SUM_W)
         for (int l = 0; l < SUM_W; l++)
             dx[i + l] += v;
@@ -73,10 +79,11 @@ static void add_const(void *arg, int64_t s, int64_t e, int chunk)
 /* d(sum)/dx = 1, d(mean)/dx = 1/n: f[0] holds that factor */
 static void sum_back(rec_graph *g, rec_node *n)
 {
-    float *dx = rec_grad_of(g, n->in[0]);
+    float beta;
+    float *dx = rec_grad_full(g, n->in[0], &beta);
     if (!dx)
         return;
-    fill_job j = { dx, n->out->g[0] * n->f[0] };
+    fill_job j = { dx, n->out->g[0] * n->f[0], beta == 0.0f };
     rec_parallel_for(n->in[0]->n, REC_EW_GRAIN, add_const, &j);
 }
 
@@ -121,6 +128,7 @@ typedef struct row_job {
     float *norm;        /* l2: max(||x||, eps) per row, negated when clamped */
     const float *dy;
     float *da, *db;
+    int da_set, db_set; /* sum, dot: fresh gradients, written not added */
 } row_job;
 
 static void row_fwd(void *arg, int64_t s, int64_t e, int chunk)
@@ -164,15 +172,25 @@ static void row_bwd(void *arg, int64_t s, int64_t e, int chunk)
         if (j->op == R_SUM) {
             float d = j->dy[r];
             float *restrict da = j->da + r * c;
-            for (int64_t k = 0; k < c; k++)
-                da[k] += d;
+            if (j->da_set)
+                for (int64_t k = 0; k < c; k++)
+                    da[k] = d;
+            else
+                for (int64_t k = 0; k < c; k++)
+                    da[k] += d;
         } else if (j->op == R_DOT) {
             float d = j->dy[r];
             const float *z = j->b + r * c;
-            if (j->da)
+            if (j->da && j->da_set)
+                for (int64_t k = 0; k < c; k++)
+                    j->da[r * c + k] = d * z[k];
+            else if (j->da)
                 for (int64_t k = 0; k < c; k++)
                     j->da[r * c + k] += d * z[k];
-            if (j->db)
+            if (j->db && j->db_set)
+                for (int64_t k = 0; k < c; k++)
+                    j->db[r * c + k] = d * x[k];
+            else if (j->db)
                 for (int64_t k = 0; k < c; k++)
                     j->db[r * c + k] += d * x[k];
         } else {
@@ -197,7 +215,16 @@ static void row_back(rec_graph *g, rec_node *n)
 {
     rec_tensor *a = n->in[0], *b = n->nin > 1 ? n->in[1] : NULL;
     row_job j = { (int)n->i[0], rec_cols(a), n->f[0], a->v, b ? b->v : NULL, n->out->v,
-                  n->saved, n->out->g, rec_grad_of(g, a), b ? rec_grad_of(g, b) : NULL };
+                  n->saved, n->out->g, NULL, NULL, 0, 0 };
+    if (j.op == R_SUM || j.op == R_DOT) { /* every row written: da first, then db */
+        float ba, bb = 1.0f;
+        j.da = rec_grad_full(g, a, &ba);
+        j.db = b ? rec_grad_full(g, b, &bb) : NULL;
+        j.da_set = j.da && ba == 0.0f;
+        j.db_set = j.db && bb == 0.0f;
+    } else {
+        j.da = rec_grad_of(g, a);
+    }
     if (rec_graph_status(g) || (!j.da && !j.db))
         return;
     rec_parallel_for(rec_rows(a), rec_row_grain(j.cols), row_bwd, &j);
@@ -233,7 +260,8 @@ static rec_tensor *rowwise(rec_graph *g, const char *fn, int op, rec_tensor *a, 
     float *norm = NULL;
     if (op == R_L2 && !(norm = rec_graph_alloc(g, (size_t)(rows ? rows : 1) * sizeof *norm)))
         return NULL;
-    row_job j = { op, rec_cols(a), eps, a->v, b ? b->v : NULL, y->v, norm, NULL, NULL, NULL };
+    row_job j = { op, rec_cols(a), eps, a->v, b ? b->v : NULL, y->v, norm, NULL, NULL, NULL,
+                  0, 0 };
     rec_parallel_for(rows, rec_row_grain(j.cols), row_fwd, &j);
     if (node) {
         node->i[0] = op;

@@ -80,6 +80,10 @@ rec_tensor *rec_pstore_add(rec_pstore *s, const char *name, int nd, const int64_
         tensor_free(t);
         goto nomem;
     }
+    /* embedding tables and their dense gradients are read and written at
+     * random rows */
+    rec_advise_huge_pages(t->v, (size_t)n * 4);
+    rec_advise_huge_pages(t->g, (size_t)n * 4);
     memset(t->v, 0, (size_t)n * 4);
     if (t->g)
         memset(t->g, 0, (size_t)n * 4);

@@ -152,7 +152,10 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
     if (c->bpr)
         l = rec_bpr(g, rec_rowdot(g, eu, ei), rec_rowdot(g, eu, ej));
     else
-        l = rec_loss_sampled_softmax(g, eu, ei, ej, NULL, NULL, c->temperature);
+        /* 1/T on the [B, d] user rows, not on the [B, M] logits: the same
+         * logits for a fraction of the passes */
+        l = rec_loss_sampled_softmax(g, rec_scale(g, eu, 1.0f / c->temperature), ei, ej, NULL,
+                                     NULL, 1.0f);
     if (c->reg > 0) {
         l = rec_add(g, l, l2_rows(g, c->E0, tu, c->reg, n));
         l = rec_add(g, l, l2_rows(g, c->E0, ti, c->reg, n));
@@ -233,8 +236,11 @@ static rec_status lgcn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn c
         rec_trainer_vt vt = { .n_examples = ug->nedges, .step = step };
         st = rec_model_train(m, &vt, &c, ps, c.opt, cb, user, fn);
     }
-    if (!st)
-        st = readout(m, &c);
+    if (!st || st == REC_E_CANCELLED) { /* a cancelled model keeps the epochs it ran */
+        rec_status rs = readout(m, &c);
+        if (rs)
+            st = rs;
+    }
     if (st == REC_E_NOMEM && !*rec_last_error())
         rec_nomem(fn);
     rec_sampler_destroy(c.smp);

@@ -54,18 +54,10 @@
 #define RANK_NEG_S "4"
 
 static const rec_param_spec spec[] = {
-    { "n_factors", REC_PARAM_INT, "100", 1, 4096, NULL, "latent factors per user and item" },
-    { "n_epochs", REC_PARAM_INT, "40", 1, 100000, NULL, "SGD passes over the ratings" },
-    { "lr_all", REC_PARAM_FLOAT, "0.005", 0, 10, NULL, "SGD learning rate of every parameter" },
-    { "reg_all", REC_PARAM_FLOAT, "0.05", 0, 100, NULL, "L2 penalty of every parameter" },
-    { "init_mean", REC_PARAM_FLOAT, "0", -100, 100, NULL, "mean of the normal factor init" },
-    { "init_std_dev", REC_PARAM_FLOAT, "0.1", 0, 100, NULL, "std of the normal factor init" },
+    REC_SVD_SPEC_FIT("100", "40", "0.005"),
     { "biased", REC_PARAM_BOOL, "true", 0, 0, NULL,
       "use the global mean and user/item biases" },
-    { "shuffle", REC_PARAM_BOOL, "true", 0, 0, NULL,
-      "take the training rows in a seeded random order (as Surprise's shuffled KFold "
-      "hands them over) before grouping them by user" },
-    { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed of the init and shuffle" },
+    REC_SVD_SPEC_ORDER,
     { "negatives", REC_PARAM_INT, "-1", -1, 1000, NULL,
       "unrated items sampled per rating as target 0 (missing as negative, for top-N); "
       "-1: 0 with ratings (Surprise's SVD), " NEG_IMPLICIT_S " without" },

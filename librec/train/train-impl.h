@@ -6,7 +6,6 @@
 
 #include "core/tensor-impl.h"
 #include "librec/data.h"   /* rec_dataset (samplers) */
-#include "librec/model.h"  /* rec_progress_fn (trainer) */
 
 #include <stdint.h>
 

@@ -4,6 +4,7 @@
  * behind the CRCs).  Every accessor is then exercised on what loaded, and
  * every byte it hands out is read so ASan sees any out-of-bounds pointer. */
 #include "core/lrm-impl.h"
+#include "lrm_fix_crcs.h"
 
 #include <stdint.h>
 #include <stdlib.h>
