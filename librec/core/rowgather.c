@@ -15,6 +15,7 @@
 #include "core-impl.h"
 #include "rowgather-impl.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #define LINES_AHEAD 96
@@ -267,7 +268,9 @@ static int cpu_has(int path)
 
 /* ---- dispatch -------------------------------------------------------------- */
 
-static int path_now; /* 0 until the first call picks one */
+/* 0 until the first call picks one.  Atomic: threads recommending at once
+ * may all make that first call (they store the same value). */
+static atomic_int path_now;
 
 static int best_path(void)
 {
@@ -278,15 +281,19 @@ static int best_path(void)
 
 int rec_rowgather_force(int path)
 {
-    path_now = path == REC_RG_AUTO ? best_path() : cpu_has(path) ? path : REC_RG_C;
-    return path_now;
+    int p = path == REC_RG_AUTO ? best_path() : cpu_has(path) ? path : REC_RG_C;
+    atomic_store_explicit(&path_now, p, memory_order_relaxed);
+    return p;
 }
 
 int rec_rowgather_path(void)
 {
-    if (!path_now)
-        path_now = best_path();
-    return path_now;
+    int p = atomic_load_explicit(&path_now, memory_order_relaxed);
+    if (!p) {
+        p = best_path();
+        atomic_store_explicit(&path_now, p, memory_order_relaxed);
+    }
+    return p;
 }
 
 static const rg_kernels *kernels(void)
