@@ -97,9 +97,10 @@ deps:
 
 # Objects are rebuilt when the compiler flags change (another BLAS, CFLAGS),
 # as git's Makefile does with GIT-CFLAGS.
+CFLAGS_LINE = $(CC) $(ALL_CFLAGS) $(DEPFLAGS)
 $(O)/cflags: FORCE
 	@mkdir -p $(O)
-	@echo '$(CC) $(ALL_CFLAGS) $(DEPFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(DEPFLAGS)' > $@
+	@echo '$(CFLAGS_LINE)' | cmp -s - $@ || echo '$(CFLAGS_LINE)' > $@
 
 $(O)/%.o: %.c $(O)/cflags
 	@mkdir -p $(dir $@)
@@ -157,7 +158,8 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 
 # testutil.c and lrm_fix_crcs.c are test helpers, linked into the test programs only.
 TEST_HELPERS := tests/testutil.c tests/lrm_fix_crcs.c
-$(O)/tests/check_all: $(TEST_SRC) tests/check_main.c $(TEST_HELPERS) $(O)/tests/suites.h $(O)/librec.a $(wildcard tests/*.h)
+$(O)/tests/check_all: $(TEST_SRC) tests/check_main.c $(TEST_HELPERS) $(O)/tests/suites.h \
+		$(O)/librec.a $(wildcard tests/*.h)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I$(O)/tests -Itests $(LDSAN) -o $@ \
 		tests/check_main.c $(TEST_HELPERS) $(TEST_SRC) $(O)/librec.a $(CHECK_LIBS) $(LIBS)
 

@@ -4,8 +4,9 @@
  * explain answer or say REC_E_UNSUPPORTED; bad ids and NULLs are errors with
  * a message; failing any allocation of fit, save and load is REC_E_NOMEM
  * with nothing leaked; concurrent recommending equals single-threaded; a fit
- * resumed from its checkpoint equals one straight through.  A kind is tested
- * by being registered: only its small settings live here. */
+ * resumed from its checkpoint equals one straight through; a cancelled fit
+ * leaves finite scores; one and two threads fit the same model.  A kind is
+ * tested by being registered: only its small settings live here. */
 #include "testutil.h"
 
 #include <librec/librec.h>
@@ -653,6 +654,114 @@ START_TEST(resumed_fit_equals_straight_fit)
 }
 END_TEST
 
+/* ---- reproducibility ------------------------------------------------------------ */
+
+/* The same seed gives the same model whatever the thread count (DESIGN.md:
+ * static partitioning, per-shard streams). */
+START_TEST(same_seed_same_model_any_thread_count)
+{
+    const char *kind = kind_of(_i);
+    rec_dataset *d = data(40, 60, 10);
+    int old = rec_get_num_threads();
+    rec_set_num_threads(1);
+    rec_model *a = fit(kind, d);
+    rec_set_num_threads(2);
+    rec_model *b = fit(kind, d);
+    rec_set_num_threads(old);
+    int32_t nu = count_users(d), ni = count_items(d);
+    for (int32_t u = 0; u < nu; u += 3)
+        for (int32_t i = 0; i < ni; i += 4) {
+            float sa, sb;
+            ck_assert_int_eq(rec_model_score(a, uid_of(d, u), iid_of(d, i), &sa), REC_OK);
+            ck_assert_int_eq(rec_model_score(b, uid_of(d, u), iid_of(d, i), &sb), REC_OK);
+            ck_assert_msg(sa == sb, "%s: (%d, %d) %g on one thread, %g on two", kind, u, i, sa,
+                          sb);
+        }
+    rec_model_destroy(a);
+    rec_model_destroy(b);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* ---- cancel ------------------------------------------------------------------- */
+
+/* Every byte librec allocates starts as 0xff (a NaN in every float), so a
+ * model that reads memory it never wrote scores NaN. */
+static void *poison_alloc(void *u, size_t n)
+{
+    (void)u;
+    void *p = malloc(n ? n : 1);
+    if (p)
+        memset(p, 0xff, n);
+    return p;
+}
+
+static void *poison_realloc(void *u, void *p, size_t o, size_t n)
+{
+    (void)u;
+    unsigned char *q = realloc(p, n ? n : 1);
+    if (q && n > o)
+        memset(q + o, 0xff, n - o);
+    return q;
+}
+
+static void poison_free(void *u, void *p, size_t n)
+{
+    (void)u;
+    (void)n;
+    free(p);
+}
+
+static int cancel_at_once(void *user, int epoch, int epochs, double loss)
+{
+    (void)user;
+    (void)epoch;
+    (void)epochs;
+    (void)loss;
+    return 1;
+}
+
+/* Cancelled at the first progress report, a model keeps the state it
+ * reached and answers with finite scores (rec_model(3)). */
+START_TEST(cancelled_fit_keeps_a_usable_model)
+{
+    const char *kind = kind_of(_i);
+    rec_dataset *d = data(40, 60, 10);
+    rec_model_destroy(fit(kind, d)); /* the dataset's caches, outside the poison */
+    rec_allocator a = { poison_alloc, poison_realloc, poison_free, NULL };
+    ck_assert_int_eq(rec_set_allocator(&a), REC_OK);
+    rec_params *p = kind_params(kind, NULL, 0);
+    rec_model *m;
+    ck_assert_int_eq(rec_model_create(&m, kind, p), REC_OK);
+    rec_params_destroy(p);
+    rec_status st = rec_model_fit(m, d, cancel_at_once, NULL);
+    ck_assert_msg(st == REC_E_CANCELLED, "%s: fit gave %s (%s)", kind, rec_strerror(st),
+                  rec_last_error());
+    int32_t nu = count_users(d), ni = count_items(d);
+    const char **it = malloc(sizeof *it * (size_t)ni);
+    float *sc = malloc(sizeof *sc * (size_t)ni);
+    for (int32_t u = 0; u < nu; u++) {
+        size_t n;
+        ck_assert_int_eq(rec_model_recommend(m, uid_of(d, u), (size_t)ni, REC_INCLUDE_SEEN, it,
+                                             sc, &n), REC_OK);
+        ck_assert_msg(n == (size_t)ni, "%s: user %d gets %zu of %d items after a cancelled fit",
+                      kind, u, n, ni);
+        for (size_t k = 0; k < n; k++)
+            ck_assert_msg(isfinite(sc[k]), "%s: user %d, %s scores %g after a cancelled fit",
+                          kind, u, it[k], sc[k]);
+        float one;
+        ck_assert_int_eq(rec_model_score(m, uid_of(d, u), iid_of(d, u % ni), &one), REC_OK);
+        ck_assert_msg(isfinite(one), "%s: score(%d, %d) = %g after a cancelled fit", kind, u,
+                      u % ni, one);
+    }
+    free(it);
+    free(sc);
+    rec_model_destroy(m);
+    rec_set_allocator(NULL);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 Suite *rec_kinds_suite(void)
 {
     Suite *s = suite_create("kinds");
@@ -665,6 +774,8 @@ Suite *rec_kinds_suite(void)
     tcase_add_loop_test(t, bad_ids_and_nulls_are_errors_with_messages, 0, n);
     tcase_add_loop_test(t, threads_recommend_exactly_as_one, 0, n);
     tcase_add_loop_test(t, resumed_fit_equals_straight_fit, 0, n);
+    tcase_add_loop_test(t, cancelled_fit_keeps_a_usable_model, 0, n);
+    tcase_add_loop_test(t, same_seed_same_model_any_thread_count, 0, n);
     suite_add_tcase(s, t);
     TCase *o = tcase_create("out_of_memory");
     tcase_set_timeout(o, 600);

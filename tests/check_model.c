@@ -1,7 +1,7 @@
 /* The model interface through the demo's "mf" kind: parameters, fitting,
  * recommend/score/similar/fold-in, errors, damaged files, divergence.  The
  * contract every kind keeps (round trips, seen items, bad ids, allocation
- * failures, threads, resume) is check_kinds.c's. */
+ * failures, threads, seeds, resume, cancel) is check_kinds.c's. */
 #include "testutil.h"
 
 #include <librec/librec.h>
@@ -225,26 +225,6 @@ START_TEST(mf_stops_on_a_diverging_loss)
 }
 END_TEST
 
-START_TEST(same_seed_same_model_any_threads)
-{
-    rec_dataset *d = small_data(100, 150, 20);
-    float s[2];
-    const char *uid, *iid;
-    rec_dataset_user_id(d, 5, &uid);
-    rec_dataset_item_id(d, 7, &iid);
-    for (int t = 1; t <= 2; t++) {
-        rec_set_num_threads(t);
-        rec_model *m = mf_model(3, 8);
-        ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
-        ck_assert_int_eq(rec_model_score(m, uid, iid, &s[t - 1]), REC_OK);
-        rec_model_destroy(m);
-    }
-    rec_set_num_threads(0);
-    ck_assert_float_eq(s[0], s[1]);
-    rec_dataset_destroy(d);
-}
-END_TEST
-
 static int stop_at_two(void *user, int epoch, int epochs, double loss)
 {
     (void)user;
@@ -386,7 +366,6 @@ Suite *rec_model_suite(void)
     tcase_add_test(t, create_rejects_bad_input);
     tcase_add_test(t, unfitted_and_null_handles);
     tcase_add_test(t, mf_learns_and_recommends);
-    tcase_add_test(t, same_seed_same_model_any_threads);
     tcase_add_test(t, progress_can_cancel);
     tcase_add_test(t, progress_counts_what_each_model_runs);
     tcase_add_test(t, mf_stops_on_a_diverging_loss);

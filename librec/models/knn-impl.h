@@ -222,6 +222,11 @@ void rec_knn_rank_lists(const rec_knn *s, const int64_t **ptr, const int32_t **n
 rec_status rec_knn_save(const rec_knn *s, rec_lrm_writer *w);
 rec_status rec_knn_load(rec_knn *s, const rec_model *m, const rec_lrm_reader *r, int rows_are_users);
 
+/* ---- model glue (knn_model.c) ---- */
+
+/* The engine's settings (similarity, centring, shrinkage, k, keep, ranking,
+ * ...) from m's params into s; s->implicit must be set first. */
+rec_status rec_knn_read_settings(rec_knn *s, const rec_model *m, const char *fn);
 /* Model glue shared by usercf and itemcf (rows_are_users picks the
  * orientation): the state's allocation and release, fit with its one-pass
  * progress call, save and load, and explanations named from `names`. */

@@ -1,7 +1,9 @@
-/* Neighbourhood machinery shared by usercf and itemcf (see knn-impl.h):
- * the rating matrix in both orientations, sparse similarity accumulation
+/* The neighbour engine shared by usercf and itemcf (see knn-impl.h): the
+ * rating matrix in both orientations, sparse similarity accumulation
  * threaded over rows with a dense per-thread accumulator, top-k selection
- * with a heap, and neighbour-weighted predictions. */
+ * with a heap, neighbour-weighted predictions, and the state's file
+ * sections.  The rec_model side (settings from params, the vt's calls) is
+ * knn_model.c. */
 #include "knn-impl.h"
 
 #include <stdio.h>
@@ -47,62 +49,6 @@ void rec_knn_free(rec_knn *s)
     }
     rec_knn_free_baselines(s);
     memset(s, 0, sizeof *s);
-}
-
-/* ---- settings ----------------------------------------------------------- */
-
-static rec_status read_settings(rec_knn *s, const rec_model *m, const char *fn)
-{
-    const char *sim = rec_model_str(m, "similarity");
-    if (strcmp(sim, "auto") == 0)
-        s->sim = s->implicit ? REC_KNN_COSINE : REC_KNN_MSD;
-    else if (strcmp(sim, "msd") == 0)
-        s->sim = REC_KNN_MSD;
-    else if (strcmp(sim, "cosine") == 0)
-        s->sim = REC_KNN_COSINE;
-    else if (strcmp(sim, "adjusted_cosine") == 0)
-        s->sim = REC_KNN_ADJCOS;
-    else if (strcmp(sim, "pearson") == 0)
-        s->sim = REC_KNN_PEARSON;
-    else if (strcmp(sim, "pearson_baseline") == 0)
-        s->sim = REC_KNN_PEARSON_BASELINE;
-    else
-        s->sim = REC_KNN_JACCARD;
-    if (s->implicit && s->sim != REC_KNN_COSINE && s->sim != REC_KNN_JACCARD)
-        return rec_err(REC_E_INVALID,
-                       "%s: similarity '%s' needs ratings; the dataset has none (use cosine "
-                       "or jaccard)", fn, sim);
-    const char *centring = rec_model_str(m, "centring");
-    /* auto: baselines won on ml-latest-small and the generated data (5-fold
-     * RMSE, see examples/README.md); implicit data never reads the centring */
-    if (strcmp(centring, "auto") == 0)
-        s->centring = s->implicit ? REC_KNN_CENTRE_MEAN : REC_KNN_CENTRE_BASELINE;
-    else
-        s->centring = strcmp(centring, "mean") == 0       ? REC_KNN_CENTRE_MEAN
-                      : strcmp(centring, "baseline") == 0 ? REC_KNN_CENTRE_BASELINE
-                                                          : REC_KNN_CENTRE_NONE;
-    if (s->implicit && s->centring == REC_KNN_CENTRE_BASELINE)
-        return rec_err(REC_E_INVALID,
-                       "%s: centring 'baseline' needs ratings; the dataset has none (use "
-                       "centring=mean or none)", fn);
-    double reg_u = rec_model_flt(m, "bsl_reg_u"), reg_i = rec_model_flt(m, "bsl_reg_i");
-    s->reg_rows = s->rows_are_items ? reg_i : reg_u;
-    s->reg_cols = s->rows_are_items ? reg_u : reg_i;
-    s->bsl_epochs = (int32_t)rec_model_int(m, "bsl_epochs");
-    double sh = rec_model_flt(m, "shrinkage");
-    s->shrink = sh >= 0                                                             ? sh
-                : s->sim == REC_KNN_PEARSON || s->sim == REC_KNN_PEARSON_BASELINE ? 100.0
-                                                                                  : 0.0;
-    s->rank_shrink = sh >= 0 ? sh : 0.0;
-    s->binary = s->implicit;
-    s->min_support = (int32_t)rec_model_int(m, "min_support");
-    const char *rk = rec_model_str(m, "ranking");
-    s->ranking = strcmp(rk, "sum") == 0      ? REC_KNN_RANK_SUM
-                 : strcmp(rk, "rating") == 0 ? REC_KNN_RANK_RATING
-                                             : REC_KNN_RANK_PREDICTION;
-    s->k = (int32_t)rec_model_int(m, "k");
-    s->keep = (int32_t)rec_model_int(m, "keep");
-    return REC_OK;
 }
 
 /* ---- the matrix ---------------------------------------------------------- */
@@ -557,7 +503,7 @@ rec_status rec_knn_fit(rec_knn *s, rec_model *m, const rec_dataset *d, int rows_
     memset(s, 0, sizeof *s);
     s->rows_are_items = !rows_are_users;
     s->implicit = rec_ds_ratings_col(d) == NULL;
-    REC_TRY(read_settings(s, m, fn));
+    REC_TRY(rec_knn_read_settings(s, m, fn));
     int64_t n = rec_ds_num_rows(d);
     const float *r = rec_ds_ratings_col(d);
     double sum = 0;
@@ -952,7 +898,7 @@ rec_status rec_knn_load(rec_knn *s, const rec_model *m, const rec_lrm_reader *r,
                           rcol, 0, want_c));
     REC_TRY(rec_csr_check(1, "rec_model_load", "neighbour model: neighbour lists", want_r, nptr,
                           nn, nbr, 0, want_r));
-    rec_status st = read_settings(s, m, "rec_model_load");
+    rec_status st = rec_knn_read_settings(s, m, "rec_model_load");
     if (st)
         return st;
     s->nnz = nnz;
@@ -982,56 +928,4 @@ rec_status rec_knn_load(rec_knn *s, const rec_model *m, const rec_lrm_reader *r,
     if (!st)
         st = reverse_lists(s);
     return st == REC_E_NOMEM ? rec_nomem("rec_model_load") : st;
-}
-
-/* ---- model glue ----------------------------------------------------------- */
-
-void rec_knn_model_free(rec_model *m)
-{
-    rec_knn *s = m->state;
-    if (!s)
-        return;
-    rec_knn_free(s);
-    rec_free(s, sizeof *s);
-    m->state = NULL;
-}
-
-static rec_status model_alloc(rec_model *m)
-{
-    m->state = rec_calloc(1, sizeof(rec_knn));
-    return m->state ? REC_OK : rec_nomem(m->vt->kind);
-}
-
-rec_status rec_knn_model_fit(rec_model *m, const rec_dataset *d, int rows_are_users,
-                             rec_progress_fn cb, void *user)
-{
-    char fn[64];
-    snprintf(fn, sizeof fn, "rec_model_fit(%s)", m->vt->kind);
-    REC_TRY(model_alloc(m));
-    return rec_knn_fit(m->state, m, d, rows_are_users, cb, user, fn);
-}
-
-rec_status rec_knn_model_save(const rec_model *m, rec_lrm_writer *w)
-{
-    return rec_knn_save(m->state, w);
-}
-
-rec_status rec_knn_model_load(rec_model *m, const rec_lrm_reader *r, int rows_are_users)
-{
-    REC_TRY(model_alloc(m));
-    return rec_knn_load(m->state, m, r, rows_are_users);
-}
-
-rec_status rec_knn_model_explain(const rec_model *m, int32_t row, int32_t col,
-                                 const rec_idmap *names, size_t k, const char **reasons,
-                                 float *weights, size_t *n)
-{
-    int32_t *who = rec_malloc(k * sizeof *who);
-    if (!who)
-        return rec_nomem("rec_model_explain");
-    *n = rec_knn_explain(m->state, row, col, k, who, weights);
-    for (size_t j = 0; j < *n; j++)
-        reasons[j] = rec_idmap_name(names, who[j]);
-    rec_free(who, k * sizeof *who);
-    return REC_OK;
 }

@@ -236,8 +236,11 @@ static rec_status lgcn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn c
         rec_trainer_vt vt = { .n_examples = ug->nedges, .step = step };
         st = rec_model_train(m, &vt, &c, ps, c.opt, cb, user, fn);
     }
-    if (!st)
-        st = readout(m, &c);
+    if (!st || st == REC_E_CANCELLED) { /* a cancelled model keeps the epochs it ran */
+        rec_status rs = readout(m, &c);
+        if (rs)
+            st = rs;
+    }
     if (st == REC_E_NOMEM && !*rec_last_error())
         rec_nomem(fn);
     rec_sampler_destroy(c.smp);
