@@ -1,7 +1,8 @@
 /* The NGCF layer of librec/nn: one layer against values worked by hand, the
  * readout's layout, message dropout only while training, finite-difference
  * gradients (both normalisations, 0-3 layers, to E_0 and every weight) and
- * bad arguments. */
+ * bad arguments.  The ngcf model: its scores are that layer's readout, both
+ * losses learn (tests/check_kinds.c covers the rest of its interface). */
 #include "testutil.h"
 
 #include "data/graph-impl.h"
@@ -246,6 +247,95 @@ START_TEST(ngcf_bad_arguments)
 }
 END_TEST
 
+/* The model: with lr = 0 its scores are the readout (dropout off) of its
+ * seeded draws, E_0 then the layer's weights from the same RNG. */
+START_TEST(model_scores_are_the_readout_of_its_init)
+{
+    /* u1: a b;  u2: b c;  u3: c. */
+    static const char *rows[][2] = { { "u1", "a" }, { "u1", "b" }, { "u2", "b" },
+                                     { "u2", "c" }, { "u3", "c" } };
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    for (int k = 0; k < 5; k++)
+        ck_assert_int_eq(rec_dataset_add(d, rows[k][0], rows[k][1], NAN, REC_NO_TIME), REC_OK);
+    const char *kv[] = { "dim=3", "layers=1", "lr=0", "epochs=1", "seed=7", "init_std=0.5",
+                         "dropout=0.5" };
+    rec_model *m = tu_fit("ngcf", d, kv, 7);
+    static const int32_t us[] = { 0, 0, 1, 1, 2 }, is[] = { 0, 1, 1, 2, 2 };
+    rec_uigraph *ug;
+    rec_csr *a;
+    ck_assert_int_eq(rec_uigraph_from_pairs(&ug, 3, 3, 5, us, is, "t"), REC_OK);
+    ck_assert_int_eq(rec_uigraph_adjacency(ug, REC_GRAPH_NORM_SYMMETRIC, &a, "t"), REC_OK);
+    rec_pstore *ps;
+    rec_graph *g;
+    ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    rec_tensor *e0 = rec_pstore_add(ps, "E0", 2, (const int64_t[]){ 6, 3 }, 0);
+    rec_rng r;
+    rec_rng_seed(&r, 7);
+    rec_init_normal(e0, &r, 0, 0.5f);
+    rec_nn_ngcf n;
+    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "ngcf", 3, 1, 0.5f, &r), REC_OK);
+    rec_graph_set_grad(g, 0);
+    rec_tensor *e = rec_nn_ngcf_forward(g, &n, a, e0);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->shape[1], 6);
+    static const char *users[] = { "u1", "u2", "u3" }, *items[] = { "a", "b", "c" };
+    for (int u = 0; u < 3; u++)
+        for (int i = 0; i < 3; i++) {
+            float sc;
+            ck_assert_int_eq(rec_model_score(m, users[u], items[i], &sc), REC_OK);
+            double want = 0;
+            for (int c = 0; c < 6; c++)
+                want += (double)e->v[u * 6 + c] * e->v[(3 + i) * 6 + c];
+            ck_assert_double_eq_tol(sc, want, 1e-5);
+        }
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+    rec_uigraph_adj_free(a);
+    rec_uigraph_destroy(ug);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+static int keep_loss(void *user, int epoch, int epochs, double loss)
+{
+    ((double *)user)[epoch - 1] = loss;
+    (void)epochs;
+    return 0;
+}
+
+START_TEST(model_both_losses_learn)
+{
+    rec_params *o;
+    rec_dataset *d;
+    ck_assert_int_eq(rec_params_create(&o), REC_OK);
+    rec_params_set_int(o, "users", 60);
+    rec_params_set_int(o, "items", 40);
+    rec_params_set_int(o, "interactions-per-user", 8);
+    ck_assert_int_eq(rec_dataset_generate(&d, o), REC_OK);
+    rec_params_destroy(o);
+    static const char *losses[] = { "loss=softmax", "loss=bpr" };
+    for (int k = 0; k < 2; k++) {
+        rec_params *p;
+        rec_model *m;
+        ck_assert_int_eq(rec_params_create(&p), REC_OK);
+        const char *kv[] = { losses[k], "dim=8", "layers=2", "epochs=10", "batch=64",
+                             "negatives=16", "lr=0.02" };
+        for (int j = 0; j < 7; j++)
+            ck_assert_int_eq(rec_params_parse(p, kv[j]), REC_OK);
+        ck_assert_int_eq(rec_model_create(&m, "ngcf", p), REC_OK);
+        double l[10];
+        ck_assert_msg(rec_model_fit(m, d, keep_loss, l) == REC_OK, "%s", rec_last_error());
+        ck_assert_msg(l[9] < 0.8 * l[0], "%s: loss %g -> %g", losses[k], l[0], l[9]);
+        rec_model_destroy(m);
+        rec_params_destroy(p);
+    }
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 Suite *rec_ngcf_suite(void)
 {
     Suite *s = suite_create("ngcf");
@@ -253,6 +343,10 @@ Suite *rec_ngcf_suite(void)
     tcase_add_test(t, ngcf_forward_by_hand);
     tcase_add_test(t, ngcf_gradcheck);
     tcase_add_test(t, ngcf_bad_arguments);
+    suite_add_tcase(s, t);
+    t = tcase_create("model");
+    tcase_add_test(t, model_scores_are_the_readout_of_its_init);
+    tcase_add_test(t, model_both_losses_learn);
     suite_add_tcase(s, t);
     return s;
 }
