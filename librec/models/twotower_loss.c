@@ -124,10 +124,10 @@ static int force_sse;
 
 static int have_avx2(void)
 {
-    static int v = -1; /* benign race: every thread computes the same value */
-    if (v < 0)
-        v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return v && !force_sse;
+    /* No cached flag: __builtin_cpu_supports only reads what the runtime
+     * set at start-up, while a static written by the first caller is a data
+     * race when pool threads make that call together (TSAN=1 reports it). */
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !force_sse;
 }
 
 void tt_infonce_force_sse(int on)
