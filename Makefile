@@ -8,7 +8,8 @@
 #                        it and its -san, -tsan and -abi siblings
 #   SANITIZE=1           ASan + UBSan build (-O1 -g), in $(O)-san; run `make check
 #                        SANITIZE=1` before a commit
-#   TSAN=1               ThreadSanitizer build, in $(O)-tsan (the concurrency tests)
+#   TSAN=1               ThreadSanitizer build, in $(O)-tsan (every suite, with 16
+#                        threads racing in check_concurrency.c)
 #   OPT='-O2 ...'        optimisation and target flags (default -O2 -march=x86-64-v2
 #                        -mtune=native); SANITIZE, TSAN and DEBUG replace it
 #   DEBUG=1              -O0 -g (check-abi builds this way for abidiff's DWARF)

@@ -314,6 +314,17 @@ static const char *json_string(const char *p)
     for (; *p != '"'; p++) {
         if ((unsigned char)*p < 0x20)
             return NULL;
+        if ((unsigned char)*p >= 0x80) { /* UTF-8 (no overlong or surrogate check) */
+            unsigned char c = (unsigned char)*p;
+            int n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+            if (!n)
+                return NULL;
+            for (int i = 1; i < n; i++)
+                if (((unsigned char)p[i] & 0xc0) != 0x80)
+                    return NULL;
+            p += n - 1;
+            continue;
+        }
         if (*p == '\\') {
             p++;
             if (*p == 'u') {
@@ -444,6 +455,39 @@ START_TEST(json_stays_valid_when_a_metric_is_undefined)
     expect_json(r->out);
     ck_assert_msg(strstr(r->out, "\"undefined\": {}}"), "%s", r->out);
     ck_assert(tu_json_num(r->out, "hit@10") > 0);
+    free(r);
+}
+END_TEST
+
+/* Ids are bytes; JSON text is UTF-8: an id that is not UTF-8 (added
+ * through the API from a Latin-1 source; the file loaders convert) is
+ * escaped byte by byte as \u00XX, one that is passes unchanged. */
+START_TEST(json_strings_are_always_utf8)
+{
+    char model[600];
+    snprintf(model, sizeof model, "%s", tu_tmp_path("latin1.lrm"));
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    for (int u = 0; u < 6; u++) {
+        char us[8];
+        snprintf(us, sizeof us, "u%d", u);
+        ck_assert_int_eq(rec_dataset_add(d, us, "caf\xe9", 4, REC_NO_TIME), REC_OK);
+        ck_assert_int_eq(rec_dataset_add(d, us, "na\xc3\xafve", 2 + u % 3, REC_NO_TIME), REC_OK);
+        ck_assert_int_eq(rec_dataset_add(d, us, u % 2 ? "plain1" : "plain0", 3, REC_NO_TIME),
+                         REC_OK);
+    }
+    ck_assert_int_eq(rec_dataset_add(d, "v", "plain0", 5, REC_NO_TIME), REC_OK);
+    rec_model *m = tu_fit("itemcf", d, NULL, 0);
+    ck_assert_int_eq(rec_model_save(m, model), REC_OK);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "v", "--json",
+                                    NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    expect_json(r->out);
+    ck_assert_msg(strstr(r->out, "\"caf\\u00e9\""), "%s", r->out);
+    ck_assert_msg(strstr(r->out, "\"na\xc3\xafve\""), "%s", r->out);
     free(r);
 }
 END_TEST
@@ -760,6 +804,7 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, failed_training_leaves_the_old_model_file);
     tcase_add_test(tc, help_lists_a_models_params_from_the_library);
     tcase_add_test(tc, json_stays_valid_when_a_metric_is_undefined);
+    tcase_add_test(tc, json_strings_are_always_utf8);
     tcase_add_test(tc, numbers_on_the_command_line_are_strict);
     tcase_add_test(tc, out_that_is_the_data_file_is_refused);
     tcase_add_test(tc, diverging_training_exits_1_with_the_hint);

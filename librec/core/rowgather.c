@@ -15,6 +15,7 @@
 #include "core-impl.h"
 #include "rowgather-impl.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #define LINES_AHEAD 96
@@ -267,7 +268,9 @@ static int cpu_has(int path)
 
 /* ---- dispatch -------------------------------------------------------------- */
 
-static int path_now; /* 0 until the first call picks one */
+/* 0 until the first call picks one.  Atomic: threads recommending at once
+ * may all make that first call (they store the same value). */
+static atomic_int path_now;
 
 static int best_path(void)
 {
@@ -278,15 +281,19 @@ static int best_path(void)
 
 int rec_rowgather_force(int path)
 {
-    path_now = path == REC_RG_AUTO ? best_path() : cpu_has(path) ? path : REC_RG_C;
-    return path_now;
+    int p = path == REC_RG_AUTO ? best_path() : cpu_has(path) ? path : REC_RG_C;
+    atomic_store_explicit(&path_now, p, memory_order_relaxed);
+    return p;
 }
 
 int rec_rowgather_path(void)
 {
-    if (!path_now)
-        path_now = best_path();
-    return path_now;
+    int p = atomic_load_explicit(&path_now, memory_order_relaxed);
+    if (!p) {
+        p = best_path();
+        atomic_store_explicit(&path_now, p, memory_order_relaxed);
+    }
+    return p;
 }
 
 static const rg_kernels *kernels(void)
@@ -495,9 +502,11 @@ void rec_rg_sum_ptrs(int64_t d, const float *const *rows, int64_t n, float *out)
     }
 }
 
-/* Below about 64K floats (1,000 rows of 64: ~15 us of gathering) a second
- * thread's wake-up and the cache lines it shares cost more than it saves
- * (bench/micro, emb at sizes 256..81920 ids). */
+/* Below 64K floats (1,000 rows of 64, ~15 us of gathering at the 24 ns a
+ * row measured above) one thread does it all: a pool wake-up costs a few
+ * us, and a task much smaller than that gains nothing from a second thread.
+ * A first estimate: the machine was too busy this session to measure the
+ * crossover (bench/README.md). */
 #define MIN_FLOATS_FOR_2 65536
 
 int rec_rg_chunks(int64_t n, int64_t d, int per_thread)
