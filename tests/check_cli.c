@@ -287,7 +287,7 @@ START_TEST(help_lists_a_models_params_from_the_library)
     ck_assert_msg(r->code == 0, "%s", r->err);
     const char *kinds[] = { "popularity", "usercf", "itemcf", "tfidf",    "svd",   "svdpp",
                             "als",        "mf",     "dnn",    "twotower", "sasrec",
-                            "lightgcn" };
+                            "lightgcn",   "ngcf" };
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
         ck_assert_msg(strstr(r->out, kinds[k]), "models lacks %s", kinds[k]);
     tu_cli_run(r, (const char *[]){ "help", "nosuchmodel", NULL });

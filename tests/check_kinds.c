@@ -30,6 +30,7 @@ static const struct {
     { "twotower", { "epochs=1", "dim=4", "tower=8,8", "batch=64" } },
     { "sasrec", { "epochs=1", "dim=8", "maxlen=6", "batch=16", "blocks=1" } },
     { "lightgcn", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
+    { "ngcf", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
 };
 
 static const char *const *small_kv(const char *kind, int *n)

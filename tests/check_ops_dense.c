@@ -365,6 +365,9 @@ START_TEST(unary_forward_values)
     rec_tensor *a = t1(g, 5, x);
     const float relu[5] = { 0, 0, 0, 0.5f, 2 };
     expect_vals(rec_relu(g, a), relu, 5, 0);
+    const float leaky[5] = { -0.4f, -0.1f, 0, 0.5f, 2 };
+    expect_vals(rec_leaky_relu(g, a, 0.2f), leaky, 5, 1e-7);
+    expect_vals(rec_leaky_relu(g, a, 0.0f), relu, 5, 0);
     const float sig[5] = { 0.11920292f, 0.37754067f, 0.5f, 0.62245933f, 0.88079708f };
     expect_vals(rec_sigmoid(g, a), sig, 5, 1e-6);
     const float th[5] = { -0.96402758f, -0.46211716f, 0, 0.46211716f, 0.96402758f };
@@ -391,13 +394,14 @@ static rec_tensor *build_unary(rec_graph *g, void *ctx)
     case 1: return tu_wsum(g, rec_sigmoid(g, a));
     case 2: return tu_wsum(g, rec_tanh(g, a));
     case 3: return tu_wsum(g, rec_gelu(g, a));
+    case 5: return tu_wsum(g, rec_leaky_relu(g, a, 0.2f));
     default: return tu_wsum(g, rec_scale(g, a, 2.5f));
     }
 }
 
 START_TEST(unary_gradcheck)
 {
-    for (int op = 0; op < 5; op++) {
+    for (int op = 0; op < 6; op++) {
         gc c = gc_new();
         c.p[0] = param(c.ps, "a", 2, S(3, 5), 10 + (unsigned)op);
         tu_fill(c.p[0], 10 + (unsigned)op, -2.0f, 2.0f);
@@ -427,6 +431,14 @@ START_TEST(binary_and_unary_errors)
     a = t2(g, 2, 3, A23);
     expect_fail(g, rec_dropout(g, a, NAN), REC_E_RANGE, "rec_dropout", NULL, NULL);
     ck_assert_ptr_null(rec_gelu(NULL, a));
+    a = t2(g, 2, 3, A23);
+    expect_fail(g, rec_leaky_relu(g, a, 1.0f), REC_E_RANGE, "rec_leaky_relu: slope = 1",
+                "outside [0, 1)", NULL);
+    a = t2(g, 2, 3, A23);
+    expect_fail(g, rec_leaky_relu(g, a, NAN), REC_E_RANGE, "rec_leaky_relu: slope = nan", NULL,
+                NULL);
+    expect_fail(g, rec_leaky_relu(g, NULL, 0.2f), REC_E_INVALID, "rec_leaky_relu: a is NULL",
+                NULL, NULL);
     rec_graph_destroy(g);
 }
 END_TEST

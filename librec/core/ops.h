@@ -22,6 +22,8 @@ rec_tensor *rec_sub(rec_graph *g, rec_tensor *a, rec_tensor *b);
 rec_tensor *rec_mul(rec_graph *g, rec_tensor *a, rec_tensor *b);
 rec_tensor *rec_scale(rec_graph *g, rec_tensor *a, float s);
 rec_tensor *rec_relu(rec_graph *g, rec_tensor *a);
+/* x > 0 ? x : slope x, slope in [0, 1) (NGCF's 0.2, as TensorFlow's default). */
+rec_tensor *rec_leaky_relu(rec_graph *g, rec_tensor *a, float slope);
 rec_tensor *rec_sigmoid(rec_graph *g, rec_tensor *a);
 rec_tensor *rec_tanh(rec_graph *g, rec_tensor *a);
 rec_tensor *rec_gelu(rec_graph *g, rec_tensor *a);   /* exact erf form, as PyTorch's default */

@@ -186,7 +186,7 @@ rec_tensor *rec_mul(rec_graph *g, rec_tensor *a, rec_tensor *b)
 
 /* ---- unary ops ------------------------------------------------------------ */
 
-enum { U_SCALE, U_RELU, U_SIGMOID, U_TANH, U_GELU };
+enum { U_SCALE, U_RELU, U_SIGMOID, U_TANH, U_GELU, U_LEAKY };
 
 typedef struct un_job {
     int op;
@@ -219,6 +219,9 @@ static void un_fwd(void *arg, int64_t s, int64_t e, int chunk)
         break;
     case U_RELU:
         for (int64_t i = s; i < e; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case U_LEAKY:
+        for (int64_t i = s; i < e; i++) y[i] = x[i] > 0.0f ? x[i] : j->s * x[i];
         break;
     case U_SIGMOID:
         for (int64_t i = s; i < e; i++) y[i] = sigmoidf(x[i]);
@@ -267,6 +270,9 @@ static void un_bwd(void *arg, int64_t s, int64_t e, int chunk)
             dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
         break;
     }
+    case U_LEAKY:
+        for (int64_t i = s; i < e; i++) dx[i] += x[i] > 0.0f ? dy[i] : j->s * dy[i];
+        break;
     case U_SIGMOID:
         for (int64_t i = s; i < e; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
         break;
@@ -317,6 +323,15 @@ rec_tensor *rec_scale(rec_graph *g, rec_tensor *a, float s)
 rec_tensor *rec_relu(rec_graph *g, rec_tensor *a)
 {
     return unary(g, "rec_relu", U_RELU, a, 0.0f);
+}
+
+rec_tensor *rec_leaky_relu(rec_graph *g, rec_tensor *a, float slope)
+{
+    static const char fn[] = "rec_leaky_relu";
+    if (g && !rec_graph_status(g) && !(slope >= 0.0f && slope < 1.0f))
+        return rec_graph_fail(g, REC_E_RANGE, "%s: slope = %g is outside [0, 1)", fn,
+                              (double)slope);
+    return unary(g, fn, U_LEAKY, a, slope);
 }
 
 rec_tensor *rec_sigmoid(rec_graph *g, rec_tensor *a)

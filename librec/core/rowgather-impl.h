@@ -79,7 +79,7 @@ void rec_rg_prefetch(const rec_rowsrc *s, int64_t i);
 
 /* How many chunks to split a gather of n rows of d floats into for
  * rec_parallel_chunks: 1 below the size where a second thread pays for its
- * wake-up (measured in rowgather.c), else up to per_thread per thread (a
+ * wake-up (see rowgather.c), else up to per_thread per thread (a
  * few let a thread slowed by the machine's other work not hold up the
  * rest; scatters, whose chunks each read every id, want 1). */
 int rec_rg_chunks(int64_t n, int64_t d, int per_thread);

@@ -502,9 +502,11 @@ void rec_rg_sum_ptrs(int64_t d, const float *const *rows, int64_t n, float *out)
     }
 }
 
-/* Below about 64K floats (1,000 rows of 64: ~15 us of gathering) a second
- * thread's wake-up and the cache lines it shares cost more than it saves
- * (bench/micro, emb at sizes 256..81920 ids). */
+/* Below 64K floats (1,000 rows of 64, ~15 us of gathering at the 24 ns a
+ * row measured above) one thread does it all: a pool wake-up costs a few
+ * us, and a task much smaller than that gains nothing from a second thread.
+ * A first estimate: the machine was too busy this session to measure the
+ * crossover (bench/README.md). */
 #define MIN_FLOATS_FOR_2 65536
 
 int rec_rg_chunks(int64_t n, int64_t d, int per_thread)

@@ -4,317 +4,37 @@
  * the layer-mean readout E = (E_0 + A E_0 + ... + A^L E_0) / (L + 1);
  * score(u, i) = E[u] . E[users + i].
  *
- * Training goes through the trainer, one full-graph propagation per batch
- * of training pairs (the graph's distinct edges), on the CSR built once:
- *   loss "bpr"      the paper's: mean softplus(s_uj - s_ui), one uniform
- *                   negative j per pair that the user never touched
- *   loss "softmax"  sampled softmax: each pair's positive against
- *                   `negatives` uniform items shared by the batch, logits
- *                   s / temperature.  Many negatives per step give far more
- *                   signal per propagation than BPR's one, so it converges
- *                   in a few epochs where BPR at the paper's lr 1e-3 needs
- *                   hundreds (examples/README.md has the runs)
- * plus the paper's L2 on the batch's E_0 rows:
- *   reg * (|e0_u|^2 + |e0_i|^2 [+ |e0_j|^2]) / (2 B).
- * Adam on the dense E_0 (every row gets a gradient through A).
- *
- * Fold-in (rec_model_recommend_history): a new user u with history H gets
- * what one propagation step gives a node linked to H, taken on the final
- * item vectors:  e_u = sum_{i in H} E[users + i] / sqrt(|H| * deg i), with
- * deg i the item's training degree.  The other nodes are not re-propagated
- * (the new edges would move them by O(1 / deg)), so folding in costs
- * O(|H| d + items d). */
-#include "model-impl.h"
-#include "core/linalg-impl.h"
-#include "data/graph-impl.h"
+ * Its fit (BPR as the paper, or the sampled softmax that converges in far
+ * fewer epochs, with the paper's L2 on the batch's E_0 rows), scoring,
+ * similar items, storage and fold-in are graphmf's, shared with ngcf
+ * (graphmf-impl.h documents them); this file is the layer: no parameters
+ * beyond E_0. */
+#include "graphmf-impl.h"
 #include "nn/nn-impl.h"
-#include "train/train-impl.h"
-
-#include <math.h>
-#include <string.h>
 
 static const rec_param_spec spec[] = {
-    { "dim", REC_PARAM_INT, "64", 1, 4096, NULL, "embedding size" },
     { "layers", REC_PARAM_INT, "3", 0, REC_NN_LIGHTGCN_MAX_LAYERS, NULL,
       "propagation layers (0 = matrix factorisation)" },
-    { "loss", REC_PARAM_STR, "softmax", 0, 0, "softmax|bpr",
-      "sampled softmax over shared negatives, or BPR with one negative per pair (the paper)" },
-    { "negatives", REC_PARAM_INT, "1024", 1, 1 << 20, NULL,
-      "softmax: uniform items shared by a batch as negatives" },
-    { "temperature", REC_PARAM_FLOAT, "0.2", 1e-4, 1e4, NULL,
-      "softmax: logits are scores / temperature" },
-    { "epochs", REC_PARAM_INT, "20", 1, 100000, NULL, "passes over the training pairs" },
-    { "batch", REC_PARAM_INT, "2048", 1, 1 << 24, NULL,
-      "training pairs per step (one propagation each)" },
-    { "lr", REC_PARAM_FLOAT, "0.005", 0, 10, NULL, "Adam learning rate" },
-    { "reg", REC_PARAM_FLOAT, "0.0001", 0, 100, NULL,
-      "L2 penalty on the layer-0 embeddings of a batch's nodes" },
-    { "init_std", REC_PARAM_FLOAT, "0.1", 0, 10, NULL, "std of the normal initialisation" },
-    { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
-    REC_MODEL_CHECKPOINT_KEYS,
+    REC_GRAPHMF_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
-typedef struct lgcn {
-    int dim, layers;
-    float *U, *V;        /* [nusers, dim], [nitems, dim]: propagated readout */
-    float *inv_sqrt_deg; /* [nitems] training degree^-1/2 (0 for none), fold-in */
-} lgcn;
-
-static void lgcn_free(rec_model *m)
+static rec_tensor *propagate(void *ctx, rec_graph *g, rec_csr *adj, rec_tensor *e0)
 {
-    lgcn *s = m->state;
-    if (!s)
-        return;
-    rec_free(s->U, (size_t)m->nusers * s->dim * sizeof *s->U);
-    rec_free(s->V, (size_t)m->nitems * s->dim * sizeof *s->V);
-    rec_free(s->inv_sqrt_deg, (size_t)m->nitems * sizeof *s->inv_sqrt_deg);
-    rec_free(s, sizeof *s);
-    m->state = NULL;
-}
-
-static rec_status lgcn_alloc(rec_model *m, const char *fn)
-{
-    lgcn *s = rec_calloc(1, sizeof *s);
-    if (!s)
-        return rec_nomem(fn);
-    m->state = s;
-    s->dim = (int)rec_model_int(m, "dim");
-    s->layers = (int)rec_model_int(m, "layers");
-    s->U = rec_malloc((size_t)m->nusers * s->dim * sizeof *s->U);
-    s->V = rec_malloc((size_t)m->nitems * s->dim * sizeof *s->V);
-    s->inv_sqrt_deg = rec_calloc((size_t)m->nitems, sizeof *s->inv_sqrt_deg);
-    return s->U && s->V && s->inv_sqrt_deg ? REC_OK : rec_nomem(fn);
-}
-
-/* Item degrees from the model's record of training items (sorted per user;
- * a repeated item counts once, as in the graph). */
-static void item_degrees(rec_model *m)
-{
-    lgcn *s = m->state;
-    for (int32_t u = 0; u < m->nusers; u++)
-        for (int64_t k = m->seen_ptr[u]; k < m->seen_ptr[u + 1]; k++)
-            if (k == m->seen_ptr[u] || m->seen[k] != m->seen[k - 1])
-                s->inv_sqrt_deg[m->seen[k]] += 1.0f;
-    for (int32_t i = 0; i < m->nitems; i++)
-        s->inv_sqrt_deg[i] = s->inv_sqrt_deg[i] > 0 ? 1.0f / sqrtf(s->inv_sqrt_deg[i]) : 0.0f;
-}
-
-typedef struct fitctx {
-    rec_model *m;
-    const rec_uigraph *ug;
-    rec_csr *adj;
-    int32_t *edge_user;  /* [nedges] the user of each edge */
-    rec_tensor *E0;
-    rec_graph *g;
-    rec_optim *opt;
-    rec_sampler *smp;    /* bpr */
-    int bpr, negatives;
-    float temperature, reg;
-} fitctx;
-
-/* reg * sum of squares of E0's rows idx / (2 B). */
-static rec_tensor *l2_rows(rec_graph *g, rec_tensor *e0, rec_tensor *idx, float reg, int64_t b)
-{
-    rec_tensor *x = rec_gather(g, e0, idx, -1);
-    return rec_scale(g, rec_sum(g, rec_mul(g, x, x)), reg / (2.0f * (float)b));
-}
-
-static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss)
-{
-    fitctx *c = ctx;
-    rec_graph *g = c->g;
-    int32_t nu = c->m->nusers, ni = c->m->nitems;
-    int64_t n = b->n, nneg = c->bpr ? n : c->negatives;
-    rec_graph_reset(g);
-    rec_tensor *tu = rec_tensor_i32(g, n), *ti = rec_tensor_i32(g, n);
-    rec_tensor *tj = rec_tensor_i32(g, nneg);
-    if (!tj)
-        return rec_graph_status(g);
-    for (int64_t k = 0; k < n; k++) {
-        int32_t e = b->rows[k];
-        tu->iv[k] = c->edge_user[e];
-        ti->iv[k] = nu + c->ug->uitem[e];
-    }
-    if (c->bpr)
-        for (int64_t k = 0; k < n; k++) {
-            REC_TRY(rec_sampler_draw(c->smp, rng, tu->iv[k], 1, tj->iv + k));
-            /* a user who has seen every item has no negative: padding */
-            tj->iv[k] = tj->iv[k] >= 0 ? nu + tj->iv[k] : -1;
-        }
-    else
-        for (int64_t k = 0; k < nneg; k++)
-            tj->iv[k] = nu + (int32_t)rec_rng_below(rng, (uint32_t)ni);
-    rec_tensor *E = rec_nn_lightgcn_forward(g, c->adj, c->E0,
-                                            ((const lgcn *)c->m->state)->layers);
-    rec_tensor *eu = rec_gather(g, E, tu, -1), *ei = rec_gather(g, E, ti, -1);
-    rec_tensor *ej = rec_gather(g, E, tj, -1), *l;
-    if (c->bpr)
-        l = rec_bpr(g, rec_rowdot(g, eu, ei), rec_rowdot(g, eu, ej));
-    else
-        /* 1/T on the [B, d] user rows, not on the [B, M] logits: the same
-         * logits for a fraction of the passes */
-        l = rec_loss_sampled_softmax(g, rec_scale(g, eu, 1.0f / c->temperature), ei, ej, NULL,
-                                     NULL, 1.0f);
-    if (c->reg > 0) {
-        l = rec_add(g, l, l2_rows(g, c->E0, tu, c->reg, n));
-        l = rec_add(g, l, l2_rows(g, c->E0, ti, c->reg, n));
-        if (c->bpr)
-            l = rec_add(g, l, l2_rows(g, c->E0, tj, c->reg, n));
-    }
-    if (!l)
-        return rec_graph_status(g);
-    *loss = l->v[0];
-    REC_TRY(rec_backward(g, l));
-    return rec_optim_step(c->opt);
-}
-
-/* The readout of the trained E_0 into the model's U and V. */
-static rec_status readout(rec_model *m, fitctx *c)
-{
-    lgcn *s = m->state;
-    rec_graph *g = c->g;
-    rec_graph_reset(g);
-    rec_graph_set_grad(g, 0);
-    rec_tensor *E = rec_nn_lightgcn_forward(g, c->adj, c->E0, s->layers);
-    if (!E)
-        return rec_graph_status(g);
-    memcpy(s->U, E->v, (size_t)m->nusers * s->dim * sizeof *s->U);
-    memcpy(s->V, E->v + (size_t)m->nusers * s->dim, (size_t)m->nitems * s->dim * sizeof *s->V);
-    return REC_OK;
+    return rec_nn_lightgcn_forward(g, adj, e0, *(const int *)ctx);
 }
 
 static rec_status lgcn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
 {
-    static const char fn[] = "rec_model_fit(lightgcn)";
-    REC_TRY(lgcn_alloc(m, fn));
-    lgcn *s = m->state;
-    item_degrees(m);
-    fitctx c = { .m = m, .bpr = !strcmp(rec_model_str(m, "loss"), "bpr"),
-                 .negatives = (int)rec_model_int(m, "negatives"),
-                 .temperature = (float)rec_model_flt(m, "temperature"),
-                 .reg = (float)rec_model_flt(m, "reg") };
-    rec_uigraph *ug = NULL;
-    rec_pstore *ps = NULL;
-    rec_status st = rec_uigraph_build(&ug, d, fn);
-    c.ug = ug;
-    if (!st && ug->nedges == 0)
-        st = rec_err(REC_E_INVALID, "%s: the dataset has no interactions", fn);
-    if (!st)
-        st = rec_uigraph_adjacency(ug, REC_GRAPH_NORM_SYMMETRIC, &c.adj, fn);
-    if (!st) {
-        c.edge_user = rec_malloc((size_t)ug->nedges * sizeof *c.edge_user);
-        st = c.edge_user ? REC_OK : rec_nomem(fn);
-    }
-    if (!st) {
-        for (int32_t u = 0; u < ug->nusers; u++)
-            for (int64_t k = ug->uptr[u]; k < ug->uptr[u + 1]; k++)
-                c.edge_user[k] = u;
-        st = rec_pstore_create(&ps);
-    }
-    if (!st) {
-        int64_t shape[2] = { (int64_t)m->nusers + m->nitems, s->dim };
-        c.E0 = rec_pstore_add(ps, "E0", 2, shape, 0);
-        st = c.E0 ? REC_OK : REC_E_NOMEM;
-    }
-    if (!st) {
-        rec_rng rng;
-        rec_rng_seed(&rng, (uint64_t)rec_model_int(m, "seed"));
-        rec_init_normal(c.E0, &rng, 0, (float)rec_model_flt(m, "init_std"));
-        rec_optim_config oc;
-        st = rec_optim_config_init(&oc, "adam");
-        oc.lr = rec_model_flt(m, "lr");
-        if (!st)
-            st = rec_optim_create_config(&c.opt, &oc, ps);
-    }
-    if (!st)
-        st = rec_graph_create(&c.g);
-    if (!st && c.bpr)
-        st = rec_sampler_create(&c.smp, d, NULL);
-    if (!st) {
-        rec_graph_set_training(c.g, 1);
-        rec_trainer_vt vt = { .n_examples = ug->nedges, .step = step };
-        st = rec_model_train(m, &vt, &c, ps, c.opt, cb, user, fn);
-    }
-    if (!st || st == REC_E_CANCELLED) { /* a cancelled model keeps the epochs it ran */
-        rec_status rs = readout(m, &c);
-        if (rs)
-            st = rs;
-    }
-    if (st == REC_E_NOMEM && !*rec_last_error())
-        rec_nomem(fn);
-    rec_sampler_destroy(c.smp);
-    rec_graph_destroy(c.g);
-    rec_optim_destroy(c.opt);
-    rec_pstore_destroy(ps);
-    rec_free(c.edge_user, (size_t)(ug ? ug->nedges : 0) * sizeof *c.edge_user);
-    rec_uigraph_adj_free(c.adj);
-    rec_uigraph_destroy(ug);
-    return st;
-}
-
-static rec_status lgcn_score_user(const rec_model *m, int32_t u, float *out)
-{
-    const lgcn *s = m->state;
-    rec_sgemv(0, m->nitems, s->dim, 1.0f, s->V, s->dim, s->U + (size_t)u * s->dim, 0.0f, out);
-    return REC_OK;
-}
-
-static rec_status lgcn_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
-{
-    const lgcn *s = m->state;
-    *out = rec_sdot(s->dim, s->U + (size_t)u * s->dim, s->V + (size_t)i * s->dim);
-    return REC_OK;
-}
-
-/* The fold-in of the header comment.  Ratings, when given, are ignored:
- * the graph's edges are binary. */
-static rec_status lgcn_score_history(const rec_model *m, const int32_t *items, const float *r,
-                                     size_t n, float *out)
-{
-    (void)r;
-    const lgcn *s = m->state;
-    int d = s->dim;
-    float *uv = rec_calloc((size_t)d, sizeof *uv);
-    if (!uv)
-        return rec_nomem("rec_model_recommend_history(lightgcn)");
-    float scale = n ? 1.0f / sqrtf((float)n) : 0.0f;
-    for (size_t h = 0; h < n; h++)
-        rec_saxpy(d, scale * s->inv_sqrt_deg[items[h]], s->V + (size_t)items[h] * d, uv);
-    rec_sgemv(0, m->nitems, d, 1.0f, s->V, d, uv, 0.0f, out);
-    rec_free(uv, (size_t)d * sizeof *uv);
-    return REC_OK;
-}
-
-/* Cosine between propagated item vectors. */
-static rec_status lgcn_similar(const rec_model *m, int32_t i, float *out)
-{
-    const lgcn *s = m->state;
-    rec_rows_cosine(s->V, m->nitems, s->dim, s->V + (size_t)i * s->dim, out);
-    return REC_OK;
-}
-
-static rec_status lgcn_save(const rec_model *m, rec_lrm_writer *w)
-{
-    const lgcn *s = m->state;
-    int64_t us[2] = { m->nusers, s->dim }, is[2] = { m->nitems, s->dim };
-    REC_TRY(rec_lrm_add_tensor(w, "lightgcn.users", REC_LRM_F32, 2, us, s->U));
-    return rec_lrm_add_tensor(w, "lightgcn.items", REC_LRM_F32, 2, is, s->V);
+    int layers = (int)rec_model_int(m, "layers");
+    rec_graphmf_layer l = { .width = (int)rec_model_int(m, "dim"), .propagate = propagate,
+                            .ctx = &layers };
+    return rec_graphmf_fit(m, d, &l, cb, user, "rec_model_fit(lightgcn)");
 }
 
 static rec_status lgcn_load(rec_model *m, const rec_lrm_reader *r)
 {
-    static const char fn[] = "rec_model_load(lightgcn)";
-    REC_TRY(lgcn_alloc(m, fn));
-    lgcn *s = m->state;
-    int64_t us[2] = { m->nusers, s->dim }, is[2] = { m->nitems, s->dim };
-    const void *pu, *pi;
-    REC_TRY(rec_lrm_tensor_expect(r, "lightgcn.users", REC_LRM_F32, 2, us, &pu));
-    REC_TRY(rec_lrm_tensor_expect(r, "lightgcn.items", REC_LRM_F32, 2, is, &pi));
-    memcpy(s->U, pu, (size_t)m->nusers * s->dim * sizeof *s->U);
-    memcpy(s->V, pi, (size_t)m->nitems * s->dim * sizeof *s->V);
-    item_degrees(m);
-    return REC_OK;
+    return rec_graphmf_load(m, r, (int)rec_model_int(m, "dim"), "rec_model_load(lightgcn)");
 }
 
 const rec_model_vt rec_lightgcn_vt = {
@@ -324,11 +44,11 @@ const rec_model_vt rec_lightgcn_vt = {
     .spec = spec,
     .nspec = NSPEC,
     .fit = lgcn_fit,
-    .score_user = lgcn_score_user,
-    .score_history = lgcn_score_history,
-    .score_pair = lgcn_score_pair,
-    .similar = lgcn_similar,
-    .save = lgcn_save,
+    .score_user = rec_graphmf_score_user,
+    .score_history = rec_graphmf_score_history,
+    .score_pair = rec_graphmf_score_pair,
+    .similar = rec_graphmf_similar,
+    .save = rec_graphmf_save,
     .load = lgcn_load,
-    .free_state = lgcn_free,
+    .free_state = rec_graphmf_free,
 };

@@ -15,6 +15,7 @@ extern const rec_model_vt rec_dnn_vt;
 extern const rec_model_vt rec_twotower_vt;
 extern const rec_model_vt rec_sasrec_vt;
 extern const rec_model_vt rec_lightgcn_vt;
+extern const rec_model_vt rec_ngcf_vt;
 
 static const rec_model_vt *const kinds[] = {
     &rec_mf_vt,
@@ -29,6 +30,7 @@ static const rec_model_vt *const kinds[] = {
     &rec_twotower_vt,
     &rec_sasrec_vt,
     &rec_lightgcn_vt,
+    &rec_ngcf_vt,
 };
 
 const rec_model_vt *rec_model_vt_at(size_t i)

@@ -273,4 +273,30 @@ rec_tensor *rec_nn_gated_mix_forward(rec_graph *g, const rec_nn_gated_mix *m,
 #define REC_NN_LIGHTGCN_MAX_LAYERS 16
 rec_tensor *rec_nn_lightgcn_forward(rec_graph *g, rec_csr *adj, rec_tensor *e0, int layers);
 
+/* ---- NGCF propagation (ngcf.c) ---------------------------------------------------------
+ * Wang et al., SIGIR 2019.  Per layer k = 0 .. L-1, with S = A E_k (A as above):
+ *   E_{k+1} = Dropout(LeakyReLU(W1_k (S + E_k) + b1_k + W2_k (S (.) E_k) + b2_k))
+ * (.) elementwise, LeakyReLU slope 0.2, Dropout the paper's message dropout
+ * (training only).  The readout concatenates E_0 with every later layer's
+ * output scaled to unit L2 norm per row (as NGCF's code does):
+ *   out = [E_0, E_1 / |E_1|, ..., E_L / |E_L|]   [N, d (L + 1)].
+ * The weights are rec_nn_linear [d, d] with bias named "<prefix>.<k>.w1" and
+ * "<prefix>.<k>.w2"; every layer keeps the width d.  Composed of rec_spmm,
+ * rec_add, rec_mul, rec_linear, rec_leaky_relu, rec_dropout, rec_l2_normalize
+ * and rec_concat, so backward comes from the tape; it holds O(L) [N, d]
+ * activations. */
+#define REC_NN_NGCF_MAX_LAYERS 8
+typedef struct rec_nn_ngcf {
+    rec_nn_linear w1[REC_NN_NGCF_MAX_LAYERS], w2[REC_NN_NGCF_MAX_LAYERS];
+    int layers;
+    int64_t dim;
+    float dropout;
+} rec_nn_ngcf;
+/* Xavier-uniform weights (NGCF's initialiser), PyTorch's bias init. */
+rec_status rec_nn_ngcf_init(rec_nn_ngcf *n, rec_pstore *ps, const char *prefix, int64_t dim,
+                            int layers, float dropout, rec_rng *rng);
+/* e0 [N, dim] -> [N, dim (layers + 1)]. */
+rec_tensor *rec_nn_ngcf_forward(rec_graph *g, const rec_nn_ngcf *n, rec_csr *adj,
+                                rec_tensor *e0);
+
 #endif

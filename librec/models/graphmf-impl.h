@@ -1,0 +1,93 @@
+/* The glue shared by the full-graph embedding models (lightgcn, ngcf):
+ * layer-0 node embeddings E_0 [N, dim] (N = users + items, users first)
+ * propagated over the symmetric normalised user-item graph by the kind's
+ * layer into E [N, width]; score(u, i) = E[u] . E[users + i].  Internal.
+ *
+ * Training goes through the trainer, one full-graph propagation per batch
+ * of training pairs (the graph's distinct edges), on the CSR built once:
+ *   loss "bpr"      the papers': mean softplus(s_uj - s_ui), one uniform
+ *                   negative j per pair that the user never touched
+ *   loss "softmax"  sampled softmax: each pair's positive against
+ *                   `negatives` uniform items shared by the batch, logits
+ *                   s / temperature.  Many negatives per step give far more
+ *                   signal per propagation than BPR's one, so it converges
+ *                   in a few epochs where BPR at the papers' lr needs
+ *                   hundreds (examples/README.md has the runs)
+ * plus L2 on the batch's E_0 rows (LightGCN's; NGCF's code puts it on the
+ * propagated rows, which also shrinks the layer weights through them):
+ *   reg * (|e0_u|^2 + |e0_i|^2 [+ |e0_j|^2]) / (2 B).
+ * Adam on every parameter (E_0 dense: every row gets a gradient through A).
+ * The trained E is kept as U [users, width] and V [items, width], saved as
+ * "<kind>.users" and "<kind>.items".
+ *
+ * Fold-in (rec_model_recommend_history): a new user with history H gets
+ * what one propagation step gives a node linked to H, taken on the final
+ * item vectors:  e_u = sum_{i in H} V[i] / sqrt(|H| * deg i), with deg i the
+ * item's training degree.  The other nodes are not re-propagated (the new
+ * edges would move them by O(1 / deg)), so folding in costs
+ * O(|H| width + items width).  Exact for LightGCN's one-layer readout up to
+ * the layer mean; for NGCF an approximation (it skips the transformations). */
+#ifndef LIBREC_GRAPHMF_IMPL_H
+#define LIBREC_GRAPHMF_IMPL_H
+
+#include "model-impl.h"
+#include "core/ops.h"
+
+/* The keys every graphmf kind takes, after its own; their defaults. */
+#define REC_GRAPHMF_KEYS                                                                       \
+    { "dim", REC_PARAM_INT, "64", 1, 4096, NULL, "embedding size" },                           \
+    { "loss", REC_PARAM_STR, "softmax", 0, 0, "softmax|bpr",                                   \
+      "sampled softmax over shared negatives, or BPR with one negative per pair (the paper)" },\
+    { "negatives", REC_PARAM_INT, "1024", 1, 1 << 20, NULL,                                    \
+      "softmax: uniform items shared by a batch as negatives" },                               \
+    { "temperature", REC_PARAM_FLOAT, "0.2", 1e-4, 1e4, NULL,                                  \
+      "softmax: logits are scores / temperature" },                                            \
+    { "epochs", REC_PARAM_INT, "20", 1, 100000, NULL, "passes over the training pairs" },      \
+    { "batch", REC_PARAM_INT, "2048", 1, 1 << 24, NULL,                                        \
+      "training pairs per step (one propagation each)" },                                      \
+    { "lr", REC_PARAM_FLOAT, "0.005", 0, 10, NULL, "Adam learning rate" },                     \
+    { "reg", REC_PARAM_FLOAT, "0.0001", 0, 100, NULL,                                          \
+      "L2 penalty on the layer-0 embeddings of a batch's nodes" },                             \
+    { "init_std", REC_PARAM_FLOAT, "0.1", 0, 10, NULL, "std of the normal initialisation" },   \
+    { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },                           \
+    REC_MODEL_CHECKPOINT_KEYS
+
+/* The model's state (m->state). */
+typedef struct rec_graphmf {
+    int width;           /* columns of the propagated rows */
+    float *U, *V;        /* [nusers, width], [nitems, width] */
+    float *inv_sqrt_deg; /* [nitems] training degree^-1/2 (0 for none), fold-in */
+} rec_graphmf;
+
+/* What a kind adds: its layer's parameters and its propagation. */
+typedef struct rec_graphmf_layer {
+    int width;
+    /* 1 when propagate draws from the graph's RNG (dropout): each step then
+     * seeds it from the trainer's RNG, so a resumed fit equals one run
+     * straight through. */
+    int stochastic;
+    /* After E_0 is drawn from rng: adds the layer's parameters to ps (may be
+     * NULL: none). */
+    rec_status (*init)(void *ctx, rec_pstore *ps, rec_rng *rng);
+    /* E_0 [N, dim] -> E [N, width], NULL with the graph's status on failure. */
+    rec_tensor *(*propagate)(void *ctx, rec_graph *g, rec_csr *adj, rec_tensor *e0);
+    void *ctx;
+} rec_graphmf_layer;
+
+/* Fits E_0 and the layer's parameters, then keeps E in U and V.  A cancelled
+ * fit keeps the epochs it ran.  fn names the caller in messages. */
+rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf_layer *layer,
+                           rec_progress_fn cb, void *user, const char *fn);
+/* Reads "<kind>.users" and "<kind>.items" of width columns. */
+rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, const char *fn);
+
+/* The vtable entries that need nothing of the kind. */
+void rec_graphmf_free(rec_model *m);
+rec_status rec_graphmf_score_user(const rec_model *m, int32_t u, float *out);
+rec_status rec_graphmf_score_pair(const rec_model *m, int32_t u, int32_t i, float *out);
+rec_status rec_graphmf_score_history(const rec_model *m, const int32_t *items, const float *r,
+                                     size_t n, float *out);
+rec_status rec_graphmf_similar(const rec_model *m, int32_t i, float *out);
+rec_status rec_graphmf_save(const rec_model *m, rec_lrm_writer *w);
+
+#endif

@@ -1,0 +1,76 @@
+/* "ngcf": Neural Graph Collaborative Filtering (Wang et al., SIGIR 2019).
+ * Node embeddings E_0 [N, d] (users then items) go through L NGCF layers
+ * over the symmetric normalised user-item graph A (rec_nn_ngcf_forward):
+ *   E_{k+1} = Dropout(LeakyReLU(W1_k (A E_k + E_k) + W2_k ((A E_k) (.) E_k) + b))
+ * and the readout concatenates [E_0, E_1 / |E_1|, ..., E_L / |E_L|], so the
+ * final vectors are d (L + 1) wide; score(u, i) = E[u] . E[users + i].
+ *
+ * Fit (BPR as the paper, or the sampled softmax; Adam on E_0 and the W's),
+ * scoring, similar items, storage and fold-in are graphmf's, shared with
+ * lightgcn (graphmf-impl.h documents them).  Fold-in skips the layers'
+ * transformations: it is one propagation step of the final item vectors,
+ * an approximation of what NGCF would give the new user. */
+#include "graphmf-impl.h"
+#include "nn/nn-impl.h"
+
+static const rec_param_spec spec[] = {
+    { "layers", REC_PARAM_INT, "3", 0, REC_NN_NGCF_MAX_LAYERS, NULL,
+      "NGCF layers (0 = matrix factorisation); vectors are dim * (layers + 1) wide" },
+    { "dropout", REC_PARAM_FLOAT, "0.1", 0, 0.99, NULL,
+      "message dropout on each layer's output while training (the paper's 0.1)" },
+    REC_GRAPHMF_KEYS,
+};
+#define NSPEC (sizeof spec / sizeof *spec)
+
+typedef struct ngcf_ctx {
+    rec_nn_ngcf net;
+    int64_t dim;
+    int layers;
+    float dropout;
+} ngcf_ctx;
+
+static rec_status init(void *ctx, rec_pstore *ps, rec_rng *rng)
+{
+    ngcf_ctx *c = ctx;
+    return rec_nn_ngcf_init(&c->net, ps, "ngcf", c->dim, c->layers, c->dropout, rng);
+}
+
+static rec_tensor *propagate(void *ctx, rec_graph *g, rec_csr *adj, rec_tensor *e0)
+{
+    return rec_nn_ngcf_forward(g, &((const ngcf_ctx *)ctx)->net, adj, e0);
+}
+
+static int width(const rec_model *m)
+{
+    return (int)(rec_model_int(m, "dim") * (rec_model_int(m, "layers") + 1));
+}
+
+static rec_status ngcf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
+{
+    ngcf_ctx c = { .dim = rec_model_int(m, "dim"), .layers = (int)rec_model_int(m, "layers"),
+                   .dropout = (float)rec_model_flt(m, "dropout") };
+    rec_graphmf_layer l = { .width = width(m), .stochastic = c.dropout > 0, .init = init,
+                            .propagate = propagate, .ctx = &c };
+    return rec_graphmf_fit(m, d, &l, cb, user, "rec_model_fit(ngcf)");
+}
+
+static rec_status ngcf_load(rec_model *m, const rec_lrm_reader *r)
+{
+    return rec_graphmf_load(m, r, width(m), "rec_model_load(ngcf)");
+}
+
+const rec_model_vt rec_ngcf_vt = {
+    .kind = "ngcf",
+    .summary = "NGCF: graph convolution with feature transformations, LeakyReLU and the "
+               "concatenated readout; sampled-softmax or BPR loss",
+    .spec = spec,
+    .nspec = NSPEC,
+    .fit = ngcf_fit,
+    .score_user = rec_graphmf_score_user,
+    .score_history = rec_graphmf_score_history,
+    .score_pair = rec_graphmf_score_pair,
+    .similar = rec_graphmf_similar,
+    .save = rec_graphmf_save,
+    .load = ngcf_load,
+    .free_state = rec_graphmf_free,
+};
