@@ -60,19 +60,6 @@ static const char *kind_of(int i)
     return kind;
 }
 
-static rec_dataset *data(int users, int items, int per_user)
-{
-    rec_params *o;
-    rec_dataset *d;
-    ck_assert_int_eq(rec_params_create(&o), REC_OK);
-    rec_params_set_int(o, "users", users);
-    rec_params_set_int(o, "items", items);
-    rec_params_set_int(o, "interactions-per-user", per_user);
-    ck_assert_int_eq(rec_dataset_generate(&d, o), REC_OK);
-    rec_params_destroy(o);
-    return d;
-}
-
 static rec_params *kind_params(const char *kind, const char *const *extra, int nextra)
 {
     rec_params *p;
@@ -153,7 +140,7 @@ static int32_t item_index(const rec_dataset *d, const char *id)
 START_TEST(save_load_gives_identical_scores)
 {
     const char *kind = kind_of(_i);
-    rec_dataset *d = data(40, 60, 10);
+    rec_dataset *d = tu_generate(40, 60, 10);
     rec_model *m = fit(kind, d), *l;
     char name[64];
     snprintf(name, sizeof name, "kinds_%s.lrm", kind);
@@ -223,7 +210,7 @@ END_TEST
 START_TEST(recommend_excludes_training_items)
 {
     const char *kind = kind_of(_i);
-    rec_dataset *d = data(40, 60, 10);
+    rec_dataset *d = tu_generate(40, 60, 10);
     rec_model *m = fit(kind, d);
     int32_t nu = count_users(d), ni = count_items(d);
     unsigned char *seen = seen_matrix(d);
@@ -273,7 +260,7 @@ static void unsupported(const char *fmt, const char *kind)
 START_TEST(optional_calls_answer_or_are_unsupported)
 {
     const char *kind = kind_of(_i);
-    rec_dataset *d = data(40, 60, 10);
+    rec_dataset *d = tu_generate(40, 60, 10);
     rec_model *m = fit(kind, d);
     int32_t ni = count_items(d);
     const char *it[10], *user = uid_of(d, 3), *item = iid_of(d, 5);
@@ -345,7 +332,7 @@ static void expect_opt(rec_status st, rec_status want, int supported, const char
 START_TEST(bad_ids_and_nulls_are_errors_with_messages)
 {
     const char *kind = kind_of(_i);
-    rec_dataset *d = data(40, 60, 10);
+    rec_dataset *d = tu_generate(40, 60, 10);
     rec_model *m = fit(kind, d);
     const char *it[4], *user = uid_of(d, 0), *item = iid_of(d, 0);
     float sc[4], s;
@@ -487,7 +474,7 @@ START_TEST(allocation_failures_are_nomem_and_leak_nothing)
 {
     char name[64];
     snprintf(name, sizeof name, "kinds_oom_%s.lrm", kind_of(_i));
-    oom_ctx x = { kind_of(_i), data(12, 20, 6), NULL, tu_tmp_path(name) };
+    oom_ctx x = { kind_of(_i), tu_generate(12, 20, 6), NULL, tu_tmp_path(name) };
     /* A first fit builds the dataset's cached views, which the dataset owns. */
     ck_assert_msg(oom_fit(&x) == REC_OK, "%s: %s", x.kind, rec_last_error());
     rec_model_destroy(x.m);
@@ -546,7 +533,7 @@ static void job_free(rec_job *j)
 START_TEST(threads_recommend_exactly_as_one)
 {
     const char *kind = kind_of(_i);
-    rec_dataset *d = data(40, 60, 10);
+    rec_dataset *d = tu_generate(40, 60, 10);
     rec_model *m = fit(kind, d);
     int32_t nu = count_users(d);
     rec_job one, many[THREADS];
@@ -621,7 +608,7 @@ START_TEST(resumed_fit_equals_straight_fit)
     const char *kind = kind_of(_i);
     if (!has_key(kind, "resume"))
         return;
-    rec_dataset *d = data(40, 60, 10);
+    rec_dataset *d = tu_generate(40, 60, 10);
     char name[64], ck[600];
     snprintf(name, sizeof name, "kinds_%s.ckpt", kind);
     snprintf(ck, sizeof ck, "checkpoint=%s", tu_tmp_path(name));
@@ -662,7 +649,7 @@ END_TEST
 START_TEST(same_seed_same_model_any_thread_count)
 {
     const char *kind = kind_of(_i);
-    rec_dataset *d = data(40, 60, 10);
+    rec_dataset *d = tu_generate(40, 60, 10);
     int old = rec_get_num_threads();
     rec_set_num_threads(1);
     rec_model *a = fit(kind, d);
@@ -727,7 +714,7 @@ static int cancel_at_once(void *user, int epoch, int epochs, double loss)
 START_TEST(cancelled_fit_keeps_a_usable_model)
 {
     const char *kind = kind_of(_i);
-    rec_dataset *d = data(40, 60, 10);
+    rec_dataset *d = tu_generate(40, 60, 10);
     rec_model_destroy(fit(kind, d)); /* the dataset's caches, outside the poison */
     rec_allocator a = { poison_alloc, poison_realloc, poison_free, NULL };
     ck_assert_int_eq(rec_set_allocator(&a), REC_OK);

@@ -22,19 +22,6 @@ static rec_dataset *tiny(void)
     return d;
 }
 
-static rec_dataset *gen(int users, int items, int per_user)
-{
-    rec_params *o;
-    rec_dataset *d;
-    ck_assert_int_eq(rec_params_create(&o), REC_OK);
-    rec_params_set_int(o, "users", users);
-    rec_params_set_int(o, "items", items);
-    rec_params_set_int(o, "interactions-per-user", per_user);
-    ck_assert_int_eq(rec_dataset_generate(&d, o), REC_OK);
-    rec_params_destroy(o);
-    return d;
-}
-
 /* With lr = 0 the table stays at its seeded N(0, init_std) draw, which the
  * test redraws; the model's scores must be the 1-layer readout of it
  * through A's entries 1 / sqrt(deg a * deg b) worked out here. */
@@ -91,7 +78,7 @@ static int keep_loss(void *user, int epoch, int epochs, double loss)
 
 START_TEST(both_losses_learn)
 {
-    rec_dataset *d = gen(60, 40, 8);
+    rec_dataset *d = tu_generate(60, 40, 8);
     static const char *losses[] = { "loss=softmax", "loss=bpr" };
     for (int k = 0; k < 2; k++) {
         rec_params *p;
@@ -128,7 +115,7 @@ END_TEST
 
 START_TEST(save_load_fold_in_similar)
 {
-    rec_dataset *d = gen(30, 20, 5);
+    rec_dataset *d = tu_generate(30, 20, 5);
     const char *kv[] = { "dim=4", "epochs=2", "batch=32", "negatives=8" };
     rec_model *m = tu_fit("lightgcn", d, kv, 4);
     const char *path = tu_tmp_path("lightgcn.lrm");

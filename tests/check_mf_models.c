@@ -36,19 +36,6 @@ static rec_model *make(const char *kind, const char *kv)
     return m;
 }
 
-static rec_dataset *gen(int users, int items, int per_user)
-{
-    rec_params *o;
-    rec_dataset *d;
-    ck_assert_int_eq(rec_params_create(&o), REC_OK);
-    rec_params_set_int(o, "users", users);
-    rec_params_set_int(o, "items", items);
-    rec_params_set_int(o, "interactions-per-user", per_user);
-    ck_assert_int_eq(rec_dataset_generate(&d, o), REC_OK);
-    rec_params_destroy(o);
-    return d;
-}
-
 static void add(rec_dataset *d, const char *u, const char *i, double r, int64_t t)
 {
     ck_assert_int_eq(rec_dataset_add(d, u, i, r, t), REC_OK);
@@ -227,7 +214,7 @@ static int stop_at_two(void *user, int epoch, int epochs, double loss)
 
 START_TEST(svd_learns_and_is_reproducible)
 {
-    rec_dataset *d = gen(120, 150, 20);
+    rec_dataset *d = tu_generate(120, 150, 20);
     rec_model *m = make("svd", "n_factors=8 n_epochs=10"), *m2 = make("svd", "n_factors=8 "
                                                                               "n_epochs=10");
     rec_model *m3 = make("svd", "n_factors=8 n_epochs=10 seed=7");
@@ -272,7 +259,7 @@ START_TEST(svd_bad_params_and_divergence)
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "'reg_all'"));
     rec_params_destroy(p);
 
-    rec_dataset *d = gen(50, 60, 10);
+    rec_dataset *d = tu_generate(50, 60, 10);
     m = make("svd", "n_factors=4 lr_all=9.0 reg_all=0.0 init_std_dev=50.0 n_epochs=50");
     ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_RANGE);
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "rec_model_fit(svd): the training error "
@@ -453,7 +440,7 @@ END_TEST
 
 START_TEST(als_threads_and_seed_reproducible)
 {
-    rec_dataset *d = gen(150, 120, 15);
+    rec_dataset *d = tu_generate(150, 120, 15);
     int old = rec_get_num_threads();
     rec_set_num_threads(1);
     rec_model *a = make("als", "factors=8 iterations=3"), *b = make("als", "factors=8 "
@@ -498,7 +485,7 @@ END_TEST
  * is the same model as without a head (the head draws from its own streams). */
 START_TEST(svd_rank_head_keeps_pair_scores)
 {
-    rec_dataset *d = gen(60, 80, 12);
+    rec_dataset *d = tu_generate(60, 80, 12);
     rec_model *m = make("svd", "n_factors=6 n_epochs=5");
     rec_model *r = make("svd", "n_factors=6 n_epochs=5 rank_negatives=0");
     ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
@@ -716,7 +703,7 @@ static void rewrite(const char *src, const char *dst, int bad_global)
  * rank.global is REC_E_FORMAT. */
 START_TEST(svd_rank_head_files)
 {
-    rec_dataset *d = gen(60, 80, 12);
+    rec_dataset *d = tu_generate(60, 80, 12);
     rec_model *m = make("svd", "n_factors=6 n_epochs=3");
     ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
     check_round_trip(m, d, "svd-head.lrm");
@@ -794,7 +781,7 @@ typedef struct oom_ctx {
 START_TEST(fit_survives_allocation_failures)
 {
     static const char *kinds[][2] = { { "als", "factors=3 iterations=2 cg_steps=0" } };
-    rec_dataset *d = gen(20, 30, 6);
+    rec_dataset *d = tu_generate(20, 30, 6);
     rec_model *warm = make("als", "factors=2 iterations=1");
     ck_assert_int_eq(rec_model_fit(warm, d, NULL, NULL), REC_OK); /* builds d's CSR caches */
     rec_model_destroy(warm);

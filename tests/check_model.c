@@ -10,19 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static rec_dataset *small_data(int users, int items, int per_user)
-{
-    rec_params *o;
-    rec_dataset *d;
-    ck_assert_int_eq(rec_params_create(&o), REC_OK);
-    rec_params_set_int(o, "users", users);
-    rec_params_set_int(o, "items", items);
-    rec_params_set_int(o, "interactions-per-user", per_user);
-    ck_assert_int_eq(rec_dataset_generate(&d, o), REC_OK);
-    rec_params_destroy(o);
-    return d;
-}
-
 static rec_model *mf_model(int epochs, int dim)
 {
     rec_params *p;
@@ -129,7 +116,7 @@ static double hit10(rec_model *m, rec_dataset *test)
 
 START_TEST(mf_learns_and_recommends)
 {
-    rec_dataset *all = small_data(300, 400, 30), *train, *test;
+    rec_dataset *all = tu_generate(300, 400, 30), *train, *test;
     ck_assert_int_eq(rec_dataset_split(all, "last:1", 0, 0, &train, &test), REC_OK);
     rec_model *m = mf_model(15, 32);
     double loss[32] = { 0 };
@@ -206,7 +193,7 @@ END_TEST
  * lr * reg = 1000 multiplies the touched embeddings by -999 each step. */
 START_TEST(mf_stops_on_a_diverging_loss)
 {
-    rec_dataset *d = small_data(30, 40, 10);
+    rec_dataset *d = tu_generate(30, 40, 10);
     rec_params *p;
     rec_model *m;
     ck_assert_int_eq(rec_params_create(&p), REC_OK);
@@ -235,7 +222,7 @@ static int stop_at_two(void *user, int epoch, int epochs, double loss)
 
 START_TEST(progress_can_cancel)
 {
-    rec_dataset *d = small_data(50, 60, 10);
+    rec_dataset *d = tu_generate(50, 60, 10);
     rec_model *m = mf_model(10, 4);
     ck_assert_int_eq(rec_model_fit(m, d, stop_at_two, NULL), REC_E_CANCELLED);
     const char *uid, *recs[3];
@@ -291,7 +278,7 @@ static calls *fit_recorded(const char *kind, const char *kv, const rec_dataset *
  * call once, at the end). */
 START_TEST(progress_counts_what_each_model_runs)
 {
-    rec_dataset *d = small_data(40, 30, 8);
+    rec_dataset *d = tu_generate(40, 30, 8);
     calls *c = fit_recorded("svd", "n_epochs=5,rank_negatives=2", d);
     ck_assert_int_eq(c->n, 10);
     for (int j = 0; j < 10; j++) {
@@ -325,7 +312,7 @@ END_TEST
  * file must not load. */
 START_TEST(damaged_files_do_not_load)
 {
-    rec_dataset *d = small_data(80, 120, 15);
+    rec_dataset *d = tu_generate(80, 120, 15);
     rec_model *m = mf_model(3, 8), *l;
     ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
     const char *path = tu_tmp_path("mf.lrm");

@@ -46,18 +46,6 @@ static rec_model *make(const char *kv)
     return m;
 }
 
-static rec_dataset *gen(int users, int items, int per_user)
-{
-    rec_params *o = params(NULL);
-    rec_dataset *d;
-    rec_params_set_int(o, "users", users);
-    rec_params_set_int(o, "items", items);
-    rec_params_set_int(o, "interactions-per-user", per_user);
-    ck_assert_int_eq(rec_dataset_generate(&d, o), REC_OK);
-    rec_params_destroy(o);
-    return d;
-}
-
 static void fit(rec_model *m, const rec_dataset *d)
 {
     rec_status st = rec_model_fit(m, d, NULL, NULL);
@@ -176,7 +164,7 @@ END_TEST
 
 START_TEST(learns_and_features_help)
 {
-    rec_dataset *d = gen(300, 300, 30), *tr, *te;
+    rec_dataset *d = tu_generate(300, 300, 30), *tr, *te;
     ck_assert_int_eq(rec_dataset_split(d, "last:1", 0, 0, &tr, &te), REC_OK);
     rec_model *pop;
     ck_assert_int_eq(rec_model_create(&pop, "popularity", NULL), REC_OK);
@@ -218,7 +206,7 @@ START_TEST(every_loss_and_history_encoder_learns)
         "loss=bce neg_hard=0 neg_random=6", "loss=mix lambda=0.5",
         "user_features=hist_bag", "user_features=id,hist_gru hist_len=8",
     };
-    rec_dataset *d = gen(200, 200, 30), *tr, *te;
+    rec_dataset *d = tu_generate(200, 200, 30), *tr, *te;
     ck_assert_int_eq(rec_dataset_split(d, "last:1", 0, 0, &tr, &te), REC_OK);
     for (size_t k = 0; k < sizeof kv / sizeof *kv; k++) {
         char buf[256];
@@ -313,7 +301,7 @@ END_TEST
 
 START_TEST(save_load_identical_and_fold_in)
 {
-    rec_dataset *d = gen(60, 80, 15);
+    rec_dataset *d = tu_generate(60, 80, 15);
     rec_model *m = make("epochs=2 batch=64 loss=mix user_features=id,genres_hist,hist_gru,"
                         "hist_bag,region,age item_features=id,genres,year,length");
     fit(m, d);
@@ -378,7 +366,7 @@ END_TEST
  * rec_model_score over the unseen items (seen ones come back on request). */
 START_TEST(recommend_through_index_matches_scores)
 {
-    rec_dataset *d = gen(40, 60, 10);
+    rec_dataset *d = tu_generate(40, 60, 10);
     rec_model *m = make("epochs=2 batch=64 item_features=id,genres");
     fit(m, d);
     for (int32_t uu = 0; uu < 40; uu += 9) {
@@ -440,7 +428,7 @@ static void fit_fails(const rec_dataset *d, const char *kv, const char *msg)
 
 START_TEST(bad_params)
 {
-    rec_dataset *d = gen(20, 30, 6);
+    rec_dataset *d = tu_generate(20, 30, 6);
     fit_fails(d, "item_features=id,colour", "unknown feature 'colour'");
     fit_fails(d, "user_features=id,genres", "unknown feature 'genres'");
     fit_fails(d, "item_features=id,hist_bag", "unknown feature 'hist_bag'");
@@ -474,7 +462,7 @@ END_TEST
 
 START_TEST(fit_survives_allocation_failures)
 {
-    rec_dataset *d = gen(12, 20, 5);
+    rec_dataset *d = tu_generate(12, 20, 5);
     rec_model *warm = make("epochs=1");
     fit(warm, d); /* builds d's caches */
     rec_model_destroy(warm);

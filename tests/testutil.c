@@ -55,6 +55,19 @@ rec_model *tu_fit(const char *kind, const rec_dataset *d, const char *const *kv,
     return m;
 }
 
+rec_dataset *tu_generate(int users, int items, int per_user)
+{
+    rec_params *o;
+    rec_dataset *d;
+    ck_assert_int_eq(rec_params_create(&o), REC_OK);
+    rec_params_set_int(o, "users", users);
+    rec_params_set_int(o, "items", items);
+    rec_params_set_int(o, "interactions-per-user", per_user);
+    ck_assert_int_eq(rec_dataset_generate(&d, o), REC_OK);
+    rec_params_destroy(o);
+    return d;
+}
+
 void tu_fill(rec_tensor *t, unsigned seed, float lo, float hi)
 {
     rec_rng r;

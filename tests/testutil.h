@@ -28,6 +28,8 @@ void tu_gradcheck(rec_pstore *ps, tu_build_fn build, void *ctx, double eps, doub
 rec_model *tu_fit(const char *kind, const rec_dataset *d, const char *const *kv, int n);
 
 /* Fill a param (or any tensor) with values from a fixed seed. */
+/* The generated dataset with these sizes (rec_dataset_generate), asserted. */
+rec_dataset *tu_generate(int users, int items, int per_user);
 void tu_fill(rec_tensor *t, unsigned seed, float lo, float hi);
 
 /* Allocator that fails the n-th allocation from now (n >= 1; 0 = never) and
