@@ -68,6 +68,31 @@ rec_dataset *tu_generate(int users, int items, int per_user)
     return d;
 }
 
+/* Fails the 1st, 2nd, ... allocation of a fit of kind with p on d until
+ * the fit succeeds: each failure must be REC_E_NOMEM and leave nothing
+ * allocated.  Returns the number of the allocation at which it succeeded. */
+long tu_fit_fails_cleanly(const char *kind, const rec_params *p, const rec_dataset *d)
+{
+    long k;
+    for (k = 1; k < 100000; k++) {
+        tu_alloc_install();
+        rec_model *m;
+        ck_assert_msg(rec_model_create(&m, kind, p) == REC_OK, "%s", rec_last_error());
+        tu_alloc_fail_at(k);
+        rec_status st = rec_model_fit(m, d, NULL, NULL);
+        tu_alloc_fail_at(0);
+        rec_model_destroy(m);
+        long long live = tu_alloc_live();
+        tu_alloc_remove();
+        ck_assert_msg(live == 0, "allocation %ld: %lld bytes leaked", k, live);
+        if (st == REC_OK)
+            break;
+        ck_assert_msg(st == REC_E_NOMEM, "allocation %ld: %s (%s)", k, rec_strerror(st),
+                      rec_last_error());
+    }
+    return k;
+}
+
 void tu_fill(rec_tensor *t, unsigned seed, float lo, float hi)
 {
     rec_rng r;

@@ -30,6 +30,9 @@ rec_model *tu_fit(const char *kind, const rec_dataset *d, const char *const *kv,
 /* Fill a param (or any tensor) with values from a fixed seed. */
 /* The generated dataset with these sizes (rec_dataset_generate), asserted. */
 rec_dataset *tu_generate(int users, int items, int per_user);
+/* Fits kind with p on d failing the 1st, 2nd, ... allocation until it
+ * succeeds; asserts REC_E_NOMEM and no leak each time; returns that count. */
+long tu_fit_fails_cleanly(const char *kind, const rec_params *p, const rec_dataset *d);
 void tu_fill(rec_tensor *t, unsigned seed, float lo, float hi);
 
 /* Allocator that fails the n-th allocation from now (n >= 1; 0 = never) and
