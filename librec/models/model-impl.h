@@ -46,6 +46,11 @@ typedef struct rec_model_vt {
      * room for k (<= nitems); *n the count. */
     rec_status (*recommend)(const rec_model *m, int32_t u, size_t k, int include_seen,
                             int32_t *idx, float *val, size_t *n);
+    /* Optional (NULL: none): vectors whose inner products are the kind's
+     * ranking scores, user u's . item i's = score_user(u)[i] up to rounding.
+     * Sets *dim; with out non-NULL also writes the side's rows, out[n, *dim].
+     * REC_E_UNSUPPORTED (with a message) for a side the kind cannot give. */
+    rec_status (*vectors)(const rec_model *m, rec_side side, float *out, int *dim);
 } rec_model_vt;
 
 struct rec_model {
@@ -93,6 +98,18 @@ rec_status rec_model_train(const rec_model *m, const rec_trainer_vt *vt, void *c
       "epochs between checkpoints (the last is always written)" },                             \
     { "resume", REC_PARAM_BOOL, "false", 0, 1, NULL,                                           \
       "continue fit from the checkpoint file when it exists" }
+
+/* For model.c and model_serve.c: REC_E_INVALID / REC_E_STATE naming fn
+ * unless m is fitted; an external id's dense index, REC_E_NOTFOUND naming
+ * fn and the id when unknown. */
+rec_status rec_model_need_fitted(const rec_model *m, const char *fn);
+rec_status rec_model_find_user(const rec_model *m, const char *user, const char *fn, int32_t *u);
+rec_status rec_model_find_item(const rec_model *m, const char *item, const char *fn, int32_t *i);
+
+/* The vt->vectors of a kind that keeps both tables, users[nusers, d] and
+ * items[nitems, d] (model_serve.c). */
+rec_status rec_model_copy_vectors(const rec_model *m, rec_side side, const float *users,
+                                  const float *items, int d, float *out, int *dim);
 
 /* The registry (registry.c). */
 const rec_model_vt *rec_model_vt_find(const char *kind);
