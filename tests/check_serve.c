@@ -47,6 +47,23 @@ START_TEST(from_arrays_values)
     ck_assert_uint_eq(fd, fe);
     rec_dataset_destroy(d);
     rec_dataset_destroy(e);
+    /* Ids far apart (the hash path, not the table by id - min). */
+    const int64_t su[] = { INT64_MAX, -3, INT64_MAX, INT64_MIN }, si[] = { 1, 900000000000, 1, 2 };
+    ck_assert_int_eq(rec_dataset_from_arrays(&d, su, si, NULL, NULL, 4), REC_OK);
+    rec_dataset_num_users(d, &nu);
+    rec_dataset_num_items(d, &ni);
+    ck_assert_int_eq(nu, 3);
+    ck_assert_int_eq(ni, 3);
+    rec_dataset_user_id(d, 0, &id);
+    ck_assert_str_eq(id, "9223372036854775807");
+    rec_dataset_user_id(d, 2, &id);
+    ck_assert_str_eq(id, "-9223372036854775808");
+    rec_dataset_item_id(d, 1, &id);
+    ck_assert_str_eq(id, "900000000000");
+    ck_assert_int_eq(rec_dataset_row(d, 2, &uu, &ii, NULL, NULL), REC_OK);
+    ck_assert_int_eq(uu, 0);
+    ck_assert_int_eq(ii, 0);
+    rec_dataset_destroy(d);
     /* No ratings, no timestamps. */
     ck_assert_int_eq(rec_dataset_from_arrays(&d, u, i, NULL, NULL, 4), REC_OK);
     int yes;
@@ -92,9 +109,9 @@ typedef struct arrays_call {
 static rec_status arrays_run(void *ctx)
 {
     arrays_call *c = ctx;
-    const int64_t u[] = { 1, 2, 1, 3, 4, 2 }, i[] = { 9, 8, 7, 9, 8, 6 };
+    const int64_t u[] = { 1, 2, 1, 3, 4, 2 }, i[] = { 9, 8, 7, 9, 8, INT64_MAX };
     const char *const us[] = { "1", "2", "1", "3", "4", "2" };
-    const char *const is[] = { "9", "8", "7", "9", "8", "6" };
+    const char *const is[] = { "9", "8", "7", "9", "8", "9223372036854775807" };
     const float r[] = { 1, 2, 3, 4, 5, 1 };
     return c->strings ? rec_dataset_from_strings(&c->d, us, is, r, NULL, 6)
                       : rec_dataset_from_arrays(&c->d, u, i, r, NULL, 6);

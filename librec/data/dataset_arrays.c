@@ -29,6 +29,8 @@ static rec_status int_ids_init(int_ids *h, size_t n)
 
 static void int_ids_free(int_ids *h)
 {
+    if (!h->mask)
+        return;
     rec_free(h->key, (h->mask + 1) * sizeof *h->key);
     rec_free(h->val, (h->mask + 1) * sizeof *h->val);
 }
@@ -91,32 +93,57 @@ static void fill_values(rec_dataset *d, const float *ratings, const int64_t *tim
     d->n = (int64_t)n;
 }
 
-/* Dense indices of one integer id column, interning "%lld" of each new id. */
+/* Dense indices of one integer id column, interning "%lld" of each new id.
+ * Ids in a range not much wider than the column (the usual 1..n or 0..n-1)
+ * are looked up in a table indexed by id - min, which reads memory in id
+ * order; others go through a hash of the ids. */
 static rec_status map_ints(rec_dataset *d, rec_side side, const int64_t *ids, size_t n,
                            int32_t *col, const char *fn)
 {
-    int_ids h;
-    rec_status st = int_ids_init(&h, n);
+    if (n == 0)
+        return REC_OK;
+    int64_t lo = ids[0], hi = ids[0];
+    for (size_t r = 1; r < n; r++) {
+        lo = ids[r] < lo ? ids[r] : lo;
+        hi = ids[r] > hi ? ids[r] : hi;
+    }
+    uint64_t span = (uint64_t)hi - (uint64_t)lo;
+    int dense = span < 4 * (uint64_t)n + 1024;
+    int_ids h = { 0 };
+    int32_t *direct = NULL;
+    size_t dbytes = dense ? ((size_t)span + 1) * sizeof *direct : 0;
+    rec_status st = REC_OK;
+    if (dense) {
+        direct = rec_calloc(1, dbytes);
+        st = direct ? REC_OK : REC_E_NOMEM;
+    } else {
+        st = int_ids_init(&h, n);
+    }
     if (st) {
         int_ids_free(&h);
         return rec_nomem(fn);
     }
     rec_idmap *m = side == REC_SIDE_USER ? d->users : d->items;
     for (size_t r = 0; r < n && !st; r++) {
-        size_t j = int_ids_slot(&h, ids[r]);
-        if (!h.val[j]) {
+        size_t j = dense ? (size_t)((uint64_t)ids[r] - (uint64_t)lo) : int_ids_slot(&h, ids[r]);
+        int32_t *slot = dense ? &direct[j] : &h.val[j];
+        if (!*slot) {
             char buf[24];
             int len = snprintf(buf, sizeof buf, "%" PRId64, ids[r]);
             int32_t idx;
             st = rec_idmap_intern(m, buf, (size_t)len, &idx, NULL);
             if (st == REC_E_NOMEM)
                 st = rec_nomem(fn);
-            h.key[j] = ids[r];
-            h.val[j] = idx + 1;
+            if (!dense)
+                h.key[j] = ids[r];
+            *slot = idx + 1;
         }
-        col[r] = h.val[j] - 1;
+        col[r] = *slot - 1;
     }
-    int_ids_free(&h);
+    if (dense)
+        rec_free(direct, dbytes);
+    else
+        int_ids_free(&h);
     return st;
 }
 
