@@ -364,6 +364,20 @@ static int cmd_query(cli_opts *o, int similar)
     return rc;
 }
 
+/* The old names a key still answers to ("      also: n_factors, factors"). */
+static void print_aliases(const char *key)
+{
+    const char *alias, *canon;
+    const char *sep = "      also: ";
+    for (size_t i = 0; rec_params_alias_at(i, &alias, &canon) == REC_OK; i++)
+        if (!strcmp(canon, key)) {
+            printf("%s%s", sep, alias);
+            sep = ", ";
+        }
+    if (strcmp(sep, ", ") == 0)
+        printf("\n");
+}
+
 static const char *type_name(rec_param_type t)
 {
     switch (t) {
@@ -399,6 +413,7 @@ static int cmd_models(const char *only)
             if (choices)
                 printf(": %s", choices);
             printf(")\n      %s\n", help);
+            print_aliases(key);
         }
     }
     if (only && !found)

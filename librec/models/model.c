@@ -76,7 +76,7 @@ static rec_status model_new(const rec_model_vt *vt, const rec_params *params, co
     if (!m)
         return rec_nomem(fn);
     m->vt = vt;
-    rec_status st = rec_params_clone(params, &m->params);
+    rec_status st = rec_params_clone_canonical(params, vt->spec, vt->nspec, &m->params);
     if (st) {
         rec_free(m, sizeof *m);
         return st;

@@ -48,7 +48,7 @@ static const rec_param_spec spec[] = {
     { "epochs", REC_PARAM_INT, "20", 1, 100000, NULL, "passes over the interactions" },
     { "batch", REC_PARAM_INT, "1024", 2, 1 << 20, NULL, "interactions per step" },
     { "lr", REC_PARAM_FLOAT, "0.001", 0, 10, NULL, "Adam learning rate" },
-    { "weight_decay", REC_PARAM_FLOAT, "0", 0, 100, NULL, "Adam L2 penalty" },
+    { "reg", REC_PARAM_FLOAT, "0", 0, 100, NULL, "Adam L2 penalty" },
     { "sparse", REC_PARAM_BOOL, "true", 0, 0, NULL,
       "row-sparse embedding gradients (lazy Adam); false: dense Adam as PyTorch's default" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
@@ -358,7 +358,7 @@ static rec_status tt_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb,
         st = rec_optim_config_init(&oc, "adam");
     if (!st) {
         oc.lr = rec_model_flt(m, "lr");
-        oc.weight_decay = rec_model_flt(m, "weight_decay");
+        oc.weight_decay = rec_model_flt(m, "reg");
         st = rec_optim_create_config(&c.opt, &oc, ((twotower *)m->state)->ps);
     }
     if (!st)
