@@ -116,7 +116,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     memset(o, 0, sizeof *o);
     o->k = 10;
     o->format = "auto";
-    o->protocol = "full";
+    o->protocol = NULL; /* cli_eval: "cold" after a cold-items split, else "full" */
     o->seed = 42;
     if (rec_params_create(&o->params) || rec_params_create(&o->load_opts))
         return cli_fail(REC_E_NOMEM, NULL);
@@ -428,8 +428,9 @@ static void usage(FILE *f)
             "  librec train --model NAME --data PATH [--format F] [--param KEY=VALUE ...]\n"
             "               --out FILE.lrm [--quiet]\n"
             "  librec eval --model NAME --data PATH [--format F] --split kfold:5|holdout:0.2|last:1\n"
+            "              (or cold-items:0.2, cold-users:0.2)\n"
             "              (or --test PATH: a test file in the same format and ids)\n"
-            "              [--protocol full|sampled:100] --metrics rmse,mae,ndcg@10,...\n"
+            "              [--protocol full|sampled:100|cold] --metrics rmse,mae,ndcg@10,...\n"
             "              [--param KEY=VALUE ...] [--seed N] [--json]\n"
             "  librec recommend --load FILE.lrm --user ID [-k 10] [--json]\n"
             "  librec similar --load FILE.lrm --item ID [-k 10] [--json]\n"

@@ -182,7 +182,10 @@ REC_API rec_status rec_dataset_item_index(const rec_dataset *d, const char *id, 
  *   "kfold:K"    rows are shuffled by seed and cut into K folds (the first
  *                rows % K folds hold one more row); fold `fold` (0..K-1) is
  *                test, the rest train.  Folds of one seed partition the rows;
- *   "time:T"     rows with timestamp < T train, the rest test.
+ *   "time:T"     rows with timestamp < T train, the rest test;
+ *   "cold-items:R", "cold-users:R"  a random share R of the items (users)
+ *                that have rows, rounded and kept in [1, count - 1], goes
+ *                to test with all of its rows (cold start; since 0.2).
  * fold is ignored except by kfold; seed is ignored by last and time.  Rows
  * keep their order.  REC_E_INVALID for a malformed how, REC_E_RANGE for a
  * bad ratio/fold, REC_E_STATE for "time" without timestamps ("last" uses
