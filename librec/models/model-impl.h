@@ -46,6 +46,9 @@ typedef struct rec_model_vt {
      * room for k (<= nitems); *n the count. */
     rec_status (*recommend)(const rec_model *m, int32_t u, size_t k, int include_seen,
                             int32_t *idx, float *val, size_t *n);
+    /* 1 when fit accepts a catalogue with no interactions (a content model
+     * that needs items and their features only); 0: such a fit is refused. */
+    int fits_catalogue;
 } rec_model_vt;
 
 struct rec_model {

@@ -76,7 +76,7 @@ static rec_status model_new(const rec_model_vt *vt, const rec_params *params, co
     if (!m)
         return rec_nomem(fn);
     m->vt = vt;
-    rec_status st = rec_params_clone(params, &m->params);
+    rec_status st = rec_params_clone_canonical(params, vt->spec, vt->nspec, &m->params);
     if (st) {
         rec_free(m, sizeof *m);
         return st;
@@ -219,8 +219,9 @@ REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_pro
 {
     REC_CHECK_ARG(m, "rec_model_fit", "model is NULL");
     REC_CHECK_ARG(train, "rec_model_fit", "dataset is NULL");
-    if (rec_ds_num_rows(train) == 0)
-        return rec_err(REC_E_INVALID, "rec_model_fit: the dataset has no interactions");
+    if (rec_ds_num_rows(train) == 0 && !(m->vt->fits_catalogue && rec_ds_num_items(train) > 0))
+        return rec_err(REC_E_INVALID, "rec_model_fit: the dataset has no interactions%s",
+                       m->vt->fits_catalogue ? " and no items" : "");
     drop_fit(m);
     rec_status st = take_ids(m, train);
     if (!st) {
