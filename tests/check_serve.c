@@ -407,6 +407,8 @@ START_TEST(vectors_are_the_scores)
     check_vectors("sasrec", quick, 1);
     check_vectors("lightgcn", quick, 1);
     check_vectors("ngcf", quick, 1);
+    check_vectors("gcn", quick, 1);
+    check_vectors("graphsage", quick, 1);
 }
 END_TEST
 

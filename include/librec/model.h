@@ -154,7 +154,8 @@ REC_API rec_status rec_model_recommend_batch_ids(const rec_model *m, const char 
  * float rounding).  *dim receives their dimension; with out non-NULL, the
  * side's rows are written to out (row-major, num_users or num_items rows of
  * *dim floats; size is out's room in floats).  Kinds: mf, als, twotower,
- * lightgcn, ngcf (their factors or tower outputs); svd and svdpp (the
+ * lightgcn, ngcf, gcn, graphsage (their factors, tower or last-layer
+ * outputs); svd and svdpp (the
  * ranking head, or the rating model when it has none, as
  * [p, b_u, 1, 1] and [q, 1, b_i, mu]: dimension factors + 3); sasrec's
  * items (its item embeddings) and users (the last state over each user's

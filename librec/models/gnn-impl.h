@@ -99,6 +99,7 @@ rec_status rec_gnn_load(rec_model *m, const rec_lrm_reader *r, const rec_gnn_kin
 void rec_gnn_free(rec_model *m);
 rec_status rec_gnn_score_user(const rec_model *m, int32_t u, float *out);
 rec_status rec_gnn_score_pair(const rec_model *m, int32_t u, int32_t i, float *out);
+rec_status rec_gnn_vectors(const rec_model *m, rec_side side, float *out, int *dim);
 rec_status rec_gnn_score_history(const rec_model *m, const int32_t *items, const float *r,
                                  size_t n, float *out);
 rec_status rec_gnn_similar(const rec_model *m, int32_t i, float *out);

@@ -428,6 +428,14 @@ rec_status rec_gnn_score_user(const rec_model *m, int32_t u, float *out)
     return REC_OK;
 }
 
+/* The last layer's user and item rows: their dot products are the scores. */
+rec_status rec_gnn_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const rec_gnn *s = m->state;
+    const float *users = s->H + (size_t)s->layers * s->nodes * s->dim;
+    return rec_model_copy_vectors(m, side, users, item_rows(s, m, s->layers), s->dim, out, dim);
+}
+
 rec_status rec_gnn_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
 {
     const rec_gnn *s = m->state;

@@ -54,6 +54,7 @@ const rec_model_vt rec_graphsage_vt = {
     .nspec = NSPEC,
     .fit = sage_fit,
     .score_user = rec_gnn_score_user,
+    .vectors = rec_gnn_vectors,
     .score_history = rec_gnn_score_history,
     .score_pair = rec_gnn_score_pair,
     .similar = rec_gnn_similar,
