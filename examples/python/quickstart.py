@@ -17,7 +17,7 @@ path = sys.argv[1] if len(sys.argv) > 1 else None
 data = librec.Dataset.load(path) if path else librec.Dataset.generate()
 print(data)
 train, test = data.split("user:0.2", seed=42)
-model = librec.Model("als", factors=64, iterations=15).fit(train, progress=True)
+model = librec.Model("als", dim=64, epochs=15).fit(train, progress=True)
 items, scores = model.recommend(range(train.num_users), k=10)
 ids = model.item_ids
 print("user %s: %s" % (model.user_ids[0], ", ".join(ids[i] for i in items[0])))

@@ -4,7 +4,7 @@ library, batch recommendations as arrays, evaluation and cross-validation.
     import librec
     data = librec.Dataset.load("ml-latest-small/ratings.csv")
     train, test = data.split("user:0.2")
-    model = librec.Model("als", factors=64).fit(train)
+    model = librec.Model("als", dim=64).fit(train)
     items, scores = model.recommend(range(train.num_users), k=10)
     print(librec.evaluate(model, test, ["ndcg@10", "recall@10"]))
 

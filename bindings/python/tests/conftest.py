@@ -22,4 +22,4 @@ def split(data):
 
 @pytest.fixture(scope="session")
 def als(split):
-    return librec.Model("als", factors=16, iterations=3).fit(split[0])
+    return librec.Model("als", dim=16, epochs=3).fit(split[0])

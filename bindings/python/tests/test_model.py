@@ -152,6 +152,6 @@ def test_models_and_params():
     kinds = librec.models()
     assert "als" in kinds and "svd" in kinds and isinstance(kinds["als"], str)
     ps = {p["key"]: p for p in librec.Model.params("als")}
-    assert ps["factors"]["type"] == "int" and ps["factors"]["default"] == "64"
+    assert ps["dim"]["type"] == "int" and ps["dim"]["default"] == "64"
     with pytest.raises(librec.NotFound):
         librec.Model.params("nope")
