@@ -7,7 +7,7 @@
 # calls.  Then stops the server and checks it released every model it loaded.
 #   sh examples/service/loadtest.sh [BUILD_DIR] [RATINGS_FILE]
 # Without a ratings file it writes a generated one (400 users x 300 items).
-# REQUESTS (default 4000), SECONDS (default 5), CONNECTIONS and THREADS
+# REQUESTS (default 4000), DURATION (seconds, default 5), CONNECTIONS and THREADS
 # (default 2) bound the run; SWAP=0 leaves the reload out (for latency
 # measurements without a model load in the middle).
 set -eu
@@ -43,7 +43,7 @@ for _ in $(seq 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
 
 rc=0
 "$O/examples/service/librec-loadtest" --port-file "$dir/port" --model "$dir/a.lrm" \
-    --users "$dir/users.txt" --requests "${REQUESTS:-4000}" --seconds "${SECONDS:-5}" \
+    --users "$dir/users.txt" --requests "${REQUESTS:-4000}" --seconds "${DURATION:-5}" \
     --connections "${CONNECTIONS:-2}" \
     $([ "${SWAP:-1}" = 0 ] || echo --swap "$dir/b.lrm" --path "$dir/served.lrm") || rc=$?
 
