@@ -9,8 +9,10 @@
 //
 // Every history-every-th request is the history variant (the user's top 3
 // items under model A as the history).  --swap renames a copy of B.lrm over
-// the served file half way through: answers of generation 0 are checked
-// against A, later ones against B, and the run fails unless some answers
+// the served file half way through; the second half of the requests waits
+// until GET /health reports a new generation (so a fast run cannot finish
+// before the server's 100 ms watcher looks).  Answers of generation 0 are
+// checked against A, later ones against B, and the run fails unless some
 // came from B (the hot reload happened).  Prints one JSON line last.
 #include "answer.hpp"
 
@@ -218,6 +220,11 @@ int main(int argc, char **argv)
 
     std::vector<Result> results(requests);
     std::atomic<long> next{0}, broken{0};
+    // With --swap, the second half of the requests waits until the server
+    // says (GET /health, on the connection the request will use: the pool
+    // has one thread per connection) that it serves the new model, so a
+    // fast run cannot end before the watcher (100 ms polls) sees the file.
+    std::atomic<bool> swap_seen{!b}, swap_done{false};
     auto start = Clock::now();
     auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                                 std::chrono::duration<double>(seconds));
@@ -230,6 +237,15 @@ int main(int argc, char **argv)
                 if (fd < 0 && (fd = connect_loopback((int)port)) < 0) {
                     broken++;
                     break;
+                }
+                while (!swap_seen && i >= requests / 2 && Clock::now() < deadline) {
+                    Result h;
+                    if (swap_done &&
+                        exchange(fd, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                                 pending, &h) && h.gen >= 1)
+                        swap_seen = true;
+                    else
+                        std::this_thread::sleep_for(std::chrono::milliseconds(2));
                 }
                 auto t0 = Clock::now();
                 Result &r = results[i];
@@ -257,6 +273,7 @@ int main(int argc, char **argv)
         swapped = copy_file(model_b, tmp) && std::rename(tmp.c_str(), served.c_str()) == 0;
         if (!swapped)
             std::fprintf(stderr, "librec-loadtest: could not replace %s\n", served.c_str());
+        swap_done = true;
     }
     for (auto &t : pool)
         t.join();
