@@ -267,6 +267,17 @@ check-consumer:
 clean:
 	rm -rf $(O) $(O)-san $(O)-tsan $(O)-abi
 
+# The C++ service example (examples/service/): C++17, the standard library and
+# POSIX sockets only, on the public headers.  `sh examples/service/loadtest.sh`
+# runs its short load test.
+SERVICE_CXXFLAGS := -std=c++17 -pthread $(OPT) -Wall -Wextra -Iinclude $(CXXFLAGS)
+service: $(O)/examples/service/librec-serve $(O)/examples/service/librec-loadtest $(O)/bin/librec
+$(O)/examples/service/librec-%: examples/service/%.cpp examples/service/answer.hpp $(HEADERS) \
+		$(O)/librec.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(SERVICE_CXXFLAGS) $(LDSAN) -o $@ $< $(O)/librec.a $(LIBS)
+.PHONY: service
+
 .PHONY: all deps check check-data check-python check-headers demo bench install uninstall check-abi lint-man clean \
 	abi-baseline check-consumer FORCE
 FORCE:
