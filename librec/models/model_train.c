@@ -34,8 +34,24 @@ rec_status rec_model_train(const rec_model *m, const rec_trainer_vt *vt, void *c
         if (!st)
             st = rec_params_set_bool(tp, "resume", rec_model_bool(m, "resume"));
     }
+    rec_trainer_vt dvt = *vt;
+    if (m->comm && m->fit_data) { /* the same batches of the global rows on every rank */
+        dvt.comm = m->comm;
+        int64_t ng;
+        const int64_t *g = rec_ds_global_rows(m->fit_data, &ng);
+        dvt.gids = NULL;
+        dvt.n_global = vt->n_examples; /* the whole dataset on every rank */
+        /* a shard's global ids are row ids: of no use to a model whose
+         * examples are something else (users' sequences, graph edges) */
+        if (g && vt->n_examples != rec_ds_num_rows(m->fit_data))
+            dvt.n_global = -1;
+        else if (g) {
+            dvt.gids = g;
+            dvt.n_global = ng;
+        }
+    }
     if (!st)
-        st = rec_trainer_run(tp, vt, ctx, ps, opt, cb, user, NULL);
+        st = rec_trainer_run(tp, &dvt, ctx, ps, opt, cb, user, NULL);
     if (st == REC_E_NOMEM && !*rec_last_error())
         rec_nomem(fn);
     rec_params_destroy(tp);
