@@ -296,6 +296,19 @@ START_TEST(help_lists_a_models_params_from_the_library)
 }
 END_TEST
 
+/* A librec built without MPI (make check's) refuses --distributed. */
+START_TEST(distributed_needs_an_mpi_build)
+{
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "train", "--distributed", "--model", "mf", "--data",
+                                    "x.csv", "--out", "x.lrm", NULL });
+    ck_assert_int_eq(r->code, 2);
+    ck_assert_str_eq(r->err, "librec: --distributed needs a librec built with MPI (make MPI=1) "
+                             "(see 'librec help')\n");
+    free(r);
+}
+END_TEST
+
 /* ---- a JSON checker: the whole text is one value (RFC 8259 grammar) ---- */
 
 static const char *json_ws(const char *p)
@@ -813,6 +826,7 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, progress_shows_steps_epochs_and_no_nan);
     tcase_add_test(tc, every_load_says_what_it_read);
     tcase_add_test(tc, eval_on_a_given_test_file);
+    tcase_add_test(tc, distributed_needs_an_mpi_build);
     suite_add_tcase(s, tc);
     return s;
 }
