@@ -481,6 +481,9 @@ typedef struct rec_trainer_vt {
     rec_status (*restore)(void *ctx);
     /* Optional: called before each epoch (1-based). */
     rec_status (*begin_epoch)(void *ctx, int epoch);
+    /* Optional, for rec_model_train's validation: make the model's scoring
+     * state (vectors derived from the params) reflect the params now. */
+    rec_status (*sync)(void *ctx);
     /* Distributed (comm of size > 1; NULL: this process alone): the
      * examples are global rows [0, n_global), cut into the same batches of
      * `batch` on every rank; this rank's n_examples are global rows gids[k]
@@ -488,7 +491,8 @@ typedef struct rec_trainer_vt {
      * n_examples rows and takes the r-th of size equal parts of each batch.
      * The optimizer exchanges the gradients (rec_optim_set_comm); the loss
      * is the global batch's; an error on any rank stops every rank with
-     * that rank's message; only rank 0 writes the checkpoint. */
+     * that rank's message; only rank 0 writes the checkpoint; validation
+     * runs on every rank and rank 0's metric decides. */
     rec_comm *comm;
     const int64_t *gids;
     int64_t n_global;

@@ -200,7 +200,12 @@ static rec_status one_epoch(run *r, int ep, double *mean)
 static rec_status validate(run *r, int ep)
 {
     double m = NAN;
-    REC_TRY(r->vt->validate(r->ctx, ep, &m));
+    rec_status vs = r->vt->validate(r->ctx, ep, &m);
+    if (r->comm) { /* rank 0's metric decides for all: the same stops everywhere */
+        vs = rec_comm_sync(r->comm, vs, r->comm->rank == 0 ? m : 0.0, &m);
+        r->agreed = vs != REC_OK;
+    }
+    REC_TRY(vs);
     int better = isfinite(m) && (!isfinite(r->st.best) ||
                                  (r->maximize ? m > r->st.best : m < r->st.best));
     if (!better) {
