@@ -254,6 +254,35 @@ START_TEST(lightgcn_matches_one_process)
 }
 END_TEST
 
+/* ALS: each rank solves a block of users, then of items; the same bits as
+ * one process, at every rank count (whole dataset on every rank). */
+START_TEST(als_blocks_are_bitwise_one_process)
+{
+    rec_dataset *d = tu_generate(90, 70, 8);
+    static const char *const kv[] = { "epochs=3", "dim=6" };
+    check_kind_tol("als", kv, 2, d, 0, 0.0);
+    static const char *const cg[] = { "epochs=2", "dim=6", "cg_steps=3" };
+    check_kind_tol("als", cg, 3, d, 0, 0.0);
+    job j = { .kind = "als", .kv = kv, .nkv = 2, .d = d, .shard = 1, .cancel_rank = -1 };
+    rec_status st[2];
+    tu_ranks(2, fit_rank, &j, st);
+    for (int r = 0; r < 2; r++) {
+        ck_assert_int_eq(st[r], REC_E_UNSUPPORTED);
+        ck_assert_str_eq(j.msg[r], "rec_model_fit(als): an item's solve reads every user's "
+                                   "interactions with it: give every rank the whole dataset, "
+                                   "not a shard (rank 0)");
+    }
+    job k = { .kind = "als", .kv = kv, .nkv = 2, .d = d, .shard = 0, .cancel_rank = 2 };
+    rec_status cs[3];
+    tu_ranks(3, fit_rank, &k, cs);
+    for (int r = 0; r < 3; r++) {
+        ck_assert_int_eq(cs[r], REC_E_CANCELLED);
+        ck_assert_str_eq(k.msg[r], "rec_model_fit(als): cancelled at iteration 2 (rank 2)");
+    }
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 START_TEST(cancel_on_one_rank_stops_all)
 {
     rec_dataset *d = tu_generate(50, 40, 6);
@@ -349,6 +378,7 @@ Suite *rec_distributed_suite(void)
     tcase_add_test(tc, twotower_bce_matches_one_process);
     tcase_add_test(tc, sasrec_matches_one_process_and_refuses_shards);
     tcase_add_test(tc, lightgcn_matches_one_process);
+    tcase_add_test(tc, als_blocks_are_bitwise_one_process);
     tcase_add_test(tc, cancel_on_one_rank_stops_all);
     tcase_add_test(tc, shards_that_do_not_add_up_are_refused_on_every_rank);
     suite_add_tcase(s, tc);

@@ -67,8 +67,10 @@ REC_API const char *rec_model_fit_step(const rec_model *m);
  * parameters: those of one process training on all the data with the same
  * global batches, up to the order of floating-point sums (in rec_comm's
  * fixed order: the same result on every run).  An error on any rank makes
- * rec_model_fit fail on every rank with that rank's message.  Kinds that do
- * not train through the trainer fit alone, on the data they are given.  c
+ * rec_model_fit fail on every rank with that rank's message.  als (whole
+ * dataset on every rank) solves a block of users, then of items, per rank
+ * and gathers the factors: the same bits as one process.  Other kinds that
+ * do not train through the trainer fit alone, on the data they are given.  c
  * is kept, not owned (it must outlive the fits); NULL detaches.  Not
  * thread-safe with a fit of m. */
 REC_API rec_status rec_model_set_comm(rec_model *m, rec_comm *c);

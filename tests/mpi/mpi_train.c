@@ -3,7 +3,8 @@
  * duplicate of MPI_COMM_WORLD.  It checks the collectives over MPI (the
  * rank-order sum, gathers, broadcast), fits mf on each rank's shard against
  * a fit of all the data in this process alone (within 1e-5 in relative L2
- * norm; every rank the same bits), stops all ranks with one rank's cancel
+ * norm; every rank the same bits), als bitwise equal to one process, stops
+ * all ranks with one rank's cancel
  * and its message, prints the bytes exchanged per step, frees everything,
  * finalises and exits 0. */
 #include <librec/librec.h>
@@ -60,21 +61,24 @@ static void collectives(rec_comm *c)
     CHECK(rec_comm_barrier(c) == REC_OK);
 }
 
-static rec_model *mf(void)
+static rec_model *kind(const char *k)
 {
     rec_params *p;
     CHECK(rec_params_create(&p) == REC_OK);
     rec_params_parse(p, "dim=8");
     rec_params_parse(p, "epochs=3");
-    rec_params_parse(p, "batch=64");
+    if (!strcmp(k, "mf"))
+        rec_params_parse(p, "batch=64");
     rec_model *m;
-    CHECK(rec_model_create(&m, "mf", p) == REC_OK);
+    CHECK(rec_model_create(&m, k, p) == REC_OK);
     rec_params_destroy(p);
     return m;
 }
 
-/* the saved P and Q of m in one array (n floats) */
-static float *params(const rec_model *m, size_t *n)
+static rec_model *mf(void) { return kind("mf"); }
+
+/* the saved tensors a and b of m in one array (n floats) */
+static float *tensors(const rec_model *m, const char *a, const char *b, size_t *n)
 {
     char path[64];
     snprintf(path, sizeof path, "/tmp/librec-mpi-%d-%d.lrm", (int)getpid(), rank);
@@ -83,8 +87,8 @@ static float *params(const rec_model *m, size_t *n)
     CHECK(rec_lrm_open(path, &r) == REC_OK);
     const void *pp, *qq;
     int64_t ps[8], qs[8];
-    CHECK(rec_lrm_tensor(r, "P", REC_LRM_F32, 2, ps, &pp) == REC_OK);
-    CHECK(rec_lrm_tensor(r, "Q", REC_LRM_F32, 2, qs, &qq) == REC_OK);
+    CHECK(rec_lrm_tensor(r, a, REC_LRM_F32, 2, ps, &pp) == REC_OK);
+    CHECK(rec_lrm_tensor(r, b, REC_LRM_F32, 2, qs, &qq) == REC_OK);
     size_t np = (size_t)(ps[0] * ps[1]), nq = (size_t)(qs[0] * qs[1]);
     float *out = malloc((np + nq) * sizeof *out);
     CHECK(out != NULL);
@@ -95,6 +99,8 @@ static float *params(const rec_model *m, size_t *n)
     *n = np + nq;
     return out;
 }
+
+static float *params(const rec_model *m, size_t *n) { return tensors(m, "P", "Q", n); }
 
 static int cancel_at_2(void *u, int epoch, int epochs, double loss) { return epoch == 2; }
 
@@ -158,6 +164,21 @@ static void train(rec_comm *c)
         snprintf(want_msg, sizeof want_msg, "rec_trainer_run: cancelled at epoch 2");
     CHECK(!strcmp(rec_last_error(), want_msg));
     rec_model_destroy(x);
+
+    /* ALS: blocks of users then items per rank, the same bits as alone */
+    rec_model *als = kind("als"), *als1 = kind("als");
+    rec_model_set_comm(als, c);
+    CHECK(rec_model_fit(als, d, NULL, NULL) == REC_OK);
+    CHECK(rec_model_fit(als1, d, NULL, NULL) == REC_OK);
+    size_t an, bn;
+    float *xa = tensors(als, "X", "Y", &an), *xb = tensors(als1, "X", "Y", &bn);
+    CHECK(an == bn && !memcmp(xa, xb, an * sizeof *xa));
+    if (rank == 0)
+        printf("mpi_train: %d ranks: als bitwise equal to one process\n", size);
+    free(xa);
+    free(xb);
+    rec_model_destroy(als);
+    rec_model_destroy(als1);
     rec_model_destroy(m);
     rec_model_destroy(alone);
     rec_dataset_destroy(part);
