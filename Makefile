@@ -82,16 +82,18 @@ PUB_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Iinclude $(CFLAGS)
 LIBS := $(BLAS_LIBS) -lpthread -lm
 DEPFLAGS := -MMD -MP
 
-LIB_SRC := $(sort $(wildcard librec/*/*.c))
+# librec/mpi/ is librec_mpi, not librec: built with MPI=1 only.
+LIB_SRC := $(filter-out librec/mpi/%,$(sort $(wildcard librec/*/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
-HEADERS := $(wildcard include/librec/*.h)
+HEADERS := $(filter-out include/librec/mpi.h,$(wildcard include/librec/*.h))
 TEST_SRC := $(filter-out tests/check_main.c,$(sort $(wildcard tests/check_*.c)))
 DATA_TEST_SRC := $(sort $(wildcard tests/data_*.c))
 TOOL_SRC := $(sort $(wildcard tools/*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
-all: $(O)/librec.a $(O)/$(SONAME) $(O)/librec.pc $(if $(TOOL_SRC),$(O)/bin/librec) $(EXAMPLE_SRC:%.c=$(O)/%)
+all: $(O)/librec.a $(O)/$(SONAME) $(O)/librec.pc $(if $(TOOL_SRC),$(O)/bin/librec) $(EXAMPLE_SRC:%.c=$(O)/%) \
+	$(if $(filter 1,$(MPI)),$(O)/$(MPI_SONAME) $(O)/librec_mpi.pc)
 
 deps:
 	@sh scripts/deps.sh $(BLAS)
@@ -131,9 +133,11 @@ $(O)/librec.pc: librec.pc.in Makefile $(O)/librec.pc.vars
 	    -e 's|@BLAS_LIBS@|$(BLAS_LIBS)|g' librec.pc.in > $@
 
 # Programs link the static library so tests can reach internal functions too.
+ifneq ($(MPI),1)
 $(O)/bin/librec: $(TOOL_SRC) $(wildcard tools/*.h) $(HEADERS) $(O)/librec.a
 	@mkdir -p $(dir $@)
 	$(CC) $(PUB_CFLAGS) $(LDSAN) -o $@ $(TOOL_SRC) $(O)/librec.a $(LIBS)
+endif
 
 $(O)/examples/%: examples/%.c $(HEADERS) $(O)/librec.a
 	@mkdir -p $(dir $@)
@@ -265,7 +269,7 @@ check-consumer:
 	CC="$(CC)" CXX="$(CXX)" sh scripts/consumer.sh $(O)
 
 clean:
-	rm -rf $(O) $(O)-san $(O)-tsan $(O)-abi
+	rm -rf $(O) $(O)-san $(O)-tsan $(O)-abi $(O)-mpi
 
 # The C++ service example (examples/service/): C++17, the standard library and
 # POSIX sockets only, on the public headers.  `sh examples/service/loadtest.sh`
@@ -285,3 +289,51 @@ FORCE:
 # Fuzzes the .lrm reader with libFuzzer for FUZZ_SECONDS (default 60); clang needed.
 fuzz: ; sh scripts/fuzz.sh $(FUZZ_SECONDS)
 .PHONY: fuzz
+
+# ---- MPI: librec_mpi and `librec train --distributed` --------------------------
+# `make MPI=1 [O=dir]` (or ./configure --with-mpi) builds librec_mpi.so.0
+# (librec/mpi/, the only code that includes <mpi.h>; it links librec.so.0)
+# and an MPI-enabled $(O)/bin/librec.  `make check-mpi` builds all that in
+# $(O)-mpi and runs the distributed tests under mpirun at 1, 2 and 4 ranks
+# (scripts/check-mpi.sh); core librec is checked to export and need no MPI.
+MPICC ?= mpicc
+MPIRUN ?= mpirun
+MPI_SRC := $(sort $(wildcard librec/mpi/*.c))
+MPI_OBJ := $(MPI_SRC:%.c=$(O)/%.o)
+MPI_SONAME := librec_mpi.so.$(VERSION_MAJOR)
+MPI_CFLAGS ?= $(shell $(MPICC) --showme:compile 2>/dev/null)
+MPI_LIBS ?= $(shell $(MPICC) --showme:link 2>/dev/null)
+
+ifeq ($(MPI),1)
+$(O)/librec/mpi/%.o: librec/mpi/%.c include/librec/mpi.h $(O)/cflags
+	@mkdir -p $(dir $@)
+	$(MPICC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(O)/$(MPI_SONAME): $(MPI_OBJ) $(O)/$(SONAME) librec_mpi.map
+	$(MPICC) -shared $(LDSAN) $(LDFLAGS) -Wl,-soname,$(MPI_SONAME) \
+		-Wl,--version-script=librec_mpi.map -Wl,--no-undefined -o $@ $(MPI_OBJ) \
+		$(O)/$(SONAME) $(MPI_LIBS)
+	ln -sf $(MPI_SONAME) $(O)/librec_mpi.so
+
+$(O)/librec_mpi.pc: librec_mpi.pc.in Makefile $(O)/librec.pc.vars
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@MPI_CFLAGS@|$(MPI_CFLAGS)|g' -e 's|@MPI_LIBS@|$(MPI_LIBS)|g' $< > $@
+
+$(O)/bin/librec: $(TOOL_SRC) $(wildcard tools/*.h tools/mpi/*.c) $(HEADERS) include/librec/mpi.h \
+		$(O)/librec.a $(MPI_OBJ)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(PUB_CFLAGS) -DREC_WITH_MPI $(LDSAN) -o $@ $(TOOL_SRC) $(wildcard tools/mpi/*.c) \
+		$(MPI_OBJ) $(O)/librec.a $(LIBS)
+
+$(O)/tests/mpi_%: tests/mpi/mpi_%.c include/librec/mpi.h $(O)/librec.a $(MPI_OBJ)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(ALL_CFLAGS) $(LDSAN) -o $@ $< $(MPI_OBJ) $(O)/librec.a $(LIBS)
+endif
+
+MPI_TESTS := $(patsubst tests/mpi/%.c,%,$(wildcard tests/mpi/mpi_*.c))
+check-mpi: deps
+	@$(MAKE) --no-print-directory MPI=1 O=$(O)-mpi $(O)-mpi/$(SONAME) $(O)-mpi/$(MPI_SONAME) \
+		$(O)-mpi/librec_mpi.pc $(O)-mpi/bin/librec $(MPI_TESTS:%=$(O)-mpi/tests/%)
+	MPIRUN="$(MPIRUN)" sh scripts/check-mpi.sh $(O)-mpi $(MPI_TESTS)
+.PHONY: check-mpi

@@ -324,6 +324,19 @@ START_TEST(help_lists_a_models_params_from_the_library)
 }
 END_TEST
 
+/* A librec built without MPI (make check's) refuses --distributed. */
+START_TEST(distributed_needs_an_mpi_build)
+{
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "train", "--distributed", "--model", "mf", "--data",
+                                    "x.csv", "--out", "x.lrm", NULL });
+    ck_assert_int_eq(r->code, 2);
+    ck_assert_str_eq(r->err, "librec: --distributed needs a librec built with MPI (make MPI=1) "
+                             "(see 'librec help')\n");
+    free(r);
+}
+END_TEST
+
 /* ---- a JSON checker: the whole text is one value (RFC 8259 grammar) ---- */
 
 static const char *json_ws(const char *p)
@@ -1041,6 +1054,7 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, eval_on_a_given_test_file);
     tcase_add_test(tc, recommend_users_answers_many_users_as_json_lines);
     tcase_add_test(tc, recommend_rules_deny_allow_boost_cap_mmr);
+    tcase_add_test(tc, distributed_needs_an_mpi_build);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -707,7 +707,8 @@ static rec_status toy_validate(void *ctx, int epoch, double *metric)
     return REC_OK;
 }
 
-static const rec_trainer_vt TOY_VT = { .n_examples = 20, .step = toy_step, .validate = toy_validate };
+static const rec_trainer_vt TOY_VT = { .n_examples = 20, .step = toy_step,
+                                       .validate = toy_validate };
 
 typedef struct prog {
     int calls, cancel_at;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -365,4 +366,43 @@ double tu_json_num(const char *json, const char *key)
     snprintf(pat, sizeof pat, "\"%s\": ", key);
     const char *p = strstr(json, pat);
     return p ? strtod(p + strlen(pat), NULL) : NAN;
+}
+
+typedef struct rank_job {
+    tu_rank_fn fn;
+    void *arg;
+    rec_comm *c;
+    int rank;
+    rec_status st;
+    char msg[512];
+} rank_job;
+
+static void *rank_main(void *p)
+{
+    rank_job *j = p;
+    j->st = j->fn(j->c, j->rank, j->arg);
+    snprintf(j->msg, sizeof j->msg, "%s", j->st ? rec_last_error() : "");
+    return NULL;
+}
+
+void tu_ranks(int size, tu_rank_fn fn, void *arg, rec_status *st)
+{
+    rec_comm *comms[16];
+    rank_job jobs[16];
+    pthread_t th[16];
+    ck_assert_int_le(size, 16);
+    ck_assert_int_eq(rec_comm_create_threads(comms, size), REC_OK);
+    for (int r = 0; r < size; r++) {
+        jobs[r] = (rank_job){ fn, arg, comms[r], r, REC_OK, "" };
+        ck_assert_int_eq(pthread_create(&th[r], NULL, rank_main, &jobs[r]), 0);
+    }
+    for (int r = 0; r < size; r++)
+        pthread_join(th[r], NULL);
+    for (int r = 0; r < size; r++) {
+        rec_comm_destroy(comms[r]);
+        if (st)
+            st[r] = jobs[r].st;
+        else
+            ck_assert_msg(jobs[r].st == REC_OK, "rank %d: %s", r, jobs[r].msg);
+    }
 }

@@ -78,6 +78,12 @@ void tu_cli_run(tu_cli *r, const char *const *args);
 /* The number after "key": in a JSON text (NAN when absent). */
 double tu_json_num(const char *json, const char *key);
 
+/* Runs fn(comms[r], r, arg) on `size` threads, rank r on its own thread,
+ * over a fresh rec_comm_create_threads group (freed after); fn returns a
+ * status, and the ranks' statuses land in st[size] (may be NULL). */
+typedef rec_status (*tu_rank_fn)(rec_comm *c, int rank, void *arg);
+void tu_ranks(int size, tu_rank_fn fn, void *arg, rec_status *st);
+
 #define ck_assert_float_near(a, b, tol) ck_assert_double_le(fabs((double)(a) - (double)(b)), (tol))
 
 #endif

@@ -16,6 +16,7 @@ typedef struct cli_opts {
     const char *users, *history, *allow, *deny, *boost, *cap, *mmr, *mmr_field, *explore;
     size_t candidates;
     int include_seen;
+    int distributed; /* train --distributed: under mpirun (MPI builds) */
 } cli_opts;
 
 typedef struct cli_progress {
@@ -47,6 +48,8 @@ void cli_json_num(FILE *f, double v, const char *why);
  * signal; the sweep removes those of processes that no longer run. */
 void cli_tmp_guard(const char *out);
 void cli_tmp_sweep(const char *out, int quiet);
+/* `librec train --distributed` (mpi/cli_mpi.c, in MPI builds only). */
+int cli_train_distributed(cli_opts *o);
 /* `librec eval` (cli_eval.c). */
 int cli_eval(cli_opts *o);
 /* `librec recommend` (cli_recommend.c). */

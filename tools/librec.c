@@ -139,6 +139,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             VALUE(out);
         else if (!strcmp(a, "--load"))
             VALUE(load);
+        else if (!strcmp(a, "--distributed"))
+            o->distributed = 1;
         else if (!strcmp(a, "--user"))
             VALUE(user);
         else if (!strcmp(a, "--item"))
@@ -330,6 +332,14 @@ static int cmd_train(cli_opts *o)
         in.st_dev == out.st_dev && in.st_ino == out.st_ino)
         return cli_usage_error("--out '%s' is the --data file: the model would overwrite the "
                                "data", o->out);
+    if (o->distributed) {
+#ifdef REC_WITH_MPI
+        return o->data ? cli_train_distributed(o)
+                       : cli_usage_error("%s", "--data PATH is required");
+#else
+        return cli_usage_error("%s", "--distributed needs a librec built with MPI (make MPI=1)");
+#endif
+    }
     rec_model *m;
     rec_status st = rec_model_create(&m, o->model, o->params);
     if (st)
@@ -450,7 +460,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage:\n"
             "  librec train --model NAME --data PATH [--format F] [--param KEY=VALUE ...]\n"
-            "               --out FILE.lrm [--quiet]\n"
+            "               --out FILE.lrm [--quiet] [--distributed (under mpirun)]\n"
             "  librec eval --model NAME --data PATH [--format F] --split kfold:5|holdout:0.2|last:1\n"
             "              (or cold-items:0.2, cold-users:0.2)\n"
             "              (or --test PATH: a test file in the same format and ids)\n"

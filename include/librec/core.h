@@ -130,6 +130,63 @@ REC_API rec_status rec_params_alias_at(size_t i, const char **alias, const char 
  * it too. */
 typedef int (*rec_progress_fn)(void *user, int epoch, int epochs, double loss);
 
+/* ---- Communicator ---------------------------------------------------------
+ * A group of `size` ranks that train one model together (data parallelism):
+ * each rank holds a rec_comm of its own and calls the same collectives in
+ * the same order.  Backends: one rank (rec_comm_create_single), `size` ranks
+ * as threads of this process (rec_comm_create_threads, for tests and for
+ * trying distributed training on one machine), or any transport given as a
+ * table of functions (rec_comm_create_ops; librec_mpi, librec/mpi.h, builds
+ * one over an MPI communicator).  Reductions are deterministic: rank 0's
+ * value plus rank 1's plus ..., in that order, whatever the backend, and
+ * every rank gets the same bits.  Buffers hold `bytes` bytes; receive
+ * buffers are laid out in rank order, packed.
+ * Thread safety: one thread at a time per handle (each rank its own thread).
+ * A backend failure is REC_E_IO with a message naming the call; the group is
+ * then unusable. */
+typedef struct rec_comm rec_comm;
+
+/* A transport: each function returns 0 on success, nonzero on failure, and
+ * must behave as the MPI collective of the same name on bytes, with
+ * displacements the prefix sums of the counts.  ctx is the backend's;
+ * destroy (may be NULL) releases it when the handle is destroyed. */
+typedef struct rec_comm_ops {
+    int (*allgatherv)(void *ctx, const void *send, size_t bytes, void *recv,
+                      const size_t *recv_bytes);
+    int (*alltoallv)(void *ctx, const void *send, const size_t *send_bytes, void *recv,
+                     const size_t *recv_bytes);
+    int (*bcast)(void *ctx, void *buf, size_t bytes, int root);
+    int (*barrier)(void *ctx);
+    void (*destroy)(void *ctx);
+} rec_comm_ops;
+
+/* A group of one: every collective copies or does nothing. */
+REC_API rec_status rec_comm_create_single(rec_comm **out);
+/* size handles, comms[r] for rank r, each to be used by its own thread (the
+ * collectives wait for every rank).  1 <= size <= 1024.  On failure every
+ * comms[r] is NULL. */
+REC_API rec_status rec_comm_create_threads(rec_comm **comms, int size);
+/* A handle over a caller's transport; ops is copied, ctx kept. */
+REC_API rec_status rec_comm_create_ops(rec_comm **out, const rec_comm_ops *ops, void *ctx,
+                                       int rank, int size);
+REC_API void rec_comm_destroy(rec_comm *c);
+REC_API int rec_comm_rank(const rec_comm *c);   /* -1 for NULL */
+REC_API int rec_comm_size(const rec_comm *c);   /* 0 for NULL */
+/* buf[n] becomes the sum over ranks, in rank order, on every rank. */
+REC_API rec_status rec_comm_allreduce_f32(rec_comm *c, float *buf, size_t n);
+/* recv gets every rank's `bytes` bytes in rank order (size * bytes). */
+REC_API rec_status rec_comm_allgather(rec_comm *c, const void *send, size_t bytes, void *recv);
+/* Rank r sends recv_bytes[r] bytes (its own `bytes` must equal its entry). */
+REC_API rec_status rec_comm_allgatherv(rec_comm *c, const void *send, size_t bytes, void *recv,
+                                       const size_t *recv_bytes);
+/* send_bytes[r] bytes go to rank r; recv_bytes[r] come from rank r. */
+REC_API rec_status rec_comm_alltoallv(rec_comm *c, const void *send, const size_t *send_bytes,
+                                      void *recv, const size_t *recv_bytes);
+REC_API rec_status rec_comm_bcast(rec_comm *c, void *buf, size_t bytes, int root);
+REC_API rec_status rec_comm_barrier(rec_comm *c);
+/* Payload bytes this rank sent to and received from other ranks so far. */
+REC_API rec_status rec_comm_bytes(const rec_comm *c, uint64_t *sent, uint64_t *received);
+
 #ifdef __cplusplus
 }
 #endif

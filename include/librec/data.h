@@ -212,6 +212,18 @@ REC_API rec_status rec_dataset_item_index(const rec_dataset *d, const char *id, 
 REC_API rec_status rec_dataset_split(const rec_dataset *d, const char *how, int fold,
                                      uint64_t seed, rec_dataset **train, rec_dataset **test);
 
+/* Rank `rank`'s part of d for data-parallel training over `size` ranks
+ * (rec_comm(3)): every row of the users u with u % size == rank (u the
+ * dense user index, first-seen order), in d's row order, so each user's
+ * whole history (what negative sampling must avoid) is on one rank.  The
+ * shard keeps d's id maps and features, so every rank knows every user and
+ * item, and remembers each row's place in d, so that rec_model_fit with a
+ * communicator (rec_model_set_comm) visits the global rows in the same
+ * batches for any number of ranks.  0 <= rank < size; a shard may have no
+ * rows.  Thread-safe. */
+REC_API rec_status rec_dataset_shard(const rec_dataset *d, int rank, int size,
+                                     rec_dataset **out);
+
 /* A stable 64-bit hash of the rows and ids, for model metadata. Thread-safe. */
 REC_API rec_status rec_dataset_fingerprint(const rec_dataset *d, uint64_t *hash);
 

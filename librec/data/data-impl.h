@@ -151,6 +151,11 @@ struct rec_dataset {
     int src_synth_time;      /* timestamps are file order (pairs)             */
     char *warn;              /* load warnings, each ending in '\n'; NULL: none */
     size_t warn_cap;
+    /* A shard (rec_dataset_shard): row k is row grow[k] of a parent of
+     * gn rows, for the first gcount rows (rows added later make it a
+     * plain dataset); NULL for any other dataset. */
+    int64_t *grow;
+    int64_t gn, gcount;
 };
 
 /* Appends one warning line (printf format, no trailing newline) to d's load
@@ -209,6 +214,9 @@ const int32_t *rec_ds_item_multihot(const rec_dataset *d, int32_t i, const char 
 int32_t rec_ds_field_vocab_size(const rec_field *f);
 
 uint64_t rec_ds_fingerprint(const rec_dataset *d);
+/* A shard's global row of each row ([rec_ds_num_rows], ascending) and its
+ * parent's row count in *n_global; NULL (and *n_global = rows) otherwise. */
+const int64_t *rec_ds_global_rows(const rec_dataset *d, int64_t *n_global);
 
 /* ---- text reading (loaders) ------------------------------------------------ */
 typedef struct rec_text {

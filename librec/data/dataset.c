@@ -54,6 +54,8 @@ REC_API void rec_dataset_destroy(rec_dataset *d)
     rec_free(d->i, c * sizeof *d->i);
     rec_free(d->r, c * sizeof *d->r);
     rec_free(d->t, c * sizeof *d->t);
+    if (d->grow)
+        rec_free(d->grow, (size_t)d->gcount * sizeof *d->grow);
     rec_idmap_unref(d->users);
     rec_idmap_unref(d->items);
     rec_features_unref(d->ufeat);

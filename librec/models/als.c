@@ -174,19 +174,46 @@ static void solve_range(void *arg, int64_t b, int64_t e, int chunk)
     }
 }
 
-static rec_status half_step(half *h, int64_t rows, int nf, int nchunks, const char *fn)
+/* Rows [lo, hi) of this rank's block (all rows alone). */
+static void block_of(const rec_comm *c, int r, int64_t rows, int64_t *lo, int64_t *hi)
+{
+    int p = c ? c->size : 1;
+    *lo = rows * r / p;
+    *hi = rows * (r + 1) / p;
+}
+
+/* Distributed (c of size > 1, every rank holding the whole dataset): each
+ * rank solves its block of rows, and the blocks are gathered, so every rank
+ * holds every factor after each half-step.  A row's solve reads only G, F
+ * and its own interactions, so the factors are the same bits as one
+ * process's. */
+static rec_status half_step(half *h, int64_t rows, int nf, int nchunks, rec_comm *c,
+                            size_t *counts, const char *fn)
 {
     float *g = (float *)h->G;
     rec_sgemm(1, 0, h->d, h->d, nf, 1.0f, h->F, h->d, h->F, h->d, 0.0f, g, h->d);
     h->failed = 0;
-    rec_parallel_chunks(rows, nchunks, solve_range, h);
-    if (h->failed)
-        return rec_err(REC_E_RANGE, "%s: a least-squares system is singular "
-                       "(use reg > 0)", fn);
-    for (size_t k = 0; k < (size_t)rows * h->d; k++)
+    int64_t lo, hi;
+    block_of(c, c ? c->rank : 0, rows, &lo, &hi);
+    half mine = *h;
+    mine.ptr = h->ptr + lo;
+    mine.out = h->out + (size_t)lo * h->d;
+    rec_parallel_chunks(hi - lo, nchunks, solve_range, &mine);
+    rec_status st = REC_OK;
+    if (mine.failed)
+        st = rec_err(REC_E_RANGE, "%s: a least-squares system is singular (use reg > 0)", fn);
+    for (size_t k = (size_t)lo * h->d; !st && k < (size_t)hi * h->d; k++)
         if (!isfinite(h->out[k]))
-            return rec_err(REC_E_RANGE, "%s: the factors diverged", fn);
-    return REC_OK;
+            st = rec_err(REC_E_RANGE, "%s: the factors diverged", fn);
+    if (!c)
+        return st;
+    REC_TRY(rec_comm_sync(c, st, 0, NULL));
+    for (int r = 0; r < c->size; r++) {
+        int64_t a, b;
+        block_of(c, r, rows, &a, &b);
+        counts[r] = (size_t)(b - a) * (size_t)h->d * sizeof(float);
+    }
+    return rec_comm_allgatherv(c, mine.out, counts[c->rank], h->out, counts);
 }
 
 static rec_status als_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
@@ -228,15 +255,30 @@ static rec_status als_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
                .G = g,
                .scratch = scratch };
     int iters = (int)rec_model_int(m, "epochs");
+    rec_comm *comm = m->comm && m->comm->size > 1 ? m->comm : NULL;
+    size_t cb_bytes = comm ? (size_t)comm->size * sizeof(size_t) : 0;
+    size_t *counts = comm && !st ? rec_malloc(cb_bytes) : NULL;
+    if (comm && !st && !counts)
+        st = rec_nomem(fn);
+    int64_t ng;
+    if (comm && !st && rec_ds_global_rows(d, &ng))
+        st = rec_err(REC_E_UNSUPPORTED, "%s: an item's solve reads every user's interactions "
+                     "with it: give every rank the whole dataset, not a shard", fn);
+    if (comm) /* from here every rank fails together */
+        st = rec_comm_sync(comm, st, 0, NULL);
     for (int it = 1; !st && it <= iters; it++) {
         h.F = s->Y, h.ptr = uptr, h.idx = uitems, h.val = urat, h.out = s->X;
-        st = half_step(&h, m->nusers, m->nitems, nchunks, fn);
+        st = half_step(&h, m->nusers, m->nitems, nchunks, comm, counts, fn);
         h.F = s->X, h.ptr = iptr, h.idx = iusers, h.val = irat, h.out = s->Y;
         if (!st)
-            st = half_step(&h, m->nitems, m->nusers, nchunks, fn);
-        if (!st && cb && cb(user, it, iters, NAN))
+            st = half_step(&h, m->nitems, m->nusers, nchunks, comm, counts, fn);
+        int cancel = !st && cb && cb(user, it, iters, NAN);
+        if (cancel)
             st = rec_err(REC_E_CANCELLED, "%s: cancelled at iteration %d", fn, it);
+        if (comm && (!st || cancel)) /* a cancel on one rank stops all */
+            st = rec_comm_sync(comm, st, 0, NULL);
     }
+    rec_free(counts, cb_bytes);
     for (int c = 0; scratch && c < nchunks; c++)
         rec_free(scratch[c], sb);
     rec_free(scratch, pb);

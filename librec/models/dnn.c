@@ -129,8 +129,11 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
         it->iv[base] = c->is[r];
         y->v[base] = t;
         w->v[base] = 1.0f;
-        if (per > 1)
-            REC_TRY(rec_sampler_draw(c->smp, rng, c->us[r], per - 1, it->iv + base + 1));
+        if (per > 1) { /* the example's own stream: the same draws on any rank */
+            rec_rng er;
+            rec_batch_rng(b, k, &er);
+            REC_TRY(rec_sampler_draw(c->smp, &er, c->us[r], per - 1, it->iv + base + 1));
+        }
         for (int j = 1; j < per; j++) {
             u->iv[base + j] = c->us[r];
             y->v[base + j] = 0.0f;
@@ -145,6 +148,11 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
         return rec_graph_status(g);
     *loss = l->v[0];
     REC_TRY(rec_backward(g, l));
+    /* the loss is a mean over the kept slots: ranks weigh in by that count */
+    double kept = 0;
+    for (int64_t k = 0; k < tot; k++)
+        kept += w->v[k];
+    rec_optim_set_share(c->opt, kept);
     return rec_optim_step(c->opt);
 }
 

@@ -87,7 +87,9 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
     }
     if (c->bpr)
         for (int64_t k = 0; k < n; k++) {
-            REC_TRY(rec_sampler_draw(c->smp, rng, tu->iv[k], 1, tj->iv + k));
+            rec_rng er; /* the example's own stream: the same draws on any rank */
+            rec_batch_rng(b, k, &er);
+            REC_TRY(rec_sampler_draw(c->smp, &er, tu->iv[k], 1, tj->iv + k));
             /* a user who has seen every item has no negative: padding */
             tj->iv[k] = tj->iv[k] >= 0 ? nu + tj->iv[k] : -1;
         }

@@ -82,8 +82,12 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
         int32_t r = b->rows[k];
         tu->iv[k] = c->us[r];
         ti->iv[k] = c->is[r];
-        /* -1 (a user who has seen every item) gathers a zero row: no gradient */
-        REC_TRY(rec_sampler_draw(c->smp, rng, c->us[r], 1, tj->iv + k));
+        /* -1 (a user who has seen every item) gathers a zero row: no gradient;
+         * the example's own stream: the same negative however the batch is
+         * split over ranks */
+        rec_rng er;
+        rec_batch_rng(b, k, &er);
+        REC_TRY(rec_sampler_draw(c->smp, &er, c->us[r], 1, tj->iv + k));
     }
     rec_tensor *U = rec_gather(g, s->P, tu, -1);
     rec_tensor *pos = rec_rowdot(g, U, rec_gather(g, s->Q, ti, -1));

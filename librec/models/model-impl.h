@@ -70,6 +70,8 @@ struct rec_model {
     size_t seen_cap;      /* allocated entries of seen */
     uint64_t fingerprint; /* of the training data */
     const char *step;     /* what progress counts during fit (rec_model_fit_step) */
+    rec_comm *comm;       /* rec_model_set_comm: train with other ranks   */
+    const rec_dataset *fit_data; /* during fit: the data being fitted     */
 };
 
 /* Param getters bound to the model's spec. */

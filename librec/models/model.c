@@ -227,7 +227,9 @@ REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_pro
     if (!st) {
         m->fingerprint = rec_ds_fingerprint(train);
         m->step = "epoch";
+        m->fit_data = train;
         st = fit_kind(m, train, cb, user);
+        m->fit_data = NULL;
         m->step = NULL;
     }
     if (st && st != REC_E_CANCELLED) {
@@ -238,6 +240,13 @@ REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_pro
     }
     m->fitted = 1;
     return st;
+}
+
+REC_API rec_status rec_model_set_comm(rec_model *m, rec_comm *c)
+{
+    REC_CHECK_ARG(m, "rec_model_set_comm", "model is NULL");
+    m->comm = c;
+    return REC_OK;
 }
 
 REC_API const char *rec_model_fit_step(const rec_model *m)

@@ -135,9 +135,24 @@ rec_status rec_model_train(const rec_model *m, const rec_trainer_vt *vt, void *c
         .restore = vt->restore ? v_restore : NULL,
         .begin_epoch = vt->begin_epoch ? v_begin : NULL,
     };
+    rec_trainer_vt run = validating ? w : *vt;
+    if (m->comm && m->fit_data) { /* the same batches of the global rows on every rank */
+        run.comm = m->comm;
+        int64_t ng;
+        const int64_t *g = rec_ds_global_rows(m->fit_data, &ng);
+        run.gids = NULL;
+        run.n_global = vt->n_examples; /* the whole dataset on every rank */
+        /* a shard's global ids are row ids: of no use to a model whose
+         * examples are something else (users' sequences, graph edges) */
+        if (g && vt->n_examples != rec_ds_num_rows(m->fit_data))
+            run.n_global = -1;
+        else if (g) {
+            run.gids = g;
+            run.n_global = ng;
+        }
+    }
     if (!st)
-        st = validating ? rec_trainer_run(tp, &w, &v, ps, opt, cb, user, NULL)
-                        : rec_trainer_run(tp, vt, ctx, ps, opt, cb, user, NULL);
+        st = rec_trainer_run(tp, &run, validating ? (void *)&v : ctx, ps, opt, cb, user, NULL);
     if (st == REC_E_NOMEM && !*rec_last_error())
         rec_nomem(fn);
     rec_params_destroy(tp);

@@ -167,7 +167,9 @@ static rec_status step(void *ctx, const rec_batch *bt, rec_rng *rng, double *los
             if (tg[t] != 0 && first == L)
                 first = t;
         }
-        REC_TRY(rec_sampler_draw(c->smp, rng, c->users[k], L - first, neg->iv + o + first));
+        rec_rng er; /* the sequence's own stream: the same draws on any rank */
+        rec_batch_rng(bt, r, &er);
+        REC_TRY(rec_sampler_draw(c->smp, &er, c->users[k], L - first, neg->iv + o + first));
         for (int64_t t = first; t < L; t++)
             neg->iv[o + t] = neg->iv[o + t] < 0 ? 0 : neg->iv[o + t] + 1;
     }
@@ -180,6 +182,11 @@ static rec_status step(void *ctx, const rec_batch *bt, rec_rng *rng, double *los
         return rec_graph_status(g);
     *loss = l->v[0];
     REC_TRY(rec_backward(g, l));
+    /* both terms are means over the target positions: ranks weigh in by them */
+    double targets = 0;
+    for (int64_t k = 0; k < bl; k++)
+        targets += w->v[k];
+    rec_optim_set_share(c->opt, targets);
     return rec_optim_step(c->opt);
 }
 

@@ -256,13 +256,15 @@ static rec_status step(void *ctx, const rec_batch *bt, rec_rng *rng, double *los
         for (int64_t b = 0; b < n; b++) {
             int32_t u = q[b].u, *o = neg->iv + b * k;
             int64_t got = 0;
+            rec_rng er; /* the example's own stream: the same draws on any rank */
+            rec_batch_rng(bt, b, &er);
             for (int h = 0; h < c->nhard && c->hard; h++) {
-                int32_t j = c->hard[(int64_t)u * c->pool + rec_rng_below(rng, (uint32_t)c->pool)];
+                int32_t j = c->hard[(int64_t)u * c->pool + rec_rng_below(&er, (uint32_t)c->pool)];
                 if (j >= 0)
                     o[got++] = j;
             }
             if (got < k)
-                REC_TRY(rec_sampler_draw(c->smp, rng, u, k - got, o + got));
+                REC_TRY(rec_sampler_draw(c->smp, &er, u, k - got, o + got));
         }
         rec_tensor *Vn = tt_item_forward(g, m, neg->iv, n * k);
         int64_t s3[3] = { n, k, s->out_dim }, u3[3] = { n, 1, s->out_dim }, s2[2] = { n, k };

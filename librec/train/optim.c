@@ -193,6 +193,7 @@ void rec_optim_destroy(rec_optim *o)
     for (size_t i = 0; i < o->np; i++)
         param_free(o, &o->p[i]);
     rec_free(o->p, o->pcap * sizeof *o->p);
+    rec_exchange_free(o->x);
     rec_free(o, sizeof *o);
 }
 
@@ -342,9 +343,9 @@ static double grad_norm(const rec_optim *o)
         sq_job j;
         if (p->t->flags & REC_T_SPARSE) {
             j.x = NULL;
-            j.rows = p->co.grad;
+            j.rows = p->ugrad;
             j.cols = p->co.cols;
-            s += sumsq(&j, p->co.n, p->co.cols);
+            s += sumsq(&j, p->un, p->co.cols);
         } else {
             j.x = p->t->g;
             j.rows = NULL;
@@ -380,12 +381,12 @@ static void sparse_range(void *arg, int64_t b, int64_t e, int chunk)
     rec_optim_param *p = j->p;
     int64_t d = p->co.cols;
     for (int64_t i = b; i < e; i++) {
-        int64_t off = (int64_t)p->co.rows[i] * d;
+        int64_t off = (int64_t)p->urows[i] * d;
 #if defined(__GNUC__) && !defined(REC_NO_PREFETCH)
         /* Touched rows are scattered over a table larger than the caches:
          * fetch a few rows ahead so the misses overlap. */
         if (i + PREFETCH_AHEAD < e) {
-            int64_t ahead = (int64_t)p->co.rows[i + PREFETCH_AHEAD] * d;
+            int64_t ahead = (int64_t)p->urows[i + PREFETCH_AHEAD] * d;
             for (int64_t x = 0; x < d; x += 16) { /* every 64-byte line */
                 __builtin_prefetch(p->t->v + ahead + x, 1);
                 if (p->s[0])
@@ -395,7 +396,7 @@ static void sparse_range(void *arg, int64_t b, int64_t e, int chunk)
             }
         }
 #endif
-        j->kernel(j->c, p->t->v + off, p->co.grad[i], p->s[0] ? p->s[0] + off : NULL,
+        j->kernel(j->c, p->t->v + off, p->ugrad[i], p->s[0] ? p->s[0] + off : NULL,
                   p->s[1] ? p->s[1] + off : NULL, d);
     }
 }
@@ -403,7 +404,7 @@ static void sparse_range(void *arg, int64_t b, int64_t e, int chunk)
 static void update_param(rec_optim *o, rec_optim_param *p, double gscale)
 {
     int sparse = (p->t->flags & REC_T_SPARSE) != 0;
-    if (sparse && p->co.n == 0)
+    if (sparse && p->un == 0)
         return; /* untouched this step: lazy, nothing moves, step count stays */
     p->step++;
     rec_optim_coef c;
@@ -416,27 +417,49 @@ static void update_param(rec_optim *o, rec_optim_param *p, double gscale)
     upd_job j = { &c, o->kind->kernel, p };
     if (sparse) {
         int64_t d = p->co.cols;
-        rec_parallel_for(p->co.n, d >= UPDATE_GRAIN ? 1 : UPDATE_GRAIN / d, sparse_range, &j);
+        rec_parallel_for(p->un, d >= UPDATE_GRAIN ? 1 : UPDATE_GRAIN / d, sparse_range, &j);
     } else {
         rec_parallel_for(p->t->n, UPDATE_GRAIN, dense_range, &j);
     }
 }
 
-rec_status rec_optim_step(rec_optim *o)
+/* Coalesces every sparse table's chunks (none when idle) into co, the rows
+ * the update reads unless the exchange replaces them. */
+static rec_status coalesce_all(rec_optim *o)
 {
-    REC_CHECK_ARG(o, "rec_optim_step", "optimizer is NULL");
-    REC_TRY(prepare(o, "rec_optim_step"));
-    /* Everything that can fail comes before the first write to a param. */
     for (size_t i = 0; i < o->np; i++) {
         rec_optim_param *p = &o->p[i];
-        if (p->t->flags & REC_T_SPARSE) {
+        p->co.n = 0;
+        if ((p->t->flags & REC_T_SPARSE) && !o->idle) {
             rec_status st = rec_rowgrad_coalesce(&p->co, p->t, "rec_optim_step");
             if (st) {
-                for (size_t k = 0; k < i; k++)
+                for (size_t k = 0; k <= i; k++)
                     o->p[k].co.n = 0;
                 return st;
             }
         }
+        p->urows = p->co.rows;
+        p->ugrad = p->co.grad;
+        p->un = p->co.n;
+    }
+    return REC_OK;
+}
+
+rec_status rec_optim_step(rec_optim *o)
+{
+    REC_CHECK_ARG(o, "rec_optim_step", "optimizer is NULL");
+    int dist = o->comm && o->comm->size > 1;
+    /* Everything that can fail comes before the first write to a param; a
+     * distributed step joins the agreement with its failure too. */
+    rec_status st = prepare(o, "rec_optim_step");
+    if (!st)
+        st = coalesce_all(o);
+    if (dist)
+        st = rec_grad_exchange(o, st);
+    if (st) {
+        for (size_t i = 0; i < o->np; i++)
+            o->p[i].co.n = o->p[i].un = 0;
+        return st;
     }
     double gscale = 1.0;
     if (o->clip > 0.0) {
@@ -449,7 +472,32 @@ rec_status rec_optim_step(rec_optim *o)
     for (size_t i = 0; i < o->np; i++)
         update_param(o, &o->p[i], gscale);
     for (size_t i = 0; i < o->np; i++)
-        o->p[i].co.n = 0;
+        o->p[i].co.n = o->p[i].un = 0;
     o->steps++;
     return REC_OK;
+}
+
+rec_status rec_optim_step_idle(rec_optim *o)
+{
+    REC_CHECK_ARG(o, "rec_optim_step_idle", "optimizer is NULL");
+    o->idle = 1;
+    o->local_n = 0;
+    /* the model did not run backward: no gradient of its own */
+    for (size_t i = 0; i < o->np; i++)
+        if (!(o->p[i].t->flags & REC_T_SPARSE) && o->p[i].t->g)
+            memset(o->p[i].t->g, 0, (size_t)o->p[i].t->n * sizeof(float));
+    rec_status st = rec_optim_step(o);
+    o->idle = 0;
+    return st;
+}
+
+void rec_optim_set_comm(rec_optim *o, rec_comm *c) { o->comm = c; }
+void rec_optim_set_share(rec_optim *o, double local_n) { o->local_n = local_n; }
+double rec_optim_share_weight(const rec_optim *o) { return o->weight; }
+
+int64_t rec_optim_agreements(const rec_optim *o, int *last_failed)
+{
+    if (last_failed)
+        *last_failed = o->agree_failed;
+    return o->agreements;
 }

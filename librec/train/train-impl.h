@@ -4,6 +4,7 @@
 #ifndef LIBREC_TRAIN_IMPL_H
 #define LIBREC_TRAIN_IMPL_H
 
+#include "core/comm-impl.h"
 #include "core/tensor-impl.h"
 #include "librec/data.h"   /* rec_dataset (samplers) */
 
@@ -96,6 +97,35 @@ const rec_param_spec *rec_optim_spec(const char *kind, size_t *n);
  * state unchanged. */
 rec_status rec_optim_step(rec_optim *o);
 
+/* ---- distributed steps (grad_exchange.c) ------------------------------------
+ * With a communicator of size > 1 attached, every step first exchanges the
+ * gradients so every rank applies the same update, that of the global batch:
+ * each rank's gradients (means over its local_n examples) are weighted by
+ * local_n / (sum of local_n) and summed in rank order.  Dense params go
+ * through one allreduce of one fused buffer; a sparse table's coalesced rows
+ * through an allgatherv of (row, gradient) records merged in rank order, or,
+ * when the ranks touch more than half its rows in total, as a dense block of
+ * rows x (cols + 1) (the last column counts the ranks that touched the row,
+ * so lazy optimizers still update exactly the union of touched rows) in the
+ * same fused allreduce.  Both paths give the same sums.  The step starts with
+ * an agreement (rec_comm_sync): an error on any rank, before or in its step,
+ * makes every rank's step fail with that rank's message, params unchanged.
+ * Size 1 or NULL: no exchange, bit for bit a local step. */
+void rec_optim_set_comm(rec_optim *o, rec_comm *c);
+/* This rank's weight in the coming step (>= 0): what its loss is a mean
+ * over.  The trainer sets the example count before each step; a model
+ * whose loss is a mean over something else (kept slots, target positions)
+ * sets that instead, just before rec_optim_step. */
+void rec_optim_set_share(rec_optim *o, double local_n);
+/* This rank's share of the last exchanged step (local / sum; 1 alone). */
+double rec_optim_share_weight(const rec_optim *o);
+/* The step of a rank with no example in the batch: joins the exchange with
+ * zero gradients (the model never ran, so its graph is not read). */
+rec_status rec_optim_step_idle(rec_optim *o);
+/* Agreements the optimizer has joined, and whether the last one failed (an
+ * error every rank has seen). */
+int64_t rec_optim_agreements(const rec_optim *o, int *last_failed);
+
 /* Allocates the state of every param that has none yet (step does it too);
  * lets a checkpoint loader fill the state before the first step. */
 rec_status rec_optim_prepare(rec_optim *o);
@@ -169,6 +199,10 @@ typedef struct rec_optim_param {
     float *s[2];                /* state slots, t->n floats each, or NULL */
     int64_t step;
     rec_coalesce co;            /* sparse tables: this step's gradient  */
+    /* what the update reads: co's rows, or the exchanged ones */
+    const int32_t *urows;
+    float *const *ugrad;
+    int64_t un;
 } rec_optim_param;
 
 /* Updates w[0..n) from g with state s0, s1 (NULL when the kind has fewer). */
@@ -200,7 +234,19 @@ struct rec_optim {
     int64_t warmup, step_size, total;
     double gamma, min_lr;
     double lr_now;              /* lr of the step being applied */
+    /* distributed (grad_exchange.c) */
+    rec_comm *comm;
+    double local_n, weight;
+    int64_t agreements;
+    int idle, agree_failed;
+    struct rec_exchange *x;
 };
+
+/* Exchanges this step's gradients (local: the rank's status so far, joined
+ * to the agreement); sets every param's urows/ugrad/un.  On failure nothing
+ * is written to a param. */
+rec_status rec_grad_exchange(rec_optim *o, rec_status local);
+void rec_exchange_free(struct rec_exchange *x);
 
 extern const rec_optim_kind rec_optim_kind_sgd, rec_optim_kind_adam, rec_optim_kind_adamw,
     rec_optim_kind_adagrad;
@@ -398,13 +444,28 @@ rec_tensor *rec_loss_mixed(rec_graph *g, float lambda, rec_tensor *contrastive, 
  * (path, "" = none), checkpoint_every, resume. */
 
 /* One batch handed to vt->step.  Trainer-made: rows[n] are example ids
- * (a slice of the epoch's permutation), index its position.  Model-made:
- * index is the model's batch id in [0, nbatches), rows NULL, n 0. */
+ * (this rank's part of a slice of the epoch's permutation), index its
+ * position.  Model-made: index is the model's batch id in [0, nbatches),
+ * rows NULL, n 0.
+ *
+ * Randomness: the step's rng is a stream of its own, derived from seed (the
+ * same on every rank), so what a step draws never shifts the trainer's
+ * stream.  A step whose result must not depend on how the batch is split
+ * over ranks draws each example's randomness from rec_batch_rng(b, k), a
+ * stream keyed by the step and the example's global id (ids[k], or rows[k]
+ * when ids is NULL). */
 typedef struct rec_batch {
     int64_t index;
     const int32_t *rows;
     int64_t n;
+    uint64_t seed;
+    const int64_t *ids;
 } rec_batch;
+
+static inline void rec_batch_rng(const rec_batch *b, int64_t k, rec_rng *r)
+{
+    rec_rng_stream(r, b->seed, (uint64_t)(b->ids ? b->ids[k] : b->rows[k]) + 1);
+}
 
 typedef struct rec_trainer_vt {
     int64_t n_examples;    /* trainer-made batches: examples, < 2^31 */
@@ -423,6 +484,18 @@ typedef struct rec_trainer_vt {
     /* Optional, for rec_model_train's validation: make the model's scoring
      * state (vectors derived from the params) reflect the params now. */
     rec_status (*sync)(void *ctx);
+    /* Distributed (comm of size > 1; NULL: this process alone): the
+     * examples are global rows [0, n_global), cut into the same batches of
+     * `batch` on every rank; this rank's n_examples are global rows gids[k]
+     * (ascending), or, with gids NULL, every rank holds all n_global =
+     * n_examples rows and takes the r-th of size equal parts of each batch.
+     * The optimizer exchanges the gradients (rec_optim_set_comm); the loss
+     * is the global batch's; an error on any rank stops every rank with
+     * that rank's message; only rank 0 writes the checkpoint; validation
+     * runs on every rank and rank 0's metric decides. */
+    rec_comm *comm;
+    const int64_t *gids;
+    int64_t n_global;
 } rec_trainer_vt;
 
 typedef struct rec_train_result {
