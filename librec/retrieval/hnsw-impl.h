@@ -120,9 +120,10 @@ rec_status rec_hnsw_visit_reserve(rec_hnsw *h, int count, size_t ef);
 /* Starts a search: a new epoch (tags cleared when it wraps), heaps empty. */
 void rec_hnsw_visit_begin(rec_hnsw_visit *v);
 /* The greedy walk from ep down levels top..stop+1; returns the node
- * reached.  locked: take each node's spin lock (while building). */
+ * reached.  locked: take each node's spin lock (while building); skip: a
+ * node never stepped on (the one being inserted), or -1. */
 int32_t rec_hnsw_descend(const rec_hnsw *h, const float *q, int32_t ep, int top, int stop,
-                         int locked);
+                         int locked, int32_t skip);
 /* Best-first search of width ef on level lc from ep; v's result heap then
  * holds the best ef nodes that pass (dead and filtered nodes are walked
  * through, never returned; f NULL and dead_ok: every node passes).

@@ -93,9 +93,13 @@ void rec_hnsw_insert(rec_hnsw *h, int32_t node, rec_hnsw_visit *v)
     if (!hold)
         pthread_mutex_unlock(&h->top);
     if (top > L)
-        ep = rec_hnsw_descend(h, q, ep, top, L, 1);
+        ep = rec_hnsw_descend(h, q, ep, top, L, 1, node);
     for (int lc = L < top ? L : top; lc >= 0; lc--) {
         rec_hnsw_visit_begin(v);
+        /* A reused slot may be reached through links into its old self:
+         * marked visited, it is never its own neighbour nor expanded while
+         * its lists are empty. */
+        v->tag[node] = v->epoch;
         /* On out-of-memory the search keeps what it found: the node gets
          * fewer candidates, never a broken list. */
         (void)rec_hnsw_search_layer(h, v, q, ep, lc, (size_t)h->efc, NULL, 0, 1, 1);

@@ -215,7 +215,7 @@ static inline int read_links(const rec_hnsw *h, int32_t c, int lc, int locked, i
 }
 
 int32_t rec_hnsw_descend(const rec_hnsw *h, const float *q, int32_t ep, int top, int stop,
-                         int locked)
+                         int locked, int32_t skip)
 {
     int32_t buf[1 + 2 * 512];
     float best = h->dot(q, rec_hnsw_vec(h, ep), h->stride);
@@ -227,6 +227,9 @@ int32_t rec_hnsw_descend(const rec_hnsw *h, const float *q, int32_t ep, int top,
             for (int j = 0; j < m; j++) {
                 if (j + 1 < m)
                     __builtin_prefetch(rec_hnsw_vec(h, nb[j + 1]));
+                /* A stale link into a reused slot now below lc leads nowhere */
+                if (nb[j] == skip || h->level[nb[j]] < lc)
+                    continue;
                 float s = h->dot(q, rec_hnsw_vec(h, nb[j]), h->stride);
                 if (s > best) {
                     best = s;
@@ -278,6 +281,8 @@ int rec_hnsw_search_layer(const rec_hnsw *h, rec_hnsw_visit *v, const float *q, 
             if (v->tag[id] == e)
                 continue;
             v->tag[id] = e;
+            if (lc && h->level[id] < lc)
+                continue;
             float s = h->dot(q, rec_hnsw_vec(h, id), h->stride);
             if (v->rn < ef || s > v->rs[0]) {
                 if (cand_push(v, s, id) != 0)
@@ -313,7 +318,7 @@ static void one_query(const rec_hnsw *h, rec_hnsw_visit *v, const float *qin, si
         memset(v->q + h->dim, 0, (h->stride - (size_t)h->dim) * sizeof *v->q);
         if (h->cosine)
             rec_index_normalise(v->q, h->dim);
-        int32_t ep = rec_hnsw_descend(h, v->q, h->entry, h->maxlevel, 0, 0);
+        int32_t ep = rec_hnsw_descend(h, v->q, h->entry, h->maxlevel, 0, 0, -1);
         rec_hnsw_visit_begin(v);
         if (rec_hnsw_search_layer(h, v, v->q, ep, 0, j->ef, j->f, qi, 0, 0) != 0) {
             *failed = 1;
