@@ -32,11 +32,12 @@ static const rec_param_spec spec[] = {
       "dropout on embeddings, attention weights and FFN" },
     { "lr", REC_PARAM_FLOAT, "0.001", 0, 10, NULL, "Adam learning rate" },
     { "beta2", REC_PARAM_FLOAT, "0.98", 0, 0.999999, NULL, "Adam second-moment decay" },
-    { "l2", REC_PARAM_FLOAT, "0", 0, 100, NULL, "L2 penalty added to the gradients (Adam)" },
+    { "reg", REC_PARAM_FLOAT, "0", 0, 100, NULL, "L2 penalty added to the gradients (Adam)" },
     { "batch", REC_PARAM_INT, "128", 1, 1 << 20, NULL, "users per step" },
     { "epochs", REC_PARAM_INT, "200", 1, 100000, NULL, "passes over the users" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
     REC_MODEL_CHECKPOINT_KEYS,
+    REC_MODEL_VALIDATION_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -242,7 +243,7 @@ static rec_status sasrec_fit(rec_model *m, const rec_dataset *d, rec_progress_fn
         oc.lr = rec_model_flt(m, "lr");
         oc.beta1 = 0.9;
         oc.beta2 = rec_model_flt(m, "beta2");
-        oc.weight_decay = rec_model_flt(m, "l2");
+        oc.weight_decay = rec_model_flt(m, "reg");
         st = rec_optim_create_config(&c.opt, &oc, s->ps);
     }
     if (!st)
