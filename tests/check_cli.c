@@ -895,10 +895,10 @@ END_TEST
 START_TEST(index_bench_prints_the_documented_json)
 {
     tu_cli *r = malloc(sizeof *r);
-    float *x = grid_vectors(500, 6), *q = grid_vectors(40, 6);
+    float *x = grid_vectors(500, 6), *q = grid_vectors(41, 6);
     char vec[600], qs[600];
     snprintf(vec, sizeof vec, "%s", write_npy("b.npy", "<f4", 500, 6, x));
-    snprintf(qs, sizeof qs, "%s", write_npy("q.npy", "<f4", 40, 6, q + 3));
+    snprintf(qs, sizeof qs, "%s", write_npy("q.npy", "<f4", 40, 6, q + 6));
     tu_cli_run(r, (const char *[]){ "index", "bench", "--vectors", vec, "--queries", qs, "--kind",
                                     "hnsw", "--param", "M=8", "--param", "ef_construction=50",
                                     "--ef", "8,500", "--threads", "2", "--json", NULL });

@@ -139,8 +139,10 @@ static int cand_push(rec_hnsw_visit *v, float s, int32_t id)
             rec_free(ci, cap * sizeof *ci);
             return -1;
         }
-        memcpy(cs, v->cs, v->cn * sizeof *cs);
-        memcpy(ci, v->ci, v->cn * sizeof *ci);
+        if (v->cn) {
+            memcpy(cs, v->cs, v->cn * sizeof *cs);
+            memcpy(ci, v->ci, v->cn * sizeof *ci);
+        }
         rec_free(v->cs, v->ccap * sizeof *cs);
         rec_free(v->ci, v->ccap * sizeof *ci);
         v->cs = cs;

@@ -179,9 +179,12 @@ static rec_status load_hnsw(rec_index *ix, rec_lrm_reader *r, const rec_params *
     h->n = 0; /* destroy frees up[0..n) only once they exist */
     if (!h->up || !h->level || !h->dead || !h->freed || !h->spin)
         return rec_nomem("rec_index_load");
-    memcpy(h->level, lv, c);
-    memcpy(h->dead, dead, c);
-    memcpy(h->freed, fr, (size_t)nfree * sizeof *fr);
+    if (c) {
+        memcpy(h->level, lv, c);
+        memcpy(h->dead, dead, c);
+    }
+    if (nfree)
+        memcpy(h->freed, fr, (size_t)nfree * sizeof *fr);
     for (int64_t i = 0, o = 0; i < n; i++) {
         size_t len = (size_t)lv[i] * (size_t)(1 + M);
         if (!len)
