@@ -13,6 +13,10 @@ typedef struct cli_opts {
     size_t k;
     uint64_t seed;
     int json, quiet;
+    /* recommend (cli_recommend.c) */
+    const char *users, *history, *allow, *deny, *boost, *cap, *mmr, *mmr_field, *explore;
+    size_t candidates;
+    int include_seen;
 } cli_opts;
 
 typedef struct cli_progress {
@@ -53,5 +57,7 @@ int cli_index(int argc, char **argv);
  * 1 on failure. */
 int cli_npy_read(const char *path, float **x, size_t *rows, size_t *cols);
 int cli_npy_write(const char *path, const float *x, size_t rows, size_t cols);
+/* `librec recommend` (cli_recommend.c). */
+int cli_recommend(cli_opts *o);
 
 #endif
