@@ -954,6 +954,9 @@ START_TEST(index_bad_input_gives_one_clear_line)
     expect_failure(r, "--ef: 'x' is not a whole number");
     tu_cli_run(r, (const char *[]){ "index", "frobnicate", NULL });
     expect_failure(r, "unknown index command 'frobnicate'");
+    free(r);
+}
+END_TEST
 
 /* ---- recommend --users: many users in one process, with rules ------------- */
 
