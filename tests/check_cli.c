@@ -834,6 +834,143 @@ START_TEST(eval_on_a_given_test_file)
 }
 END_TEST
 
+/* ---- librec index ---- */
+
+/* A .npy (format 1.0) of rows x cols floats; descr "<f4" unless told. */
+static const char *write_npy(const char *name, const char *descr, size_t rows, size_t cols,
+                             const float *x)
+{
+    static char path[600];
+    snprintf(path, sizeof path, "%s", tu_tmp_path(name));
+    char h[128];
+    int n = snprintf(h, sizeof h, "{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }",
+                     descr, rows, cols);
+    size_t hlen = ((size_t)n + 11 + 63) / 64 * 64 - 10;
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char pre[10] = { 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 255),
+                              (unsigned char)(hlen >> 8) };
+    fwrite(pre, 1, 10, f);
+    fwrite(h, 1, (size_t)n, f);
+    for (size_t i = (size_t)n; i + 1 < hlen; i++)
+        fputc(' ', f);
+    fputc('\n', f);
+    fwrite(x, sizeof *x, rows * cols, f);
+    fclose(f);
+    return path;
+}
+
+static float *grid_vectors(size_t n, size_t d)
+{
+    float *x = malloc(n * d * sizeof *x);
+    uint64_t s = 12345;
+    for (size_t i = 0; i < n * d; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((s >> 40) / 16777216.0 - 0.5);
+    }
+    return x;
+}
+
+START_TEST(index_build_search_round_trip)
+{
+    tu_cli *r = malloc(sizeof *r);
+    float *x = grid_vectors(120, 8);
+    char vec[600], ix[600];
+    snprintf(vec, sizeof vec, "%s", write_npy("v.npy", "<f4", 120, 8, x));
+    snprintf(ix, sizeof ix, "%s", tu_tmp_path("v.lrm"));
+    for (int hnsw = 0; hnsw < 2; hnsw++) {
+        tu_cli_run(r, (const char *[]){ "index", "build", "--vectors", vec, "--kind",
+                                        hnsw ? "hnsw" : "flat", "--param", "metric=cosine",
+                                        "--out", ix, NULL });
+        ck_assert_msg(r->code == 0, "%s", r->err);
+        ck_assert_msg(strstr(r->err, "index of 120 vectors (dim 8)"), "%s", r->err);
+        /* The index's own vectors as queries: each finds itself first
+         * (cosine 1). */
+        tu_cli_run(r, (const char *[]){ "index", "search", "--load", ix, "--queries", vec, "-k",
+                                        "3", "--ef", "32", NULL });
+        ck_assert_msg(r->code == 0, "%s", r->err);
+        const char *line = r->out;
+        for (int q = 0; q < 120; q++) {
+            char want[64];
+            snprintf(want, sizeof want, "{\"query\": %d, \"labels\": [%d, ", q, q);
+            ck_assert_msg(strncmp(line, want, strlen(want)) == 0, "line %d: %.80s", q, line);
+            const char *sc = strstr(line, "\"scores\": [");
+            ck_assert_msg(sc && fabs(atof(sc + 11) - 1.0) < 1e-5, "line %d: %.120s", q, line);
+            line = strchr(line, '\n') + 1;
+        }
+        ck_assert_int_eq(*line, 0);
+    }
+    free(x);
+    free(r);
+}
+END_TEST
+
+START_TEST(index_bench_prints_the_documented_json)
+{
+    tu_cli *r = malloc(sizeof *r);
+    float *x = grid_vectors(500, 6), *q = grid_vectors(41, 6);
+    char vec[600], qs[600];
+    snprintf(vec, sizeof vec, "%s", write_npy("b.npy", "<f4", 500, 6, x));
+    snprintf(qs, sizeof qs, "%s", write_npy("q.npy", "<f4", 40, 6, q + 6));
+    tu_cli_run(r, (const char *[]){ "index", "bench", "--vectors", vec, "--queries", qs, "--kind",
+                                    "hnsw", "--param", "M=8", "--param", "ef_construction=50",
+                                    "--ef", "8,500", "--threads", "2", "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_msg(strncmp(r->out, "{\"build_seconds\": ", 18) == 0, "%s", r->out);
+    ck_assert_double_ge(tu_json_num(r->out, "build_seconds"), 0);
+    ck_assert_double_eq(tu_json_num(r->out, "threads"), 2);
+    const char *res = strstr(r->out, "\"results\": [{\"ef\": 8, \"qps\": ");
+    ck_assert_msg(res, "%s", r->out);
+    const char *last = strstr(res, "{\"ef\": 500, ");
+    ck_assert_msg(last, "%s", r->out);
+    /* ef = all 500 vectors: the walk sees the whole graph, recall 1 */
+    ck_assert_double_eq(tu_json_num(last, "recall@10"), 1.0);
+    ck_assert_double_gt(tu_json_num(last, "qps"), 0);
+    ck_assert_msg(strcmp(r->out + strlen(r->out) - 3, "]}\n") == 0, "%s", r->out);
+    free(x), free(q);
+    free(r);
+}
+END_TEST
+
+START_TEST(index_bad_input_gives_one_clear_line)
+{
+    tu_cli *r = malloc(sizeof *r);
+    float x[12] = { 0 };
+    char vec[600], out[600], f8[600], q2[600];
+    snprintf(vec, sizeof vec, "%s", write_npy("ok.npy", "<f4", 4, 3, x));
+    snprintf(out, sizeof out, "%s", tu_tmp_path("x.lrm"));
+    snprintf(f8, sizeof f8, "%s", write_npy("f8.npy", "<f8", 2, 3, x));
+    snprintf(q2, sizeof q2, "%s", write_npy("q2.npy", "<f4", 2, 2, x));
+    tu_cli_run(r, (const char *[]){ "index", "build", "--vectors", vec, NULL });
+    expect_failure(r, "index build needs --vectors X.npy, --kind flat|hnsw and --out IX.lrm");
+    ck_assert_int_eq(r->code, 2);
+    tu_cli_run(r, (const char *[]){ "index", "build", "--vectors", f8, "--kind", "flat", "--out",
+                                    out, NULL });
+    expect_failure(r, "f8.npy: dtype is not float32 ('<f4')");
+    ck_assert_int_eq(r->code, 1);
+    tu_cli_run(r, (const char *[]){ "index", "build", "--vectors", vec, "--kind", "ivf", "--out",
+                                    out, NULL });
+    expect_failure(r, "unknown kind 'ivf'");
+    tu_cli_run(r, (const char *[]){ "index", "build", "--vectors", vec, "--kind", "hnsw",
+                                    "--param", "M=1", "--out", out, NULL });
+    expect_failure(r, "M");
+    tu_cli_run(r, (const char *[]){ "index", "build", "--vectors", vec, "--kind", "flat", "--out",
+                                    out, NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    tu_cli_run(r, (const char *[]){ "index", "search", "--load", out,
+                                    "--queries", q2, NULL });
+    expect_failure(r, "q2.npy: queries have 2 columns, the index 3");
+    tu_cli_run(r, (const char *[]){ "index", "search", "--load", vec, "--queries", q2, NULL });
+    expect_failure(r, "ok.npy");
+    tu_cli_run(r, (const char *[]){ "index", "bench", "--vectors", vec, "--queries", vec,
+                                    "--kind", "flat", "--ef", "8,x", NULL });
+    expect_failure(r, "--ef: 'x' is not a whole number");
+    tu_cli_run(r, (const char *[]){ "index", "frobnicate", NULL });
+    expect_failure(r, "unknown index command 'frobnicate'");
+    free(r);
+}
+END_TEST
+
 /* ---- recommend --users: many users in one process, with rules ------------- */
 
 /* ratings_file() with a movies.csv beside it: titles "Film i (2000)" and
@@ -1052,6 +1189,9 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, progress_shows_steps_epochs_and_no_nan);
     tcase_add_test(tc, every_load_says_what_it_read);
     tcase_add_test(tc, eval_on_a_given_test_file);
+    tcase_add_test(tc, index_build_search_round_trip);
+    tcase_add_test(tc, index_bench_prints_the_documented_json);
+    tcase_add_test(tc, index_bad_input_gives_one_clear_line);
     tcase_add_test(tc, recommend_users_answers_many_users_as_json_lines);
     tcase_add_test(tc, recommend_rules_deny_allow_boost_cap_mmr);
     tcase_add_test(tc, distributed_needs_an_mpi_build);

@@ -3,6 +3,7 @@
 #define LIBREC_CLI_H
 
 #include <librec/librec.h>
+#include <errno.h>
 #include <stdio.h>
 
 typedef struct cli_opts {
@@ -52,6 +53,13 @@ void cli_tmp_sweep(const char *out, int quiet);
 int cli_train_distributed(cli_opts *o);
 /* `librec eval` (cli_eval.c). */
 int cli_eval(cli_opts *o);
+/* `librec index build|search|bench` (cli_index.c); argv after "index". */
+int cli_index(int argc, char **argv);
+/* float32 .npy matrices (cli_npy.c): read gives a malloc'd [rows, cols]
+ * table (cols 1 for a vector); both print "librec: path: why" and return
+ * 1 on failure. */
+int cli_npy_read(const char *path, float **x, size_t *rows, size_t *cols);
+int cli_npy_write(const char *path, const float *x, size_t rows, size_t cols);
 /* `librec recommend` (cli_recommend.c). */
 int cli_recommend(cli_opts *o);
 

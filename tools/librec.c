@@ -472,6 +472,11 @@ static void usage(FILE *f)
             "                   [--mmr LAMBDA [--mmr-field FIELD]] [--explore EPSILON]\n"
             "                   [--candidates N]\n"
             "  librec similar --load FILE.lrm --item ID [-k 10] [--json]\n"
+            "  librec index build --vectors X.npy --kind flat|hnsw [--param KEY=VALUE ...]\n"
+            "                     --out IX.lrm\n"
+            "  librec index search --load IX.lrm --queries Q.npy [-k 10] [--ef N]\n"
+            "  librec index bench --vectors B.npy --queries Q.npy --kind flat|hnsw\n"
+            "                     [--param KEY=VALUE ...] --ef 16,32,64 [--threads N] [--json]\n"
             "  librec models              list the model kinds\n"
             "  librec help [MODEL]        this text, or a model's parameters\n"
             "formats: auto csv tsv pairs movielens goodbooks lightgcn;"
@@ -498,6 +503,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "models"))
         return cmd_models(NULL);
+    if (!strcmp(cmd, "index"))
+        return cli_index(argc - 2, argv + 2);
     cli_opts o;
     int rc = cli_parse(argc - 2, argv + 2, &o);
     if (!rc) {

@@ -50,7 +50,8 @@ typedef enum rec_status {
     REC_E_STATE = -6,       /* call not valid in the object's current state  */
     REC_E_UNSUPPORTED = -7, /* the model kind does not support this call     */
     REC_E_NOTFOUND = -8,    /* unknown id, kind or name                      */
-    REC_E_CANCELLED = -9    /* a progress callback asked to stop             */
+    REC_E_CANCELLED = -9,   /* a progress callback asked to stop             */
+    REC_E_BUSY = -10        /* a non-blocking call found the object locked   */
 } rec_status;
 
 /* Static name of a code ("invalid argument"); never NULL. Thread-safe. */

@@ -104,6 +104,73 @@ typedef int (*rec_filter_fn)(int32_t label, size_t query, void *ctx);
  * sets and exclude lists; ctx is passed through.  Not thread-safe on f. */
 REC_API rec_status rec_filter_set_predicate(rec_filter *f, rec_filter_fn fn, void *ctx);
 
+/* ---- index kinds: flat and HNSW -------------------------------------------
+ * An HNSW index (hierarchical navigable small-world graph) answers
+ * approximate top-k searches in about log(n) vector reads.  Its labels are
+ * slots: 0..n-1 in add order, except that a deleted label's slot is reused
+ * by a later add (rec_index_add_labels reports the labels given).  A search
+ * walks through deleted and filtered nodes and returns only live ones that
+ * pass the filter, so it still returns k items while k pass.
+ *
+ * Concurrency (both kinds): every call takes the index's read-write lock:
+ * searches, size and save shared (any number at once), add and delete
+ * exclusive (they wait for running searches, and searches wait for them;
+ * waiting writers go first).  The try_ variants return REC_E_BUSY instead
+ * of waiting.  Only destroy needs the caller to stop all other calls. */
+
+/* A new index of kind "flat" or "hnsw" over dim-dimensional vectors, set by
+ * params (may be NULL: all defaults).  Keys: "metric" ("ip" | "cosine",
+ * default "ip"); for "hnsw" also "M" (links per node, 2..512, default 16;
+ * level 0 keeps 2M), "ef_construction" (search width while adding,
+ * 1..100000, default 200), "ef" (the width rec_index_search uses, 1..100000,
+ * default 64) and "seed" (the node levels, default 0).  Returns REC_OK,
+ * REC_E_INVALID (unknown kind or key, bad value, dim outside [1, 65536]) or
+ * REC_E_NOMEM.  Thread-safe. */
+REC_API rec_status rec_index_create_kind(rec_index **out, const char *kind, int dim,
+                                         const rec_params *params);
+
+/* "flat" or "hnsw" (a static string).  Thread-safe. */
+REC_API const char *rec_index_kind(const rec_index *ix);
+
+/* The k best as rec_index_search does, with search width ef for HNSW
+ * (ignored by the flat index): the search keeps the ef best nodes seen,
+ * ef < k counts as k; higher is slower and more exact.  Shared lock. */
+REC_API rec_status rec_index_search_ef(const rec_index *ix, const float *queries, size_t nq,
+                                       size_t k, size_t ef, const rec_filter *filter,
+                                       int32_t *labels, float *scores);
+
+/* rec_index_add, writing the label given to each vector into labels[0..n)
+ * (may be NULL).  HNSW inserts on rec_set_num_threads threads; the graph
+ * then depends on the thread timing (with 1 thread, on the seed alone).
+ * REC_E_NOMEM leaves the index unchanged.  Exclusive lock. */
+REC_API rec_status rec_index_add_labels(rec_index *ix, const float *vecs, size_t n,
+                                        int32_t *labels);
+
+/* Deletes n live labels (HNSW only): they are never returned again and
+ * their slots are reused by later adds.  REC_E_NOTFOUND (nothing deleted)
+ * when a label is not live, REC_E_UNSUPPORTED for a flat index.
+ * Exclusive lock. */
+REC_API rec_status rec_index_delete(rec_index *ix, const int32_t *labels, size_t n);
+
+/* Non-blocking add and delete: REC_E_BUSY, with nothing done, when a
+ * search or another writer holds the lock. */
+REC_API rec_status rec_index_try_add(rec_index *ix, const float *vecs, size_t n,
+                                     int32_t *labels);
+REC_API rec_status rec_index_try_delete(rec_index *ix, const int32_t *labels, size_t n);
+
+/* Live vectors: size minus deleted labels.  Shared lock. */
+REC_API rec_status rec_index_count(const rec_index *ix, size_t *n);
+
+/* Saves the index (its kind, params, vectors and graph) to a .lrm file,
+ * replacing path atomically.  REC_E_IO, REC_E_NOMEM.  Shared lock. */
+REC_API rec_status rec_index_save(const rec_index *ix, const char *path);
+
+/* Loads an index saved by rec_index_save.  An HNSW index's vectors and
+ * level-0 links stay in the file, memory-mapped read-only, until the first
+ * add or delete copies them.  REC_E_IO, REC_E_FORMAT (not an index file,
+ * or a malformed one, with a message), REC_E_NOMEM.  Thread-safe. */
+REC_API rec_status rec_index_load(const char *path, rec_index **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,6 +19,7 @@ REC_API const char *rec_strerror(rec_status st)
     case REC_E_UNSUPPORTED: return "unsupported";
     case REC_E_NOTFOUND: return "not found";
     case REC_E_CANCELLED: return "cancelled";
+    case REC_E_BUSY: return "busy";
     }
     return "unknown status";
 }

@@ -14,6 +14,8 @@
  * heaps and the heaps are merged under the total order (score desc, label
  * asc), which is exact. */
 #include "flat-impl.h"
+#include "hnsw-impl.h"
+#include "index-impl.h"
 #include "retrieval/topk-impl.h"
 
 #include <math.h>
@@ -29,13 +31,6 @@
 #define IB 1024  /* items per tile */
 #endif
 #define MAX_DIM 65536
-
-struct rec_index {
-    int dim;
-    int cosine;
-    int64_t n, cap;  /* vectors, rows allocated */
-    float *x;        /* [cap, dim], 64-byte aligned */
-};
 
 REC_API rec_status rec_index_create(rec_index **out, int dim, const char *metric)
 {
@@ -58,6 +53,7 @@ REC_API rec_status rec_index_create(rec_index **out, int dim, const char *metric
         return rec_nomem(fn);
     ix->dim = dim;
     ix->cosine = cosine;
+    rec_index_lock_init(ix);
     *out = ix;
     return REC_OK;
 }
@@ -66,12 +62,14 @@ REC_API void rec_index_destroy(rec_index *ix)
 {
     if (!ix)
         return;
+    rec_hnsw_destroy(ix->hnsw);
+    pthread_rwlock_destroy(&ix->lock);
     if (ix->x)
         rec_aligned_free(ix->x, (size_t)ix->cap * (size_t)ix->dim * sizeof(float));
     rec_free(ix, sizeof *ix);
 }
 
-static void normalise(float *v, int dim)
+void rec_index_normalise(float *v, int dim)
 {
     double s = 0;
     for (int d = 0; d < dim; d++)
@@ -85,11 +83,11 @@ static void normalise(float *v, int dim)
 
 REC_API rec_status rec_index_add(rec_index *ix, const float *vecs, size_t n)
 {
-    static const char fn[] = "rec_index_add";
-    REC_CHECK_ARG(ix, fn, "index is NULL");
-    if (n == 0)
-        return REC_OK;
-    REC_CHECK_ARG(vecs, fn, "vecs is NULL");
+    return rec_index_add_as(ix, vecs, n, NULL, 0, "rec_index_add");
+}
+
+rec_status rec_flat_add_locked(rec_index *ix, const float *vecs, size_t n, const char *fn)
+{
     if (n > (size_t)INT32_MAX - (size_t)ix->n)
         return rec_err(REC_E_RANGE, "%s: %lld + %zu vectors exceed 2^31-1", fn,
                        (long long)ix->n, n);
@@ -119,7 +117,7 @@ REC_API rec_status rec_index_add(rec_index *ix, const float *vecs, size_t n)
     memcpy(dst, vecs, n * row);
     if (ix->cosine)
         for (size_t i = 0; i < n; i++)
-            normalise(dst + i * dim, ix->dim);
+            rec_index_normalise(dst + i * dim, ix->dim);
     ix->n = need;
     return REC_OK;
 }
@@ -128,7 +126,7 @@ REC_API rec_status rec_index_size(const rec_index *ix, size_t *n)
 {
     REC_CHECK_ARG(ix, "rec_index_size", "index is NULL");
     REC_CHECK_ARG(n, "rec_index_size", "n is NULL");
-    *n = (size_t)ix->n;
+    *n = ix->hnsw ? rec_hnsw_slots(ix->hnsw) : (size_t)ix->n;
     return REC_OK;
 }
 
@@ -272,19 +270,16 @@ REC_API rec_status rec_index_search(const rec_index *ix, const float *queries, s
                                     size_t k, const rec_filter *filter, int32_t *labels,
                                     float *scores)
 {
-    static const char fn[] = "rec_index_search";
-    REC_CHECK_ARG(ix, fn, "index is NULL");
-    REC_CHECK_ARG(k > 0, fn, "k is 0");
-    if (nq == 0)
-        return REC_OK;
-    REC_CHECK_ARG(queries, fn, "queries is NULL");
-    REC_CHECK_ARG(labels, fn, "labels is NULL");
-    if (filter && filter->nq && filter->nq != nq)
-        return rec_err(REC_E_INVALID, "%s: the filter has exclude lists for %zu queries, not %zu",
-                       fn, filter->nq, nq);
-    size_t out_n;
-    if (!rec_mul_ok(nq, k, &out_n) || out_n > (size_t)1 << 40)
-        return rec_err(REC_E_INVALID, "%s: nq * k = %zu * %zu is too large", fn, nq, k);
+    REC_CHECK_ARG(ix, "rec_index_search", "index is NULL");
+    return rec_index_search_as(ix, queries, nq, k, (size_t)ix->ef_default, filter, labels,
+                               scores, "rec_index_search");
+}
+
+/* Arguments are checked by the caller (index.c). */
+rec_status rec_flat_search_locked(const rec_index *ix, const float *queries, size_t nq,
+                                  size_t k, const rec_filter *filter, int32_t *labels,
+                                  float *scores, const char *fn)
+{
     int dim = ix->dim;
     search s = { .ix = ix, .nq = nq, .k = k, .f = filter };
     s.nqb = ((int64_t)nq + QB - 1) / QB;
@@ -326,7 +321,7 @@ REC_API rec_status rec_index_search(const rec_index *ix, const float *queries, s
     if (ix->cosine) {
         memcpy(qn, queries, qbytes);
         for (size_t q = 0; q < nq; q++)
-            normalise(qn + q * (size_t)dim, dim);
+            rec_index_normalise(qn + q * (size_t)dim, dim);
         s.q = qn;
     }
     for (size_t h = 0; h < nheaps; h++) {
