@@ -793,6 +793,114 @@ START_TEST(eval_on_a_given_test_file)
 }
 END_TEST
 
+/* ---- librec stats ------------------------------------------------------------ */
+
+/* Six rows worked out by hand (check_stats.c has every value): 3 users, 3
+ * items, (u1, i1) twice, item counts 4, 1, 1 (Gini 1/3), January to March
+ * 2020 with the leap day's last second in February. */
+static const char *six_rows_csv(const char *name)
+{
+    return write_text(name, "userId,movieId,rating,timestamp\n"
+                            "u1,i1,5,1579046400\nu1,i2,3,1579046401\nu1,i1,4,1579046402\n"
+                            "u2,i1,4,1579046403\nu2,i3,2,1583020799\nu3,i1,1,1583020800\n");
+}
+
+START_TEST(stats_counts_a_crafted_file_by_hand)
+{
+    const char *data = six_rows_csv("six.csv");
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_float_near(tu_json_num(r->out, "users"), 3, 0);
+    ck_assert_float_near(tu_json_num(r->out, "items"), 3, 0);
+    ck_assert_float_near(tu_json_num(r->out, "interactions"), 6, 0);
+    ck_assert_float_near(tu_json_num(r->out, "pairs"), 5, 0);
+    ck_assert_float_near(tu_json_num(r->out, "duplicate_rows"), 1, 0);
+    ck_assert_float_near(tu_json_num(r->out, "gini"), 1.0 / 3, 1e-9);
+    ck_assert_float_near(tu_json_num(r->out, "user_p90"), 2.8, 1e-9);
+    ck_assert_float_near(tu_json_num(r->out, "cold_users"), 3, 0);
+    ck_assert_ptr_nonnull(strstr(r->out, "\"months\": {\"x\": [\"2020-01\", \"2020-02\", "
+                                         "\"2020-03\"], \"y\": [4, 1, 1]}"));
+    ck_assert_ptr_nonnull(strstr(r->out, "\"ratings\": {\"x\": [1, 2, 3, 4, 5], "
+                                         "\"y\": [1, 1, 1, 2, 1]}"));
+    ck_assert_ptr_nonnull(strstr(r->out, "\"warnings\": []}\n"));
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--param", "cold=2", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "size: 3 users, 3 items, 6 interactions, 5 distinct "
+                                         "pairs, density 55.56%\n"));
+    ck_assert_ptr_nonnull(strstr(r->out, "time: 2020-01-15 to 2020-03-01 (46 days), 3 of 3 "
+                                         "months with interactions, busiest 2020-01 (4)\n"));
+    ck_assert_ptr_nonnull(strstr(r->out, "cold (fewer than 2 interactions): 1 users, 2 items\n"));
+    ck_assert_ptr_nonnull(strstr(r->out, "duplicates: 1 pairs occur more than once (1 extra "
+                                         "rows)\n"));
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--param", "cold=0", NULL });
+    expect_failure(r, "cold");
+    tu_cli_run(r, (const char *[]){ "stats", "--json", NULL });
+    expect_failure(r, "--data PATH is required");
+    free(r);
+}
+END_TEST
+
+START_TEST(stats_warns_of_a_misread_file)
+{
+    /* A header that names the rating and timestamp columns the wrong way
+     * round (the loader trusts a header; read by position it would refuse
+     * epoch-sized ratings itself): the ratings are seconds since 1970. */
+    const char *data = write_text("swapped.csv", "userId,movieId,rating,timestamp\n"
+                                                 "1,10,1500000000,4\n1,11,1500000100,3\n"
+                                                 "2,10,1500000200,5\n");
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--json", "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->err, "librec: warning: the ratings look like Unix times "
+                                         "(1500000000 to 1500000256): is the timestamp column "
+                                         "read as the rating? (--columns)\n"));
+    ck_assert_ptr_nonnull(strstr(r->out, "\"warnings\": [\"the ratings look like Unix times"));
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--format", "csv", "--columns",
+                                    "user,item,timestamp,rating", "--json", "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_str_eq(r->err, "");
+    ck_assert_float_near(tu_json_num(r->out, "rating_max"), 5, 0);
+    free(r);
+}
+END_TEST
+
+START_TEST(stats_plots_are_well_formed_svg)
+{
+    /* A file name with every XML special character and a byte that is not
+     * UTF-8: the titles that show it must still make well-formed files. */
+    const char *data = six_rows_csv("a&b<\"c'>\xff.csv");
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s", tu_tmp_path("plots"));
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--plot", dir, NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    static const char *const charts[] = { "long_tail", "user_activity", "item_activity",
+                                          "ratings", "months" };
+    static char text[65536], why[200];
+    for (size_t k = 0; k < sizeof charts / sizeof *charts; k++) {
+        snprintf(path, sizeof path, "%s/%s.svg", dir, charts[k]);
+        tu_slurp(path, text, sizeof text);
+        ck_assert_msg(strstr(text, "<svg "), "%s: %s", path, text);
+        ck_assert_msg(tu_xml_well_formed(text, why, sizeof why), "%s: %s", path, why);
+        ck_assert_ptr_nonnull(strstr(text, "a&amp;b&lt;&quot;c&apos;&gt;?.csv: "));
+        ck_assert_ptr_nonnull(strstr(r->err, path));
+    }
+    /* The long tail passes through (20%, 66.67%) on 0-100 axes: 3 items,
+     * the top one holds 4 of 6 rows. */
+    snprintf(path, sizeof path, "%s/long_tail.svg", dir);
+    tu_slurp(path, text, sizeof text);
+    ck_assert_ptr_nonnull(strstr(text, ">top 20%: 67%</text>"));
+    ck_assert_ptr_nonnull(strstr(text, ">this data (Gini 0.33)</text>"));
+    /* A directory that cannot be made: one line naming it, exit 1. */
+    snprintf(path, sizeof path, "%s/long_tail.svg/sub", dir);
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--plot", path, "--quiet", NULL });
+    ck_assert_int_eq(r->code, 1);
+    ck_assert_ptr_nonnull(strstr(r->err, "librec: --plot: cannot create directory"));
+    free(r);
+}
+END_TEST
+
 Suite *rec_cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -813,6 +921,9 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, progress_shows_steps_epochs_and_no_nan);
     tcase_add_test(tc, every_load_says_what_it_read);
     tcase_add_test(tc, eval_on_a_given_test_file);
+    tcase_add_test(tc, stats_counts_a_crafted_file_by_hand);
+    tcase_add_test(tc, stats_warns_of_a_misread_file);
+    tcase_add_test(tc, stats_plots_are_well_formed_svg);
     suite_add_tcase(s, tc);
     return s;
 }

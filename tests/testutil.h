@@ -68,6 +68,12 @@ void tu_cli_run(tu_cli *r, const char *const *args);
 /* The number after "key": in a JSON text (NAN when absent). */
 double tu_json_num(const char *json, const char *key);
 
+/* 1 if text is well-formed XML (one root element, tags nested and matched,
+ * attributes quoted and unique per tag, '&' only in the five named or
+ * numeric entities, no '<' in text or values, no control characters), else
+ * 0 with the first fault and its byte offset in why. */
+int tu_xml_well_formed(const char *text, char *why, size_t n);
+
 #define ck_assert_float_near(a, b, tol) ck_assert_double_le(fabs((double)(a) - (double)(b)), (tol))
 
 #endif

@@ -7,7 +7,7 @@
 
 typedef struct cli_opts {
     const char *model, *data, *format, *out, *load, *user, *item;
-    const char *split, *test, *protocol, *metrics;
+    const char *split, *test, *protocol, *metrics, *plot;
     rec_params *params, *load_opts;
     size_t k;
     uint64_t seed;
@@ -35,6 +35,8 @@ int cli_load_data(const cli_opts *o, rec_dataset **d);
 rec_progress_fn cli_progress_fn(cli_progress *p, const rec_model *m, int quiet,
                                 const char *prefix);
 void cli_json_str(FILE *f, const char *s);
+/* Length of the well-formed UTF-8 sequence at s, 0 if there is none. */
+int cli_utf8_len(const unsigned char *s);
 /* v as a JSON number, or for NaN and infinities `null, "why": why` (the
  * caller is inside an object). */
 void cli_json_num(FILE *f, double v, const char *why);
@@ -45,5 +47,7 @@ void cli_tmp_guard(const char *out);
 void cli_tmp_sweep(const char *out, int quiet);
 /* `librec eval` (cli_eval.c). */
 int cli_eval(cli_opts *o);
+/* `librec stats` (cli_stats.c). */
+int cli_stats(cli_opts *o);
 
 #endif

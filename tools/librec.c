@@ -151,6 +151,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             VALUE(protocol);
         else if (!strcmp(a, "--metrics"))
             VALUE(metrics);
+        else if (!strcmp(a, "--plot"))
+            VALUE(plot);
         else if (!strcmp(a, "--columns") || !strcmp(a, "--delimiter") || !strcmp(a, "--header")) {
             if (!need_value(i, argc, argv))
                 return 2;
@@ -223,7 +225,7 @@ int cli_load_data(const cli_opts *o, rec_dataset **d)
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
  * forms, surrogates or code points past U+10FFFF), 0 if there is none. */
-static int utf8_len(const unsigned char *s)
+int cli_utf8_len(const unsigned char *s)
 {
     if (s[0] < 0x80)
         return 1;
@@ -246,7 +248,7 @@ void cli_json_str(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        int n = utf8_len(p);
+        int n = cli_utf8_len(p);
         if (*p == '"' || *p == '\\')
             fprintf(f, "\\%c", *p);
         else if (*p < 0x20)
@@ -418,6 +420,9 @@ static void usage(FILE *f)
             "              [--param KEY=VALUE ...] [--seed N] [--json]\n"
             "  librec recommend --load FILE.lrm --user ID [-k 10] [--json]\n"
             "  librec similar --load FILE.lrm --item ID [-k 10] [--json]\n"
+            "  librec stats --data PATH [--format F] [--param cold=5] [--json] [--plot DIR]\n"
+            "              what the data holds: sizes, long tail, activity, ratings, months,\n"
+            "              cold and duplicates, and signs of a misread file\n"
             "  librec models              list the model kinds\n"
             "  librec help [MODEL]        this text, or a model's parameters\n"
             "formats: auto csv tsv pairs movielens goodbooks lightgcn;"
@@ -455,6 +460,8 @@ int main(int argc, char **argv)
             rc = cmd_query(&o, 0);
         else if (!strcmp(cmd, "similar"))
             rc = cmd_query(&o, 1);
+        else if (!strcmp(cmd, "stats"))
+            rc = cli_stats(&o);
         else
             rc = cli_usage_error("unknown command '%s'", cmd);
     }
