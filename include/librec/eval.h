@@ -22,7 +22,13 @@
  *                    items' training-user vectors (intra-list diversity);
  *   novelty@K        mean over a top-K list of log2(users / users of item),
  *                    the self-information of the item's training popularity
- *                    (an item nobody trained on counts as one user).
+ *                    (an item nobody trained on counts as one user);
+ *   serendipity@K    share of a top-K list that is relevant and absent from
+ *                    the top K a popularity baseline (items by training
+ *                    users, ties to the lower index) gives the same user
+ *                    under the same protocol: it skips the user's training
+ *                    items under "full", ranks the same candidates under
+ *                    "sampled:N" (Ge et al. 2010, relevant and unexpected).
  * Per-user metrics are averaged over the users evaluated for them.
  *
  * Relevant items of a user are the user's distinct test items.  Users and

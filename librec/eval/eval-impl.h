@@ -26,7 +26,8 @@ typedef enum rec_metric_kind {
     REC_M_AUC,
     REC_M_COVERAGE,
     REC_M_DIVERSITY,
-    REC_M_NOVELTY
+    REC_M_NOVELTY,
+    REC_M_SERENDIPITY
 } rec_metric_kind;
 
 typedef struct rec_metric {

@@ -17,7 +17,7 @@
 #define NCHUNKS 64
 
 /* flags[] bits per item while a user is being evaluated */
-enum { F_SEEN = 1, F_TEST = 2, F_NEG = 4 };
+enum { F_SEEN = 1, F_TEST = 2, F_NEG = 4, F_POP = 8 };
 
 typedef struct chunk_out {
     rec_status st;
@@ -41,6 +41,7 @@ typedef struct ctx {
     int need_rank, need_rating, listk;
     int rates;                 /* the model's score_pair is a rating */
     const int64_t *iptr, *deg; /* item -> training users (CSR), degrees */
+    const int32_t *poporder;   /* [nitems] items by training users desc, index asc */
     const int32_t *iusers;
     _Atomic int32_t *minpos;   /* [nitems] best list position of each item */
     double *sum;               /* [NCHUNKS * nmet] */
@@ -185,9 +186,69 @@ static void add(const ctx *c, int chunk, size_t k, double v)
     c->cnt[(size_t)chunk * c->nmet + k]++;
 }
 
+/* Popularity first: more training users, then the lower index (the
+ * popularity model's own tie rule). */
+static int pop_before(const int64_t *deg, int32_t a, int32_t b)
+{
+    return deg[a] != deg[b] ? deg[a] > deg[b] : a < b;
+}
+
+/* Serendipity of list[0..n): the share of it that is relevant and absent
+ * from the top n a popularity baseline would give the same user under the
+ * same protocol (Ge et al., RecSys 2010: unexpected and useful).  The
+ * baseline ranks by training users; with the full protocol it skips the
+ * user's training items, with the sampled one it ranks the same candidates
+ * cand[0..nc).  Marks the baseline's items F_POP and clears them again. */
+static double serendipity(const ctx *c, scratch *s, size_t n, const scored *cand, size_t nc)
+{
+    if (n == 0)
+        return NAN;
+    int32_t nb = 0;
+    if (c->full) {
+        for (int32_t r = 0; r < c->m->nitems && (size_t)nb < n; r++) {
+            int32_t i = c->poporder[r];
+            if (!(s->flags[i] & F_SEEN)) {
+                s->flags[i] |= F_POP;
+                nb++;
+            }
+        }
+    } else {
+        /* n passes of a selection over nc candidates: n and nc are small
+         * (K and sampled:N) and this keeps no extra scratch. */
+        for (size_t t = 0; t < n; t++) {
+            int32_t best = -1;
+            for (size_t j = 0; j < nc; j++) {
+                int32_t i = cand[j].i;
+                if (!(s->flags[i] & F_POP) && (best < 0 || pop_before(c->deg, i, best)))
+                    best = i;
+            }
+            if (best < 0)
+                break;
+            s->flags[best] |= F_POP;
+        }
+    }
+    size_t hits = 0;
+    for (size_t p = 0; p < n; p++) {
+        uint8_t f = s->flags[s->list[p]];
+        int relevant = (f & F_TEST) && (!c->full || !(f & F_SEEN));
+        hits += relevant && !(f & F_POP);
+    }
+    if (c->full) {
+        for (int32_t r = 0, left = nb; left > 0; r++)
+            if (s->flags[c->poporder[r]] & F_POP) {
+                s->flags[c->poporder[r]] &= (uint8_t)~F_POP;
+                left--;
+            }
+    } else {
+        for (size_t j = 0; j < nc; j++)
+            s->flags[cand[j].i] &= (uint8_t)~F_POP;
+    }
+    return (double)hits / (double)n;
+}
+
 /* Positional and list metrics of one user. */
 static void score_metrics(const ctx *c, int chunk, scratch *s, size_t nrel, int64_t nneg,
-                          size_t listn)
+                          size_t listn, const scored *cand, size_t nc)
 {
     for (size_t k = 0; k < c->nmet; k++) {
         const rec_metric *mt = &c->met[k];
@@ -225,6 +286,7 @@ static void score_metrics(const ctx *c, int chunk, scratch *s, size_t nrel, int6
         case REC_M_NOVELTY:
             add(c, chunk, k, rec_metric_novelty(s->list, ln, c->deg, c->m->nusers));
             break;
+        case REC_M_SERENDIPITY: add(c, chunk, k, serendipity(c, s, ln, cand, nc)); break;
         default: break;
         }
     }
@@ -338,7 +400,7 @@ static rec_status eval_user(const ctx *c, int chunk, scratch *s, int32_t u)
                         s->list[t] = cs[t].i;
                 }
             }
-            score_metrics(c, chunk, s, nrel, nneg, listn);
+            score_metrics(c, chunk, s, nrel, nneg, listn, cs, nc);
             c->out[chunk].users++;
         }
     }
@@ -411,6 +473,16 @@ static rec_status item_users(const rec_model *m, int64_t **ptr, int64_t **deg, i
     return REC_OK;
 }
 
+/* qsort has no context argument: the degrees of the one sort in progress.
+ * Thread-local, so concurrent evaluations do not share it. */
+static _Thread_local const int64_t *pop_sort_deg;
+
+static int cmp_pop(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x == y ? 0 : pop_before(pop_sort_deg, x, y) ? -1 : 1;
+}
+
 /* The name of the first rating metric (rmse, mae) of the list; need_rating
  * says there is one. */
 static const char *rating_metric(const rec_metric *met, size_t nmet)
@@ -440,16 +512,18 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
     REC_TRY(rec_metrics_parse(metrics, fn, &met, &nmet));
     c.met = met;
     c.nmet = nmet;
-    int need_items = 0, need_cov = 0;
+    int need_items = 0, need_cov = 0, need_pop = 0;
     for (size_t k = 0; k < nmet; k++) {
         rec_metric_kind kd = met[k].kind;
         if (kd == REC_M_RMSE || kd == REC_M_MAE)
             c.need_rating = 1;
         else
             c.need_rank = 1;
-        if (kd == REC_M_COVERAGE || kd == REC_M_DIVERSITY || kd == REC_M_NOVELTY)
+        if (kd == REC_M_COVERAGE || kd == REC_M_DIVERSITY || kd == REC_M_NOVELTY ||
+            kd == REC_M_SERENDIPITY)
             c.listk = met[k].k > c.listk ? met[k].k : c.listk;
-        need_items |= kd == REC_M_DIVERSITY || kd == REC_M_NOVELTY;
+        need_items |= kd == REC_M_DIVERSITY || kd == REC_M_NOVELTY || kd == REC_M_SERENDIPITY;
+        need_pop |= kd == REC_M_SERENDIPITY;
         need_cov |= kd == REC_M_COVERAGE;
     }
     if (c.listk > m->nitems)
@@ -458,7 +532,7 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
     int32_t nu = rec_ds_num_users(test), ni = rec_ds_num_items(test);
     int32_t *umap = NULL, *imap = NULL, *eusers = NULL;
     int64_t *iptr = NULL, *deg = NULL;
-    int32_t *iusers = NULL;
+    int32_t *iusers = NULL, *poporder = NULL;
     _Atomic int32_t *minpos = NULL;
     double *sum = NULL;
     int64_t *cnt = NULL;
@@ -521,6 +595,18 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
         c.deg = deg;
         c.iusers = iusers;
     }
+    if (need_pop) {
+        poporder = rec_malloc(((size_t)m->nitems + 1) * sizeof *poporder);
+        if (!poporder) {
+            st = rec_nomem(fn);
+            goto done;
+        }
+        for (int32_t i = 0; i < m->nitems; i++)
+            poporder[i] = i;
+        pop_sort_deg = deg;
+        qsort(poporder, (size_t)m->nitems, sizeof *poporder, cmp_pop);
+        c.poporder = poporder;
+    }
     if (need_cov) {
         minpos = rec_malloc(((size_t)m->nitems + 1) * sizeof *minpos);
         if (!minpos) {
@@ -576,6 +662,7 @@ done:
         rec_free(iusers, (nnz_m + 1) * sizeof *iusers);
     }
     rec_free(minpos, ((size_t)m->nitems + 1) * sizeof *minpos);
+    rec_free(poporder, ((size_t)m->nitems + 1) * sizeof *poporder);
     if (st) {
         rec_eval_result_destroy(res);
         return st;
