@@ -901,6 +901,126 @@ START_TEST(stats_plots_are_well_formed_svg)
 }
 END_TEST
 
+/* ---- librec compare ------------------------------------------------------------ */
+
+/* 40 users in two groups of 10 items (even users i0-i9, odd users i10-i19),
+ * 7 items each in time order; every item is equally popular, so popularity
+ * falls back to the lowest indices and finds the held-out last item of 16
+ * users at k = 5 (hit@5 0.4) while item-CF finds all 40 (1.0). */
+static const char *groups_file(void)
+{
+    static char path[600];
+    snprintf(path, sizeof path, "%s", tu_tmp_path("groups.csv"));
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "user,item,timestamp\n");
+    for (int u = 0; u < 40; u++)
+        for (int j = 0; j < 7; j++)
+            fprintf(f, "u%d,i%d,%d\n", u, (u % 2) * 10 + (u * 3 + j) % 10, u * 100 + j);
+    fclose(f);
+    return path;
+}
+
+static double json_in(const char *json, const char *metric, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": {", metric);
+    const char *p = strstr(json, pat);
+    ck_assert_msg(p != NULL, "no %s in %s", metric, json);
+    return tu_json_num(p, key);
+}
+
+START_TEST(compare_identical_models_differ_by_nothing)
+{
+    const char *data = groups_file();
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "itemcf", "--model", "itemcf", "--data",
+                                    data, "--split", "last:1", "--metrics", "hit@5,ndcg@5,mrr",
+                                    "--json", "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    const char *ms[] = { "hit@5", "ndcg@5", "mrr" };
+    for (int k = 0; k < 3; k++) {
+        ck_assert_float_near(json_in(r->out, ms[k], "diff"), 0, 0);
+        ck_assert_float_near(json_in(r->out, ms[k], "ci_low"), 0, 0);
+        ck_assert_float_near(json_in(r->out, ms[k], "ci_high"), 0, 0);
+        ck_assert_float_near(json_in(r->out, ms[k], "p"), 1, 0);
+    }
+    ck_assert_float_near(tu_json_num(r->out, "users"), 40, 0);
+    ck_assert_float_near(tu_json_num(r->out, "resamples"), 1000, 0);
+    free(r);
+}
+END_TEST
+
+START_TEST(compare_a_real_difference)
+{
+    const char *data = groups_file();
+    tu_cli *r = malloc(sizeof *r), *s = malloc(sizeof *s);
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "itemcf", "--model", "popularity",
+                                    "--data", data, "--split", "last:1", "--metrics",
+                                    "hit@5,coverage@5", "--seed", "7", "--json", "--quiet",
+                                    NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_float_near(json_in(r->out, "hit@5", "a"), 1.0, 1e-9);
+    ck_assert_float_near(json_in(r->out, "hit@5", "b"), 0.4, 1e-9);
+    ck_assert_float_near(json_in(r->out, "hit@5", "diff"), 0.6, 1e-9);
+    /* Per-user differences are 24 ones and 16 zeros: the mean's standard
+     * error is sqrt(0.6 * 0.4 / 40) = 0.077, so the 95% interval is near
+     * 0.6 -+ 0.15, and far from 0. */
+    double lo = json_in(r->out, "hit@5", "ci_low"), hi = json_in(r->out, "hit@5", "ci_high");
+    ck_assert_msg(fabs(lo - 0.45) < 0.04 && fabs(hi - 0.75) < 0.04, "CI [%g, %g]", lo, hi);
+    ck_assert_double_lt(json_in(r->out, "hit@5", "p"), 0.01);
+    ck_assert_ptr_nonnull(strstr(r->out, "\"why\": \"not a per-user metric"));
+    /* Swapped, the same resamples give the negated difference and interval. */
+    tu_cli_run(s, (const char *[]){ "compare", "--model", "popularity", "--model", "itemcf",
+                                    "--data", data, "--split", "last:1", "--metrics", "hit@5",
+                                    "--seed", "7", "--json", "--quiet", NULL });
+    ck_assert_msg(s->code == 0, "%s", s->err);
+    ck_assert_float_near(json_in(s->out, "hit@5", "diff"), -0.6, 1e-9);
+    ck_assert_float_near(json_in(s->out, "hit@5", "ci_low"), -hi, 1e-12);
+    ck_assert_float_near(json_in(s->out, "hit@5", "ci_high"), -lo, 1e-12);
+    /* Seeded: the same seed gives the same output. */
+    tu_cli_run(s, (const char *[]){ "compare", "--model", "itemcf", "--model", "popularity",
+                                    "--data", data, "--split", "last:1", "--metrics",
+                                    "hit@5,coverage@5", "--seed", "7", "--json", "--quiet",
+                                    NULL });
+    ck_assert_str_eq(s->out, r->out);
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "itemcf", "--model", "popularity",
+                                    "--data", data, "--split", "last:1", "--metrics", "hit@5",
+                                    "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "itemcf (A) vs popularity (B) on "));
+    ck_assert_ptr_nonnull(strstr(r->out, "  hit@5               1.0000    0.4000    +0.6000  "));
+    ck_assert_ptr_nonnull(strstr(r->out, "<0.002\n"));
+    free(r);
+    free(s);
+}
+END_TEST
+
+START_TEST(compare_bad_command_lines)
+{
+    const char *data = groups_file();
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "itemcf", "--data", data, "--split",
+                                    "last:1", "--metrics", "hit@5", NULL });
+    expect_failure(r, "compare needs --model A --model B");
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "itemcf", "--model", "popularity",
+                                    "--data", data, "--split", "kfold:5", "--metrics", "hit@5",
+                                    NULL });
+    expect_failure(r, "--split 'kfold:5' has several");
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "a", "--model", "b", "--model", "c",
+                                    NULL });
+    expect_failure(r, "--model given more than twice");
+    tu_cli_run(r, (const char *[]){ "train", "--model", "itemcf", "--model", "popularity",
+                                    "--data", data, "--out", tu_tmp_path("x.lrm"), NULL });
+    expect_failure(r, "only compare takes two models");
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "itemcf", "--model", "popularity",
+                                    "--param-b", "neighbours=5", "--data", data, "--split",
+                                    "last:1", "--metrics", "hit@5", NULL });
+    expect_failure(r, "bad model B");
+    free(r);
+}
+END_TEST
+
 Suite *rec_cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -924,6 +1044,9 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, stats_counts_a_crafted_file_by_hand);
     tcase_add_test(tc, stats_warns_of_a_misread_file);
     tcase_add_test(tc, stats_plots_are_well_formed_svg);
+    tcase_add_test(tc, compare_identical_models_differ_by_nothing);
+    tcase_add_test(tc, compare_a_real_difference);
+    tcase_add_test(tc, compare_bad_command_lines);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,9 +6,10 @@
 #include <stdio.h>
 
 typedef struct cli_opts {
-    const char *model, *data, *format, *out, *load, *user, *item;
+    const char *model, *model2, *data, *format, *out, *load, *user, *item;
     const char *split, *test, *protocol, *metrics, *plot;
     rec_params *params, *load_opts;
+    rec_params *params_a, *params_b; /* compare: --param and --param-a (-b) */
     size_t k;
     uint64_t seed;
     int json, quiet;
@@ -47,6 +48,8 @@ void cli_tmp_guard(const char *out);
 void cli_tmp_sweep(const char *out, int quiet);
 /* `librec eval` (cli_eval.c). */
 int cli_eval(cli_opts *o);
+/* `librec compare` (cli_compare.c). */
+int cli_compare(cli_opts *o);
 /* `librec stats` (cli_stats.c). */
 int cli_stats(cli_opts *o);
 

@@ -118,7 +118,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     o->format = "auto";
     o->protocol = "full";
     o->seed = 42;
-    if (rec_params_create(&o->params) || rec_params_create(&o->load_opts))
+    if (rec_params_create(&o->params) || rec_params_create(&o->load_opts) ||
+        rec_params_create(&o->params_a) || rec_params_create(&o->params_b))
         return cli_fail(REC_E_NOMEM, NULL);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -129,7 +130,11 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             return 2;                      \
         o->field = argv[++i];              \
     } while (0)
-        if (!strcmp(a, "--model"))
+        if (!strcmp(a, "--model") && o->model2)
+            return cli_usage_error("%s", "--model given more than twice");
+        else if (!strcmp(a, "--model") && o->model)
+            VALUE(model2); /* compare's B; the other commands refuse it */
+        else if (!strcmp(a, "--model"))
             VALUE(model);
         else if (!strcmp(a, "--data"))
             VALUE(data);
@@ -161,8 +166,15 @@ int cli_parse(int argc, char **argv, cli_opts *o)
         } else if (!strcmp(a, "--param") || !strcmp(a, "-p")) {
             if (!need_value(i, argc, argv))
                 return 2;
-            if ((st = rec_params_parse(o->params, argv[++i])))
+            if ((st = rec_params_parse(o->params, argv[++i])) ||
+                (st = rec_params_parse(o->params_a, argv[i])) ||
+                (st = rec_params_parse(o->params_b, argv[i])))
                 return cli_fail(st, "--param");
+        } else if (!strcmp(a, "--param-a") || !strcmp(a, "--param-b")) {
+            if (!need_value(i, argc, argv))
+                return 2;
+            if ((st = rec_params_parse(a[8] == 'a' ? o->params_a : o->params_b, argv[++i])))
+                return cli_fail(st, a);
         } else if (!strcmp(a, "-k") || !strcmp(a, "--seed") || !strcmp(a, "--threads")) {
             if (!need_value(i, argc, argv))
                 return 2;
@@ -189,6 +201,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
 
 void cli_free(cli_opts *o)
 {
+    rec_params_destroy(o->params_a);
+    rec_params_destroy(o->params_b);
     rec_params_destroy(o->params);
     rec_params_destroy(o->load_opts);
 }
@@ -420,6 +434,10 @@ static void usage(FILE *f)
             "              [--param KEY=VALUE ...] [--seed N] [--json]\n"
             "  librec recommend --load FILE.lrm --user ID [-k 10] [--json]\n"
             "  librec similar --load FILE.lrm --item ID [-k 10] [--json]\n"
+            "  librec compare --model A --model B --data PATH --split last:1|holdout:0.2|...\n"
+            "              --metrics LIST [--param K=V (both)] [--param-a K=V] [--param-b K=V]\n"
+            "              [--protocol P] [--seed N] [--json]: A - B per metric, paired\n"
+            "              bootstrap 95%% CI over users (1000 resamples) and p-value\n"
             "  librec stats --data PATH [--format F] [--param cold=5] [--json] [--plot DIR]\n"
             "              what the data holds: sizes, long tail, activity, ratings, months,\n"
             "              cold and duplicates, and signs of a misread file\n"
@@ -451,6 +469,8 @@ int main(int argc, char **argv)
         return cmd_models(NULL);
     cli_opts o;
     int rc = cli_parse(argc - 2, argv + 2, &o);
+    if (!rc && o.model2 && strcmp(cmd, "compare"))
+        rc = cli_usage_error("%s", "--model given twice (only compare takes two models)");
     if (!rc) {
         if (!strcmp(cmd, "train"))
             rc = cmd_train(&o);
@@ -462,6 +482,8 @@ int main(int argc, char **argv)
             rc = cmd_query(&o, 1);
         else if (!strcmp(cmd, "stats"))
             rc = cli_stats(&o);
+        else if (!strcmp(cmd, "compare"))
+            rc = cli_compare(&o);
         else
             rc = cli_usage_error("unknown command '%s'", cmd);
     }

@@ -45,6 +45,8 @@ typedef struct ctx {
     const int32_t *iusers;
     _Atomic int32_t *minpos;   /* [nitems] best list position of each item */
     double *sum;               /* [NCHUNKS * nmet] */
+    double *usum;              /* [nmet * neu] per user, or NULL (not kept) */
+    int64_t *ucnt;             /* [nmet * neu] */
     int64_t *cnt;              /* [NCHUNKS * nmet] */
     chunk_out *out;            /* [NCHUNKS] */
 } ctx;
@@ -178,12 +180,17 @@ static size_t sample_negatives(const ctx *c, scratch *s, int32_t mu, int64_t ava
     return n;
 }
 
-static void add(const ctx *c, int chunk, size_t k, double v)
+/* v into metric k's sums: the chunk's, and the user's (row in eusers). */
+static void add(const ctx *c, int chunk, int64_t row, size_t k, double v)
 {
     if (isnan(v))
         return;
     c->sum[(size_t)chunk * c->nmet + k] += v;
     c->cnt[(size_t)chunk * c->nmet + k]++;
+    if (c->usum) {
+        c->usum[k * (size_t)c->neu + (size_t)row] += v;
+        c->ucnt[k * (size_t)c->neu + (size_t)row]++;
+    }
 }
 
 /* Popularity first: more training users, then the lower index (the
@@ -247,25 +254,25 @@ static double serendipity(const ctx *c, scratch *s, size_t n, const scored *cand
 }
 
 /* Positional and list metrics of one user. */
-static void score_metrics(const ctx *c, int chunk, scratch *s, size_t nrel, int64_t nneg,
-                          size_t listn, const scored *cand, size_t nc)
+static void score_metrics(const ctx *c, int chunk, int64_t row, scratch *s, size_t nrel,
+                          int64_t nneg, size_t listn, const scored *cand, size_t nc)
 {
     for (size_t k = 0; k < c->nmet; k++) {
         const rec_metric *mt = &c->met[k];
         size_t ln = listn < (size_t)mt->k ? listn : (size_t)mt->k;
         switch (mt->kind) {
-        case REC_M_HIT: add(c, chunk, k, rec_metric_hit(s->pos, nrel, nrel, mt->k)); break;
+        case REC_M_HIT: add(c, chunk, row, k, rec_metric_hit(s->pos, nrel, nrel, mt->k)); break;
         case REC_M_PRECISION:
-            add(c, chunk, k, rec_metric_precision(s->pos, nrel, nrel, mt->k));
+            add(c, chunk, row, k, rec_metric_precision(s->pos, nrel, nrel, mt->k));
             break;
-        case REC_M_RECALL: add(c, chunk, k, rec_metric_recall(s->pos, nrel, nrel, mt->k)); break;
-        case REC_M_NDCG: add(c, chunk, k, rec_metric_ndcg(s->pos, nrel, nrel, mt->k)); break;
-        case REC_M_MAP: add(c, chunk, k, rec_metric_map(s->pos, nrel, nrel, mt->k)); break;
-        case REC_M_MRR: add(c, chunk, k, rec_metric_mrr(s->pos, nrel, nrel, mt->k)); break;
+        case REC_M_RECALL: add(c, chunk, row, k, rec_metric_recall(s->pos, nrel, nrel, mt->k)); break;
+        case REC_M_NDCG: add(c, chunk, row, k, rec_metric_ndcg(s->pos, nrel, nrel, mt->k)); break;
+        case REC_M_MAP: add(c, chunk, row, k, rec_metric_map(s->pos, nrel, nrel, mt->k)); break;
+        case REC_M_MRR: add(c, chunk, row, k, rec_metric_mrr(s->pos, nrel, nrel, mt->k)); break;
         case REC_M_AUC:
             for (size_t t = 0; t < nrel; t++)
                 s->ge[t] -= s->gt[t]; /* ge becomes eq */
-            add(c, chunk, k, rec_metric_auc(s->gt, s->ge, nrel, nneg));
+            add(c, chunk, row, k, rec_metric_auc(s->gt, s->ge, nrel, nneg));
             for (size_t t = 0; t < nrel; t++)
                 s->ge[t] += s->gt[t];
             break;
@@ -281,20 +288,21 @@ static void score_metrics(const ctx *c, int chunk, scratch *s, size_t nrel, int6
             }
             break;
         case REC_M_DIVERSITY:
-            add(c, chunk, k, rec_metric_diversity(s->list, ln, c->iptr, c->iusers));
+            add(c, chunk, row, k, rec_metric_diversity(s->list, ln, c->iptr, c->iusers));
             break;
         case REC_M_NOVELTY:
-            add(c, chunk, k, rec_metric_novelty(s->list, ln, c->deg, c->m->nusers));
+            add(c, chunk, row, k, rec_metric_novelty(s->list, ln, c->deg, c->m->nusers));
             break;
-        case REC_M_SERENDIPITY: add(c, chunk, k, serendipity(c, s, ln, cand, nc)); break;
+        case REC_M_SERENDIPITY: add(c, chunk, row, k, serendipity(c, s, ln, cand, nc)); break;
         default: break;
         }
     }
 }
 
-/* One user: returns a status (the model's scoring error). */
-static rec_status eval_user(const ctx *c, int chunk, scratch *s, int32_t u)
+/* One user (row of eusers): returns a status (the model's scoring error). */
+static rec_status eval_user(const ctx *c, int chunk, scratch *s, int64_t row)
 {
+    int32_t u = c->eusers[row];
     const rec_model *m = c->m;
     int32_t mu = c->umap[u], ni = m->nitems;
     const int32_t *seen = m->seen + m->seen_ptr[mu];
@@ -327,9 +335,9 @@ static rec_status eval_user(const ctx *c, int chunk, scratch *s, int32_t u)
         double e = (double)v - c->trat[r];
         for (size_t k = 0; k < c->nmet; k++)
             if (c->met[k].kind == REC_M_RMSE)
-                add(c, chunk, k, e * e);
+                add(c, chunk, row, k, e * e);
             else if (c->met[k].kind == REC_M_MAE)
-                add(c, chunk, k, fabs(e));
+                add(c, chunk, row, k, fabs(e));
     }
     if (!st && c->need_rank && nrel > 0) {
         size_t nc = nrel, listn = 0;
@@ -400,7 +408,7 @@ static rec_status eval_user(const ctx *c, int chunk, scratch *s, int32_t u)
                         s->list[t] = cs[t].i;
                 }
             }
-            score_metrics(c, chunk, s, nrel, nneg, listn, cs, nc);
+            score_metrics(c, chunk, row, s, nrel, nneg, listn, cs, nc);
             c->out[chunk].users++;
         }
     }
@@ -418,7 +426,7 @@ static void eval_chunk(void *arg, int64_t b, int64_t e, int chunk)
     scratch s = { 0 };
     rec_status st = scratch_alloc(c, &s);
     for (int64_t k = b; k < e && !st; k++)
-        st = eval_user(c, chunk, &s, c->eusers[k]);
+        st = eval_user(c, chunk, &s, k);
     if (st) {
         c->out[chunk].st = st;
         snprintf(c->out[chunk].msg, sizeof c->out[chunk].msg, "%s", rec_last_error());
@@ -493,11 +501,10 @@ static const char *rating_metric(const rec_metric *met, size_t nmet)
     return "rmse";
 }
 
-REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
-                                const char *protocol, const char *metrics, uint64_t seed,
-                                rec_eval_result **out)
+static rec_status evaluate(const rec_model *m, const rec_dataset *test, const char *protocol,
+                           const char *metrics, uint64_t seed, rec_eval_result **out,
+                           const char *fn, int per_user)
 {
-    static const char fn[] = "rec_evaluate";
     REC_CHECK_ARG(out, fn, "out is NULL");
     *out = NULL;
     REC_CHECK_ARG(m, fn, "model is NULL");
@@ -582,6 +589,14 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
             c.maxrows = rows > c.maxrows ? rows : c.maxrows;
         }
     }
+    if (per_user) {
+        c.usum = rec_calloc(nmet * (size_t)c.neu + 1, sizeof *c.usum);
+        c.ucnt = rec_calloc(nmet * (size_t)c.neu + 1, sizeof *c.ucnt);
+        if (!c.usum || !c.ucnt) {
+            st = rec_nomem(fn);
+            goto done;
+        }
+    }
     c.umap = umap;
     c.imap = imap;
     c.eusers = eusers;
@@ -628,6 +643,22 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
         goto done;
     for (int k = 0; k < nchunks; k++)
         res->users += cout[k].users;
+    if (per_user) {
+        /* The result takes the per-user sums, and the users that have a
+         * value for some metric (the rest were skipped: no relevant item). */
+        res->kept = 1;
+        res->nu = (size_t)c.neu;
+        res->uidx = rec_malloc(((size_t)c.neu + 1) * sizeof *res->uidx);
+        if (!res->uidx) {
+            st = rec_nomem(fn);
+            goto done;
+        }
+        memcpy(res->uidx, eusers, (size_t)c.neu * sizeof *res->uidx);
+        res->usum = c.usum;
+        res->ucnt = c.ucnt;
+        c.usum = NULL;
+        c.ucnt = NULL;
+    }
     for (size_t k = 0; k < nmet; k++) {
         double s = 0;
         int64_t n = 0;
@@ -663,10 +694,26 @@ done:
     }
     rec_free(minpos, ((size_t)m->nitems + 1) * sizeof *minpos);
     rec_free(poporder, ((size_t)m->nitems + 1) * sizeof *poporder);
+    rec_free(c.usum, (nmet * (size_t)c.neu + 1) * sizeof *c.usum);
+    rec_free(c.ucnt, (nmet * (size_t)c.neu + 1) * sizeof *c.ucnt);
     if (st) {
         rec_eval_result_destroy(res);
         return st;
     }
     *out = res;
     return REC_OK;
+}
+
+REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
+                                const char *protocol, const char *metrics, uint64_t seed,
+                                rec_eval_result **out)
+{
+    return evaluate(m, test, protocol, metrics, seed, out, "rec_evaluate", 0);
+}
+
+REC_API rec_status rec_evaluate_per_user(const rec_model *m, const rec_dataset *test,
+                                         const char *protocol, const char *metrics,
+                                         uint64_t seed, rec_eval_result **out)
+{
+    return evaluate(m, test, protocol, metrics, seed, out, "rec_evaluate_per_user", 1);
 }
