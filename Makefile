@@ -194,12 +194,14 @@ demo: deps
 
 # Every workload side by side with its peer (../shared/bench), one at a time:
 # the kernels (W7 + MLP), the classical models (W4-W6, W8), the neural models
-# (W1, W2, W7's GRU).  About 25 minutes on 2 cores; run on a quiet machine.
+# (W1, W2, W7's GRU), the graph models (W3).  About 35 minutes on 2 cores;
+# run on a quiet machine.
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_SRC:%.c=$(O)/%)
 	sh bench/run.sh $(O)
 	sh bench/run_classical.sh $(O)
 	sh bench/run_models.sh $(O)
+	sh bench/run_graph.sh $(O)
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/librec \
