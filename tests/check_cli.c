@@ -453,7 +453,7 @@ START_TEST(json_stays_valid_when_a_metric_is_undefined)
                                     "last:1", "--metrics", "hit@10,rmse", "--json", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     expect_json(r->out);
-    ck_assert_msg(strstr(r->out, "\"undefined\": {}}"), "%s", r->out);
+    ck_assert_msg(strstr(r->out, "\"undefined\": {}, \"seed\": "), "%s", r->out);
     ck_assert(tu_json_num(r->out, "hit@10") > 0);
     free(r);
 }
@@ -1021,6 +1021,50 @@ START_TEST(compare_bad_command_lines)
 }
 END_TEST
 
+/* ---- librec eval --json: the folds, their times, the seed and params ------------ */
+
+START_TEST(eval_json_reports_each_fold_seed_and_params)
+{
+    const char *data = ratings_file();
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split",
+                                    "kfold:3", "--metrics", "rmse,mae", "--param", "n_epochs=5",
+                                    "--seed", "7", "--json", "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_float_near(tu_json_num(r->out, "seed"), 7, 0);
+    const char *params = strstr(r->out, "\"params\": {");
+    ck_assert_ptr_nonnull(params);
+    ck_assert_float_near(tu_json_num(params, "n_epochs"), 5, 0);    /* given */
+    ck_assert_float_near(tu_json_num(params, "n_factors"), 100, 0); /* the default */
+    ck_assert_ptr_nonnull(strstr(params, "\"biased\": true"));
+    /* Three folds, each with its times and values; the top-level values are
+     * their mean and population standard deviation. */
+    const char *p = strstr(r->out, "\"per_fold\": [");
+    ck_assert_ptr_nonnull(p);
+    double v[3], sum = 0, sq = 0;
+    for (int f = 0; f < 3; f++) {
+        char want[32];
+        snprintf(want, sizeof want, "{\"fold\": %d, ", f + 1);
+        p = strstr(p, want);
+        ck_assert_msg(p != NULL, "no fold %d in %s", f + 1, r->out);
+        ck_assert_double_ge(tu_json_num(p, "fit_seconds"), 0);
+        ck_assert_double_ge(tu_json_num(p, "test_seconds"), 0);
+        ck_assert_float_near(tu_json_num(p, "rows"), 300, 0); /* 900 rows / 3 */
+        v[f] = tu_json_num(p, "rmse");
+        sum += v[f];
+    }
+    ck_assert_ptr_null(strstr(p, "{\"fold\": 4, "));
+    double mean = sum / 3;
+    for (int f = 0; f < 3; f++)
+        sq += (v[f] - mean) * (v[f] - mean);
+    ck_assert_float_near(tu_json_num(r->out, "rmse"), mean, 2e-5);
+    const char *std = strstr(r->out, "\"std\": {");
+    ck_assert_float_near(tu_json_num(std, "rmse"), sqrt(sq / 3), 2e-5);
+    ck_assert_msg(v[0] != v[1] || v[1] != v[2], "three folds with one value: %s", r->out);
+    free(r);
+}
+END_TEST
+
 Suite *rec_cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -1047,6 +1091,7 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, compare_identical_models_differ_by_nothing);
     tcase_add_test(tc, compare_a_real_difference);
     tcase_add_test(tc, compare_bad_command_lines);
+    tcase_add_test(tc, eval_json_reports_each_fold_seed_and_params);
     suite_add_tcase(s, tc);
     return s;
 }

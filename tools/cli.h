@@ -21,6 +21,8 @@ typedef struct cli_progress {
     const rec_model *model;
 } cli_progress;
 
+/* Monotonic seconds. */
+double cli_now(void);
 int cli_parse(int argc, char **argv, cli_opts *o);
 void cli_free(cli_opts *o);
 /* Prints "librec: what: message" and returns the exit code. */

@@ -13,7 +13,7 @@
 
 #include "cli.h"
 
-static double now(void)
+double cli_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -52,7 +52,7 @@ int cli_usage_error(const char *fmt, const char *arg)
 static int progress(void *user, int epoch, int epochs, double loss)
 {
     cli_progress *p = user;
-    double t = now(), spent = t - p->phase_start;
+    double t = cli_now(), spent = t - p->phase_start;
     const char *step = rec_model_fit_step(p->model);
     double eta = epoch > 0 ? spent / epoch * (epochs - epoch) : 0;
     int fill = epochs > 0 ? epoch * 30 / epochs : 30;
@@ -75,7 +75,7 @@ static int progress(void *user, int epoch, int epochs, double loss)
 rec_progress_fn cli_progress_fn(cli_progress *p, const rec_model *m, int quiet,
                                 const char *prefix)
 {
-    p->start = p->phase_start = now();
+    p->start = p->phase_start = cli_now();
     p->prefix = prefix ? prefix : "";
     p->model = m;
     return quiet || !isatty(2) ? NULL : progress;
