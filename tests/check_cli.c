@@ -1065,6 +1065,54 @@ START_TEST(eval_json_reports_each_fold_seed_and_params)
 }
 END_TEST
 
+/* ---- librec train --plot ------------------------------------------------------ */
+
+static int count_of(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
+}
+
+START_TEST(train_plots_the_loss_of_every_epoch)
+{
+    const char *data = ratings_file();
+    char curve[600], model[600];
+    snprintf(curve, sizeof curve, "%s", tu_tmp_path("curve.svg"));
+    snprintf(model, sizeof model, "%s", tu_tmp_path("curve.lrm"));
+    tu_cli *r = malloc(sizeof *r);
+    static char text[65536], why[200];
+    /* svd: 3 epochs of its factors, then 3 of its ranking head: one line
+     * and one dot per epoch for each step. */
+    tu_cli_run(r, (const char *[]){ "train", "--model", "svd", "--data", data, "--param",
+                                    "n_epochs=3", "--out", model, "--plot", curve, NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->err, "librec: wrote "));
+    tu_slurp(curve, text, sizeof text);
+    ck_assert_msg(tu_xml_well_formed(text, why, sizeof why), "%s: %s", why, text);
+    ck_assert_ptr_nonnull(strstr(text, ">svd: training loss per epoch</text>"));
+    ck_assert_int_eq(count_of(text, "<circle "), 6);
+    ck_assert_int_eq(count_of(text, "<polyline "), 2);
+    ck_assert_ptr_nonnull(strstr(text, ">ranking head epoch</text>"));
+    /* A one-pass model has no loss: the chart says so. */
+    tu_cli_run(r, (const char *[]){ "train", "--model", "itemcf", "--data", data, "--out", model,
+                                    "--plot", curve, "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    tu_slurp(curve, text, sizeof text);
+    ck_assert_msg(tu_xml_well_formed(text, why, sizeof why), "%s: %s", why, text);
+    ck_assert_int_eq(count_of(text, "<circle "), 0);
+    ck_assert_ptr_nonnull(strstr(text, "this model reports no training loss"));
+    /* A chart that cannot be written fails the run, naming the path. */
+    snprintf(curve, sizeof curve, "%s", tu_tmp_path("no/such/dir/curve.svg"));
+    tu_cli_run(r, (const char *[]){ "train", "--model", "itemcf", "--data", data, "--out", model,
+                                    "--plot", curve, "--quiet", NULL });
+    ck_assert_int_eq(r->code, 1);
+    ck_assert_ptr_nonnull(strstr(r->err, "librec: --plot: cannot create "));
+    free(r);
+}
+END_TEST
+
 Suite *rec_cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -1092,6 +1140,7 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, compare_a_real_difference);
     tcase_add_test(tc, compare_bad_command_lines);
     tcase_add_test(tc, eval_json_reports_each_fold_seed_and_params);
+    tcase_add_test(tc, train_plots_the_loss_of_every_epoch);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -50,6 +50,22 @@ void cli_tmp_guard(const char *out);
 void cli_tmp_sweep(const char *out, int quiet);
 /* `librec eval` (cli_eval.c). */
 int cli_eval(cli_opts *o);
+/* The loss of every epoch for `librec train --plot` (cli_curve.c): a
+ * progress callback that records, then calls the bar's (bar_fn may be NULL). */
+typedef struct cli_curve {
+    const rec_model *model;
+    rec_progress_fn bar_fn;
+    void *bar;
+    size_t n, cap;
+    int *epoch;
+    double *loss;
+    char (*phase)[48];
+    int nomem;
+} cli_curve;
+int cli_curve_progress(void *user, int epoch, int epochs, double loss);
+/* The curve as SVG at path; 0, or 1 with the failure printed. */
+int cli_curve_write(const cli_curve *c, const char *path, const char *title, int quiet);
+void cli_curve_free(cli_curve *c);
 /* `librec compare` (cli_compare.c). */
 int cli_compare(cli_opts *o);
 /* `librec stats` (cli_stats.c). */

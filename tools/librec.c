@@ -331,7 +331,24 @@ static int cmd_train(cli_opts *o)
     }
     cli_progress p;
     rec_progress_fn cb = cli_progress_fn(&p, m, o->quiet, "");
-    st = rec_model_fit(m, d, cb, &p);
+    cli_curve curve = { .model = m, .bar_fn = cb, .bar = &p };
+    if (o->plot)
+        st = rec_model_fit(m, d, cli_curve_progress, &curve);
+    else
+        st = rec_model_fit(m, d, cb, &p);
+    if (st && curve.nomem)
+        st = REC_E_NOMEM;
+    if (!st && o->plot) {
+        char title[256];
+        snprintf(title, sizeof title, "%s: training loss per epoch", o->model);
+        if (cli_curve_write(&curve, o->plot, title, o->quiet)) {
+            cli_curve_free(&curve);
+            rec_dataset_destroy(d);
+            rec_model_destroy(m);
+            return 1;
+        }
+    }
+    cli_curve_free(&curve);
     if (!st) {
         cli_tmp_sweep(o->out, o->quiet);
         cli_tmp_guard(o->out);
@@ -427,7 +444,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage:\n"
             "  librec train --model NAME --data PATH [--format F] [--param KEY=VALUE ...]\n"
-            "               --out FILE.lrm [--quiet]\n"
+            "               --out FILE.lrm [--plot CURVE.svg] [--quiet]\n"
             "  librec eval --model NAME --data PATH [--format F] --split kfold:5|holdout:0.2|last:1\n"
             "              (or --test PATH: a test file in the same format and ids)\n"
             "              [--protocol full|sampled:100] --metrics rmse,mae,ndcg@10,...\n"
