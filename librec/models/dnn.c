@@ -59,6 +59,7 @@ static const rec_param_spec spec[] = {
     { "init_std", REC_PARAM_FLOAT, "0.05", 0, 10, NULL,
       "std of the normal initialisation of the embeddings" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
+    REC_MODEL_VALIDATION_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 

@@ -50,7 +50,8 @@
       "L2 penalty on the layer-0 embeddings of a batch's nodes" },                             \
     { "init_std", REC_PARAM_FLOAT, "0.1", 0, 10, NULL, "std of the normal initialisation" },   \
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },                           \
-    REC_MODEL_CHECKPOINT_KEYS
+    REC_MODEL_CHECKPOINT_KEYS,                                                                 \
+    REC_MODEL_VALIDATION_KEYS
 
 /* The model's state (m->state). */
 typedef struct rec_graphmf {

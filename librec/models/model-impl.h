@@ -56,6 +56,8 @@ struct rec_model {
     rec_idmap *users, *items;   /* private copies of the training maps */
     int32_t nusers, nitems;
     int64_t *seen_ptr;    /* [nusers+1] CSR of training items per user */
+    const rec_dataset *valid; /* during fit with valid_ratio > 0: the held-out
+                                 part (REC_MODEL_VALIDATION_KEYS), else NULL */
     int32_t *seen;        /* [seen_ptr[nusers]] sorted per user */
     size_t seen_cap;      /* allocated entries of seen */
     uint64_t fingerprint; /* of the training data */
@@ -77,8 +79,13 @@ rec_status rec_model_step_done(rec_model *m, const char *step, int i, int n, rec
 
 /* Runs the trainer (model_train.c) with the model's "epochs", "batch" and
  * "seed" keys, and "checkpoint", "checkpoint_every" and "resume" when the
- * kind has them (REC_MODEL_CHECKPOINT_KEYS); no validation.  fn names the
- * caller in an out-of-memory message. */
+ * kind has them (REC_MODEL_CHECKPOINT_KEYS).  With m->valid set (a kind
+ * with REC_MODEL_VALIDATION_KEYS fitted with valid_ratio > 0), every
+ * validate_every epochs vt->sync (when set) brings the model's scoring
+ * state up to the params, and valid_metric on m->valid (full ranking, the
+ * training items excluded) decides early stopping (patience) and which
+ * epoch's params the model ends with.  fn names the caller in an
+ * out-of-memory message. */
 rec_status rec_model_train(const rec_model *m, const rec_trainer_vt *vt, void *ctx,
                            rec_pstore *ps, rec_optim *opt, rec_progress_fn cb, void *user,
                            const char *fn);
@@ -93,6 +100,27 @@ rec_status rec_model_train(const rec_model *m, const rec_trainer_vt *vt, void *c
       "epochs between checkpoints (the last is always written)" },                             \
     { "resume", REC_PARAM_BOOL, "false", 0, 1, NULL,                                           \
       "continue fit from the checkpoint file when it exists" }
+
+/* Checks that valid_metric names one metric; *minimize (may be NULL) is 1
+ * for rmse and mae.  REC_E_INVALID naming the key otherwise. */
+rec_status rec_model_valid_metric(const rec_model *m, int *minimize);
+
+/* Validation keys, for the spec of a kind whose scores can be evaluated
+ * between epochs (through vt->sync when its scoring state is derived from
+ * the params).  rec_model_fit holds out valid_ratio of each user's rows
+ * (seeded by "seed"), trains on the rest and, after the fit, counts the
+ * held-out rows among the user's seen items again. */
+#define REC_MODEL_VALIDATION_KEYS                                                              \
+    { "valid_ratio", REC_PARAM_FLOAT, "0", 0, 0.9, NULL,                                       \
+      "share of each user's interactions held out for validation and early stopping "         \
+      "(0 = none)" },                                                                          \
+    { "valid_metric", REC_PARAM_STR, "ndcg@20", 0, 0, NULL,                                    \
+      "validation metric (rmse and mae are minimised, the others maximised)" },               \
+    { "patience", REC_PARAM_INT, "3", 0, 1e9, NULL,                                            \
+      "stop after this many validations without improvement (0 = never stop early)" },        \
+    { "validate_every", REC_PARAM_INT, "1", 1, 1e9, NULL, "epochs between validations" },    \
+    { "restore_best", REC_PARAM_BOOL, "true", 0, 1, NULL,                                      \
+      "end with the params of the best validation (false: those of the last epoch)" }
 
 /* The registry (registry.c). */
 const rec_model_vt *rec_model_vt_find(const char *kind);

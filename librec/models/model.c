@@ -126,43 +126,92 @@ REC_API const char *rec_model_kind(const rec_model *m)
     return m ? m->vt->kind : NULL;
 }
 
-/* Copies the dataset's id maps and each user's distinct training items. */
-static rec_status take_ids(rec_model *m, const rec_dataset *d)
+/* Each user's distinct items of d as the model's seen CSR (replacing any). */
+static rec_status take_seen(rec_model *m, const rec_dataset *d)
 {
-    int32_t nu = rec_ds_num_users(d), ni = rec_ds_num_items(d);
+    int32_t nu = m->nusers;
     const int64_t *ptr;
     const int32_t *items;
     REC_TRY(rec_ds_user_csr(d, &ptr, &items, NULL));
+    int64_t *sp = rec_malloc(((size_t)nu + 1) * sizeof *sp);
+    int32_t *seen = rec_malloc(((size_t)ptr[nu] + 1) * sizeof *seen);
+    if (!sp || !seen) {
+        rec_free(sp, ((size_t)nu + 1) * sizeof *sp);
+        rec_free(seen, ((size_t)ptr[nu] + 1) * sizeof *seen);
+        return rec_nomem("rec_model_fit");
+    }
+    int64_t w = 0;
+    sp[0] = 0;
+    for (int32_t u = 0; u < nu; u++) {
+        int64_t b = w;
+        memcpy(seen + w, items + ptr[u], (size_t)(ptr[u + 1] - ptr[u]) * sizeof *items);
+        qsort(seen + b, (size_t)(ptr[u + 1] - ptr[u]), sizeof *seen, rec_cmp_i32);
+        for (int64_t j = ptr[u]; j < ptr[u + 1]; j++) {
+            int32_t it = seen[b + (j - ptr[u])];
+            if (w == b || seen[w - 1] != it)
+                seen[w++] = it;
+        }
+        sp[u + 1] = w;
+    }
+    if (m->seen_ptr) {
+        rec_free(m->seen, m->seen_cap * sizeof *m->seen);
+        rec_free(m->seen_ptr, ((size_t)nu + 1) * sizeof *m->seen_ptr);
+    }
+    m->seen_ptr = sp;
+    m->seen = seen;
+    m->seen_cap = (size_t)ptr[nu] + 1;
+    return REC_OK;
+}
+
+/* Copies the dataset's id maps and each user's distinct training items. */
+static rec_status take_ids(rec_model *m, const rec_dataset *d)
+{
     /* Copies, not references: the dataset's maps may grow after the fit. */
     if (rec_idmap_clone(rec_ds_user_map(d), &m->users) ||
         rec_idmap_clone(rec_ds_item_map(d), &m->items))
         return rec_nomem("rec_model_fit");
-    m->nusers = nu;
-    m->nitems = ni;
-    m->seen_ptr = rec_malloc(((size_t)nu + 1) * sizeof *m->seen_ptr);
-    m->seen = rec_malloc(((size_t)ptr[nu] + 1) * sizeof *m->seen);
-    if (!m->seen_ptr || !m->seen) {
-        rec_free(m->seen_ptr, ((size_t)nu + 1) * sizeof *m->seen_ptr);
-        rec_free(m->seen, ((size_t)ptr[nu] + 1) * sizeof *m->seen);
-        m->seen_ptr = NULL;
-        m->seen = NULL;
-        return rec_nomem("rec_model_fit");
+    m->nusers = rec_ds_num_users(d);
+    m->nitems = rec_ds_num_items(d);
+    return take_seen(m, d);
+}
+
+static int has_key(const rec_model *m, const char *key)
+{
+    for (size_t i = 0; i < m->vt->nspec; i++)
+        if (!strcmp(m->vt->spec[i].key, key))
+            return 1;
+    return 0;
+}
+
+/* The kind's fit, on all of train or (valid_ratio > 0) on the rows a seeded
+ * per-user split keeps, the rest in m->valid for rec_model_train; the seen
+ * items are all of train's afterwards either way. */
+static rec_status fit_kind(rec_model *m, const rec_dataset *train, rec_progress_fn cb,
+                           void *user)
+{
+    double vr = has_key(m, "valid_ratio") ? rec_model_flt(m, "valid_ratio") : 0;
+    if (vr <= 0)
+        return m->vt->fit(m, train, cb, user);
+    REC_TRY(rec_model_valid_metric(m, NULL));
+    char how[64];
+    snprintf(how, sizeof how, "user:%.17g", vr);
+    rec_dataset *tr = NULL, *va = NULL;
+    rec_status st = rec_dataset_split(train, how, 0, (uint64_t)rec_model_int(m, "seed"), &tr, &va);
+    if (!st)
+        st = take_seen(m, tr);
+    if (!st) {
+        m->valid = va;
+        st = m->vt->fit(m, tr, cb, user);
+        m->valid = NULL;
     }
-    int64_t w = 0;
-    m->seen_ptr[0] = 0;
-    for (int32_t u = 0; u < nu; u++) {
-        int64_t b = w;
-        memcpy(m->seen + w, items + ptr[u], (size_t)(ptr[u + 1] - ptr[u]) * sizeof *items);
-        qsort(m->seen + b, (size_t)(ptr[u + 1] - ptr[u]), sizeof *m->seen, rec_cmp_i32);
-        for (int64_t j = ptr[u]; j < ptr[u + 1]; j++) {
-            int32_t it = m->seen[b + (j - ptr[u])];
-            if (w == b || m->seen[w - 1] != it)
-                m->seen[w++] = it;
-        }
-        m->seen_ptr[u + 1] = w;
+    if (!st || st == REC_E_CANCELLED) {
+        rec_status ss = take_seen(m, train);
+        if (ss)
+            st = ss;
     }
-    m->seen_cap = (size_t)ptr[nu] + 1;
-    return REC_OK;
+    rec_dataset_destroy(tr);
+    rec_dataset_destroy(va);
+    return st;
 }
 
 REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_progress_fn cb,
@@ -177,7 +226,7 @@ REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_pro
     if (!st) {
         m->fingerprint = rec_ds_fingerprint(train);
         m->step = "epoch";
-        st = m->vt->fit(m, train, cb, user);
+        st = fit_kind(m, train, cb, user);
         m->step = NULL;
     }
     if (st && st != REC_E_CANCELLED) {

@@ -37,6 +37,7 @@ static const rec_param_spec spec[] = {
     { "epochs", REC_PARAM_INT, "200", 1, 100000, NULL, "passes over the users" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
     REC_MODEL_CHECKPOINT_KEYS,
+    REC_MODEL_VALIDATION_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 

@@ -53,6 +53,7 @@ static const rec_param_spec spec[] = {
       "row-sparse embedding gradients (lazy Adam); false: dense Adam as PyTorch's default" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
     REC_MODEL_CHECKPOINT_KEYS,
+    REC_MODEL_VALIDATION_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -189,6 +190,12 @@ typedef struct fitctx {
 
 /* Before each epoch: each user's top unseen items (hard negatives) from the
  * index of the current vectors. */
+/* Validation scores through the vectors (rec_model_train). */
+static rec_status sync_vectors(void *ctx)
+{
+    return compute_vectors(((fitctx *)ctx)->m);
+}
+
 static rec_status refresh_hard(void *ctx, int epoch)
 {
     (void)epoch;
@@ -364,7 +371,8 @@ static rec_status tt_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb,
     if (!st)
         st = rec_graph_create(&c.g);
     if (!st) {
-        rec_trainer_vt vt = { .n_examples = nr, .step = step, .begin_epoch = refresh_hard };
+        rec_trainer_vt vt = { .n_examples = nr, .step = step, .begin_epoch = refresh_hard,
+                              .sync = sync_vectors };
         st = rec_model_train(m, &vt, &c, ((twotower *)m->state)->ps, c.opt, cb, user, FN);
     }
     rec_graph_destroy(c.g);
