@@ -1095,6 +1095,18 @@ START_TEST(train_plots_the_loss_of_every_epoch)
     ck_assert_int_eq(count_of(text, "<circle "), 6);
     ck_assert_int_eq(count_of(text, "<polyline "), 2);
     ck_assert_ptr_nonnull(strstr(text, ">ranking head epoch</text>"));
+    /* A fit that validates: the validation metric of each validated epoch
+     * in a second panel (mf, 4 epochs, validated every 2). */
+    tu_cli_run(r, (const char *[]){ "train", "--model", "mf", "--data", data, "--param",
+                                    "epochs=4", "--param", "valid_ratio=0.2", "--param",
+                                    "validate_every=2", "--param", "patience=0", "--out", model,
+                                    "--plot", curve, "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    tu_slurp(curve, text, sizeof text);
+    ck_assert_msg(tu_xml_well_formed(text, why, sizeof why), "%s: %s", why, text);
+    ck_assert_ptr_nonnull(strstr(text, ">validation ndcg@20</text>"));
+    ck_assert_int_eq(count_of(text, "<circle "), 4 + 2);
+    ck_assert_int_eq(count_of(text, "<polyline "), 2);
     /* A one-pass model has no loss: the chart says so. */
     tu_cli_run(r, (const char *[]){ "train", "--model", "itemcf", "--data", data, "--out", model,
                                     "--plot", curve, "--quiet", NULL });

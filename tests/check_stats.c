@@ -166,7 +166,7 @@ START_TEST(warnings_name_the_misreading)
     rec_dataset *d;
     ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
     for (int k = 0; k < 6; k++) {
-        char u[8], i[8];
+        char u[16], i[16];
         snprintf(u, sizeof u, "%d", k % 3);
         snprintf(i, sizeof i, "%d", k % 2);
         ck_assert_int_eq(rec_dataset_add(d, u, i, 1.5e9 + k * 1000, 4), REC_OK);
@@ -180,7 +180,7 @@ START_TEST(warnings_name_the_misreading)
     ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
     ck_assert_int_eq(rec_dataset_add(d, "user", "item", NAN, REC_NO_TIME), REC_OK);
     for (int k = 0; k < 6; k++) {
-        char u[8], i[8];
+        char u[16], i[16];
         snprintf(u, sizeof u, "%d", k % 3);
         snprintf(i, sizeof i, "%d", k % 4);
         ck_assert_int_eq(rec_dataset_add(d, u, i, NAN, REC_NO_TIME), REC_OK);
@@ -193,7 +193,7 @@ START_TEST(warnings_name_the_misreading)
     /* The item column is a row number. */
     ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
     for (int k = 0; k < 6; k++) {
-        char u[8], i[8];
+        char u[16], i[16];
         snprintf(u, sizeof u, "u%d", k % 2);
         snprintf(i, sizeof i, "%d", k);
         ck_assert_int_eq(rec_dataset_add(d, u, i, NAN, REC_NO_TIME), REC_OK);

@@ -58,8 +58,9 @@ typedef struct cli_curve {
     void *bar;
     size_t n, cap;
     int *epoch;
-    double *loss;
+    double *loss, *valid;  /* valid: the epoch's validation, NAN when none */
     char (*phase)[48];
+    char valid_name[48];
     int nomem;
 } cli_curve;
 int cli_curve_progress(void *user, int epoch, int epochs, double loss);

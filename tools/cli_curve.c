@@ -1,7 +1,9 @@
 /* `librec train --plot curve.svg`: the training loss of each epoch, recorded
  * from the progress callback rec_model_fit calls after every epoch (the one
  * trainer loop, rec_model_train, reports each epoch's loss there), one line
- * per step the model names (svd: "epoch", then "ranking head epoch"). */
+ * per step the model names (svd: "epoch", then "ranking head epoch"); and
+ * below it, when the fit validates (valid_ratio > 0), the validation metric
+ * of each validated epoch (rec_model_fit_valid). */
 #include "cli.h"
 
 #include <errno.h>
@@ -25,7 +27,10 @@ int cli_curve_progress(void *user, int epoch, int epochs, double loss)
         char(*ph)[48] = realloc(c->phase, cap * sizeof *ph);
         if (ph)
             c->phase = ph;
-        if (!e || !l || !ph) {
+        double *v = realloc(c->valid, cap * sizeof *v);
+        if (v)
+            c->valid = v;
+        if (!e || !l || !ph || !v) {
             c->nomem = 1;
             return 1; /* stop: the curve could not be kept */
         }
@@ -35,6 +40,13 @@ int cli_curve_progress(void *user, int epoch, int epochs, double loss)
     c->epoch[c->n] = epoch;
     c->loss[c->n] = loss;
     snprintf(c->phase[c->n], sizeof c->phase[c->n], "%s", step ? step : "epoch");
+    const char *metric;
+    int ve;
+    double vv;
+    rec_model_fit_valid(c->model, &metric, &ve, &vv);
+    c->valid[c->n] = metric && ve == epoch ? vv : NAN;
+    if (metric)
+        snprintf(c->valid_name, sizeof c->valid_name, "%s", metric);
     c->n++;
     return c->bar_fn ? c->bar_fn(c->bar, epoch, epochs, loss) : 0;
 }
@@ -44,6 +56,7 @@ void cli_curve_free(cli_curve *c)
     free(c->epoch);
     free(c->loss);
     free(c->phase);
+    free(c->valid);
 }
 
 int cli_curve_write(const cli_curve *c, const char *path, const char *title, int quiet)
@@ -61,12 +74,22 @@ int cli_curve_write(const cli_curve *c, const char *path, const char *title, int
     int any = isfinite(ylo);
     if (!any)
         ylo = 0, yhi = 1;
+    double vlo = INFINITY, vhi = -INFINITY;
+    for (size_t j = 0; j < c->n; j++)
+        if (isfinite(c->valid[j])) {
+            vlo = c->valid[j] < vlo ? c->valid[j] : vlo;
+            vhi = c->valid[j] > vhi ? c->valid[j] : vhi;
+        }
+    int validated = isfinite(vlo);
     svg g;
-    if (svg_open(&g, path, 720, 440, title)) {
+    if (svg_open(&g, path, 720, validated ? 700 : 440, title)) {
         fprintf(stderr, "librec: --plot: cannot create %s: %s\n", path, strerror(errno));
         return 1;
     }
-    svg_axes(&g, 0, xmax, ylo < 0 ? ylo : 0, yhi, "epoch", "training loss", NULL, 0, 0);
+    if (validated)
+        g.bottom = 330; /* the loss on top, the validation metric below */
+    svg_axes(&g, 0, xmax, ylo < 0 ? ylo : 0, yhi, validated ? "" : "epoch", "training loss",
+             NULL, 0, 0);
     double *x = malloc((c->n + 1) * sizeof *x), *y = malloc((c->n + 1) * sizeof *y);
     if (!x || !y) {
         free(x);
@@ -95,6 +118,22 @@ int cli_curve_write(const cli_curve *c, const char *path, const char *title, int
     if (!any)
         svg_text(&g, xmax / 2, 0.5, "this model reports no training loss (one pass, no epochs)",
                  "middle");
+    if (validated) {
+        size_t n = 0;
+        for (size_t j = 0; j < c->n; j++)
+            if (isfinite(c->valid[j])) {
+                x[n] = c->epoch[j];
+                y[n++] = c->valid[j];
+            }
+        char label[96];
+        snprintf(label, sizeof label, "validation %s", c->valid_name);
+        g.top = 390;
+        g.bottom = g.h - 50;
+        g.legends = 0;
+        svg_axes(&g, 0, xmax, vlo < 0 ? vlo : 0, vhi, "epoch", label, NULL, 0, 0);
+        svg_line(&g, x, y, n, colors[2], 0, label);
+        svg_points(&g, x, y, n, 2.5, colors[2], NULL);
+    }
     free(x);
     free(y);
     if (svg_close(&g)) {

@@ -62,6 +62,8 @@ struct rec_model {
     size_t seen_cap;      /* allocated entries of seen */
     uint64_t fingerprint; /* of the training data */
     const char *step;     /* what progress counts during fit (rec_model_fit_step) */
+    int valid_epoch;      /* epoch of the latest validation (0: none yet) */
+    double valid_value;   /* its valid_metric (rec_model_fit_valid) */
 };
 
 /* Param getters bound to the model's spec. */
