@@ -173,6 +173,8 @@ static int run(const cli_opts *o, const char *kind, const rec_params *p, const c
 
 int cli_compare(cli_opts *o)
 {
+    if (!o->protocol)
+        o->protocol = "full";
     if (!o->model || !o->model2 || !o->split || !o->metrics)
         return cli_usage_error("%s", "compare needs --model A --model B, --data PATH, "
                                      "--split HOW and --metrics LIST");

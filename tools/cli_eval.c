@@ -74,6 +74,16 @@ static void json_value(rec_param_type t, const char *text)
         cli_json_str(stdout, text);
 }
 
+/* The key an old name stands for ("n_epochs" -> "epochs"), else key. */
+static const char *canonical(const char *key)
+{
+    const char *alias, *canon;
+    for (size_t i = 0; rec_params_alias_at(i, &alias, &canon) == REC_OK; i++)
+        if (!strcmp(alias, key))
+            return canon;
+    return key;
+}
+
 /* Every param of the kind as used: the command line's value, else the
  * default (so a run can be repeated from its JSON alone). */
 static void json_params(const cli_opts *o)
@@ -92,7 +102,7 @@ static void json_params(const cli_opts *o)
         rec_param_type given = t;
         int found = 0;
         for (size_t i = 0; !found && rec_params_key(o->params, i, &k, &given) == REC_OK; i++)
-            found = !strcmp(k, key);
+            found = !strcmp(canonical(k), key);
         if (!found) {
             json_value(t, def);
             continue;
@@ -101,13 +111,13 @@ static void json_params(const cli_opts *o)
         double fv;
         int bv;
         const char *sv;
-        if (given == REC_PARAM_INT && rec_params_get_int(o->params, key, &iv) == REC_OK)
+        if (given == REC_PARAM_INT && rec_params_get_int(o->params, k, &iv) == REC_OK)
             printf("%lld", (long long)iv);
-        else if (given == REC_PARAM_FLOAT && rec_params_get_float(o->params, key, &fv) == REC_OK)
+        else if (given == REC_PARAM_FLOAT && rec_params_get_float(o->params, k, &fv) == REC_OK)
             printf("%.10g", fv);
-        else if (given == REC_PARAM_BOOL && rec_params_get_bool(o->params, key, &bv) == REC_OK)
+        else if (given == REC_PARAM_BOOL && rec_params_get_bool(o->params, k, &bv) == REC_OK)
             printf("%s", bv ? "true" : "false");
-        else if (rec_params_get_str(o->params, key, &sv) == REC_OK)
+        else if (rec_params_get_str(o->params, k, &sv) == REC_OK)
             cli_json_str(stdout, sv);
         else
             printf("null");
@@ -277,6 +287,9 @@ static int eval_on_test(cli_opts *o)
 
 int cli_eval(cli_opts *o)
 {
+    /* Held-out cold items are ranked among the cold items unless told otherwise. */
+    if (!o->protocol)
+        o->protocol = o->split && !strncmp(o->split, "cold-items:", 11) ? "cold" : "full";
     if (o->test && o->model && o->metrics)
         return eval_on_test(o);
     if (!o->model || !(o->split || o->test) || !o->metrics)
