@@ -139,7 +139,7 @@ $(O)/bin/librec: $(TOOL_SRC) $(wildcard tools/*.h) $(HEADERS) $(O)/librec.a
 	$(CC) $(PUB_CFLAGS) $(LDSAN) -o $@ $(TOOL_SRC) $(O)/librec.a $(LIBS)
 endif
 
-$(O)/examples/%: examples/%.c $(HEADERS) $(O)/librec.a
+$(O)/examples/%: examples/%.c $(wildcard examples/*.h) $(HEADERS) $(O)/librec.a
 	@mkdir -p $(dir $@)
 	$(CC) $(PUB_CFLAGS) $(LDSAN) -o $@ $< $(O)/librec.a $(LIBS)
 
@@ -204,8 +204,7 @@ check-headers: $(HEADERS)
 # The learning path, in order, on the generated default dataset.
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@for e in $(EXAMPLE_SRC:examples/%.c=%); do \
-	  echo "######## $$e"; $(O)/examples/$$e || exit 1; done
+	@sh scripts/demo.sh $(O) $(EXAMPLE_SRC)
 
 # Every workload side by side with its peer (../shared/bench), one at a time:
 # the kernels (W7 + MLP), the classical models (W4-W6, W8), the neural models

@@ -31,6 +31,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "progress.h"
+
 #define CHECK(call)                                                                 \
     do {                                                                            \
         rec_status st_ = (call);                                                    \
@@ -109,7 +111,7 @@ static void run(const row *r, const rec_dataset *train, const rec_dataset *test)
     rec_params_destroy(p);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    CHECK(rec_model_fit(m, train, NULL, NULL));
+    CHECK(rec_model_fit(m, train, show_progress, (void *)r->label));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     rec_eval_result *res;
     CHECK(rec_evaluate(m, test, "full", "auc,hit@10,ndcg@10", 1, &res));

@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "progress.h"
+
 #define CHECK(call)                                                                       \
     do {                                                                                  \
         rec_status st_ = (call);                                                          \
@@ -95,7 +97,7 @@ static rec_model *run(const char *what, const char *ufeat, const char *ifeat, co
     CHECK(rec_params_set_int(p, "epochs", epochs));
     CHECK(rec_model_create(&m, "twotower", p));
     rec_params_destroy(p);
-    CHECK(rec_model_fit(m, train, NULL, NULL));
+    CHECK(rec_model_fit(m, train, show_progress, (void *)what));
     rec_eval_result *r;
     double rc, nd;
     CHECK(rec_evaluate(m, test, "full", "recall@10,ndcg@10", 0, &r));

@@ -494,7 +494,7 @@ START_TEST(json_stays_valid_when_a_metric_is_undefined)
                                     "last:1", "--metrics", "hit@10,rmse", "--json", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     expect_json(r->out);
-    ck_assert_msg(strstr(r->out, "\"undefined\": {}}"), "%s", r->out);
+    ck_assert_msg(strstr(r->out, "\"undefined\": {}, \"seed\": "), "%s", r->out);
     ck_assert(tu_json_num(r->out, "hit@10") > 0);
     free(r);
 }
@@ -1168,6 +1168,339 @@ START_TEST(recommend_rules_deny_allow_boost_cap_mmr)
 }
 END_TEST
 
+/* ---- librec stats ------------------------------------------------------------ */
+
+/* Six rows worked out by hand (check_stats.c has every value): 3 users, 3
+ * items, (u1, i1) twice, item counts 4, 1, 1 (Gini 1/3), January to March
+ * 2020 with the leap day's last second in February. */
+static const char *six_rows_csv(const char *name)
+{
+    return write_text(name, "userId,movieId,rating,timestamp\n"
+                            "u1,i1,5,1579046400\nu1,i2,3,1579046401\nu1,i1,4,1579046402\n"
+                            "u2,i1,4,1579046403\nu2,i3,2,1583020799\nu3,i1,1,1583020800\n");
+}
+
+START_TEST(stats_counts_a_crafted_file_by_hand)
+{
+    const char *data = six_rows_csv("six.csv");
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_float_near(tu_json_num(r->out, "users"), 3, 0);
+    ck_assert_float_near(tu_json_num(r->out, "items"), 3, 0);
+    ck_assert_float_near(tu_json_num(r->out, "interactions"), 6, 0);
+    ck_assert_float_near(tu_json_num(r->out, "pairs"), 5, 0);
+    ck_assert_float_near(tu_json_num(r->out, "duplicate_rows"), 1, 0);
+    ck_assert_float_near(tu_json_num(r->out, "gini"), 1.0 / 3, 1e-9);
+    ck_assert_float_near(tu_json_num(r->out, "user_p90"), 2.8, 1e-9);
+    ck_assert_float_near(tu_json_num(r->out, "cold_users"), 3, 0);
+    ck_assert_ptr_nonnull(strstr(r->out, "\"months\": {\"x\": [\"2020-01\", \"2020-02\", "
+                                         "\"2020-03\"], \"y\": [4, 1, 1]}"));
+    ck_assert_ptr_nonnull(strstr(r->out, "\"ratings\": {\"x\": [1, 2, 3, 4, 5], "
+                                         "\"y\": [1, 1, 1, 2, 1]}"));
+    ck_assert_ptr_nonnull(strstr(r->out, "\"warnings\": []}\n"));
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--param", "cold=2", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "size: 3 users, 3 items, 6 interactions, 5 distinct "
+                                         "pairs, density 55.56%\n"));
+    ck_assert_ptr_nonnull(strstr(r->out, "time: 2020-01-15 to 2020-03-01 (46 days), 3 of 3 "
+                                         "months with interactions, busiest 2020-01 (4)\n"));
+    ck_assert_ptr_nonnull(strstr(r->out, "cold (fewer than 2 interactions): 1 users, 2 items\n"));
+    ck_assert_ptr_nonnull(strstr(r->out, "duplicates: 1 pairs occur more than once (1 extra "
+                                         "rows)\n"));
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--param", "cold=0", NULL });
+    expect_failure(r, "cold");
+    tu_cli_run(r, (const char *[]){ "stats", "--json", NULL });
+    expect_failure(r, "--data PATH is required");
+    free(r);
+}
+END_TEST
+
+START_TEST(stats_warns_of_a_misread_file)
+{
+    /* A header that names the rating and timestamp columns the wrong way
+     * round (the loader trusts a header; read by position it would refuse
+     * epoch-sized ratings itself): the ratings are seconds since 1970. */
+    const char *data = write_text("swapped.csv", "userId,movieId,rating,timestamp\n"
+                                                 "1,10,1500000000,4\n1,11,1500000100,3\n"
+                                                 "2,10,1500000200,5\n");
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--json", "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->err, "librec: warning: the ratings look like Unix times "
+                                         "(1500000000 to 1500000256): is the timestamp column "
+                                         "read as the rating? (--columns)\n"));
+    ck_assert_ptr_nonnull(strstr(r->out, "\"warnings\": [\"the ratings look like Unix times"));
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--format", "csv", "--columns",
+                                    "user,item,timestamp,rating", "--json", "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_str_eq(r->err, "");
+    ck_assert_float_near(tu_json_num(r->out, "rating_max"), 5, 0);
+    free(r);
+}
+END_TEST
+
+START_TEST(stats_plots_are_well_formed_svg)
+{
+    /* A file name with every XML special character and a byte that is not
+     * UTF-8: the titles that show it must still make well-formed files. */
+    const char *data = six_rows_csv("a&b<\"c'>\xff.csv");
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s", tu_tmp_path("plots"));
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--plot", dir, NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    static const char *const charts[] = { "long_tail", "user_activity", "item_activity",
+                                          "ratings", "months" };
+    static char text[65536], why[200];
+    for (size_t k = 0; k < sizeof charts / sizeof *charts; k++) {
+        snprintf(path, sizeof path, "%s/%s.svg", dir, charts[k]);
+        tu_slurp(path, text, sizeof text);
+        ck_assert_msg(strstr(text, "<svg "), "%s: %s", path, text);
+        ck_assert_msg(tu_xml_well_formed(text, why, sizeof why), "%s: %s", path, why);
+        ck_assert_ptr_nonnull(strstr(text, "a&amp;b&lt;&quot;c&apos;&gt;?.csv: "));
+        ck_assert_ptr_nonnull(strstr(r->err, path));
+    }
+    /* The long tail passes through (20%, 66.67%) on 0-100 axes: 3 items,
+     * the top one holds 4 of 6 rows. */
+    snprintf(path, sizeof path, "%s/long_tail.svg", dir);
+    tu_slurp(path, text, sizeof text);
+    ck_assert_ptr_nonnull(strstr(text, ">top 20%: 67%</text>"));
+    ck_assert_ptr_nonnull(strstr(text, ">this data (Gini 0.33)</text>"));
+    /* A directory that cannot be made: one line naming it, exit 1. */
+    snprintf(path, sizeof path, "%s/long_tail.svg/sub", dir);
+    tu_cli_run(r, (const char *[]){ "stats", "--data", data, "--plot", path, "--quiet", NULL });
+    ck_assert_int_eq(r->code, 1);
+    ck_assert_ptr_nonnull(strstr(r->err, "librec: --plot: cannot create directory"));
+    free(r);
+}
+END_TEST
+
+/* ---- librec compare ------------------------------------------------------------ */
+
+/* 40 users in two groups of 10 items (even users i0-i9, odd users i10-i19),
+ * 7 items each in time order; every item is equally popular, so popularity
+ * falls back to the lowest indices and finds the held-out last item of 16
+ * users at k = 5 (hit@5 0.4) while item-CF finds all 40 (1.0). */
+static const char *groups_file(void)
+{
+    static char path[600];
+    snprintf(path, sizeof path, "%s", tu_tmp_path("groups.csv"));
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "user,item,timestamp\n");
+    for (int u = 0; u < 40; u++)
+        for (int j = 0; j < 7; j++)
+            fprintf(f, "u%d,i%d,%d\n", u, (u % 2) * 10 + (u * 3 + j) % 10, u * 100 + j);
+    fclose(f);
+    return path;
+}
+
+static double json_in(const char *json, const char *metric, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": {", metric);
+    const char *p = strstr(json, pat);
+    ck_assert_msg(p != NULL, "no %s in %s", metric, json);
+    return tu_json_num(p, key);
+}
+
+START_TEST(compare_identical_models_differ_by_nothing)
+{
+    const char *data = groups_file();
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "itemcf", "--model", "itemcf", "--data",
+                                    data, "--split", "last:1", "--metrics", "hit@5,ndcg@5,mrr",
+                                    "--json", "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    const char *ms[] = { "hit@5", "ndcg@5", "mrr" };
+    for (int k = 0; k < 3; k++) {
+        ck_assert_float_near(json_in(r->out, ms[k], "diff"), 0, 0);
+        ck_assert_float_near(json_in(r->out, ms[k], "ci_low"), 0, 0);
+        ck_assert_float_near(json_in(r->out, ms[k], "ci_high"), 0, 0);
+        ck_assert_float_near(json_in(r->out, ms[k], "p"), 1, 0);
+    }
+    ck_assert_float_near(tu_json_num(r->out, "users"), 40, 0);
+    ck_assert_float_near(tu_json_num(r->out, "resamples"), 1000, 0);
+    free(r);
+}
+END_TEST
+
+START_TEST(compare_a_real_difference)
+{
+    const char *data = groups_file();
+    tu_cli *r = malloc(sizeof *r), *s = malloc(sizeof *s);
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "itemcf", "--model", "popularity",
+                                    "--data", data, "--split", "last:1", "--metrics",
+                                    "hit@5,coverage@5", "--seed", "7", "--json", "--quiet",
+                                    NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_float_near(json_in(r->out, "hit@5", "a"), 1.0, 1e-9);
+    ck_assert_float_near(json_in(r->out, "hit@5", "b"), 0.4, 1e-9);
+    ck_assert_float_near(json_in(r->out, "hit@5", "diff"), 0.6, 1e-9);
+    /* Per-user differences are 24 ones and 16 zeros: the mean's standard
+     * error is sqrt(0.6 * 0.4 / 40) = 0.077, so the 95% interval is near
+     * 0.6 -+ 0.15, and far from 0. */
+    double lo = json_in(r->out, "hit@5", "ci_low"), hi = json_in(r->out, "hit@5", "ci_high");
+    ck_assert_msg(fabs(lo - 0.45) < 0.04 && fabs(hi - 0.75) < 0.04, "CI [%g, %g]", lo, hi);
+    ck_assert_double_lt(json_in(r->out, "hit@5", "p"), 0.01);
+    ck_assert_ptr_nonnull(strstr(r->out, "\"why\": \"not a per-user metric"));
+    /* Swapped, the same resamples give the negated difference and interval. */
+    tu_cli_run(s, (const char *[]){ "compare", "--model", "popularity", "--model", "itemcf",
+                                    "--data", data, "--split", "last:1", "--metrics", "hit@5",
+                                    "--seed", "7", "--json", "--quiet", NULL });
+    ck_assert_msg(s->code == 0, "%s", s->err);
+    ck_assert_float_near(json_in(s->out, "hit@5", "diff"), -0.6, 1e-9);
+    ck_assert_float_near(json_in(s->out, "hit@5", "ci_low"), -hi, 1e-12);
+    ck_assert_float_near(json_in(s->out, "hit@5", "ci_high"), -lo, 1e-12);
+    /* Seeded: the same seed gives the same output. */
+    tu_cli_run(s, (const char *[]){ "compare", "--model", "itemcf", "--model", "popularity",
+                                    "--data", data, "--split", "last:1", "--metrics",
+                                    "hit@5,coverage@5", "--seed", "7", "--json", "--quiet",
+                                    NULL });
+    ck_assert_str_eq(s->out, r->out);
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "itemcf", "--model", "popularity",
+                                    "--data", data, "--split", "last:1", "--metrics", "hit@5",
+                                    "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "itemcf (A) vs popularity (B) on "));
+    ck_assert_ptr_nonnull(strstr(r->out, "  hit@5               1.0000    0.4000    +0.6000  "));
+    ck_assert_ptr_nonnull(strstr(r->out, "<0.002\n"));
+    free(r);
+    free(s);
+}
+END_TEST
+
+START_TEST(compare_bad_command_lines)
+{
+    const char *data = groups_file();
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "itemcf", "--data", data, "--split",
+                                    "last:1", "--metrics", "hit@5", NULL });
+    expect_failure(r, "compare needs --model A --model B");
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "itemcf", "--model", "popularity",
+                                    "--data", data, "--split", "kfold:5", "--metrics", "hit@5",
+                                    NULL });
+    expect_failure(r, "--split 'kfold:5' has several");
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "a", "--model", "b", "--model", "c",
+                                    NULL });
+    expect_failure(r, "--model given more than twice");
+    tu_cli_run(r, (const char *[]){ "train", "--model", "itemcf", "--model", "popularity",
+                                    "--data", data, "--out", tu_tmp_path("x.lrm"), NULL });
+    expect_failure(r, "only compare takes two models");
+    tu_cli_run(r, (const char *[]){ "compare", "--model", "itemcf", "--model", "popularity",
+                                    "--param-b", "neighbours=5", "--data", data, "--split",
+                                    "last:1", "--metrics", "hit@5", NULL });
+    expect_failure(r, "bad model B");
+    free(r);
+}
+END_TEST
+
+/* ---- librec eval --json: the folds, their times, the seed and params ------------ */
+
+START_TEST(eval_json_reports_each_fold_seed_and_params)
+{
+    const char *data = ratings_file();
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--split",
+                                    "kfold:3", "--metrics", "rmse,mae", "--param", "n_epochs=5",
+                                    "--seed", "7", "--json", "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_float_near(tu_json_num(r->out, "seed"), 7, 0);
+    const char *params = strstr(r->out, "\"params\": {");
+    ck_assert_ptr_nonnull(params);
+    /* given by an old name, reported by its own */
+    ck_assert_float_near(tu_json_num(params, "epochs"), 5, 0);
+    ck_assert_float_near(tu_json_num(params, "dim"), 100, 0); /* the default */
+    ck_assert_ptr_nonnull(strstr(params, "\"biased\": true"));
+    /* Three folds, each with its times and values; the top-level values are
+     * their mean and population standard deviation. */
+    const char *p = strstr(r->out, "\"per_fold\": [");
+    ck_assert_ptr_nonnull(p);
+    double v[3], sum = 0, sq = 0;
+    for (int f = 0; f < 3; f++) {
+        char want[32];
+        snprintf(want, sizeof want, "{\"fold\": %d, ", f + 1);
+        p = strstr(p, want);
+        ck_assert_msg(p != NULL, "no fold %d in %s", f + 1, r->out);
+        ck_assert_double_ge(tu_json_num(p, "fit_seconds"), 0);
+        ck_assert_double_ge(tu_json_num(p, "test_seconds"), 0);
+        ck_assert_float_near(tu_json_num(p, "rows"), 300, 0); /* 900 rows / 3 */
+        v[f] = tu_json_num(p, "rmse");
+        sum += v[f];
+    }
+    ck_assert_ptr_null(strstr(p, "{\"fold\": 4, "));
+    double mean = sum / 3;
+    for (int f = 0; f < 3; f++)
+        sq += (v[f] - mean) * (v[f] - mean);
+    ck_assert_float_near(tu_json_num(r->out, "rmse"), mean, 2e-5);
+    const char *std = strstr(r->out, "\"std\": {");
+    ck_assert_float_near(tu_json_num(std, "rmse"), sqrt(sq / 3), 2e-5);
+    ck_assert_msg(v[0] != v[1] || v[1] != v[2], "three folds with one value: %s", r->out);
+    free(r);
+}
+END_TEST
+
+/* ---- librec train --plot ------------------------------------------------------ */
+
+static int count_of(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
+}
+
+START_TEST(train_plots_the_loss_of_every_epoch)
+{
+    const char *data = ratings_file();
+    char curve[600], model[600];
+    snprintf(curve, sizeof curve, "%s", tu_tmp_path("curve.svg"));
+    snprintf(model, sizeof model, "%s", tu_tmp_path("curve.lrm"));
+    tu_cli *r = malloc(sizeof *r);
+    static char text[65536], why[200];
+    /* svd: 3 epochs of its factors, then 3 of its ranking head: one line
+     * and one dot per epoch for each step. */
+    tu_cli_run(r, (const char *[]){ "train", "--model", "svd", "--data", data, "--param",
+                                    "n_epochs=3", "--out", model, "--plot", curve, NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->err, "librec: wrote "));
+    tu_slurp(curve, text, sizeof text);
+    ck_assert_msg(tu_xml_well_formed(text, why, sizeof why), "%s: %s", why, text);
+    ck_assert_ptr_nonnull(strstr(text, ">svd: training loss per epoch</text>"));
+    ck_assert_int_eq(count_of(text, "<circle "), 6);
+    ck_assert_int_eq(count_of(text, "<polyline "), 2);
+    ck_assert_ptr_nonnull(strstr(text, ">ranking head epoch</text>"));
+    /* A fit that validates: the validation metric of each validated epoch
+     * in a second panel (mf, 4 epochs, validated every 2). */
+    tu_cli_run(r, (const char *[]){ "train", "--model", "mf", "--data", data, "--param",
+                                    "epochs=4", "--param", "valid_ratio=0.2", "--param",
+                                    "validate_every=2", "--param", "patience=0", "--out", model,
+                                    "--plot", curve, "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    tu_slurp(curve, text, sizeof text);
+    ck_assert_msg(tu_xml_well_formed(text, why, sizeof why), "%s: %s", why, text);
+    ck_assert_ptr_nonnull(strstr(text, ">validation ndcg@20</text>"));
+    ck_assert_int_eq(count_of(text, "<circle "), 4 + 2);
+    ck_assert_int_eq(count_of(text, "<polyline "), 2);
+    /* A one-pass model has no loss: the chart says so. */
+    tu_cli_run(r, (const char *[]){ "train", "--model", "itemcf", "--data", data, "--out", model,
+                                    "--plot", curve, "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    tu_slurp(curve, text, sizeof text);
+    ck_assert_msg(tu_xml_well_formed(text, why, sizeof why), "%s: %s", why, text);
+    ck_assert_int_eq(count_of(text, "<circle "), 0);
+    ck_assert_ptr_nonnull(strstr(text, "this model reports no training loss"));
+    /* A chart that cannot be written fails the run, naming the path. */
+    snprintf(curve, sizeof curve, "%s", tu_tmp_path("no/such/dir/curve.svg"));
+    tu_cli_run(r, (const char *[]){ "train", "--model", "itemcf", "--data", data, "--out", model,
+                                    "--plot", curve, "--quiet", NULL });
+    ck_assert_int_eq(r->code, 1);
+    ck_assert_ptr_nonnull(strstr(r->err, "librec: --plot: cannot create "));
+    free(r);
+}
+END_TEST
+
 Suite *rec_cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -1195,6 +1528,14 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, recommend_users_answers_many_users_as_json_lines);
     tcase_add_test(tc, recommend_rules_deny_allow_boost_cap_mmr);
     tcase_add_test(tc, distributed_needs_an_mpi_build);
+    tcase_add_test(tc, stats_counts_a_crafted_file_by_hand);
+    tcase_add_test(tc, stats_warns_of_a_misread_file);
+    tcase_add_test(tc, stats_plots_are_well_formed_svg);
+    tcase_add_test(tc, compare_identical_models_differ_by_nothing);
+    tcase_add_test(tc, compare_a_real_difference);
+    tcase_add_test(tc, compare_bad_command_lines);
+    tcase_add_test(tc, eval_json_reports_each_fold_seed_and_params);
+    tcase_add_test(tc, train_plots_the_loss_of_every_epoch);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -7,6 +7,7 @@
 #include <librec/librec.h>
 #include <librec/eval.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "eval/eval-impl.h"
@@ -634,6 +635,167 @@ START_TEST(allocation_failures_leak_nothing)
 }
 END_TEST
 
+/* serendipity@K on the known model.  Training users per item: i0 2, i1 1,
+ * i2 1, i3 1, i4 2, i5 1, so the popularity baseline's order is
+ * i0 i4 i1 i2 i3 i5.
+ *   full:    u0 lists {i2,i4}, baseline {i4,i2}: i2 relevant but expected;
+ *            u1 {i1,i0}, baseline {i0,i1}: i0 expected;
+ *            u2 {i1,i5}, baseline {i4,i1}: i5 relevant and unexpected: 1/2.
+ *   sampled: the baseline ranks the same candidates: u0 {i4,i2}, u1
+ *            {i0,i1}, u2 {i0,i4}; u2 lists {i0,i5}: i5 unexpected: 1/2. */
+START_TEST(serendipity_by_hand)
+{
+    rec_model *m;
+    rec_dataset *train, *test;
+    known_model(&m, &train, &test, KNOWN_PAIRS);
+    rec_eval_result *r;
+    ck_assert_int_eq(rec_evaluate(m, test, "full", "serendipity@2,precision@2", 1, &r), REC_OK);
+    expect(r, "serendipity@2", (0 + 0 + 0.5) / 3);
+    expect(r, "precision@2", 0.5); /* never below serendipity: a share of the hits */
+    rec_eval_result_destroy(r);
+    ck_assert_int_eq(rec_evaluate(m, test, "sampled:4", "serendipity@2", 9, &r), REC_OK);
+    expect(r, "serendipity@2", (0 + 0 + 0.5) / 3);
+    rec_eval_result_destroy(r);
+    /* At K = 6 every baseline list holds every item a user may get: nothing
+     * is unexpected. */
+    ck_assert_int_eq(rec_evaluate(m, test, "full", "serendipity@6", 1, &r), REC_OK);
+    expect(r, "serendipity@6", 0);
+    rec_eval_result_destroy(r);
+    ck_assert_int_eq(rec_evaluate(m, test, "full", "serendipity", 1, &r), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'serendipity' needs a cutoff"));
+    ck_assert_int_eq(rec_evaluate(m, test, "full", "surprise@2", 1, &r), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "novelty@K, serendipity@K)"));
+    long k;
+    for (k = 1; k < 1000; k++) {
+        tu_alloc_install();
+        tu_alloc_fail_at(k);
+        rec_status st = rec_evaluate(m, test, "full", "serendipity@2", 0, &r);
+        if (st == REC_OK)
+            rec_eval_result_destroy(r);
+        long long live = tu_alloc_live();
+        tu_alloc_remove();
+        ck_assert_msg(live == 0, "allocation %ld: %lld bytes leaked", k, live);
+        if (st == REC_OK)
+            break;
+        ck_assert_int_eq(st, REC_E_NOMEM);
+    }
+    ck_assert_int_gt(k, 5);
+    rec_model_destroy(m);
+    rec_dataset_destroy(train);
+    rec_dataset_destroy(test);
+}
+END_TEST
+
+/* The popularity model is its own baseline: it recommends nothing a
+ * popularity baseline would not, so its serendipity is 0 while its
+ * precision is not (no pair repeats, so its counts are training users). */
+START_TEST(popularity_has_no_serendipity)
+{
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    for (int u = 0; u < 60; u++)
+        for (int i = 0; i < 40; i++)
+            if ((u * 7 + i * i) % 5 < 2 || i < u % 7) {
+                char us[16], is[16];
+                snprintf(us, sizeof us, "u%d", u);
+                snprintf(is, sizeof is, "i%d", i);
+                ck_assert_int_eq(rec_dataset_add(d, us, is, NAN, u * 100 + i), REC_OK);
+            }
+    rec_dataset *train, *test;
+    ck_assert_int_eq(rec_dataset_split(d, "holdout:0.3", 0, 5, &train, &test), REC_OK);
+    rec_model *m;
+    ck_assert_int_eq(rec_model_create(&m, "popularity", NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m, train, NULL, NULL), REC_OK);
+    rec_eval_result *r;
+    ck_assert_int_eq(rec_evaluate(m, test, "full", "serendipity@5,precision@5", 1, &r), REC_OK);
+    expect(r, "serendipity@5", 0);
+    double p;
+    ck_assert_int_eq(rec_eval_result_get(r, "precision@5", &p), REC_OK);
+    ck_assert_double_gt(p, 0.05);
+    rec_eval_result_destroy(r);
+    rec_model_destroy(m);
+    rec_dataset_destroy(train);
+    rec_dataset_destroy(test);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* Per-user parts: the test dataset holds u2, u0, u1 in that order, so the
+ * users come back as indices 0, 1, 2 = u2, u0, u1.  hit@1: only u0 ranks
+ * a relevant item first.  rmse (prediction 5 - 5 * table): squared errors
+ * u2 4.5^2 + 1^2 (2 rows), u0 2.5^2 + 2.5^2 (2), u1 1^2 (1).  Every metric but coverage is its
+ * parts' sum over their count. */
+START_TEST(per_user_parts_by_hand)
+{
+    rec_model *m;
+    rec_dataset *train, *test;
+    known_model(&m, &train, &test, KNOWN_RATING);
+    rec_eval_result *r;
+    ck_assert_int_eq(rec_evaluate_per_user(m, test, "full", all_metrics, 1, &r), REC_OK);
+    const int32_t *users;
+    const double *sums;
+    const int64_t *counts;
+    size_t n, nmet;
+    ck_assert_int_eq(rec_eval_result_user_parts(r, 2, &users, &sums, &counts, &n), REC_OK);
+    ck_assert_uint_eq(n, 3);
+    for (int j = 0; j < 3; j++)
+        ck_assert_int_eq(users[j], j);
+    ck_assert_double_eq(sums[0], 0);
+    ck_assert_double_eq(sums[1], 1);
+    ck_assert_double_eq(sums[2], 0);
+    ck_assert_int_eq((int)counts[1], 1);
+    ck_assert_int_eq(rec_eval_result_user_parts(r, 0, NULL, &sums, &counts, NULL), REC_OK);
+    ck_assert_float_near(sums[0], 21.25, 1e-9);
+    ck_assert_float_near(sums[1], 12.5, 1e-9);
+    ck_assert_float_near(sums[2], 1, 1e-9);
+    ck_assert_int_eq((int)counts[0], 2);
+    ck_assert_int_eq((int)counts[2], 1);
+    rec_eval_result_count(r, &nmet);
+    for (size_t k = 0; k < nmet; k++) {
+        const char *name;
+        double v, s = 0;
+        int64_t c = 0;
+        rec_eval_result_metric(r, k, &name, &v, NULL);
+        ck_assert_int_eq(rec_eval_result_user_parts(r, k, NULL, &sums, &counts, NULL), REC_OK);
+        for (int j = 0; j < 3; j++) {
+            s += sums[j];
+            c += counts[j];
+        }
+        if (!strcmp(name, "coverage@2")) {
+            ck_assert_int_eq((int)c, 0);
+            continue;
+        }
+        double want = !strcmp(name, "rmse") ? sqrt(s / c) : s / c;
+        ck_assert_msg(fabs(v - want) < 1e-9, "%s: %.9f, parts give %.9f", name, v, want);
+    }
+    ck_assert_int_eq(rec_eval_result_user_parts(r, nmet, NULL, NULL, NULL, NULL), REC_E_RANGE);
+    rec_eval_result *plain;
+    ck_assert_int_eq(rec_evaluate(m, test, "full", "hit@1", 1, &plain), REC_OK);
+    ck_assert_int_eq(rec_eval_result_user_parts(plain, 0, NULL, NULL, NULL, &n), REC_E_STATE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "rec_evaluate_per_user"));
+    rec_eval_result_destroy(plain);
+    rec_eval_result_destroy(r);
+    long k;
+    for (k = 1; k < 1000; k++) {
+        tu_alloc_install();
+        tu_alloc_fail_at(k);
+        rec_status st = rec_evaluate_per_user(m, test, "sampled:3", all_metrics, 0, &r);
+        if (st == REC_OK)
+            rec_eval_result_destroy(r);
+        long long live = tu_alloc_live();
+        tu_alloc_remove();
+        ck_assert_msg(live == 0, "allocation %ld: %lld bytes leaked", k, live);
+        if (st == REC_OK)
+            break;
+        ck_assert_int_eq(st, REC_E_NOMEM);
+    }
+    ck_assert_int_gt(k, 5);
+    rec_model_destroy(m);
+    rec_dataset_destroy(train);
+    rec_dataset_destroy(test);
+}
+END_TEST
+
 Suite *rec_eval_suite(void)
 {
     Suite *s = suite_create("eval");
@@ -651,6 +813,9 @@ Suite *rec_eval_suite(void)
     tcase_add_test(tc, folds_merge_to_mean_and_std);
     tcase_add_test(tc, errors_name_the_argument);
     tcase_add_test(tc, allocation_failures_leak_nothing);
+    tcase_add_test(tc, serendipity_by_hand);
+    tcase_add_test(tc, popularity_has_no_serendipity);
+    tcase_add_test(tc, per_user_parts_by_hand);
     suite_add_tcase(s, tc);
     return s;
 }

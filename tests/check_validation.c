@@ -139,6 +139,70 @@ START_TEST(test_bad_validation_keys)
 }
 END_TEST
 
+/* What the progress callback of each epoch reads from rec_model_fit_valid. */
+typedef struct seen_valid {
+    const rec_model *m;
+    int n, epoch[8];
+    double value[8];
+    const char *metric;
+} seen_valid;
+
+static int record_valid(void *user, int epoch, int epochs, double loss)
+{
+    (void)epochs, (void)loss;
+    seen_valid *s = user;
+    ck_assert_int_eq(rec_model_fit_valid(s->m, &s->metric, &s->epoch[s->n], &s->value[s->n]),
+                     REC_OK);
+    ck_assert_int_eq(epoch, s->n + 1);
+    s->n++;
+    return 0;
+}
+
+/* validate_every=2 over 6 epochs: the callback of epochs 2, 4 and 6 sees
+ * that epoch's validation, 3 and 5 the one before, 1 none yet.  With lr 0
+ * nothing learns, so every validation gives the same ndcg@20. */
+START_TEST(test_progress_reads_each_validation)
+{
+    rec_dataset *d = tu_generate(60, 80, 12);
+    rec_params *p = params_of("valid_ratio=0.2 validate_every=2 patience=0 epochs=6 lr=0 dim=8");
+    struct {
+        seen_valid s;
+        rec_model *m;
+    } rec = { { 0 }, NULL };
+    ck_assert_int_eq(rec_model_create(&rec.m, "mf", p), REC_OK);
+    rec.s.m = rec.m;
+    ck_assert_int_eq(rec_model_fit(rec.m, d, record_valid, &rec.s), REC_OK);
+    ck_assert_int_eq(rec.s.n, 6);
+    ck_assert_str_eq(rec.s.metric, "ndcg@20");
+    static const int want[6] = { 0, 2, 2, 4, 4, 6 };
+    for (int e = 0; e < 6; e++)
+        ck_assert_int_eq(rec.s.epoch[e], want[e]);
+    ck_assert(isnan(rec.s.value[0]));
+    ck_assert_msg(rec.s.value[1] > 0 && rec.s.value[1] <= 1, "ndcg@20 %g", rec.s.value[1]);
+    for (int e = 2; e < 6; e++)
+        ck_assert_double_eq(rec.s.value[e], rec.s.value[1]);
+    rec_model_destroy(rec.m);
+    rec_params_destroy(p);
+    /* No validation: nothing to read, for a kind with the keys and without. */
+    const char *metric = "x";
+    int epoch = 9;
+    double value = 0;
+    ck_assert_int_eq(rec_model_create(&rec.m, "mf", NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit_valid(rec.m, &metric, &epoch, &value), REC_OK);
+    ck_assert_ptr_null(metric);
+    ck_assert_int_eq(epoch, 0);
+    ck_assert(isnan(value));
+    rec_model_destroy(rec.m);
+    ck_assert_int_eq(rec_model_create(&rec.m, "itemcf", NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(rec.m, d, NULL, NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit_valid(rec.m, &metric, NULL, NULL), REC_OK);
+    ck_assert_ptr_null(metric);
+    rec_model_destroy(rec.m);
+    ck_assert_int_eq(rec_model_fit_valid(NULL, NULL, NULL, NULL), REC_E_INVALID);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 Suite *rec_validation_suite(void)
 {
     Suite *s = suite_create("validation");
@@ -148,6 +212,7 @@ Suite *rec_validation_suite(void)
     tcase_add_test(tc, test_validation_leaves_training_alone);
     tcase_add_test(tc, test_heldout_items_stay_seen);
     tcase_add_test(tc, test_bad_validation_keys);
+    tcase_add_test(tc, test_progress_reads_each_validation);
     suite_add_tcase(s, tc);
     return s;
 }

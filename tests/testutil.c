@@ -1,5 +1,6 @@
 #include "testutil.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,4 +406,184 @@ void tu_ranks(int size, tu_rank_fn fn, void *arg, rec_status *st)
         else
             ck_assert_msg(jobs[r].st == REC_OK, "rank %d: %s", r, jobs[r].msg);
     }
+}
+
+/* ---- a minimal XML well-formedness checker (for the SVG files) ---------- */
+
+typedef struct xml_in {
+    const char *s, *p;
+    char *why;
+    size_t n;
+} xml_in;
+
+static int xml_fail(xml_in *x, const char *what)
+{
+    snprintf(x->why, x->n, "%s at byte %ld", what, (long)(x->p - x->s));
+    return 0;
+}
+
+static int xml_name(xml_in *x, const char **name, size_t *len)
+{
+    const char *b = x->p;
+    if (!(isalpha((unsigned char)*x->p) || *x->p == '_' || *x->p == ':'))
+        return xml_fail(x, "expected a name");
+    while (isalnum((unsigned char)*x->p) || strchr("_:.-", *x->p))
+        x->p++;
+    *name = b;
+    *len = (size_t)(x->p - b);
+    return 1;
+}
+
+/* Character data up to stop: entities well-formed, no '<', no control bytes. */
+static int xml_chars(xml_in *x, char stop)
+{
+    for (; *x->p && *x->p != stop; x->p++) {
+        unsigned char c = (unsigned char)*x->p;
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            return xml_fail(x, "control character");
+        if (c == '<' && stop != '<')
+            return xml_fail(x, "'<' in an attribute value");
+        if (c != '&')
+            continue;
+        const char *e = strchr(x->p, ';');
+        size_t len = e ? (size_t)(e - x->p) + 1 : 0;
+        static const char *const named[] = { "&amp;", "&lt;", "&gt;", "&quot;", "&apos;" };
+        int ok = 0;
+        for (int k = 0; k < 5; k++)
+            ok |= len == strlen(named[k]) && !strncmp(x->p, named[k], len);
+        if (!ok && len > 3 && x->p[1] == '#') {
+            const char *d = x->p + 2;
+            int hex = *d == 'x';
+            d += hex;
+            ok = d < e;
+            for (; d < e; d++)
+                ok &= hex ? isxdigit((unsigned char)*d) != 0 : isdigit((unsigned char)*d) != 0;
+        }
+        if (!ok)
+            return xml_fail(x, "a bare '&' or an unknown entity");
+        x->p = e;
+    }
+    return 1;
+}
+
+static void xml_space(xml_in *x)
+{
+    while (isspace((unsigned char)*x->p))
+        x->p++;
+}
+
+/* Skips comments and processing instructions; 0 on an unterminated one. */
+static int xml_misc(xml_in *x)
+{
+    for (;;) {
+        xml_space(x);
+        const char *end = NULL;
+        if (!strncmp(x->p, "<!--", 4))
+            end = strstr(x->p + 4, "-->");
+        else if (!strncmp(x->p, "<?", 2))
+            end = strstr(x->p + 2, "?>");
+        else
+            return 1;
+        if (!end)
+            return xml_fail(x, "unterminated comment or declaration");
+        x->p = end + (x->p[1] == '!' ? 3 : 2);
+    }
+}
+
+int tu_xml_well_formed(const char *text, char *why, size_t n)
+{
+    xml_in x = { text, text, why, n };
+    const char *open[64];
+    size_t openlen[64];
+    int depth = 0, roots = 0;
+    if (!xml_misc(&x))
+        return 0;
+    for (;;) {
+        if (depth == 0 && !xml_misc(&x))
+            return 0;
+        if (!*x.p)
+            break;
+        if (*x.p != '<') {
+            if (depth == 0)
+                return xml_fail(&x, "text outside the root element");
+            if (!xml_chars(&x, '<'))
+                return 0;
+            continue;
+        }
+        if (!strncmp(x.p, "<!--", 4) || !strncmp(x.p, "<?", 2)) {
+            if (!xml_misc(&x))
+                return 0;
+            continue;
+        }
+        x.p++;
+        const char *name;
+        size_t len;
+        if (*x.p == '/') {
+            x.p++;
+            if (!xml_name(&x, &name, &len))
+                return 0;
+            xml_space(&x);
+            if (*x.p != '>')
+                return xml_fail(&x, "expected '>' closing an end tag");
+            if (!depth || openlen[depth - 1] != len || strncmp(open[depth - 1], name, len))
+                return xml_fail(&x, "end tag does not match the open element");
+            depth--;
+            x.p++;
+            continue;
+        }
+        if (depth == 0 && roots++)
+            return xml_fail(&x, "a second root element");
+        if (!xml_name(&x, &name, &len))
+            return 0;
+        const char *attr[64];
+        size_t attrlen[64];
+        int nattr = 0;
+        for (;;) {
+            int spaced = isspace((unsigned char)*x.p) != 0;
+            xml_space(&x);
+            if (*x.p == '>' || !strncmp(x.p, "/>", 2))
+                break;
+            if (!spaced)
+                return xml_fail(&x, "attributes must be separated by space");
+            const char *an;
+            size_t al;
+            if (!xml_name(&x, &an, &al))
+                return 0;
+            for (int k = 0; k < nattr; k++)
+                if (attrlen[k] == al && !strncmp(attr[k], an, al))
+                    return xml_fail(&x, "attribute repeated in a tag");
+            if (nattr < 64) {
+                attr[nattr] = an;
+                attrlen[nattr++] = al;
+            }
+            xml_space(&x);
+            if (*x.p != '=')
+                return xml_fail(&x, "expected '=' after an attribute name");
+            x.p++;
+            xml_space(&x);
+            char q = *x.p;
+            if (q != '"' && q != '\'')
+                return xml_fail(&x, "attribute value not quoted");
+            x.p++;
+            if (!xml_chars(&x, q))
+                return 0;
+            if (*x.p != q)
+                return xml_fail(&x, "unterminated attribute value");
+            x.p++;
+        }
+        if (*x.p == '/') {
+            x.p += 2;
+            continue;
+        }
+        x.p++;
+        if (depth == 64)
+            return xml_fail(&x, "elements nested too deep for this checker");
+        open[depth] = name;
+        openlen[depth++] = len;
+    }
+    if (depth)
+        return xml_fail(&x, "element not closed at the end");
+    if (!roots)
+        return xml_fail(&x, "no root element");
+    return 1;
 }

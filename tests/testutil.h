@@ -83,6 +83,11 @@ double tu_json_num(const char *json, const char *key);
  * status, and the ranks' statuses land in st[size] (may be NULL). */
 typedef rec_status (*tu_rank_fn)(rec_comm *c, int rank, void *arg);
 void tu_ranks(int size, tu_rank_fn fn, void *arg, rec_status *st);
+/* 1 if text is well-formed XML (one root element, tags nested and matched,
+ * attributes quoted and unique per tag, '&' only in the five named or
+ * numeric entities, no '<' in text or values, no control characters), else
+ * 0 with the first fault and its byte offset in why. */
+int tu_xml_well_formed(const char *text, char *why, size_t n);
 
 #define ck_assert_float_near(a, b, tol) ck_assert_double_le(fabs((double)(a) - (double)(b)), (tol))
 

@@ -7,9 +7,10 @@
 #include <stdio.h>
 
 typedef struct cli_opts {
-    const char *model, *data, *format, *out, *load, *user, *item;
-    const char *split, *test, *protocol, *metrics;
+    const char *model, *model2, *data, *format, *out, *load, *user, *item;
+    const char *split, *test, *protocol, *metrics, *plot;
     rec_params *params, *load_opts;
+    rec_params *params_a, *params_b; /* compare: --param and --param-a (-b) */
     size_t k;
     uint64_t seed;
     int json, quiet;
@@ -26,6 +27,8 @@ typedef struct cli_progress {
     const rec_model *model;
 } cli_progress;
 
+/* Monotonic seconds. */
+double cli_now(void);
 int cli_parse(int argc, char **argv, cli_opts *o);
 void cli_free(cli_opts *o);
 /* Prints "librec: what: message" and returns the exit code. */
@@ -41,6 +44,8 @@ int cli_load_data(const cli_opts *o, rec_dataset **d);
 rec_progress_fn cli_progress_fn(cli_progress *p, const rec_model *m, int quiet,
                                 const char *prefix);
 void cli_json_str(FILE *f, const char *s);
+/* Length of the well-formed UTF-8 sequence at s, 0 if there is none. */
+int cli_utf8_len(const unsigned char *s);
 /* v as a JSON number, or for NaN and infinities `null, "why": why` (the
  * caller is inside an object). */
 void cli_json_num(FILE *f, double v, const char *why);
@@ -62,5 +67,26 @@ int cli_npy_read(const char *path, float **x, size_t *rows, size_t *cols);
 int cli_npy_write(const char *path, const float *x, size_t rows, size_t cols);
 /* `librec recommend` (cli_recommend.c). */
 int cli_recommend(cli_opts *o);
+/* The loss of every epoch for `librec train --plot` (cli_curve.c): a
+ * progress callback that records, then calls the bar's (bar_fn may be NULL). */
+typedef struct cli_curve {
+    const rec_model *model;
+    rec_progress_fn bar_fn;
+    void *bar;
+    size_t n, cap;
+    int *epoch;
+    double *loss, *valid;  /* valid: the epoch's validation, NAN when none */
+    char (*phase)[48];
+    char valid_name[48];
+    int nomem;
+} cli_curve;
+int cli_curve_progress(void *user, int epoch, int epochs, double loss);
+/* The curve as SVG at path; 0, or 1 with the failure printed. */
+int cli_curve_write(const cli_curve *c, const char *path, const char *title, int quiet);
+void cli_curve_free(cli_curve *c);
+/* `librec compare` (cli_compare.c). */
+int cli_compare(cli_opts *o);
+/* `librec stats` (cli_stats.c). */
+int cli_stats(cli_opts *o);
 
 #endif

@@ -54,7 +54,97 @@ typedef struct skipped {
     int64_t rows, users, items;
 } skipped;
 
-static void print_result(const cli_opts *o, const rec_eval_result *r, const skipped *sk)
+/* What each fold took, for --json: its result, its fit and test seconds. */
+typedef struct folds_run {
+    rec_eval_result **parts;
+    double *fit_s, *test_s;
+    int n;
+} folds_run;
+
+/* A param value as JSON: a number, true/false, or a string. */
+static void json_value(rec_param_type t, const char *text)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if ((t == REC_PARAM_INT || t == REC_PARAM_FLOAT) && *text && !*end && isfinite(v))
+        printf("%.10g", v);
+    else if (t == REC_PARAM_BOOL && (!strcmp(text, "true") || !strcmp(text, "false")))
+        printf("%s", text);
+    else
+        cli_json_str(stdout, text);
+}
+
+/* The key an old name stands for ("n_epochs" -> "epochs"), else key. */
+static const char *canonical(const char *key)
+{
+    const char *alias, *canon;
+    for (size_t i = 0; rec_params_alias_at(i, &alias, &canon) == REC_OK; i++)
+        if (!strcmp(alias, key))
+            return canon;
+    return key;
+}
+
+/* Every param of the kind as used: the command line's value, else the
+ * default (so a run can be repeated from its JSON alone). */
+static void json_params(const cli_opts *o)
+{
+    const char *key, *def, *choices, *help;
+    rec_param_type t;
+    double lo, hi;
+    printf("{");
+    for (size_t j = 0;
+         rec_model_param_at(o->model, j, &key, &t, &def, &lo, &hi, &choices, &help) == REC_OK;
+         j++) {
+        printf("%s", j ? ", " : "");
+        cli_json_str(stdout, key);
+        printf(": ");
+        const char *k;
+        rec_param_type given = t;
+        int found = 0;
+        for (size_t i = 0; !found && rec_params_key(o->params, i, &k, &given) == REC_OK; i++)
+            found = !strcmp(canonical(k), key);
+        if (!found) {
+            json_value(t, def);
+            continue;
+        }
+        int64_t iv;
+        double fv;
+        int bv;
+        const char *sv;
+        if (given == REC_PARAM_INT && rec_params_get_int(o->params, k, &iv) == REC_OK)
+            printf("%lld", (long long)iv);
+        else if (given == REC_PARAM_FLOAT && rec_params_get_float(o->params, k, &fv) == REC_OK)
+            printf("%.10g", fv);
+        else if (given == REC_PARAM_BOOL && rec_params_get_bool(o->params, k, &bv) == REC_OK)
+            printf("%s", bv ? "true" : "false");
+        else if (rec_params_get_str(o->params, k, &sv) == REC_OK)
+            cli_json_str(stdout, sv);
+        else
+            printf("null");
+    }
+    printf("}");
+}
+
+static void json_folds(const folds_run *fr)
+{
+    printf("[");
+    for (int f = 0; f < fr->n; f++) {
+        size_t n = 0;
+        int64_t users = 0, rows = 0;
+        rec_eval_result_count(fr->parts[f], &n);
+        rec_eval_result_support(fr->parts[f], &users, &rows, NULL);
+        printf("%s{\"fold\": %d, \"fit_seconds\": %.3f, \"test_seconds\": %.3f, "
+               "\"users\": %lld, \"rows\": %lld, \"metrics\": {",
+               f ? ", " : "", f + 1, fr->fit_s[f], fr->test_s[f], (long long)users,
+               (long long)rows);
+        json_metrics(fr->parts[f], n, 0);
+        printf("}}");
+    }
+    printf("]");
+}
+
+static void print_result(const cli_opts *o, const rec_eval_result *r, const skipped *sk,
+                         const folds_run *fr)
 {
     size_t n = 0;
     int folds = 1;
@@ -96,7 +186,11 @@ static void print_result(const cli_opts *o, const rec_eval_result *r, const skip
             cli_json_str(stdout, undefined_reason(name));
             first = 0;
         }
-        printf("}}\n");
+        printf("}, \"seed\": %llu, \"params\": ", (unsigned long long)o->seed);
+        json_params(o);
+        printf(", \"per_fold\": ");
+        json_folds(fr);
+        printf("}\n");
         return;
     }
     if (o->test) {
@@ -173,12 +267,16 @@ static int eval_on_test(cli_opts *o)
     if (!rc) {
         cli_progress p;
         rec_progress_fn cb = cli_progress_fn(&p, m, o->quiet, "");
+        double t0 = cli_now(), fit_s = 0, test_s = 0;
         if ((st = rec_model_fit(m, train, cb, &p)))
             rc = cli_fail_run(st, "training failed");
-        else if ((st = rec_evaluate(m, test, o->protocol, o->metrics, o->seed, &r)))
+        else if (fit_s = cli_now() - t0,
+                 (st = rec_evaluate(m, test, o->protocol, o->metrics, o->seed, &r)))
             rc = cli_fail(st, "evaluation failed");
-        else
-            print_result(o, r, &sk);
+        else {
+            test_s = cli_now() - t0 - fit_s;
+            print_result(o, r, &sk, &(folds_run){ &r, &fit_s, &test_s, 1 });
+        }
     }
     rec_eval_result_destroy(r);
     rec_model_destroy(m);
@@ -210,7 +308,10 @@ int cli_eval(cli_opts *o)
     if (rc)
         return rc;
     rec_eval_result **parts = calloc((size_t)folds, sizeof *parts);
-    if (!parts) {
+    double *secs = calloc(2 * (size_t)folds, sizeof *secs);
+    if (!parts || !secs) {
+        free(parts);
+        free(secs);
         rec_dataset_destroy(all);
         return cli_fail(REC_E_NOMEM, NULL);
     }
@@ -225,10 +326,13 @@ int cli_eval(cli_opts *o)
             st = rec_model_create(&m, o->model, o->params);
         cli_progress p;
         rec_progress_fn cb = cli_progress_fn(&p, m, o->quiet, prefix);
+        double t0 = cli_now();
         if (!st && (st = rec_model_fit(m, train, cb, &p)))
             rc = cli_fail_run(st, "training failed"); /* e.g. svd diverged: 1, not 2 */
+        secs[f] = cli_now() - t0;
         if (!st)
             st = rec_evaluate(m, test, o->protocol, o->metrics, o->seed, &parts[f]);
+        secs[folds + f] = cli_now() - t0 - secs[f];
         if (st && !rc)
             rc = cli_fail(st, "evaluation failed");
         rec_model_destroy(m);
@@ -243,13 +347,15 @@ int cli_eval(cli_opts *o)
         if (st)
             rc = cli_fail(st, "evaluation failed");
         else
-            print_result(o, r, &(skipped){ 0, 0, 0 });
+            print_result(o, r, &(skipped){ 0, 0, 0 },
+                         &(folds_run){ parts, secs, secs + folds, folds });
         if (folds > 1)
             rec_eval_result_destroy(r);
     }
     for (int f = 0; f < folds; f++)
         rec_eval_result_destroy(parts[f]);
     free(parts);
+    free(secs);
     rec_dataset_destroy(all);
     return rc;
 }

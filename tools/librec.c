@@ -13,7 +13,7 @@
 
 #include "cli.h"
 
-static double now(void)
+double cli_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -52,7 +52,7 @@ int cli_usage_error(const char *fmt, const char *arg)
 static int progress(void *user, int epoch, int epochs, double loss)
 {
     cli_progress *p = user;
-    double t = now(), spent = t - p->phase_start;
+    double t = cli_now(), spent = t - p->phase_start;
     const char *step = rec_model_fit_step(p->model);
     double eta = epoch > 0 ? spent / epoch * (epochs - epoch) : 0;
     int fill = epochs > 0 ? epoch * 30 / epochs : 30;
@@ -75,7 +75,7 @@ static int progress(void *user, int epoch, int epochs, double loss)
 rec_progress_fn cli_progress_fn(cli_progress *p, const rec_model *m, int quiet,
                                 const char *prefix)
 {
-    p->start = p->phase_start = now();
+    p->start = p->phase_start = cli_now();
     p->prefix = prefix ? prefix : "";
     p->model = m;
     return quiet || !isatty(2) ? NULL : progress;
@@ -118,7 +118,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     o->format = "auto";
     o->protocol = NULL; /* cli_eval: "cold" after a cold-items split, else "full" */
     o->seed = 42;
-    if (rec_params_create(&o->params) || rec_params_create(&o->load_opts))
+    if (rec_params_create(&o->params) || rec_params_create(&o->load_opts) ||
+        rec_params_create(&o->params_a) || rec_params_create(&o->params_b))
         return cli_fail(REC_E_NOMEM, NULL);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -129,7 +130,11 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             return 2;                      \
         o->field = argv[++i];              \
     } while (0)
-        if (!strcmp(a, "--model"))
+        if (!strcmp(a, "--model") && o->model2)
+            return cli_usage_error("%s", "--model given more than twice");
+        else if (!strcmp(a, "--model") && o->model)
+            VALUE(model2); /* compare's B; the other commands refuse it */
+        else if (!strcmp(a, "--model"))
             VALUE(model);
         else if (!strcmp(a, "--data"))
             VALUE(data);
@@ -153,6 +158,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             VALUE(protocol);
         else if (!strcmp(a, "--metrics"))
             VALUE(metrics);
+        else if (!strcmp(a, "--plot"))
+            VALUE(plot);
         else if (!strcmp(a, "--columns") || !strcmp(a, "--delimiter") || !strcmp(a, "--header")) {
             if (!need_value(i, argc, argv))
                 return 2;
@@ -161,8 +168,15 @@ int cli_parse(int argc, char **argv, cli_opts *o)
         } else if (!strcmp(a, "--param") || !strcmp(a, "-p")) {
             if (!need_value(i, argc, argv))
                 return 2;
-            if ((st = rec_params_parse(o->params, argv[++i])))
+            if ((st = rec_params_parse(o->params, argv[++i])) ||
+                (st = rec_params_parse(o->params_a, argv[i])) ||
+                (st = rec_params_parse(o->params_b, argv[i])))
                 return cli_fail(st, "--param");
+        } else if (!strcmp(a, "--param-a") || !strcmp(a, "--param-b")) {
+            if (!need_value(i, argc, argv))
+                return 2;
+            if ((st = rec_params_parse(a[8] == 'a' ? o->params_a : o->params_b, argv[++i])))
+                return cli_fail(st, a);
         } else if (!strcmp(a, "-k") || !strcmp(a, "--seed") || !strcmp(a, "--threads")) {
             if (!need_value(i, argc, argv))
                 return 2;
@@ -216,6 +230,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
 
 void cli_free(cli_opts *o)
 {
+    rec_params_destroy(o->params_a);
+    rec_params_destroy(o->params_b);
     rec_params_destroy(o->params);
     rec_params_destroy(o->load_opts);
 }
@@ -252,7 +268,7 @@ int cli_load_data(const cli_opts *o, rec_dataset **d)
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
  * forms, surrogates or code points past U+10FFFF), 0 if there is none. */
-static int utf8_len(const unsigned char *s)
+int cli_utf8_len(const unsigned char *s)
 {
     if (s[0] < 0x80)
         return 1;
@@ -275,7 +291,7 @@ void cli_json_str(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        int n = utf8_len(p);
+        int n = cli_utf8_len(p);
         if (*p == '"' || *p == '\\')
             fprintf(f, "\\%c", *p);
         else if (*p < 0x20)
@@ -352,7 +368,24 @@ static int cmd_train(cli_opts *o)
     }
     cli_progress p;
     rec_progress_fn cb = cli_progress_fn(&p, m, o->quiet, "");
-    st = rec_model_fit(m, d, cb, &p);
+    cli_curve curve = { .model = m, .bar_fn = cb, .bar = &p };
+    if (o->plot)
+        st = rec_model_fit(m, d, cli_curve_progress, &curve);
+    else
+        st = rec_model_fit(m, d, cb, &p);
+    if (st && curve.nomem)
+        st = REC_E_NOMEM;
+    if (!st && o->plot) {
+        char title[256];
+        snprintf(title, sizeof title, "%s: training loss per epoch", o->model);
+        if (cli_curve_write(&curve, o->plot, title, o->quiet)) {
+            cli_curve_free(&curve);
+            rec_dataset_destroy(d);
+            rec_model_destroy(m);
+            return 1;
+        }
+    }
+    cli_curve_free(&curve);
     if (!st) {
         cli_tmp_sweep(o->out, o->quiet);
         cli_tmp_guard(o->out);
@@ -460,7 +493,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage:\n"
             "  librec train --model NAME --data PATH [--format F] [--param KEY=VALUE ...]\n"
-            "               --out FILE.lrm [--quiet] [--distributed (under mpirun)]\n"
+            "               --out FILE.lrm [--plot CURVE.svg] [--quiet] [--distributed (under mpirun)]\n"
             "  librec eval --model NAME --data PATH [--format F] --split kfold:5|holdout:0.2|last:1\n"
             "              (or cold-items:0.2, cold-users:0.2)\n"
             "              (or --test PATH: a test file in the same format and ids)\n"
@@ -477,6 +510,13 @@ static void usage(FILE *f)
             "  librec index search --load IX.lrm --queries Q.npy [-k 10] [--ef N]\n"
             "  librec index bench --vectors B.npy --queries Q.npy --kind flat|hnsw\n"
             "                     [--param KEY=VALUE ...] --ef 16,32,64 [--threads N] [--json]\n"
+            "  librec compare --model A --model B --data PATH --split last:1|holdout:0.2|...\n"
+            "              --metrics LIST [--param K=V (both)] [--param-a K=V] [--param-b K=V]\n"
+            "              [--protocol P] [--seed N] [--json]: A - B per metric, paired\n"
+            "              bootstrap 95%% CI over users (1000 resamples) and p-value\n"
+            "  librec stats --data PATH [--format F] [--param cold=5] [--json] [--plot DIR]\n"
+            "              what the data holds: sizes, long tail, activity, ratings, months,\n"
+            "              cold and duplicates, and signs of a misread file\n"
             "  librec models              list the model kinds\n"
             "  librec help [MODEL]        this text, or a model's parameters\n"
             "formats: auto csv tsv pairs movielens goodbooks lightgcn;"
@@ -507,6 +547,8 @@ int main(int argc, char **argv)
         return cli_index(argc - 2, argv + 2);
     cli_opts o;
     int rc = cli_parse(argc - 2, argv + 2, &o);
+    if (!rc && o.model2 && strcmp(cmd, "compare"))
+        rc = cli_usage_error("%s", "--model given twice (only compare takes two models)");
     if (!rc) {
         if (!strcmp(cmd, "train"))
             rc = cmd_train(&o);
@@ -516,6 +558,10 @@ int main(int argc, char **argv)
             rc = cli_recommend(&o);
         else if (!strcmp(cmd, "similar"))
             rc = cmd_similar(&o);
+        else if (!strcmp(cmd, "stats"))
+            rc = cli_stats(&o);
+        else if (!strcmp(cmd, "compare"))
+            rc = cli_compare(&o);
         else
             rc = cli_usage_error("unknown command '%s'", cmd);
     }

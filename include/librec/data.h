@@ -147,6 +147,64 @@ REC_API rec_status rec_dataset_summary(const rec_dataset *d, char *buf, size_t s
  * was not loaded).  *text is owned by d.  Available since 0.2.  Thread-safe. */
 REC_API rec_status rec_dataset_warnings(const rec_dataset *d, const char **text);
 
+/* ---- statistics (the "data detective") ------------------------------------
+ * Everything worth knowing about d before modelling it, computed once by
+ * rec_dataset_stats_compute and read by key.  Option (opts may be NULL):
+ *   cold   int, default 5: users and items with fewer interactions are cold.
+ * Values (NAN when undefined: no ratings, no timestamps, no items):
+ *   users, items, interactions (rows), pairs (distinct user-item pairs),
+ *   density (pairs / (users * items)), active_users, active_items (with at
+ *   least one row); top1_share, top10_share, top20_share (share of the rows
+ *   held by the ceil(1%, 10%, 20% of items) most popular items, at least
+ *   one), gini (Gini coefficient of the item counts, 0 = all equally
+ *   popular); user_min, user_p25, user_median, user_p75, user_p90, user_p99,
+ *   user_max, user_mean and the same for item_ (rows per user or item, over
+ *   every id in the maps, quantiles interpolated linearly between order
+ *   statistics as NumPy does); rating_min, rating_max, rating_mean,
+ *   rating_values (distinct values); time_first, time_last (NAN when the
+ *   timestamps are file order), time_span_days, months (calendar months
+ *   with a row; both only for Unix times); cold_threshold, cold_users,
+ *   cold_items; duplicate_pairs (pairs with more than one row),
+ *   duplicate_rows (rows past each pair's first).
+ * Series (x, y arrays of equal length n; n is 0 when undefined):
+ *   long_tail       x share of the catalogue (most popular first), y share
+ *                   of the rows those items hold; at most 101 points from
+ *                   (0, 0) to (1, 1).
+ *   user_activity,  x the bin's lower bound 1, 2, 4, 8, ... (bins [x, 2x)),
+ *   item_activity   y how many users (items) have that many rows.
+ *   ratings         x each rating value, y its rows; with more than 64
+ *                   distinct values, 20 equal bins (x the left edge).
+ *   months          x year + (month - 1) / 12 of each calendar month from
+ *                   the first row's to the last's (UTC), y its rows.
+ * Warnings: signs of a misread file, one per line, each ending in '\n':
+ * ratings that look like Unix times, a first id that is the only one not a
+ * number (a header read as data), every item (or user) occurring once.
+ * Ownership: every pointer handed out is owned by the stats object.
+ * Available since 0.2.  Thread-safe (a stats object is read-only). */
+typedef struct rec_dataset_stats rec_dataset_stats;
+
+/* Returns REC_OK, REC_E_INVALID (out or d NULL, bad option), REC_E_RANGE
+ * (cold out of [1, 1e9]) or REC_E_NOMEM; *out is NULL on failure.  Reads
+ * every row; sorts a copy of the rows' pairs and of the ratings. */
+REC_API rec_status rec_dataset_stats_compute(rec_dataset_stats **out, const rec_dataset *d,
+                                             const rec_params *opts);
+/* Releases s (a no-op for NULL). */
+REC_API void rec_dataset_stats_destroy(rec_dataset_stats *s);
+/* Value i in the order above (key and value may be NULL); REC_E_RANGE past
+ * the last, so a loop over i lists them all. */
+REC_API rec_status rec_dataset_stats_value_at(const rec_dataset_stats *s, size_t i,
+                                              const char **key, double *value);
+/* The value named key; REC_E_NOTFOUND with a message for an unknown key. */
+REC_API rec_status rec_dataset_stats_get(const rec_dataset_stats *s, const char *key,
+                                         double *value);
+/* Series i in the order above (any out-pointer may be NULL); REC_E_RANGE
+ * past the last. */
+REC_API rec_status rec_dataset_stats_series_at(const rec_dataset_stats *s, size_t i,
+                                               const char **key, const double **x,
+                                               const double **y, size_t *n);
+/* The warnings ("" when none). */
+REC_API rec_status rec_dataset_stats_warnings(const rec_dataset_stats *s, const char **text);
+
 /* A synthetic dataset with learnable structure: users with latent tastes
  * over genres, items with genres, generated titles and descriptions, a
  * popularity skew, and sessions in which one item tends to follow another.

@@ -22,7 +22,13 @@
  *                    items' training-user vectors (intra-list diversity);
  *   novelty@K        mean over a top-K list of log2(users / users of item),
  *                    the self-information of the item's training popularity
- *                    (an item nobody trained on counts as one user).
+ *                    (an item nobody trained on counts as one user);
+ *   serendipity@K    share of a top-K list that is relevant and absent from
+ *                    the top K a popularity baseline (items by training
+ *                    users, ties to the lower index) gives the same user
+ *                    under the same protocol: it skips the user's training
+ *                    items under "full", ranks the same candidates under
+ *                    "sampled:N" (Ge et al. 2010, relevant and unexpected).
  * Per-user metrics are averaged over the users evaluated for them.
  *
  * Relevant items of a user are the user's distinct test items.  Users and
@@ -71,6 +77,28 @@ typedef struct rec_eval_result rec_eval_result;
 REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
                                 const char *protocol, const char *metrics, uint64_t seed,
                                 rec_eval_result **out);
+
+/* rec_evaluate that also keeps each evaluated user's part of every metric,
+ * for paired comparisons of two models on the same users (a bootstrap over
+ * users, as `librec compare` does); read them with
+ * rec_eval_result_user_parts.  Costs two numbers per user and metric.
+ * Available since 0.2. */
+REC_API rec_status rec_evaluate_per_user(const rec_model *m, const rec_dataset *test,
+                                         const char *protocol, const char *metrics,
+                                         uint64_t seed, rec_eval_result **out);
+
+/* Metric i's per-user parts from rec_evaluate_per_user: users[j] is a test
+ * user's index in the test dataset (ascending), sums[j] and counts[j] the
+ * sum and count of its values (ranking metrics: its value and 1, or 0 and
+ * 0 when the user has none; rmse: squared errors and rows; mae: absolute
+ * errors and rows).  The metric is sum(sums) / sum(counts) over the users
+ * (its square root for rmse), except coverage, which is not per user (its
+ * counts are 0).  Arrays are owned by r; any out-pointer may be NULL.
+ * REC_E_RANGE for i >= count; REC_E_STATE for a result of rec_evaluate or
+ * a merge.  Available since 0.2.  Thread-safe. */
+REC_API rec_status rec_eval_result_user_parts(const rec_eval_result *r, size_t i,
+                                              const int32_t **users, const double **sums,
+                                              const int64_t **counts, size_t *n);
 
 /* Releases r (a no-op for NULL). */
 REC_API void rec_eval_result_destroy(rec_eval_result *r);

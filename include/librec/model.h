@@ -76,6 +76,16 @@ REC_API const char *rec_model_fit_step(const rec_model *m);
  * thread-safe with a fit of m. */
 REC_API rec_status rec_model_set_comm(rec_model *m, rec_comm *c);
 
+/* The latest validation of a fit with valid_ratio > 0 (kinds with the
+ * validation keys): the valid_metric's name (owned by m), the epoch it was
+ * computed after and its value; NULL, 0 and NAN when there has been none.
+ * Called from the progress callback of epoch e, *epoch == e when that
+ * epoch was validated.  Any out-pointer may be NULL.  Returns REC_OK or
+ * REC_E_INVALID (m NULL).  Available since 0.2.  Like rec_model_fit_step,
+ * for the thread running the fit (its progress callback) or after it. */
+REC_API rec_status rec_model_fit_valid(const rec_model *m, const char **metric, int *epoch,
+                                       double *value);
+
 /* Predicted score (a rating for rating models) of item for user. */
 REC_API rec_status rec_model_score(const rec_model *m, const char *user, const char *item,
                                    float *score);

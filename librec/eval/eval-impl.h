@@ -26,7 +26,8 @@ typedef enum rec_metric_kind {
     REC_M_AUC,
     REC_M_COVERAGE,
     REC_M_DIVERSITY,
-    REC_M_NOVELTY
+    REC_M_NOVELTY,
+    REC_M_SERENDIPITY
 } rec_metric_kind;
 
 typedef struct rec_metric {
@@ -72,6 +73,13 @@ struct rec_eval_result {
     double *std;        /* [n] */
     int64_t users, rows;
     int folds;
+    /* Kept by rec_evaluate_per_user only: each evaluated test user's index
+     * and, per metric, the sum and count its mean is made of. */
+    int kept;
+    size_t nu;
+    int32_t *uidx;      /* [nu] */
+    double *usum;       /* [nu * n] */
+    int64_t *ucnt;      /* [nu * n] */
 };
 
 rec_status rec_eval_result_new(const rec_metric *m, size_t n, rec_eval_result **out,

@@ -17,7 +17,7 @@
 #define NCHUNKS 64
 
 /* flags[] bits per item while a user is being evaluated */
-enum { F_SEEN = 1, F_TEST = 2, F_NEG = 4 };
+enum { F_SEEN = 1, F_TEST = 2, F_NEG = 4, F_POP = 8 };
 
 typedef struct chunk_out {
     rec_status st;
@@ -42,9 +42,12 @@ typedef struct ctx {
     int need_rank, need_rating, listk;
     int rates;                 /* the model's score_pair is a rating */
     const int64_t *iptr, *deg; /* item -> training users (CSR), degrees */
+    const int32_t *poporder;   /* [nitems] items by training users desc, index asc */
     const int32_t *iusers;
     _Atomic int32_t *minpos;   /* [nitems] best list position of each item */
     double *sum;               /* [NCHUNKS * nmet] */
+    double *usum;              /* [nmet * neu] per user, or NULL (not kept) */
+    int64_t *ucnt;             /* [nmet * neu] */
     int64_t *cnt;              /* [NCHUNKS * nmet] */
     chunk_out *out;            /* [NCHUNKS] */
 } ctx;
@@ -178,34 +181,99 @@ static size_t sample_negatives(const ctx *c, scratch *s, int32_t mu, int64_t ava
     return n;
 }
 
-static void add(const ctx *c, int chunk, size_t k, double v)
+/* v into metric k's sums: the chunk's, and the user's (row in eusers). */
+static void add(const ctx *c, int chunk, int64_t row, size_t k, double v)
 {
     if (isnan(v))
         return;
     c->sum[(size_t)chunk * c->nmet + k] += v;
     c->cnt[(size_t)chunk * c->nmet + k]++;
+    if (c->usum) {
+        c->usum[k * (size_t)c->neu + (size_t)row] += v;
+        c->ucnt[k * (size_t)c->neu + (size_t)row]++;
+    }
+}
+
+/* Popularity first: more training users, then the lower index (the
+ * popularity model's own tie rule). */
+static int pop_before(const int64_t *deg, int32_t a, int32_t b)
+{
+    return deg[a] != deg[b] ? deg[a] > deg[b] : a < b;
+}
+
+/* Serendipity of list[0..n): the share of it that is relevant and absent
+ * from the top n a popularity baseline would give the same user under the
+ * same protocol (Ge et al., RecSys 2010: unexpected and useful).  The
+ * baseline ranks by training users; with the full protocol it skips the
+ * user's training items, with the sampled one it ranks the same candidates
+ * cand[0..nc).  Marks the baseline's items F_POP and clears them again. */
+static double serendipity(const ctx *c, scratch *s, size_t n, const scored *cand, size_t nc)
+{
+    if (n == 0)
+        return NAN;
+    int32_t nb = 0;
+    if (c->full) {
+        for (int32_t r = 0; r < c->m->nitems && (size_t)nb < n; r++) {
+            int32_t i = c->poporder[r];
+            if (!(s->flags[i] & F_SEEN)) {
+                s->flags[i] |= F_POP;
+                nb++;
+            }
+        }
+    } else {
+        /* n passes of a selection over nc candidates: n and nc are small
+         * (K and sampled:N) and this keeps no extra scratch. */
+        for (size_t t = 0; t < n; t++) {
+            int32_t best = -1;
+            for (size_t j = 0; j < nc; j++) {
+                int32_t i = cand[j].i;
+                if (!(s->flags[i] & F_POP) && (best < 0 || pop_before(c->deg, i, best)))
+                    best = i;
+            }
+            if (best < 0)
+                break;
+            s->flags[best] |= F_POP;
+        }
+    }
+    size_t hits = 0;
+    for (size_t p = 0; p < n; p++) {
+        uint8_t f = s->flags[s->list[p]];
+        int relevant = (f & F_TEST) && (!c->full || !(f & F_SEEN));
+        hits += relevant && !(f & F_POP);
+    }
+    if (c->full) {
+        for (int32_t r = 0, left = nb; left > 0; r++)
+            if (s->flags[c->poporder[r]] & F_POP) {
+                s->flags[c->poporder[r]] &= (uint8_t)~F_POP;
+                left--;
+            }
+    } else {
+        for (size_t j = 0; j < nc; j++)
+            s->flags[cand[j].i] &= (uint8_t)~F_POP;
+    }
+    return (double)hits / (double)n;
 }
 
 /* Positional and list metrics of one user. */
-static void score_metrics(const ctx *c, int chunk, scratch *s, size_t nrel, int64_t nneg,
-                          size_t listn)
+static void score_metrics(const ctx *c, int chunk, int64_t row, scratch *s, size_t nrel,
+                          int64_t nneg, size_t listn, const scored *cand, size_t nc)
 {
     for (size_t k = 0; k < c->nmet; k++) {
         const rec_metric *mt = &c->met[k];
         size_t ln = listn < (size_t)mt->k ? listn : (size_t)mt->k;
         switch (mt->kind) {
-        case REC_M_HIT: add(c, chunk, k, rec_metric_hit(s->pos, nrel, nrel, mt->k)); break;
+        case REC_M_HIT: add(c, chunk, row, k, rec_metric_hit(s->pos, nrel, nrel, mt->k)); break;
         case REC_M_PRECISION:
-            add(c, chunk, k, rec_metric_precision(s->pos, nrel, nrel, mt->k));
+            add(c, chunk, row, k, rec_metric_precision(s->pos, nrel, nrel, mt->k));
             break;
-        case REC_M_RECALL: add(c, chunk, k, rec_metric_recall(s->pos, nrel, nrel, mt->k)); break;
-        case REC_M_NDCG: add(c, chunk, k, rec_metric_ndcg(s->pos, nrel, nrel, mt->k)); break;
-        case REC_M_MAP: add(c, chunk, k, rec_metric_map(s->pos, nrel, nrel, mt->k)); break;
-        case REC_M_MRR: add(c, chunk, k, rec_metric_mrr(s->pos, nrel, nrel, mt->k)); break;
+        case REC_M_RECALL: add(c, chunk, row, k, rec_metric_recall(s->pos, nrel, nrel, mt->k)); break;
+        case REC_M_NDCG: add(c, chunk, row, k, rec_metric_ndcg(s->pos, nrel, nrel, mt->k)); break;
+        case REC_M_MAP: add(c, chunk, row, k, rec_metric_map(s->pos, nrel, nrel, mt->k)); break;
+        case REC_M_MRR: add(c, chunk, row, k, rec_metric_mrr(s->pos, nrel, nrel, mt->k)); break;
         case REC_M_AUC:
             for (size_t t = 0; t < nrel; t++)
                 s->ge[t] -= s->gt[t]; /* ge becomes eq */
-            add(c, chunk, k, rec_metric_auc(s->gt, s->ge, nrel, nneg));
+            add(c, chunk, row, k, rec_metric_auc(s->gt, s->ge, nrel, nneg));
             for (size_t t = 0; t < nrel; t++)
                 s->ge[t] += s->gt[t];
             break;
@@ -221,19 +289,21 @@ static void score_metrics(const ctx *c, int chunk, scratch *s, size_t nrel, int6
             }
             break;
         case REC_M_DIVERSITY:
-            add(c, chunk, k, rec_metric_diversity(s->list, ln, c->iptr, c->iusers));
+            add(c, chunk, row, k, rec_metric_diversity(s->list, ln, c->iptr, c->iusers));
             break;
         case REC_M_NOVELTY:
-            add(c, chunk, k, rec_metric_novelty(s->list, ln, c->deg, c->m->nusers));
+            add(c, chunk, row, k, rec_metric_novelty(s->list, ln, c->deg, c->m->nusers));
             break;
+        case REC_M_SERENDIPITY: add(c, chunk, row, k, serendipity(c, s, ln, cand, nc)); break;
         default: break;
         }
     }
 }
 
-/* One user: returns a status (the model's scoring error). */
-static rec_status eval_user(const ctx *c, int chunk, scratch *s, int32_t u)
+/* One user (row of eusers): returns a status (the model's scoring error). */
+static rec_status eval_user(const ctx *c, int chunk, scratch *s, int64_t row)
 {
+    int32_t u = c->eusers[row];
     const rec_model *m = c->m;
     int32_t mu = c->umap[u], ni = m->nitems;
     const int32_t *seen = m->seen + m->seen_ptr[mu];
@@ -266,9 +336,9 @@ static rec_status eval_user(const ctx *c, int chunk, scratch *s, int32_t u)
         double e = (double)v - c->trat[r];
         for (size_t k = 0; k < c->nmet; k++)
             if (c->met[k].kind == REC_M_RMSE)
-                add(c, chunk, k, e * e);
+                add(c, chunk, row, k, e * e);
             else if (c->met[k].kind == REC_M_MAE)
-                add(c, chunk, k, fabs(e));
+                add(c, chunk, row, k, fabs(e));
     }
     if (!st && c->need_rank && nrel > 0) {
         size_t nc = nrel, listn = 0;
@@ -342,7 +412,7 @@ static rec_status eval_user(const ctx *c, int chunk, scratch *s, int32_t u)
                         s->list[t] = cs[t].i;
                 }
             }
-            score_metrics(c, chunk, s, nrel, nneg, listn);
+            score_metrics(c, chunk, row, s, nrel, nneg, listn, cs, nc);
             c->out[chunk].users++;
         }
     }
@@ -360,7 +430,7 @@ static void eval_chunk(void *arg, int64_t b, int64_t e, int chunk)
     scratch s = { 0 };
     rec_status st = scratch_alloc(c, &s);
     for (int64_t k = b; k < e && !st; k++)
-        st = eval_user(c, chunk, &s, c->eusers[k]);
+        st = eval_user(c, chunk, &s, k);
     if (st) {
         c->out[chunk].st = st;
         snprintf(c->out[chunk].msg, sizeof c->out[chunk].msg, "%s", rec_last_error());
@@ -416,6 +486,16 @@ static rec_status item_users(const rec_model *m, int64_t **ptr, int64_t **deg, i
     return REC_OK;
 }
 
+/* qsort has no context argument: the degrees of the one sort in progress.
+ * Thread-local, so concurrent evaluations do not share it. */
+static _Thread_local const int64_t *pop_sort_deg;
+
+static int cmp_pop(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x == y ? 0 : pop_before(pop_sort_deg, x, y) ? -1 : 1;
+}
+
 /* The name of the first rating metric (rmse, mae) of the list; need_rating
  * says there is one. */
 static const char *rating_metric(const rec_metric *met, size_t nmet)
@@ -426,11 +506,10 @@ static const char *rating_metric(const rec_metric *met, size_t nmet)
     return "rmse";
 }
 
-REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
-                                const char *protocol, const char *metrics, uint64_t seed,
-                                rec_eval_result **out)
+static rec_status evaluate(const rec_model *m, const rec_dataset *test, const char *protocol,
+                           const char *metrics, uint64_t seed, rec_eval_result **out,
+                           const char *fn, int per_user)
 {
-    static const char fn[] = "rec_evaluate";
     REC_CHECK_ARG(out, fn, "out is NULL");
     *out = NULL;
     REC_CHECK_ARG(m, fn, "model is NULL");
@@ -446,16 +525,18 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
     REC_TRY(rec_metrics_parse(metrics, fn, &met, &nmet));
     c.met = met;
     c.nmet = nmet;
-    int need_items = 0, need_cov = 0;
+    int need_items = 0, need_cov = 0, need_pop = 0;
     for (size_t k = 0; k < nmet; k++) {
         rec_metric_kind kd = met[k].kind;
         if (kd == REC_M_RMSE || kd == REC_M_MAE)
             c.need_rating = 1;
         else
             c.need_rank = 1;
-        if (kd == REC_M_COVERAGE || kd == REC_M_DIVERSITY || kd == REC_M_NOVELTY)
+        if (kd == REC_M_COVERAGE || kd == REC_M_DIVERSITY || kd == REC_M_NOVELTY ||
+            kd == REC_M_SERENDIPITY)
             c.listk = met[k].k > c.listk ? met[k].k : c.listk;
-        need_items |= kd == REC_M_DIVERSITY || kd == REC_M_NOVELTY;
+        need_items |= kd == REC_M_DIVERSITY || kd == REC_M_NOVELTY || kd == REC_M_SERENDIPITY;
+        need_pop |= kd == REC_M_SERENDIPITY;
         need_cov |= kd == REC_M_COVERAGE;
     }
     if (c.listk > m->nitems)
@@ -464,7 +545,7 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
     int32_t nu = rec_ds_num_users(test), ni = rec_ds_num_items(test);
     int32_t *umap = NULL, *imap = NULL, *eusers = NULL;
     int64_t *iptr = NULL, *deg = NULL;
-    int32_t *iusers = NULL;
+    int32_t *iusers = NULL, *poporder = NULL;
     _Atomic int32_t *minpos = NULL;
     uint8_t *warm = NULL;
     double *sum = NULL;
@@ -515,6 +596,14 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
             c.maxrows = rows > c.maxrows ? rows : c.maxrows;
         }
     }
+    if (per_user) {
+        c.usum = rec_calloc(nmet * (size_t)c.neu + 1, sizeof *c.usum);
+        c.ucnt = rec_calloc(nmet * (size_t)c.neu + 1, sizeof *c.ucnt);
+        if (!c.usum || !c.ucnt) {
+            st = rec_nomem(fn);
+            goto done;
+        }
+    }
     c.umap = umap;
     c.imap = imap;
     c.eusers = eusers;
@@ -527,6 +616,18 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
         c.iptr = iptr;
         c.deg = deg;
         c.iusers = iusers;
+    }
+    if (need_pop) {
+        poporder = rec_malloc(((size_t)m->nitems + 1) * sizeof *poporder);
+        if (!poporder) {
+            st = rec_nomem(fn);
+            goto done;
+        }
+        for (int32_t i = 0; i < m->nitems; i++)
+            poporder[i] = i;
+        pop_sort_deg = deg;
+        qsort(poporder, (size_t)m->nitems, sizeof *poporder, cmp_pop);
+        c.poporder = poporder;
     }
     if (need_cov) {
         minpos = rec_malloc(((size_t)m->nitems + 1) * sizeof *minpos);
@@ -560,6 +661,22 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
         goto done;
     for (int k = 0; k < nchunks; k++)
         res->users += cout[k].users;
+    if (per_user) {
+        /* The result takes the per-user sums, and the users that have a
+         * value for some metric (the rest were skipped: no relevant item). */
+        res->kept = 1;
+        res->nu = (size_t)c.neu;
+        res->uidx = rec_malloc(((size_t)c.neu + 1) * sizeof *res->uidx);
+        if (!res->uidx) {
+            st = rec_nomem(fn);
+            goto done;
+        }
+        memcpy(res->uidx, eusers, (size_t)c.neu * sizeof *res->uidx);
+        res->usum = c.usum;
+        res->ucnt = c.ucnt;
+        c.usum = NULL;
+        c.ucnt = NULL;
+    }
     for (size_t k = 0; k < nmet; k++) {
         double s = 0;
         int64_t n = 0;
@@ -594,6 +711,9 @@ done:
         rec_free(iusers, (nnz_m + 1) * sizeof *iusers);
     }
     rec_free(minpos, ((size_t)m->nitems + 1) * sizeof *minpos);
+    rec_free(poporder, ((size_t)m->nitems + 1) * sizeof *poporder);
+    rec_free(c.usum, (nmet * (size_t)c.neu + 1) * sizeof *c.usum);
+    rec_free(c.ucnt, (nmet * (size_t)c.neu + 1) * sizeof *c.ucnt);
     rec_free(warm, warm ? (size_t)m->nitems + 1 : 0);
     if (st) {
         rec_eval_result_destroy(res);
@@ -601,4 +721,18 @@ done:
     }
     *out = res;
     return REC_OK;
+}
+
+REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
+                                const char *protocol, const char *metrics, uint64_t seed,
+                                rec_eval_result **out)
+{
+    return evaluate(m, test, protocol, metrics, seed, out, "rec_evaluate", 0);
+}
+
+REC_API rec_status rec_evaluate_per_user(const rec_model *m, const rec_dataset *test,
+                                         const char *protocol, const char *metrics,
+                                         uint64_t seed, rec_eval_result **out)
+{
+    return evaluate(m, test, protocol, metrics, seed, out, "rec_evaluate_per_user", 1);
 }

@@ -18,10 +18,11 @@ static const struct {
     { "map", REC_M_MAP, 2 },            { "mrr", REC_M_MRR, 1 },
     { "auc", REC_M_AUC, 0 },            { "coverage", REC_M_COVERAGE, 2 },
     { "diversity", REC_M_DIVERSITY, 2 }, { "novelty", REC_M_NOVELTY, 2 },
+    { "serendipity", REC_M_SERENDIPITY, 2 },
 };
 #define NNAMES (sizeof names / sizeof *names)
 #define KNOWN "rmse, mae, hit@K, precision@K, recall@K, ndcg@K, map@K, mrr, mrr@K, auc, " \
-              "coverage@K, diversity@K, novelty@K"
+              "coverage@K, diversity@K, novelty@K, serendipity@K"
 
 /* Parses one trimmed, lower-cased entry. */
 static rec_status parse_one(const char *e, const char *fn, rec_metric *m)

@@ -34,6 +34,9 @@ REC_API void rec_eval_result_destroy(rec_eval_result *r)
     rec_free(r->m, r->n * sizeof *r->m);
     rec_free(r->value, r->n * sizeof *r->value);
     rec_free(r->std, r->n * sizeof *r->std);
+    rec_free(r->uidx, (r->nu + 1) * sizeof *r->uidx);
+    rec_free(r->usum, (r->nu * r->n + 1) * sizeof *r->usum);
+    rec_free(r->ucnt, (r->nu * r->n + 1) * sizeof *r->ucnt);
     rec_free(r, sizeof *r);
 }
 
@@ -131,5 +134,27 @@ REC_API rec_status rec_eval_result_merge(const rec_eval_result *const *parts, si
         r->std[i] = c ? sqrt(ss / (double)c) : NAN;
     }
     *out = r;
+    return REC_OK;
+}
+
+REC_API rec_status rec_eval_result_user_parts(const rec_eval_result *r, size_t i,
+                                              const int32_t **users, const double **sums,
+                                              const int64_t **counts, size_t *n)
+{
+    static const char fn[] = "rec_eval_result_user_parts";
+    REC_CHECK_ARG(r, fn, "result is NULL");
+    if (i >= r->n)
+        return rec_err(REC_E_RANGE, "%s: i = %zu, the result has %zu metrics", fn, i, r->n);
+    if (!r->kept)
+        return rec_err(REC_E_STATE, "%s: the result keeps no per-user parts (made by "
+                       "rec_evaluate or a merge, not rec_evaluate_per_user)", fn);
+    if (users)
+        *users = r->uidx;
+    if (sums)
+        *sums = r->usum ? r->usum + r->nu * i : NULL;
+    if (counts)
+        *counts = r->ucnt ? r->ucnt + r->nu * i : NULL;
+    if (n)
+        *n = r->nu;
     return REC_OK;
 }

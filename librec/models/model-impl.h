@@ -72,6 +72,8 @@ struct rec_model {
     const char *step;     /* what progress counts during fit (rec_model_fit_step) */
     rec_comm *comm;       /* rec_model_set_comm: train with other ranks   */
     const rec_dataset *fit_data; /* during fit: the data being fitted     */
+    int valid_epoch;      /* epoch of the latest validation (0: none yet) */
+    double valid_value;   /* its valid_metric (rec_model_fit_valid) */
 };
 
 /* Param getters bound to the model's spec. */

@@ -254,6 +254,20 @@ REC_API const char *rec_model_fit_step(const rec_model *m)
     return m ? m->step : NULL;
 }
 
+REC_API rec_status rec_model_fit_valid(const rec_model *m, const char **metric, int *epoch,
+                                       double *value)
+{
+    REC_CHECK_ARG(m, "rec_model_fit_valid", "model is NULL");
+    int has = has_key(m, "valid_metric") && m->valid_epoch > 0;
+    if (metric)
+        *metric = has ? rec_model_str(m, "valid_metric") : NULL;
+    if (epoch)
+        *epoch = has ? m->valid_epoch : 0;
+    if (value)
+        *value = has ? m->valid_value : NAN;
+    return REC_OK;
+}
+
 rec_status rec_model_step_done(rec_model *m, const char *step, int i, int n, rec_progress_fn cb,
                                void *user, const char *fn)
 {

@@ -74,7 +74,6 @@ static rec_status v_begin(void *c, int epoch)
 static rec_status v_validate(void *c, int epoch, double *metric)
 {
     valctx *v = c;
-    (void)epoch;
     if (v->vt->sync)
         REC_TRY(v->vt->sync(v->ctx));
     const char *name = rec_model_str(v->m, "valid_metric");
@@ -88,6 +87,11 @@ static rec_status v_validate(void *c, int epoch, double *metric)
     rec_eval_result_destroy(r);
     if (!st && !isfinite(*metric))
         *metric = NAN; /* no validation user: never "better" */
+    if (!st) {
+        /* For the progress callback of this epoch (rec_model_fit_valid). */
+        v->m->valid_epoch = epoch;
+        v->m->valid_value = *metric;
+    }
     return st;
 }
 
@@ -96,6 +100,8 @@ rec_status rec_model_train(const rec_model *m, const rec_trainer_vt *vt, void *c
                            const char *fn)
 {
     int minimize = 0, validating = m->valid != NULL;
+    ((rec_model *)m)->valid_epoch = 0;
+    ((rec_model *)m)->valid_value = NAN;
     rec_status st = validating ? rec_model_valid_metric(m, &minimize) : REC_OK;
     rec_params *tp = NULL;
     if (!st)
