@@ -31,6 +31,8 @@ static const struct {
     { "sasrec", { "epochs=1", "dim=8", "maxlen=6", "batch=16", "blocks=1" } },
     { "lightgcn", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
     { "ngcf", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
+    { "gcn", { "epochs=1", "dim=8", "fanout=4", "negatives=16", "batch=64" } },
+    { "graphsage", { "epochs=1", "dim=8", "fanout=4", "negatives=16", "batch=64" } },
 };
 
 static const char *const *small_kv(const char *kind, int *n)

@@ -64,6 +64,24 @@ REC_API void rec_dataset_destroy(rec_dataset *d);
 REC_API rec_status rec_dataset_add(rec_dataset *d, const char *user, const char *item,
                                    double rating, int64_t timestamp);
 
+/* A dataset from whole columns: row r is (users[r], items[r], ratings[r],
+ * timestamps[r]); ratings and timestamps may be NULL (no ratings, no
+ * timestamps).  rec_dataset_from_arrays takes integer ids, which become the
+ * external ids "42", "-7" (decimal); rec_dataset_from_strings takes string
+ * ids.  Ids get dense indices in order of first appearance, as rec_dataset_add
+ * would give them; the arrays are copied.
+ * Returns REC_OK; REC_E_INVALID naming the first bad row (a NULL or empty
+ * string id, a rating that is not finite, a timestamp equal to REC_NO_TIME)
+ * or a NULL array with n > 0; REC_E_RANGE (n > 2^31-2); REC_E_NOMEM.  On
+ * failure *out is NULL and nothing is allocated.  Available since 0.2.
+ * Thread-safe (distinct outputs). */
+REC_API rec_status rec_dataset_from_arrays(rec_dataset **out, const int64_t *users,
+                                           const int64_t *items, const float *ratings,
+                                           const int64_t *timestamps, size_t n);
+REC_API rec_status rec_dataset_from_strings(rec_dataset **out, const char *const *users,
+                                            const char *const *items, const float *ratings,
+                                            const int64_t *timestamps, size_t n);
+
 /* ---- loading and generating -------------------------------------------
  * rec_dataset_load reads path in format "auto", "csv", "tsv", "pairs",
  * "movielens", "goodbooks" or "lightgcn" (NULL means "auto"):

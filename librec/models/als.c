@@ -321,6 +321,12 @@ static rec_status als_load(rec_model *m, const rec_lrm_reader *r)
     return REC_OK;
 }
 
+static rec_status als_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const rec_als_state *s = m->state;
+    return rec_model_copy_vectors(m, side, s->X, s->Y, s->dim, out, dim);
+}
+
 const rec_model_vt rec_als_vt = {
     .kind = "als",
     .summary = "implicit-feedback matrix factorisation by alternating least squares",
@@ -328,6 +334,7 @@ const rec_model_vt rec_als_vt = {
     .nspec = NSPEC,
     .fit = als_fit,
     .score_user = als_score_user,
+    .vectors = als_vectors,
     .score_history = als_score_history,
     .score_pair = als_score_pair,
     .similar = als_similar,

@@ -60,6 +60,7 @@ rec_status rec_svd_score_pair(const rec_model *m, int32_t u, int32_t i, float *o
 rec_status rec_svd_score_history(const rec_model *m, const int32_t *items, const float *r,
                                  size_t n, float *out);
 rec_status rec_svd_similar(const rec_model *m, int32_t i, float *out);
+rec_status rec_svd_vectors(const rec_model *m, rec_side side, float *out, int *dim);
 rec_status rec_svd_save(const rec_model *m, rec_lrm_writer *w);
 rec_status rec_svd_load_state(rec_model *m, const rec_lrm_reader *r, int biased);
 void rec_svd_free(rec_model *m);

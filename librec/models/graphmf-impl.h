@@ -89,6 +89,7 @@ rec_status rec_graphmf_score_pair(const rec_model *m, int32_t u, int32_t i, floa
 rec_status rec_graphmf_score_history(const rec_model *m, const int32_t *items, const float *r,
                                      size_t n, float *out);
 rec_status rec_graphmf_similar(const rec_model *m, int32_t i, float *out);
+rec_status rec_graphmf_vectors(const rec_model *m, rec_side side, float *out, int *dim);
 rec_status rec_graphmf_save(const rec_model *m, rec_lrm_writer *w);
 
 #endif

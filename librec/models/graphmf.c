@@ -226,6 +226,12 @@ rec_status rec_graphmf_score_user(const rec_model *m, int32_t u, float *out)
     return REC_OK;
 }
 
+rec_status rec_graphmf_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const rec_graphmf *s = m->state;
+    return rec_model_copy_vectors(m, side, s->U, s->V, s->width, out, dim);
+}
+
 rec_status rec_graphmf_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
 {
     const rec_graphmf *s = m->state;

@@ -49,6 +49,11 @@ typedef struct rec_model_vt {
     /* 1 when fit accepts a catalogue with no interactions (a content model
      * that needs items and their features only); 0: such a fit is refused. */
     int fits_catalogue;
+    /* Optional (NULL: none): vectors whose inner products are the kind's
+     * ranking scores, user u's . item i's = score_user(u)[i] up to rounding.
+     * Sets *dim; with out non-NULL also writes the side's rows, out[n, *dim].
+     * REC_E_UNSUPPORTED (with a message) for a side the kind cannot give. */
+    rec_status (*vectors)(const rec_model *m, rec_side side, float *out, int *dim);
 } rec_model_vt;
 
 struct rec_model {
@@ -124,6 +129,18 @@ rec_status rec_model_valid_metric(const rec_model *m, int *minimize);
     { "validate_every", REC_PARAM_INT, "1", 1, 1e9, NULL, "epochs between validations" },    \
     { "restore_best", REC_PARAM_BOOL, "true", 0, 1, NULL,                                      \
       "end with the params of the best validation (false: those of the last epoch)" }
+
+/* For model.c and model_serve.c: REC_E_INVALID / REC_E_STATE naming fn
+ * unless m is fitted; an external id's dense index, REC_E_NOTFOUND naming
+ * fn and the id when unknown. */
+rec_status rec_model_need_fitted(const rec_model *m, const char *fn);
+rec_status rec_model_find_user(const rec_model *m, const char *user, const char *fn, int32_t *u);
+rec_status rec_model_find_item(const rec_model *m, const char *item, const char *fn, int32_t *i);
+
+/* The vt->vectors of a kind that keeps both tables, users[nusers, d] and
+ * items[nitems, d] (model_serve.c). */
+rec_status rec_model_copy_vectors(const rec_model *m, rec_side side, const float *users,
+                                  const float *items, int d, float *out, int *dim);
 
 /* The registry (registry.c). */
 const rec_model_vt *rec_model_vt_find(const char *kind);

@@ -254,7 +254,7 @@ rec_status rec_model_step_done(rec_model *m, const char *step, int i, int n, rec
     return REC_OK;
 }
 
-static rec_status need_fitted(const rec_model *m, const char *fn)
+rec_status rec_model_need_fitted(const rec_model *m, const char *fn)
 {
     REC_CHECK_ARG(m, fn, "model is NULL");
     if (!m->fitted)
@@ -262,7 +262,7 @@ static rec_status need_fitted(const rec_model *m, const char *fn)
     return REC_OK;
 }
 
-static rec_status user_index(const rec_model *m, const char *user, const char *fn, int32_t *u)
+rec_status rec_model_find_user(const rec_model *m, const char *user, const char *fn, int32_t *u)
 {
     REC_CHECK_ARG(user, fn, "user is NULL");
     *u = rec_idmap_find(m->users, user, strlen(user));
@@ -271,7 +271,7 @@ static rec_status user_index(const rec_model *m, const char *user, const char *f
     return REC_OK;
 }
 
-static rec_status item_index(const rec_model *m, const char *item, const char *fn, int32_t *i)
+rec_status rec_model_find_item(const rec_model *m, const char *item, const char *fn, int32_t *i)
 {
     REC_CHECK_ARG(item, fn, "item is NULL");
     *i = rec_idmap_find(m->items, item, strlen(item));
@@ -284,10 +284,10 @@ REC_API rec_status rec_model_score(const rec_model *m, const char *user, const c
                                    float *score)
 {
     int32_t u, i;
-    REC_TRY(need_fitted(m, "rec_model_score"));
+    REC_TRY(rec_model_need_fitted(m, "rec_model_score"));
     REC_CHECK_ARG(score, "rec_model_score", "score is NULL");
-    REC_TRY(user_index(m, user, "rec_model_score", &u));
-    REC_TRY(item_index(m, item, "rec_model_score", &i));
+    REC_TRY(rec_model_find_user(m, user, "rec_model_score", &u));
+    REC_TRY(rec_model_find_item(m, item, "rec_model_score", &i));
     if (m->vt->score_pair)
         return m->vt->score_pair(m, u, i, score);
     float *all = rec_malloc((size_t)m->nitems * sizeof *all);
@@ -356,11 +356,11 @@ REC_API rec_status rec_model_recommend(const rec_model *m, const char *user, siz
 {
     const char *fn = "rec_model_recommend";
     int32_t u;
-    REC_TRY(need_fitted(m, fn));
+    REC_TRY(rec_model_need_fitted(m, fn));
     REC_CHECK_ARG(items && n, fn, "items or n is NULL");
     REC_CHECK_ARG(!(flags & ~REC_INCLUDE_SEEN), fn, "unknown flags");
     *n = 0;
-    REC_TRY(user_index(m, user, fn, &u));
+    REC_TRY(rec_model_find_user(m, user, fn, &u));
     if (m->vt->recommend)
         return recommend_indexed(m, u, k, flags, items, scores, n, fn);
     float *buf = rec_malloc((size_t)m->nitems * sizeof *buf);
@@ -383,7 +383,7 @@ REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *c
                                                float *scores, size_t *n)
 {
     const char *fn = "rec_model_recommend_history";
-    REC_TRY(need_fitted(m, fn));
+    REC_TRY(rec_model_need_fitted(m, fn));
     REC_CHECK_ARG(items && n, fn, "items or n is NULL");
     REC_CHECK_ARG(history || nhistory == 0, fn, "history is NULL");
     REC_CHECK_ARG(!(flags & ~REC_INCLUDE_SEEN), fn, "unknown flags");
@@ -434,10 +434,10 @@ REC_API rec_status rec_model_similar(const rec_model *m, const char *item, size_
 {
     const char *fn = "rec_model_similar";
     int32_t i;
-    REC_TRY(need_fitted(m, fn));
+    REC_TRY(rec_model_need_fitted(m, fn));
     REC_CHECK_ARG(items && n, fn, "items or n is NULL");
     *n = 0;
-    REC_TRY(item_index(m, item, fn, &i));
+    REC_TRY(rec_model_find_item(m, item, fn, &i));
     if (!m->vt->similar)
         return rec_err(REC_E_UNSUPPORTED, "%s: %s has no item similarity", fn, m->vt->kind);
     float *buf = rec_malloc((size_t)m->nitems * sizeof *buf);
@@ -457,11 +457,11 @@ REC_API rec_status rec_model_explain(const rec_model *m, const char *user, const
 {
     const char *fn = "rec_model_explain";
     int32_t u, i;
-    REC_TRY(need_fitted(m, fn));
+    REC_TRY(rec_model_need_fitted(m, fn));
     REC_CHECK_ARG(reasons && n, fn, "reasons or n is NULL");
     *n = 0;
-    REC_TRY(user_index(m, user, fn, &u));
-    REC_TRY(item_index(m, item, fn, &i));
+    REC_TRY(rec_model_find_user(m, user, fn, &u));
+    REC_TRY(rec_model_find_item(m, item, fn, &i));
     if (!m->vt->explain)
         return rec_err(REC_E_UNSUPPORTED, "%s: %s cannot explain its scores", fn, m->vt->kind);
     if (k == 0)
@@ -478,7 +478,7 @@ REC_API rec_status rec_model_explain(const rec_model *m, const char *user, const
 
 REC_API rec_status rec_model_num_users(const rec_model *m, size_t *n)
 {
-    REC_TRY(need_fitted(m, "rec_model_num_users"));
+    REC_TRY(rec_model_need_fitted(m, "rec_model_num_users"));
     REC_CHECK_ARG(n, "rec_model_num_users", "n is NULL");
     *n = (size_t)m->nusers;
     return REC_OK;
@@ -486,7 +486,7 @@ REC_API rec_status rec_model_num_users(const rec_model *m, size_t *n)
 
 REC_API rec_status rec_model_num_items(const rec_model *m, size_t *n)
 {
-    REC_TRY(need_fitted(m, "rec_model_num_items"));
+    REC_TRY(rec_model_need_fitted(m, "rec_model_num_items"));
     REC_CHECK_ARG(n, "rec_model_num_items", "n is NULL");
     *n = (size_t)m->nitems;
     return REC_OK;
@@ -497,7 +497,7 @@ REC_API rec_status rec_model_num_items(const rec_model *m, size_t *n)
 REC_API rec_status rec_model_save(const rec_model *m, const char *path)
 {
     const char *fn = "rec_model_save";
-    REC_TRY(need_fitted(m, fn));
+    REC_TRY(rec_model_need_fitted(m, fn));
     REC_CHECK_ARG(path, fn, "path is NULL");
     rec_lrm_writer *w;
     REC_TRY(rec_lrm_writer_create(m->vt->kind, &w));

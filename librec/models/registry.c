@@ -16,6 +16,8 @@ extern const rec_model_vt rec_twotower_vt;
 extern const rec_model_vt rec_sasrec_vt;
 extern const rec_model_vt rec_lightgcn_vt;
 extern const rec_model_vt rec_ngcf_vt;
+extern const rec_model_vt rec_gcn_vt;
+extern const rec_model_vt rec_graphsage_vt;
 
 static const rec_model_vt *const kinds[] = {
     &rec_mf_vt,
@@ -31,6 +33,8 @@ static const rec_model_vt *const kinds[] = {
     &rec_sasrec_vt,
     &rec_lightgcn_vt,
     &rec_ngcf_vt,
+    &rec_gcn_vt,
+    &rec_graphsage_vt,
 };
 
 const rec_model_vt *rec_model_vt_at(size_t i)

@@ -264,7 +264,9 @@ static rec_status sasrec_fit(rec_model *m, const rec_dataset *d, rec_progress_fn
 /* Scores of every item after the history items[0..n) (dense indices, time
  * order; only the last L count).  A graph per call keeps concurrent callers
  * apart. */
-static rec_status score_seq(const rec_model *m, const int32_t *items, int64_t n, float *out)
+/* The network's last state over a history: state[d], which scores item i
+ * as its dot product with item i's embedding. */
+static rec_status last_state(const rec_model *m, const int32_t *items, int64_t n, float *state)
 {
     const sasrec *s = m->state;
     rec_graph *g;
@@ -282,10 +284,42 @@ static rec_status score_seq(const rec_model *m, const int32_t *items, int64_t n,
     }
     rec_status st = rec_graph_status(g);
     if (!st && h)
-        rec_sgemv(0, m->nitems, s->d, 1.0f, s->item.weight->v + s->d, s->d,
-                  h->v + (size_t)(s->L - 1) * s->d, 0.0f, out);
+        memcpy(state, h->v + (size_t)(s->L - 1) * s->d, (size_t)s->d * sizeof *state);
     rec_graph_destroy(g);
     return st;
+}
+
+static rec_status score_seq(const rec_model *m, const int32_t *items, int64_t n, float *out)
+{
+    const sasrec *s = m->state;
+    float local[256];
+    float *state = s->d <= 256 ? local : rec_malloc((size_t)s->d * sizeof *state);
+    if (!state)
+        return rec_nomem("rec_model_recommend");
+    rec_status st = last_state(m, items, n, state);
+    if (!st)
+        rec_sgemv(0, m->nitems, s->d, 1.0f, s->item.weight->v + s->d, s->d, state, 0.0f, out);
+    if (state != local)
+        rec_free(state, (size_t)s->d * sizeof *state);
+    return st;
+}
+
+/* Items: their embeddings (row 0, the padding, left out); users: the last
+ * state over each user's training history, as score_user computes it. */
+static rec_status sasrec_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const sasrec *s = m->state;
+    *dim = s->d;
+    if (!out)
+        return REC_OK;
+    if (side == REC_SIDE_ITEM) {
+        memcpy(out, s->item.weight->v + s->d, (size_t)m->nitems * s->d * sizeof *out);
+        return REC_OK;
+    }
+    for (int32_t u = 0; u < m->nusers; u++)
+        REC_TRY(last_state(m, s->hist + s->hptr[u], s->hptr[u + 1] - s->hptr[u],
+                           out + (size_t)u * s->d));
+    return REC_OK;
 }
 
 static rec_status sasrec_score_user(const rec_model *m, int32_t u, float *out)
@@ -344,6 +378,7 @@ const rec_model_vt rec_sasrec_vt = {
     .nspec = NSPEC,
     .fit = sasrec_fit,
     .score_user = sasrec_score_user,
+    .vectors = sasrec_vectors,
     .score_history = sasrec_score_history,
     .save = sasrec_save,
     .load = sasrec_load,

@@ -500,6 +500,34 @@ static float predict(const rec_svd_state *s, const head *h, int32_t u, int32_t i
     return v;
 }
 
+/* The ranking score as one inner product: user [p, b_u, 1, 1] dotted with
+ * item [q, 1, b_i, mu] is predict()'s sum, an untrained side's terms zeroed
+ * as predict() drops them. */
+rec_status rec_svd_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const rec_svd_state *s = m->state;
+    head h = ranking_head(s);
+    int d = s->dim;
+    *dim = d + 3;
+    if (!out)
+        return REC_OK;
+    int user = side == REC_SIDE_USER;
+    int32_t rows = user ? m->nusers : m->nitems;
+    for (int32_t r = 0; r < rows; r++) {
+        float *o = out + (size_t)r * (d + 3);
+        int known = user ? s->uknown[r] : s->iknown[r];
+        if (known)
+            memcpy(o, (user ? h.P : h.Q) + (size_t)r * d, (size_t)d * sizeof *o);
+        else
+            memset(o, 0, (size_t)d * sizeof *o);
+        float b = known ? (user ? h.bu : h.bi)[r] : 0.0f;
+        o[d] = user ? b : 1.0f;
+        o[d + 1] = user ? 1.0f : b;
+        o[d + 2] = user ? 1.0f : h.mu;
+    }
+    return REC_OK;
+}
+
 int rec_svd_predicts_ratings(const rec_model *m)
 {
     (void)m;
@@ -688,6 +716,7 @@ const rec_model_vt rec_svd_vt = {
     .nspec = NSPEC,
     .fit = svd_fit,
     .score_user = rec_svd_score_user,
+    .vectors = rec_svd_vectors,
     .score_history = rec_svd_score_history,
     .score_pair = rec_svd_score_pair,
     .predicts_ratings = rec_svd_predicts_ratings,

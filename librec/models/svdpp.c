@@ -130,6 +130,7 @@ const rec_model_vt rec_svdpp_vt = {
     .nspec = NSPEC,
     .fit = svdpp_fit,
     .score_user = rec_svd_score_user,
+    .vectors = rec_svd_vectors,
     .score_history = rec_svd_score_history,
     .score_pair = rec_svd_score_pair,
     .predicts_ratings = rec_svd_predicts_ratings,

@@ -614,6 +614,12 @@ static rec_status tt_load(rec_model *m, const rec_lrm_reader *r)
     return compute_vectors(m);
 }
 
+static rec_status tt_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const twotower *s = m->state;
+    return rec_model_copy_vectors(m, side, s->uvec, s->ivec, s->out_dim, out, dim);
+}
+
 const rec_model_vt rec_twotower_vt = {
     .kind = "twotower",
     .summary = "two-tower retrieval: feature towers, MLP, L2 norm, in-batch softmax or BCE",
@@ -621,6 +627,7 @@ const rec_model_vt rec_twotower_vt = {
     .nspec = NSPEC,
     .fit = tt_fit,
     .score_user = tt_score_user,
+    .vectors = tt_vectors,
     .score_history = tt_score_history,
     .score_pair = tt_score_pair,
     .similar = tt_similar,
