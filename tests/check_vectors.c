@@ -501,7 +501,7 @@ Suite *rec_vectors_suite(void)
 {
     Suite *s = suite_create("vectors");
     TCase *t = tcase_create("vectors");
-    tcase_set_timeout(t, 120);
+    tcase_set_timeout(t, 300); /* model fits under ASan on a shared machine */
     tcase_add_test(t, set_read_and_normalise);
     tcase_add_test(t, npy_float32_and_float64);
     tcase_add_test(t, npy_errors_name_the_fault);

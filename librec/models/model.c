@@ -582,7 +582,8 @@ static rec_status load_common(rec_model *m, const rec_lrm_reader *r, const char 
     }
     m->seen_cap = (size_t)nseen + 1;
     memcpy(m->seen_ptr, ptr, (size_t)nu1 * sizeof *m->seen_ptr);
-    memcpy(m->seen, items, (size_t)nseen * sizeof *m->seen);
+    if (nseen) /* a catalogue-only model (tfidf on items alone) has none: items is NULL */
+        memcpy(m->seen, items, (size_t)nseen * sizeof *m->seen);
     const char *fp;
     if (rec_lrm_meta(r, "data.fingerprint", &fp) == REC_OK)
         m->fingerprint = strtoull(fp, NULL, 16);
