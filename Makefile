@@ -176,6 +176,17 @@ check-data: deps
 	@$(MAKE) --no-print-directory $(O)/tests/check_data $(if $(TOOL_SRC),$(O)/bin/librec)
 	LIBREC_SRCDIR=$(CURDIR) LIBREC_BUILD=$(CURDIR)/$(O) LIBREC_DATA=$(SHARED_DATA) $(O)/tests/check_data
 
+# The Python package (bindings/python) against this build's library: its
+# pytest suite, then examples/python/quickstart.py (on ml-latest-small when
+# SHARED_DATA has it, else on generated data).  Needs python3 with pytest
+# and numpy (Debian: python3-pytest python3-numpy).
+PYTHON ?= python3
+check-python: deps
+	@$(MAKE) --no-print-directory $(O)/$(SONAME)
+	LIBREC_LIBRARY=$(CURDIR)/$(O)/$(SONAME) $(PYTHON) -m pytest -q -p no:cacheprovider bindings/python
+	LIBREC_LIBRARY=$(CURDIR)/$(O)/$(SONAME) $(PYTHON) examples/python/quickstart.py \
+		$(wildcard $(SHARED_DATA)/ml-latest-small/ratings.csv)
+
 # Public headers compile alone as strict C99 and as C++.
 check-headers: $(HEADERS)
 	@mkdir -p $(O)/hdr
@@ -256,7 +267,7 @@ check-consumer:
 clean:
 	rm -rf $(O) $(O)-san $(O)-tsan $(O)-abi
 
-.PHONY: all deps check check-data check-headers demo bench install uninstall check-abi lint-man clean \
+.PHONY: all deps check check-data check-python check-headers demo bench install uninstall check-abi lint-man clean \
 	abi-baseline check-consumer FORCE
 FORCE:
 

@@ -55,6 +55,33 @@ static const char *ratings_file(void)
     return path;
 }
 
+/* A cold-items split ranks the held-out items among the cold ones unless
+ * --protocol says otherwise; a cold-users split ranks every item. */
+START_TEST(eval_cold_splits_pick_their_protocol)
+{
+    const char *data = ratings_file();
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", data, "--split",
+                                    "cold-items:0.3", "--metrics", "auc,recall@5", "--json",
+                                    NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "\"protocol\": \"cold\""));
+    /* popularity scores every cold item 0: AUC among them is 1/2 exactly */
+    ck_assert_double_eq_tol(tu_json_num(r->out, "auc"), 0.5, 1e-9);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", data, "--split",
+                                    "cold-items:0.3", "--protocol", "full", "--metrics", "auc",
+                                    "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "\"protocol\": \"full\""));
+    ck_assert_double_lt(tu_json_num(r->out, "auc"), 0.5); /* warm items outrank them */
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", data, "--split",
+                                    "cold-users:0.3", "--metrics", "auc", "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "\"protocol\": \"full\""));
+    free(r);
+}
+END_TEST
+
 START_TEST(eval_prints_fold_means_and_stds_as_json)
 {
     const char *data = ratings_file();
@@ -281,8 +308,9 @@ START_TEST(help_lists_a_models_params_from_the_library)
     tu_cli *r = malloc(sizeof *r);
     tu_cli_run(r, (const char *[]){ "help", "svd", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
-    ck_assert_ptr_nonnull(strstr(r->out, "--param n_factors=100  (int in [1, 4096])"));
-    ck_assert_ptr_nonnull(strstr(r->out, "--param lr_all="));
+    ck_assert_ptr_nonnull(strstr(r->out, "--param dim=100  (int in [1, 4096])"));
+    ck_assert_ptr_nonnull(strstr(r->out, "--param lr="));
+    ck_assert_ptr_nonnull(strstr(r->out, "also: factors, n_factors, num_factors, embedding_size"));
     tu_cli_run(r, (const char *[]){ "models", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     const char *kinds[] = { "popularity", "usercf", "itemcf", "tfidf",    "svd",   "svdpp",
@@ -573,7 +601,7 @@ START_TEST(diverging_training_exits_1_with_the_hint)
     tu_cli_run(r, (const char *[]){ "train", "--model", "svd", "--data", data, "--param",
                                     "lr_all=10", "--out", tu_tmp_path("div.lrm"), NULL });
     expect_failure(r, "diverged");
-    ck_assert_msg(strstr(r->err, "lower lr_all"), "%s", r->err);
+    ck_assert_msg(strstr(r->err, "lower lr"), "%s", r->err);
     ck_assert_int_eq(r->code, 1);
     tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--param",
                                     "lr_all=10", "--split", "kfold:3", "--metrics", "rmse", NULL });
@@ -799,6 +827,7 @@ Suite *rec_cli_suite(void)
     TCase *tc = tcase_create("cli");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, eval_prints_fold_means_and_stds_as_json);
+    tcase_add_test(tc, eval_cold_splits_pick_their_protocol);
     tcase_add_test(tc, train_recommend_similar_round_trip);
     tcase_add_test(tc, bad_input_gives_one_clear_line);
     tcase_add_test(tc, failed_training_leaves_the_old_model_file);

@@ -116,7 +116,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     memset(o, 0, sizeof *o);
     o->k = 10;
     o->format = "auto";
-    o->protocol = "full";
+    o->protocol = NULL; /* cli_eval: "cold" after a cold-items split, else "full" */
     o->seed = 42;
     if (rec_params_create(&o->params) || rec_params_create(&o->load_opts))
         return cli_fail(REC_E_NOMEM, NULL);
@@ -364,6 +364,20 @@ static int cmd_query(cli_opts *o, int similar)
     return rc;
 }
 
+/* The old names a key still answers to ("      also: n_factors, factors"). */
+static void print_aliases(const char *key)
+{
+    const char *alias, *canon;
+    const char *sep = "      also: ";
+    for (size_t i = 0; rec_params_alias_at(i, &alias, &canon) == REC_OK; i++)
+        if (!strcmp(canon, key)) {
+            printf("%s%s", sep, alias);
+            sep = ", ";
+        }
+    if (strcmp(sep, ", ") == 0)
+        printf("\n");
+}
+
 static const char *type_name(rec_param_type t)
 {
     switch (t) {
@@ -399,6 +413,7 @@ static int cmd_models(const char *only)
             if (choices)
                 printf(": %s", choices);
             printf(")\n      %s\n", help);
+            print_aliases(key);
         }
     }
     if (only && !found)
@@ -413,8 +428,9 @@ static void usage(FILE *f)
             "  librec train --model NAME --data PATH [--format F] [--param KEY=VALUE ...]\n"
             "               --out FILE.lrm [--quiet]\n"
             "  librec eval --model NAME --data PATH [--format F] --split kfold:5|holdout:0.2|last:1\n"
+            "              (or cold-items:0.2, cold-users:0.2)\n"
             "              (or --test PATH: a test file in the same format and ids)\n"
-            "              [--protocol full|sampled:100] --metrics rmse,mae,ndcg@10,...\n"
+            "              [--protocol full|sampled:100|cold] --metrics rmse,mae,ndcg@10,...\n"
             "              [--param KEY=VALUE ...] [--seed N] [--json]\n"
             "  librec recommend --load FILE.lrm --user ID [-k 10] [--json]\n"
             "  librec similar --load FILE.lrm --item ID [-k 10] [--json]\n"
