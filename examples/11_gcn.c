@@ -11,8 +11,9 @@
  *      (ids=false: no node has a vector of its own), and from both;
  *   3. what only the inductive model can do: a new user's vector computed
  *      by the trained layers from the items given at call time.
- * gcn trains on sampled neighbourhoods (fanout neighbours per node and
- * layer), so a step costs the batch's neighbourhood, not the graph.
+ * gcn trains on mini-batch blocks, the 2-hop neighbourhood of each batch's
+ * nodes (every neighbour by default; fanout=K samples K per node and layer,
+ * so a step costs K^2 nodes per seed at most, not the graph).
  *
  * usage: 11_gcn [ratings-file [epochs]]
  *   no argument: the generated dataset. */

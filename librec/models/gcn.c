@@ -3,9 +3,13 @@
  * gnn-impl.h) go through L layers over the renormalised user-item graph
  * Â = D~^-1/2 (A + I) D~^-1/2 (D~ = degree + 1):
  *   H_{k+1} = ReLU(Â H_k W_k^T + b_k),  the last layer linear (no ReLU),
- * with Â estimated from `fanout` sampled neighbours per node while training
- * (an unbiased row, rec_uigraph_sample's REC_BLOCK_GCN) and exact at
- * inference; score(u, i) = H_L[u] . H_L[users + i].
+ * with Â exact by default (fanout 0: every neighbour of the batch's
+ * nodes), or estimated from `fanout` sampled neighbours per node (an
+ * unbiased row, rec_uigraph_sample's REC_BLOCK_GCN); score(u, i) =
+ * H_L[u] . H_L[users + i].  The default was chosen on a validation split
+ * of ml-latest-small: Recall@20 0.198 with every neighbour, 0.172 with 25
+ * sampled, 0.153 with 10 (the estimate's variance costs more than the
+ * neighbourhood's size saves on a graph this size).
  *
  * Against lightgcn (the same graph, the same loss): the weights and the
  * ReLU are what LightGCN's paper removed; they cost quality when ID
@@ -15,7 +19,7 @@
 #include "gnn-impl.h"
 
 static const rec_param_spec spec[] = {
-    REC_GNN_KEYS("0.2"),
+    REC_GNN_KEYS("0.2", "0"),
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 

@@ -43,11 +43,11 @@
 
 #define REC_GNN_MAX_LAYERS 4
 
-/* The keys every inductive graph kind takes after its own; temp is the
- * default temperature (a string). */
-#define REC_GNN_KEYS(temp)                                                                     \
+/* The keys every inductive graph kind takes after its own; temp and fan
+ * are the defaults of "temperature" and "fanout" (strings). */
+#define REC_GNN_KEYS(temp, fan)                                                                \
     { "layers", REC_PARAM_INT, "2", 1, REC_GNN_MAX_LAYERS, NULL, "graph layers (hops)" },      \
-    { "fanout", REC_PARAM_INT, "10", 0, 1 << 20, NULL,                                         \
+    { "fanout", REC_PARAM_INT, fan, 0, 1 << 20, NULL,                                          \
       "neighbours sampled per node and layer while training (0 = all)" },                      \
     { "dim", REC_PARAM_INT, "64", 1, 4096, NULL, "width of every layer" },                     \
     { "ids", REC_PARAM_BOOL, "true", 0, 1, NULL,                                               \

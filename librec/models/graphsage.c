@@ -15,7 +15,7 @@
 static const rec_param_spec spec[] = {
     { "aggregator", REC_PARAM_STR, "mean", 0, 0, "mean|pool",
       "neighbour aggregator: mean, or max-pool over a ReLU layer" },
-    REC_GNN_KEYS("0.1"),
+    REC_GNN_KEYS("0.1", "10"),
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
