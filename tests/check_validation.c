@@ -28,12 +28,12 @@ static int count_epochs(void *user, int epoch, int epochs, double loss)
 
 /* With lr 0 nothing learns, so the metric never beats the first validation:
  * patience 2 stops after epoch 3 of 50, for a kind with derived vectors
- * (lightgcn, synced each validation) and one without (mf). */
+ * (lightgcn and gcn, synced each validation) and one without (mf). */
 START_TEST(test_stops_when_metric_stalls)
 {
-    static const char *kinds[] = { "mf", "lightgcn" };
+    static const char *kinds[] = { "mf", "lightgcn", "gcn" };
     rec_dataset *d = tu_generate(60, 80, 12);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         rec_params *p = params_of("valid_ratio=0.2 patience=2 epochs=50 lr=0 dim=8");
         rec_model *m;
         ck_assert_int_eq(rec_model_create(&m, kinds[k], p), REC_OK);
@@ -71,10 +71,10 @@ static void assert_same_scores(const rec_model *a, const rec_model *b, const rec
  * needs) does not disturb training. */
 START_TEST(test_validation_leaves_training_alone)
 {
-    static const char *kinds[] = { "mf", "lightgcn", "ngcf", "twotower" };
+    static const char *kinds[] = { "mf", "lightgcn", "ngcf", "twotower", "gcn", "graphsage" };
     rec_dataset *d = tu_generate(60, 80, 12), *tr, *va;
     ck_assert_int_eq(rec_dataset_split(d, "user:0.25", 0, 42, &tr, &va), REC_OK);
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 6; k++) {
         const char *kv[] = { "epochs=3", "dim=8", "seed=42", "valid_ratio=0.25", "patience=0",
                              "restore_best=false" };
         rec_model *a = tu_fit(kinds[k], d, kv, 6);

@@ -309,6 +309,17 @@ static rec_status readout(rec_gnn *s, rec_graph *g, const inputs *in, const char
     return st;
 }
 
+/* Validation scores through H (rec_model_train), computed with the layers
+ * being trained; training goes on with gradients and dropout. */
+static rec_status sync(void *ctx)
+{
+    fitctx *c = ctx;
+    rec_status st = readout(c->s, c->g, &c->in, c->fn);
+    rec_graph_set_grad(c->g, 1);
+    rec_graph_set_training(c->g, 1);
+    return st;
+}
+
 /* The trained layers into the model's own store (the tables stay behind). */
 static rec_status keep_layers(rec_model *m, rec_gnn *s, const rec_pstore *fitps)
 {
@@ -391,7 +402,7 @@ rec_status rec_gnn_fit(rec_model *m, const rec_dataset *d, const rec_gnn_kind *k
         st = rec_sampler_create(&c.smp, d, NULL);
     if (!st) {
         rec_graph_set_training(c.g, 1);
-        rec_trainer_vt vt = { .n_examples = ug->nedges, .step = step };
+        rec_trainer_vt vt = { .n_examples = ug->nedges, .step = step, .sync = sync };
         st = rec_model_train(m, &vt, &c, ps, c.opt, cb, user, fn);
     }
     if (!st || st == REC_E_CANCELLED) { /* a cancelled model keeps the epochs it ran */
