@@ -299,4 +299,30 @@ rec_status rec_nn_ngcf_init(rec_nn_ngcf *n, rec_pstore *ps, const char *prefix, 
 rec_tensor *rec_nn_ngcf_forward(rec_graph *g, const rec_nn_ngcf *n, rec_csr *adj,
                                 rec_tensor *e0);
 
+/* ---- GAT attention layer (gat.c) ---------------------------------------------------------
+ * Velickovic et al., ICLR 2018.  Node a attends to the nodes of its row in
+ * nbr (a CSR [N, N] whose values are ignored; include a itself for GAT's
+ * self-loop).  Per head h, with z = W x [N, H F] split into heads z_h:
+ *   e_ab  = LeakyReLU_0.2(a_dst_h . z_h[a] + a_src_h . z_h[b])
+ *   alpha = softmax of e_a. over a's row (rec_segment_softmax)
+ *   out_h[a] = sum_b Dropout(alpha_ab) z_h[b]
+ * and the heads concatenated [N, H F] or averaged [N, F].  Dropout is the
+ * paper's attention dropout (training only).  No activation on the output:
+ * the caller adds one if it wants.  Parameters "<prefix>.weight" [H F, in],
+ * "<prefix>.att_dst" and ".att_src" [H, F], Xavier-uniform (GAT's Glorot). */
+#define REC_NN_GAT_MAX_HEADS 16
+typedef struct rec_nn_gat {
+    rec_tensor *weight, *att_dst, *att_src;
+    int64_t in, out, heads;
+    int concat;
+    float dropout;
+} rec_nn_gat;
+rec_status rec_nn_gat_init(rec_nn_gat *l, rec_pstore *ps, const char *prefix, int64_t in,
+                           int64_t out, int64_t heads, int concat, float dropout, rec_rng *rng);
+/* x [N, in] -> [N, H F] or [N, F]; every row of nbr must be non-empty.
+ * *alpha (when alpha is not NULL) receives the attention [nnz, H] before
+ * dropout, row k for nbr's entry k. */
+rec_tensor *rec_nn_gat_forward(rec_graph *g, const rec_nn_gat *l, const rec_csr *nbr,
+                               rec_tensor *x, rec_tensor **alpha);
+
 #endif
