@@ -132,7 +132,7 @@ static rec_status readout(rec_model *m, fitctx *c)
     memcpy(s->U, E->v, (size_t)m->nusers * s->width * sizeof *s->U);
     memcpy(s->V, E->v + (size_t)m->nusers * s->width,
            (size_t)m->nitems * s->width * sizeof *s->V);
-    return REC_OK;
+    return c->layer->keep ? c->layer->keep(c->layer->ctx, m) : REC_OK;
 }
 
 rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf_layer *layer,

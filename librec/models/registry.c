@@ -16,6 +16,7 @@ extern const rec_model_vt rec_twotower_vt;
 extern const rec_model_vt rec_sasrec_vt;
 extern const rec_model_vt rec_lightgcn_vt;
 extern const rec_model_vt rec_ngcf_vt;
+extern const rec_model_vt rec_gat_vt;
 
 static const rec_model_vt *const kinds[] = {
     &rec_mf_vt,
@@ -31,6 +32,7 @@ static const rec_model_vt *const kinds[] = {
     &rec_sasrec_vt,
     &rec_lightgcn_vt,
     &rec_ngcf_vt,
+    &rec_gat_vt,
 };
 
 const rec_model_vt *rec_model_vt_at(size_t i)
