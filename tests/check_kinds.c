@@ -31,6 +31,9 @@ static const struct {
     { "sasrec", { "epochs=1", "dim=8", "maxlen=6", "batch=16", "blocks=1" } },
     { "lightgcn", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
     { "ngcf", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
+    { "gat", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
+    { "pinsage", { "epochs=2", "dim=8", "walk_steps=50", "hard_lo=2", "hard_hi=8",
+                   "batch=64" } },
 };
 
 static const char *const *small_kv(const char *kind, int *n)

@@ -17,6 +17,7 @@ extern const rec_model_vt rec_sasrec_vt;
 extern const rec_model_vt rec_lightgcn_vt;
 extern const rec_model_vt rec_ngcf_vt;
 extern const rec_model_vt rec_gat_vt;
+extern const rec_model_vt rec_pinsage_vt;
 
 static const rec_model_vt *const kinds[] = {
     &rec_mf_vt,
@@ -33,6 +34,7 @@ static const rec_model_vt *const kinds[] = {
     &rec_lightgcn_vt,
     &rec_ngcf_vt,
     &rec_gat_vt,
+    &rec_pinsage_vt,
 };
 
 const rec_model_vt *rec_model_vt_at(size_t i)

@@ -325,4 +325,25 @@ rec_status rec_nn_gat_init(rec_nn_gat *l, rec_pstore *ps, const char *prefix, in
 rec_tensor *rec_nn_gat_forward(rec_graph *g, const rec_nn_gat *l, const rec_csr *nbr,
                                rec_tensor *x, rec_tensor **alpha);
 
+/* ---- PinSage convolution (pinsage.c) ---------------------------------------------------
+ * Ying et al., KDD 2018, Algorithm 1 (CONVOLVE): for a node with
+ * representation z and neighbourhood N (its random walks' most visited
+ * nodes, importance weights alpha, data/graph_walk-impl.h):
+ *   n     = sum_{v in N} alpha_v ReLU(Q z_v + q)   (importance pooling: a
+ *           weighted mean when the weights add up to 1)
+ *   z'    = ReLU(W [z, n] + w)                     (concat with self, dense)
+ *   out   = z' / |z'|                              (normalisation)
+ * Parameters "<prefix>.q" [hidden, in] and "<prefix>.w" [out, in + hidden],
+ * with biases, Xavier-uniform. */
+typedef struct rec_nn_pinsage {
+    rec_nn_linear q, w;
+    int64_t in, hidden, out;
+} rec_nn_pinsage;
+rec_status rec_nn_pinsage_init(rec_nn_pinsage *l, rec_pstore *ps, const char *prefix,
+                               int64_t in, int64_t hidden, int64_t out, rec_rng *rng);
+/* self [B, in]; nbrs [n, in], the neighbours of row b being rows offsets[b]
+ * .. offsets[b+1]-1 (offsets I32 [B + 1]); weights F32 [n] -> [B, out]. */
+rec_tensor *rec_nn_pinsage_forward(rec_graph *g, const rec_nn_pinsage *l, rec_tensor *self,
+                                   rec_tensor *nbrs, rec_tensor *offsets, rec_tensor *weights);
+
 #endif
