@@ -32,7 +32,7 @@ static const struct {
     { "lightgcn", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
     { "ngcf", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
     { "gat", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
-    { "pinsage", { "epochs=2", "dim=8", "walk_steps=50", "hard_lo=2", "hard_hi=8",
+    { "pinsage", { "epochs=2", "dim=8", "walk_steps=50", "hard=1", "hard_lo=2", "hard_hi=8",
                    "batch=64" } },
 };
 

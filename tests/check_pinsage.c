@@ -8,13 +8,13 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const KV[] = { "epochs=2", "dim=8", "walk_steps=50", "hard_lo=2",
+static const char *const KV[] = { "epochs=2", "dim=8", "walk_steps=50", "hard=1", "hard_lo=2",
                                   "hard_hi=8", "batch=64", "negatives=32", "recent=5" };
 
 START_TEST(explain_adds_up_to_the_score)
 {
     rec_dataset *d = tu_generate(40, 30, 6);
-    rec_model *m = tu_fit("pinsage", d, KV, 8);
+    rec_model *m = tu_fit("pinsage", d, KV, 9);
     for (int32_t u = 0; u < 5; u++) {
         const char *user, *it[10], *why[8];
         float s[10], w[8], one;

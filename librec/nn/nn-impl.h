@@ -341,9 +341,14 @@ typedef struct rec_nn_pinsage {
 } rec_nn_pinsage;
 rec_status rec_nn_pinsage_init(rec_nn_pinsage *l, rec_pstore *ps, const char *prefix,
                                int64_t in, int64_t hidden, int64_t out, rec_rng *rng);
-/* self [B, in]; nbrs [n, in], the neighbours of row b being rows offsets[b]
- * .. offsets[b+1]-1 (offsets I32 [B + 1]); weights F32 [n] -> [B, out]. */
-rec_tensor *rec_nn_pinsage_forward(rec_graph *g, const rec_nn_pinsage *l, rec_tensor *self,
-                                   rec_tensor *nbrs, rec_tensor *offsets, rec_tensor *weights);
+/* h [R, in] the representations of every node involved; node b of the
+ * output is row self[b] of h (self I32 [B]) with neighbours the rows
+ * nbrs[offsets[b] .. offsets[b+1]-1] (nbrs I32 [n], offsets I32 [B + 1]),
+ * weights F32 [n] -> [B, out].  Q is applied once per row of h, and the
+ * pooling gathers from that (rec_embedding_bag), so a row shared by many
+ * neighbourhoods costs one transform. */
+rec_tensor *rec_nn_pinsage_forward(rec_graph *g, const rec_nn_pinsage *l, rec_tensor *h,
+                                   rec_tensor *self, rec_tensor *nbrs, rec_tensor *offsets,
+                                   rec_tensor *weights);
 
 #endif

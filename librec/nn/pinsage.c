@@ -1,5 +1,5 @@
 /* PinSage's convolution (see nn-impl.h).  Only ops: rec_linear, rec_relu,
- * rec_segment_reduce weighted by the walks' importance, rec_concat and
+ * rec_embedding_bag weighted by the walks' importance, rec_concat and
  * rec_l2_normalize, so backward comes from the tape. */
 #include "nn-impl.h"
 
@@ -27,8 +27,9 @@ rec_status rec_nn_pinsage_init(rec_nn_pinsage *l, rec_pstore *ps, const char *pr
                               rng);
 }
 
-rec_tensor *rec_nn_pinsage_forward(rec_graph *g, const rec_nn_pinsage *l, rec_tensor *self,
-                                   rec_tensor *nbrs, rec_tensor *offsets, rec_tensor *weights)
+rec_tensor *rec_nn_pinsage_forward(rec_graph *g, const rec_nn_pinsage *l, rec_tensor *h,
+                                   rec_tensor *self, rec_tensor *nbrs, rec_tensor *offsets,
+                                   rec_tensor *weights)
 {
     static const char fn[] = "rec_nn_pinsage_forward";
     if (!g) {
@@ -37,19 +38,21 @@ rec_tensor *rec_nn_pinsage_forward(rec_graph *g, const rec_nn_pinsage *l, rec_te
     }
     if (rec_graph_status(g))
         return NULL;
-    if (!l || !self || !nbrs || !offsets || !weights)
+    if (!l || !h || !self || !nbrs || !offsets || !weights)
         return rec_graph_fail(g, REC_E_INVALID, "%s: %s is NULL", fn,
-                              !l ? "layer" : !self ? "self" : !nbrs ? "nbrs"
+                              !l ? "layer" : !h ? "h" : !self ? "self" : !nbrs ? "nbrs"
                               : !offsets ? "offsets" : "weights");
-    if (self->nd != 2 || self->shape[1] != l->in || nbrs->nd != 2 || nbrs->shape[1] != l->in)
-        return rec_graph_fail(g, REC_E_INVALID, "%s: self and nbrs must be [rows, %lld]", fn,
+    if (h->nd != 2 || h->shape[1] != l->in)
+        return rec_graph_fail(g, REC_E_INVALID, "%s: h must be [rows, %lld]", fn,
                               (long long)l->in);
-    if (offsets->dtype != REC_I32 || offsets->n != self->shape[0] + 1)
+    if (self->dtype != REC_I32 || offsets->dtype != REC_I32 || offsets->n != self->n + 1)
         return rec_graph_fail(g, REC_E_INVALID, "%s: offsets must be I32 [%lld] (one bag per "
-                              "row of self, plus one)", fn, (long long)self->shape[0] + 1);
-    rec_tensor *m = rec_relu(g, rec_nn_linear_forward(g, &l->q, nbrs));          /* [n, h] */
-    rec_tensor *pooled = rec_segment_reduce(g, m, offsets, weights, REC_REDUCE_SUM); /* [B, h] */
-    rec_tensor *cat[2] = { self, pooled };
-    rec_tensor *h = rec_relu(g, rec_nn_linear_forward(g, &l->w, rec_concat(g, 2, cat)));
-    return rec_l2_normalize(g, h, PINSAGE_NORM_EPS);
+                              "entry of self, plus one)", fn, (long long)self->n + 1);
+    /* The transform once per row of h, not once per neighbour entry: the
+     * bags gather from it (a row is in many neighbourhoods). */
+    rec_tensor *m = rec_relu(g, rec_nn_linear_forward(g, &l->q, h));           /* [R, hid] */
+    rec_tensor *pooled = rec_embedding_bag(g, m, nbrs, offsets, weights, REC_REDUCE_SUM);
+    rec_tensor *cat[2] = { rec_gather(g, h, self, -1), pooled };                /* [B, ..] */
+    rec_tensor *z = rec_relu(g, rec_nn_linear_forward(g, &l->w, rec_concat(g, 2, cat)));
+    return rec_l2_normalize(g, z, PINSAGE_NORM_EPS);
 }
