@@ -176,6 +176,17 @@ check-data: deps
 	@$(MAKE) --no-print-directory $(O)/tests/check_data $(if $(TOOL_SRC),$(O)/bin/librec)
 	LIBREC_SRCDIR=$(CURDIR) LIBREC_BUILD=$(CURDIR)/$(O) LIBREC_DATA=$(SHARED_DATA) $(O)/tests/check_data
 
+# The Python package (bindings/python) against this build's library: its
+# pytest suite, then examples/python/quickstart.py (on ml-latest-small when
+# SHARED_DATA has it, else on generated data).  Needs python3 with pytest
+# and numpy (Debian: python3-pytest python3-numpy).
+PYTHON ?= python3
+check-python: deps
+	@$(MAKE) --no-print-directory $(O)/$(SONAME)
+	LIBREC_LIBRARY=$(CURDIR)/$(O)/$(SONAME) $(PYTHON) -m pytest -q -p no:cacheprovider bindings/python
+	LIBREC_LIBRARY=$(CURDIR)/$(O)/$(SONAME) $(PYTHON) examples/python/quickstart.py \
+		$(wildcard $(SHARED_DATA)/ml-latest-small/ratings.csv)
+
 # Public headers compile alone as strict C99 and as C++.
 check-headers: $(HEADERS)
 	@mkdir -p $(O)/hdr
@@ -194,12 +205,14 @@ demo: deps
 
 # Every workload side by side with its peer (../shared/bench), one at a time:
 # the kernels (W7 + MLP), the classical models (W4-W6, W8), the neural models
-# (W1, W2, W7's GRU).  About 25 minutes on 2 cores; run on a quiet machine.
+# (W1, W2, W7's GRU), the graph models (W3).  About 35 minutes on 2 cores;
+# run on a quiet machine.
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_SRC:%.c=$(O)/%)
 	sh bench/run.sh $(O)
 	sh bench/run_classical.sh $(O)
 	sh bench/run_models.sh $(O)
+	sh bench/run_graph.sh $(O)
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/librec \
@@ -254,7 +267,18 @@ check-consumer:
 clean:
 	rm -rf $(O) $(O)-san $(O)-tsan $(O)-abi
 
-.PHONY: all deps check check-data check-headers demo bench install uninstall check-abi lint-man clean \
+# The C++ service example (examples/service/): C++17, the standard library and
+# POSIX sockets only, on the public headers.  `sh examples/service/loadtest.sh`
+# runs its short load test.
+SERVICE_CXXFLAGS := -std=c++17 -pthread $(OPT) -Wall -Wextra -Iinclude $(CXXFLAGS)
+service: $(O)/examples/service/librec-serve $(O)/examples/service/librec-loadtest $(O)/bin/librec
+$(O)/examples/service/librec-%: examples/service/%.cpp examples/service/answer.hpp $(HEADERS) \
+		$(O)/librec.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(SERVICE_CXXFLAGS) $(LDSAN) -o $@ $< $(O)/librec.a $(LIBS)
+.PHONY: service
+
+.PHONY: all deps check check-data check-python check-headers demo bench install uninstall check-abi lint-man clean \
 	abi-baseline check-consumer FORCE
 FORCE:
 

@@ -65,9 +65,9 @@ int main(int argc, char **argv)
     /* Surprise's SVD settings, spelled out (the kind's defaults train longer
      * with more L2); rank_negatives=0: no top-N ranking head, since the peer
      * fits ratings only */
-    if (rec_params_create(&p) || rec_params_set_int(p, "n_factors", 100) ||
-        rec_params_set_int(p, "n_epochs", 20) || rec_params_set_float(p, "lr_all", 0.005) ||
-        rec_params_set_float(p, "reg_all", 0.02) || rec_params_set_bool(p, "shuffle", 1) ||
+    if (rec_params_create(&p) || rec_params_set_int(p, "dim", 100) ||
+        rec_params_set_int(p, "epochs", 20) || rec_params_set_float(p, "lr", 0.005) ||
+        rec_params_set_float(p, "reg", 0.02) || rec_params_set_bool(p, "shuffle", 1) ||
         rec_params_set_int(p, "negatives", 0) || rec_params_set_int(p, "rank_negatives", 0) ||
         rec_params_set_int(p, "seed", 0))
         return die("params");

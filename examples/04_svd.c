@@ -61,7 +61,7 @@ static rec_model *fit_svd(const rec_dataset *train)
     rec_params *p;
     rec_model *m;
     CHECK(rec_params_create(&p));
-    CHECK(rec_params_set_int(p, "n_factors", 50));
+    CHECK(rec_params_set_int(p, "dim", 50));
     /* This walk-through studies the rating model.  By default "svd" also
      * fits a ranking head (the same model refitted with unrated items as
      * target 0) that top-N lists use; without it, recommendations and the

@@ -55,6 +55,33 @@ static const char *ratings_file(void)
     return path;
 }
 
+/* A cold-items split ranks the held-out items among the cold ones unless
+ * --protocol says otherwise; a cold-users split ranks every item. */
+START_TEST(eval_cold_splits_pick_their_protocol)
+{
+    const char *data = ratings_file();
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", data, "--split",
+                                    "cold-items:0.3", "--metrics", "auc,recall@5", "--json",
+                                    NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "\"protocol\": \"cold\""));
+    /* popularity scores every cold item 0: AUC among them is 1/2 exactly */
+    ck_assert_double_eq_tol(tu_json_num(r->out, "auc"), 0.5, 1e-9);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", data, "--split",
+                                    "cold-items:0.3", "--protocol", "full", "--metrics", "auc",
+                                    "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "\"protocol\": \"full\""));
+    ck_assert_double_lt(tu_json_num(r->out, "auc"), 0.5); /* warm items outrank them */
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "popularity", "--data", data, "--split",
+                                    "cold-users:0.3", "--metrics", "auc", "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "\"protocol\": \"full\""));
+    free(r);
+}
+END_TEST
+
 START_TEST(eval_prints_fold_means_and_stds_as_json)
 {
     const char *data = ratings_file();
@@ -281,8 +308,9 @@ START_TEST(help_lists_a_models_params_from_the_library)
     tu_cli *r = malloc(sizeof *r);
     tu_cli_run(r, (const char *[]){ "help", "svd", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
-    ck_assert_ptr_nonnull(strstr(r->out, "--param n_factors=100  (int in [1, 4096])"));
-    ck_assert_ptr_nonnull(strstr(r->out, "--param lr_all="));
+    ck_assert_ptr_nonnull(strstr(r->out, "--param dim=100  (int in [1, 4096])"));
+    ck_assert_ptr_nonnull(strstr(r->out, "--param lr="));
+    ck_assert_ptr_nonnull(strstr(r->out, "also: factors, n_factors, num_factors, embedding_size"));
     tu_cli_run(r, (const char *[]){ "models", NULL });
     ck_assert_msg(r->code == 0, "%s", r->err);
     const char *kinds[] = { "popularity", "usercf", "itemcf", "tfidf",    "svd",   "svdpp",
@@ -573,7 +601,7 @@ START_TEST(diverging_training_exits_1_with_the_hint)
     tu_cli_run(r, (const char *[]){ "train", "--model", "svd", "--data", data, "--param",
                                     "lr_all=10", "--out", tu_tmp_path("div.lrm"), NULL });
     expect_failure(r, "diverged");
-    ck_assert_msg(strstr(r->err, "lower lr_all"), "%s", r->err);
+    ck_assert_msg(strstr(r->err, "lower lr"), "%s", r->err);
     ck_assert_int_eq(r->code, 1);
     tu_cli_run(r, (const char *[]){ "eval", "--model", "svd", "--data", data, "--param",
                                     "lr_all=10", "--split", "kfold:3", "--metrics", "rmse", NULL });
@@ -793,12 +821,210 @@ START_TEST(eval_on_a_given_test_file)
 }
 END_TEST
 
+/* ---- recommend --users: many users in one process, with rules ------------- */
+
+/* ratings_file() with a movies.csv beside it: titles "Film i (2000)" and
+ * genres G0, G1, G2 by i % 3 (a categorical field for --cap and --mmr). */
+static const char *ratings_with_titles(void)
+{
+    const char *data = ratings_file();
+    FILE *f = fopen(tu_tmp_path("movies.csv"), "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "movieId,title,genres\n");
+    for (int i = 0; i < 30; i++)
+        fprintf(f, "movie%d,Film %d (2000),G%d\n", i, i, i % 3);
+    fclose(f);
+    return data;
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; (s = strchr(s, '\n')); s++)
+        n++;
+    return n;
+}
+
+/* The items of the first JSON line of out, in order, into ids (at most 32). */
+static int json_items(const char *out, int *ids)
+{
+    int n = 0;
+    const char *end = strchr(out, '\n');
+    for (const char *p = out; n < 32 && (p = strstr(p, "\"item\": \"movie")) && p < end;) {
+        p += strlen("\"item\": \"movie");
+        ids[n++] = atoi(p);
+    }
+    return n;
+}
+
+START_TEST(recommend_users_answers_many_users_as_json_lines)
+{
+    const char *data = ratings_with_titles();
+    char model[600], users[600];
+    snprintf(model, sizeof model, "%s", tu_tmp_path("users.lrm"));
+    snprintf(users, sizeof users, "%s", tu_tmp_path("users.txt"));
+    tu_cli *r = malloc(sizeof *r), *one = malloc(sizeof *one);
+    tu_cli_run(r, (const char *[]){ "train", "--model", "itemcf", "--data", data, "--out", model,
+                                    "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    write_file(users, "user0\n\nnobody\nuser1\r\n");
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--users", users, "-k", "4",
+                                    "--data", data, "--quiet", NULL });
+    /* one line per user, the unknown one an error object; exit 1 for it */
+    ck_assert_int_eq(r->code, 1);
+    ck_assert_ptr_nonnull(strstr(r->err, "1 of the users could not be answered"));
+    ck_assert_int_eq(count_lines(r->out), 3);
+    ck_assert_msg(!strncmp(r->out, "{\"user\": \"user0\", \"items\": [{\"item\": \"movie", 42),
+                  "%s", r->out);
+    ck_assert_ptr_nonnull(strstr(r->out, "\n{\"user\": \"nobody\", \"error\": \""));
+    ck_assert_ptr_nonnull(strstr(r->out, "unknown user 'nobody'"));
+    ck_assert_ptr_nonnull(strstr(r->out, "\n{\"user\": \"user1\", \"items\": ["));
+    /* titles from the training data, beside each item */
+    int ids[32], n = json_items(r->out, ids);
+    ck_assert_int_eq(n, 4);
+    char want[64];
+    snprintf(want, sizeof want, "\"item\": \"movie%d\", \"score\": ", ids[0]);
+    ck_assert_ptr_nonnull(strstr(r->out, want));
+    snprintf(want, sizeof want, "\"title\": \"Film %d (2000)\"}", ids[0]);
+    ck_assert_msg(strstr(r->out, want), "%s", r->out);
+    /* the same answer as one --user call */
+    tu_cli_run(one, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k", "4",
+                                      "--json", "--data", data, "--quiet", NULL });
+    ck_assert_msg(one->code == 0, "%s", one->err);
+    ck_assert_msg(!strncmp(one->out, r->out, strlen(one->out)), "%s\nvs\n%s", one->out, r->out);
+
+    /* stdin: nothing in, nothing out */
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--users", "-", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_str_eq(r->out, "");
+
+    /* an anonymous history folds in; its items are not recommended */
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--history", "movie1,movie2",
+                                    "-k", "3", "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_ptr_nonnull(strstr(r->out, "{\"history\": \"movie1,movie2\", \"items\": ["));
+    ck_assert_int_eq(json_items(r->out, ids), 3);
+    for (int j = 0; j < 3; j++)
+        ck_assert(ids[j] != 1 && ids[j] != 2);
+    free(r);
+    free(one);
+}
+END_TEST
+
+START_TEST(recommend_rules_deny_allow_boost_cap_mmr)
+{
+    const char *data = ratings_with_titles();
+    char model[600], deny[600], allow[600], boost[600], users[600];
+    snprintf(model, sizeof model, "%s", tu_tmp_path("rules.lrm"));
+    snprintf(deny, sizeof deny, "%s", tu_tmp_path("deny.txt"));
+    snprintf(allow, sizeof allow, "%s", tu_tmp_path("allow.txt"));
+    snprintf(boost, sizeof boost, "%s", tu_tmp_path("boost.txt"));
+    snprintf(users, sizeof users, "%s", tu_tmp_path("u.txt"));
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "train", "--model", "itemcf", "--data", data, "--out", model,
+                                    "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    int base[32], ids[32];
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k", "8",
+                                    "--json", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_int_eq(json_items(r->out, base), 8); /* user0 left exactly 8 unseen */
+
+    /* --deny drops the top two, the rest keep their order */
+    char text[128];
+    snprintf(text, sizeof text, "movie%d\nmovie%d\n", base[0], base[1]);
+    write_file(deny, text);
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k", "8",
+                                    "--json", "--deny", deny, NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_int_eq(json_items(r->out, ids), 6);
+    for (int j = 0; j < 6; j++)
+        ck_assert_int_eq(ids[j], base[j + 2]);
+
+    /* --allow: only seen items allowed -> nothing, unless --include-seen
+     * (user0 rated movie1 and movie2) */
+    write_file(allow, "movie1\nmovie2\nnot-an-item\n");
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "--json",
+                                    "--allow", allow, NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_str_eq(r->out, "{\"user\": \"user0\", \"items\": []}\n");
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "--json",
+                                    "--allow", allow, "--include-seen", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_int_eq(json_items(r->out, ids), 2);
+    ck_assert((ids[0] == 1 && ids[1] == 2) || (ids[0] == 2 && ids[1] == 1));
+
+    /* --boost lifts the last item to the top */
+    snprintf(text, sizeof text, "movie%d,100\n", base[7]);
+    write_file(boost, text);
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k", "2",
+                                    "--json", "--boost", boost, NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_int_eq(json_items(r->out, ids), 2);
+    ck_assert_int_eq(ids[0], base[7]);
+    ck_assert_int_eq(ids[1], base[0]);
+
+    /* --cap genres=1: three genres, so at most three items, one of each */
+    write_file(users, "user0\nuser1\nuser2\n");
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--users", users, "-k", "5",
+                                    "--data", data, "--cap", "genres=1", "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_int_eq(count_lines(r->out), 3);
+    for (const char *line = r->out; *line; line = strchr(line, '\n') + 1) {
+        int n = json_items(line, ids), seen[3] = { 0 };
+        ck_assert_int_eq(n, 3);
+        for (int j = 0; j < n; j++)
+            ck_assert_msg(!seen[ids[j] % 3]++, "genre G%d twice: %s", ids[j] % 3, line);
+    }
+    /* --mmr 0 over genres: the first three slots are three genres, and all
+     * of the user's unseen items still come back */
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "-k", "8",
+                                    "--json", "--data", data, "--mmr", "0", "--mmr-field",
+                                    "genres", "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_int_eq(json_items(r->out, ids), 8);
+    ck_assert(ids[0] % 3 != ids[1] % 3 && ids[0] % 3 != ids[2] % 3 && ids[1] % 3 != ids[2] % 3);
+    ck_assert_int_eq(ids[0], base[0]);
+
+    /* bad rules: one clear line each */
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "--cap",
+                                    "genres=2", NULL });
+    expect_failure(r, "--cap needs --data PATH");
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "--cap",
+                                    "genres=0", "--data", data, NULL });
+    expect_failure(r, "--cap: '0' is not a whole number from 1");
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "--mmr",
+                                    "1.5", "--mmr-field", "genres", "--data", data, NULL });
+    expect_failure(r, "--mmr: '1.5' is not a number from 0 to 1");
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "--mmr",
+                                    "0.5", "--data", data, NULL });
+    expect_failure(r, "--mmr needs --mmr-field FIELD");
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "--cap",
+                                    "title=1", "--data", data, NULL });
+    expect_failure(r, "--cap: item field 'title' is not categorical");
+    write_file(boost, "movie3;2\n");
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "--boost",
+                                    boost, NULL });
+    expect_failure(r, "line 1: expected ITEM,WEIGHT with a finite weight, got 'movie3;2'");
+    char missing[600];
+    snprintf(missing, sizeof missing, "%s", tu_tmp_path("no-such-file"));
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "--deny",
+                                    missing, NULL });
+    expect_failure(r, "--deny: cannot open");
+    tu_cli_run(r, (const char *[]){ "recommend", "--load", model, "--user", "user0", "--users",
+                                    users, NULL });
+    expect_failure(r, "recommend takes one of --user ID, --users FILE and --history");
+    free(r);
+}
+END_TEST
+
 Suite *rec_cli_suite(void)
 {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("cli");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, eval_prints_fold_means_and_stds_as_json);
+    tcase_add_test(tc, eval_cold_splits_pick_their_protocol);
     tcase_add_test(tc, train_recommend_similar_round_trip);
     tcase_add_test(tc, bad_input_gives_one_clear_line);
     tcase_add_test(tc, failed_training_leaves_the_old_model_file);
@@ -813,6 +1039,8 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, progress_shows_steps_epochs_and_no_nan);
     tcase_add_test(tc, every_load_says_what_it_read);
     tcase_add_test(tc, eval_on_a_given_test_file);
+    tcase_add_test(tc, recommend_users_answers_many_users_as_json_lines);
+    tcase_add_test(tc, recommend_rules_deny_allow_boost_cap_mmr);
     suite_add_tcase(s, tc);
     return s;
 }

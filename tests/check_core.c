@@ -91,6 +91,71 @@ START_TEST(params_checked_against_spec)
 }
 END_TEST
 
+/* Old names set the canonical key; both at once, or a typo, are errors
+ * that say what to write instead. */
+START_TEST(params_aliases_and_suggestions)
+{
+    static const rec_param_spec vs[] = {
+        { "dim", REC_PARAM_INT, "64", 1, 4096, NULL, "embedding size" },
+        { "epochs", REC_PARAM_INT, "5", 1, 100, NULL, "passes" },
+        { "weight_decay", REC_PARAM_FLOAT, "0", 0, 1, NULL, "its own key, not reg's alias" },
+    };
+    rec_params *p, *c;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    rec_params_set_int(p, "n_factors", 12);
+    rec_params_set_int(p, "iterations", 7);
+    rec_params_set_float(p, "weight_decay", 0.5);
+    ck_assert_int_eq(rec_params_check(p, vs, 3, "f"), REC_OK);
+    ck_assert_int_eq(rec_params_int(p, vs, 3, "dim"), 12);
+    ck_assert_int_eq(rec_params_int(p, vs, 3, "epochs"), 7);
+    ck_assert_double_eq(rec_params_flt(p, vs, 3, "weight_decay"), 0.5);
+    ck_assert_int_eq(rec_params_clone_canonical(p, vs, 3, &c), REC_OK);
+    const char *k;
+    ck_assert_int_eq(rec_params_key(c, 0, &k, NULL), REC_OK);
+    ck_assert_str_eq(k, "dim");
+    ck_assert_int_eq(rec_params_key(c, 1, &k, NULL), REC_OK);
+    ck_assert_str_eq(k, "epochs");
+    ck_assert_int_eq(rec_params_key(c, 2, &k, NULL), REC_OK);
+    ck_assert_str_eq(k, "weight_decay");
+    int64_t v;
+    ck_assert_int_eq(rec_params_get_int(c, "dim", &v), REC_OK);
+    ck_assert_int_eq(v, 12);
+    rec_params_destroy(c);
+    /* Bounds apply under the old name, and the message names what was set. */
+    rec_params_set_int(p, "n_factors", 0);
+    ck_assert_int_eq(rec_params_check(p, vs, 3, "f"), REC_E_RANGE);
+    ck_assert_str_eq(rec_last_error(), "f: parameter 'n_factors' = 0 is outside [1, 4096]");
+    rec_params_set_int(p, "n_factors", 8);
+    rec_params_set_int(p, "factors", 8);
+    ck_assert_int_eq(rec_params_check(p, vs, 3, "f"), REC_E_INVALID);
+    ck_assert_str_eq(rec_last_error(), "f: 'n_factors' and 'factors' both set parameter 'dim'");
+    rec_params_destroy(p);
+    /* An alias of a key this spec lacks is unknown; near misses suggest. */
+    static const struct {
+        const char *key, *msg;
+    } bad[] = {
+        { "epoch", "f: unknown parameter 'epoch' (did you mean 'epochs'?)" },
+        { "epcohs", "f: unknown parameter 'epcohs' (did you mean 'epochs'?)" },
+        { "n_factor", "f: unknown parameter 'n_factor' (did you mean 'dim'?)" },
+        { "lr_all", "f: unknown parameter 'lr_all'" },
+        { "zzz", "f: unknown parameter 'zzz'" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_int_eq(rec_params_create(&p), REC_OK);
+        rec_params_set_int(p, bad[i].key, 1);
+        ck_assert_int_eq(rec_params_check(p, vs, 3, "f"), REC_E_INVALID);
+        ck_assert_str_eq(rec_last_error(), bad[i].msg);
+        rec_params_destroy(p);
+    }
+    const char *alias, *canon;
+    ck_assert_int_eq(rec_params_alias_at(0, &alias, &canon), REC_OK);
+    ck_assert_str_eq(alias, "factors");
+    ck_assert_str_eq(canon, "dim");
+    ck_assert_int_eq(rec_params_alias_at(1000, &alias, &canon), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "rec_params_alias_at: index 1000"));
+}
+END_TEST
+
 START_TEST(rng_is_seeded_and_uniform)
 {
     rec_rng a, b;
@@ -142,29 +207,44 @@ START_TEST(pool_chunks_cover_range)
 }
 END_TEST
 
+/* The same bits on 1 and 2 threads, for the shapes of a sampled-softmax
+ * step (logits [B, M] and both backward products) and a tall and a wide
+ * one: OpenBLAS sums differently shaped sub-products in different orders,
+ * so the split must not follow the thread count (it did: LightGCN fits
+ * differed in the last bits between 1 and 2 threads). */
 START_TEST(sgemm_split_matches_single_thread)
 {
-    int m = 300, n = 200, k = 70;
-    float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n);
-    float *c1 = malloc(sizeof(float) * m * n), *c2 = malloc(sizeof(float) * m * n);
-    for (int i = 0; i < m * k; i++)
-        a[i] = (float)sin(i);
-    for (int i = 0; i < k * n; i++)
-        b[i] = (float)cos(i);
-    rec_set_num_threads(1);
-    rec_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c1, n);
-    rec_set_num_threads(2);
-    rec_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c2, n);
-    for (int i = 0; i < m * n; i++)
-        ck_assert_float_near(c1[i], c2[i], 1e-4);
-    double ref = 0;
-    for (int p = 0; p < k; p++)
-        ref += (double)a[5 * k + p] * b[p * n + 7];
-    ck_assert_float_near(c1[5 * n + 7], ref, 1e-3);
-    free(a);
-    free(b);
-    free(c1);
-    free(c2);
+    static const int shapes[][5] = { /* ta, tb, m, n, k */
+        { 0, 1, 2048, 1024, 64 }, { 0, 0, 2048, 64, 1024 }, { 1, 0, 1024, 64, 2048 },
+        { 0, 0, 300, 200, 70 },   { 0, 0, 90, 3000, 40 },
+    };
+    int before = rec_get_num_threads();
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int ta = shapes[s][0], tb = shapes[s][1], m = shapes[s][2], n = shapes[s][3],
+            k = shapes[s][4];
+        float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n);
+        float *c1 = malloc(sizeof(float) * m * n), *c2 = malloc(sizeof(float) * m * n);
+        for (int i = 0; i < m * k; i++)
+            a[i] = (float)sin(i);
+        for (int i = 0; i < k * n; i++)
+            b[i] = (float)cos(i);
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        rec_set_num_threads(1);
+        rec_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c1, n);
+        rec_set_num_threads(2);
+        rec_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c2, n);
+        ck_assert_msg(memcmp(c1, c2, sizeof(float) * m * n) == 0,
+                      "%dx%dx%d (ta %d, tb %d) differs between 1 and 2 threads", m, n, k, ta, tb);
+        double ref = 0; /* C[5][7] */
+        for (int p = 0; p < k; p++)
+            ref += (double)(ta ? a[p * m + 5] : a[5 * k + p]) * (tb ? b[7 * k + p] : b[p * n + 7]);
+        ck_assert_float_near(c1[5 * n + 7], ref, 1e-3 * (1 + fabs(ref)));
+        free(a);
+        free(b);
+        free(c1);
+        free(c2);
+    }
+    rec_set_num_threads(before);
 }
 END_TEST
 
@@ -258,6 +338,7 @@ Suite *rec_core_suite(void)
     tcase_add_test(t, version_matches_macros);
     tcase_add_test(t, params_set_get_and_types);
     tcase_add_test(t, params_checked_against_spec);
+    tcase_add_test(t, params_aliases_and_suggestions);
     tcase_add_test(t, rng_is_seeded_and_uniform);
     tcase_add_test(t, pool_chunks_cover_range);
     tcase_add_test(t, sgemm_split_matches_single_thread);

@@ -532,6 +532,53 @@ static uint64_t rows_hash(const rec_dataset *d)
     return rec_ds_fingerprint(d);
 }
 
+/* cold-items:R / cold-users:R: a seeded share of the entities goes to test
+ * with all its rows, so train and test share none of them. */
+START_TEST(splits_cold)
+{
+    rec_dataset *d = tu_generate(60, 100, 10);
+    for (int items = 0; items < 2; items++) {
+        const char *how = items ? "cold-items:0.2" : "cold-users:0.2";
+        rec_dataset *a, *b, *a2, *b2;
+        ck_assert_int_eq(rec_dataset_split(d, how, 0, 7, &a, &b), REC_OK);
+        ck_assert_int_eq(rec_ds_num_rows(a) + rec_ds_num_rows(b), rec_ds_num_rows(d));
+        int32_t ne = items ? rec_ds_num_items(d) : rec_ds_num_users(d);
+        unsigned char *in_train = calloc((size_t)ne, 1), *in_test = calloc((size_t)ne, 1);
+        for (int64_t r = 0; r < rec_ds_num_rows(a); r++)
+            in_train[items ? a->i[r] : a->u[r]] = 1;
+        for (int64_t r = 0; r < rec_ds_num_rows(b); r++)
+            in_test[items ? b->i[r] : b->u[r]] = 1;
+        int32_t present = 0, cold = 0;
+        for (int32_t e = 0; e < ne; e++) {
+            ck_assert_msg(!(in_train[e] && in_test[e]), "%s: entity %d on both sides", how, e);
+            present += in_train[e] || in_test[e];
+            cold += in_test[e];
+        }
+        ck_assert_int_eq(cold, (int32_t)llround(0.2 * present));
+        free(in_train);
+        free(in_test);
+        ck_assert_int_eq(rec_dataset_split(d, how, 0, 7, &a2, &b2), REC_OK);
+        ck_assert_uint_eq(rows_hash(b), rows_hash(b2));
+        rec_dataset_destroy(a2);
+        rec_dataset_destroy(b2);
+        rec_dataset_destroy(a);
+        rec_dataset_destroy(b);
+    }
+    rec_dataset *a, *b;
+    ck_assert_int_eq(rec_dataset_split(d, "cold-items:1", 0, 7, &a, &b), REC_E_RANGE);
+    ck_assert_str_eq(rec_last_error(), "rec_dataset_split: ratio 1 outside (0, 1)");
+    ck_assert_int_eq(rec_dataset_split(d, "cold-item:0.2", 0, 7, &a, &b), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "cold-items:R or cold-users:R"));
+    rec_dataset_destroy(d);
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    ck_assert_int_eq(rec_dataset_add(d, "u", "only", 1, REC_NO_TIME), REC_OK);
+    ck_assert_int_eq(rec_dataset_split(d, "cold-items:0.5", 0, 7, &a, &b), REC_E_INVALID);
+    ck_assert_str_eq(rec_last_error(),
+                     "rec_dataset_split: cold-items split needs at least 2 items with rows");
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 START_TEST(splits_random_kfold_time)
 {
     rec_params *o;
@@ -1115,6 +1162,7 @@ Suite *rec_data_suite(void)
     tcase_add_test(t, id_round_trips);
     tcase_add_test(t, splits_last_and_valid);
     tcase_add_test(t, splits_random_kfold_time);
+    tcase_add_test(t, splits_cold);
     tcase_add_test(t, generator_deterministic_and_learnable);
     tcase_add_test(t, features_set_normalize_cross);
     tcase_add_test(t, out_of_memory_everywhere);

@@ -291,6 +291,47 @@ static void check_sampled(int how)
     rec_dataset_destroy(test);
 }
 
+/* "cold": only items without training rows are candidates.  Popularity
+ * scores them all 0, so c (the lowest index of them) tops the cold list by
+ * the index tie-break, while under "full" the warm b outranks it. */
+START_TEST(cold_protocol_by_hand)
+{
+    rec_dataset *train, *test;
+    ck_assert_int_eq(rec_dataset_create(&train), REC_OK);
+    ck_assert_int_eq(rec_dataset_add(train, "u1", "a", 1, REC_NO_TIME), REC_OK);
+    ck_assert_int_eq(rec_dataset_add(train, "u2", "a", 1, REC_NO_TIME), REC_OK);
+    ck_assert_int_eq(rec_dataset_add(train, "u2", "b", 1, REC_NO_TIME), REC_OK);
+    ck_assert_int_eq(rec_dataset_add_field(train, REC_SIDE_ITEM, "t", REC_FEATURE_TEXT, NULL),
+                     REC_OK);
+    static const char *cold[] = { "c", "d", "e" };
+    for (int k = 0; k < 3; k++)
+        ck_assert_int_eq(rec_dataset_set_feature(train, REC_SIDE_ITEM, "t", cold[k], "x", 1),
+                         REC_OK);
+    ck_assert_int_eq(rec_dataset_create(&test), REC_OK);
+    ck_assert_int_eq(rec_dataset_add(test, "u1", "c", 1, REC_NO_TIME), REC_OK);
+    ck_assert_int_eq(rec_dataset_add(test, "u1", "b", 1, REC_NO_TIME), REC_OK); /* warm: dropped */
+    rec_model *m;
+    ck_assert_int_eq(rec_model_create(&m, "popularity", NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m, train, NULL, NULL), REC_OK);
+    rec_eval_result *r;
+    ck_assert_int_eq(rec_evaluate(m, test, "cold", "auc,recall@1,ndcg@2", 1, &r), REC_OK);
+    expect(r, "auc", 0.5);   /* c ties d and e: 1/2 each */
+    expect(r, "recall@1", 1); /* of the cold relevant {c} */
+    expect(r, "ndcg@2", 1);
+    rec_eval_result_destroy(r);
+    ck_assert_int_eq(rec_evaluate(m, test, "full", "auc,recall@1", 1, &r), REC_OK);
+    /* relevant {b, c}; negatives d, e (a is seen): b above both, c ties them */
+    expect(r, "auc", (1 + 0.5) / 2);
+    expect(r, "recall@1", 0.5);
+    rec_eval_result_destroy(r);
+    ck_assert_int_eq(rec_evaluate(m, test, "col", "auc", 1, &r), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "(expected 'full', 'sampled:N' or 'cold')"));
+    rec_model_destroy(m);
+    rec_dataset_destroy(train);
+    rec_dataset_destroy(test);
+}
+END_TEST
+
 START_TEST(sampled_protocol_by_hand)
 {
     check_sampled(KNOWN_RATING); /* ranks by score_user, not by its ratings */
@@ -603,6 +644,7 @@ Suite *rec_eval_suite(void)
     tcase_add_test(tc, metric_names_parse);
     tcase_add_test(tc, full_protocol_by_hand);
     tcase_add_test(tc, sampled_protocol_by_hand);
+    tcase_add_test(tc, cold_protocol_by_hand);
     tcase_add_test(tc, seeded_and_independent_of_threads);
     tcase_add_test(tc, full_protocol_matches_recommend);
     tcase_add_test(tc, full_ranking_excludes_training_items);

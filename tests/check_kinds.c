@@ -23,14 +23,16 @@ static const struct {
     const char *kv[8];
 } SMALL[] = {
     { "mf", { "epochs=2", "dim=8", "batch=64" } },
-    { "svd", { "n_epochs=3", "n_factors=8" } },
-    { "svdpp", { "n_epochs=2", "n_factors=4" } },
-    { "als", { "iterations=2", "factors=8" } },
+    { "svd", { "epochs=3", "dim=8" } },
+    { "svdpp", { "epochs=2", "dim=4" } },
+    { "als", { "epochs=2", "dim=8" } },
     { "dnn", { "epochs=1", "dim=4", "hidden=8,4", "batch=64", "negatives=1" } },
     { "twotower", { "epochs=1", "dim=4", "tower=8,8", "batch=64" } },
     { "sasrec", { "epochs=1", "dim=8", "maxlen=6", "batch=16", "blocks=1" } },
     { "lightgcn", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
     { "ngcf", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
+    { "gcn", { "epochs=1", "dim=8", "fanout=4", "negatives=16", "batch=64" } },
+    { "graphsage", { "epochs=1", "dim=8", "fanout=4", "negatives=16", "batch=64" } },
     { "gat", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
     { "pinsage", { "epochs=2", "dim=8", "walk_steps=50", "hard=1", "hard_lo=2", "hard_hi=8",
                    "batch=64" } },
@@ -753,6 +755,48 @@ START_TEST(cancelled_fit_keeps_a_usable_model)
 }
 END_TEST
 
+/* One vocabulary: a kind's keys are canonical names, never an alias (the
+ * alias would shadow the canonical key and its old callers), so every kind
+ * answers to the old names of the ideas it has.  Each alias of a key the
+ * kind has sets that key, and a near miss of a key suggests it. */
+START_TEST(keys_use_the_one_vocabulary)
+{
+    const char *kind = kind_of(_i), *key, *alias, *canon;
+    for (size_t j = 0; rec_model_param_at(kind, j, &key, NULL, NULL, NULL, NULL, NULL, NULL) ==
+                       REC_OK;
+         j++)
+        for (size_t a = 0; rec_params_alias_at(a, &alias, &canon) == REC_OK; a++) {
+            ck_assert_msg(strcmp(key, alias) != 0, "%s: key '%s' is an alias of '%s'", kind, key,
+                          canon);
+            if (strcmp(key, canon) != 0)
+                continue;
+            rec_params *p;
+            rec_model *m;
+            ck_assert_int_eq(rec_params_create(&p), REC_OK);
+            /* An out-of-range value proves the alias reached the key's bounds
+             * (every vocabulary key is a number). */
+            ck_assert_int_eq(rec_params_set_int(p, alias, INT64_MAX), REC_OK);
+            ck_assert_int_eq(rec_model_create(&m, kind, p), REC_E_RANGE);
+            ck_assert_ptr_nonnull(strstr(rec_last_error(), alias));
+            rec_params_destroy(p);
+        }
+    rec_params *p;
+    rec_model *m;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_set_int(p, "seeed", 1), REC_OK);
+    ck_assert_int_eq(rec_model_create(&m, kind, p), REC_E_INVALID);
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", rec_last_error());
+    int has_seed = 0;
+    for (size_t j = 0; rec_model_param_at(kind, j, &key, NULL, NULL, NULL, NULL, NULL, NULL) ==
+                       REC_OK;
+         j++)
+        has_seed |= !strcmp(key, "seed");
+    ck_assert_msg(!has_seed || strstr(msg, "did you mean 'seed'?"), "%s: %s", kind, msg);
+    rec_params_destroy(p);
+}
+END_TEST
+
 Suite *rec_kinds_suite(void)
 {
     Suite *s = suite_create("kinds");
@@ -767,6 +811,7 @@ Suite *rec_kinds_suite(void)
     tcase_add_loop_test(t, resumed_fit_equals_straight_fit, 0, n);
     tcase_add_loop_test(t, cancelled_fit_keeps_a_usable_model, 0, n);
     tcase_add_loop_test(t, same_seed_same_model_any_thread_count, 0, n);
+    tcase_add_loop_test(t, keys_use_the_one_vocabulary, 0, n);
     suite_add_tcase(s, t);
     TCase *o = tcase_create("out_of_memory");
     tcase_set_timeout(o, 600);

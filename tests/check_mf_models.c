@@ -249,9 +249,9 @@ START_TEST(svd_bad_params_and_divergence)
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "'n_factors' = 0 is outside"));
     rec_params_destroy(p);
     ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_float(p, "lr", 0.1);
+    rec_params_set_float(p, "lr_al", 0.1);
     ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "unknown parameter 'lr'"));
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "unknown parameter 'lr_al' (did you mean 'lr'?)"));
     rec_params_destroy(p);
     ck_assert_int_eq(rec_params_create(&p), REC_OK);
     rec_params_set_float(p, "reg_all", -1);
@@ -455,6 +455,69 @@ START_TEST(als_threads_and_seed_reproducible)
     rec_model_destroy(a);
     rec_model_destroy(b);
     rec_dataset_destroy(d);
+}
+END_TEST
+
+/* Scripts and files from before the one vocabulary: a bag of old names
+ * (Surprise's and implicit's) trains the model the new names train, and a
+ * model file whose params carry the old names loads and scores the same. */
+static void expect_same_model(const char *kind, const char *old_kv, const char *new_kv)
+{
+    rec_dataset *d = tu_generate(60, 40, 8);
+    rec_model *o = make(kind, old_kv), *n = make(kind, new_kv);
+    ck_assert_int_eq(rec_model_fit(o, d, NULL, NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(n, d, NULL, NULL), REC_OK);
+    /* The file as an older librec wrote it: the params under old names. */
+    rec_params *old = NULL;
+    ck_assert_int_eq(rec_params_create(&old), REC_OK);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", old_kv);
+    for (char *t = strtok(buf, " "); t; t = strtok(NULL, " "))
+        ck_assert_int_eq(rec_params_parse(old, t), REC_OK);
+    rec_params *canon = o->params;
+    o->params = old;
+    const char *path = tu_tmp_path("old_names.lrm");
+    ck_assert_int_eq(rec_model_save(o, path), REC_OK);
+    o->params = canon;
+    rec_params_destroy(old);
+    rec_model *l = NULL;
+    ck_assert_msg(rec_model_load(&l, path) == REC_OK, "%s", rec_last_error());
+    const char *key;
+    ck_assert_int_eq(rec_params_key(l->params, 0, &key, NULL), REC_OK);
+    ck_assert_str_eq(key, "dim");
+    size_t ni;
+    ck_assert_int_eq(rec_model_num_items(n, &ni), REC_OK);
+    float *a = malloc(ni * sizeof *a), *b = malloc(ni * sizeof *b), *c = malloc(ni * sizeof *c);
+    char **ids = malloc(ni * sizeof *ids);
+    size_t got[3];
+    const char *u = rec_idmap_name(rec_ds_user_map(d), 3);
+    ck_assert_int_eq(rec_model_recommend(o, u, ni, REC_INCLUDE_SEEN, (const char **)ids, a,
+                                         &got[0]), REC_OK);
+    ck_assert_int_eq(rec_model_recommend(n, u, ni, REC_INCLUDE_SEEN, (const char **)ids, b,
+                                         &got[1]), REC_OK);
+    ck_assert_int_eq(rec_model_recommend(l, u, ni, REC_INCLUDE_SEEN, (const char **)ids, c,
+                                         &got[2]), REC_OK);
+    ck_assert_uint_eq(got[0], ni);
+    ck_assert_int_eq(memcmp(a, b, ni * sizeof *a), 0);
+    ck_assert_int_eq(memcmp(a, c, ni * sizeof *a), 0);
+    free(a);
+    free(b);
+    free(c);
+    free(ids);
+    rec_model_destroy(o);
+    rec_model_destroy(n);
+    rec_model_destroy(l);
+    rec_dataset_destroy(d);
+}
+
+START_TEST(old_parameter_names_train_and_load)
+{
+    expect_same_model("svd", "n_factors=3 n_epochs=2 lr_all=0.01 reg_all=0.1 init_std_dev=0.2",
+                      "dim=3 epochs=2 lr=0.01 reg=0.1 init_std=0.2");
+    expect_same_model("als", "factors=3 iterations=2 regularization=0.5",
+                      "dim=3 epochs=2 reg=0.5");
+    expect_same_model("mf", "n_factors=3 n_epochs=2 learning_rate=0.01 batch_size=16",
+                      "dim=3 epochs=2 lr=0.01 batch=16");
 }
 END_TEST
 
@@ -823,6 +886,7 @@ Suite *rec_mf_models_suite(void)
     Suite *s = suite_create("mf_models");
     TCase *t = tcase_create("svd");
     tcase_add_test(t, svd_one_epoch_by_hand);
+    tcase_add_test(t, old_parameter_names_train_and_load);
     tcase_add_test(t, svdpp_two_epochs_by_hand);
     tcase_add_test(t, svd_clips_and_drops_unknown_terms);
     tcase_add_test(t, svd_fold_in_is_the_ridge_solution);

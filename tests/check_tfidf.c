@@ -431,6 +431,73 @@ static void expect_fit_error(rec_dataset *d, const char *key, const char *sval, 
     rec_params_destroy(p);
 }
 
+/* A catalogue with no interactions (books.csv alone): tfidf fits it, finds
+ * neighbours by content and recommends from a history given at call time,
+ * through a model file too; a kind that learns from interactions refuses. */
+START_TEST(catalogue_without_interactions)
+{
+    rec_dataset *d;
+    ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
+    ck_assert_int_eq(rec_dataset_add_field(d, REC_SIDE_ITEM, "title", REC_FEATURE_TEXT, NULL),
+                     REC_OK);
+    static const char *books[][2] = {
+        { "b1", "dragons of the northern mountains" },
+        { "b2", "the dragons return to the mountains" },
+        { "b3", "a cookbook of winter soups" },
+        { "b4", "soups and stews for cold winter nights" },
+        { "b5", "gardening in small spaces" },
+    };
+    for (int b = 0; b < 5; b++)
+        ck_assert_int_eq(rec_dataset_set_feature(d, REC_SIDE_ITEM, "title", books[b][0],
+                                                 books[b][1], 1), REC_OK);
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "popularity_prior=0"), REC_OK);
+    rec_model *m;
+    ck_assert_int_eq(rec_model_create(&m, "tfidf", p), REC_OK);
+    ck_assert_msg(rec_model_fit(m, d, NULL, NULL) == REC_OK, "%s", rec_last_error());
+    const char *path = tu_tmp_path("catalogue.lrm");
+    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
+    rec_model *l;
+    ck_assert_int_eq(rec_model_load(&l, path), REC_OK);
+    const rec_model *both[2] = { m, l };
+    for (int k = 0; k < 2; k++) {
+        size_t nu, n;
+        ck_assert_int_eq(rec_model_num_users(both[k], &nu), REC_OK);
+        ck_assert_uint_eq(nu, 0);
+        const char *items[4];
+        float sc[4];
+        ck_assert_int_eq(rec_model_similar(both[k], "b1", 4, items, sc, &n), REC_OK);
+        ck_assert_uint_ge(n, 1);
+        ck_assert_str_eq(items[0], "b2");
+        const char *hist[] = { "b3" };
+        ck_assert_int_eq(rec_model_recommend_history(both[k], hist, NULL, 1, 2, 0, items, sc,
+                                                     &n), REC_OK);
+        ck_assert_uint_ge(n, 1);
+        ck_assert_str_eq(items[0], "b4");
+        ck_assert_float_gt(sc[0], 0);
+        ck_assert_int_eq(rec_model_recommend(both[k], "nobody", 2, 0, items, sc, &n),
+                         REC_E_NOTFOUND);
+    }
+    rec_model_destroy(l);
+    rec_model_destroy(m);
+    ck_assert_int_eq(rec_model_create(&m, "mf", NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_INVALID);
+    ck_assert_str_eq(rec_last_error(), "rec_model_fit: the dataset has no interactions");
+    rec_model_destroy(m);
+    rec_dataset *empty;
+    ck_assert_int_eq(rec_dataset_create(&empty), REC_OK);
+    ck_assert_int_eq(rec_model_create(&m, "tfidf", p), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m, empty, NULL, NULL), REC_E_INVALID);
+    ck_assert_str_eq(rec_last_error(), "rec_model_fit: the dataset has no interactions and no "
+                                       "items");
+    rec_model_destroy(m);
+    rec_dataset_destroy(empty);
+    rec_params_destroy(p);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 START_TEST(bad_params)
 {
     rec_dataset *d = films();
@@ -481,6 +548,7 @@ Suite *rec_tfidf_suite(void)
     tcase_add_test(t, field_weights_by_hand);
     tcase_add_test(t, similar_and_profiles);
     tcase_add_test(t, bad_params);
+    tcase_add_test(t, catalogue_without_interactions);
     tcase_add_test(t, cancel);
     tcase_set_timeout(t, 60);
     suite_add_tcase(s, t);

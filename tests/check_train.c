@@ -707,7 +707,7 @@ static rec_status toy_validate(void *ctx, int epoch, double *metric)
     return REC_OK;
 }
 
-static const rec_trainer_vt TOY_VT = { 20, NULL, toy_step, toy_validate, NULL, NULL, NULL };
+static const rec_trainer_vt TOY_VT = { .n_examples = 20, .step = toy_step, .validate = toy_validate };
 
 typedef struct prog {
     int calls, cancel_at;
@@ -1002,7 +1002,7 @@ START_TEST(trainer_model_batches)
 {
     mb_ctx c;
     memset(&c, 0, sizeof c);
-    rec_trainer_vt vt = { 0, mb_make, mb_step, NULL, NULL, NULL, NULL };
+    rec_trainer_vt vt = { .make_batches = mb_make, .step = mb_step };
     rec_pstore *ps;
     ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
     rec_optim *o;

@@ -81,11 +81,47 @@ START_TEST(movielens_titles_genres_tags)
 }
 END_TEST
 
+/* books.csv alone: 10,000 books, no interactions.  tfidf fits the
+ * catalogue; The Hunger Games' neighbours are its sequels, and a history of
+ * it given at call time recommends them. */
+START_TEST(goodbooks_catalogue_alone)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/goodbooks-10k/books.csv", tu_data_dir());
+    rec_dataset *d;
+    ck_assert_msg(rec_dataset_load(&d, path, "goodbooks", NULL) == REC_OK, "%s",
+                  rec_last_error());
+    rec_model *m;
+    ck_assert_int_eq(rec_model_create(&m, "tfidf", NULL), REC_OK);
+    ck_assert_msg(rec_model_fit(m, d, NULL, NULL) == REC_OK, "%s", rec_last_error());
+    const char *items[10];
+    float sc[10];
+    size_t n;
+    ck_assert_int_eq(rec_model_similar(m, "1", 10, items, sc, &n), REC_OK);
+    int found17 = 0, found20 = 0;
+    for (size_t k = 0; k < n; k++) {
+        found17 |= !strcmp(items[k], "17"); /* Catching Fire */
+        found20 |= !strcmp(items[k], "20"); /* Mockingjay */
+    }
+    ck_assert(found17 && found20);
+    const char *hist[] = { "1" };
+    ck_assert_int_eq(rec_model_recommend_history(m, hist, NULL, 1, 10, 0, items, sc, &n),
+                     REC_OK);
+    found17 = 0;
+    for (size_t k = 0; k < n; k++)
+        found17 |= !strcmp(items[k], "17");
+    ck_assert(found17);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 Suite *rec_tfidf_real_suite(void)
 {
     Suite *s = suite_create("tfidf_real");
     TCase *t = tcase_create("movielens");
     tcase_add_test(t, movielens_titles_genres_tags);
+    tcase_add_test(t, goodbooks_catalogue_alone);
     tcase_set_timeout(t, 120);
     suite_add_tcase(s, t);
     return s;

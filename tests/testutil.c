@@ -71,17 +71,17 @@ rec_dataset *tu_generate(int users, int items, int per_user)
 /* Fails the 1st, 2nd, ... allocation of a fit of kind with p on d until
  * the fit succeeds: each failure must be REC_E_NOMEM and leave nothing
  * allocated.  Returns the number of the allocation at which it succeeded. */
-long tu_fit_fails_cleanly(const char *kind, const rec_params *p, const rec_dataset *d)
+long tu_call_fails_cleanly(const tu_call *c, void *ctx)
 {
     long k;
     for (k = 1; k < 100000; k++) {
         tu_alloc_install();
-        rec_model *m;
-        ck_assert_msg(rec_model_create(&m, kind, p) == REC_OK, "%s", rec_last_error());
+        if (c->setup)
+            c->setup(ctx);
         tu_alloc_fail_at(k);
-        rec_status st = rec_model_fit(m, d, NULL, NULL);
+        rec_status st = c->run(ctx);
         tu_alloc_fail_at(0);
-        rec_model_destroy(m);
+        c->cleanup(ctx);
         long long live = tu_alloc_live();
         tu_alloc_remove();
         ck_assert_msg(live == 0, "allocation %ld: %lld bytes leaked", k, live);
@@ -91,6 +91,37 @@ long tu_fit_fails_cleanly(const char *kind, const rec_params *p, const rec_datas
                       rec_last_error());
     }
     return k;
+}
+
+typedef struct fit_call {
+    const char *kind;
+    const rec_params *p;
+    const rec_dataset *d;
+    rec_model *m;
+} fit_call;
+
+static void fit_setup(void *ctx)
+{
+    fit_call *c = ctx;
+    ck_assert_msg(rec_model_create(&c->m, c->kind, c->p) == REC_OK, "%s", rec_last_error());
+}
+
+static rec_status fit_run(void *ctx)
+{
+    fit_call *c = ctx;
+    return rec_model_fit(c->m, c->d, NULL, NULL);
+}
+
+static void fit_cleanup(void *ctx)
+{
+    rec_model_destroy(((fit_call *)ctx)->m);
+}
+
+long tu_fit_fails_cleanly(const char *kind, const rec_params *p, const rec_dataset *d)
+{
+    static const tu_call call = { fit_setup, fit_run, fit_cleanup };
+    fit_call c = { kind, p, d, NULL };
+    return tu_call_fails_cleanly(&call, &c);
 }
 
 void tu_fill(rec_tensor *t, unsigned seed, float lo, float hi)

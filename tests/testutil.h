@@ -33,6 +33,16 @@ rec_dataset *tu_generate(int users, int items, int per_user);
 /* Fits kind with p on d failing the 1st, 2nd, ... allocation until it
  * succeeds; asserts REC_E_NOMEM and no leak each time; returns that count. */
 long tu_fit_fails_cleanly(const char *kind, const rec_params *p, const rec_dataset *d);
+/* The general loop behind it: setup (may be NULL) then run under an
+ * allocator failing the 1st, 2nd, ... allocation of run, then cleanup
+ * (which frees what setup and run made); asserts REC_E_NOMEM and no leak
+ * each time until run succeeds; returns that count. */
+typedef struct tu_call {
+    void (*setup)(void *ctx);
+    rec_status (*run)(void *ctx);
+    void (*cleanup)(void *ctx);
+} tu_call;
+long tu_call_fails_cleanly(const tu_call *c, void *ctx);
 void tu_fill(rec_tensor *t, unsigned seed, float lo, float hi);
 
 /* Allocator that fails the n-th allocation from now (n >= 1; 0 = never) and

@@ -12,6 +12,10 @@ typedef struct cli_opts {
     size_t k;
     uint64_t seed;
     int json, quiet;
+    /* recommend (cli_recommend.c) */
+    const char *users, *history, *allow, *deny, *boost, *cap, *mmr, *mmr_field, *explore;
+    size_t candidates;
+    int include_seen;
 } cli_opts;
 
 typedef struct cli_progress {
@@ -45,5 +49,7 @@ void cli_tmp_guard(const char *out);
 void cli_tmp_sweep(const char *out, int quiet);
 /* `librec eval` (cli_eval.c). */
 int cli_eval(cli_opts *o);
+/* `librec recommend` (cli_recommend.c). */
+int cli_recommend(cli_opts *o);
 
 #endif

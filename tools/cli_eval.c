@@ -189,6 +189,9 @@ static int eval_on_test(cli_opts *o)
 
 int cli_eval(cli_opts *o)
 {
+    /* Held-out cold items are ranked among the cold items unless told otherwise. */
+    if (!o->protocol)
+        o->protocol = o->split && !strncmp(o->split, "cold-items:", 11) ? "cold" : "full";
     if (o->test && o->model && o->metrics)
         return eval_on_test(o);
     if (!o->model || !(o->split || o->test) || !o->metrics)

@@ -116,7 +116,7 @@ int cli_parse(int argc, char **argv, cli_opts *o)
     memset(o, 0, sizeof *o);
     o->k = 10;
     o->format = "auto";
-    o->protocol = "full";
+    o->protocol = NULL; /* cli_eval: "cold" after a cold-items split, else "full" */
     o->seed = 42;
     if (rec_params_create(&o->params) || rec_params_create(&o->load_opts))
         return cli_fail(REC_E_NOMEM, NULL);
@@ -174,6 +174,33 @@ int cli_parse(int argc, char **argv, cli_opts *o)
                 o->seed = v;
             else if ((st = rec_set_num_threads((int)v)))
                 return cli_fail(st, "--threads");
+        } else if (!strcmp(a, "--users"))
+            VALUE(users);
+        else if (!strcmp(a, "--history"))
+            VALUE(history);
+        else if (!strcmp(a, "--allow"))
+            VALUE(allow);
+        else if (!strcmp(a, "--deny"))
+            VALUE(deny);
+        else if (!strcmp(a, "--boost"))
+            VALUE(boost);
+        else if (!strcmp(a, "--cap"))
+            VALUE(cap);
+        else if (!strcmp(a, "--mmr"))
+            VALUE(mmr);
+        else if (!strcmp(a, "--mmr-field"))
+            VALUE(mmr_field);
+        else if (!strcmp(a, "--explore"))
+            VALUE(explore);
+        else if (!strcmp(a, "--include-seen"))
+            o->include_seen = 1;
+        else if (!strcmp(a, "--candidates")) {
+            uint64_t v;
+            if (!need_value(i, argc, argv))
+                return 2;
+            if (!cli_parse_uint(a, argv[++i], 1, INT32_MAX, &v))
+                return 2;
+            o->candidates = (size_t)v;
         } else if (!strcmp(a, "--json"))
             o->json = 1;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
@@ -330,12 +357,11 @@ static int cmd_train(cli_opts *o)
     return rc;
 }
 
-static int cmd_query(cli_opts *o, int similar)
+static int cmd_similar(cli_opts *o)
 {
-    const char *id = similar ? o->item : o->user;
+    const char *id = o->item;
     if (!o->load || !id)
-        return cli_usage_error("%s", similar ? "similar needs --load FILE.lrm and --item ID"
-                                             : "recommend needs --load FILE.lrm and --user ID");
+        return cli_usage_error("%s", "similar needs --load FILE.lrm and --item ID");
     rec_model *m;
     rec_status st = rec_model_load(&m, o->load);
     if (st)
@@ -351,17 +377,29 @@ static int cmd_query(cli_opts *o, int similar)
     size_t n = 0;
     if (!items || !scores)
         st = REC_E_NOMEM;
-    else if (similar)
-        st = rec_model_similar(m, id, k, items, scores, &n);
     else
-        st = rec_model_recommend(m, id, k, 0, items, scores, &n);
-    int rc = st ? cli_fail(st, similar ? "similar failed" : "recommend failed") : 0;
+        st = rec_model_similar(m, id, k, items, scores, &n);
+    int rc = st ? cli_fail(st, "similar failed") : 0;
     if (!rc)
-        print_list(o, similar ? "item" : "user", id, items, scores, n);
+        print_list(o, "item", id, items, scores, n);
     free(items);
     free(scores);
     rec_model_destroy(m);
     return rc;
+}
+
+/* The old names a key still answers to ("      also: n_factors, factors"). */
+static void print_aliases(const char *key)
+{
+    const char *alias, *canon;
+    const char *sep = "      also: ";
+    for (size_t i = 0; rec_params_alias_at(i, &alias, &canon) == REC_OK; i++)
+        if (!strcmp(canon, key)) {
+            printf("%s%s", sep, alias);
+            sep = ", ";
+        }
+    if (strcmp(sep, ", ") == 0)
+        printf("\n");
 }
 
 static const char *type_name(rec_param_type t)
@@ -399,6 +437,7 @@ static int cmd_models(const char *only)
             if (choices)
                 printf(": %s", choices);
             printf(")\n      %s\n", help);
+            print_aliases(key);
         }
     }
     if (only && !found)
@@ -413,10 +452,15 @@ static void usage(FILE *f)
             "  librec train --model NAME --data PATH [--format F] [--param KEY=VALUE ...]\n"
             "               --out FILE.lrm [--quiet]\n"
             "  librec eval --model NAME --data PATH [--format F] --split kfold:5|holdout:0.2|last:1\n"
+            "              (or cold-items:0.2, cold-users:0.2)\n"
             "              (or --test PATH: a test file in the same format and ids)\n"
-            "              [--protocol full|sampled:100] --metrics rmse,mae,ndcg@10,...\n"
+            "              [--protocol full|sampled:100|cold] --metrics rmse,mae,ndcg@10,...\n"
             "              [--param KEY=VALUE ...] [--seed N] [--json]\n"
-            "  librec recommend --load FILE.lrm --user ID [-k 10] [--json]\n"
+            "  librec recommend --load FILE.lrm --user ID|--users FILE|-|--history ITEM,ITEM\n"
+            "                   [-k 10] [--json] [--include-seen] [--data PATH (titles, fields)]\n"
+            "                   [--allow FILE] [--deny FILE] [--boost FILE] [--cap FIELD=N]\n"
+            "                   [--mmr LAMBDA [--mmr-field FIELD]] [--explore EPSILON]\n"
+            "                   [--candidates N]\n"
             "  librec similar --load FILE.lrm --item ID [-k 10] [--json]\n"
             "  librec models              list the model kinds\n"
             "  librec help [MODEL]        this text, or a model's parameters\n"
@@ -452,9 +496,9 @@ int main(int argc, char **argv)
         else if (!strcmp(cmd, "eval"))
             rc = cli_eval(&o);
         else if (!strcmp(cmd, "recommend"))
-            rc = cmd_query(&o, 0);
+            rc = cli_recommend(&o);
         else if (!strcmp(cmd, "similar"))
-            rc = cmd_query(&o, 1);
+            rc = cmd_similar(&o);
         else
             rc = cli_usage_error("unknown command '%s'", cmd);
     }

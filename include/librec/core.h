@@ -112,6 +112,12 @@ REC_API rec_status rec_params_get_int(const rec_params *p, const char *key, int6
 REC_API rec_status rec_params_get_float(const rec_params *p, const char *key, double *v);
 REC_API rec_status rec_params_get_str(const rec_params *p, const char *key, const char **v);
 REC_API rec_status rec_params_get_bool(const rec_params *p, const char *key, int *v);
+/* Alias i of the parameter vocabulary: an old name (*alias, "n_factors")
+ * accepted wherever a component's own key is *key ("dim").  Each idea has
+ * one name in every kind (dim, epochs, lr, reg, batch, negatives, seed);
+ * the aliases keep scripts and model files that use the old ones working.
+ * REC_E_RANGE past the last.  Static strings; thread-safe. */
+REC_API rec_status rec_params_alias_at(size_t i, const char **alias, const char **key);
 
 /* ---- Progress ------------------------------------------------------------
  * Called during fit after each epoch (and after each step of one-pass

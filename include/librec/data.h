@@ -38,7 +38,9 @@ typedef enum rec_feature_type {
     REC_FEATURE_CATEGORICAL = 1, /* one value from a vocabulary ("F", "eng")      */
     REC_FEATURE_NUMERIC = 2,     /* a number, optionally normalised               */
     REC_FEATURE_MULTIHOT = 3,    /* a set of values from a vocabulary (genres)    */
-    REC_FEATURE_TEXT = 4         /* free text (title, description)                */
+    REC_FEATURE_TEXT = 4,        /* free text (title, description)                */
+    REC_FEATURE_DENSE = 5        /* a fixed-length float vector (a precomputed text,
+                                    image or graph embedding; since 0.2)          */
 } rec_feature_type;
 
 /* ---- life cycle and rows ------------------------------------------------ */
@@ -61,6 +63,24 @@ REC_API void rec_dataset_destroy(rec_dataset *d);
  * REC_E_NOMEM (d unchanged).  Not thread-safe on d. */
 REC_API rec_status rec_dataset_add(rec_dataset *d, const char *user, const char *item,
                                    double rating, int64_t timestamp);
+
+/* A dataset from whole columns: row r is (users[r], items[r], ratings[r],
+ * timestamps[r]); ratings and timestamps may be NULL (no ratings, no
+ * timestamps).  rec_dataset_from_arrays takes integer ids, which become the
+ * external ids "42", "-7" (decimal); rec_dataset_from_strings takes string
+ * ids.  Ids get dense indices in order of first appearance, as rec_dataset_add
+ * would give them; the arrays are copied.
+ * Returns REC_OK; REC_E_INVALID naming the first bad row (a NULL or empty
+ * string id, a rating that is not finite, a timestamp equal to REC_NO_TIME)
+ * or a NULL array with n > 0; REC_E_RANGE (n > 2^31-2); REC_E_NOMEM.  On
+ * failure *out is NULL and nothing is allocated.  Available since 0.2.
+ * Thread-safe (distinct outputs). */
+REC_API rec_status rec_dataset_from_arrays(rec_dataset **out, const int64_t *users,
+                                           const int64_t *items, const float *ratings,
+                                           const int64_t *timestamps, size_t n);
+REC_API rec_status rec_dataset_from_strings(rec_dataset **out, const char *const *users,
+                                            const char *const *items, const float *ratings,
+                                            const int64_t *timestamps, size_t n);
 
 /* ---- loading and generating -------------------------------------------
  * rec_dataset_load reads path in format "auto", "csv", "tsv", "pairs",
@@ -180,7 +200,10 @@ REC_API rec_status rec_dataset_item_index(const rec_dataset *d, const char *id, 
  *   "kfold:K"    rows are shuffled by seed and cut into K folds (the first
  *                rows % K folds hold one more row); fold `fold` (0..K-1) is
  *                test, the rest train.  Folds of one seed partition the rows;
- *   "time:T"     rows with timestamp < T train, the rest test.
+ *   "time:T"     rows with timestamp < T train, the rest test;
+ *   "cold-items:R", "cold-users:R"  a random share R of the items (users)
+ *                that have rows, rounded and kept in [1, count - 1], goes
+ *                to test with all of its rows (cold start; since 0.2).
  * fold is ignored except by kfold; seed is ignored by last and time.  Rows
  * keep their order.  REC_E_INVALID for a malformed how, REC_E_RANGE for a
  * bad ratio/fold, REC_E_STATE for "time" without timestamps ("last" uses
@@ -242,9 +265,46 @@ REC_API rec_status rec_dataset_feature_text(const rec_dataset *d, rec_side side,
 
 /* Normalisation of a numeric field, applied when values are read:
  * "none", "minmax" (to [0,1]), "zscore", "log1p" (log(1+x), x >= 0), or
- * "log1p-zscore"; statistics are taken over the entities that have a value. */
+ * "log1p-zscore"; statistics are taken over the entities that have a value.
+ * A dense field takes "none", "l2" or "zscore" (see below). */
 REC_API rec_status rec_dataset_normalize(rec_dataset *d, rec_side side, const char *name,
                                          const char *method);
+
+/* ---- dense vector fields (since 0.2) ---------------------------------------
+ * A REC_FEATURE_DENSE field holds one vector of dim floats per entity (zeros
+ * when an entity has none), as RecBole's float_seq.  Its dim is set by the
+ * first vector; a vector of another length is REC_E_INVALID.  Normalisation
+ * (rec_dataset_normalize): "none", "l2" (each vector to unit length) or
+ * "zscore" (each column to mean 0, variance 1 over the entities that have a
+ * vector).  The towers of "twotower" and "dnn" take it by name. */
+
+/* Sets entity id's vector of field name (declared with rec_dataset_add_field
+ * as REC_FEATURE_DENSE): v[dim] finite floats, copied.  Not thread-safe on d. */
+REC_API rec_status rec_dataset_set_vector(rec_dataset *d, rec_side side, const char *name,
+                                          const char *id, const float *v, size_t dim,
+                                          int create_ids);
+
+/* Loads vectors into dense field name (declared when absent):
+ *   path ending in .npy: a NumPy file (format 1.0 or 2.0, little-endian
+ *     '<f4' or '<f8', C order, shape (n, dim)); ids_path names a text file
+ *     of n lines, line r the id of row r.
+ *   otherwise delimited text (ids_path NULL): one entity a line, the id
+ *     first and the vector's numbers after it; a header line is skipped
+ *     when its second field is no number.  Option "columns" (a header's
+ *     names, comma-separated) takes those columns only, in that order.
+ * Option "unknown": "error" (default; REC_E_NOTFOUND naming the file and
+ * line) or "skip" for an id the dataset lacks; "delimiter" as for
+ * rec_dataset_load.  A malformed file is REC_E_FORMAT naming file, line and
+ * column (or the .npy header's fault); d is unchanged on any error. */
+REC_API rec_status rec_dataset_load_vectors(rec_dataset *d, rec_side side, const char *name,
+                                            const char *path, const char *ids_path,
+                                            const rec_params *opts);
+
+/* Field k's dim (0 before the first vector) and entity e's vector after
+ * normalisation into out[dim] (zeros when e has none); out may be NULL to
+ * ask the dim only.  REC_E_INVALID when the field is not dense. */
+REC_API rec_status rec_dataset_feature_vector(const rec_dataset *d, rec_side side, int k,
+                                              int32_t e, float *out, size_t *dim);
 
 /* Declares a crossed categorical/multi-hot field named "a x b" from
  * fields a and b, each categorical, multi-hot or numeric; a numeric field

@@ -38,6 +38,9 @@
  *                neither train nor test (all of them when fewer remain); as
  *                in SASRec's evaluation a relevant item ranks after the
  *                negatives that score strictly higher (ties favour it).
+ *   "cold"       as "full" among the items without training rows only (a
+ *                cold-items split's held-out items against each other);
+ *                test items with training rows are not relevant.
  */
 #ifndef LIBREC_EVAL_H
 #define LIBREC_EVAL_H

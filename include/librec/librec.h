@@ -7,5 +7,6 @@
 #include "librec/model.h"
 #include "librec/eval.h"
 #include "librec/retrieval.h"
+#include "librec/rerank.h"
 
 #endif

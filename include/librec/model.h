@@ -18,6 +18,7 @@
 
 #include "librec/core.h"
 #include "librec/data.h"
+#include "librec/retrieval.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -111,6 +112,57 @@ REC_API rec_status rec_model_save(const rec_model *m, const char *path);
 /* Reads a model saved by rec_model_save; REC_E_FORMAT for a truncated,
  * corrupted or foreign file, with a message. */
 REC_API rec_status rec_model_load(rec_model **out, const char *path);
+
+/* ---- serving many users (available since 0.2) -----------------------------
+ * Dense indices: users 0..num_users-1 and items 0..num_items-1 in the order
+ * of the model's id maps (the training data's order of first appearance).
+ * All of these only read the model: thread-safe as rec_model_recommend. */
+
+/* External id <-> dense index.  REC_E_NOTFOUND naming an unknown id,
+ * REC_E_RANGE for an index outside the map; *id is owned by the model. */
+REC_API rec_status rec_model_user_index(const rec_model *m, const char *id, int32_t *u);
+REC_API rec_status rec_model_item_index(const rec_model *m, const char *id, int32_t *i);
+REC_API rec_status rec_model_user_id(const rec_model *m, int32_t u, const char **id);
+REC_API rec_status rec_model_item_id(const rec_model *m, int32_t i, const char **id);
+
+/* Top-k for n users in one call.  Row q of items (and of scores, which may
+ * be NULL), entries [q*k, q*k+k), receives user users[q]'s item indices best
+ * first, padded with -1 (score -INFINITY) when fewer than k pass.  Each row
+ * equals what rec_model_recommend returns for that user with the same k and
+ * flags; filter (may be NULL; built over num_items labels) further removes
+ * items: its deny and allow sets apply to every user, its exclude lists (if
+ * any, one per user: n of them) to row q, and its predicate is asked
+ * (q, item) for the items still in play.  Users are spread over librec's
+ * pool; the rows do not depend on the thread count.
+ * Returns REC_OK; REC_E_INVALID (NULL pointers, k == 0, unknown flags, a
+ * filter over another number of labels or queries); REC_E_RANGE naming the
+ * first user index out of range; REC_E_STATE (not fitted); REC_E_NOMEM; or
+ * the kind's scoring error.  Nothing is written on an argument error. */
+REC_API rec_status rec_model_recommend_batch(const rec_model *m, const int32_t *users, size_t n,
+                                             size_t k, unsigned flags, const rec_filter *filter,
+                                             int32_t *items, float *scores);
+
+/* The same with external user ids; REC_E_NOTFOUND names the first unknown
+ * one.  Items are still returned as indices (rec_model_item_id). */
+REC_API rec_status rec_model_recommend_batch_ids(const rec_model *m, const char *const *users,
+                                                 size_t n, size_t k, unsigned flags,
+                                                 const rec_filter *filter, int32_t *items,
+                                                 float *scores);
+
+/* Vectors whose inner products are the model's ranking scores: user u's row
+ * dotted with item i's row is the score rec_model_recommend ranks by (up to
+ * float rounding).  *dim receives their dimension; with out non-NULL, the
+ * side's rows are written to out (row-major, num_users or num_items rows of
+ * *dim floats; size is out's room in floats).  Kinds: mf, als, twotower,
+ * lightgcn, ngcf, gcn, graphsage (their factors, tower or last-layer
+ * outputs); svd and svdpp (the
+ * ranking head, or the rating model when it has none, as
+ * [p, b_u, 1, 1] and [q, 1, b_i, mu]: dimension factors + 3); sasrec's
+ * items (its item embeddings) and users (the last state over each user's
+ * training history).  REC_E_UNSUPPORTED for other kinds; REC_E_RANGE when
+ * size is too small (nothing written). */
+REC_API rec_status rec_model_vectors(const rec_model *m, rec_side side, float *out, size_t size,
+                                     int *dim);
 
 #ifdef __cplusplus
 }

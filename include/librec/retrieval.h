@@ -95,6 +95,15 @@ REC_API rec_status rec_filter_allow_bitmap(rec_filter *f, const uint8_t *bits, s
 REC_API rec_status rec_filter_exclude_csr(rec_filter *f, size_t nq, const int64_t *indptr,
                                           const int32_t *ids);
 
+/* Predicate of a filter: nonzero keeps label for query (its row in the
+ * search's queries).  Called from the search's threads at once; it must
+ * not call back into the index. */
+typedef int (*rec_filter_fn)(int32_t label, size_t query, void *ctx);
+
+/* Sets (fn non-NULL) or clears f's predicate, checked after the deny/allow
+ * sets and exclude lists; ctx is passed through.  Not thread-safe on f. */
+REC_API rec_status rec_filter_set_predicate(rec_filter *f, rec_filter_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -37,6 +37,10 @@ const char *rec_blas_name(void)
     return blas_name;
 }
 
+/* Large products are cut in this many parts (fewer for narrow ones): one
+ * per thread up to 4 threads. */
+#define GEMM_PARTS 4
+
 typedef struct gemm_job {
     int ta, tb, m, n, k, lda, ldb, ldc, split_rows;
     float alpha, beta;
@@ -69,8 +73,7 @@ void rec_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a,
     if (m <= 0 || n <= 0)
         return;
     double flops = 2.0 * m * n * (k > 0 ? k : 1);
-    int threads = rec_in_parallel() ? 1 : rec_get_num_threads();
-    if (threads <= 1 || flops < 4e6 || k <= 0) {
+    if (rec_in_parallel() || flops < 4e6 || k <= 0) {
         if (k <= 0) {
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++)
@@ -84,9 +87,12 @@ void rec_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a,
     }
     gemm_job g = { ta, tb, m, n, k, lda, ldb, ldc, m >= n, alpha, beta, a, b, c };
     int64_t len = g.split_rows ? m : n;
-    /* Split on multiples of 16 so each part keeps whole micro-tiles. */
+    /* The parts depend on the shape only, never on the thread count: OpenBLAS
+     * may sum a product of another shape in another order, and a fit must
+     * give the same bits on 1 thread as on 2 (one thread runs the parts in
+     * turn).  Parts of at least 16 rows keep whole micro-tiles. */
     int64_t tiles = (len + 15) / 16;
-    int parts = threads < tiles ? threads : (int)tiles;
+    int parts = tiles < GEMM_PARTS ? (int)tiles : GEMM_PARTS;
     if (parts <= 1) {
         gemm_part(&g, 0, len, 0);
         return;

@@ -101,6 +101,21 @@ int rec_params_bool(const rec_params *p, const rec_param_spec *spec, size_t nspe
 const char *rec_params_str(const rec_params *p, const rec_param_spec *spec, size_t nspec,
                            const char *key);
 rec_status rec_params_clone(const rec_params *src, rec_params **out);
+/* A copy with every alias renamed to the key it stands for in spec (the
+ * bag passed rec_params_check against spec). */
+rec_status rec_params_clone_canonical(const rec_params *src, const rec_param_spec *spec,
+                                      size_t nspec, rec_params **out);
+
+/* ---- the parameter vocabulary (param_vocab.c) ----------------------------
+ * One name per idea across every component: dim, epochs, lr, reg, batch,
+ * negatives, seed, init_std.  Old names are aliases: rec_params_check and
+ * the getters above accept an alias wherever its canonical key is in the
+ * spec (and the alias itself is not). */
+/* The canonical key of alias, or NULL when key is no alias. */
+const char *rec_param_alias_of(const char *alias);
+/* The spec key (or the canonical key of an alias) nearest to an unknown
+ * key, or NULL when none is close enough to be a likely typo. */
+const char *rec_param_suggest(const char *key, const rec_param_spec *spec, size_t nspec);
 
 /* ---- RNG -----------------------------------------------------------------
  * xoshiro256** seeded through splitmix64.  rec_rng_stream gives stream k of

@@ -305,14 +305,31 @@ static int choice_ok(const char *choices, const char *v)
     return 0;
 }
 
+/* The spec entry that key sets: its own, or the one its alias names. */
+static const rec_param_spec *spec_for(const rec_param_spec *s, size_t n, const char *key)
+{
+    const rec_param_spec *d = spec_find(s, n, key);
+    const char *canon = d ? NULL : rec_param_alias_of(key);
+    return canon ? spec_find(s, n, canon) : d;
+}
+
 rec_status rec_params_check(const rec_params *p, const rec_param_spec *spec, size_t nspec,
                             const char *fn)
 {
     for (size_t i = 0; p && i < p->n; i++) {
         const entry *e = &p->e[i];
-        const rec_param_spec *s = spec_find(spec, nspec, e->key);
-        if (!s)
+        const rec_param_spec *s = spec_for(spec, nspec, e->key);
+        if (!s) {
+            const char *near = rec_param_suggest(e->key, spec, nspec);
+            if (near)
+                return rec_err(REC_E_INVALID, "%s: unknown parameter '%s' (did you mean '%s'?)",
+                               fn, e->key, near);
             return rec_err(REC_E_INVALID, "%s: unknown parameter '%s'", fn, e->key);
+        }
+        for (size_t j = 0; j < i; j++)
+            if (spec_for(spec, nspec, p->e[j].key) == s)
+                return rec_err(REC_E_INVALID, "%s: '%s' and '%s' both set parameter '%s'", fn,
+                               p->e[j].key, e->key, s->key);
         int type_ok = e->type == s->type ||
                       (s->type == REC_PARAM_FLOAT && e->type == REC_PARAM_INT);
         if (!type_ok)
@@ -331,9 +348,46 @@ rec_status rec_params_check(const rec_params *p, const rec_param_spec *spec, siz
     return REC_OK;
 }
 
+rec_status rec_params_clone_canonical(const rec_params *src, const rec_param_spec *spec,
+                                      size_t nspec, rec_params **out)
+{
+    REC_TRY(rec_params_clone(src, out));
+    rec_params *p = *out;
+    for (size_t i = 0; i < p->n; i++) {
+        const rec_param_spec *s = spec_for(spec, nspec, p->e[i].key);
+        if (!s || strcmp(s->key, p->e[i].key) == 0)
+            continue;
+        char *k = rec_strdup(s->key);
+        if (!k) {
+            rec_params_destroy(p);
+            *out = NULL;
+            return rec_nomem("rec_params_clone_canonical");
+        }
+        rec_strfree(p->e[i].key);
+        p->e[i].key = k;
+    }
+    return REC_OK;
+}
+
+/* The entry that sets key: its own, or one under an alias of key (a bag
+ * that passed rec_params_check holds at most one of them). */
+static const entry *find_value(const rec_params *p, const rec_param_spec *s, size_t n,
+                               const char *key)
+{
+    if (!p)
+        return NULL;
+    const entry *e = find(p, key);
+    for (size_t i = 0; !e && i < p->n; i++) {
+        const char *canon = rec_param_alias_of(p->e[i].key);
+        if (canon && strcmp(canon, key) == 0 && !spec_find(s, n, p->e[i].key))
+            e = &p->e[i];
+    }
+    return e;
+}
+
 int64_t rec_params_int(const rec_params *p, const rec_param_spec *s, size_t n, const char *key)
 {
-    const entry *e = p ? find(p, key) : NULL;
+    const entry *e = find_value(p, s, n, key);
     if (e)
         return e->i;
     const rec_param_spec *d = spec_find(s, n, key);
@@ -342,7 +396,7 @@ int64_t rec_params_int(const rec_params *p, const rec_param_spec *s, size_t n, c
 
 double rec_params_flt(const rec_params *p, const rec_param_spec *s, size_t n, const char *key)
 {
-    const entry *e = p ? find(p, key) : NULL;
+    const entry *e = find_value(p, s, n, key);
     if (e)
         return e->f;
     const rec_param_spec *d = spec_find(s, n, key);
@@ -351,7 +405,7 @@ double rec_params_flt(const rec_params *p, const rec_param_spec *s, size_t n, co
 
 int rec_params_bool(const rec_params *p, const rec_param_spec *s, size_t n, const char *key)
 {
-    const entry *e = p ? find(p, key) : NULL;
+    const entry *e = find_value(p, s, n, key);
     if (e)
         return (int)e->i;
     const rec_param_spec *d = spec_find(s, n, key);
@@ -361,7 +415,7 @@ int rec_params_bool(const rec_params *p, const rec_param_spec *s, size_t n, cons
 const char *rec_params_str(const rec_params *p, const rec_param_spec *s, size_t n,
                            const char *key)
 {
-    const entry *e = p ? find(p, key) : NULL;
+    const entry *e = find_value(p, s, n, key);
     if (e)
         return e->s;
     const rec_param_spec *d = spec_find(s, n, key);

@@ -54,8 +54,12 @@ rec_status rec_idmap_from_blob(rec_idmap **out, const char *blob, size_t bytes, 
  *   numeric      num[rows] raw (NAN missing); rec_field_number() normalises
  *   multi-hot    ptr[rows+1], vals[ptr[e]..ptr[e+1]) distinct codes in first
  *                order, cnt[] how often each was set (tags set twice: 2), vocab
- *   text         toff[rows+1] offsets into text (each NUL-terminated)  */
-enum { REC_NORM_NONE, REC_NORM_MINMAX, REC_NORM_ZSCORE, REC_NORM_LOG1P, REC_NORM_LOG1P_Z };
+ *   text         toff[rows+1] offsets into text (each NUL-terminated)
+ *   dense        vec[rows * vdim] raw (a NAN first float: missing),
+ *                vmean/vinv[vdim] column statistics; rec_field_vector()
+ *                normalises.  Pending vectors live in pvec, pv their offset. */
+enum { REC_NORM_NONE, REC_NORM_MINMAX, REC_NORM_ZSCORE, REC_NORM_LOG1P, REC_NORM_LOG1P_Z,
+       REC_NORM_L2 };
 
 typedef struct rec_field {
     char *name;
@@ -71,6 +75,9 @@ typedef struct rec_field {
     int64_t np, pcap;
     char *ptext;
     size_t ptlen, ptcap;
+    float *pvec;             /* dense: pending vectors, vdim floats each      */
+    size_t pvlen, pvcap;
+    int32_t vdim;            /* dense: floats per entity (0 before the first) */
     /* ready arrays */
     int ready;
     int32_t rows;
@@ -82,6 +89,8 @@ typedef struct rec_field {
     int64_t *toff;
     char *text;
     size_t tlen;
+    float *vec;
+    double *vmean, *vinv;
 } rec_field;
 
 typedef struct rec_features {
@@ -102,6 +111,18 @@ rec_status rec_field_put_text(rec_field *f, int32_t e, const char *v, size_t len
 /* Builds the ready arrays of every field for `rows` entities. */
 rec_status rec_features_ready(rec_features *fs, int32_t rows);
 double rec_field_number(const rec_field *f, int32_t e);
+/* ---- dense vectors (features_dense.c) ---- */
+/* Pending vectors v[n, dim] of entities e[n], all or none (REC_E_NOMEM);
+ * REC_E_INVALID when dim is not the field's. */
+rec_status rec_field_put_vectors(rec_field *f, const int32_t *e, const float *v, int64_t n,
+                                 int32_t dim);
+rec_status rec_field_ready_dense(rec_field *f, int32_t rows);
+void rec_field_free_dense(rec_field *f);
+/* Entity e's normalised vector into out[vdim] (zeros when missing); 1 when
+ * e has one. */
+int rec_field_vector(const rec_field *f, int32_t e, float *out);
+/* The method's REC_NORM_* for a dense field, or -1. */
+int rec_field_dense_norm(const char *method);
 
 /* ---- the dataset ---------------------------------------------------------- */
 struct rec_dataset {

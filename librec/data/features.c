@@ -28,6 +28,7 @@ static void field_free_ready(rec_field *f)
     rec_free(f->ptr, f->ptr ? (rows + 1) * sizeof *f->ptr : 0);
     rec_free(f->toff, f->toff ? (rows + 1) * sizeof *f->toff : 0);
     rec_free(f->text, f->tlen);
+    rec_field_free_dense(f);
     f->codes = NULL;
     f->num = NULL;
     f->vals = f->cnt = NULL;
@@ -43,6 +44,9 @@ static void field_free_pending(rec_field *f)
     rec_free(f->pe, (size_t)f->pcap * sizeof *f->pe);
     rec_free(f->pv, (size_t)f->pcap * sizeof *f->pv);
     rec_free(f->ptext, f->ptcap);
+    rec_free(f->pvec, f->pvcap * sizeof *f->pvec);
+    f->pvec = NULL;
+    f->pvlen = f->pvcap = 0;
     f->pe = NULL;
     f->pv = NULL;
     f->ptext = NULL;
@@ -81,6 +85,7 @@ static const char *type_name(rec_feature_type t)
     case REC_FEATURE_NUMERIC: return "numeric";
     case REC_FEATURE_MULTIHOT: return "multi-hot";
     case REC_FEATURE_TEXT: return "text";
+    case REC_FEATURE_DENSE: return "dense";
     }
     return "?";
 }
@@ -517,6 +522,10 @@ rec_status rec_features_ready(rec_features *fs, int32_t rows)
             if (ready_text(f, rows))
                 goto nomem;
             break;
+        case REC_FEATURE_DENSE:
+            if (rec_field_ready_dense(f, rows))
+                goto nomem;
+            break;
         }
         f->ready = 1;
         continue;
@@ -577,7 +586,7 @@ REC_API rec_status rec_dataset_add_field(rec_dataset *d, rec_side side, const ch
     static const char fn[] = "rec_dataset_add_field";
     REC_TRY(check_side(d, side, fn));
     REC_CHECK_ARG(name && *name, fn, "name is NULL or empty");
-    if (type < REC_FEATURE_CATEGORICAL || type > REC_FEATURE_TEXT)
+    if (type < REC_FEATURE_CATEGORICAL || type > REC_FEATURE_DENSE)
         return rec_err(REC_E_INVALID, "%s: unknown feature type %d", fn, (int)type);
     rec_features *fs;
     REC_TRY(rec_ds_own_features(d, side, &fs, fn));
@@ -601,6 +610,9 @@ REC_API rec_status rec_dataset_set_feature(rec_dataset *d, rec_side side, const 
     rec_field *f = fs->f[k];
     if (f->cross_a >= 0)
         return rec_err(REC_E_INVALID, "%s: field '%s' is a cross; it is computed", fn, name);
+    if (f->type == REC_FEATURE_DENSE)
+        return rec_err(REC_E_INVALID, "%s: field '%s' is dense; set it with "
+                       "rec_dataset_set_vector", fn, name);
     double num = 0;
     /* stored as a float: a finite double beyond the float range is not one */
     if (f->type == REC_FEATURE_NUMERIC && (!rec_parse_double(value, &num) ||
@@ -635,6 +647,8 @@ REC_API rec_status rec_dataset_set_feature(rec_dataset *d, rec_side side, const 
         break;
     case REC_FEATURE_TEXT:
         st = rec_field_put_text(f, e, value, strlen(value));
+        break;
+    case REC_FEATURE_DENSE:
         break;
     }
     if (st == REC_E_NOMEM)
@@ -789,12 +803,77 @@ REC_API rec_status rec_dataset_feature_text(const rec_dataset *d, rec_side side,
     return REC_OK;
 }
 
+REC_API rec_status rec_dataset_set_vector(rec_dataset *d, rec_side side, const char *name,
+                                          const char *id, const float *v, size_t dim,
+                                          int create_ids)
+{
+    static const char fn[] = "rec_dataset_set_vector";
+    REC_TRY(check_side(d, side, fn));
+    REC_CHECK_ARG(name, fn, "name is NULL");
+    REC_CHECK_ARG(id && *id, fn, "id is NULL or empty");
+    REC_CHECK_ARG(v, fn, "v is NULL");
+    if (dim < 1 || dim > (1u << 20))
+        return rec_err(REC_E_INVALID, "%s: dim %zu outside [1, 1048576]", fn, dim);
+    for (size_t j = 0; j < dim; j++)
+        if (!isfinite(v[j]))
+            return rec_err(REC_E_INVALID, "%s: field '%s': v[%zu] is not finite", fn, name, j);
+    rec_features *fs;
+    REC_TRY(rec_ds_own_features(d, side, &fs, fn));
+    int k = rec_features_find(fs, name);
+    if (k < 0)
+        return rec_err(REC_E_NOTFOUND, "%s: no %s field '%s'", fn,
+                       side == REC_SIDE_USER ? "user" : "item", name);
+    rec_field *f = fs->f[k];
+    REC_TRY(want_type(f, REC_FEATURE_DENSE, REC_FEATURE_DENSE, fn));
+    if (f->vdim && (int32_t)dim != f->vdim)
+        return rec_err(REC_E_INVALID, "%s: field '%s' has %d dims, the vector %zu", fn, name,
+                       (int)f->vdim, dim);
+    int32_t e;
+    if (create_ids) {
+        REC_TRY(rec_ds_intern(d, side, id, strlen(id), &e, fn));
+    } else {
+        e = rec_idmap_find(side == REC_SIDE_USER ? d->users : d->items, id, strlen(id));
+        if (e < 0)
+            return rec_err(REC_E_NOTFOUND, "%s: unknown %s id '%s'", fn,
+                           side == REC_SIDE_USER ? "user" : "item", id);
+    }
+    if (rec_field_put_vectors(f, &e, v, 1, (int32_t)dim))
+        return rec_nomem(fn);
+    return REC_OK;
+}
+
+REC_API rec_status rec_dataset_feature_vector(const rec_dataset *d, rec_side side, int k,
+                                              int32_t e, float *out, size_t *dim)
+{
+    static const char fn[] = "rec_dataset_feature_vector";
+    rec_field *f;
+    REC_CHECK_ARG(dim, fn, "dim is NULL");
+    REC_TRY(get_field(d, side, k, fn, &f));
+    REC_TRY(want_type(f, REC_FEATURE_DENSE, REC_FEATURE_DENSE, fn));
+    *dim = (size_t)f->vdim;
+    if (!out)
+        return REC_OK;
+    REC_TRY(entity_ok(d, side, e, fn));
+    rec_field_vector(f, e, out);
+    return REC_OK;
+}
+
 REC_API rec_status rec_dataset_normalize(rec_dataset *d, rec_side side, const char *name,
                                          const char *method)
 {
     static const char fn[] = "rec_dataset_normalize";
     REC_TRY(check_side(d, side, fn));
     REC_CHECK_ARG(name && method, fn, "name or method is NULL");
+    rec_features *fs0 = side_fs(d, side);
+    int k0 = rec_features_find(fs0, name);
+    if (k0 >= 0 && fs0->f[k0]->type == REC_FEATURE_DENSE) {
+        int dm = rec_field_dense_norm(method);
+        if (dm < 0)
+            return rec_err(REC_E_INVALID, "%s: method '%s' is not one of none|l2|zscore "
+                           "(field '%s' is dense)", fn, method, name);
+        fs0->f[k0]->norm = dm; /* statistics are always kept: a read-time view */
+        return REC_OK;
+    }
     static const char *names[] = { "none", "minmax", "zscore", "log1p", "log1p-zscore" };
     int m = -1;
     for (int k = 0; k < 5; k++)
@@ -832,6 +911,8 @@ REC_API rec_status rec_dataset_cross(rec_dataset *d, rec_side side, const char *
     int num = fs->f[ka]->type == REC_FEATURE_NUMERIC || fs->f[kb]->type == REC_FEATURE_NUMERIC;
     if (fs->f[ka]->type == REC_FEATURE_TEXT || fs->f[kb]->type == REC_FEATURE_TEXT)
         return rec_err(REC_E_INVALID, "%s: text fields cannot be crossed", fn);
+    if (fs->f[ka]->type == REC_FEATURE_DENSE || fs->f[kb]->type == REC_FEATURE_DENSE)
+        return rec_err(REC_E_INVALID, "%s: dense fields cannot be crossed", fn);
     if (num && (buckets < 2 || buckets > 1000))
         return rec_err(REC_E_RANGE, "%s: buckets %d outside [2, 1000]", fn, buckets);
     char name[256];

@@ -7,16 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { S_HOLDOUT, S_USER, S_LAST, S_KFOLD, S_TIME };
+enum { S_HOLDOUT, S_USER, S_LAST, S_KFOLD, S_TIME, S_COLD_ITEMS, S_COLD_USERS };
 
 /* Parses "name:arg"; returns the kind or -1. */
 static int parse_how(const char *how, double *arg, int64_t *iarg)
 {
-    static const char *names[] = { "holdout", "user", "last", "kfold", "time" };
+    static const char *names[] = { "holdout", "user", "last", "kfold", "time", "cold-items",
+                                   "cold-users" };
     const char *c = strchr(how, ':');
     if (!c)
         return -1;
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 7; k++) {
         size_t n = strlen(names[k]);
         if ((size_t)(c - how) == n && !strncmp(how, names[k], n)) {
             if (k == S_LAST || k == S_KFOLD || k == S_TIME) {
@@ -74,6 +75,46 @@ nomem:
     return rec_nomem(fn);
 }
 
+/* Cold start: a seeded share R of the entities (items or users) that have
+ * rows, rounded and kept within [1, count - 1], goes to test with every row
+ * it has; so the model meets them first at test time. */
+static rec_status cold_rows(const rec_dataset *d, int items, double ratio, rec_rng *rng,
+                            unsigned char *flag, const char *fn)
+{
+    int32_t ne = items ? d->items->n : d->users->n;
+    const int32_t *col = items ? d->i : d->u;
+    unsigned char *pick = rec_calloc((size_t)ne + 1, 1);
+    int32_t *present = rec_malloc(((size_t)ne + 1) * sizeof *present);
+    if (!pick || !present) {
+        rec_free(pick, (size_t)ne + 1);
+        rec_free(present, ((size_t)ne + 1) * sizeof *present);
+        return rec_nomem(fn);
+    }
+    for (int64_t r = 0; r < d->n; r++)
+        pick[col[r]] = 1;
+    size_t np = 0;
+    for (int32_t e = 0; e < ne; e++)
+        if (pick[e])
+            present[np++] = e;
+    memset(pick, 0, (size_t)ne + 1);
+    rec_status st = REC_OK;
+    if (np < 2) {
+        st = rec_err(REC_E_INVALID, "%s: cold-%s split needs at least 2 %s with rows", fn,
+                     items ? "items" : "users", items ? "items" : "users");
+    } else {
+        rec_rng_shuffle_i32(rng, present, np);
+        size_t k = (size_t)llround(ratio * (double)np);
+        k = k < 1 ? 1 : k > np - 1 ? np - 1 : k;
+        for (size_t p = 0; p < k; p++)
+            pick[present[p]] = 1;
+        for (int64_t r = 0; r < d->n; r++)
+            flag[r] = pick[col[r]];
+    }
+    rec_free(pick, (size_t)ne + 1);
+    rec_free(present, ((size_t)ne + 1) * sizeof *present);
+    return st;
+}
+
 REC_API rec_status rec_dataset_split(const rec_dataset *d, const char *how, int fold,
                                      uint64_t seed, rec_dataset **train, rec_dataset **test)
 {
@@ -87,9 +128,10 @@ REC_API rec_status rec_dataset_split(const rec_dataset *d, const char *how, int 
     int kind = parse_how(how, &arg, &iarg);
     if (kind < 0)
         return rec_err(REC_E_INVALID,
-                       "%s: how '%s' is not holdout:R, user:R, last:N, kfold:K or time:T", fn,
-                       how);
-    if ((kind == S_HOLDOUT || kind == S_USER) && !(arg > 0 && arg < 1))
+                       "%s: how '%s' is not holdout:R, user:R, last:N, kfold:K, time:T, "
+                       "cold-items:R or cold-users:R", fn, how);
+    int cold = kind == S_COLD_ITEMS || kind == S_COLD_USERS;
+    if ((kind == S_HOLDOUT || kind == S_USER || cold) && !(arg > 0 && arg < 1))
         return rec_err(REC_E_RANGE, "%s: ratio %g outside (0, 1)", fn, arg);
     if (kind == S_LAST && (iarg < 1 || iarg > INT32_MAX))
         return rec_err(REC_E_RANGE, "%s: last:%lld: N must be >= 1", fn, (long long)iarg);
@@ -110,6 +152,8 @@ REC_API rec_status rec_dataset_split(const rec_dataset *d, const char *how, int 
     if (kind == S_TIME) {
         for (size_t r = 0; r < n; r++)
             flag[r] = d->t[r] >= iarg;
+    } else if (cold) {
+        st = cold_rows(d, kind == S_COLD_ITEMS, arg, &rng, flag, fn);
     } else if (kind == S_HOLDOUT || kind == S_KFOLD) {
         /* A seeded permutation of the rows; the test rows are a slice of it. */
         int32_t *perm = rec_malloc((n ? n : 1) * sizeof *perm);

@@ -30,6 +30,7 @@ typedef struct ctx {
     const rec_metric *met;
     size_t nmet;
     int full, nsamp;
+    const uint8_t *warm;    /* "cold": [nitems] 1 for items with training rows, else NULL */
     uint64_t seed;
     const int32_t *eusers;  /* test users to evaluate (dataset indices) */
     int64_t neu;
@@ -246,7 +247,7 @@ static rec_status eval_user(const ctx *c, int chunk, scratch *s, int32_t u)
             continue;
         nflag += !s->flags[mi];
         s->flags[mi] |= F_TEST;
-        if (!c->full || !(s->flags[mi] & F_SEEN))
+        if ((!c->full || !(s->flags[mi] & F_SEEN)) && !(c->warm && c->warm[mi]))
             s->rel[nrel++].i = mi;
     }
     /* Ratings come from score_pair alone; rankings from score_user unless
@@ -295,8 +296,8 @@ static rec_status eval_user(const ctx *c, int chunk, scratch *s, int32_t u)
             float last = s->rel[nrel - 1].s;
             if (c->full) {
                 for (int32_t j = 0; j < ni; j++) {
-                    if (s->flags[j] & (F_SEEN | F_TEST))
-                        continue; /* excluded, or relevant */
+                    if ((s->flags[j] & (F_SEEN | F_TEST)) || (c->warm && c->warm[j]))
+                        continue; /* excluded (seen, or warm under "cold"), or relevant */
                     nneg++;
                     float x = clean(s->scores[j]);
                     if (x < last)
@@ -330,6 +331,9 @@ static rec_status eval_user(const ctx *c, int chunk, scratch *s, int32_t u)
                 if (c->full) {
                     for (int64_t j = 0; j < nseen; j++)
                         s->scores[seen[j]] = -INFINITY;
+                    for (int32_t j = 0; c->warm && j < ni; j++)
+                        if (c->warm[j])
+                            s->scores[j] = -INFINITY;
                     listn = rec_topk(s->scores, ni, (size_t)c->listk, s->list, s->listval);
                 } else {
                     qsort(cs, nc, sizeof *cs, cmp_scored);
@@ -364,12 +368,13 @@ static void eval_chunk(void *arg, int64_t b, int64_t e, int chunk)
     rec_free(s.mem, s.bytes);
 }
 
-static rec_status parse_protocol(const char *p, int *full, int *nsamp)
+static rec_status parse_protocol(const char *p, int *full, int *nsamp, int *cold)
 {
     static const char fn[] = "rec_evaluate";
     *full = 1;
     *nsamp = 0;
-    if (!p || strcmp(p, "full") == 0)
+    *cold = p && strcmp(p, "cold") == 0;
+    if (!p || strcmp(p, "full") == 0 || *cold)
         return REC_OK;
     if (strncmp(p, "sampled:", 8) == 0) {
         char *end;
@@ -383,8 +388,8 @@ static rec_status parse_protocol(const char *p, int *full, int *nsamp)
         return rec_err(REC_E_INVALID, "%s: protocol '%s': N must be an integer in [1, 1000000]",
                        fn, p);
     }
-    return rec_err(REC_E_INVALID, "%s: unknown protocol '%s' (expected 'full' or 'sampled:N')",
-                   fn, p);
+    return rec_err(REC_E_INVALID, "%s: unknown protocol '%s' (expected 'full', 'sampled:N' or "
+                   "'cold')", fn, p);
 }
 
 /* Item -> training users (ascending) from the model's per-user table. */
@@ -434,7 +439,8 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
     if (!m->fitted)
         return rec_err(REC_E_STATE, "%s: the model is not fitted", fn);
     ctx c = { .m = m, .seed = seed };
-    REC_TRY(parse_protocol(protocol, &c.full, &c.nsamp));
+    int cold;
+    REC_TRY(parse_protocol(protocol, &c.full, &c.nsamp, &cold));
     rec_metric *met;
     size_t nmet;
     REC_TRY(rec_metrics_parse(metrics, fn, &met, &nmet));
@@ -460,6 +466,7 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
     int64_t *iptr = NULL, *deg = NULL;
     int32_t *iusers = NULL;
     _Atomic int32_t *minpos = NULL;
+    uint8_t *warm = NULL;
     double *sum = NULL;
     int64_t *cnt = NULL;
     chunk_out *cout = NULL;
@@ -531,6 +538,17 @@ REC_API rec_status rec_evaluate(const rec_model *m, const rec_dataset *test,
             atomic_init(&minpos[i], INT32_MAX);
         c.minpos = minpos;
     }
+    if (cold) {
+        /* The candidates of "cold" are the items no training row touched. */
+        warm = rec_calloc((size_t)m->nitems + 1, 1);
+        if (!warm) {
+            st = rec_nomem(fn);
+            goto done;
+        }
+        for (size_t j = 0; j < nnz_m; j++)
+            warm[m->seen[j]] = 1;
+        c.warm = warm;
+    }
     int nchunks = c.neu < NCHUNKS ? (int)c.neu : NCHUNKS;
     rec_parallel_chunks(c.neu, nchunks, eval_chunk, &c);
     for (int k = 0; k < nchunks; k++)
@@ -576,6 +594,7 @@ done:
         rec_free(iusers, (nnz_m + 1) * sizeof *iusers);
     }
     rec_free(minpos, ((size_t)m->nitems + 1) * sizeof *minpos);
+    rec_free(warm, warm ? (size_t)m->nitems + 1 : 0);
     if (st) {
         rec_eval_result_destroy(res);
         return st;

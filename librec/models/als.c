@@ -19,9 +19,9 @@
 #include <string.h>
 
 static const rec_param_spec spec[] = {
-    { "factors", REC_PARAM_INT, "64", 1, 4096, NULL, "latent factors per user and item" },
-    { "regularization", REC_PARAM_FLOAT, "0.01", 0, 1e6, NULL, "L2 penalty on the factors" },
-    { "iterations", REC_PARAM_INT, "15", 1, 100000, NULL, "alternating sweeps (users, items)" },
+    { "dim", REC_PARAM_INT, "64", 1, 4096, NULL, "latent factors per user and item" },
+    { "reg", REC_PARAM_FLOAT, "0.01", 0, 1e6, NULL, "L2 penalty on the factors" },
+    { "epochs", REC_PARAM_INT, "15", 1, 100000, NULL, "alternating sweeps (users, items)" },
     { "alpha", REC_PARAM_FLOAT, "1", 0, 1e6, NULL, "confidence c = 1 + alpha * r" },
     { "use_ratings", REC_PARAM_BOOL, "true", 0, 0, NULL,
       "r is the rating when the data has ratings (else r = 1)" },
@@ -50,7 +50,7 @@ static rec_status als_alloc(rec_model *m, const char *fn)
     if (!s)
         return rec_nomem(fn);
     m->state = s;
-    s->dim = (int)rec_model_int(m, "factors");
+    s->dim = (int)rec_model_int(m, "dim");
     size_t d = (size_t)s->dim;
     s->X = rec_calloc((size_t)m->nusers * d + 1, sizeof(float));
     s->Y = rec_calloc((size_t)m->nitems * d + 1, sizeof(float));
@@ -182,7 +182,7 @@ static rec_status half_step(half *h, int64_t rows, int nf, int nchunks, const ch
     rec_parallel_chunks(rows, nchunks, solve_range, h);
     if (h->failed)
         return rec_err(REC_E_RANGE, "%s: a least-squares system is singular "
-                       "(use regularization > 0)", fn);
+                       "(use reg > 0)", fn);
     for (size_t k = 0; k < (size_t)rows * h->d; k++)
         if (!isfinite(h->out[k]))
             return rec_err(REC_E_RANGE, "%s: the factors diverged", fn);
@@ -223,11 +223,11 @@ static rec_status als_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
             st = rec_nomem(fn);
     half h = { .d = dim,
                .cg = (int)rec_model_int(m, "cg_steps"),
-               .reg = (float)rec_model_flt(m, "regularization"),
+               .reg = (float)rec_model_flt(m, "reg"),
                .alpha = (float)rec_model_flt(m, "alpha"),
                .G = g,
                .scratch = scratch };
-    int iters = (int)rec_model_int(m, "iterations");
+    int iters = (int)rec_model_int(m, "epochs");
     for (int it = 1; !st && it <= iters; it++) {
         h.F = s->Y, h.ptr = uptr, h.idx = uitems, h.val = urat, h.out = s->X;
         st = half_step(&h, m->nusers, m->nitems, nchunks, fn);
@@ -272,7 +272,7 @@ static rec_status als_score_history(const rec_model *m, const int32_t *items, co
     rec_status st = a && g ? REC_OK : rec_nomem(fn);
     if (!st) {
         half h = { .d = d,
-                   .reg = (float)rec_model_flt(m, "regularization"),
+                   .reg = (float)rec_model_flt(m, "reg"),
                    .alpha = (float)rec_model_flt(m, "alpha"),
                    .F = s->Y,
                    .G = g };
@@ -321,6 +321,12 @@ static rec_status als_load(rec_model *m, const rec_lrm_reader *r)
     return REC_OK;
 }
 
+static rec_status als_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const rec_als_state *s = m->state;
+    return rec_model_copy_vectors(m, side, s->X, s->Y, s->dim, out, dim);
+}
+
 const rec_model_vt rec_als_vt = {
     .kind = "als",
     .summary = "implicit-feedback matrix factorisation by alternating least squares",
@@ -328,6 +334,7 @@ const rec_model_vt rec_als_vt = {
     .nspec = NSPEC,
     .fit = als_fit,
     .score_user = als_score_user,
+    .vectors = als_vectors,
     .score_history = als_score_history,
     .score_pair = als_score_pair,
     .similar = als_similar,

@@ -6,7 +6,8 @@
  *   fields   every user and item feature becomes a [d] vector: an ID or a
  *            categorical value looks up its row; a multi-hot set is the mean
  *            of its rows (an embedding bag); a numeric value x (normalised)
- *            scales the field's own vector, x * v_f
+ *            scales the field's own vector, x * v_f; a dense vector x [k]
+ *            (precomputed embedding) is projected, x W_f with W_f [k, d]
  *   deep     MLP(concat of the F field vectors [F*d]) -> [1]
  *   linear   (wide or fm) a learned weight per ID / category / multi-hot
  *            value (mean over the set), w_f * x for numerics, and (wide only)
@@ -24,7 +25,8 @@
 #include "core/ops.h"
 #include "nn/nn-impl.h"
 
-enum { REC_DNN_ID = 0, REC_DNN_CAT = 1, REC_DNN_MH = 2, REC_DNN_NUM = 3 };
+/* REC_DNN_VEC: a dense field, x [dim] times its table [dim, d] (card = dim). */
+enum { REC_DNN_ID = 0, REC_DNN_CAT = 1, REC_DNN_MH = 2, REC_DNN_NUM = 3, REC_DNN_VEC = 4 };
 enum { REC_DNN_IMPLICIT = 0, REC_DNN_THRESHOLD = 1, REC_DNN_RATING = 2 };
 
 /* One feature of one side, with its values per entity (copied at fit, so the
@@ -37,7 +39,7 @@ typedef struct rec_dnn_slot {
     int32_t *codes;    /* cat [rows], -1 missing */
     int64_t *ptr;      /* mh [rows + 1] */
     int32_t *vals;     /* mh [ptr[rows]] */
-    float *num;        /* num [rows], normalised, 0 when missing */
+    float *num;        /* num [rows], normalised, 0 when missing; vec [rows, card] */
     rec_tensor *emb;   /* [card, d] (num: [1, d]); NULL unless deep */
     rec_tensor *lin;   /* [card, 1] (num: [1, 1]); NULL without a linear part */
 } rec_dnn_slot;

@@ -24,7 +24,7 @@
 static const rec_param_spec spec[] = {
     { "user_features", REC_PARAM_STR, "auto", 0, 0, NULL,
       "user fields fed to the network, comma-separated ('id' for the ID embedding); auto = id "
-      "and every categorical, numeric and multi-hot field" },
+      "and every categorical, numeric, multi-hot and dense field" },
     { "item_features", REC_PARAM_STR, "auto", 0, 0, NULL,
       "item fields fed to the network, as user_features" },
     { "dim", REC_PARAM_INT, "16", 1, 1024, NULL, "embedding size of every field" },
@@ -59,6 +59,7 @@ static const rec_param_spec spec[] = {
     { "init_std", REC_PARAM_FLOAT, "0.05", 0, 10, NULL,
       "std of the normal initialisation of the embeddings" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
+    REC_MODEL_VALIDATION_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 

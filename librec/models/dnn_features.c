@@ -76,6 +76,15 @@ static rec_status slot_fill(rec_dnn_slot *sl, const rec_field *f, int32_t rows, 
         }
         return REC_OK;
     }
+    if (sl->type == REC_DNN_VEC) {
+        /* the dataset's normalisation (none, l2 or zscore) only */
+        sl->card = f->vdim;
+        if (!(sl->num = rec_malloc(nr * (size_t)f->vdim * sizeof *sl->num)))
+            return rec_nomem(fn);
+        for (int32_t e = 0; e < rows; e++)
+            rec_field_vector(f, e, sl->num + (size_t)e * (size_t)f->vdim);
+        return REC_OK;
+    }
     /* numeric: the dataset's own normalisation first, then ours */
     sl->card = 1;
     if (!(sl->num = rec_malloc(nr * sizeof *sl->num)))
@@ -107,6 +116,7 @@ static int field_type(const rec_field *f)
     case REC_FEATURE_CATEGORICAL: return REC_DNN_CAT;
     case REC_FEATURE_MULTIHOT: return REC_DNN_MH;
     case REC_FEATURE_NUMERIC: return REC_DNN_NUM;
+    case REC_FEATURE_DENSE: return f->vdim ? REC_DNN_VEC : -1;
     default: return -1;
     }
 }
@@ -134,9 +144,10 @@ static rec_status add_named(const rec_dataset *d, rec_dnn *s, int side, const ch
         type = field_type(f);
         if (type < 0)
             return rec_err(REC_E_INVALID,
-                           "%s: %s: %s field '%s' is text; use categorical, numeric or "
-                           "multi-hot fields (or tfidf for text)",
-                           fn, what, side_name[side], buf);
+                           "%s: %s: %s field '%s' is %s; use categorical, numeric, "
+                           "multi-hot or dense fields (or tfidf for text)",
+                           fn, what, side_name[side], buf,
+                           f->type == REC_FEATURE_TEXT ? "text" : "dense with no vector");
     }
     int k = slot_find(sd, field);
     if (k >= 0) {
@@ -216,7 +227,7 @@ static rec_status cross_add(rec_dnn *s, int us, int is, int64_t max_buckets, con
 
 static int crossable(const rec_dnn_slot *sl)
 {
-    return sl->type != REC_DNN_NUM;
+    return sl->type != REC_DNN_NUM && sl->type != REC_DNN_VEC;
 }
 
 static rec_status crosses_of(const rec_model *m, const rec_dataset *d, rec_dnn *s, int zscore,
@@ -304,7 +315,8 @@ static void slot_free(rec_dnn_slot *sl, int32_t rows)
         rec_free(sl->ptr, (nr + 1) * sizeof *sl->ptr);
     }
     if (sl->num)
-        rec_free(sl->num, nr * sizeof *sl->num);
+        rec_free(sl->num, nr * (sl->type == REC_DNN_VEC ? (size_t)sl->card : 1) *
+                              sizeof *sl->num);
 }
 
 void rec_dnn_features_free(rec_dnn *s)
@@ -384,8 +396,9 @@ rec_status rec_dnn_features_save(const rec_dnn *s, rec_lrm_writer *w)
                 REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_I32, 1, nv, sl->vals));
             }
             if (sl->num) {
+                int64_t nn[1] = { sl->type == REC_DNN_VEC ? shp[0] * sl->card : shp[0] };
                 snprintf(name, sizeof name, "%s.%d.num", side_name[side], k);
-                REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_F32, 1, shp, sl->num));
+                REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_F32, 1, nn, sl->num));
             }
         }
     }
@@ -408,8 +421,9 @@ static rec_status load_side(rec_dnn_side *sd, int side, const rec_lrm_reader *r,
     for (int64_t k = 0; k < shape[0]; k++) {
         int type = lay[3 * k], deep = lay[3 * k + 1];
         int32_t card = lay[3 * k + 2];
-        if (type < REC_DNN_ID || type > REC_DNN_NUM || (deep != 0 && deep != 1) || card < 1 ||
-            (type == REC_DNN_ID && card != sd->rows) || (type == REC_DNN_NUM && card != 1))
+        if (type < REC_DNN_ID || type > REC_DNN_VEC || (deep != 0 && deep != 1) || card < 1 ||
+            (type == REC_DNN_ID && card != sd->rows) || (type == REC_DNN_NUM && card != 1) ||
+            (type == REC_DNN_VEC && card > 65536))
             return rec_err(REC_E_FORMAT, "%s: %s: bad entry %lld (%d, %d, %d)", fn, name,
                            (long long)k, type, deep, (int)card);
         rec_dnn_slot *sl = slot_add(sd, fn);
@@ -446,12 +460,14 @@ static rec_status load_side(rec_dnn_side *sd, int side, const rec_lrm_reader *r,
             REC_TRY(rec_csr_check(1, fn, name, (int64_t)nr, ptr, nv[0], p, 0, card));
             if (nv[0])
                 memcpy(sl->vals, p, (size_t)nv[0] * sizeof *sl->vals);
-        } else if (type == REC_DNN_NUM) {
+        } else if (type == REC_DNN_NUM || type == REC_DNN_VEC) {
+            size_t w = type == REC_DNN_VEC ? (size_t)card : 1;
+            int64_t wantn[1] = { (int64_t)(nr * w) };
             snprintf(name, sizeof name, "%s.%d.num", side_name[side], (int)k);
-            REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_F32, 1, want, &p));
-            if (!(sl->num = rec_malloc(nr * sizeof *sl->num)))
+            REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_F32, 1, wantn, &p));
+            if (!(sl->num = rec_malloc(nr * w * sizeof *sl->num)))
                 return rec_nomem(fn);
-            memcpy(sl->num, p, nr * sizeof *sl->num);
+            memcpy(sl->num, p, nr * w * sizeof *sl->num);
         }
     }
     return REC_OK;

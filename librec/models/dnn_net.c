@@ -25,7 +25,7 @@ rec_status rec_dnn_build(rec_dnn *s, float dropout, float init_std, rec_rng *rng
         rec_dnn_side *sd = &s->side[side];
         for (int k = 0; k < sd->n; k++) {
             rec_dnn_slot *sl = &sd->s[k];
-            unsigned fl = sl->type == REC_DNN_NUM ? 0 : REC_T_SPARSE;
+            unsigned fl = sl->type == REC_DNN_NUM || sl->type == REC_DNN_VEC ? 0 : REC_T_SPARSE;
             if (sl->deep) {
                 snprintf(name, sizeof name, "%s.%d.emb", side_name[side], k);
                 REC_TRY(add_param(s->ps, name, sl->card, s->dim, fl, &sl->emb));
@@ -87,7 +87,7 @@ static rec_tensor *lookup(rec_graph *g, const rec_dnn_slot *sl, rec_tensor *tabl
     case REC_DNN_ID: return rec_gather(g, table, ent, -1);
     case REC_DNN_CAT: return rec_gather(g, table, idx, -1);
     case REC_DNN_MH: return rec_embedding_bag(g, table, ids, off, NULL, REC_REDUCE_MEAN);
-    default: return rec_matmul(g, x, table, 0, 0); /* [n, 1] x [1, cols] */
+    default: return rec_matmul(g, x, table, 0, 0); /* [n, card] x [card, cols] */
     }
 }
 
@@ -201,6 +201,13 @@ rec_tensor *rec_dnn_forward(rec_graph *g, const rec_dnn *s, rec_tensor *users,
                     return NULL;
                 for (int64_t r = 0; r < n; r++)
                     x->v[r] = sl->num[ent->iv[r]];
+            } else if (sl->type == REC_DNN_VEC) {
+                size_t w = (size_t)sl->card;
+                if (!(x = rec_tensor_2d(g, n, sl->card)))
+                    return NULL;
+                for (int64_t r = 0; r < n; r++)
+                    memcpy(x->v + (size_t)r * w, sl->num + (size_t)ent->iv[r] * w,
+                           w * sizeof *x->v);
             }
             if (sl->emb)
                 fields[f++] = lookup(g, sl, sl->emb, ent, idx, ids, off, x);

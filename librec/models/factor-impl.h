@@ -22,18 +22,17 @@ typedef struct rec_svd_state {
                           * t f, f = [RQ[i]; 1], t = -mu - rbi[i] (fold-in) */
 } rec_svd_state;
 
-/* The keys "svd" and "svdpp" share (Surprise's names; rec_svd_setup reads
- * them), with each kind's defaults as text: the spec of each is
+/* The keys "svd" and "svdpp" share (rec_svd_setup reads them; Surprise's
+ * n_factors, n_epochs, lr_all, reg_all and init_std_dev are their aliases),
+ * with each kind's defaults as text: the spec of each is
  * { REC_SVD_SPEC_FIT(...), its own keys, REC_SVD_SPEC_ORDER, its own keys }. */
-#define REC_SVD_SPEC_FIT(n_factors, n_epochs, lr_all)                                      \
-    { "n_factors", REC_PARAM_INT, n_factors, 1, 4096, NULL,                                \
-      "latent factors per user and item" },                                                \
-    { "n_epochs", REC_PARAM_INT, n_epochs, 1, 100000, NULL, "SGD passes over the ratings" }, \
-    { "lr_all", REC_PARAM_FLOAT, lr_all, 0, 10, NULL,                                      \
-      "SGD learning rate of every parameter" },                                            \
-    { "reg_all", REC_PARAM_FLOAT, "0.05", 0, 100, NULL, "L2 penalty of every parameter" },   \
+#define REC_SVD_SPEC_FIT(dim, epochs, lr)                                                  \
+    { "dim", REC_PARAM_INT, dim, 1, 4096, NULL, "latent factors per user and item" },      \
+    { "epochs", REC_PARAM_INT, epochs, 1, 100000, NULL, "SGD passes over the ratings" },   \
+    { "lr", REC_PARAM_FLOAT, lr, 0, 10, NULL, "SGD learning rate of every parameter" },    \
+    { "reg", REC_PARAM_FLOAT, "0.05", 0, 100, NULL, "L2 penalty of every parameter" },     \
     { "init_mean", REC_PARAM_FLOAT, "0", -100, 100, NULL, "mean of the normal factor init" }, \
-    { "init_std_dev", REC_PARAM_FLOAT, "0.1", 0, 100, NULL, "std of the normal factor init" }
+    { "init_std", REC_PARAM_FLOAT, "0.1", 0, 100, NULL, "std of the normal factor init" }
 #define REC_SVD_SPEC_ORDER                                                                 \
     { "shuffle", REC_PARAM_BOOL, "true", 0, 0, NULL,                                       \
       "take the training rows in a seeded random order (as Surprise's shuffled KFold "     \
@@ -41,7 +40,7 @@ typedef struct rec_svd_state {
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed of the init and shuffle" }
 
 /* Shared by "svd" and "svdpp" (svd.c): allocation, initialisation (P then Q
- * from rng, seeded by "seed"; keys n_factors, init_mean, init_std_dev,
+ * from rng, seeded by "seed"; keys dim, init_mean, init_std,
  * shuffle) and Surprise's visiting order of the ratings, grouped by user. */
 typedef struct rec_svd_order {
     int64_t *ptr;        /* [nvis + 1] into items/rats per visited user */
@@ -61,6 +60,7 @@ rec_status rec_svd_score_pair(const rec_model *m, int32_t u, int32_t i, float *o
 rec_status rec_svd_score_history(const rec_model *m, const int32_t *items, const float *r,
                                  size_t n, float *out);
 rec_status rec_svd_similar(const rec_model *m, int32_t i, float *out);
+rec_status rec_svd_vectors(const rec_model *m, rec_side side, float *out, int *dim);
 rec_status rec_svd_save(const rec_model *m, rec_lrm_writer *w);
 rec_status rec_svd_load_state(rec_model *m, const rec_lrm_reader *r, int biased);
 void rec_svd_free(rec_model *m);

@@ -50,7 +50,8 @@
       "L2 penalty on the layer-0 embeddings of a batch's nodes" },                             \
     { "init_std", REC_PARAM_FLOAT, "0.1", 0, 10, NULL, "std of the normal initialisation" },   \
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },                           \
-    REC_MODEL_CHECKPOINT_KEYS
+    REC_MODEL_CHECKPOINT_KEYS,                                                                 \
+    REC_MODEL_VALIDATION_KEYS
 
 /* The model's state (m->state). */
 typedef struct rec_graphmf {
@@ -93,6 +94,7 @@ rec_status rec_graphmf_score_pair(const rec_model *m, int32_t u, int32_t i, floa
 rec_status rec_graphmf_score_history(const rec_model *m, const int32_t *items, const float *r,
                                      size_t n, float *out);
 rec_status rec_graphmf_similar(const rec_model *m, int32_t i, float *out);
+rec_status rec_graphmf_vectors(const rec_model *m, rec_side side, float *out, int *dim);
 rec_status rec_graphmf_save(const rec_model *m, rec_lrm_writer *w);
 
 #endif

@@ -135,6 +135,17 @@ static rec_status readout(rec_model *m, fitctx *c)
     return c->layer->keep ? c->layer->keep(c->layer->ctx, m) : REC_OK;
 }
 
+/* Validation scores through U and V (rec_model_train); training goes on
+ * with gradients and dropout. */
+static rec_status sync(void *ctx)
+{
+    fitctx *c = ctx;
+    rec_status st = readout(c->m, c);
+    rec_graph_set_grad(c->g, 1);
+    rec_graph_set_training(c->g, 1);
+    return st;
+}
+
 rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf_layer *layer,
                            rec_progress_fn cb, void *user, const char *fn)
 {
@@ -187,7 +198,7 @@ rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf
         st = rec_sampler_create(&c.smp, d, NULL);
     if (!st) {
         rec_graph_set_training(c.g, 1);
-        rec_trainer_vt vt = { .n_examples = ug->nedges, .step = step };
+        rec_trainer_vt vt = { .n_examples = ug->nedges, .step = step, .sync = sync };
         st = rec_model_train(m, &vt, &c, ps, c.opt, cb, user, fn);
     }
     if (!st || st == REC_E_CANCELLED) { /* a cancelled model keeps the epochs it ran */
@@ -213,6 +224,12 @@ rec_status rec_graphmf_score_user(const rec_model *m, int32_t u, float *out)
     rec_sgemv(0, m->nitems, s->width, 1.0f, s->V, s->width, s->U + (size_t)u * s->width, 0.0f,
               out);
     return REC_OK;
+}
+
+rec_status rec_graphmf_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const rec_graphmf *s = m->state;
+    return rec_model_copy_vectors(m, side, s->U, s->V, s->width, out, dim);
 }
 
 rec_status rec_graphmf_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)

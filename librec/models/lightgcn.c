@@ -45,6 +45,7 @@ const rec_model_vt rec_lightgcn_vt = {
     .nspec = NSPEC,
     .fit = lgcn_fit,
     .score_user = rec_graphmf_score_user,
+    .vectors = rec_graphmf_vectors,
     .score_history = rec_graphmf_score_history,
     .score_pair = rec_graphmf_score_pair,
     .similar = rec_graphmf_similar,

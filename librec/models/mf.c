@@ -26,6 +26,7 @@ static const rec_param_spec spec[] = {
       "ridge penalty when folding in a new history" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
     REC_MODEL_CHECKPOINT_KEYS,
+    REC_MODEL_VALIDATION_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -206,6 +207,12 @@ static rec_status mf_load(rec_model *m, const rec_lrm_reader *r)
     return REC_OK;
 }
 
+static rec_status mf_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const mf *s = m->state;
+    return rec_model_copy_vectors(m, side, s->P->v, s->Q->v, s->dim, out, dim);
+}
+
 const rec_model_vt rec_mf_vt = {
     .kind = "mf",
     .summary = "matrix factorisation, BPR loss, trained through the autodiff core",
@@ -213,6 +220,7 @@ const rec_model_vt rec_mf_vt = {
     .nspec = NSPEC,
     .fit = mf_fit,
     .score_user = mf_score_user,
+    .vectors = mf_vectors,
     .score_history = mf_score_history,
     .score_pair = mf_score_pair,
     .similar = mf_similar,

@@ -46,6 +46,14 @@ typedef struct rec_model_vt {
      * room for k (<= nitems); *n the count. */
     rec_status (*recommend)(const rec_model *m, int32_t u, size_t k, int include_seen,
                             int32_t *idx, float *val, size_t *n);
+    /* 1 when fit accepts a catalogue with no interactions (a content model
+     * that needs items and their features only); 0: such a fit is refused. */
+    int fits_catalogue;
+    /* Optional (NULL: none): vectors whose inner products are the kind's
+     * ranking scores, user u's . item i's = score_user(u)[i] up to rounding.
+     * Sets *dim; with out non-NULL also writes the side's rows, out[n, *dim].
+     * REC_E_UNSUPPORTED (with a message) for a side the kind cannot give. */
+    rec_status (*vectors)(const rec_model *m, rec_side side, float *out, int *dim);
 } rec_model_vt;
 
 struct rec_model {
@@ -56,6 +64,8 @@ struct rec_model {
     rec_idmap *users, *items;   /* private copies of the training maps */
     int32_t nusers, nitems;
     int64_t *seen_ptr;    /* [nusers+1] CSR of training items per user */
+    const rec_dataset *valid; /* during fit with valid_ratio > 0: the held-out
+                                 part (REC_MODEL_VALIDATION_KEYS), else NULL */
     int32_t *seen;        /* [seen_ptr[nusers]] sorted per user */
     size_t seen_cap;      /* allocated entries of seen */
     uint64_t fingerprint; /* of the training data */
@@ -77,8 +87,13 @@ rec_status rec_model_step_done(rec_model *m, const char *step, int i, int n, rec
 
 /* Runs the trainer (model_train.c) with the model's "epochs", "batch" and
  * "seed" keys, and "checkpoint", "checkpoint_every" and "resume" when the
- * kind has them (REC_MODEL_CHECKPOINT_KEYS); no validation.  fn names the
- * caller in an out-of-memory message. */
+ * kind has them (REC_MODEL_CHECKPOINT_KEYS).  With m->valid set (a kind
+ * with REC_MODEL_VALIDATION_KEYS fitted with valid_ratio > 0), every
+ * validate_every epochs vt->sync (when set) brings the model's scoring
+ * state up to the params, and valid_metric on m->valid (full ranking, the
+ * training items excluded) decides early stopping (patience) and which
+ * epoch's params the model ends with.  fn names the caller in an
+ * out-of-memory message. */
 rec_status rec_model_train(const rec_model *m, const rec_trainer_vt *vt, void *ctx,
                            rec_pstore *ps, rec_optim *opt, rec_progress_fn cb, void *user,
                            const char *fn);
@@ -93,6 +108,39 @@ rec_status rec_model_train(const rec_model *m, const rec_trainer_vt *vt, void *c
       "epochs between checkpoints (the last is always written)" },                             \
     { "resume", REC_PARAM_BOOL, "false", 0, 1, NULL,                                           \
       "continue fit from the checkpoint file when it exists" }
+
+/* Checks that valid_metric names one metric; *minimize (may be NULL) is 1
+ * for rmse and mae.  REC_E_INVALID naming the key otherwise. */
+rec_status rec_model_valid_metric(const rec_model *m, int *minimize);
+
+/* Validation keys, for the spec of a kind whose scores can be evaluated
+ * between epochs (through vt->sync when its scoring state is derived from
+ * the params).  rec_model_fit holds out valid_ratio of each user's rows
+ * (seeded by "seed"), trains on the rest and, after the fit, counts the
+ * held-out rows among the user's seen items again. */
+#define REC_MODEL_VALIDATION_KEYS                                                              \
+    { "valid_ratio", REC_PARAM_FLOAT, "0", 0, 0.9, NULL,                                       \
+      "share of each user's interactions held out for validation and early stopping "         \
+      "(0 = none)" },                                                                          \
+    { "valid_metric", REC_PARAM_STR, "ndcg@20", 0, 0, NULL,                                    \
+      "validation metric (rmse and mae are minimised, the others maximised)" },               \
+    { "patience", REC_PARAM_INT, "3", 0, 1e9, NULL,                                            \
+      "stop after this many validations without improvement (0 = never stop early)" },        \
+    { "validate_every", REC_PARAM_INT, "1", 1, 1e9, NULL, "epochs between validations" },    \
+    { "restore_best", REC_PARAM_BOOL, "true", 0, 1, NULL,                                      \
+      "end with the params of the best validation (false: those of the last epoch)" }
+
+/* For model.c and model_serve.c: REC_E_INVALID / REC_E_STATE naming fn
+ * unless m is fitted; an external id's dense index, REC_E_NOTFOUND naming
+ * fn and the id when unknown. */
+rec_status rec_model_need_fitted(const rec_model *m, const char *fn);
+rec_status rec_model_find_user(const rec_model *m, const char *user, const char *fn, int32_t *u);
+rec_status rec_model_find_item(const rec_model *m, const char *item, const char *fn, int32_t *i);
+
+/* The vt->vectors of a kind that keeps both tables, users[nusers, d] and
+ * items[nitems, d] (model_serve.c). */
+rec_status rec_model_copy_vectors(const rec_model *m, rec_side side, const float *users,
+                                  const float *items, int d, float *out, int *dim);
 
 /* The registry (registry.c). */
 const rec_model_vt *rec_model_vt_find(const char *kind);

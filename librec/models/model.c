@@ -76,7 +76,7 @@ static rec_status model_new(const rec_model_vt *vt, const rec_params *params, co
     if (!m)
         return rec_nomem(fn);
     m->vt = vt;
-    rec_status st = rec_params_clone(params, &m->params);
+    rec_status st = rec_params_clone_canonical(params, vt->spec, vt->nspec, &m->params);
     if (st) {
         rec_free(m, sizeof *m);
         return st;
@@ -126,43 +126,92 @@ REC_API const char *rec_model_kind(const rec_model *m)
     return m ? m->vt->kind : NULL;
 }
 
-/* Copies the dataset's id maps and each user's distinct training items. */
-static rec_status take_ids(rec_model *m, const rec_dataset *d)
+/* Each user's distinct items of d as the model's seen CSR (replacing any). */
+static rec_status take_seen(rec_model *m, const rec_dataset *d)
 {
-    int32_t nu = rec_ds_num_users(d), ni = rec_ds_num_items(d);
+    int32_t nu = m->nusers;
     const int64_t *ptr;
     const int32_t *items;
     REC_TRY(rec_ds_user_csr(d, &ptr, &items, NULL));
+    int64_t *sp = rec_malloc(((size_t)nu + 1) * sizeof *sp);
+    int32_t *seen = rec_malloc(((size_t)ptr[nu] + 1) * sizeof *seen);
+    if (!sp || !seen) {
+        rec_free(sp, ((size_t)nu + 1) * sizeof *sp);
+        rec_free(seen, ((size_t)ptr[nu] + 1) * sizeof *seen);
+        return rec_nomem("rec_model_fit");
+    }
+    int64_t w = 0;
+    sp[0] = 0;
+    for (int32_t u = 0; u < nu; u++) {
+        int64_t b = w;
+        memcpy(seen + w, items + ptr[u], (size_t)(ptr[u + 1] - ptr[u]) * sizeof *items);
+        qsort(seen + b, (size_t)(ptr[u + 1] - ptr[u]), sizeof *seen, rec_cmp_i32);
+        for (int64_t j = ptr[u]; j < ptr[u + 1]; j++) {
+            int32_t it = seen[b + (j - ptr[u])];
+            if (w == b || seen[w - 1] != it)
+                seen[w++] = it;
+        }
+        sp[u + 1] = w;
+    }
+    if (m->seen_ptr) {
+        rec_free(m->seen, m->seen_cap * sizeof *m->seen);
+        rec_free(m->seen_ptr, ((size_t)nu + 1) * sizeof *m->seen_ptr);
+    }
+    m->seen_ptr = sp;
+    m->seen = seen;
+    m->seen_cap = (size_t)ptr[nu] + 1;
+    return REC_OK;
+}
+
+/* Copies the dataset's id maps and each user's distinct training items. */
+static rec_status take_ids(rec_model *m, const rec_dataset *d)
+{
     /* Copies, not references: the dataset's maps may grow after the fit. */
     if (rec_idmap_clone(rec_ds_user_map(d), &m->users) ||
         rec_idmap_clone(rec_ds_item_map(d), &m->items))
         return rec_nomem("rec_model_fit");
-    m->nusers = nu;
-    m->nitems = ni;
-    m->seen_ptr = rec_malloc(((size_t)nu + 1) * sizeof *m->seen_ptr);
-    m->seen = rec_malloc(((size_t)ptr[nu] + 1) * sizeof *m->seen);
-    if (!m->seen_ptr || !m->seen) {
-        rec_free(m->seen_ptr, ((size_t)nu + 1) * sizeof *m->seen_ptr);
-        rec_free(m->seen, ((size_t)ptr[nu] + 1) * sizeof *m->seen);
-        m->seen_ptr = NULL;
-        m->seen = NULL;
-        return rec_nomem("rec_model_fit");
+    m->nusers = rec_ds_num_users(d);
+    m->nitems = rec_ds_num_items(d);
+    return take_seen(m, d);
+}
+
+static int has_key(const rec_model *m, const char *key)
+{
+    for (size_t i = 0; i < m->vt->nspec; i++)
+        if (!strcmp(m->vt->spec[i].key, key))
+            return 1;
+    return 0;
+}
+
+/* The kind's fit, on all of train or (valid_ratio > 0) on the rows a seeded
+ * per-user split keeps, the rest in m->valid for rec_model_train; the seen
+ * items are all of train's afterwards either way. */
+static rec_status fit_kind(rec_model *m, const rec_dataset *train, rec_progress_fn cb,
+                           void *user)
+{
+    double vr = has_key(m, "valid_ratio") ? rec_model_flt(m, "valid_ratio") : 0;
+    if (vr <= 0)
+        return m->vt->fit(m, train, cb, user);
+    REC_TRY(rec_model_valid_metric(m, NULL));
+    char how[64];
+    snprintf(how, sizeof how, "user:%.17g", vr);
+    rec_dataset *tr = NULL, *va = NULL;
+    rec_status st = rec_dataset_split(train, how, 0, (uint64_t)rec_model_int(m, "seed"), &tr, &va);
+    if (!st)
+        st = take_seen(m, tr);
+    if (!st) {
+        m->valid = va;
+        st = m->vt->fit(m, tr, cb, user);
+        m->valid = NULL;
     }
-    int64_t w = 0;
-    m->seen_ptr[0] = 0;
-    for (int32_t u = 0; u < nu; u++) {
-        int64_t b = w;
-        memcpy(m->seen + w, items + ptr[u], (size_t)(ptr[u + 1] - ptr[u]) * sizeof *items);
-        qsort(m->seen + b, (size_t)(ptr[u + 1] - ptr[u]), sizeof *m->seen, rec_cmp_i32);
-        for (int64_t j = ptr[u]; j < ptr[u + 1]; j++) {
-            int32_t it = m->seen[b + (j - ptr[u])];
-            if (w == b || m->seen[w - 1] != it)
-                m->seen[w++] = it;
-        }
-        m->seen_ptr[u + 1] = w;
+    if (!st || st == REC_E_CANCELLED) {
+        rec_status ss = take_seen(m, train);
+        if (ss)
+            st = ss;
     }
-    m->seen_cap = (size_t)ptr[nu] + 1;
-    return REC_OK;
+    rec_dataset_destroy(tr);
+    rec_dataset_destroy(va);
+    return st;
 }
 
 REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_progress_fn cb,
@@ -170,14 +219,15 @@ REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_pro
 {
     REC_CHECK_ARG(m, "rec_model_fit", "model is NULL");
     REC_CHECK_ARG(train, "rec_model_fit", "dataset is NULL");
-    if (rec_ds_num_rows(train) == 0)
-        return rec_err(REC_E_INVALID, "rec_model_fit: the dataset has no interactions");
+    if (rec_ds_num_rows(train) == 0 && !(m->vt->fits_catalogue && rec_ds_num_items(train) > 0))
+        return rec_err(REC_E_INVALID, "rec_model_fit: the dataset has no interactions%s",
+                       m->vt->fits_catalogue ? " and no items" : "");
     drop_fit(m);
     rec_status st = take_ids(m, train);
     if (!st) {
         m->fingerprint = rec_ds_fingerprint(train);
         m->step = "epoch";
-        st = m->vt->fit(m, train, cb, user);
+        st = fit_kind(m, train, cb, user);
         m->step = NULL;
     }
     if (st && st != REC_E_CANCELLED) {
@@ -204,7 +254,7 @@ rec_status rec_model_step_done(rec_model *m, const char *step, int i, int n, rec
     return REC_OK;
 }
 
-static rec_status need_fitted(const rec_model *m, const char *fn)
+rec_status rec_model_need_fitted(const rec_model *m, const char *fn)
 {
     REC_CHECK_ARG(m, fn, "model is NULL");
     if (!m->fitted)
@@ -212,7 +262,7 @@ static rec_status need_fitted(const rec_model *m, const char *fn)
     return REC_OK;
 }
 
-static rec_status user_index(const rec_model *m, const char *user, const char *fn, int32_t *u)
+rec_status rec_model_find_user(const rec_model *m, const char *user, const char *fn, int32_t *u)
 {
     REC_CHECK_ARG(user, fn, "user is NULL");
     *u = rec_idmap_find(m->users, user, strlen(user));
@@ -221,7 +271,7 @@ static rec_status user_index(const rec_model *m, const char *user, const char *f
     return REC_OK;
 }
 
-static rec_status item_index(const rec_model *m, const char *item, const char *fn, int32_t *i)
+rec_status rec_model_find_item(const rec_model *m, const char *item, const char *fn, int32_t *i)
 {
     REC_CHECK_ARG(item, fn, "item is NULL");
     *i = rec_idmap_find(m->items, item, strlen(item));
@@ -234,10 +284,10 @@ REC_API rec_status rec_model_score(const rec_model *m, const char *user, const c
                                    float *score)
 {
     int32_t u, i;
-    REC_TRY(need_fitted(m, "rec_model_score"));
+    REC_TRY(rec_model_need_fitted(m, "rec_model_score"));
     REC_CHECK_ARG(score, "rec_model_score", "score is NULL");
-    REC_TRY(user_index(m, user, "rec_model_score", &u));
-    REC_TRY(item_index(m, item, "rec_model_score", &i));
+    REC_TRY(rec_model_find_user(m, user, "rec_model_score", &u));
+    REC_TRY(rec_model_find_item(m, item, "rec_model_score", &i));
     if (m->vt->score_pair)
         return m->vt->score_pair(m, u, i, score);
     float *all = rec_malloc((size_t)m->nitems * sizeof *all);
@@ -306,11 +356,11 @@ REC_API rec_status rec_model_recommend(const rec_model *m, const char *user, siz
 {
     const char *fn = "rec_model_recommend";
     int32_t u;
-    REC_TRY(need_fitted(m, fn));
+    REC_TRY(rec_model_need_fitted(m, fn));
     REC_CHECK_ARG(items && n, fn, "items or n is NULL");
     REC_CHECK_ARG(!(flags & ~REC_INCLUDE_SEEN), fn, "unknown flags");
     *n = 0;
-    REC_TRY(user_index(m, user, fn, &u));
+    REC_TRY(rec_model_find_user(m, user, fn, &u));
     if (m->vt->recommend)
         return recommend_indexed(m, u, k, flags, items, scores, n, fn);
     float *buf = rec_malloc((size_t)m->nitems * sizeof *buf);
@@ -333,7 +383,7 @@ REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *c
                                                float *scores, size_t *n)
 {
     const char *fn = "rec_model_recommend_history";
-    REC_TRY(need_fitted(m, fn));
+    REC_TRY(rec_model_need_fitted(m, fn));
     REC_CHECK_ARG(items && n, fn, "items or n is NULL");
     REC_CHECK_ARG(history || nhistory == 0, fn, "history is NULL");
     REC_CHECK_ARG(!(flags & ~REC_INCLUDE_SEEN), fn, "unknown flags");
@@ -384,10 +434,10 @@ REC_API rec_status rec_model_similar(const rec_model *m, const char *item, size_
 {
     const char *fn = "rec_model_similar";
     int32_t i;
-    REC_TRY(need_fitted(m, fn));
+    REC_TRY(rec_model_need_fitted(m, fn));
     REC_CHECK_ARG(items && n, fn, "items or n is NULL");
     *n = 0;
-    REC_TRY(item_index(m, item, fn, &i));
+    REC_TRY(rec_model_find_item(m, item, fn, &i));
     if (!m->vt->similar)
         return rec_err(REC_E_UNSUPPORTED, "%s: %s has no item similarity", fn, m->vt->kind);
     float *buf = rec_malloc((size_t)m->nitems * sizeof *buf);
@@ -407,11 +457,11 @@ REC_API rec_status rec_model_explain(const rec_model *m, const char *user, const
 {
     const char *fn = "rec_model_explain";
     int32_t u, i;
-    REC_TRY(need_fitted(m, fn));
+    REC_TRY(rec_model_need_fitted(m, fn));
     REC_CHECK_ARG(reasons && n, fn, "reasons or n is NULL");
     *n = 0;
-    REC_TRY(user_index(m, user, fn, &u));
-    REC_TRY(item_index(m, item, fn, &i));
+    REC_TRY(rec_model_find_user(m, user, fn, &u));
+    REC_TRY(rec_model_find_item(m, item, fn, &i));
     if (!m->vt->explain)
         return rec_err(REC_E_UNSUPPORTED, "%s: %s cannot explain its scores", fn, m->vt->kind);
     if (k == 0)
@@ -428,7 +478,7 @@ REC_API rec_status rec_model_explain(const rec_model *m, const char *user, const
 
 REC_API rec_status rec_model_num_users(const rec_model *m, size_t *n)
 {
-    REC_TRY(need_fitted(m, "rec_model_num_users"));
+    REC_TRY(rec_model_need_fitted(m, "rec_model_num_users"));
     REC_CHECK_ARG(n, "rec_model_num_users", "n is NULL");
     *n = (size_t)m->nusers;
     return REC_OK;
@@ -436,7 +486,7 @@ REC_API rec_status rec_model_num_users(const rec_model *m, size_t *n)
 
 REC_API rec_status rec_model_num_items(const rec_model *m, size_t *n)
 {
-    REC_TRY(need_fitted(m, "rec_model_num_items"));
+    REC_TRY(rec_model_need_fitted(m, "rec_model_num_items"));
     REC_CHECK_ARG(n, "rec_model_num_items", "n is NULL");
     *n = (size_t)m->nitems;
     return REC_OK;
@@ -447,7 +497,7 @@ REC_API rec_status rec_model_num_items(const rec_model *m, size_t *n)
 REC_API rec_status rec_model_save(const rec_model *m, const char *path)
 {
     const char *fn = "rec_model_save";
-    REC_TRY(need_fitted(m, fn));
+    REC_TRY(rec_model_need_fitted(m, fn));
     REC_CHECK_ARG(path, fn, "path is NULL");
     rec_lrm_writer *w;
     REC_TRY(rec_lrm_writer_create(m->vt->kind, &w));

@@ -67,6 +67,7 @@ const rec_model_vt rec_ngcf_vt = {
     .nspec = NSPEC,
     .fit = ngcf_fit,
     .score_user = rec_graphmf_score_user,
+    .vectors = rec_graphmf_vectors,
     .score_history = rec_graphmf_score_history,
     .score_pair = rec_graphmf_score_pair,
     .similar = rec_graphmf_similar,

@@ -16,6 +16,8 @@ extern const rec_model_vt rec_twotower_vt;
 extern const rec_model_vt rec_sasrec_vt;
 extern const rec_model_vt rec_lightgcn_vt;
 extern const rec_model_vt rec_ngcf_vt;
+extern const rec_model_vt rec_gcn_vt;
+extern const rec_model_vt rec_graphsage_vt;
 extern const rec_model_vt rec_gat_vt;
 extern const rec_model_vt rec_pinsage_vt;
 
@@ -33,6 +35,8 @@ static const rec_model_vt *const kinds[] = {
     &rec_sasrec_vt,
     &rec_lightgcn_vt,
     &rec_ngcf_vt,
+    &rec_gcn_vt,
+    &rec_graphsage_vt,
     &rec_gat_vt,
     &rec_pinsage_vt,
 };

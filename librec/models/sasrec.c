@@ -32,11 +32,12 @@ static const rec_param_spec spec[] = {
       "dropout on embeddings, attention weights and FFN" },
     { "lr", REC_PARAM_FLOAT, "0.001", 0, 10, NULL, "Adam learning rate" },
     { "beta2", REC_PARAM_FLOAT, "0.98", 0, 0.999999, NULL, "Adam second-moment decay" },
-    { "l2", REC_PARAM_FLOAT, "0", 0, 100, NULL, "L2 penalty added to the gradients (Adam)" },
+    { "reg", REC_PARAM_FLOAT, "0", 0, 100, NULL, "L2 penalty added to the gradients (Adam)" },
     { "batch", REC_PARAM_INT, "128", 1, 1 << 20, NULL, "users per step" },
     { "epochs", REC_PARAM_INT, "200", 1, 100000, NULL, "passes over the users" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
     REC_MODEL_CHECKPOINT_KEYS,
+    REC_MODEL_VALIDATION_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -242,7 +243,7 @@ static rec_status sasrec_fit(rec_model *m, const rec_dataset *d, rec_progress_fn
         oc.lr = rec_model_flt(m, "lr");
         oc.beta1 = 0.9;
         oc.beta2 = rec_model_flt(m, "beta2");
-        oc.weight_decay = rec_model_flt(m, "l2");
+        oc.weight_decay = rec_model_flt(m, "reg");
         st = rec_optim_create_config(&c.opt, &oc, s->ps);
     }
     if (!st)
@@ -263,7 +264,9 @@ static rec_status sasrec_fit(rec_model *m, const rec_dataset *d, rec_progress_fn
 /* Scores of every item after the history items[0..n) (dense indices, time
  * order; only the last L count).  A graph per call keeps concurrent callers
  * apart. */
-static rec_status score_seq(const rec_model *m, const int32_t *items, int64_t n, float *out)
+/* The network's last state over a history: state[d], which scores item i
+ * as its dot product with item i's embedding. */
+static rec_status last_state(const rec_model *m, const int32_t *items, int64_t n, float *state)
 {
     const sasrec *s = m->state;
     rec_graph *g;
@@ -281,10 +284,42 @@ static rec_status score_seq(const rec_model *m, const int32_t *items, int64_t n,
     }
     rec_status st = rec_graph_status(g);
     if (!st && h)
-        rec_sgemv(0, m->nitems, s->d, 1.0f, s->item.weight->v + s->d, s->d,
-                  h->v + (size_t)(s->L - 1) * s->d, 0.0f, out);
+        memcpy(state, h->v + (size_t)(s->L - 1) * s->d, (size_t)s->d * sizeof *state);
     rec_graph_destroy(g);
     return st;
+}
+
+static rec_status score_seq(const rec_model *m, const int32_t *items, int64_t n, float *out)
+{
+    const sasrec *s = m->state;
+    float local[256];
+    float *state = s->d <= 256 ? local : rec_malloc((size_t)s->d * sizeof *state);
+    if (!state)
+        return rec_nomem("rec_model_recommend");
+    rec_status st = last_state(m, items, n, state);
+    if (!st)
+        rec_sgemv(0, m->nitems, s->d, 1.0f, s->item.weight->v + s->d, s->d, state, 0.0f, out);
+    if (state != local)
+        rec_free(state, (size_t)s->d * sizeof *state);
+    return st;
+}
+
+/* Items: their embeddings (row 0, the padding, left out); users: the last
+ * state over each user's training history, as score_user computes it. */
+static rec_status sasrec_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const sasrec *s = m->state;
+    *dim = s->d;
+    if (!out)
+        return REC_OK;
+    if (side == REC_SIDE_ITEM) {
+        memcpy(out, s->item.weight->v + s->d, (size_t)m->nitems * s->d * sizeof *out);
+        return REC_OK;
+    }
+    for (int32_t u = 0; u < m->nusers; u++)
+        REC_TRY(last_state(m, s->hist + s->hptr[u], s->hptr[u + 1] - s->hptr[u],
+                           out + (size_t)u * s->d));
+    return REC_OK;
 }
 
 static rec_status sasrec_score_user(const rec_model *m, int32_t u, float *out)
@@ -343,6 +378,7 @@ const rec_model_vt rec_sasrec_vt = {
     .nspec = NSPEC,
     .fit = sasrec_fit,
     .score_user = sasrec_score_user,
+    .vectors = sasrec_vectors,
     .score_history = sasrec_score_history,
     .save = sasrec_save,
     .load = sasrec_load,

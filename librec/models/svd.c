@@ -1,5 +1,5 @@
 /* "svd": biased matrix factorisation for explicit ratings trained by plain
- * SGD, with Surprise's SVD semantics and parameter names:
+ * SGD, with Surprise's SVD semantics (its parameter names are aliases):
  *   r_hat = mu + b_u + b_i + q_i . p_u,  e = r - r_hat, per rating
  *   b_u += lr (e - reg b_u);  b_i += lr (e - reg b_i)
  *   p_u += lr (e q_i - reg p_u);  q_i += lr (e p_u_old - reg q_i)
@@ -11,7 +11,7 @@
  *
  * Defaults: Surprise's, except shuffle (true: its KFold hands rows over
  * shuffled, and row order within a user is otherwise the file's, often
- * sorted by item), n_epochs 40 and reg_all 0.05 (Surprise's 20 epochs at lr
+ * sorted by item), epochs 40 and reg 0.05 (Surprise's 20 epochs at lr
  * 0.005 stop before the fit converges; trained longer, 0.02 overfits).  On
  * 5-fold RMSE these win over Surprise's on ml-latest-small, on 60% user
  * samples of it with integer ratings and on generated data (examples/README.md).
@@ -153,7 +153,7 @@ static rec_status svd_alloc(rec_model *m, int biased, const char *fn)
     m->state = s;
     s->biased = biased;
     size_t nu = (size_t)m->nusers, ni = (size_t)m->nitems;
-    s->dim = (int)rec_model_int(m, "n_factors");
+    s->dim = (int)rec_model_int(m, "dim");
     size_t d = (size_t)s->dim;
     s->P = rec_calloc(nu * d + 1, sizeof(float));
     s->Q = rec_calloc(ni * d + 1, sizeof(float));
@@ -313,12 +313,12 @@ static double sgd_epoch(const rec_model *m, rec_svd_state *s, const rec_svd_orde
     return sse;
 }
 
-/* P then Q from rng, N(init_mean, init_std_dev) element by element. */
+/* P then Q from rng, N(init_mean, init_std) element by element. */
 static void init_factors(const rec_model *m, float *P, size_t np, float *Q, size_t nq,
                          rec_rng *rng)
 {
     float mean = (float)rec_model_flt(m, "init_mean");
-    float sd = (float)rec_model_flt(m, "init_std_dev");
+    float sd = (float)rec_model_flt(m, "init_std");
     for (size_t k = 0; k < np; k++)
         P[k] = mean + sd * rec_rng_normal(rng);
     for (size_t k = 0; k < nq; k++)
@@ -393,13 +393,13 @@ static rec_status run_epochs(rec_model *m, rec_svd_state *s, const rec_svd_order
                              rec_rng *nrng, int n, const char *step, rec_progress_fn cb,
                              void *user, const char *fn, const char *what)
 {
-    float lr = (float)rec_model_flt(m, "lr_all"), reg = (float)rec_model_flt(m, "reg_all");
+    float lr = (float)rec_model_flt(m, "lr"), reg = (float)rec_model_flt(m, "reg");
     m->step = step;
     for (int ep = 1; ep <= n; ep++) {
         double sse = sgd_epoch(m, s, o, lr, reg, s->biased, neg, nrng);
         if (!isfinite(sse))
             return rec_err(REC_E_RANGE, "%s: %s training error diverged at epoch %d "
-                           "(lower lr_all)", fn, what, ep);
+                           "(lower lr)", fn, what, ep);
         if (cb && cb(user, ep, n, sse / (double)o->n))
             return rec_err(REC_E_CANCELLED, "%s: cancelled at epoch %d", fn, ep);
     }
@@ -437,7 +437,7 @@ static rec_status fit_rank_head(rec_model *m, const rec_svd_order *o, int rn, in
 }
 
 /* Progress counts the rating model's epochs, then the ranking head's
- * (rec_model_fit_step names which), each from 1 to n_epochs. */
+ * (rec_model_fit_step names which), each from 1 to epochs. */
 static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
 {
     const char *fn = "rec_model_fit(svd)";
@@ -445,7 +445,7 @@ static rec_status svd_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
     rec_rng rng;
     rec_svd_order o;
     rec_status st = rec_svd_setup(m, d, biased, &rng, &o, fn);
-    int epochs = (int)rec_model_int(m, "n_epochs");
+    int epochs = (int)rec_model_int(m, "epochs");
     int neg = (int)rec_model_int(m, "negatives");
     if (neg < 0)
         neg = rec_ds_ratings_col(d) ? 0 : NEG_IMPLICIT;
@@ -500,6 +500,34 @@ static float predict(const rec_svd_state *s, const head *h, int32_t u, int32_t i
     return v;
 }
 
+/* The ranking score as one inner product: user [p, b_u, 1, 1] dotted with
+ * item [q, 1, b_i, mu] is predict()'s sum, an untrained side's terms zeroed
+ * as predict() drops them. */
+rec_status rec_svd_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const rec_svd_state *s = m->state;
+    head h = ranking_head(s);
+    int d = s->dim;
+    *dim = d + 3;
+    if (!out)
+        return REC_OK;
+    int user = side == REC_SIDE_USER;
+    int32_t rows = user ? m->nusers : m->nitems;
+    for (int32_t r = 0; r < rows; r++) {
+        float *o = out + (size_t)r * (d + 3);
+        int known = user ? s->uknown[r] : s->iknown[r];
+        if (known)
+            memcpy(o, (user ? h.P : h.Q) + (size_t)r * d, (size_t)d * sizeof *o);
+        else
+            memset(o, 0, (size_t)d * sizeof *o);
+        float b = known ? (user ? h.bu : h.bi)[r] : 0.0f;
+        o[d] = user ? b : 1.0f;
+        o[d + 1] = user ? 1.0f : b;
+        o[d + 2] = user ? 1.0f : h.mu;
+    }
+    return REC_OK;
+}
+
 int rec_svd_predicts_ratings(const rec_model *m)
 {
     (void)m;
@@ -530,7 +558,7 @@ rec_status rec_svd_score_user(const rec_model *m, int32_t u, float *out)
  *   sum_h (y_h - f_h.x)^2 + c sum_{j unrated} (t_j - f_j.x)^2 + lambda |x|^2
  * f = [Q[i]; 1], y_h the rating minus mu + b_i, t_j = -mu - b_j.  c is the
  * expected number of draws of each unrated item, neg n / (nitems - n), and
- * lambda = reg_all times the user's steps per epoch, n (1 + neg); neg is 0
+ * lambda = reg times the user's steps per epoch, n (1 + neg); neg is 0
  * for the rating model (plain ridge on the history) and the head's count for
  * the ranking head, whose G and g (rank_gram) give the unrated sums as all
  * items minus the history.  An implicit history (ratings NULL) counts as the
@@ -575,7 +603,7 @@ rec_status rec_svd_score_history(const rec_model *m, const int32_t *items, const
                 a[(size_t)x * z + w] += c * G[(size_t)x * (d + 1) + w];
         }
     }
-    double lambda = rec_model_flt(m, "reg_all") * (double)(used ? used : 1) * (1.0 + neg);
+    double lambda = rec_model_flt(m, "reg") * (double)(used ? used : 1) * (1.0 + neg);
     for (int x = 0; x < z; x++)
         a[(size_t)x * z + x] += lambda > 1e-9 ? lambda : 1e-9;
     rec_status st = rec_cholesky_solve(z, a, b);
@@ -688,6 +716,7 @@ const rec_model_vt rec_svd_vt = {
     .nspec = NSPEC,
     .fit = svd_fit,
     .score_user = rec_svd_score_user,
+    .vectors = rec_svd_vectors,
     .score_history = rec_svd_score_history,
     .score_pair = rec_svd_score_pair,
     .predicts_ratings = rec_svd_predicts_ratings,

@@ -89,12 +89,12 @@ static rec_status svdpp_fit(rec_model *m, const rec_dataset *d, rec_progress_fn 
     float *y = rec_malloc(yb);
     st = y ? REC_OK : rec_nomem(fn);
     float mean = (float)rec_model_flt(m, "init_mean");
-    float sd = (float)rec_model_flt(m, "init_std_dev");
+    float sd = (float)rec_model_flt(m, "init_std");
     for (size_t k = 0; !st && k < (size_t)m->nitems * dim; k++) /* after P and Q */
         y[k] = mean + sd * rec_rng_normal(&rng);
     float *w = y ? y + (size_t)m->nitems * dim : NULL;
-    int epochs = (int)rec_model_int(m, "n_epochs");
-    float lr = (float)rec_model_flt(m, "lr_all"), reg = (float)rec_model_flt(m, "reg_all");
+    int epochs = (int)rec_model_int(m, "epochs");
+    float lr = (float)rec_model_flt(m, "lr"), reg = (float)rec_model_flt(m, "reg");
     for (int ep = 1; !st && ep <= epochs; ep++) {
         double sse = 0;
         for (int32_t j = 0; j < o.nvis; j++)
@@ -102,7 +102,7 @@ static rec_status svdpp_fit(rec_model *m, const rec_dataset *d, rec_progress_fn 
                               o.ptr[j + 1] - o.ptr[j], lr, reg, w);
         if (!isfinite(sse))
             st = rec_err(REC_E_RANGE, "%s: the training error diverged at epoch %d "
-                         "(lower lr_all)", fn, ep);
+                         "(lower lr)", fn, ep);
         else if (cb && cb(user, ep, epochs, sse / (double)o.n))
             st = rec_err(REC_E_CANCELLED, "%s: cancelled at epoch %d", fn, ep);
     }
@@ -130,6 +130,7 @@ const rec_model_vt rec_svdpp_vt = {
     .nspec = NSPEC,
     .fit = svdpp_fit,
     .score_user = rec_svd_score_user,
+    .vectors = rec_svd_vectors,
     .score_history = rec_svd_score_history,
     .score_pair = rec_svd_score_pair,
     .predicts_ratings = rec_svd_predicts_ratings,

@@ -865,4 +865,5 @@ const rec_model_vt rec_tfidf_vt = {
     .save = tfidf_save,
     .load = tfidf_load,
     .free_state = tfidf_free,
+    .fits_catalogue = 1,
 };

@@ -19,7 +19,8 @@ enum {
     TT_HFIELD,    /* user "<item field>_hist": weighted mean over the multiset of
                      the item field's codes of the user's training items        */
     TT_HBAG,      /* user "hist_bag": mean of an item table over the history      */
-    TT_HGRU       /* user "hist_gru": GRU over the last hist_len history items    */
+    TT_HGRU,      /* user "hist_gru": GRU over the last hist_len history items    */
+    TT_VEC        /* dense field of the tower's side: vocab (= its dim) columns    */
 };
 
 typedef struct tt_feat {
@@ -28,7 +29,7 @@ typedef struct tt_feat {
     int32_t vocab;        /* rows of its table                                  */
     int64_t nent;         /* entities its per-entity arrays cover               */
     int32_t *code;        /* CAT [nent], -1 missing                             */
-    float *num;           /* NUM [nent], 0 when missing                         */
+    float *num;           /* NUM [nent], VEC [nent, vocab] normalised; 0 missing */
     int64_t *ptr;         /* BAG: entity codes; HFIELD: item codes [nent+1]     */
     int32_t *val;         /* [ptr[nent]]                                        */
     int64_t *uptr;        /* HFIELD: per user distinct codes [nusers+1]         */

@@ -31,7 +31,7 @@ static const rec_param_spec spec[] = {
     { "user_features", REC_PARAM_STR, "id", 0, 0, NULL,
       "user tower inputs: id, user fields, <item field>_hist, hist_bag, hist_gru" },
     { "item_features", REC_PARAM_STR, "id", 0, 0, NULL,
-      "item tower inputs: id and item fields (categorical, multi-hot, numeric)" },
+      "item tower inputs: id and item fields (categorical, multi-hot, numeric, dense)" },
     { "dim", REC_PARAM_INT, "32", 1, 4096, NULL, "width of every feature embedding" },
     { "tower", REC_PARAM_STR, "64,64", 0, 0, NULL,
       "MLP layer sizes of each tower (ReLU between; the last is the output)" },
@@ -48,11 +48,12 @@ static const rec_param_spec spec[] = {
     { "epochs", REC_PARAM_INT, "20", 1, 100000, NULL, "passes over the interactions" },
     { "batch", REC_PARAM_INT, "1024", 2, 1 << 20, NULL, "interactions per step" },
     { "lr", REC_PARAM_FLOAT, "0.001", 0, 10, NULL, "Adam learning rate" },
-    { "weight_decay", REC_PARAM_FLOAT, "0", 0, 100, NULL, "Adam L2 penalty" },
+    { "reg", REC_PARAM_FLOAT, "0", 0, 100, NULL, "Adam L2 penalty" },
     { "sparse", REC_PARAM_BOOL, "true", 0, 0, NULL,
       "row-sparse embedding gradients (lazy Adam); false: dense Adam as PyTorch's default" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
     REC_MODEL_CHECKPOINT_KEYS,
+    REC_MODEL_VALIDATION_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -189,6 +190,12 @@ typedef struct fitctx {
 
 /* Before each epoch: each user's top unseen items (hard negatives) from the
  * index of the current vectors. */
+/* Validation scores through the vectors (rec_model_train). */
+static rec_status sync_vectors(void *ctx)
+{
+    return compute_vectors(((fitctx *)ctx)->m);
+}
+
 static rec_status refresh_hard(void *ctx, int epoch)
 {
     (void)epoch;
@@ -358,13 +365,14 @@ static rec_status tt_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb,
         st = rec_optim_config_init(&oc, "adam");
     if (!st) {
         oc.lr = rec_model_flt(m, "lr");
-        oc.weight_decay = rec_model_flt(m, "weight_decay");
+        oc.weight_decay = rec_model_flt(m, "reg");
         st = rec_optim_create_config(&c.opt, &oc, ((twotower *)m->state)->ps);
     }
     if (!st)
         st = rec_graph_create(&c.g);
     if (!st) {
-        rec_trainer_vt vt = { .n_examples = nr, .step = step, .begin_epoch = refresh_hard };
+        rec_trainer_vt vt = { .n_examples = nr, .step = step, .begin_epoch = refresh_hard,
+                              .sync = sync_vectors };
         st = rec_model_train(m, &vt, &c, ((twotower *)m->state)->ps, c.opt, cb, user, FN);
     }
     rec_graph_destroy(c.g);
@@ -463,11 +471,12 @@ static rec_status save_tower(const rec_model *m, rec_lrm_writer *w, const tt_tow
     for (int k = 0; k < t->nf; k++) {
         const tt_feat *f = &t->f[k];
         int64_t n = f->nent, n1 = f->nent + 1;
+        int64_t ndata = f->kind == TT_VEC ? n * f->vocab : n;
         if (f->code || f->num) {
             name = nm->s[(*slot)++];
             snprintf(name, 48, "tt.%s.%d.data", side, k);
             REC_TRY(f->code ? rec_lrm_add_tensor(w, name, REC_LRM_I32, 1, &n, f->code)
-                            : rec_lrm_add_tensor(w, name, REC_LRM_F32, 1, &n, f->num));
+                            : rec_lrm_add_tensor(w, name, REC_LRM_F32, 1, &ndata, f->num));
         }
         if (f->ptr) {
             int64_t nv = f->ptr[n];
@@ -513,16 +522,19 @@ static rec_status load_tower(rec_model *m, const rec_lrm_reader *r, tt_tower *t,
     for (int k = 0; k < t->nf; k++) {
         tt_feat *f = &t->f[k];
         f->kind = (int)meta[2 * k];
-        if (f->kind < TT_ID || f->kind > TT_HGRU || meta[2 * k + 1] < 0 ||
-            meta[2 * k + 1] > INT32_MAX || (side == REC_SIDE_ITEM && f->kind > TT_BAG))
+        int hist = f->kind >= TT_HFIELD && f->kind <= TT_HGRU;
+        if (f->kind < TT_ID || f->kind > TT_VEC || meta[2 * k + 1] < 0 ||
+            meta[2 * k + 1] > INT32_MAX || (side == REC_SIDE_ITEM && hist) ||
+            (f->kind == TT_VEC && (meta[2 * k + 1] < 1 || meta[2 * k + 1] > 65536)))
             return rec_err(REC_E_FORMAT, "%s: bad %s feature %d", LD, sn, k);
         f->vocab = (int32_t)meta[2 * k + 1];
         int64_t own = f->kind == TT_HFIELD ? m->nitems : nent, n1 = own + 1;
-        if (f->kind == TT_CAT || f->kind == TT_NUM) {
+        if (f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_VEC) {
             snprintf(name, sizeof name, "tt.%s.%d.data", sn, k);
             int cat = f->kind == TT_CAT;
-            REC_TRY(rec_lrm_tensor_expect(r, name, cat ? REC_LRM_I32 : REC_LRM_F32, 1, &own, &p));
-            size_t bytes = (size_t)own * 4;
+            int64_t len = f->kind == TT_VEC ? own * f->vocab : own;
+            REC_TRY(rec_lrm_tensor_expect(r, name, cat ? REC_LRM_I32 : REC_LRM_F32, 1, &len, &p));
+            size_t bytes = (size_t)len * 4;
             void *dst = rec_malloc(bytes ? bytes : 1);
             if (!dst)
                 return rec_nomem(LD);
@@ -602,6 +614,12 @@ static rec_status tt_load(rec_model *m, const rec_lrm_reader *r)
     return compute_vectors(m);
 }
 
+static rec_status tt_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const twotower *s = m->state;
+    return rec_model_copy_vectors(m, side, s->uvec, s->ivec, s->out_dim, out, dim);
+}
+
 const rec_model_vt rec_twotower_vt = {
     .kind = "twotower",
     .summary = "two-tower retrieval: feature towers, MLP, L2 norm, in-batch softmax or BCE",
@@ -609,6 +627,7 @@ const rec_model_vt rec_twotower_vt = {
     .nspec = NSPEC,
     .fit = tt_fit,
     .score_user = tt_score_user,
+    .vectors = tt_vectors,
     .score_history = tt_score_history,
     .score_pair = tt_score_pair,
     .similar = tt_similar,

@@ -70,6 +70,13 @@ static rec_status classify(tt_feat *f, rec_side side, const rec_dataset *d, cons
         f->kind = TT_BAG;
         f->vocab = rec_ds_field_vocab_size(fd);
         return REC_OK;
+    case REC_FEATURE_DENSE:
+        if (!fd->vdim)
+            return rec_err(REC_E_INVALID, "%s: %s: dense field '%s' holds no vector", fn, what,
+                           f->name);
+        f->kind = TT_VEC;
+        f->vocab = fd->vdim;
+        return REC_OK;
     default:
         return rec_err(REC_E_INVALID, "%s: %s: '%s' is a text field; give its vectors as "
                        "numeric fields instead", fn, what, f->name);
@@ -111,7 +118,8 @@ rec_status tt_parse(tt_tower *t, const char *spec, rec_side side, const rec_data
 static void feat_free(tt_feat *f)
 {
     rec_free(f->code, (size_t)f->nent * sizeof *f->code);
-    rec_free(f->num, (size_t)f->nent * sizeof *f->num);
+    rec_free(f->num, (size_t)f->nent * (f->kind == TT_VEC ? (size_t)f->vocab : 1) *
+                         sizeof *f->num);
     if (f->ptr) {
         rec_free(f->val, ((size_t)f->ptr[f->nent] + 1) * sizeof *f->val);
         rec_free(f->ptr, ((size_t)f->nent + 1) * sizeof *f->ptr);
@@ -171,7 +179,7 @@ rec_status tt_take_data(rec_model *m, tt_tower *t, rec_side side, const rec_data
     for (int k = 0; k < t->nf; k++) {
         tt_feat *f = &t->f[k];
         const rec_field *fd = NULL;
-        if (f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_BAG)
+        if (f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_BAG || f->kind == TT_VEC)
             fd = rec_ds_field(d, side, f->name);
         if (f->kind == TT_HFIELD) {
             char base[TT_NAME_MAX];
@@ -195,6 +203,14 @@ rec_status tt_take_data(rec_model *m, tt_tower *t, rec_side side, const rec_data
                 double v = rec_field_number(fd, (int32_t)e);
                 f->num[e] = isfinite(v) ? (float)v : 0.0f;
             }
+        } else if (f->kind == TT_VEC) {
+            size_t w = (size_t)f->vocab;
+            f->num = rec_malloc((size_t)nent * w * sizeof *f->num);
+            if (!f->num)
+                return rec_nomem("rec_model_fit(twotower)");
+            f->nent = nent;
+            for (int64_t e = 0; e < nent; e++)
+                rec_field_vector(fd, (int32_t)e, f->num + (size_t)e * w);
         }
     }
     return REC_OK;
@@ -287,6 +303,9 @@ rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t
         case TT_NUM:
             f->width = 1;
             break;
+        case TT_VEC:
+            f->width = f->vocab;
+            break;
         case TT_BAG:
         case TT_HFIELD:
         case TT_HBAG:
@@ -328,14 +347,19 @@ static rec_tensor *finish(rec_graph *g, const tt_tower *t, rec_tensor **cols, in
     return rec_l2_normalize(g, rec_nn_mlp_forward(g, &t->mlp, x), 1e-12f);
 }
 
+/* NUM: [n, 1]; VEC: [n, vocab], the rows of the entities (zeros when unknown). */
 static rec_tensor *numeric_col(rec_graph *g, const tt_feat *f, const int32_t *ent, int64_t n,
                                int64_t stride)
 {
-    rec_tensor *c = rec_tensor_2d(g, n, 1);
+    int64_t w = f->kind == TT_VEC ? f->vocab : 1;
+    rec_tensor *c = rec_tensor_2d(g, n, w);
     if (c)
         for (int64_t b = 0; b < n; b++) {
             int32_t e = *(const int32_t *)((const char *)ent + b * stride);
-            c->v[b] = e >= 0 && e < f->nent ? f->num[e] : 0.0f;
+            if (e >= 0 && e < f->nent)
+                memcpy(c->v + b * w, f->num + (int64_t)e * w, (size_t)w * sizeof *c->v);
+            else
+                memset(c->v + b * w, 0, (size_t)w * sizeof *c->v);
         }
     return c;
 }
@@ -480,6 +504,7 @@ rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, in
                                                code_ids(g, f, &q->u, n, sizeof *q, NULL));
             break;
         case TT_NUM:
+        case TT_VEC:
             cols[k] = numeric_col(g, f, &q->u, n, sizeof *q);
             break;
         case TT_BAG:
@@ -511,7 +536,7 @@ rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *ite
         if (f->kind == TT_ID || f->kind == TT_CAT)
             cols[k] = rec_nn_embedding_forward(
                 g, &f->emb, code_ids(g, f, items, n, sizeof *items, s->trained));
-        else if (f->kind == TT_NUM)
+        else if (f->kind == TT_NUM || f->kind == TT_VEC)
             cols[k] = numeric_col(g, f, items, n, sizeof *items);
         else
             cols[k] = entity_bags(g, f, items, n, sizeof *items);

@@ -299,6 +299,51 @@ rec_status rec_nn_ngcf_init(rec_nn_ngcf *n, rec_pstore *ps, const char *prefix, 
 rec_tensor *rec_nn_ngcf_forward(rec_graph *g, const rec_nn_ngcf *n, rec_csr *adj,
                                 rec_tensor *e0);
 
+/* ---- GCN layer (gcn.c) --------------------------------------------------------------
+ * Kipf & Welling, ICLR 2017:  Y = act(Â X W^T + b)  with Â [ndst, nsrc] any
+ * normalised adjacency (the renormalised D~^-1/2 (A + I) D~^-1/2 of the paper,
+ * or a sampled block of it: rec_uigraph_sample with REC_BLOCK_GCN), X [nsrc, in],
+ * W [out, in] ("<prefix>.weight", with "<prefix>.bias").  The product is taken
+ * in the cheaper order, Â (X W^T) when out < in, (Â X) W^T otherwise (the same
+ * values); rec_spmm's backward is Â^T dY, nothing densified. */
+typedef struct rec_nn_gcn {
+    rec_nn_linear lin;
+    rec_nn_act act;
+} rec_nn_gcn;
+
+rec_status rec_nn_gcn_init(rec_nn_gcn *l, rec_pstore *ps, const char *prefix, int64_t in,
+                           int64_t out, rec_nn_act act, rec_rng *rng);
+/* a [ndst, nsrc], x [nsrc, in] -> [ndst, out]. */
+rec_tensor *rec_nn_gcn_forward(rec_graph *g, const rec_nn_gcn *l, rec_csr *a, rec_tensor *x);
+/* The graph layers' check of a block and its input: a and x non-NULL, x
+ * [a->cols, in]; fails g (message naming fn) and returns its status. */
+rec_status rec_nn_block_check(rec_graph *g, rec_csr *a, rec_tensor *x, int64_t in,
+                              const char *fn);
+
+/* ---- GraphSAGE layer (sage.c) -------------------------------------------------------
+ * Hamilton et al., NeurIPS 2017, with the destination nodes as the first
+ * ndst rows of the sources (as rec_uigraph_sample lays blocks out):
+ *   mean  n_v = sum_u a[v, u] x_u            (a's values: 1 / |N(v)|, REC_BLOCK_MEAN)
+ *   pool  n_v = max_{u in N(v)} ReLU(P x_u + p)      (elementwise max; P [in, in])
+ *   y_v = act(W [x_v ; n_v] + b)              (W [out, 2 in]: concat with self)
+ *   y_v = y_v / max(|y_v|, 1e-12)             (when normalize)
+ * A node without neighbours aggregates zeros.  Names "<prefix>.weight",
+ * "<prefix>.bias", and for pool "<prefix>.pool.weight" / ".pool.bias".  Built
+ * of rec_spmm (mean), rec_linear, rec_relu, rec_gather and rec_segment_reduce
+ * max (pool), rec_slice_rows, rec_concat and rec_l2_normalize. */
+typedef enum rec_nn_sage_agg { REC_NN_SAGE_MEAN = 0, REC_NN_SAGE_POOL = 1 } rec_nn_sage_agg;
+typedef struct rec_nn_sage {
+    rec_nn_linear lin, pool;
+    rec_nn_sage_agg agg;
+    rec_nn_act act;
+    int normalize;
+} rec_nn_sage;
+
+rec_status rec_nn_sage_init(rec_nn_sage *l, rec_pstore *ps, const char *prefix, int64_t in,
+                            int64_t out, rec_nn_sage_agg agg, rec_nn_act act, int normalize,
+                            rec_rng *rng);
+/* a [ndst, nsrc] (ndst <= nsrc), x [nsrc, in] -> [ndst, out]. */
+rec_tensor *rec_nn_sage_forward(rec_graph *g, const rec_nn_sage *l, rec_csr *a, rec_tensor *x);
 /* ---- GAT attention layer (gat.c) ---------------------------------------------------------
  * Velickovic et al., ICLR 2018.  Node a attends to the nodes of its row in
  * nbr (a CSR [N, N] whose values are ignored; include a itself for GAT's

@@ -15,6 +15,8 @@ struct rec_filter {
     int64_t *xptr;       /* [nq+1]                                           */
     int32_t *xids;       /* [xptr[nq]], each row sorted ascending, distinct  */
     size_t xcap;         /* allocated entries of xids                        */
+    rec_filter_fn pred;  /* caller's predicate, NULL: none                   */
+    void *pred_ctx;
 };
 
 /* Does label j pass the deny and allow sets? */
@@ -42,6 +44,14 @@ static inline int rec_filter_excluded(const rec_filter *f, size_t q, int32_t j)
             hi = mid;
     }
     return lo < f->xptr[q + 1] && f->xids[lo] == j;
+}
+
+/* May query q return label j: deny/allow sets, q's exclude list, then the
+ * caller's predicate (last: it is the dearest). */
+static inline int rec_filter_keep(const rec_filter *f, size_t q, int32_t j)
+{
+    return rec_filter_pass(f, j) && !rec_filter_excluded(f, q, j) &&
+           (!f->pred || f->pred(j, q, f->pred_ctx));
 }
 
 #endif

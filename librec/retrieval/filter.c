@@ -140,3 +140,11 @@ REC_API rec_status rec_filter_exclude_csr(rec_filter *f, size_t nq, const int64_
     f->nq = nq;
     return REC_OK;
 }
+
+REC_API rec_status rec_filter_set_predicate(rec_filter *f, rec_filter_fn fn, void *ctx)
+{
+    REC_CHECK_ARG(f, "rec_filter_set_predicate", "filter is NULL");
+    f->pred = fn;
+    f->pred_ctx = fn ? ctx : NULL;
+    return REC_OK;
+}

@@ -186,7 +186,7 @@ void rec_flat_scan_row(const float *row, int64_t len, int32_t base, rec_heap *h,
             if (!(v > thr))
                 continue;
             int32_t lab = base + (int32_t)j;
-            if (f && (!rec_filter_pass(f, lab) || rec_filter_excluded(f, q, lab)))
+            if (f && !rec_filter_keep(f, q, lab))
                 continue;
             rec_topk_push(h->idx, h->val, k, &h->size, lab, v);
             if (h->size == k)

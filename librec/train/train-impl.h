@@ -420,6 +420,9 @@ typedef struct rec_trainer_vt {
     rec_status (*restore)(void *ctx);
     /* Optional: called before each epoch (1-based). */
     rec_status (*begin_epoch)(void *ctx, int epoch);
+    /* Optional, for rec_model_train's validation: make the model's scoring
+     * state (vectors derived from the params) reflect the params now. */
+    rec_status (*sync)(void *ctx);
 } rec_trainer_vt;
 
 typedef struct rec_train_result {
