@@ -33,6 +33,9 @@ static const struct {
     { "ngcf", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
     { "gcn", { "epochs=1", "dim=8", "fanout=4", "negatives=16", "batch=64" } },
     { "graphsage", { "epochs=1", "dim=8", "fanout=4", "negatives=16", "batch=64" } },
+    { "gat", { "epochs=1", "dim=8", "layers=2", "negatives=16", "batch=64" } },
+    { "pinsage", { "epochs=2", "dim=8", "walk_steps=50", "hard=1", "hard_lo=2", "hard_hi=8",
+                   "batch=64" } },
 };
 
 static const char *const *small_kv(const char *kind, int *n)

@@ -49,6 +49,11 @@ rec_tensor *rec_log_softmax(rec_graph *g, rec_tensor *a, int causal, rec_tensor 
  * gamma, beta [cols] (either may be NULL). */
 rec_tensor *rec_layernorm(rec_graph *g, rec_tensor *x, rec_tensor *gamma, rec_tensor *beta,
                           float eps);
+/* Softmax of each column of x [E, H] over the rows of each segment: segment
+ * s is rows offsets[s] .. offsets[s+1]-1 (offsets I32 [S + 1], from 0 to E,
+ * non-decreasing).  GAT's softmax over each node's incoming edges, one
+ * column per head. */
+rec_tensor *rec_segment_softmax(rec_graph *g, rec_tensor *x, rec_tensor *offsets);
 
 /* ---- shape (ops_shape.c) --------------------------------------------------- */
 rec_tensor *rec_reshape(rec_graph *g, rec_tensor *a, int nd, const int64_t *shape);

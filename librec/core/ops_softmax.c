@@ -382,3 +382,95 @@ rec_tensor *rec_layernorm(rec_graph *g, rec_tensor *x, rec_tensor *gamma, rec_te
     rec_parallel_for(rows, rec_row_grain(cols), ln_fwd, &j);
     return y;
 }
+
+/* ---- softmax over segments of rows (graph attention) ---------------------
+ * Segment s is rows off[s] .. off[s+1]-1 of x [E, H]; each column (head) is
+ * normalised over the segment's rows.  A segment is one node's incoming
+ * edges, so this is GAT's softmax over each node's neighbours.  Segments are
+ * disjoint: threads split them with no shared writes. */
+typedef struct segsm_job {
+    const int32_t *off;
+    int64_t cols;
+    const float *x, *y, *dy;
+    float *out;          /* y in forward, dx in backward */
+} segsm_job;
+
+static void segsm_fwd(void *arg, int64_t s0, int64_t s1, int chunk)
+{
+    (void)chunk;
+    const segsm_job *j = arg;
+    int64_t c = j->cols;
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t b = j->off[s], e = j->off[s + 1];
+        for (int64_t h = 0; h < c; h++) {
+            float mx = -INFINITY;
+            for (int64_t r = b; r < e; r++)
+                mx = j->x[r * c + h] > mx ? j->x[r * c + h] : mx;
+            double sum = 0;
+            for (int64_t r = b; r < e; r++) {
+                float v = expf(j->x[r * c + h] - mx);
+                j->out[r * c + h] = v;
+                sum += v;
+            }
+            float inv = (float)(1.0 / sum);
+            for (int64_t r = b; r < e; r++)
+                j->out[r * c + h] *= inv;
+        }
+    }
+}
+
+/* dx = y * (dy - sum_segment(y * dy)), per column */
+static void segsm_bwd(void *arg, int64_t s0, int64_t s1, int chunk)
+{
+    (void)chunk;
+    const segsm_job *j = arg;
+    int64_t c = j->cols;
+    for (int64_t s = s0; s < s1; s++) {
+        int64_t b = j->off[s], e = j->off[s + 1];
+        for (int64_t h = 0; h < c; h++) {
+            double acc = 0;
+            for (int64_t r = b; r < e; r++)
+                acc += (double)j->y[r * c + h] * j->dy[r * c + h];
+            float dot = (float)acc;
+            for (int64_t r = b; r < e; r++)
+                j->out[r * c + h] += j->y[r * c + h] * (j->dy[r * c + h] - dot);
+        }
+    }
+}
+
+static void segsm_back(rec_graph *g, rec_node *n)
+{
+    float *dx = rec_grad_of(g, n->in[0]);
+    if (!dx)
+        return;
+    segsm_job j = { n->in[1]->iv, rec_cols(n->in[0]), NULL, n->out->v, n->out->g, dx };
+    int64_t nseg = n->in[1]->n - 1;
+    rec_parallel_for(nseg, 1 + REC_EW_GRAIN / (1 + rec_rows(n->in[0]) / (nseg ? nseg : 1)),
+                     segsm_bwd, &j);
+}
+
+rec_tensor *rec_segment_softmax(rec_graph *g, rec_tensor *x, rec_tensor *offsets)
+{
+    static const char fn[] = "rec_segment_softmax";
+    if (!rec_op_input(g, fn, "x", x))
+        return NULL;
+    int64_t rows = rec_rows(x), cols = rec_cols(x);
+    if (!offsets || offsets->dtype != REC_I32 || offsets->n < 1)
+        return rec_graph_fail(g, REC_E_INVALID, "%s: offsets must be I32 [segments + 1]", fn);
+    const int32_t *off = offsets->iv;
+    int64_t nseg = offsets->n - 1;
+    if (off[0] != 0 || off[nseg] != rows)
+        return rec_graph_fail(g, REC_E_INVALID, "%s: offsets run %d .. %d, want 0 .. %lld (the "
+                              "rows of x)", fn, off[0], off[nseg], (long long)rows);
+    for (int64_t s = 0; s < nseg; s++)
+        if (off[s + 1] < off[s])
+            return rec_graph_fail(g, REC_E_INVALID, "%s: offsets[%lld] = %d > offsets[%lld] = "
+                                  "%d", fn, (long long)s, off[s], (long long)s + 1, off[s + 1]);
+    rec_tensor *in[2] = { x, offsets };
+    rec_tensor *y = rec_op_out(g, x->nd, x->shape, segsm_back, 2, in, NULL);
+    if (!y)
+        return NULL;
+    segsm_job j = { off, cols, x->v, NULL, NULL, y->v };
+    rec_parallel_for(nseg, 1 + REC_EW_GRAIN / (1 + rows / (nseg ? nseg : 1)), segsm_fwd, &j);
+    return y;
+}

@@ -58,6 +58,7 @@ typedef struct rec_graphmf {
     int width;           /* columns of the propagated rows */
     float *U, *V;        /* [nusers, width], [nitems, width] */
     float *inv_sqrt_deg; /* [nitems] training degree^-1/2 (0 for none), fold-in */
+    void *kind;          /* what the layer's keep adds (gat); its kind frees it */
 } rec_graphmf;
 
 /* What a kind adds: its layer's parameters and its propagation. */
@@ -72,6 +73,10 @@ typedef struct rec_graphmf_layer {
     rec_status (*init)(void *ctx, rec_pstore *ps, rec_rng *rng);
     /* E_0 [N, dim] -> E [N, width], NULL with the graph's status on failure. */
     rec_tensor *(*propagate)(void *ctx, rec_graph *g, rec_csr *adj, rec_tensor *e0);
+    /* Optional: after the final propagation (dropout off, the parameters and
+     * the graph's activations still alive), keeps in ((rec_graphmf *)
+     * m->state)->kind what the kind needs beyond U and V. */
+    rec_status (*keep)(void *ctx, rec_model *m);
     void *ctx;
 } rec_graphmf_layer;
 

@@ -134,7 +134,7 @@ static rec_status readout(rec_model *m, fitctx *c)
     memcpy(s->U, E->v, (size_t)m->nusers * s->width * sizeof *s->U);
     memcpy(s->V, E->v + (size_t)m->nusers * s->width,
            (size_t)m->nitems * s->width * sizeof *s->V);
-    return REC_OK;
+    return c->layer->keep ? c->layer->keep(c->layer->ctx, m) : REC_OK;
 }
 
 /* Validation scores through U and V (rec_model_train); training goes on

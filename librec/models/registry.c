@@ -18,6 +18,8 @@ extern const rec_model_vt rec_lightgcn_vt;
 extern const rec_model_vt rec_ngcf_vt;
 extern const rec_model_vt rec_gcn_vt;
 extern const rec_model_vt rec_graphsage_vt;
+extern const rec_model_vt rec_gat_vt;
+extern const rec_model_vt rec_pinsage_vt;
 
 static const rec_model_vt *const kinds[] = {
     &rec_mf_vt,
@@ -35,6 +37,8 @@ static const rec_model_vt *const kinds[] = {
     &rec_ngcf_vt,
     &rec_gcn_vt,
     &rec_graphsage_vt,
+    &rec_gat_vt,
+    &rec_pinsage_vt,
 };
 
 const rec_model_vt *rec_model_vt_at(size_t i)

@@ -344,5 +344,56 @@ rec_status rec_nn_sage_init(rec_nn_sage *l, rec_pstore *ps, const char *prefix, 
                             rec_rng *rng);
 /* a [ndst, nsrc] (ndst <= nsrc), x [nsrc, in] -> [ndst, out]. */
 rec_tensor *rec_nn_sage_forward(rec_graph *g, const rec_nn_sage *l, rec_csr *a, rec_tensor *x);
+/* ---- GAT attention layer (gat.c) ---------------------------------------------------------
+ * Velickovic et al., ICLR 2018.  Node a attends to the nodes of its row in
+ * nbr (a CSR [N, N] whose values are ignored; include a itself for GAT's
+ * self-loop).  Per head h, with z = W x [N, H F] split into heads z_h:
+ *   e_ab  = LeakyReLU_0.2(a_dst_h . z_h[a] + a_src_h . z_h[b])
+ *   alpha = softmax of e_a. over a's row (rec_segment_softmax)
+ *   out_h[a] = sum_b Dropout(alpha_ab) z_h[b]
+ * and the heads concatenated [N, H F] or averaged [N, F].  Dropout is the
+ * paper's attention dropout (training only).  No activation on the output:
+ * the caller adds one if it wants.  Parameters "<prefix>.weight" [H F, in],
+ * "<prefix>.att_dst" and ".att_src" [H, F], Xavier-uniform (GAT's Glorot). */
+#define REC_NN_GAT_MAX_HEADS 16
+typedef struct rec_nn_gat {
+    rec_tensor *weight, *att_dst, *att_src;
+    int64_t in, out, heads;
+    int concat;
+    float dropout;
+} rec_nn_gat;
+rec_status rec_nn_gat_init(rec_nn_gat *l, rec_pstore *ps, const char *prefix, int64_t in,
+                           int64_t out, int64_t heads, int concat, float dropout, rec_rng *rng);
+/* x [N, in] -> [N, H F] or [N, F]; every row of nbr must be non-empty.
+ * *alpha (when alpha is not NULL) receives the attention [nnz, H] before
+ * dropout, row k for nbr's entry k. */
+rec_tensor *rec_nn_gat_forward(rec_graph *g, const rec_nn_gat *l, const rec_csr *nbr,
+                               rec_tensor *x, rec_tensor **alpha);
+
+/* ---- PinSage convolution (pinsage.c) ---------------------------------------------------
+ * Ying et al., KDD 2018, Algorithm 1 (CONVOLVE): for a node with
+ * representation z and neighbourhood N (its random walks' most visited
+ * nodes, importance weights alpha, data/graph_walk-impl.h):
+ *   n     = sum_{v in N} alpha_v ReLU(Q z_v + q)   (importance pooling: a
+ *           weighted mean when the weights add up to 1)
+ *   z'    = ReLU(W [z, n] + w)                     (concat with self, dense)
+ *   out   = z' / |z'|                              (normalisation)
+ * Parameters "<prefix>.q" [hidden, in] and "<prefix>.w" [out, in + hidden],
+ * with biases, Xavier-uniform. */
+typedef struct rec_nn_pinsage {
+    rec_nn_linear q, w;
+    int64_t in, hidden, out;
+} rec_nn_pinsage;
+rec_status rec_nn_pinsage_init(rec_nn_pinsage *l, rec_pstore *ps, const char *prefix,
+                               int64_t in, int64_t hidden, int64_t out, rec_rng *rng);
+/* h [R, in] the representations of every node involved; node b of the
+ * output is row self[b] of h (self I32 [B]) with neighbours the rows
+ * nbrs[offsets[b] .. offsets[b+1]-1] (nbrs I32 [n], offsets I32 [B + 1]),
+ * weights F32 [n] -> [B, out].  Q is applied once per row of h, and the
+ * pooling gathers from that (rec_embedding_bag), so a row shared by many
+ * neighbourhoods costs one transform. */
+rec_tensor *rec_nn_pinsage_forward(rec_graph *g, const rec_nn_pinsage *l, rec_tensor *h,
+                                   rec_tensor *self, rec_tensor *nbrs, rec_tensor *offsets,
+                                   rec_tensor *weights);
 
 #endif
