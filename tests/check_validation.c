@@ -71,10 +71,11 @@ static void assert_same_scores(const rec_model *a, const rec_model *b, const rec
  * needs) does not disturb training. */
 START_TEST(test_validation_leaves_training_alone)
 {
-    static const char *kinds[] = { "mf", "lightgcn", "ngcf", "twotower", "gcn", "graphsage" };
+    static const char *kinds[] = { "mf", "lightgcn", "ngcf", "twotower", "gcn", "graphsage", "gat",
+                                   "pinsage" };
     rec_dataset *d = tu_generate(60, 80, 12), *tr, *va;
     ck_assert_int_eq(rec_dataset_split(d, "user:0.25", 0, 42, &tr, &va), REC_OK);
-    for (int k = 0; k < 6; k++) {
+    for (int k = 0; k < 8; k++) {
         const char *kv[] = { "epochs=3", "dim=8", "seed=42", "valid_ratio=0.25", "patience=0",
                              "restore_best=false" };
         rec_model *a = tu_fit(kinds[k], d, kv, 6);

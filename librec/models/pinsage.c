@@ -67,6 +67,7 @@ static const rec_param_spec spec[] = {
     { "init_std", REC_PARAM_FLOAT, "0.1", 0, 10, NULL, "std of the input vectors' init" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
     REC_MODEL_CHECKPOINT_KEYS,
+    REC_MODEL_VALIDATION_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -290,6 +291,16 @@ static rec_status readout(ps_fit *c, ps_state *s)
     return REC_OK;
 }
 
+/* Validation scores through Z (rec_model_train); training goes on with
+ * gradients. */
+static rec_status sync(void *ctx)
+{
+    ps_fit *c = ctx;
+    rec_status st = readout(c, c->m->state);
+    rec_graph_set_grad(c->g, 1);
+    return st;
+}
+
 /* Co-engaged pairs: consecutive distinct items in each user's time order;
  * and each user's `recent` last distinct items, most recent first. */
 static rec_status pairs_and_recent(ps_fit *c, ps_state *s, const rec_dataset *d, const char *fn)
@@ -388,7 +399,7 @@ static rec_status ps_fit_model(rec_model *m, const rec_dataset *d, rec_progress_
         st = rec_graph_create(&c.g);
     if (!st) {
         rec_trainer_vt vt = { .n_examples = c.npairs, .step = step,
-                              .begin_epoch = begin_epoch };
+                              .begin_epoch = begin_epoch, .sync = sync };
         st = rec_model_train(m, &vt, &c, ps, c.opt, cb, user, fn);
     }
     if (!st || st == REC_E_CANCELLED) { /* a cancelled model keeps the epochs it ran */
