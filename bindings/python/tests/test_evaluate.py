@@ -39,3 +39,17 @@ def test_flat_index_is_exact():
     want = np.argsort(-(q @ x.T), axis=1, kind="stable")[:, :5]
     assert (labels == want).all()
     np.testing.assert_allclose(scores, np.take_along_axis(q @ x.T, want, 1), rtol=1e-5)
+
+
+def test_hnsw_index_finds_the_exact_neighbours_with_a_wide_search():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2000, 16)).astype(np.float32)
+    q = rng.standard_normal((20, 16)).astype(np.float32)
+    with librec.Index(16, kind="hnsw", metric="ip", M=16, ef_construction=200) as ix:
+        ix.add(x)
+        assert len(ix) == 2000
+        labels, scores = ix.search(q, 10, ef=400)
+    want = np.argsort(-(q @ x.T), axis=1, kind="stable")[:, :10]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(labels, want)])
+    assert recall >= 0.95, recall
+    np.testing.assert_allclose(scores, np.take_along_axis(q @ x.T, labels, 1), rtol=1e-5)
