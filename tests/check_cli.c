@@ -923,8 +923,11 @@ START_TEST(index_bench_prints_the_documented_json)
     ck_assert_msg(res, "%s", r->out);
     const char *last = strstr(res, "{\"ef\": 500, ");
     ck_assert_msg(last, "%s", r->out);
-    /* ef = all 500 vectors: the walk sees the whole graph, recall 1 */
-    ck_assert_double_eq(tu_json_num(last, "recall@10"), 1.0);
+    /* ef = all 500 vectors: the walk sees every node reachable from the
+     * entry point, which with the pruned neighbour lists of a threaded
+     * build is nearly all (HNSW does not promise all: one query in 40
+     * missed one neighbour in a CI run) */
+    ck_assert_double_ge(tu_json_num(last, "recall@10"), 0.99);
     ck_assert_double_gt(tu_json_num(last, "qps"), 0);
     ck_assert_msg(strcmp(r->out + strlen(r->out) - 3, "]}\n") == 0, "%s", r->out);
     free(x), free(q);
