@@ -1504,6 +1504,64 @@ START_TEST(train_plots_the_loss_of_every_epoch)
 }
 END_TEST
 
+/* ---- librec export ---- */
+
+START_TEST(export_writes_vectors_and_ids)
+{
+    tu_cli *r = malloc(sizeof *r);
+    const char *data = write_text("exp.csv", "u1,a,5\nu1,b,3\nu2,b,4\nu2,c,2\nu3,a,1\n"
+                                             "u3,d,4\nu4,e,5\nu4,a,3\n");
+    char model[600], npy[600], tsv[600], text[4096];
+    snprintf(model, sizeof model, "%s", tu_tmp_path("exp.lrm"));
+    snprintf(npy, sizeof npy, "%s", tu_tmp_path("items.npy"));
+    snprintf(tsv, sizeof tsv, "%s", tu_tmp_path("items.tsv"));
+    tu_cli_run(r, (const char *[]){ "train", "--model", "mf", "--data", data, "--param", "dim=3",
+                                    "--param", "epochs=1", "--out", model, "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    tu_cli_run(r, (const char *[]){ "export", "--load", model, "--what", "items", "--out", npy,
+                                    "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    /* NumPy 1.0: magic, then a header naming float32 and the shape, then
+     * 5 items x 3 floats; the ids in first-appearance order beside it. */
+    FILE *f = fopen(npy, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t got = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    ck_assert_int_eq(memcmp(text, "\x93NUMPY\x01\x00", 8), 0);
+    size_t hlen = (unsigned char)text[8] | (size_t)(unsigned char)text[9] << 8;
+    ck_assert_uint_eq(got, 10 + hlen + 5 * 3 * sizeof(float));
+    text[10 + hlen] = 0;
+    ck_assert_ptr_nonnull(strstr(text + 10, "'descr': '<f4'"));
+    ck_assert_ptr_nonnull(strstr(text + 10, "'shape': (5, 3)"));
+    tu_slurp(tsv, text, sizeof text);
+    ck_assert_str_eq(text, "a\nb\nc\nd\ne\n");
+    tu_cli_run(r, (const char *[]){ "export", "--load", model, "--what", "users", "--out", npy,
+                                    NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    ck_assert_msg(strstr(r->err, "wrote 4 user vectors of dim 3"), "%s", r->err);
+    tu_slurp(tsv, text, sizeof text);
+    ck_assert_str_eq(text, "u1\nu2\nu3\nu4\n");
+    /* Bad input: nothing written, one clear line. */
+    char other[600];
+    snprintf(other, sizeof other, "%s", tu_tmp_path("never.npy"));
+    tu_cli_run(r, (const char *[]){ "export", "--load", model, "--what", "genres", "--out", other,
+                                    NULL });
+    ck_assert_int_eq(r->code, 2);
+    expect_failure(r, "want items or users");
+    tu_cli_run(r, (const char *[]){ "export", "--load", model, "--what", "items", NULL });
+    expect_failure(r, "export needs --load FILE.lrm --what items|users --out X.npy");
+    tu_cli_run(r, (const char *[]){ "train", "--model", "popularity", "--data", data, "--out",
+                                    model, "--quiet", NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    tu_cli_run(r, (const char *[]){ "export", "--load", model, "--what", "items", "--out", other,
+                                    NULL });
+    ck_assert_int_eq(r->code, 1);
+    expect_failure(r, "librec: export: ");
+    ck_assert_int_ne(access(other, F_OK), 0);
+    free(r);
+}
+END_TEST
+
 Suite *rec_cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -1539,6 +1597,7 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, compare_bad_command_lines);
     tcase_add_test(tc, eval_json_reports_each_fold_seed_and_params);
     tcase_add_test(tc, train_plots_the_loss_of_every_epoch);
+    tcase_add_test(tc, export_writes_vectors_and_ids);
     suite_add_tcase(s, tc);
     return s;
 }

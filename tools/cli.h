@@ -19,6 +19,7 @@ typedef struct cli_opts {
     size_t candidates;
     int include_seen;
     int distributed; /* train --distributed: under mpirun (MPI builds) */
+    const char *what; /* export: items | users */
 } cli_opts;
 
 typedef struct cli_progress {
@@ -65,6 +66,8 @@ int cli_index(int argc, char **argv);
  * 1 on failure. */
 int cli_npy_read(const char *path, float **x, size_t *rows, size_t *cols);
 int cli_npy_write(const char *path, const float *x, size_t rows, size_t cols);
+/* `librec export` (cli_export.c). */
+int cli_export(cli_opts *o);
 /* `librec recommend` (cli_recommend.c). */
 int cli_recommend(cli_opts *o);
 /* The loss of every epoch for `librec train --plot` (cli_curve.c): a

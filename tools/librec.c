@@ -144,6 +144,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             VALUE(out);
         else if (!strcmp(a, "--load"))
             VALUE(load);
+        else if (!strcmp(a, "--what"))
+            VALUE(what);
         else if (!strcmp(a, "--distributed"))
             o->distributed = 1;
         else if (!strcmp(a, "--user"))
@@ -505,6 +507,8 @@ static void usage(FILE *f)
             "                   [--mmr LAMBDA [--mmr-field FIELD]] [--explore EPSILON]\n"
             "                   [--candidates N]\n"
             "  librec similar --load FILE.lrm --item ID [-k 10] [--json]\n"
+            "  librec export --load FILE.lrm --what items|users --out X.npy\n"
+            "              the model's vectors as float32 .npy, their ids in X.tsv\n"
             "  librec index build --vectors X.npy --kind flat|hnsw [--param KEY=VALUE ...]\n"
             "                     --out IX.lrm\n"
             "  librec index search --load IX.lrm --queries Q.npy [-k 10] [--ef N]\n"
@@ -560,6 +564,8 @@ int main(int argc, char **argv)
             rc = cmd_similar(&o);
         else if (!strcmp(cmd, "stats"))
             rc = cli_stats(&o);
+        else if (!strcmp(cmd, "export"))
+            rc = cli_export(&o);
         else if (!strcmp(cmd, "compare"))
             rc = cli_compare(&o);
         else
