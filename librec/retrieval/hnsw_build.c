@@ -114,11 +114,19 @@ void rec_hnsw_insert(rec_hnsw *h, int32_t node, rec_hnsw_visit *v)
             continue;
         ep = v->ri[0];
         int m = select_neighbours(h, v->ri, v->rs, (int)w, h->M, sel);
+        /* Inserts running beside this one may already have linked to node
+         * (link_back into its list): those links are kept, merged back by
+         * the same rule, or their nodes could be left unreachable. */
+        int32_t prev[1 + 2 * 512];
         rec_hnsw_spin_lock(h, node);
         int32_t *l = rec_hnsw_links(h, node, lc);
+        int c = l[0];
+        memcpy(prev, l + 1, (size_t)c * sizeof *prev);
         memcpy(l + 1, sel, (size_t)m * sizeof *sel);
         l[0] = m;
         rec_hnsw_spin_unlock(h, node);
+        for (int t = 0; t < c; t++)
+            link_back(h, node, prev[t], lc);
         for (int t = 0; t < m; t++)
             link_back(h, sel[t], node, lc);
     }
