@@ -196,9 +196,13 @@ static rec_tensor *propagate(void *ctx, rec_graph *g, rec_csr *adj, rec_tensor *
 static rec_status keep(void *ctx, rec_model *m)
 {
     gat_ctx *c = ctx;
-    gat_kept *k;
-    REC_TRY(kept_alloc(m, &k, "rec_model_fit(gat)"));
-    ((rec_graphmf *)m->state)->kind = k;
+    /* Called after every validation of a fit (graphmf's readout), then at
+     * the end: the first call allocates, the later ones overwrite. */
+    gat_kept *k = ((rec_graphmf *)m->state)->kind;
+    if (!k) {
+        REC_TRY(kept_alloc(m, &k, "rec_model_fit(gat)"));
+        ((rec_graphmf *)m->state)->kind = k;
+    }
     size_t ws = (size_t)(k->heads * k->out * k->dim), as = (size_t)(k->heads * k->out);
     for (int l = 0; l < k->layers; l++) {
         memcpy(k->w[l], c->net[l].weight->v, ws * sizeof(float));
