@@ -301,8 +301,7 @@ END_TEST
 /* Rank 1 fits the whole data while the others fit shards: refused on all. */
 static rec_status mixed_rank(rec_comm *c, int rank, void *arg)
 {
-    job *j = arg;
-    j->shard = 1;
+    job *j = arg; /* shared by the rank threads: read only */
     rec_dataset *part = NULL;
     if (rank != 1)
         REC_TRY(rec_dataset_shard(j->d, rank, rec_comm_size(c), &part));
@@ -319,7 +318,7 @@ START_TEST(shards_that_do_not_add_up_are_refused_on_every_rank)
 {
     rec_dataset *d = tu_generate(30, 20, 5);
     static const char *const kv[] = { "dim=4", "epochs=1" };
-    job j = { .kind = "mf", .kv = kv, .nkv = 2, .d = d, .cancel_rank = -1 };
+    job j = { .kind = "mf", .kv = kv, .nkv = 2, .d = d, .shard = 1, .cancel_rank = -1 };
     rec_status st[3];
     tu_ranks(3, mixed_rank, &j, st);
     for (int r = 0; r < 3; r++) {
