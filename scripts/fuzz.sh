@@ -10,7 +10,8 @@ out=${FUZZ_OUT:-build-fuzz}
 cc=${FUZZ_CC:-clang}
 # Only the core files the reader needs: other layers stay out of the build.
 src="librec/core/lrm_read.c librec/core/lrm_write.c librec/core/crc32c.c librec/core/alloc.c
-     librec/core/status.c librec/core/params.c librec/core/version.c tests/lrm_fix_crcs.c"
+     librec/core/status.c librec/core/params.c librec/core/param_vocab.c librec/core/version.c
+     tests/lrm_fix_crcs.c"
 flags="-std=c11 -D_GNU_SOURCE -pthread -g -O1 -Iinclude -Ilibrec -Itests"
 
 command -v "$cc" >/dev/null 2>&1 || { echo "fuzz.sh: $cc not found" >&2; exit 2; }
