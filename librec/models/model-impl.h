@@ -113,6 +113,9 @@ rec_status rec_model_train(const rec_model *m, const rec_trainer_vt *vt, void *c
     { "resume", REC_PARAM_BOOL, "false", 0, 1, NULL,                                           \
       "continue fit from the checkpoint file when it exists" }
 
+/* 1 when the kind's spec has key (model_train.c). */
+int rec_model_has_key(const rec_model *m, const char *key);
+
 /* Checks that valid_metric names one metric; *minimize (may be NULL) is 1
  * for rmse and mae.  REC_E_INVALID naming the key otherwise. */
 rec_status rec_model_valid_metric(const rec_model *m, int *minimize);

@@ -175,21 +175,13 @@ static rec_status take_ids(rec_model *m, const rec_dataset *d)
     return take_seen(m, d);
 }
 
-static int has_key(const rec_model *m, const char *key)
-{
-    for (size_t i = 0; i < m->vt->nspec; i++)
-        if (!strcmp(m->vt->spec[i].key, key))
-            return 1;
-    return 0;
-}
-
 /* The kind's fit, on all of train or (valid_ratio > 0) on the rows a seeded
  * per-user split keeps, the rest in m->valid for rec_model_train; the seen
  * items are all of train's afterwards either way. */
 static rec_status fit_kind(rec_model *m, const rec_dataset *train, rec_progress_fn cb,
                            void *user)
 {
-    double vr = has_key(m, "valid_ratio") ? rec_model_flt(m, "valid_ratio") : 0;
+    double vr = rec_model_has_key(m, "valid_ratio") ? rec_model_flt(m, "valid_ratio") : 0;
     if (vr <= 0)
         return m->vt->fit(m, train, cb, user);
     REC_TRY(rec_model_valid_metric(m, NULL));
@@ -258,7 +250,7 @@ REC_API rec_status rec_model_fit_valid(const rec_model *m, const char **metric, 
                                        double *value)
 {
     REC_CHECK_ARG(m, "rec_model_fit_valid", "model is NULL");
-    int has = has_key(m, "valid_metric") && m->valid_epoch > 0;
+    int has = rec_model_has_key(m, "valid_metric") && m->valid_epoch > 0;
     if (metric)
         *metric = has ? rec_model_str(m, "valid_metric") : NULL;
     if (epoch)

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-static int has_key(const rec_model *m, const char *key)
+int rec_model_has_key(const rec_model *m, const char *key)
 {
     for (size_t i = 0; i < m->vt->nspec; i++)
         if (!strcmp(m->vt->spec[i].key, key))
@@ -124,7 +124,7 @@ rec_status rec_model_train(const rec_model *m, const rec_trainer_vt *vt, void *c
         if (!st)
             st = rec_params_set_bool(tp, "restore_best", rec_model_bool(m, "restore_best"));
     }
-    if (!st && has_key(m, "checkpoint")) {
+    if (!st && rec_model_has_key(m, "checkpoint")) {
         st = rec_params_set_str(tp, "checkpoint", rec_model_str(m, "checkpoint"));
         if (!st)
             st = rec_params_set_int(tp, "checkpoint_every", rec_model_int(m, "checkpoint_every"));
