@@ -83,6 +83,8 @@ double tu_json_num(const char *json, const char *key);
  * status, and the ranks' statuses land in st[size] (may be NULL). */
 typedef rec_status (*tu_rank_fn)(rec_comm *c, int rank, void *arg);
 void tu_ranks(int size, tu_rank_fn fn, void *arg, rec_status *st);
+/* The same over comms the caller made (and frees). */
+void tu_ranks_on(rec_comm **comms, int size, tu_rank_fn fn, void *arg, rec_status *st);
 /* 1 if text is well-formed XML (one root element, tags nested and matched,
  * attributes quoted and unique per tag, '&' only in the five named or
  * numeric entities, no '<' in text or values, no control characters), else

@@ -277,8 +277,8 @@ REC_API rec_status rec_dataset_split(const rec_dataset *d, const char *how, int 
  * shard keeps d's id maps and features, so every rank knows every user and
  * item, and remembers each row's place in d, so that rec_model_fit with a
  * communicator (rec_model_set_comm) visits the global rows in the same
- * batches for any number of ranks.  0 <= rank < size; a shard may have no
- * rows.  Thread-safe. */
+ * batches for any number of ranks (and can gather d back on every rank).
+ * 0 <= rank < size; a shard may have no rows.  Thread-safe. */
 REC_API rec_status rec_dataset_shard(const rec_dataset *d, int rank, int size,
                                      rec_dataset **out);
 

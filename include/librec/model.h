@@ -63,17 +63,23 @@ REC_API const char *rec_model_fit_step(const rec_model *m);
 /* Data-parallel training: the next fits train together with the other
  * ranks of c (rec_comm(3)), each rank calling rec_model_fit on its own part
  * of the data (rec_dataset_shard, or the whole dataset on every rank), with
- * the same kind and params.  The models trained through librec's trainer
- * exchange their gradients at every step, so every rank ends with the same
- * parameters: those of one process training on all the data with the same
- * global batches, up to the order of floating-point sums (in rec_comm's
- * fixed order: the same result on every run).  An error on any rank makes
- * rec_model_fit fail on every rank with that rank's message.  als (whole
- * dataset on every rank) solves a block of users, then of items, per rank
- * and gathers the factors: the same bits as one process.  Other kinds that
- * do not train through the trainer fit alone, on the data they are given.  c
- * is kept, not owned (it must outlive the fits); NULL detaches.  Not
- * thread-safe with a fit of m. */
+ * the same kind and params.  The fit starts with an agreement on what every
+ * rank fits (status, kind and params, id counts, shard or whole, rows): a
+ * rank that differs fails the fit on every rank at once.  On shards, the
+ * ranks gather the whole dataset first, so every rank's model keeps every
+ * user's seen items and the other state a kind takes from the data, as a
+ * fit of all of it in one process; mf and dnn then train on their shard's
+ * rows, the other kinds on the gathered data.  The models trained through
+ * librec's trainer exchange their gradients at every step, so every rank
+ * ends with the same parameters: those of one process training on all the
+ * data with the same global batches, up to the order of floating-point sums
+ * (in rec_comm's fixed order: the same result on every run).  An error on
+ * any rank, wherever it happens, makes rec_model_fit fail on every rank
+ * with the same status and that rank's message.  als solves a block of
+ * users, then of items, per rank and gathers the factors: the same bits as
+ * one process.  Other kinds fit the whole data on every rank.  c is kept,
+ * not owned (it must outlive the fits); NULL detaches.  Not thread-safe
+ * with a fit of m. */
 REC_API rec_status rec_model_set_comm(rec_model *m, rec_comm *c);
 
 /* The latest validation of a fit with valid_ratio > 0 (kinds with the

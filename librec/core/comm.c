@@ -9,16 +9,26 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The agreement record: a status and a value per rank. */
+typedef struct sync_rec {
+    int64_t st;
+    double v;
+} sync_rec;
+
 static rec_status comm_new(rec_comm **out, const rec_comm_ops *ops, void *ctx, int rank,
                            int size, const char *fn)
 {
     rec_comm *c = rec_calloc(1, sizeof *c);
     size_t *counts = rec_calloc(2 * (size_t)size, sizeof *counts);
-    if (!c || !counts) {
+    /* allocated here: an agreement must never fail alone on one rank */
+    sync_rec *recs = rec_calloc((size_t)size, sizeof *recs);
+    if (!c || !counts || !recs) {
         rec_free(c, sizeof *c);
         rec_free(counts, 2 * (size_t)size * sizeof *counts);
+        rec_free(recs, (size_t)size * sizeof *recs);
         return rec_nomem(fn);
     }
+    c->recs = recs;
     c->ops = *ops;
     c->ctx = ctx;
     c->rank = rank;
@@ -69,6 +79,7 @@ REC_API void rec_comm_destroy(rec_comm *c)
     if (c->ops.destroy)
         c->ops.destroy(c->ctx);
     rec_free(c->counts, 2 * (size_t)c->size * sizeof *c->counts);
+    rec_free(c->recs, (size_t)c->size * sizeof(sync_rec));
     rec_free(c->tmp, c->tcap * sizeof *c->tmp);
     rec_free(c, sizeof *c);
 }
@@ -182,6 +193,22 @@ static void block(size_t n, int size, int r, size_t *lo, size_t *hi)
     *hi = n * (size_t)(r + 1) / (size_t)size;
 }
 
+rec_status rec_comm_reserve(rec_comm *c, size_t n, const char *fn)
+{
+    size_t lo, hi;
+    block(n, c->size, c->rank, &lo, &hi);
+    size_t need = (hi - lo) * (size_t)c->size;
+    if (c->size == 1 || need <= c->tcap)
+        return REC_OK;
+    float *t = rec_malloc(need * sizeof *t);
+    if (!t)
+        return rec_nomem(fn);
+    rec_free(c->tmp, c->tcap * sizeof *c->tmp);
+    c->tmp = t;
+    c->tcap = need;
+    return REC_OK;
+}
+
 REC_API rec_status rec_comm_allreduce_f32(rec_comm *c, float *buf, size_t n)
 {
     static const char fn[] = "rec_comm_allreduce_f32";
@@ -192,15 +219,8 @@ REC_API rec_status rec_comm_allreduce_f32(rec_comm *c, float *buf, size_t n)
     int p = c->size;
     size_t lo, hi;
     block(n, p, c->rank, &lo, &hi);
-    size_t mine = hi - lo, need = mine * (size_t)p;
-    if (need > c->tcap) {
-        float *t = rec_malloc(need * sizeof *t);
-        if (!t)
-            return rec_nomem(fn);
-        rec_free(c->tmp, c->tcap * sizeof *c->tmp);
-        c->tmp = t;
-        c->tcap = need;
-    }
+    size_t mine = hi - lo;
+    REC_TRY(rec_comm_reserve(c, n, fn));
     size_t *sb = c->counts, *rb = c->counts + p;
     for (int r = 0; r < p; r++) {
         size_t a, b;
@@ -222,12 +242,6 @@ REC_API rec_status rec_comm_allreduce_f32(rec_comm *c, float *buf, size_t n)
     return rec_comm_allgatherv(c, out, mine * sizeof *out, buf, rb);
 }
 
-/* The agreement record: a status and a value per rank. */
-typedef struct sync_rec {
-    int64_t st;
-    double v;
-} sync_rec;
-
 rec_status rec_comm_sync(rec_comm *c, rec_status st, double v, double *sum)
 {
     if (c->size == 1) {
@@ -238,28 +252,30 @@ rec_status rec_comm_sync(rec_comm *c, rec_status st, double v, double *sum)
     /* the message of this rank's failure, kept before a collective overwrites it */
     char msg[REC_COMM_MSG];
     snprintf(msg, sizeof msg, "%s", st ? rec_last_error() : "");
-    sync_rec mine = { st, v }, all[64], *recs = all;
-    size_t bytes = (size_t)c->size * sizeof *recs;
-    if (c->size > 64 && !(recs = rec_malloc(bytes)))
-        return rec_nomem("rec_comm_sync");
+    sync_rec mine = { st, v }, *recs = c->recs;
     rec_status rc = rec_comm_allgather(c, &mine, sizeof mine, recs);
-    int bad = -1;
+    if (rc) {
+        c->agreed_failures++;
+        return rc;
+    }
+    int bad = -1, cancel = -1;
     double s = 0.0;
-    for (int r = 0; !rc && r < c->size; r++) {
-        if (recs[r].st && bad < 0)
+    for (int r = 0; r < c->size; r++) {
+        if (recs[r].st == REC_E_CANCELLED && cancel < 0)
+            cancel = r;
+        else if (recs[r].st && recs[r].st != REC_E_CANCELLED && bad < 0)
             bad = r;
         s += recs[r].v;
     }
-    rec_status out = bad >= 0 ? (rec_status)recs[bad].st : REC_OK;
-    if (recs != all)
-        rec_free(recs, bytes);
-    if (rc)
-        return rc;
+    if (bad < 0)
+        bad = cancel;
     if (bad < 0) {
         if (sum)
             *sum = s;
         return REC_OK;
     }
+    rec_status out = (rec_status)recs[bad].st;
+    c->agreed_failures++;
     REC_TRY(rec_comm_bcast(c, msg, sizeof msg, bad));
     msg[sizeof msg - 1] = 0;
     return rec_err(out, "%s (rank %d)", msg, bad);

@@ -217,6 +217,12 @@ uint64_t rec_ds_fingerprint(const rec_dataset *d);
 /* A shard's global row of each row ([rec_ds_num_rows], ascending) and its
  * parent's row count in *n_global; NULL (and *n_global = rows) otherwise. */
 const int64_t *rec_ds_global_rows(const rec_dataset *d, int64_t *n_global);
+/* Collective over c (every rank calls it, each with its shard of the same
+ * dataset): that dataset on every rank, its rows in its order (so a fit of
+ * it is the fit of the parent), gathered through c with one allgatherv of
+ * 32 bytes a row.  Every rank returns the same status: REC_E_INVALID when
+ * the shards do not partition the parent's rows. */
+rec_status rec_ds_unshard(rec_comm *c, const rec_dataset *shard, rec_dataset **whole);
 
 /* ---- text reading (loaders) ------------------------------------------------ */
 typedef struct rec_text {

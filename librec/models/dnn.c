@@ -192,13 +192,15 @@ static rec_status dnn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
     static const char fn[] = "rec_model_fit(dnn)";
     REC_TRY(dnn_alloc(m, fn));
     rec_dnn *s = m->state;
-    const float *rt = rec_ds_ratings_col(d);
+    /* the scale is the whole data's, not this rank's shard's */
+    const rec_dataset *all = m->fit_whole ? m->fit_whole : d;
+    const float *rt = rec_ds_ratings_col(all);
     if (s->target != REC_DNN_IMPLICIT && !rt)
         return rec_err(REC_E_STATE, "%s: target '%s' needs ratings; the dataset has none", fn,
                        rec_model_str(m, "target"));
     if (s->target == REC_DNN_RATING) {
         float mx = 0;
-        for (int64_t r = 0; r < rec_ds_num_rows(d); r++)
+        for (int64_t r = 0; r < rec_ds_num_rows(all); r++)
             mx = fmaxf(mx, rt[r]);
         if (!(mx > 0))
             return rec_err(REC_E_INVALID, "%s: target 'rating' needs a positive rating", fn);
@@ -301,4 +303,5 @@ const rec_model_vt rec_dnn_vt = {
     .save = dnn_save,
     .load = dnn_load,
     .free_state = dnn_free,
+    .row_shards = 1,
 };

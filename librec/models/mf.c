@@ -230,5 +230,6 @@ const rec_model_vt rec_mf_vt = {
     .similar = mf_similar,
     .save = mf_save,
     .load = mf_load,
+    .row_shards = 1,
     .free_state = mf_free,
 };

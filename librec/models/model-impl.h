@@ -54,6 +54,11 @@ typedef struct rec_model_vt {
      * Sets *dim; with out non-NULL also writes the side's rows, out[n, *dim].
      * REC_E_UNSUPPORTED (with a message) for a side the kind cannot give. */
     rec_status (*vectors)(const rec_model *m, rec_side side, float *out, int *dim);
+    /* 1 when a distributed fit may train on each rank's shard: the kind's
+     * examples are the dataset's rows and nothing else it keeps comes from
+     * other users' rows (or it reads that from m->fit_whole).  0: every
+     * rank fits the gathered whole dataset (model_dist.c). */
+    int row_shards;
 } rec_model_vt;
 
 struct rec_model {
@@ -72,9 +77,22 @@ struct rec_model {
     const char *step;     /* what progress counts during fit (rec_model_fit_step) */
     rec_comm *comm;       /* rec_model_set_comm: train with other ranks   */
     const rec_dataset *fit_data; /* during fit: the data being fitted     */
+    const rec_dataset *fit_whole; /* during fit: all of it (fit_data is a rank's
+                                     shard in a distributed fit, model_dist.c) */
     int valid_epoch;      /* epoch of the latest validation (0: none yet) */
     double valid_value;   /* its valid_metric (rec_model_fit_valid) */
 };
+
+/* The fit of model.c: the model's ids, seen items and fingerprint from
+ * whole, the kind trained on rows (whole itself, or this rank's shard of
+ * it in a distributed fit).  On failure (but a cancel) the model is left
+ * unfitted, with the kind's message. */
+rec_status rec_model_fit_on(rec_model *m, const rec_dataset *whole, const rec_dataset *rows,
+                            rec_progress_fn cb, void *user);
+void rec_model_drop_fit(rec_model *m);
+/* rec_model_fit with a communicator of more than one rank (model_dist.c). */
+rec_status rec_model_fit_ranks(rec_model *m, const rec_dataset *train, rec_progress_fn cb,
+                               void *user);
 
 /* Param getters bound to the model's spec. */
 int64_t rec_model_int(const rec_model *m, const char *key);

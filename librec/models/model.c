@@ -94,7 +94,7 @@ REC_API rec_status rec_model_create(rec_model **out, const char *kind, const rec
     return model_new(vt, params, "rec_model_create", out);
 }
 
-static void drop_fit(rec_model *m)
+void rec_model_drop_fit(rec_model *m)
 {
     if (m->vt->free_state)
         m->vt->free_state(m);
@@ -116,7 +116,7 @@ REC_API void rec_model_destroy(rec_model *m)
 {
     if (!m)
         return;
-    drop_fit(m);
+    rec_model_drop_fit(m);
     rec_params_destroy(m->params);
     rec_free(m, sizeof *m);
 }
@@ -206,32 +206,41 @@ static rec_status fit_kind(rec_model *m, const rec_dataset *train, rec_progress_
     return st;
 }
 
-REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_progress_fn cb,
-                                 void *user)
+rec_status rec_model_fit_on(rec_model *m, const rec_dataset *whole, const rec_dataset *rows,
+                            rec_progress_fn cb, void *user)
 {
-    REC_CHECK_ARG(m, "rec_model_fit", "model is NULL");
-    REC_CHECK_ARG(train, "rec_model_fit", "dataset is NULL");
-    if (rec_ds_num_rows(train) == 0 && !(m->vt->fits_catalogue && rec_ds_num_items(train) > 0))
-        return rec_err(REC_E_INVALID, "rec_model_fit: the dataset has no interactions%s",
-                       m->vt->fits_catalogue ? " and no items" : "");
-    drop_fit(m);
-    rec_status st = take_ids(m, train);
+    rec_model_drop_fit(m);
+    rec_status st = take_ids(m, whole);
     if (!st) {
-        m->fingerprint = rec_ds_fingerprint(train);
+        m->fingerprint = rec_ds_fingerprint(whole);
         m->step = "epoch";
-        m->fit_data = train;
-        st = fit_kind(m, train, cb, user);
-        m->fit_data = NULL;
+        m->fit_data = rows;
+        m->fit_whole = whole;
+        st = fit_kind(m, rows, cb, user);
+        m->fit_data = m->fit_whole = NULL;
         m->step = NULL;
     }
     if (st && st != REC_E_CANCELLED) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", rec_last_error());
-        drop_fit(m);
+        rec_model_drop_fit(m);
         return rec_err(st, "%s", msg);
     }
     m->fitted = 1;
     return st;
+}
+
+REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_progress_fn cb,
+                                 void *user)
+{
+    REC_CHECK_ARG(m, "rec_model_fit", "model is NULL");
+    if (m->comm && m->comm->size > 1)
+        return rec_model_fit_ranks(m, train, cb, user);
+    REC_CHECK_ARG(train, "rec_model_fit", "dataset is NULL");
+    if (rec_ds_num_rows(train) == 0 && !(m->vt->fits_catalogue && rec_ds_num_items(train) > 0))
+        return rec_err(REC_E_INVALID, "rec_model_fit: the dataset has no interactions%s",
+                       m->vt->fits_catalogue ? " and no items" : "");
+    return rec_model_fit_on(m, train, train, cb, user);
 }
 
 REC_API rec_status rec_model_set_comm(rec_model *m, rec_comm *c)

@@ -265,6 +265,8 @@ rec_status rec_grad_exchange(rec_optim *o, rec_status local)
         REC_TRY(rec_comm_allgather(c, mine, ns * sizeof *mine, x->cnt));
     size_t fused_n, send_bytes, recv_total;
     rec_status st = plan(o, x, ns, &fused_n, &send_bytes, &recv_total) ? REC_OK : rec_nomem(fn);
+    if (!st) /* the allreduce's scratch too: nothing may fail between the collectives */
+        st = rec_comm_reserve(c, fused_n, fn);
     REC_TRY(agree(o, st, 0, NULL));
     o->weight = total > 0 ? o->local_n / total : 0.0;
     pack(o, x, (float)o->weight);

@@ -22,7 +22,8 @@ typedef struct agree_rec {
 static int agree(rec_comm *c, rec_status st, int code, const char *what, char *msg)
 {
     int n = rec_comm_size(c);
-    agree_rec mine = { st, code, "" }, all[256];
+    static agree_rec all[256]; /* 130 KiB: not on the stack */
+    agree_rec mine = { st, code, "" };
     if (st)
         snprintf(mine.msg, sizeof mine.msg, "%s: %s", what,
                  *rec_last_error() ? rec_last_error() : rec_strerror(st));
@@ -32,7 +33,12 @@ static int agree(rec_comm *c, rec_status st, int code, const char *what, char *m
     }
     for (int r = 0; r < n; r++)
         if (all[r].st) {
-            snprintf(msg, MSG, "%.*s (rank %d)", MSG - 16, all[r].msg, r);
+            /* a failure the library agreed on already names its rank */
+            const char *tail = strrchr(all[r].msg, '(');
+            if (tail && !strncmp(tail, "(rank ", 6))
+                snprintf(msg, MSG, "%s", all[r].msg);
+            else
+                snprintf(msg, MSG, "%.*s (rank %d)", MSG - 16, all[r].msg, r);
             return all[r].code;
         }
     return 0;
