@@ -518,6 +518,31 @@ AVX512 static void walk_bags_512(const rec_rowsrc *s, const float *w, const int3
         bags_512(s, w, off, b0, b1, out, mean, ahead, 0);
 }
 
+/* Rows [b, e) copied to out [e - b, d] as soon as each id is read (zeros
+ * for a skipped entry): for the reason above, not a memcpy call per row. */
+AVX512 static void walk_copy_512(const rec_rowsrc *s, int64_t b, int64_t e, float *out,
+                                 int64_t ahead)
+{
+    int64_t d = s->d;
+    for (int64_t i = b; i < e; i++) {
+        prefetch_src(s, i + ahead);
+        const float *r = src_row(s, i);
+        float *o = out + (i - b) * d;
+        if (d == 64 && r) {
+            __m512 x0 = _mm512_loadu_ps(r), x1 = _mm512_loadu_ps(r + 16);
+            __m512 x2 = _mm512_loadu_ps(r + 32), x3 = _mm512_loadu_ps(r + 48);
+            _mm512_storeu_ps(o, x0), _mm512_storeu_ps(o + 16, x1);
+            _mm512_storeu_ps(o + 32, x2), _mm512_storeu_ps(o + 48, x3);
+            continue;
+        }
+        for (int64_t c = 0; c < d; c += 16) {
+            __mmask16 m = mask16(d - c);
+            __m512 x = r ? _mm512_maskz_loadu_ps(m, r + c) : _mm512_setzero_ps();
+            _mm512_mask_storeu_ps(o + c, m, x);
+        }
+    }
+}
+
 AVX512 static int64_t walk_sum_512(const rec_rowsrc *s, const float *w, int64_t b, int64_t e,
                                    float *out, int64_t ahead)
 {
@@ -631,6 +656,12 @@ int64_t rec_rg_max(const rec_rowsrc *s, int64_t b, int64_t e, float *out, int32_
 void rec_rg_copy(const rec_rowsrc *s, int64_t b, int64_t e, float *out)
 {
     int64_t a = rec_rowgather_ahead(s->d), d = s->d;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (rec_rowgather_path() == REC_RG_AVX512) {
+        walk_copy_512(s, b, e, out, a);
+        return;
+    }
+#endif
     size_t bytes = (size_t)d * sizeof *out;
     for (int64_t i = b; i < e; i++) {
         prefetch_src(s, i + a);
