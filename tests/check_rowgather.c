@@ -433,6 +433,16 @@ START_TEST(small_inputs_stay_on_one_thread)
     ck_assert_int_eq(rec_rg_chunks(0, 64, 4), 1);
     ck_assert_int_eq(rec_rg_chunks(81920, 64, 1), 2);
     ck_assert_int_eq(rec_rg_chunks(81920, 64, 4), 8);
+    /* just past the threshold: two threads, not one chunk */
+    ck_assert_int_eq(rec_rg_chunks(1500, 64, 4), 2);
+    /* the bench's override: 0 splits everything, but never into more
+     * chunks than rows; < 0 restores the threshold */
+    rec_rowgather_set_min_work(0);
+    ck_assert_int_eq(rec_rg_chunks(20, 64, 4), 8);
+    ck_assert_int_eq(rec_rg_chunks(3, 64, 4), 3);
+    ck_assert_int_eq(rec_rg_chunks(1, 64, 4), 1);
+    rec_rowgather_set_min_work(-1);
+    ck_assert_int_eq(rec_rg_chunks(20, 64, 4), 1);
     ck_assert_int_eq(rec_set_num_threads(keep), REC_OK);
 }
 END_TEST

@@ -93,4 +93,8 @@ void rec_rg_prefetch(const rec_rowsrc *s, int64_t i);
  * rest; scatters, whose chunks each read every id, want 1). */
 int rec_rg_chunks(int64_t n, int64_t d, int per_thread);
 
+/* Overrides that size (floats of rows; 0: always split; < 0 restores it),
+ * for bench/micro's crossover runs only. */
+void rec_rowgather_set_min_work(int64_t floats);
+
 #endif

@@ -724,12 +724,25 @@ void rec_rg_sum_ptrs(int64_t d, const float *const *rows, int64_t n, float *out)
  * crossover (bench/README.md). */
 #define MIN_FLOATS_FOR_2 65536
 
+static int64_t min_floats_override = -1;
+
+void rec_rowgather_set_min_work(int64_t floats)
+{
+    min_floats_override = floats;
+}
+
 int rec_rg_chunks(int64_t n, int64_t d, int per_thread)
 {
     int t = rec_in_parallel() ? 1 : rec_get_num_threads();
     int64_t work = n * (d > 0 ? d : 1);
-    if (t <= 1 || work < MIN_FLOATS_FOR_2)
+    int64_t min = min_floats_override >= 0 ? min_floats_override : MIN_FLOATS_FOR_2;
+    if (t <= 1 || work < min || n < 2)
         return 1;
-    int64_t by_size = work / MIN_FLOATS_FOR_2;
-    return by_size < per_thread * t ? (int)by_size : per_thread * t;
+    /* past the threshold at least 2 chunks, never more chunks than rows */
+    int64_t by_size = min > 0 ? work / min : per_thread * t;
+    if (by_size < 2)
+        by_size = 2;
+    if (by_size > per_thread * t)
+        by_size = per_thread * t;
+    return by_size < n ? (int)by_size : (int)n;
 }
