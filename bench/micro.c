@@ -19,7 +19,11 @@
  * Prints one JSON line on stdout, progress on stderr.
  * Usage: micro [--threads 2,1] [--reps 20] [--sgemm-n 4096] [--sgemm-reps 5]
  *              [--only sgemm|linear|mlp|emb]   (one group, for profiling)
- *              [--ahead ROWS]   (the gathers' prefetch distance, for tuning) */
+ *              [--ahead ROWS]   (the gathers' prefetch distance, for tuning)
+ *              [--min-work FLOATS]   (the size below which a gather stays on
+ *                                     one thread; 0 always splits: for finding
+ *                                     the crossover with the small-input sweep
+ *                                     embbag_fwd_us_<N>_bags, N bags of 20) */
 #include "core/ops.h"
 #include "core/rowgather-impl.h"
 #include "train/train-impl.h"
@@ -430,6 +434,7 @@ typedef struct emb_ctx {
     int32_t *ids, *offsets;
     rec_coalesce co;
     int coalesce;
+    int nbags; /* bags of the forward-only runs (0: NBAGS) */
 } emb_ctx;
 
 static void emb_inputs(emb_ctx *c, rec_tensor **ids, rec_tensor **off)
@@ -458,8 +463,9 @@ static void run_embbag_fwd(void *p)
     emb_ctx *c = p;
     rec_graph_reset(c->g);
     rec_graph_set_grad(c->g, 0);
-    rec_tensor *ids, *off;
-    emb_inputs(c, &ids, &off);
+    int nb = c->nbags ? c->nbags : NBAGS;
+    rec_tensor *ids = rec_tensor_wrap_i32(c->g, c->ids, (int64_t)nb * BAG);
+    rec_tensor *off = rec_tensor_wrap_i32(c->g, c->offsets, nb + 1);
     rec_tensor *out = rec_embedding_bag(c->g, c->table, ids, off, NULL, REC_REDUCE_MEAN);
     rec_graph_set_grad(c->g, 1);
     if (!out)
@@ -490,31 +496,39 @@ static void run_gather_fwd(void *p)
         die("gather (forward)");
 }
 
-/* The ceiling: every row read whole at random, with the gathers' prefetch
- * distance and thread split, and nothing else done with it. */
+/* The ceiling: every line of each row read at random (one float from each
+ * 64-byte line, four scalar sums: the shortest loop body, so the most rows
+ * in flight), with the gathers' prefetch distance and thread split, and
+ * nothing else done with them. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PF(p) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(p)))
+#else
+#define PF(p) __builtin_prefetch(p)
+#endif
+
 typedef struct ceil_ctx {
     const float *table;
     const int32_t *ids;
-    float part[64][16];
+    float part[64];
 } ceil_ctx;
 
 static void ceiling_rows(void *arg, int64_t b, int64_t e, int chunk)
 {
     ceil_ctx *c = arg;
     int64_t ahead = rec_rowgather_ahead(DIM);
-    float acc[16] = { 0 };
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (int64_t i = b; i < e; i++) {
         if (i + ahead < e) {
             const char *p = (const char *)(c->table + (int64_t)c->ids[i + ahead] * DIM);
-            for (int l = 0; l < DIM * 4 / 64; l++)
-                __builtin_prefetch(p + 64 * l);
+            PF(p);
+            PF(p + 64);
+            PF(p + 128);
+            PF(p + 192);
         }
         const float *restrict r = c->table + (int64_t)c->ids[i] * DIM;
-        for (int k = 0; k < DIM; k += 16)
-            for (int l = 0; l < 16; l++)
-                acc[l] += r[k + l];
+        s0 += r[0], s1 += r[16], s2 += r[32], s3 += r[48];
     }
-    memcpy(c->part[chunk % 64], acc, sizeof acc);
+    c->part[chunk % 64] = s0 + s1 + s2 + s3;
 }
 
 static void run_ceiling(void *p)
@@ -526,9 +540,13 @@ static void run_ceiling(void *p)
     rec_parallel_chunks(NIDS, rec_rg_chunks(NIDS, DIM, 4), ceiling_rows, &cc);
 }
 
+/* The small-input sweep: bags of 20 ids, forward only (tape off). */
+static const int SMALL_BAGS[] = { 4, 16, 64, 256, 1024 };
+#define NSMALL (int)(sizeof SMALL_BAGS / sizeof *SMALL_BAGS)
+
 typedef struct emb_times {
     double sparse, sparse_coalesce, dense, fwd, gather_sparse, gather_dense, gather_fwd,
-        ceiling;
+        ceiling, small[NSMALL];
 } emb_times;
 
 static void emb_table(emb_ctx *c, unsigned flags)
@@ -571,6 +589,11 @@ static void bench_emb(int reps, emb_times *t)
     emb_table(&c, 0);
     t->dense = bench(run_embbag, &c, reps, 3);
     t->fwd = bench(run_embbag_fwd, &c, reps, 3);
+    for (int k = 0; k < NSMALL; k++) {
+        c.nbags = SMALL_BAGS[k];
+        t->small[k] = bench(run_embbag_fwd, &c, reps * 10, 5);
+    }
+    c.nbags = 0;
     t->gather_dense = bench(run_gather, &c, reps, 3);
     /* alternated, so a change of load hits both sides of the fraction */
     t->gather_fwd = bench2(run_gather_fwd, run_ceiling, &c, reps, 3, &t->ceiling);
@@ -602,9 +625,12 @@ int main(int argc, char **argv)
             only = argv[++i];
         else if (!strcmp(argv[i], "--ahead") && i + 1 < argc)
             rec_rowgather_set_ahead(atoi(argv[++i]));
+        else if (!strcmp(argv[i], "--min-work") && i + 1 < argc)
+            rec_rowgather_set_min_work(atoll(argv[++i]));
         else {
             fprintf(stderr, "usage: %s [--threads 2,1] [--reps N] [--sgemm-n N] "
-                    "[--sgemm-reps N] [--only sgemm|linear|mlp|emb] [--ahead ROWS]\n", argv[0]);
+                    "[--sgemm-reps N] [--only sgemm|linear|mlp|emb] [--ahead ROWS] "
+                    "[--min-work FLOATS]\n", argv[0]);
             return 2;
         }
     }
@@ -665,6 +691,11 @@ int main(int argc, char **argv)
         result("ceiling_mrows_per_s", NIDS / et.ceiling / 1e6);
         result("gather_fraction_of_ceiling", et.ceiling / et.gather_fwd);
         result("embbag_fwd_mrows_per_s", NIDS / et.fwd / 1e6);
+        for (int k = 0; k < NSMALL; k++) {
+            char key[64];
+            snprintf(key, sizeof key, "embbag_fwd_us_%d_bags", SMALL_BAGS[k]);
+            result(key, et.small[k] * 1e6);
+        }
         put("}");
     }
     put("}, \"env\": {\"librec\": \"%s\", \"blas\": \"%s\", \"OPENBLAS_CORETYPE\": \"%s\"}}",

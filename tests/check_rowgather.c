@@ -216,6 +216,76 @@ START_TEST(c_path_matches_naive_bags)
 }
 END_TEST
 
+/* The walkers themselves on every path against naive loops: rec_rg_bags
+ * (sum and mean, weighted and not) and rec_rg_copy over 300 bags, so the
+ * prefetch distance and a thread's run of bags are crossed, with empty bags
+ * and a padding id of 3 (a real row, skipped) beside negative ids. */
+START_TEST(walkers_match_naive_loops_on_every_path)
+{
+    enum { NBAGS = 300, ROWS = 41 };
+    static const int64_t dims[] = { 1, 16, 50, 64, 65, 128 };
+    int32_t off[NBAGS + 1], ids[NBAGS * 9];
+    float w[NBAGS * 9];
+    rec_rng r;
+    rec_rng_seed(&r, 11);
+    off[0] = 0;
+    for (int b = 0; b < NBAGS; b++)
+        off[b + 1] = off[b] + (b % 7 == 3 ? 0 : (int32_t)rec_rng_below(&r, 9));
+    int n = off[NBAGS];
+    for (int i = 0; i < n; i++) {
+        ids[i] = rec_rng_below(&r, 10) == 0 ? -1 : (int32_t)rec_rng_below(&r, ROWS);
+        w[i] = rec_rng_uniform(&r) * 2.0f - 1.0f;
+    }
+    for (size_t k = 0; k < sizeof dims / sizeof *dims; k++) {
+        int64_t d = dims[k];
+        float *tab = malloc((size_t)(ROWS * d) * sizeof *tab);
+        float *got = malloc((size_t)(n + NBAGS) * (size_t)d * sizeof *got);
+        float *want = malloc((size_t)d * sizeof *want);
+        for (int64_t i = 0; i < ROWS * d; i++)
+            tab[i] = rec_rng_uniform(&r) - 0.5f;
+        rec_rowsrc s = { tab, ids, d, n, 3 };
+        for (int p = 0; p < 3; p++) {
+            if (rec_rowgather_force(PATHS[p]) != PATHS[p])
+                continue;
+            for (int v = 0; v < 4; v++) {
+                const float *wv = v & 1 ? w : NULL;
+                int mean = v >> 1;
+                memset(got, 0xFF, (size_t)NBAGS * (size_t)d * sizeof *got);
+                rec_rg_bags(&s, wv, off, 0, NBAGS, got, mean);
+                for (int b = 0; b < NBAGS; b++) {
+                    int cnt = 0;
+                    memset(want, 0, (size_t)d * sizeof *want);
+                    for (int i = off[b]; i < off[b + 1]; i++) {
+                        if (ids[i] < 0 || ids[i] == 3)
+                            continue;
+                        for (int64_t c = 0; c < d; c++)
+                            want[c] += (wv ? wv[i] : 1.0f) * tab[ids[i] * d + c];
+                        cnt++;
+                    }
+                    if (mean && cnt > 1)
+                        for (int64_t c = 0; c < d; c++)
+                            want[c] *= 1.0f / (float)cnt;
+                    ck_assert_msg(memcmp(got + b * d, want, (size_t)d * sizeof *want) == 0,
+                                  "path %d, d %lld, variant %d, bag %d", PATHS[p], (long long)d,
+                                  v, b);
+                }
+            }
+            rec_rg_copy(&s, 5, n, got);
+            for (int i = 5; i < n; i++)
+                for (int64_t c = 0; c < d; c++) {
+                    float e = ids[i] < 0 || ids[i] == 3 ? 0.0f : tab[ids[i] * d + c];
+                    ck_assert_msg(got[(i - 5) * d + c] == e, "copy: path %d, d %lld, entry %d",
+                                  PATHS[p], (long long)d, i);
+                }
+        }
+        free(tab);
+        free(got);
+        free(want);
+    }
+    rec_rowgather_force(REC_RG_AUTO);
+}
+END_TEST
+
 /* Max ties: the gradient goes to the first entry holding the maximum. */
 START_TEST(max_ties_send_the_gradient_to_the_first)
 {
@@ -363,6 +433,16 @@ START_TEST(small_inputs_stay_on_one_thread)
     ck_assert_int_eq(rec_rg_chunks(0, 64, 4), 1);
     ck_assert_int_eq(rec_rg_chunks(81920, 64, 1), 2);
     ck_assert_int_eq(rec_rg_chunks(81920, 64, 4), 8);
+    /* just past the threshold: two threads, not one chunk */
+    ck_assert_int_eq(rec_rg_chunks(1500, 64, 4), 2);
+    /* the bench's override: 0 splits everything, but never into more
+     * chunks than rows; < 0 restores the threshold */
+    rec_rowgather_set_min_work(0);
+    ck_assert_int_eq(rec_rg_chunks(20, 64, 4), 8);
+    ck_assert_int_eq(rec_rg_chunks(3, 64, 4), 3);
+    ck_assert_int_eq(rec_rg_chunks(1, 64, 4), 1);
+    rec_rowgather_set_min_work(-1);
+    ck_assert_int_eq(rec_rg_chunks(20, 64, 4), 1);
     ck_assert_int_eq(rec_set_num_threads(keep), REC_OK);
 }
 END_TEST
@@ -428,6 +508,7 @@ Suite *rec_rowgather_suite(void)
     tcase_add_test(t, forcing_a_path);
     tcase_add_test(t, every_path_gives_the_c_paths_bits);
     tcase_add_test(t, c_path_matches_naive_bags);
+    tcase_add_test(t, walkers_match_naive_loops_on_every_path);
     tcase_add_test(t, max_ties_send_the_gradient_to_the_first);
     tcase_add_test(t, gradients_pass_finite_differences_on_every_path);
     suite_add_tcase(s, t);

@@ -65,11 +65,6 @@ static inline void row_scaled(int64_t d, float s, const float *restrict x, float
     BLOCKED(d, y[c] = s * x[c]);
 }
 
-static inline void row_scale(int64_t d, float s, float *restrict y)
-{
-    BLOCKED(d, y[c] *= s);
-}
-
 static inline float row_dot(int64_t d, const float *restrict x, const float *restrict y)
 {
     float acc[16] = { 0 };
@@ -93,17 +88,13 @@ static void bag_forward(void *arg, int64_t b0, int64_t b1, int chunk)
     int64_t d = j->d;
     rec_rowsrc s = { j->src, j->ids, d, j->off[b1], -1 };
     rec_rg_warm(&s, j->off[b0]);
-    for (int64_t b = b0; b < b1; b++) {
-        float *restrict o = j->out + b * d;
-        if (j->mode == REC_REDUCE_MAX) {
-            rec_rg_max(&s, j->off[b], j->off[b + 1], o, j->arg ? j->arg + b * d : NULL);
-            continue;
-        }
-        memset(o, 0, (size_t)d * sizeof *o);
-        int64_t cnt = rec_rg_sum(&s, j->w, j->off[b], j->off[b + 1], o);
-        if (j->mode == REC_REDUCE_MEAN && cnt > 1)
-            row_scale(d, 1.0f / (float)cnt, o);
+    if (j->mode != REC_REDUCE_MAX) {
+        rec_rg_bags(&s, j->w, j->off, b0, b1, j->out, j->mode == REC_REDUCE_MEAN);
+        return;
     }
+    for (int64_t b = b0; b < b1; b++)
+        rec_rg_max(&s, j->off[b], j->off[b + 1], j->out + b * d,
+                   j->arg ? j->arg + b * d : NULL);
 }
 
 /* Bags [b0, b1) into rows of dx or into a chunk (DEST_ROWS, DEST_CHUNK),

@@ -49,6 +49,15 @@ void rec_rg_warm(const rec_rowsrc *s, int64_t b);
  * element summed in entry order.  Returns how many entries were used. */
 int64_t rec_rg_sum(const rec_rowsrc *s, const float *w, int64_t b, int64_t e, float *out);
 
+/* Bags [b0, b1), bag b the entries [off[b], off[b+1]): out row b (of
+ * [.., d]) = the sum of its rows (weighted by w when set), scaled by
+ * 1/count for mean when more than one entry is used; zeros for a bag with
+ * none.  The same bits as rec_rg_sum into a zeroed row and a multiply by
+ * 1/count.  Faster than a rec_rg_sum per bag: rows of the next bags are
+ * read while one bag finishes. */
+void rec_rg_bags(const rec_rowsrc *s, const float *w, const int32_t *off, int64_t b0,
+                 int64_t b1, float *out, int mean);
+
 /* out[d] = elementwise max over the entries of [b, e) (the first one wins a
  * tie); arg[c] = the entry index giving out[c], or -1 for every c and out
  * zero when no entry is used.  arg may be NULL (serving).  Returns the count. */
@@ -83,5 +92,9 @@ void rec_rg_prefetch(const rec_rowsrc *s, int64_t i);
  * few let a thread slowed by the machine's other work not hold up the
  * rest; scatters, whose chunks each read every id, want 1). */
 int rec_rg_chunks(int64_t n, int64_t d, int per_thread);
+
+/* Overrides that size (floats of rows; 0: always split; < 0 restores it),
+ * for bench/micro's crossover runs only. */
+void rec_rowgather_set_min_work(int64_t floats);
 
 #endif
