@@ -20,6 +20,7 @@ typedef struct cli_opts {
     int include_seen;
     int distributed; /* train --distributed: under mpirun (MPI builds) */
     const char *what; /* export: items | users */
+    const char *color, *method, *label; /* plot-embeddings */
 } cli_opts;
 
 typedef struct cli_progress {
@@ -91,5 +92,7 @@ void cli_curve_free(cli_curve *c);
 int cli_compare(cli_opts *o);
 /* `librec stats` (cli_stats.c). */
 int cli_stats(cli_opts *o);
+/* `librec plot-embeddings` (cli_plot_embeddings.c). */
+int cli_plot_embeddings(cli_opts *o);
 
 #endif

@@ -219,7 +219,13 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             if (!cli_parse_uint(a, argv[++i], 1, INT32_MAX, &v))
                 return 2;
             o->candidates = (size_t)v;
-        } else if (!strcmp(a, "--json"))
+        } else if (!strcmp(a, "--color"))
+            VALUE(color);
+        else if (!strcmp(a, "--method"))
+            VALUE(method);
+        else if (!strcmp(a, "--label"))
+            VALUE(label);
+        else if (!strcmp(a, "--json"))
             o->json = 1;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
             o->quiet = 1;
@@ -521,6 +527,10 @@ static void usage(FILE *f)
             "  librec stats --data PATH [--format F] [--param cold=5] [--json] [--plot DIR]\n"
             "              what the data holds: sizes, long tail, activity, ratings, months,\n"
             "              cold and duplicates, and signs of a misread file\n"
+            "  librec plot-embeddings --load FILE.lrm --out MAP.svg [--what items|users]\n"
+            "              [--method umap|pca] [--data PATH [--format F] [--color FIELD]\n"
+            "              [--label N]] [--param KEY=VALUE (umap)] [--seed N] [--json]\n"
+            "              a 2-D map of the model's vectors, coloured by a field of the data\n"
             "  librec models              list the model kinds\n"
             "  librec help [MODEL]        this text, or a model's parameters\n"
             "formats: auto csv tsv pairs movielens goodbooks lightgcn;"
@@ -568,6 +578,8 @@ int main(int argc, char **argv)
             rc = cli_export(&o);
         else if (!strcmp(cmd, "compare"))
             rc = cli_compare(&o);
+        else if (!strcmp(cmd, "plot-embeddings"))
+            rc = cli_plot_embeddings(&o);
         else
             rc = cli_usage_error("unknown command '%s'", cmd);
     }

@@ -205,10 +205,16 @@ void svg_bars(svg *s, const double *x, const double *y, size_t n, double width,
 void svg_points(svg *s, const double *x, const double *y, size_t n, double r, const char *color,
                 const char *label)
 {
+    /* Many dots (a map of thousands) share one group's fill and opacity. */
+    if (s->opacity > 0 && s->opacity < 1)
+        fprintf(s->f, "<g fill=\"%s\" fill-opacity=\"%.2f\">\n", color, s->opacity);
+    else
+        fprintf(s->f, "<g fill=\"%s\">\n", color);
     for (size_t j = 0; j < n; j++)
         if (isfinite(y[j]) && (!s->logy || y[j] > 0))
-            fprintf(s->f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"%g\" fill=\"%s\"/>\n",
-                    px(s, x[j]), py(s, y[j]), r, color);
+            fprintf(s->f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"%g\"/>\n", px(s, x[j]),
+                    py(s, y[j]), r);
+    fputs("</g>\n", s->f);
     legend(s, color, label, 0);
 }
 

@@ -17,6 +17,7 @@ typedef struct svg {
     int logy;                        /* y axis in powers of ten             */
     int legends;                     /* legend entries drawn so far         */
     int legend_low;                  /* legend at the bottom right, not top  */
+    double opacity;                  /* of svg_points' dots; 0 means opaque */
 } svg;
 
 /* A w x h chart titled title in a new file at path; 0, or -1 with errno set. */

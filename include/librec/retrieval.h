@@ -171,6 +171,57 @@ REC_API rec_status rec_index_save(const rec_index *ix, const char *path);
  * or a malformed one, with a message), REC_E_NOMEM.  Thread-safe. */
 REC_API rec_status rec_index_load(const char *path, rec_index **out);
 
+/* ---- 2-D maps of vectors (since 0.2) ----------------------------------------
+ * Pictures of an embedding space (rec_model_vectors, an exported table):
+ * rec_project_pca is linear and exact; rec_project_neighbors keeps each
+ * vector's nearest neighbours near it in the plane, so clusters stay
+ * clusters.  Both read x [n, dim] (row-major floats) and write nothing on
+ * failure. */
+
+/* The principal components of n vectors x [n, dim]: the k directions of
+ * largest variance of the centred vectors, from a symmetric eigen-solver
+ * (Jacobi rotations) on the dim x dim covariance.  Outputs, each may be NULL:
+ *   out [n, k]      each vector's coordinates on the axes, after centring;
+ *   axes [k, dim]   the unit axes, largest variance first, each signed so
+ *                   that its largest component is positive;
+ *   variance [k]    the variance along each axis (the covariance's
+ *                   eigenvalues; the covariance divides by n - 1, by 1 when
+ *                   n is 1);
+ *   total           the total variance (the covariance's trace), so axis
+ *                   j explains variance[j] / *total of it.
+ * n >= 1, 1 <= k <= dim <= 1024.  Costs n dim^2 / 2 multiply-adds and about
+ * 10 dim^3 for the solver.  Returns REC_OK, REC_E_INVALID (NULL x, bad n,
+ * dim or k, a value that is not finite, naming its row) or REC_E_NOMEM.
+ * Thread-safe. */
+REC_API rec_status rec_project_pca(const float *x, size_t n, int dim, int k, float *out,
+                                   float *axes, double *variance, double *total);
+
+/* A 2-D map out [n, 2] of n vectors x [n, dim] that keeps neighbours
+ * together, after UMAP (McInnes, Healy and Melville, 2018): each vector's
+ * nearest neighbours (a flat or HNSW index) joined by fuzzy weights, then
+ * laid out from the PCA map by stochastic gradient descent that pulls the
+ * graph's edges together and pushes random pairs apart (negative sampling).
+ * params (may be NULL), by key:
+ *   "neighbors"  neighbours per vector (15, 2..200; at most n - 1 are used):
+ *                more keeps more of the global shape, fewer finer clusters;
+ *   "min_dist"   how tightly neighbours may pack in the plane (0.1, 0..1);
+ *   "epochs"     passes of the layout (0: 500 up to 10000 vectors, else 200);
+ *   "negatives"  random pairs pushed apart per pulled edge (5, 1..50);
+ *   "lr"         the first step's size, decaying linearly to 0 (1.0);
+ *   "metric"     "cosine" (default) or "euclidean" distance of the vectors;
+ *   "knn"        "auto" (default: "flat", exact, up to 20000 vectors, else
+ *                "hnsw"), "flat" or "hnsw";
+ *   "seed"       the initial jitter and the negative samples (42).
+ * The layout runs on one thread and the flat index's neighbours do not
+ * depend on the thread count, so the same x, params and seed give the same
+ * map, bit for bit (an HNSW graph built on several threads depends on
+ * their timing).  About 10 s for 10000 vectors of dim 64 on one core.
+ * Returns REC_OK, REC_E_INVALID (NULL pointers, n == 0, bad dim, an
+ * unknown key or bad value, a value that is not finite) or REC_E_NOMEM.
+ * Thread-safe. */
+REC_API rec_status rec_project_neighbors(const float *x, size_t n, int dim,
+                                         const rec_params *params, float *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,12 @@
  * positive definite. */
 rec_status rec_cholesky_solve(int n, double *a, double *b);
 
+/* Eigen-decomposition of symmetric A [n,n] (row-major, double; destroyed)
+ * by cyclic Jacobi rotations (eigen_sym.c): w [n] the eigenvalues in
+ * descending order, v [n,n] row k the unit eigenvector of w[k], signed so
+ * that its largest component is positive.  REC_E_NOMEM. */
+rec_status rec_eigen_sym(int n, double *a, double *w, double *v);
+
 /* out[j] = cos(a[j], q) for the rows of a [n, d]; 0 where a row or q is zero. */
 void rec_rows_cosine(const float *a, int32_t n, int d, const float *q, float *out);
 
