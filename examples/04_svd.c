@@ -157,6 +157,70 @@ static void principal_axes(const float *s, int32_t nu, int32_t ni, double *axes,
     free(t);
 }
 
+/* Does a taste axis look like a genre?  For each axis, the correlation over
+ * the items between the item's coordinate and "has genre g" (0/1), for every
+ * genre; prints the two most positive and the two most negative. */
+static void genres_of_axes(const double *axes, int32_t ni)
+{
+    int32_t ng;
+    if (g_genres < 0)
+        return;
+    CHECK(rec_dataset_field_vocab(g_data, REC_SIDE_ITEM, g_genres, &ng));
+    unsigned char *has = xcalloc((size_t)ng * (size_t)ni, 1);
+    for (int32_t i = 0; i < ni; i++) {
+        const int32_t *codes;
+        int32_t n;
+        CHECK(rec_dataset_feature_codes(g_data, REC_SIDE_ITEM, g_genres, i, &codes, &n));
+        for (int32_t j = 0; j < n; j++)
+            has[(size_t)codes[j] * (size_t)ni + i] = 1;
+    }
+    double *r = xcalloc((size_t)ng, sizeof *r);
+    printf("\n== does an axis look like a genre? correlation of the item's coordinate with"
+           " having the genre\n");
+    for (int a = 0; a < AXES; a++) {
+        const double *x = axes + (size_t)a * (size_t)ni;
+        double mx = 0, sxx = 0;
+        for (int32_t i = 0; i < ni; i++)
+            mx += x[i] / ni;
+        for (int32_t i = 0; i < ni; i++)
+            sxx += (x[i] - mx) * (x[i] - mx);
+        for (int32_t g = 0; g < ng; g++) {
+            const unsigned char *h = has + (size_t)g * (size_t)ni;
+            double mh = 0, shh = 0, sxh = 0;
+            for (int32_t i = 0; i < ni; i++)
+                mh += (double)h[i] / ni;
+            for (int32_t i = 0; i < ni; i++) {
+                shh += (h[i] - mh) * (h[i] - mh);
+                sxh += (x[i] - mx) * (h[i] - mh);
+            }
+            r[g] = shh > 0 && sxx > 0 ? sxh / sqrt(sxx * shh) : 0;
+        }
+        int32_t top[2] = { -1, -1 }, bot[2] = { -1, -1 };
+        for (int32_t g = 0; g < ng; g++) {
+            if (top[0] < 0 || r[g] > r[top[0]])
+                top[1] = top[0], top[0] = g;
+            else if (top[1] < 0 || r[g] > r[top[1]])
+                top[1] = g;
+            if (bot[0] < 0 || r[g] < r[bot[0]])
+                bot[1] = bot[0], bot[0] = g;
+            else if (bot[1] < 0 || r[g] < r[bot[1]])
+                bot[1] = g;
+        }
+        printf("  axis %d:", a + 1);
+        int32_t show[4] = { top[0], top[1], bot[1], bot[0] };
+        for (int j = 0; j < 4; j++)
+            if (show[j] >= 0) {
+                const char *name;
+                CHECK(rec_dataset_field_value_name(g_data, REC_SIDE_ITEM, g_genres, show[j],
+                                                   &name));
+                printf("  %s %+.2f", name, r[show[j]]);
+            }
+        printf("\n");
+    }
+    free(r);
+    free(has);
+}
+
 int main(int argc, char **argv)
 {
     rec_dataset *all;
@@ -221,6 +285,7 @@ int main(int argc, char **argv)
             printf("%+.4f ", axes[(size_t)a * (size_t)ni + i]);
         printf(" %s\n", label(i));
     }
+    genres_of_axes(axes, ni);
 
     /* Both ends of the first axis: its sign is arbitrary, its meaning not. */
     int32_t *order = xcalloc((size_t)ni, sizeof *order);

@@ -15,10 +15,12 @@
  * ask for the next items after histories given at call time, in their order
  * and reversed: the order changes the answer, which no set-based model can do.
  *
- * usage: 06_sasrec [path [format [epochs]]]
+ * usage: 06_sasrec [--shuffle] [path [format [epochs]]]
  *   no argument: the generated dataset (its sessions follow items with their
  *   successors), 40 epochs; with a path the paper's 200 epochs.  format as
- *   rec_dataset_load ("auto", "pairs" for SASRec's "user item" files, ...). */
+ *   rec_dataset_load ("auto", "pairs" for SASRec's "user item" files, ...).
+ *   --shuffle permutes the order of each user's actions before their last
+ *   (the held-out one stays last): does the model use the order? */
 #include <librec/librec.h>
 
 #include <stdio.h>
@@ -87,9 +89,79 @@ static void next_items(const rec_model *m, const char *const *hist, size_t n)
         printf("    %zu. %-40s %6.2f\n", j + 1, label(items[j]), scores[j]);
 }
 
+/* A copy of d in which each user's actions before their last are in a random
+ * order: the timestamps earlier than the user's latest are permuted among
+ * those rows (Fisher-Yates, a fixed seed), so the held-out last action stays
+ * last.  Rows keep their file order, so ids keep their dense indices.  Only
+ * the interactions are copied (titles are looked up in the original). */
+static rec_dataset *shuffled(const rec_dataset *d)
+{
+    int64_t n;
+    int32_t nu;
+    int has_t;
+    CHECK(rec_dataset_num_interactions(d, &n));
+    CHECK(rec_dataset_num_users(d, &nu));
+    CHECK(rec_dataset_has_timestamps(d, &has_t));
+    if (!has_t) {
+        fprintf(stderr, "06_sasrec: --shuffle needs timestamps\n");
+        exit(1);
+    }
+    const char **users = malloc((size_t)n * sizeof *users);
+    const char **items = malloc((size_t)n * sizeof *items);
+    float *ratings = malloc((size_t)n * sizeof *ratings);
+    int64_t *ts = malloc((size_t)n * sizeof *ts), *top = malloc((size_t)nu * sizeof *top);
+    int64_t *start = calloc((size_t)nu + 1, sizeof *start), *rows = malloc((size_t)n * sizeof *rows);
+    int32_t *owner = malloc((size_t)n * sizeof *owner);
+    if (!users || !items || !ratings || !ts || !top || !start || !rows || !owner)
+        exit(1);
+    for (int32_t u = 0; u < nu; u++)
+        top[u] = INT64_MIN;
+    for (int64_t r = 0; r < n; r++) {
+        int32_t i;
+        double rt;
+        CHECK(rec_dataset_row(d, r, &owner[r], &i, &rt, &ts[r]));
+        CHECK(rec_dataset_user_id(d, owner[r], &users[r]));
+        CHECK(rec_dataset_item_id(d, i, &items[r]));
+        ratings[r] = (float)rt;
+        if (ts[r] > top[owner[r]])
+            top[owner[r]] = ts[r];
+    }
+    for (int64_t r = 0; r < n; r++) /* each user's rows before their latest time */
+        if (ts[r] < top[owner[r]])
+            start[owner[r] + 1]++;
+    for (int32_t u = 0; u < nu; u++)
+        start[u + 1] += start[u];
+    int64_t *fill = malloc((size_t)nu * sizeof *fill);
+    if (!fill)
+        exit(1);
+    memcpy(fill, start, (size_t)nu * sizeof *fill);
+    for (int64_t r = 0; r < n; r++)
+        if (ts[r] < top[owner[r]])
+            rows[fill[owner[r]]++] = r;
+    free(fill);
+    uint64_t state = 12345;
+    for (int32_t u = 0; u < nu; u++)
+        for (int64_t j = start[u + 1] - start[u] - 1; j > 0; j--) {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            int64_t k = (int64_t)((state >> 33) % (uint64_t)(j + 1));
+            int64_t a = rows[start[u] + j], b = rows[start[u] + k], t = ts[a];
+            ts[a] = ts[b], ts[b] = t;
+        }
+    int has_r;
+    rec_dataset *out;
+    CHECK(rec_dataset_has_ratings(d, &has_r));
+    CHECK(rec_dataset_from_strings(&out, users, items, has_r ? ratings : NULL, ts, (size_t)n));
+    free(users), free(items), free(ratings), free(ts), free(top), free(start), free(rows);
+    free(owner);
+    return out;
+}
+
 int main(int argc, char **argv)
 {
     rec_dataset *all, *train, *test;
+    int shuffle = argc > 1 && strcmp(argv[1], "--shuffle") == 0;
+    if (shuffle)
+        argv++, argc--;
     int epochs = argc > 1 ? 200 : 40;
     if (argc > 1)
         CHECK(rec_dataset_load(&all, argv[1], argc > 2 ? argv[2] : "auto", NULL));
@@ -100,6 +172,11 @@ int main(int argc, char **argv)
     g_data = all;
     if (rec_dataset_field_index(all, REC_SIDE_ITEM, "title", &g_title) != REC_OK)
         g_title = -1;
+    rec_dataset *ordered = all;
+    if (shuffle) {
+        all = shuffled(ordered);
+        printf("--shuffle: each user's actions before the last in a random order\n");
+    }
     int32_t nu, ni;
     int64_t nr;
     CHECK(rec_dataset_num_users(all, &nu));
@@ -176,6 +253,8 @@ int main(int argc, char **argv)
     rec_model_destroy(m);
     rec_dataset_destroy(train);
     rec_dataset_destroy(test);
-    rec_dataset_destroy(all);
+    if (all != ordered)
+        rec_dataset_destroy(all);
+    rec_dataset_destroy(ordered);
     return 0;
 }
