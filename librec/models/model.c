@@ -96,6 +96,7 @@ REC_API rec_status rec_model_create(rec_model **out, const char *kind, const rec
 
 static void drop_fit(rec_model *m)
 {
+    rec_model_index_free(m);
     if (m->vt->free_state)
         m->vt->free_state(m);
     m->state = NULL;
@@ -230,6 +231,13 @@ REC_API rec_status rec_model_fit(rec_model *m, const rec_dataset *train, rec_pro
         drop_fit(m);
         return rec_err(st, "%s", msg);
     }
+    rec_status si = rec_model_index_build(m, "rec_model_fit");
+    if (si) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", rec_last_error());
+        drop_fit(m);
+        return rec_err(si, "%s", msg);
+    }
     m->fitted = 1;
     return st;
 }
@@ -340,7 +348,7 @@ static rec_status emit_topk(const rec_model *m, float *buf, size_t k, const char
     return REC_OK;
 }
 
-/* Top-k through the kind's own index (vt->recommend). */
+/* Top-k through the model's HNSW index or the kind's own (vt->recommend). */
 static rec_status recommend_indexed(const rec_model *m, int32_t u, size_t k, unsigned flags,
                                     const char **items, float *scores, size_t *n,
                                     const char *fn)
@@ -352,8 +360,11 @@ static rec_status recommend_indexed(const rec_model *m, int32_t u, size_t k, uns
     float *val = rec_malloc(cap * sizeof *val);
     rec_status st = idx && val ? REC_OK : rec_nomem(fn);
     size_t got = 0;
-    if (!st && k)
-        st = m->vt->recommend(m, u, k, (flags & REC_INCLUDE_SEEN) != 0, idx, val, &got);
+    int seen = (flags & REC_INCLUDE_SEEN) != 0;
+    if (!st && k && m->ix)
+        st = rec_model_index_recommend(m, u, k, seen, NULL, 0, idx, val, &got, fn);
+    else if (!st && k)
+        st = m->vt->recommend(m, u, k, seen, idx, val, &got);
     for (size_t j = 0; !st && j < got; j++) {
         items[j] = rec_idmap_name(m->items, idx[j]);
         if (scores)
@@ -376,7 +387,7 @@ REC_API rec_status rec_model_recommend(const rec_model *m, const char *user, siz
     REC_CHECK_ARG(!(flags & ~REC_INCLUDE_SEEN), fn, "unknown flags");
     *n = 0;
     REC_TRY(rec_model_find_user(m, user, fn, &u));
-    if (m->vt->recommend)
+    if (m->ix || m->vt->recommend)
         return recommend_indexed(m, u, k, flags, items, scores, n, fn);
     float *buf = rec_malloc((size_t)m->nitems * sizeof *buf);
     if (!buf)
@@ -534,8 +545,13 @@ REC_API rec_status rec_model_save(const rec_model *m, const char *path)
         st = rec_lrm_add_tensor(w, "seen.items", REC_LRM_I32, 1, &nseen, m->seen);
     if (!st && m->vt->save)
         st = m->vt->save(m, w);
+    void *keep = NULL;
+    size_t kb = 0;
+    if (!st)
+        st = rec_model_index_put(m, w, &keep, &kb);
     if (!st)
         st = rec_lrm_save(w, path);
+    rec_free(keep, kb);
     rec_lrm_writer_destroy(w);
     return st;
 }
@@ -607,8 +623,12 @@ REC_API rec_status rec_model_load(rec_model **out, const char *path)
         st = load_common(m, r, path);
     if (!st && vt->load)
         st = vt->load(m, r);
+    int took = 0;
+    if (!st)
+        st = rec_model_index_load(m, r, path, &took);
     rec_params_destroy(p);
-    rec_lrm_close(r);
+    if (!took)
+        rec_lrm_close(r);
     if (st) {
         if (st == REC_E_INVALID || st == REC_E_RANGE)
             st = REC_E_FORMAT;

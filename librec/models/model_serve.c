@@ -67,6 +67,9 @@ static rec_status one_user(const batch *b, size_t q, int32_t u, float *buf, int3
                            float *val, size_t *got)
 {
     const rec_model *m = b->m;
+    if (m->ix)
+        return rec_model_index_recommend(m, u, b->kk, b->include_seen, b->f, q, idx, val, got,
+                                         "rec_model_recommend_batch");
     /* Without a filter the kind's own index answers as rec_model_recommend
      * does; a filter needs every item's score. */
     if (m->vt->recommend && !b->f)
