@@ -389,17 +389,26 @@ REC_API rec_status rec_model_recommend(const rec_model *m, const char *user, siz
     REC_TRY(rec_model_find_user(m, user, fn, &u));
     if (m->ix || m->vt->recommend)
         return recommend_indexed(m, u, k, flags, items, scores, n, fn);
-    float *buf = rec_malloc((size_t)m->nitems * sizeof *buf);
+    /* With a pack, the block kernel a batch uses (so its rows equal these
+     * bits); its rows are padded to whole blocks, and the user's vector
+     * needs a copy beside them. */
+    size_t len = m->pack.p ? rec_ippack_padded(m->nitems) + (size_t)m->vdim : (size_t)m->nitems;
+    float *buf = rec_malloc(len * sizeof *buf);
     if (!buf)
         return rec_nomem(fn);
-    rec_status st = m->vt->score_user(m, u, buf);
+    rec_status st = REC_OK;
+    if (m->pack.p)
+        rec_model_pack_scores(m, &u, 1, buf + rec_ippack_padded(m->nitems), buf,
+                              rec_ippack_padded(m->nitems));
+    else
+        st = m->vt->score_user(m, u, buf);
     if (!st) {
         if (!(flags & REC_INCLUDE_SEEN))
             for (int64_t j = m->seen_ptr[u]; j < m->seen_ptr[u + 1]; j++)
                 buf[m->seen[j]] = -INFINITY;
         st = emit_topk(m, buf, k, items, scores, n, fn);
     }
-    rec_free(buf, (size_t)m->nitems * sizeof *buf);
+    rec_free(buf, len * sizeof *buf);
     return st;
 }
 

@@ -1,6 +1,9 @@
-/* Serving an inner-product model through an HNSW index (param index=hnsw):
- * one path for every kind with vectors (vt->vectors), so no kind carries
- * its own copy.  The index holds the item vectors and is built at the end
+/* Serving an inner-product model from its vectors: one path for every kind
+ * with vt->vectors, so no kind carries its own copy.  With index=exact the
+ * item vectors are packed for the block kernel (ipblock-impl.h), which a
+ * single recommend and a batch share, so a batch row equals a single call
+ * bit for bit while a batch reads the items once per 8 users.  With
+ * index=hnsw:  The index holds the item vectors and is built at the end
  * of fit, saved in the model's file under "index." and mapped back at load
  * (no rebuild); the user vectors are the queries, taken from the kind once
  * after fit or load.  The seen items, and a batch's allow/deny sets,
@@ -20,7 +23,8 @@ static int wants_hnsw(const rec_model *m)
 void rec_model_index_free(rec_model *m)
 {
     rec_index_destroy(m->ix);
-    rec_free(m->uvec, (size_t)m->nusers * (size_t)m->vdim * sizeof *m->uvec);
+    rec_ippack_free(&m->pack);
+    rec_free(m->uvec, ((size_t)m->nusers * (size_t)m->vdim + 1) * sizeof *m->uvec);
     m->ix = NULL;
     m->uvec = NULL;
     m->vdim = 0;
@@ -80,17 +84,45 @@ static rec_status build(rec_model *m, int d, rec_index **out, const char *fn)
     return REC_OK;
 }
 
-rec_status rec_model_index_build(rec_model *m, const char *fn)
+/* The item vectors packed for the exact block kernel. */
+static rec_status pack(rec_model *m, int d, const char *fn)
 {
-    rec_model_index_free(m);
-    if (!wants_hnsw(m))
+    size_t bytes = ((size_t)m->nitems * (size_t)d + 1) * sizeof(float);
+    float *items = rec_malloc(bytes);
+    int dd;
+    rec_status st = items ? m->vt->vectors(m, REC_SIDE_ITEM, items, &dd) : rec_nomem(fn);
+    if (!st)
+        st = rec_ippack_build(&m->pack, items, m->nitems, d, fn);
+    rec_free(items, bytes);
+    return st;
+}
+
+/* Users, then the index or the pack (none for a kind that searches its own
+ * index: twotower). */
+static rec_status prepare(rec_model *m, const char *fn)
+{
+    int hnsw = wants_hnsw(m);
+    if (!m->vt->vectors || (!hnsw && m->vt->recommend))
         return REC_OK;
-    if (!m->vt->vectors)
-        return rec_err(REC_E_UNSUPPORTED, "%s: %s has no vectors to index", fn, m->vt->kind);
     int d;
     REC_TRY(m->vt->vectors(m, REC_SIDE_ITEM, NULL, &d));
     REC_TRY(take_users(m, d, fn));
-    rec_status st = build(m, d, &m->ix, fn);
+    return hnsw ? build(m, d, &m->ix, fn) : pack(m, d, fn);
+}
+
+void rec_model_pack_scores(const rec_model *m, const int32_t *users, int nq, float *q,
+                           float *out, size_t ld)
+{
+    size_t d = (size_t)m->vdim;
+    for (int r = 0; r < nq; r++)
+        memcpy(q + (size_t)r * d, m->uvec + (size_t)users[r] * d, d * sizeof *q);
+    rec_ipblock_scores(&m->pack, q, nq, out, ld);
+}
+
+rec_status rec_model_index_build(rec_model *m, const char *fn)
+{
+    rec_model_index_free(m);
+    rec_status st = prepare(m, fn);
     if (st)
         rec_model_index_free(m);
     return st;
@@ -108,7 +140,7 @@ rec_status rec_model_index_load(rec_model *m, rec_lrm_reader *r, const char *pat
     static const char fn[] = "rec_model_load";
     *took = 0;
     if (!wants_hnsw(m))
-        return REC_OK;
+        return prepare(m, fn);
     if (!m->vt->vectors)
         return rec_err(REC_E_FORMAT, "%s: %s has no vectors to index", path, m->vt->kind);
     int d;
