@@ -1,5 +1,5 @@
 /* Batch recommend vs one call per user, and Dataset-from-arrays speed.
- *   build/bench/batch_recommend [ratings.csv] [kind]
+ *   build/bench/batch_recommend [ratings.csv] [kind] [threads]
  * Fits the kind (default als) on the file (default ml-latest-small), then
  * times top-10 for every user: rec_model_recommend per user, and one
  * rec_model_recommend_batch; checks the two agree bit for bit.  Then times
@@ -28,6 +28,8 @@ int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "../shared/data/ml-latest-small/ratings.csv";
     const char *kind = argc > 2 ? argv[2] : "als";
+    if (argc > 3 && rec_set_num_threads(atoi(argv[3])))
+        return die("threads");
     enum { K = 10, REPS = 5 };
     rec_dataset *d;
     rec_model *m;

@@ -16,6 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Only hnsw_index_serves_as_exact looks inside: at whether a loaded
+ * model's index is the file's mapping (loaded, not rebuilt). */
+#include "models/model-impl.h"
+#include "retrieval/hnsw-impl.h"
+#include "retrieval/index-impl.h"
+
 /* Settings that keep each kind fast on the small data (fewer epochs, small
  * dims); a kind missing here runs with its defaults. */
 static const struct {
@@ -797,6 +803,123 @@ START_TEST(keys_use_the_one_vocabulary)
 }
 END_TEST
 
+/* ---- serving through an HNSW index ------------------------------------------- */
+
+/* items[nu, k] of every user through the batch call. */
+static int32_t *top_all(const rec_model *m, int32_t nu, size_t k, unsigned flags,
+                        const rec_filter *f, float *scores)
+{
+    int32_t *users = malloc(sizeof *users * (size_t)nu), *items = malloc(sizeof *items * nu * k);
+    for (int32_t u = 0; u < nu; u++)
+        users[u] = u;
+    ck_assert_msg(rec_model_recommend_batch(m, users, (size_t)nu, k, flags, f, items, scores) ==
+                  REC_OK, "%s", rec_last_error());
+    free(users);
+    return items;
+}
+
+/* Share of exact's top k that hnsw's holds. */
+static double overlap(const int32_t *exact, const int32_t *hnsw, int32_t nu, size_t k)
+{
+    size_t hit = 0, all = 0;
+    for (int32_t u = 0; u < nu; u++)
+        for (size_t a = 0; a < k; a++) {
+            if (exact[u * k + a] < 0)
+                continue;
+            all++;
+            for (size_t b = 0; b < k; b++)
+                hit += hnsw[u * k + b] == exact[u * k + a];
+        }
+    return all ? (double)hit / (double)all : 1.0;
+}
+
+/* A kind has the index keys exactly when it has vectors.  With index=hnsw
+ * and a search as wide as the catalogue, recommend returns exact's top 10
+ * (recall >= 0.99: the index scores by the vectors, exact by score_user,
+ * equal up to rounding), never a training item, and filters apply inside
+ * the search (rows stay full); the index is saved in the model's file and
+ * loaded from it, mapped, not rebuilt, with identical answers. */
+START_TEST(hnsw_index_serves_as_exact)
+{
+    const char *kind = kind_of(_i);
+    rec_dataset *d = tu_generate(40, 60, 10);
+    rec_model *me = fit(kind, d);
+    int dim;
+    int vectors = rec_model_vectors(me, REC_SIDE_ITEM, NULL, 0, &dim) == REC_OK;
+    ck_assert_msg(has_key(kind, "index") == vectors, "%s: index keys %d, vectors %d", kind,
+                  has_key(kind, "index"), vectors);
+    if (!vectors) {
+        rec_model_destroy(me);
+        rec_dataset_destroy(d);
+        return;
+    }
+    const char *extra[] = { "index=hnsw", "index_ef=64" };
+    rec_params *p = kind_params(kind, extra, 2);
+    rec_model *mh;
+    ck_assert_int_eq(rec_model_create(&mh, kind, p), REC_OK);
+    ck_assert_msg(rec_model_fit(mh, d, NULL, NULL) == REC_OK, "%s: %s", kind, rec_last_error());
+    int32_t nu = count_users(d), ni = count_items(d);
+    const size_t K = 10;
+    unsigned char *seen = seen_matrix(d);
+    for (unsigned flags = 0; flags <= REC_INCLUDE_SEEN; flags += REC_INCLUDE_SEEN) {
+        int32_t *ex = top_all(me, nu, K, flags, NULL, NULL);
+        int32_t *hn = top_all(mh, nu, K, flags, NULL, NULL);
+        double r = overlap(ex, hn, nu, K);
+        ck_assert_msg(r >= 0.99, "%s: recall@10 %.3f (flags %u)", kind, r, flags);
+        for (int32_t u = 0; u < nu && !flags; u++)
+            for (size_t j = 0; j < K; j++) {
+                ck_assert_int_ge(hn[u * K + j], 0);
+                ck_assert_msg(!seen[(size_t)u * ni + hn[u * K + j]], "%s: user %d got %d", kind,
+                              u, hn[u * K + j]);
+            }
+        /* one call per user answers as the batch */
+        const char *it[10];
+        size_t n;
+        ck_assert_int_eq(rec_model_recommend(mh, uid_of(d, 3), K, flags, it, NULL, &n), REC_OK);
+        ck_assert_uint_eq(n, K);
+        for (size_t j = 0; j < n; j++)
+            ck_assert_int_eq(item_index(d, it[j]), hn[3 * K + j]);
+        free(ex);
+        free(hn);
+    }
+    /* Items 0..9 denied: rows stay full, the search walks past them. */
+    rec_filter *f;
+    ck_assert_int_eq(rec_filter_create(&f, (size_t)ni), REC_OK);
+    int32_t deny[10] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+    ck_assert_int_eq(rec_filter_deny(f, deny, 10), REC_OK);
+    int32_t *fh = top_all(mh, nu, K, 0, f, NULL);
+    for (int32_t u = 0; u < nu; u++)
+        for (size_t j = 0; j < K; j++)
+            ck_assert_msg(fh[u * K + j] >= 10 && !seen[(size_t)u * ni + fh[u * K + j]],
+                          "%s: user %d got %d", kind, u, fh[u * K + j]);
+    free(fh);
+    rec_filter_destroy(f);
+    /* save -> load: the index comes back mapped from the file, same answers */
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_tmp_path("hnsw_kind.lrm"));
+    ck_assert_msg(rec_model_save(mh, path) == REC_OK, "%s: %s", kind, rec_last_error());
+    rec_model *ml;
+    ck_assert_msg(rec_model_load(&ml, path) == REC_OK, "%s: %s", kind, rec_last_error());
+    ck_assert_ptr_nonnull(ml->ix);
+    ck_assert_ptr_nonnull(ml->ix->hnsw->reader);
+    float *s1 = malloc(sizeof *s1 * nu * K), *s2 = malloc(sizeof *s2 * nu * K);
+    int32_t *a = top_all(mh, nu, K, 0, NULL, s1), *b = top_all(ml, nu, K, 0, NULL, s2);
+    ck_assert_mem_eq(a, b, sizeof *a * nu * K);
+    ck_assert_mem_eq(s1, s2, sizeof *s1 * nu * K);
+    free(a);
+    free(b);
+    free(s1);
+    free(s2);
+    free(seen);
+    remove(path);
+    rec_model_destroy(ml);
+    rec_model_destroy(mh);
+    rec_params_destroy(p);
+    rec_model_destroy(me);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 /* The contract over a range of kinds: the kinds are split over two suites
  * (and the allocation failures are a third) so the parallel test runner can
  * spread the longest part of `make check` over the cores. */
@@ -814,6 +937,7 @@ static Suite *contract_suite(const char *name, int from, int to)
     tcase_add_loop_test(t, cancelled_fit_keeps_a_usable_model, from, to);
     tcase_add_loop_test(t, same_seed_same_model_any_thread_count, from, to);
     tcase_add_loop_test(t, keys_use_the_one_vocabulary, from, to);
+    tcase_add_loop_test(t, hnsw_index_serves_as_exact, from, to);
     suite_add_tcase(s, t);
     return s;
 }

@@ -8,6 +8,8 @@
 #include <math.h>
 
 #include "retrieval/flat-impl.h"
+#include "retrieval/ipblock-impl.h"
+#include "retrieval/topk-impl.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,6 +425,74 @@ START_TEST(allocation_failures_leak_nothing)
 }
 END_TEST
 
+/* ---- the exact serving kernel and top-k ----------------------------------- */
+
+/* Every score of the block kernel is s = fma(q[t], y[t], s) over t in
+ * order, whatever the block size and the CPU's kernel: the portable one
+ * and the chosen one agree with that reference bit for bit, and padding
+ * items score 0. */
+START_TEST(ipblock_one_order_for_every_block)
+{
+    const int n = 37, d = 19;
+    float *y = random_vecs((size_t)n, d, 5), *q = random_vecs(8, d, 6);
+    rec_ippack pk;
+    ck_assert_int_eq(rec_ippack_build(&pk, y, n, d, "test"), REC_OK);
+    size_t ld = rec_ippack_padded(n);
+    ck_assert_uint_eq(ld, 48);
+    float *out = malloc(8 * ld * sizeof *out);
+    for (int portable = 0; portable < 2; portable++) {
+        rec_ipblock_force_portable(portable);
+        for (int nq = 1; nq <= REC_IPBLOCK_MAXQ; nq++) {
+            memset(out, 0xff, 8 * ld * sizeof *out);
+            rec_ipblock_scores(&pk, q, nq, out, ld);
+            for (int r = 0; r < nq; r++)
+                for (size_t i = 0; i < ld; i++) {
+                    float want = 0;
+                    for (int t = 0; i < (size_t)n && t < d; t++)
+                        want = fmaf(q[r * d + t], y[i * d + t], want);
+                    ck_assert_msg(memcmp(&out[r * ld + i], &want, sizeof want) == 0,
+                                  "%s nq %d user %d item %zu: %.9g != %.9g",
+                                  rec_ipblock_kernel_name(), nq, r, i, out[r * ld + i], want);
+                }
+        }
+    }
+    rec_ipblock_force_portable(0);
+    rec_ippack_free(&pk);
+    free(out);
+    free(y);
+    free(q);
+}
+END_TEST
+
+/* rec_topk (which skips blocks of 16 that cannot enter the heap) against a
+ * full sort: ties to the lower index, -inf and NaN never chosen. */
+START_TEST(topk_matches_a_sort)
+{
+    enum { N = 203 };
+    float v[N];
+    srand(9);
+    for (int i = 0; i < N; i++)
+        v[i] = (float)(rand() % 40);
+    v[7] = -INFINITY;
+    v[100] = NAN;
+    v[150] = 39;
+    for (size_t k = 1; k <= 30; k += 7) {
+        int32_t idx[30], want[30];
+        float val[30];
+        size_t got = rec_topk(v, N, k, idx, val), w = 0;
+        for (int s = 39; s >= 0 && w < k; s--)
+            for (int i = 0; i < N && w < k; i++)
+                if (v[i] == (float)s)
+                    want[w++] = i;
+        ck_assert_uint_eq(got, k);
+        for (size_t j = 0; j < k; j++) {
+            ck_assert_int_eq(idx[j], want[j]);
+            ck_assert_float_eq(val[j], v[want[j]]);
+        }
+    }
+}
+END_TEST
+
 Suite *rec_retrieval_suite(void)
 {
     Suite *s = suite_create("retrieval");
@@ -437,6 +507,8 @@ Suite *rec_retrieval_suite(void)
     tcase_add_test(tc, concurrent_searches_on_one_index);
     tcase_add_test(tc, errors_name_the_argument);
     tcase_add_test(tc, allocation_failures_leak_nothing);
+    tcase_add_test(tc, ipblock_one_order_for_every_block);
+    tcase_add_test(tc, topk_matches_a_sort);
     suite_add_tcase(s, tc);
     return s;
 }

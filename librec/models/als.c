@@ -29,6 +29,7 @@ static const rec_param_spec spec[] = {
       "conjugate-gradient steps per row; 0 solves exactly by Cholesky" },
     { "init_std", REC_PARAM_FLOAT, "0.01", 0, 10, NULL, "std of the normal initialisation" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed of the initialisation" },
+    REC_MODEL_INDEX_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 

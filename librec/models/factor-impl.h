@@ -37,7 +37,8 @@ typedef struct rec_svd_state {
     { "shuffle", REC_PARAM_BOOL, "true", 0, 0, NULL,                                       \
       "take the training rows in a seeded random order (as Surprise's shuffled KFold "     \
       "hands them over) before grouping them by user" },                                   \
-    { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed of the init and shuffle" }
+    { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed of the init and shuffle" },  \
+    REC_MODEL_INDEX_KEYS
 
 /* Shared by "svd" and "svdpp" (svd.c): allocation, initialisation (P then Q
  * from rng, seeded by "seed"; keys dim, init_mean, init_std,

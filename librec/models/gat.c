@@ -464,4 +464,5 @@ const rec_model_vt rec_gat_vt = {
     .save = gat_save,
     .load = gat_load,
     .free_state = gat_free,
+    .vectors = rec_graphmf_vectors,
 };

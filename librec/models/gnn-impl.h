@@ -67,7 +67,8 @@
       "std of the ID and feature embeddings' normal initialisation" },                         \
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },                           \
     REC_MODEL_CHECKPOINT_KEYS,                                                                 \
-    REC_MODEL_VALIDATION_KEYS
+    REC_MODEL_VALIDATION_KEYS,                                                                 \
+    REC_MODEL_INDEX_KEYS
 
 typedef struct rec_gnn rec_gnn;
 

@@ -51,7 +51,8 @@
     { "init_std", REC_PARAM_FLOAT, "0.1", 0, 10, NULL, "std of the normal initialisation" },   \
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },                           \
     REC_MODEL_CHECKPOINT_KEYS,                                                                 \
-    REC_MODEL_VALIDATION_KEYS
+    REC_MODEL_VALIDATION_KEYS,                                                                 \
+    REC_MODEL_INDEX_KEYS
 
 /* The model's state (m->state). */
 typedef struct rec_graphmf {

@@ -9,6 +9,7 @@
 #include "core/lrm-impl.h"
 #include "data/data-impl.h"
 #include "train/train-impl.h"
+#include "retrieval/ipblock-impl.h"
 
 typedef struct rec_model_vt {
     const char *kind;
@@ -81,6 +82,11 @@ struct rec_model {
                                      shard in a distributed fit, model_dist.c) */
     int valid_epoch;      /* epoch of the latest validation (0: none yet) */
     double valid_value;   /* its valid_metric (rec_model_fit_valid) */
+    rec_index *ix;        /* index=hnsw: the item vectors' index, else NULL  */
+    rec_ippack pack;      /* index=exact: the item vectors packed for the
+                             block kernel (.p NULL: the kind scores itself) */
+    float *uvec;          /* with ix or pack: the user vectors [nusers, vdim] */
+    int vdim;
 };
 
 /* The fit of model.c: the model's ids, seen items and fingerprint from
@@ -166,6 +172,41 @@ rec_status rec_model_find_item(const rec_model *m, const char *item, const char 
  * items[nitems, d] (model_serve.c). */
 rec_status rec_model_copy_vectors(const rec_model *m, rec_side side, const float *users,
                                   const float *items, int d, float *out, int *dim);
+
+/* The serving index keys, for the spec of a kind with vt->vectors
+ * (model_index.c serves every such kind through one path). */
+#define REC_MODEL_INDEX_KEYS                                                                   \
+    { "index", REC_PARAM_STR, "exact", 0, 0, "exact|hnsw",                                     \
+      "how recommend finds the top k: exact (every item scored) or hnsw (an approximate "      \
+      "index over the item vectors, built at fit and saved with the model)" },                 \
+    { "index_m", REC_PARAM_INT, "16", 2, 512, NULL, "hnsw: links per node (M)" },              \
+    { "index_ef_construction", REC_PARAM_INT, "200", 1, 100000, NULL,                          \
+      "hnsw: search width while building" },                                                   \
+    { "index_ef", REC_PARAM_INT, "64", 1, 100000, NULL,                                        \
+      "hnsw: search width of each recommend (at least k)" }
+
+/* model_index.c: the serving state of a kind with vectors.  build: after
+ * fit, (re)builds m->uvec and either m->ix (index=hnsw) or m->pack
+ * (index=exact, for a kind without vt->recommend); nothing for a kind
+ * without vectors.  put: the index's
+ * tensors into w; *keep (*kb bytes) must live until w is saved.  load: the
+ * saved index back (or built when the file has none); *took = 1 when the
+ * index now owns r.  recommend: the top k of user u (<= nitems) through
+ * m->ix, u's seen items excluded unless include_seen, and f (may be NULL;
+ * query q of it) applied inside the search; *got the count.  free: drops
+ * both. */
+rec_status rec_model_index_build(rec_model *m, const char *fn);
+/* Exact scores of nq (1..REC_IPBLOCK_MAXQ) users through m->pack:
+ * out[r * ld + i] for item i of users[r], ld >= rec_ippack_padded(nitems);
+ * q[nq * vdim] is scratch.  The same bits for a user in any block. */
+void rec_model_pack_scores(const rec_model *m, const int32_t *users, int nq, float *q,
+                           float *out, size_t ld);
+rec_status rec_model_index_put(const rec_model *m, rec_lrm_writer *w, void **keep, size_t *kb);
+rec_status rec_model_index_load(rec_model *m, rec_lrm_reader *r, const char *path, int *took);
+rec_status rec_model_index_recommend(const rec_model *m, int32_t u, size_t k, int include_seen,
+                                     const rec_filter *f, size_t q, int32_t *idx, float *val,
+                                     size_t *got, const char *fn);
+void rec_model_index_free(rec_model *m);
 
 /* The registry (registry.c). */
 const rec_model_vt *rec_model_vt_find(const char *kind);

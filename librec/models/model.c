@@ -96,6 +96,7 @@ REC_API rec_status rec_model_create(rec_model **out, const char *kind, const rec
 
 void rec_model_drop_fit(rec_model *m)
 {
+    rec_model_index_free(m);
     if (m->vt->free_state)
         m->vt->free_state(m);
     m->state = NULL;
@@ -226,6 +227,13 @@ rec_status rec_model_fit_on(rec_model *m, const rec_dataset *whole, const rec_da
         rec_model_drop_fit(m);
         return rec_err(st, "%s", msg);
     }
+    rec_status si = rec_model_index_build(m, "rec_model_fit");
+    if (si) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", rec_last_error());
+        drop_fit(m);
+        return rec_err(si, "%s", msg);
+    }
     m->fitted = 1;
     return st;
 }
@@ -349,7 +357,7 @@ static rec_status emit_topk(const rec_model *m, float *buf, size_t k, const char
     return REC_OK;
 }
 
-/* Top-k through the kind's own index (vt->recommend). */
+/* Top-k through the model's HNSW index or the kind's own (vt->recommend). */
 static rec_status recommend_indexed(const rec_model *m, int32_t u, size_t k, unsigned flags,
                                     const char **items, float *scores, size_t *n,
                                     const char *fn)
@@ -361,8 +369,11 @@ static rec_status recommend_indexed(const rec_model *m, int32_t u, size_t k, uns
     float *val = rec_malloc(cap * sizeof *val);
     rec_status st = idx && val ? REC_OK : rec_nomem(fn);
     size_t got = 0;
-    if (!st && k)
-        st = m->vt->recommend(m, u, k, (flags & REC_INCLUDE_SEEN) != 0, idx, val, &got);
+    int seen = (flags & REC_INCLUDE_SEEN) != 0;
+    if (!st && k && m->ix)
+        st = rec_model_index_recommend(m, u, k, seen, NULL, 0, idx, val, &got, fn);
+    else if (!st && k)
+        st = m->vt->recommend(m, u, k, seen, idx, val, &got);
     for (size_t j = 0; !st && j < got; j++) {
         items[j] = rec_idmap_name(m->items, idx[j]);
         if (scores)
@@ -385,19 +396,28 @@ REC_API rec_status rec_model_recommend(const rec_model *m, const char *user, siz
     REC_CHECK_ARG(!(flags & ~REC_INCLUDE_SEEN), fn, "unknown flags");
     *n = 0;
     REC_TRY(rec_model_find_user(m, user, fn, &u));
-    if (m->vt->recommend)
+    if (m->ix || m->vt->recommend)
         return recommend_indexed(m, u, k, flags, items, scores, n, fn);
-    float *buf = rec_malloc((size_t)m->nitems * sizeof *buf);
+    /* With a pack, the block kernel a batch uses (so its rows equal these
+     * bits); its rows are padded to whole blocks, and the user's vector
+     * needs a copy beside them. */
+    size_t len = m->pack.p ? rec_ippack_padded(m->nitems) + (size_t)m->vdim : (size_t)m->nitems;
+    float *buf = rec_malloc(len * sizeof *buf);
     if (!buf)
         return rec_nomem(fn);
-    rec_status st = m->vt->score_user(m, u, buf);
+    rec_status st = REC_OK;
+    if (m->pack.p)
+        rec_model_pack_scores(m, &u, 1, buf + rec_ippack_padded(m->nitems), buf,
+                              rec_ippack_padded(m->nitems));
+    else
+        st = m->vt->score_user(m, u, buf);
     if (!st) {
         if (!(flags & REC_INCLUDE_SEEN))
             for (int64_t j = m->seen_ptr[u]; j < m->seen_ptr[u + 1]; j++)
                 buf[m->seen[j]] = -INFINITY;
         st = emit_topk(m, buf, k, items, scores, n, fn);
     }
-    rec_free(buf, (size_t)m->nitems * sizeof *buf);
+    rec_free(buf, len * sizeof *buf);
     return st;
 }
 
@@ -543,8 +563,13 @@ REC_API rec_status rec_model_save(const rec_model *m, const char *path)
         st = rec_lrm_add_tensor(w, "seen.items", REC_LRM_I32, 1, &nseen, m->seen);
     if (!st && m->vt->save)
         st = m->vt->save(m, w);
+    void *keep = NULL;
+    size_t kb = 0;
+    if (!st)
+        st = rec_model_index_put(m, w, &keep, &kb);
     if (!st)
         st = rec_lrm_save(w, path);
+    rec_free(keep, kb);
     rec_lrm_writer_destroy(w);
     return st;
 }
@@ -616,8 +641,12 @@ REC_API rec_status rec_model_load(rec_model **out, const char *path)
         st = load_common(m, r, path);
     if (!st && vt->load)
         st = vt->load(m, r);
+    int took = 0;
+    if (!st)
+        st = rec_model_index_load(m, r, path, &took);
     rec_params_destroy(p);
-    rec_lrm_close(r);
+    if (!took)
+        rec_lrm_close(r);
     if (st) {
         if (st == REC_E_INVALID || st == REC_E_RANGE)
             st = REC_E_FORMAT;

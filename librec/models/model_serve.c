@@ -56,22 +56,21 @@ typedef struct batch {
     const rec_filter *f;
     int32_t *items;
     float *scores;
-    float *scratch;         /* [nchunks, nitems + kk] scores, then top-k values */
+    size_t ld;              /* a score row: nitems, or whole blocks with a pack */
+    size_t per;             /* scratch floats per chunk */
+    float *scratch;         /* [nchunks, per]: score rows (MAXQ with a pack),
+                               top-k values, the block's user vectors */
     int32_t *idx;           /* [nchunks, kk] */
     rec_status *st;         /* [nchunks] first failure of each chunk */
     char (*msg)[256];       /* [nchunks] its message (rec_last_error is per thread) */
 } batch;
 
-/* Top kk of user u (position q of the batch) into idx/val; *got the count. */
-static rec_status one_user(const batch *b, size_t q, int32_t u, float *buf, int32_t *idx,
-                           float *val, size_t *got)
+/* Top kk of user u (position q of the batch) from its scores buf, which
+ * this masks: the seen items, then the filter, as rec_model_recommend. */
+static size_t select_top(const batch *b, size_t q, int32_t u, float *buf, int32_t *idx,
+                         float *val)
 {
     const rec_model *m = b->m;
-    /* Without a filter the kind's own index answers as rec_model_recommend
-     * does; a filter needs every item's score. */
-    if (m->vt->recommend && !b->f)
-        return m->vt->recommend(m, u, b->kk, b->include_seen, idx, val, got);
-    REC_TRY(m->vt->score_user(m, u, buf));
     if (!b->include_seen)
         for (int64_t j = m->seen_ptr[u]; j < m->seen_ptr[u + 1]; j++)
             buf[m->seen[j]] = -INFINITY;
@@ -79,17 +78,61 @@ static rec_status one_user(const batch *b, size_t q, int32_t u, float *buf, int3
         for (int32_t j = 0; j < m->nitems; j++)
             if (buf[j] != -INFINITY && !rec_filter_keep(b->f, q, j))
                 buf[j] = -INFINITY;
-    *got = rec_topk(buf, m->nitems, b->kk, idx, val);
+    return rec_topk(buf, m->nitems, b->kk, idx, val);
+}
+
+/* Top kk of user u (position q of the batch) into idx/val; *got the count. */
+static rec_status one_user(const batch *b, size_t q, int32_t u, float *buf, int32_t *idx,
+                           float *val, size_t *got)
+{
+    const rec_model *m = b->m;
+    if (m->ix)
+        return rec_model_index_recommend(m, u, b->kk, b->include_seen, b->f, q, idx, val, got,
+                                         "rec_model_recommend_batch");
+    /* Without a filter the kind's own index answers as rec_model_recommend
+     * does; a filter needs every item's score. */
+    if (m->vt->recommend && !b->f)
+        return m->vt->recommend(m, u, b->kk, b->include_seen, idx, val, got);
+    REC_TRY(m->vt->score_user(m, u, buf));
+    *got = select_top(b, q, u, buf, idx, val);
     return REC_OK;
+}
+
+/* Row q of the output from the top-k found. */
+static void emit(const batch *b, size_t q, const int32_t *idx, const float *val, size_t got)
+{
+    int32_t *oi = b->items + q * b->k;
+    memcpy(oi, idx, got * sizeof *oi);
+    for (size_t j = got; j < b->k; j++)
+        oi[j] = -1;
+    if (b->scores) {
+        float *os = b->scores + q * b->k;
+        memcpy(os, val, got * sizeof *os);
+        for (size_t j = got; j < b->k; j++)
+            os[j] = -INFINITY;
+    }
 }
 
 static void run_chunk(void *arg, int64_t begin, int64_t end, int chunk)
 {
     const batch *b = arg;
-    size_t ni = (size_t)b->m->nitems;
-    float *buf = b->scratch + (size_t)chunk * (ni + b->kk);
-    float *val = buf + ni;
+    const rec_model *m = b->m;
+    float *buf = b->scratch + (size_t)chunk * b->per;
     int32_t *idx = b->idx + (size_t)chunk * b->kk;
+    if (m->pack.p) {
+        /* Up to MAXQ users per pass over the items. */
+        float *val = buf + REC_IPBLOCK_MAXQ * b->ld, *qv = val + b->kk;
+        for (int64_t q = begin; q < end; q += REC_IPBLOCK_MAXQ) {
+            int nq = (int)(end - q < REC_IPBLOCK_MAXQ ? end - q : REC_IPBLOCK_MAXQ);
+            rec_model_pack_scores(m, b->users + q, nq, qv, buf, b->ld);
+            for (int r = 0; r < nq; r++) {
+                size_t at = (size_t)q + (size_t)r;
+                emit(b, at, idx, val, select_top(b, at, b->users[at], buf + r * b->ld, idx, val));
+            }
+        }
+        return;
+    }
+    float *val = buf + b->ld;
     for (int64_t q = begin; q < end && !b->st[chunk]; q++) {
         size_t got = 0;
         rec_status st = one_user(b, (size_t)q, b->users[q], buf, idx, val, &got);
@@ -98,16 +141,7 @@ static void run_chunk(void *arg, int64_t begin, int64_t end, int chunk)
             snprintf(b->msg[chunk], sizeof b->msg[chunk], "%s", rec_last_error());
             return;
         }
-        int32_t *oi = b->items + (size_t)q * b->k;
-        memcpy(oi, idx, got * sizeof *oi);
-        for (size_t j = got; j < b->k; j++)
-            oi[j] = -1;
-        if (b->scores) {
-            float *os = b->scores + (size_t)q * b->k;
-            memcpy(os, val, got * sizeof *os);
-            for (size_t j = got; j < b->k; j++)
-                os[j] = -INFINITY;
-        }
+        emit(b, (size_t)q, idx, val, got);
     }
 }
 
@@ -144,7 +178,9 @@ REC_API rec_status rec_model_recommend_batch(const rec_model *m, const int32_t *
     int threads = rec_in_parallel() ? 1 : rec_get_num_threads();
     size_t want = (size_t)threads * 4;
     int nchunks = (int)(n < want ? n : want);
-    size_t fl = (size_t)nchunks * ((size_t)m->nitems + b.kk);
+    b.ld = m->pack.p ? rec_ippack_padded(m->nitems) : (size_t)m->nitems;
+    b.per = m->pack.p ? REC_IPBLOCK_MAXQ * (b.ld + (size_t)m->vdim) + b.kk : b.ld + b.kk;
+    size_t fl = (size_t)nchunks * b.per;
     size_t bytes = fl * sizeof(float) + (size_t)nchunks * b.kk * sizeof(int32_t) +
                    (size_t)nchunks * (sizeof(rec_status) + sizeof *b.msg);
     char *mem = rec_calloc(1, bytes);

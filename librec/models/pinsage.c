@@ -68,6 +68,7 @@ static const rec_param_spec spec[] = {
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
     REC_MODEL_CHECKPOINT_KEYS,
     REC_MODEL_VALIDATION_KEYS,
+    REC_MODEL_INDEX_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -443,6 +444,31 @@ static rec_status score_items(const rec_model *m, const int32_t *h, size_t n, fl
     return REC_OK;
 }
 
+/* A user's vector is the mean of its recent items' Z rows (score_items'
+ * query), an item's its Z row. */
+static rec_status ps_vectors(const rec_model *m, rec_side side, float *out, int *dim)
+{
+    const ps_state *s = m->state;
+    if (side == REC_SIDE_ITEM)
+        return rec_model_copy_vectors(m, side, NULL, s->Z, s->dim, out, dim);
+    *dim = s->dim;
+    for (int32_t u = 0; out && u < m->nusers; u++) {
+        float *q = out + (size_t)u * s->dim;
+        const int32_t *h = s->last + (size_t)u * s->recent;
+        memset(q, 0, (size_t)s->dim * sizeof *q);
+        size_t used = 0;
+        for (int j = 0; j < s->recent; j++)
+            if (h[j] >= 0) {
+                rec_saxpy(s->dim, 1.0f, s->Z + (size_t)h[j] * s->dim, q);
+                used++;
+            }
+        float sc = used ? 1.0f / (float)used : 0.0f;
+        for (int t = 0; t < s->dim; t++)
+            q[t] *= sc;
+    }
+    return REC_OK;
+}
+
 static rec_status ps_score_user(const rec_model *m, int32_t u, float *out)
 {
     const ps_state *s = m->state;
@@ -540,6 +566,7 @@ const rec_model_vt rec_pinsage_vt = {
     .nspec = NSPEC,
     .fit = ps_fit_model,
     .score_user = ps_score_user,
+    .vectors = ps_vectors,
     .score_history = ps_score_history,
     .similar = ps_similar,
     .explain = ps_explain,

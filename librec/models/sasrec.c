@@ -38,6 +38,7 @@ static const rec_param_spec spec[] = {
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
     REC_MODEL_CHECKPOINT_KEYS,
     REC_MODEL_VALIDATION_KEYS,
+    REC_MODEL_INDEX_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 

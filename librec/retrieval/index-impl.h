@@ -7,6 +7,7 @@
 #define LIBREC_INDEX_IMPL_H
 
 #include "filter-impl.h"
+#include "core/lrm-impl.h"
 
 #include <pthread.h>
 
@@ -41,6 +42,17 @@ rec_status rec_flat_search_locked(const rec_index *ix, const float *queries, siz
                                   float *scores, const char *fn);
 /* Appends n rows to the flat table (normalised for cosine), lock held. */
 rec_status rec_flat_add_locked(rec_index *ix, const float *vecs, size_t n, const char *fn);
+
+/* An index inside another .lrm file (a model's): its tensors named
+ * prefix + "head", "vectors", ... added to w; *keep (*kb bytes, free with
+ * rec_free) must live until w is saved.  rec_index_get reads them back from
+ * r; an HNSW index then keeps its vectors and level-0 links in r's mapping
+ * and takes r (*took = 1: it closes r when destroyed).  REC_E_FORMAT naming
+ * path for a malformed index. */
+rec_status rec_index_put(rec_lrm_writer *w, const rec_index *ix, const char *prefix,
+                         void **keep, size_t *kb);
+rec_status rec_index_get(rec_lrm_reader *r, const char *prefix, const char *path,
+                         rec_index **out, int *took);
 
 /* Scales v (dim floats) to unit length; a zero vector stays zero. */
 void rec_index_normalise(float *v, int dim);

@@ -37,16 +37,42 @@ static rec_status put_params(rec_lrm_writer *w, const rec_index *ix)
     return st;
 }
 
-/* Adds the graph's tensors and saves (the writer keeps pointers, so the
- * arrays built here must live until the file is written). */
-static rec_status save_hnsw(rec_lrm_writer *w, const rec_hnsw *h, const char *path)
+/* Adds the index's tensors under prefix, with a head I64 [7]: hnsw (0/1),
+ * dim, cosine, M, ef_construction, ef, seed.  The writer keeps pointers, so
+ * what is built here (the head, the graph's state and its upper lists) goes
+ * in *keep, *kb bytes, which must live until w is saved. */
+rec_status rec_index_put(rec_lrm_writer *w, const rec_index *ix, const char *prefix,
+                         void **keep, size_t *kb)
 {
-    int64_t n = h->n, total = 0;
-    for (int64_t i = 0; i < n; i++)
+    const rec_hnsw *h = ix->hnsw;
+    int64_t n = h ? h->n : ix->n, total = 0;
+    for (int64_t i = 0; h && i < n; i++)
         total += (int64_t)h->level[i] * (1 + h->M);
-    int32_t *u = rec_malloc(((size_t)total + 1) * sizeof *u);
-    if (!u)
+    *kb = 10 * sizeof(int64_t) + ((size_t)total + 1) * sizeof(int32_t);
+    int64_t *head = *keep = rec_malloc(*kb), *state = head + 7;
+    if (!head)
         return rec_nomem("rec_index_save");
+    int64_t hv[7] = { h != NULL, ix->dim, ix->cosine, h ? h->M : 0, h ? h->efc : 0,
+                      ix->ef_default, h ? (int64_t)h->seed : 0 };
+    memcpy(head, hv, sizeof hv);
+    char name[REC_LRM_MAX_NAME + 1];
+    rec_status st = REC_OK;
+#define PUT(nm, dt, nd, shape, data)                                                            \
+    if (!st) {                                                                                  \
+        snprintf(name, sizeof name, "%s%s", prefix, nm);                                        \
+        st = rec_lrm_add_tensor(w, name, dt, nd, shape, data);                                  \
+    }
+    int64_t seven = 7;
+    PUT("head", REC_LRM_I64, 1, &seven, head)
+    if (!h) {
+        int64_t xs[2] = { ix->n, ix->dim };
+        PUT("vectors", REC_LRM_F32, 2, xs, ix->x)
+        return st;
+    }
+    state[0] = h->entry;
+    state[1] = h->maxlevel;
+    state[2] = (int64_t)h->drawn;
+    int32_t *u = (int32_t *)(state + 3);
     for (int64_t i = 0, o = 0; i < n; i++) {
         size_t len = (size_t)h->level[i] * (size_t)(1 + h->M);
         if (len)
@@ -54,23 +80,14 @@ static rec_status save_hnsw(rec_lrm_writer *w, const rec_hnsw *h, const char *pa
         o += (int64_t)len;
     }
     int64_t xs[2] = { n, (int64_t)h->stride }, ls[2] = { n, 1 + h->M0 }, nf = h->nfree, three = 3;
-    int64_t state[3] = { h->entry, h->maxlevel, (int64_t)h->drawn };
-    rec_status st = rec_lrm_add_tensor(w, "vectors", REC_LRM_F32, 2, xs, h->x);
-    if (!st)
-        st = rec_lrm_add_tensor(w, "links0", REC_LRM_I32, 2, ls, h->l0);
-    if (!st)
-        st = rec_lrm_add_tensor(w, "upper", REC_LRM_I32, 1, &total, u);
-    if (!st)
-        st = rec_lrm_add_tensor(w, "levels", REC_LRM_U8, 1, &n, h->level);
-    if (!st)
-        st = rec_lrm_add_tensor(w, "dead", REC_LRM_U8, 1, &n, h->dead);
-    if (!st)
-        st = rec_lrm_add_tensor(w, "freed", REC_LRM_I32, 1, &nf, h->freed);
-    if (!st)
-        st = rec_lrm_add_tensor(w, "state", REC_LRM_I64, 1, &three, state);
-    if (!st)
-        st = rec_lrm_save(w, path);
-    rec_free(u, ((size_t)total + 1) * sizeof *u);
+    PUT("vectors", REC_LRM_F32, 2, xs, h->x)
+    PUT("links0", REC_LRM_I32, 2, ls, h->l0)
+    PUT("upper", REC_LRM_I32, 1, &total, u)
+    PUT("levels", REC_LRM_U8, 1, &n, h->level)
+    PUT("dead", REC_LRM_U8, 1, &n, h->dead)
+    PUT("freed", REC_LRM_I32, 1, &nf, h->freed)
+    PUT("state", REC_LRM_I64, 1, &three, state)
+#undef PUT
     return st;
 }
 
@@ -84,15 +101,14 @@ REC_API rec_status rec_index_save(const rec_index *ix, const char *path)
     rec_lrm_writer *w;
     rec_status st = rec_lrm_writer_create(ix->hnsw ? "index.hnsw" : "index.flat", &w);
     if (!st) {
+        void *keep = NULL;
+        size_t kb = 0;
         st = put_params(w, ix);
-        if (!st && ix->hnsw) {
-            st = save_hnsw(w, ix->hnsw, path);
-        } else if (!st) {
-            int64_t xs[2] = { ix->n, ix->dim };
-            st = rec_lrm_add_tensor(w, "vectors", REC_LRM_F32, 2, xs, ix->x);
-            if (!st)
-                st = rec_lrm_save(w, path);
-        }
+        if (!st)
+            st = rec_index_put(w, ix, "", &keep, &kb);
+        if (!st)
+            st = rec_lrm_save(w, path);
+        rec_free(keep, kb);
         rec_lrm_writer_destroy(w);
     }
     pthread_rwlock_unlock(&lk->lock);
@@ -117,31 +133,33 @@ static int list_ok(const int32_t *l, int max, int64_t n)
     return 1;
 }
 
-static rec_status load_hnsw(rec_index *ix, rec_lrm_reader *r, const rec_params *p,
-                            const char *path)
+static rec_status load_hnsw(rec_index *ix, rec_lrm_reader *r, const char *prefix,
+                            const int64_t hp[4], const char *path)
 {
-    int64_t M = 16, efc = 200, ef = 64, seed = 0;
-    if (rec_params_get_int(p, "M", &M) || rec_params_get_int(p, "ef_construction", &efc) ||
-        rec_params_get_int(p, "ef", &ef) || rec_params_get_int(p, "seed", &seed) || M < 2 ||
-        M > 512 || efc < 1 || efc > 100000 || ef < 1 || ef > 100000 || seed < 0)
+    int64_t M = hp[0], efc = hp[1], ef = hp[2], seed = hp[3];
+    if (M < 2 || M > 512 || efc < 1 || efc > 100000 || ef < 1 || ef > 100000 || seed < 0)
         return bad(path, "missing or bad HNSW params (M, ef_construction, ef, seed)");
     REC_TRY(rec_hnsw_create(&ix->hnsw, ix->dim, ix->cosine, (int)M, (int)efc, (uint64_t)seed));
     ix->ef_default = (int)ef;
     rec_hnsw *h = ix->hnsw;
     int64_t shape[REC_LRM_MAX_DIMS];
     const void *xd, *ld, *ud, *lvd, *dd, *fd, *sd;
-    REC_TRY(rec_lrm_tensor(r, "vectors", REC_LRM_F32, 2, shape, &xd));
+    char nm[7][REC_LRM_MAX_NAME + 1];
+    static const char *const names[7] = { "vectors", "links0", "levels", "dead",
+                                          "state", "freed", "upper" };
+    for (int t = 0; t < 7; t++)
+        snprintf(nm[t], sizeof nm[t], "%s%s", prefix, names[t]);
+    REC_TRY(rec_lrm_tensor(r, nm[0], REC_LRM_F32, 2, shape, &xd));
     int64_t n = shape[0];
     if (shape[1] != (int64_t)h->stride || n > INT32_MAX)
         return bad(path, "vectors: shape does not match dim");
-    REC_TRY(rec_lrm_tensor_expect(r, "links0", REC_LRM_I32, 2, (int64_t[]){ n, 1 + h->M0 },
-                                  &ld));
-    REC_TRY(rec_lrm_tensor_expect(r, "levels", REC_LRM_U8, 1, &n, &lvd));
-    REC_TRY(rec_lrm_tensor_expect(r, "dead", REC_LRM_U8, 1, &n, &dd));
-    REC_TRY(rec_lrm_tensor_expect(r, "state", REC_LRM_I64, 1, (int64_t[]){ 3 }, &sd));
-    REC_TRY(rec_lrm_tensor(r, "freed", REC_LRM_I32, 1, shape, &fd));
+    REC_TRY(rec_lrm_tensor_expect(r, nm[1], REC_LRM_I32, 2, (int64_t[]){ n, 1 + h->M0 }, &ld));
+    REC_TRY(rec_lrm_tensor_expect(r, nm[2], REC_LRM_U8, 1, &n, &lvd));
+    REC_TRY(rec_lrm_tensor_expect(r, nm[3], REC_LRM_U8, 1, &n, &dd));
+    REC_TRY(rec_lrm_tensor_expect(r, nm[4], REC_LRM_I64, 1, (int64_t[]){ 3 }, &sd));
+    REC_TRY(rec_lrm_tensor(r, nm[5], REC_LRM_I32, 1, shape, &fd));
     int64_t nfree = shape[0];
-    REC_TRY(rec_lrm_tensor(r, "upper", REC_LRM_I32, 1, shape, &ud));
+    REC_TRY(rec_lrm_tensor(r, nm[6], REC_LRM_I32, 1, shape, &ud));
     int64_t total = shape[0];
     const uint8_t *lv = lvd, *dead = dd;
     const int32_t *l0 = ld, *up = ud, *fr = fd;
@@ -236,8 +254,13 @@ REC_API rec_status rec_index_load(const char *path, rec_index **out)
         snprintf(why, sizeof why, "bad params: %s", rec_last_error());
         st = bad(path, why);
     }
+    int64_t hp[4] = { 0, 0, 0, -1 };
+    if (!st && hnsw && (rec_params_get_int(p, "M", &hp[0]) ||
+                        rec_params_get_int(p, "ef_construction", &hp[1]) ||
+                        rec_params_get_int(p, "ef", &hp[2]) || rec_params_get_int(p, "seed", &hp[3])))
+        st = bad(path, "missing or bad HNSW params (M, ef_construction, ef, seed)");
     if (!st && hnsw) {
-        st = load_hnsw(ix, r, p, path);
+        st = load_hnsw(ix, r, "", hp, path);
         if (!st)
             r = NULL; /* the index keeps the mapping */
     } else if (!st) {
@@ -253,6 +276,43 @@ REC_API rec_status rec_index_load(const char *path, rec_index **out)
     }
     rec_params_destroy(p);
     rec_lrm_close(r);
+    if (st) {
+        rec_index_destroy(ix);
+        return st;
+    }
+    *out = ix;
+    return REC_OK;
+}
+
+rec_status rec_index_get(rec_lrm_reader *r, const char *prefix, const char *path,
+                         rec_index **out, int *took)
+{
+    *out = NULL;
+    *took = 0;
+    char name[REC_LRM_MAX_NAME + 1];
+    snprintf(name, sizeof name, "%shead", prefix);
+    const void *hd;
+    REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_I64, 1, (int64_t[]){ 7 }, &hd));
+    const int64_t *head = hd;
+    if (head[0] < 0 || head[0] > 1 || head[1] < 1 || head[1] > 65536 || head[2] < 0 ||
+        head[2] > 1)
+        return bad(path, "index head: bad kind, dim or metric");
+    rec_index *ix;
+    REC_TRY(rec_index_create(&ix, (int)head[1], head[2] ? "cosine" : "ip"));
+    rec_status st;
+    if (head[0]) {
+        st = load_hnsw(ix, r, prefix, head + 3, path);
+        *took = !st;
+    } else {
+        int64_t shape[REC_LRM_MAX_DIMS];
+        const void *x;
+        snprintf(name, sizeof name, "%svectors", prefix);
+        st = rec_lrm_tensor(r, name, REC_LRM_F32, 2, shape, &x);
+        if (!st && (shape[1] != head[1] || shape[0] > INT32_MAX))
+            st = bad(path, "index vectors: shape does not match dim");
+        if (!st)
+            st = rec_flat_add_locked(ix, x, (size_t)shape[0], "rec_model_load");
+    }
     if (st) {
         rec_index_destroy(ix);
         return st;

@@ -70,15 +70,48 @@ size_t rec_topk_finish(int32_t *hi, float *hv, size_t size)
     return size;
 }
 
+/* Does any of the 16 scores at s beat thr?  (The same test as the scalar
+ * reject below, so skipping a block changes nothing.) */
+static int any_above_portable(const float *s, float thr)
+{
+    int any = 0;
+    for (int j = 0; j < 16; j++)
+        any |= s[j] > thr;
+    return any;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+__attribute__((target("avx512f"))) static int any_above_avx512(const float *s, float thr)
+{
+    return _mm512_cmp_ps_mask(_mm512_loadu_ps(s), _mm512_set1_ps(thr), _CMP_GT_OQ) != 0;
+}
+#endif
+
 size_t rec_topk(const float *scores, int64_t n, size_t k, int32_t *idx, float *val)
 {
+    int (*any_above)(const float *, float) = any_above_portable;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512f"))
+        any_above = any_above_avx512;
+#endif
     size_t size = 0;
-    for (int64_t i = 0; i < n; i++) {
-        float v = scores[i];
-        /* Cheap reject before the heap call: the common case once full. */
-        if (size == k && !(v > val[0]))
+    for (int64_t i = 0; i < n;) {
+        /* Once the heap is full most blocks of 16 hold nothing better than
+         * its worst: one compare for all of them (a batch's top-k would
+         * otherwise cost a third of its scoring). */
+        if (size == k && k && i + 16 <= n && !any_above(scores + i, val[0])) {
+            i += 16;
             continue;
-        rec_topk_push(idx, val, k, &size, (int32_t)i, v);
+        }
+        for (int64_t e = i + 16 < n ? i + 16 : n; i < e; i++) {
+            float v = scores[i];
+            /* Cheap reject before the heap call: the common case once full. */
+            if (size == k && !(v > val[0]))
+                continue;
+            rec_topk_push(idx, val, k, &size, (int32_t)i, v);
+        }
     }
     return rec_topk_finish(idx, val, size);
 }
