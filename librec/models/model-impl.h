@@ -54,6 +54,10 @@ typedef struct rec_model_vt {
      * Sets *dim; with out non-NULL also writes the side's rows, out[n, *dim].
      * REC_E_UNSUPPORTED (with a message) for a side the kind cannot give. */
     rec_status (*vectors)(const rec_model *m, rec_side side, float *out, int *dim);
+    /* Optional (NULL: score_pair per item, else score_user): what score_pair
+     * gives for (u, items[j]), into out[n]; every items[j] in [0, nitems). */
+    rec_status (*score_items)(const rec_model *m, int32_t u, const int32_t *items, size_t n,
+                              float *out);
 } rec_model_vt;
 
 struct rec_model {
@@ -74,6 +78,8 @@ struct rec_model {
     const rec_dataset *fit_data; /* during fit: the data being fitted     */
     int valid_epoch;      /* epoch of the latest validation (0: none yet) */
     double valid_value;   /* its valid_metric (rec_model_fit_valid) */
+    const rec_model *cand_model; /* rec_model_set_candidates: kept, not owned */
+    size_t cand_n;        /* candidates per user it retrieves for a fit */
 };
 
 /* Param getters bound to the model's spec. */
@@ -148,6 +154,20 @@ rec_status rec_model_find_item(const rec_model *m, const char *item, const char 
  * items[nitems, d] (model_serve.c). */
 rec_status rec_model_copy_vectors(const rec_model *m, rec_side side, const float *users,
                                   const float *items, int d, float *out, int *dim);
+
+/* For a fit of m with a retrieval model attached (rec_model_set_candidates,
+ * model_candidates.c): REC_E_STATE naming fn when it is no longer fitted,
+ * REC_E_INVALID when it was fitted on other data than m's fit (another
+ * fingerprint). */
+rec_status rec_model_check_candidates(const rec_model *m, const char *fn);
+/* The candidates fitted model r retrieves for each of m's users: its top n
+ * by rec_model_recommend (fewer when the catalogue runs out; r's training
+ * items excluded), best first, in m's item indices (matched by id).  CSR
+ * *ptr [m->nusers + 1], *items [(*ptr)[nusers]]; free both with
+ * rec_model_candidates_free. */
+rec_status rec_model_candidates(const rec_model *m, const rec_model *r, size_t n,
+                                const char *fn, int64_t **ptr, int32_t **items);
+void rec_model_candidates_free(const rec_model *m, int64_t *ptr, int32_t *items);
 
 /* The registry (registry.c). */
 const rec_model_vt *rec_model_vt_find(const char *kind);
