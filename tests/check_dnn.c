@@ -737,6 +737,51 @@ START_TEST(candidates_bad_input)
 }
 END_TEST
 
+/* A fit on candidates and a list's scores fail cleanly at every allocation. */
+typedef struct cand_oom {
+    const rec_dataset *d;
+    const rec_model *als;
+    rec_model *m;
+} cand_oom;
+
+static void cand_setup(void *arg)
+{
+    cand_oom *c = arg;
+    c->m = make("epochs=1;dim=2;hidden=3;negatives_from=candidates;loss=ranknet;"
+                "candidate_share=0.5");
+    ck_assert_int_eq(rec_model_set_candidates(c->m, c->als, 5), REC_OK);
+}
+
+static rec_status cand_run(void *arg)
+{
+    cand_oom *c = arg;
+    REC_TRY(rec_model_fit(c->m, c->d, NULL, NULL));
+    int32_t items[4] = { 0, -1, 2, 1 };
+    float sc[4];
+    return rec_model_score_items(c->m, 1, items, 4, sc);
+}
+
+static void cand_cleanup(void *arg)
+{
+    cand_oom *c = arg;
+    rec_model_destroy(c->m);
+    c->m = NULL;
+}
+
+START_TEST(candidates_survive_allocation_failures)
+{
+    rec_dataset *d = gen(20, 15, 6, 3);
+    rec_model *als = fitted_kind("als", d);
+    rec_model *warm = fitted(d, "epochs=1"); /* builds the dataset's caches */
+    rec_model_destroy(warm);
+    cand_oom c = { d, als, NULL };
+    tu_call call = { cand_setup, cand_run, cand_cleanup };
+    ck_assert_int_gt(tu_call_fails_cleanly(&call, &c), 10);
+    rec_model_destroy(als);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 Suite *rec_dnn_suite(void)
 {
     Suite *s = suite_create("dnn");
@@ -755,6 +800,7 @@ Suite *rec_dnn_suite(void)
     tcase_add_test(t, candidate_ranker_learns_its_objective);
     tcase_add_test(t, ranknet_learns_with_uniform_negatives);
     tcase_add_test(t, candidates_bad_input);
+    tcase_add_test(t, candidates_survive_allocation_failures);
     suite_add_tcase(s, t);
     return s;
 }
