@@ -4,7 +4,13 @@
  *               candidates per user: what it misses is lost for good, so it
  *               is judged by recall@N;
  *   ranking     a model with features (a DNN over ids, genres, ...) scores
- *               only those N: judged by ndcg@10 of its order;
+ *               only those N (rec_model_score_items, one call per user):
+ *               judged by ndcg@10 of its order.  Two rankers side by side:
+ *               one trained as usual against uniformly drawn negatives,
+ *               one trained on the retrieval model's own lists
+ *               (rec_model_set_candidates: a quarter of its negatives from
+ *               each user's N candidates, RankNet over each positive and
+ *               its negatives);
  *   re-ranking  business rules make the final 10 (librec/rerank.h): here at
  *               most 2 items of one main genre, then MMR over genres, which
  *               trade a little ndcg for variety, judged by catalogue
@@ -122,7 +128,7 @@ static void report(const char *name, const stage_stats *s, int32_t nitems, int s
     char recall[32] = "";
     if (show_recall)
         snprintf(recall, sizeof recall, "%.4f", s->recall / (double)s->users);
-    printf("%-34s %10s %8.4f %11.4f %7.4f\n", name, recall, s->ndcg / (double)s->users,
+    printf("%-38s %10s %8.4f %11.4f %7.4f\n", name, recall, s->ndcg / (double)s->users,
            (double)covered / nitems, s->ild_lists ? s->ild / (double)s->ild_lists : NAN);
 }
 
@@ -190,14 +196,27 @@ int main(int argc, char **argv)
         titems[count[u] + fill[u]++] = i;
     }
 
-    /* The two models: retrieval by ALS, ranking by a DNN over the features
-     * (defaults: every categorical and multi-hot field, z-scored numbers). */
-    rec_model *als, *dnn;
+    /* The models: retrieval by ALS, ranking by a DNN over the features
+     * (defaults: every categorical and multi-hot field, z-scored numbers),
+     * once with uniform negatives and once on ALS's candidates.  The second
+     * sees the lists serving will give it: ALS fitted on the same rows,
+     * each user's training items excluded, so the training positives are
+     * never among them. */
+    rec_model *als, *dnn, *cdnn;
+    rec_params *cp;
     CHECK(rec_model_create(&als, "als", NULL));
     CHECK(rec_model_create(&dnn, "dnn", NULL));
-    printf("fitting als (retrieval) and dnn (ranking) on 80%% of each user's rows...\n");
+    CHECK(rec_params_create(&cp));
+    CHECK(rec_params_set_str(cp, "negatives_from", "candidates"));
+    CHECK(rec_params_set_float(cp, "candidate_share", 0.25));
+    CHECK(rec_params_set_str(cp, "loss", "ranknet"));
+    CHECK(rec_model_create(&cdnn, "dnn", cp));
+    rec_params_destroy(cp);
+    printf("fitting als (retrieval) and two dnn rankers on 80%% of each user's rows...\n");
     CHECK(rec_model_fit(als, train, NULL, NULL));
     CHECK(rec_model_fit(dnn, train, NULL, NULL));
+    CHECK(rec_model_set_candidates(cdnn, als, ncand));
+    CHECK(rec_model_fit(cdnn, train, NULL, NULL));
 
     /* The rules: at most 2 per main genre, then MMR over main genres. */
     rec_rerank *rules;
@@ -225,49 +244,78 @@ int main(int argc, char **argv)
         free(main_genre);
     }
 
-    const char **ids = xcalloc(ncand, sizeof *ids);
-    float *score = xcalloc(ncand, sizeof *score);
-    int32_t *cand = xcalloc(ncand, sizeof *cand), *final = xcalloc(10, sizeof *final);
-    stage_stats st[3];
-    memset(st, 0, sizeof st);
-    for (int s = 0; s < 3; s++)
-        st[s].shown = xcalloc((size_t)ni, 1);
+    /* Retrieval for every test user in one call: row q of cands holds
+     * user users[q]'s N candidates (model indices, -1 padded), seen items
+     * excluded. */
+    int32_t *users = xcalloc((size_t)nu, sizeof *users), nq = 0;
     for (int32_t u = 0; u < nu; u++) {
-        int ntest = count[u + 1] - count[u];
-        if (!ntest)
-            continue;
-        const int32_t *tu = titems + count[u];
         const char *uid;
-        size_t n;
         CHECK(rec_dataset_user_id(d, u, &uid));
-        /* retrieval: N candidates, seen items excluded */
-        CHECK(rec_model_recommend(als, uid, ncand, 0, ids, score, &n));
-        for (size_t j = 0; j < n; j++)
-            CHECK(rec_dataset_item_index(d, ids[j], &cand[j]));
-        account(&st[0], d, genres, cand, n, ncand, tu, ntest);
-        /* ranking: the DNN's score of each candidate */
-        for (size_t j = 0; j < n; j++)
-            CHECK(rec_model_score(dnn, uid, ids[j], &score[j]));
-        sort_by_score(cand, score, n);
-        account(&st[1], d, genres, cand, n, ncand, tu, ntest);
-        /* re-ranking: the rules make the final 10 */
-        size_t nf;
-        CHECK(rec_rerank_apply(rules, cand, score, n, NULL, 0, 0, 10, final, NULL, &nf));
-        account(&st[2], d, genres, final, nf, ncand, tu, ntest);
+        if (count[u + 1] > count[u])
+            CHECK(rec_model_user_index(als, uid, &users[nq++]));
     }
-    printf("\n%-34s %10s %8s %11s %7s\n", "stage", "recall@N", "ndcg@10", "coverage@10",
-           "ILD@10");
-    report("retrieval: als, top N", &st[0], ni, 1);
-    report("ranking: dnn over the N", &st[1], ni, 0);
-    report(genres >= 0 ? "re-ranking: cap 2/genre, mmr 0.7" : "re-ranking: none", &st[2], ni, 0);
-    printf("(%ld test users; recall@N of the candidates, the others on the top 10 of each "
-           "list)\n", st[0].users);
+    int32_t *cands = xcalloc((size_t)nq * ncand, sizeof *cands);
+    CHECK(rec_model_recommend_batch(als, users, (size_t)nq, ncand, 0, NULL, cands, NULL));
 
-    for (int s = 0; s < 3; s++)
+    float *score = xcalloc(ncand, sizeof *score);
+    int32_t *cand = xcalloc(ncand, sizeof *cand), *mine = xcalloc(ncand, sizeof *mine);
+    int32_t *final = xcalloc(10, sizeof *final);
+    enum { RETRIEVAL, UNIFORM, CANDIDATES, RULES, NSTAGES };
+    stage_stats st[NSTAGES];
+    memset(st, 0, sizeof st);
+    for (int s = 0; s < NSTAGES; s++)
+        st[s].shown = xcalloc((size_t)ni, 1);
+    for (int32_t q = 0; q < nq; q++) {
+        const char *uid, *iid;
+        int32_t u, ru, rc;
+        size_t n = 0;
+        /* the models' indices to the dataset's, through the ids */
+        CHECK(rec_model_user_id(als, users[q], &uid));
+        CHECK(rec_dataset_user_index(d, uid, &u));
+        const int32_t *tu = titems + count[u];
+        int ntest = count[u + 1] - count[u];
+        for (; n < ncand && cands[(size_t)q * ncand + n] >= 0; n++) {
+            CHECK(rec_model_item_id(als, cands[(size_t)q * ncand + n], &iid));
+            CHECK(rec_dataset_item_index(d, iid, &cand[n]));
+        }
+        account(&st[RETRIEVAL], d, genres, cand, n, ncand, tu, ntest);
+        /* ranking: each ranker scores the whole list in one call */
+        CHECK(rec_model_user_index(dnn, uid, &ru));
+        CHECK(rec_model_user_index(cdnn, uid, &rc));
+        for (int r = 0; r < 2; r++) {
+            const rec_model *rk = r ? cdnn : dnn;
+            for (size_t j = 0; j < n; j++) {
+                CHECK(rec_dataset_item_id(d, cand[j], &iid));
+                CHECK(rec_model_item_index(rk, iid, &mine[j]));
+            }
+            CHECK(rec_model_score_items(rk, r ? rc : ru, mine, n, score));
+            memcpy(mine, cand, n * sizeof *mine);
+            sort_by_score(mine, score, n);
+            account(&st[r ? CANDIDATES : UNIFORM], d, genres, mine, n, ncand, tu, ntest);
+        }
+        /* re-ranking: the rules make the final 10 of the candidate-trained
+         * ranker's order (mine and score hold it) */
+        size_t nf;
+        CHECK(rec_rerank_apply(rules, mine, score, n, NULL, 0, 0, 10, final, NULL, &nf));
+        account(&st[RULES], d, genres, final, nf, ncand, tu, ntest);
+    }
+    printf("\n%-38s %10s %8s %11s %7s\n", "stage", "recall@N", "ndcg@10", "coverage@10",
+           "ILD@10");
+    report("retrieval: als, top N", &st[RETRIEVAL], ni, 1);
+    report("ranking: dnn, uniform negatives", &st[UNIFORM], ni, 0);
+    report("ranking: dnn, trained on candidates", &st[CANDIDATES], ni, 0);
+    report(genres >= 0 ? "re-ranking: cap 2/genre, mmr 0.7" : "re-ranking: none", &st[RULES],
+           ni, 0);
+    printf("(%ld test users; recall@N of the candidates, the others on the top 10 of each "
+           "list; re-ranking after the candidate-trained ranker)\n", st[RETRIEVAL].users);
+
+    for (int s = 0; s < NSTAGES; s++)
         free(st[s].shown);
-    free(ids);
+    free(users);
+    free(cands);
     free(score);
     free(cand);
+    free(mine);
     free(final);
     free(count);
     free(fill);
@@ -275,6 +323,7 @@ int main(int argc, char **argv)
     rec_rerank_destroy(rules);
     rec_model_destroy(als);
     rec_model_destroy(dnn);
+    rec_model_destroy(cdnn);
     rec_dataset_destroy(train);
     rec_dataset_destroy(test);
     rec_dataset_destroy(d);

@@ -480,6 +480,308 @@ START_TEST(fit_survives_allocation_failures)
 }
 END_TEST
 
+/* ---- the ranking stage ------------------------------------------------------ */
+
+START_TEST(score_items_is_score_per_item)
+{
+    rec_dataset *d = gen(60, 50, 12, 4);
+    rec_model *m = fitted(d, "epochs=2"), *pop;
+    ck_assert_int_eq(rec_model_create(&pop, "popularity", NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(pop, d, NULL, NULL), REC_OK);
+    /* a list with repeats, the padding -1 and every item once */
+    int32_t items[53];
+    for (int j = 0; j < 50; j++)
+        items[j] = (j * 7) % 50;
+    items[50] = -1;
+    items[51] = 3;
+    items[52] = -1;
+    const rec_model *ms[2] = { m, pop };
+    for (int k = 0; k < 2; k++)
+        for (int32_t u = 0; u < 60; u += 17) {
+            float sc[53];
+            ck_assert_int_eq(rec_model_score_items(ms[k], u, items, 53, sc), REC_OK);
+            const char *uid, *iid;
+            ck_assert_int_eq(rec_model_user_id(ms[k], u, &uid), REC_OK);
+            for (int j = 0; j < 53; j++) {
+                if (items[j] < 0) {
+                    ck_assert(sc[j] == -INFINITY);
+                    continue;
+                }
+                float one;
+                ck_assert_int_eq(rec_model_item_id(ms[k], items[j], &iid), REC_OK);
+                ck_assert_int_eq(rec_model_score(ms[k], uid, iid, &one), REC_OK);
+                ck_assert_msg(fabsf(one - sc[j]) <= 1e-6f * (1 + fabsf(one)),
+                              "%s u %d item %d: %g vs %g", rec_model_kind(ms[k]), u, items[j],
+                              (double)sc[j], (double)one);
+            }
+        }
+    /* bad input: nothing written */
+    float sc[3] = { 7, 7, 7 };
+    int32_t bad[3] = { 1, 50, 2 };
+    ck_assert_int_eq(rec_model_score_items(m, 0, bad, 3, sc), REC_E_RANGE);
+    ck_assert_str_eq(rec_last_error(),
+                     "rec_model_score_items: items[1] = 50 is outside [0, 50) (or -1)");
+    ck_assert(sc[0] == 7 && sc[2] == 7);
+    bad[1] = -2;
+    ck_assert_int_eq(rec_model_score_items(m, 0, bad, 3, sc), REC_E_RANGE);
+    ck_assert_int_eq(rec_model_score_items(m, 60, items, 3, sc), REC_E_RANGE);
+    ck_assert_str_eq(rec_last_error(), "rec_model_score_items: user 60 is outside [0, 60)");
+    ck_assert_int_eq(rec_model_score_items(m, 0, NULL, 3, sc), REC_E_INVALID);
+    ck_assert_str_eq(rec_last_error(), "rec_model_score_items: items is NULL");
+    ck_assert_int_eq(rec_model_score_items(m, 0, items, 3, NULL), REC_E_INVALID);
+    ck_assert_int_eq(rec_model_score_items(m, 0, NULL, 0, NULL), REC_OK);
+    rec_model *un = make(NULL);
+    ck_assert_int_eq(rec_model_score_items(un, 0, items, 3, sc), REC_E_STATE);
+    ck_assert_str_eq(rec_last_error(), "rec_model_score_items: the model is not fitted");
+    rec_model_destroy(un);
+    rec_model_destroy(pop);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+static rec_model *fitted_kind(const char *kind, const rec_dataset *d)
+{
+    rec_model *m;
+    ck_assert_int_eq(rec_model_create(&m, kind, NULL), REC_OK);
+    rec_status st = rec_model_fit(m, d, NULL, NULL);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    return m;
+}
+
+/* The lists a fit trains on are the retrieval model's served lists: its top
+ * N with the user's training items excluded (none of the ranker's
+ * positives), and every negative drawn with candidate_share 1 is one of
+ * them. */
+START_TEST(candidate_lists_are_the_served_lists)
+{
+    rec_dataset *d = gen(80, 60, 15, 4);
+    rec_model *als = fitted_kind("als", d);
+    rec_model *m = make("negatives_from=candidates");
+    ck_assert_int_eq(rec_model_set_candidates(m, als, 12), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    int64_t *lp;
+    int32_t *li;
+    ck_assert_int_eq(rec_model_candidates(m, als, 12, "t", &lp, &li), REC_OK);
+    rec_sampler *smp;
+    ck_assert_int_eq(rec_dnn_candidate_sampler(m, d, &smp, "t"), REC_OK);
+    rec_rng rng;
+    rec_rng_seed(&rng, 5);
+    for (int32_t u = 0; u < 80; u++) {
+        const char *uid;
+        const char *ids[12];
+        size_t n;
+        ck_assert_int_eq(rec_model_user_id(m, u, &uid), REC_OK);
+        ck_assert_int_eq(rec_model_recommend(als, uid, 12, 0, ids, NULL, &n), REC_OK);
+        ck_assert_int_eq(lp[u + 1] - lp[u], (int64_t)n);
+        for (size_t j = 0; j < n; j++) {
+            int32_t i;
+            ck_assert_int_eq(rec_model_item_index(m, ids[j], &i), REC_OK);
+            ck_assert_int_eq(li[lp[u] + (int64_t)j], i);
+            ck_assert(!rec_sampler_is_positive(smp, u, i));
+        }
+        int32_t neg[20];
+        ck_assert_int_eq(rec_sampler_draw(smp, &rng, u, 20, neg), REC_OK);
+        for (int k = 0; k < 20; k++) {
+            int in = 0;
+            for (int64_t j = lp[u]; j < lp[u + 1]; j++)
+                in |= li[j] == neg[k];
+            ck_assert_msg(in, "user %d: negative %d is not a candidate", u, neg[k]);
+        }
+    }
+    rec_sampler_destroy(smp);
+    rec_model_candidates_free(m, lp, li);
+    rec_model_destroy(m);
+    rec_model_destroy(als);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* Mean over users of the share of (training item, listed item) pairs the
+ * model orders training item first: what negatives_from=candidates trains
+ * for. */
+static double pairs_in_order(const rec_model *m, const rec_dataset *d, const int64_t *lp,
+                             const int32_t *li)
+{
+    const int64_t *ptr;
+    const int32_t *items;
+    ck_assert_int_eq(rec_ds_user_csr(d, &ptr, &items, NULL), REC_OK);
+    double sum = 0;
+    int32_t nu = rec_ds_num_users(d);
+    for (int32_t u = 0; u < nu; u++) {
+        int64_t np = ptr[u + 1] - ptr[u], nl = lp[u + 1] - lp[u];
+        float ps[64], ls[64];
+        ck_assert(np <= 64 && nl <= 64);
+        ck_assert_int_eq(rec_model_score_items(m, u, items + ptr[u], (size_t)np, ps), REC_OK);
+        ck_assert_int_eq(rec_model_score_items(m, u, li + lp[u], (size_t)nl, ls), REC_OK);
+        long ok = 0;
+        for (int64_t a = 0; a < np; a++)
+            for (int64_t b = 0; b < nl; b++)
+                ok += ps[a] > ls[b];
+        sum += np && nl ? (double)ok / (double)(np * nl) : 0;
+    }
+    return sum / nu;
+}
+
+START_TEST(candidate_ranker_learns_its_objective)
+{
+    rec_dataset *d = gen(120, 100, 20, 6);
+    rec_model *als = fitted_kind("als", d);
+    rec_model *uni = fitted(d, LEARN);
+    const char *modes[2] = { LEARN ";negatives_from=candidates",
+                             LEARN ";negatives_from=candidates;loss=ranknet" };
+    int64_t *lp;
+    int32_t *li;
+    ck_assert_int_eq(rec_model_candidates(uni, als, 30, "t", &lp, &li), REC_OK);
+    double base = pairs_in_order(uni, d, lp, li);
+    for (int k = 0; k < 2; k++) {
+        rec_model *m = make(modes[k]);
+        ck_assert_int_eq(rec_model_set_candidates(m, als, 30), REC_OK);
+        ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+        double got = pairs_in_order(m, d, lp, li);
+        ck_assert_msg(got > base + 0.02, "%s: %.3f vs uniform %.3f", modes[k], got, base);
+        rec_model_destroy(m);
+    }
+    rec_model_candidates_free(uni, lp, li);
+    rec_model_destroy(uni);
+    rec_model_destroy(als);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(ranknet_learns_with_uniform_negatives)
+{
+    rec_dataset *d = gen(300, 200, 30, 6), *train, *test;
+    ck_assert_int_eq(rec_dataset_split(d, "last:1", 0, 1, &train, &test), REC_OK);
+    rec_model *pop = fitted_kind("popularity", train);
+    double pauc = metric(pop, test, "auc");
+    rec_model *m = fitted(train, LEARN ";loss=ranknet");
+    double auc = metric(m, test, "auc");
+    ck_assert_msg(auc > pauc + 0.1 && auc > 0.75, "auc %.3f vs popularity %.3f", auc, pauc);
+    /* the default is bce: an explicit bce is the same model */
+    rec_model *a = fitted(train, LEARN), *b = fitted(train, LEARN ";loss=bce");
+    float x, y;
+    ck_assert_int_eq(rec_model_score(a, "u3", "i5", &x), REC_OK);
+    ck_assert_int_eq(rec_model_score(b, "u3", "i5", &y), REC_OK);
+    ck_assert(x == y);
+    rec_model_destroy(a);
+    rec_model_destroy(b);
+    rec_model_destroy(m);
+    rec_model_destroy(pop);
+    rec_dataset_destroy(train);
+    rec_dataset_destroy(test);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+START_TEST(candidates_bad_input)
+{
+    rec_dataset *d = gen(40, 30, 10, 4), *other = gen(41, 30, 10, 4);
+    rec_model *als = fitted_kind("als", d), *als2 = fitted_kind("als", other), *un;
+    ck_assert_int_eq(rec_model_create(&un, "als", NULL), REC_OK);
+    rec_model *m = make("negatives_from=candidates");
+    ck_assert_int_eq(rec_model_set_candidates(NULL, als, 10), REC_E_INVALID);
+    ck_assert_str_eq(rec_last_error(), "rec_model_set_candidates: ranker is NULL");
+    ck_assert_int_eq(rec_model_set_candidates(m, un, 10), REC_E_STATE);
+    ck_assert_str_eq(rec_last_error(),
+                     "rec_model_set_candidates: the retrieval model (als) is not fitted");
+    ck_assert_int_eq(rec_model_set_candidates(m, als, 0), REC_E_INVALID);
+    ck_assert_str_eq(rec_last_error(), "rec_model_set_candidates: n is 0: a ranker needs at "
+                                       "least one candidate per user");
+    ck_assert_int_eq(rec_model_set_candidates(m, m, 10), REC_E_INVALID);
+    ck_assert_int_eq(rec_model_set_candidates(als2, als, 10), REC_E_UNSUPPORTED);
+    ck_assert_str_eq(rec_last_error(), "rec_model_set_candidates: kind als does not train on "
+                                       "candidates (dnn does)");
+    /* nothing attached: negatives_from=candidates has no lists */
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_STATE);
+    ck_assert(strstr(rec_last_error(), "rec_model_fit(dnn): negatives_from 'candidates' needs "
+                                       "a retrieval model"));
+    /* a retrieval model fitted on other data */
+    ck_assert_int_eq(rec_model_set_candidates(m, als2, 10), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_INVALID);
+    ck_assert_msg(strstr(rec_last_error(), "rec_model_fit(dnn): the retrieval model (als) was "
+                                           "fitted on other data"), "%s", rec_last_error());
+    /* ... or refitted on other data after being attached */
+    ck_assert_int_eq(rec_model_set_candidates(m, als, 10), REC_OK);
+    ck_assert_int_eq(rec_model_fit(als, other, NULL, NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_INVALID);
+    ck_assert_int_eq(rec_model_fit(als, d, NULL, NULL), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    /* detached: the ranker trains as before */
+    ck_assert_int_eq(rec_model_set_candidates(m, NULL, 0), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_STATE);
+    rec_model_destroy(m);
+    /* attached, but the params do not use it */
+    m = make(NULL);
+    ck_assert_int_eq(rec_model_set_candidates(m, als, 10), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_INVALID);
+    ck_assert(strstr(rec_last_error(), "but negatives_from is 'uniform'"));
+    rec_model_destroy(m);
+    m = make("negatives_from=candidates;target=rating");
+    ck_assert_int_eq(rec_model_set_candidates(m, als, 10), REC_OK);
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_INVALID);
+    ck_assert(strstr(rec_last_error(), "target 'rating' has no negatives"));
+    rec_model_destroy(m);
+    fit_fails(d, "loss=ranknet;negatives=0", REC_E_INVALID,
+              "negatives is 0: loss 'ranknet' needs at least one per positive");
+    fit_fails(d, "loss=ranknet;target=rating", REC_E_INVALID, "target 'rating' has no "
+              "negatives: loss 'ranknet' needs target implicit or threshold");
+    rec_params *p = params_of("loss=listnet");
+    ck_assert_int_eq(rec_model_create(&m, "dnn", p), REC_E_INVALID);
+    rec_params_destroy(p);
+    rec_model_destroy(un);
+    rec_model_destroy(als);
+    rec_model_destroy(als2);
+    rec_dataset_destroy(d);
+    rec_dataset_destroy(other);
+}
+END_TEST
+
+/* A fit on candidates and a list's scores fail cleanly at every allocation. */
+typedef struct cand_oom {
+    const rec_dataset *d;
+    const rec_model *als;
+    rec_model *m;
+} cand_oom;
+
+static void cand_setup(void *arg)
+{
+    cand_oom *c = arg;
+    c->m = make("epochs=1;dim=2;hidden=3;negatives_from=candidates;loss=ranknet;"
+                "candidate_share=0.5");
+    ck_assert_int_eq(rec_model_set_candidates(c->m, c->als, 5), REC_OK);
+}
+
+static rec_status cand_run(void *arg)
+{
+    cand_oom *c = arg;
+    REC_TRY(rec_model_fit(c->m, c->d, NULL, NULL));
+    int32_t items[4] = { 0, -1, 2, 1 };
+    float sc[4];
+    return rec_model_score_items(c->m, 1, items, 4, sc);
+}
+
+static void cand_cleanup(void *arg)
+{
+    cand_oom *c = arg;
+    rec_model_destroy(c->m);
+    c->m = NULL;
+}
+
+START_TEST(candidates_survive_allocation_failures)
+{
+    rec_dataset *d = gen(20, 15, 6, 3);
+    rec_model *als = fitted_kind("als", d);
+    rec_model *warm = fitted(d, "epochs=1"); /* builds the dataset's caches */
+    rec_model_destroy(warm);
+    cand_oom c = { d, als, NULL };
+    tu_call call = { cand_setup, cand_run, cand_cleanup };
+    ck_assert_int_gt(tu_call_fails_cleanly(&call, &c), 10);
+    rec_model_destroy(als);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 Suite *rec_dnn_suite(void)
 {
     Suite *s = suite_create("dnn");
@@ -493,6 +795,12 @@ Suite *rec_dnn_suite(void)
     tcase_add_test(t, save_load_identical);
     tcase_add_test(t, bad_params_with_messages);
     tcase_add_test(t, fit_survives_allocation_failures);
+    tcase_add_test(t, score_items_is_score_per_item);
+    tcase_add_test(t, candidate_lists_are_the_served_lists);
+    tcase_add_test(t, candidate_ranker_learns_its_objective);
+    tcase_add_test(t, ranknet_learns_with_uniform_negatives);
+    tcase_add_test(t, candidates_bad_input);
+    tcase_add_test(t, candidates_survive_allocation_failures);
     suite_add_tcase(s, t);
     return s;
 }

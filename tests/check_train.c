@@ -561,6 +561,126 @@ START_TEST(loss_mixed)
 }
 END_TEST
 
+/* RankNet: two groups, graded labels with a tie, one dropped item. */
+typedef struct ranknet_ctx {
+    rec_tensor *s;
+    const float *lab, *w;
+    const int32_t *off;
+    int64_t n, ng;
+} ranknet_ctx;
+
+static rec_tensor *build_ranknet(rec_graph *g, void *arg)
+{
+    ranknet_ctx *c = arg;
+    int64_t no = c->ng + 1;
+    rec_tensor *off = rec_tensor_i32(g, no);
+    if (off)
+        memcpy(off->iv, c->off, (size_t)no * sizeof *off->iv);
+    return rec_loss_ranknet(g, c->s, vec(g, c->lab, c->n), vec(g, c->w, c->n), off);
+}
+
+START_TEST(loss_ranknet_by_hand)
+{
+    rec_pstore *ps;
+    ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
+    /* group 0: items 0..3 with labels 2, 0, 1, 1 (items 2 and 3 tie);
+     * group 1: items 4..6 with labels 1, 0, 0, item 6 dropped (weight 0) */
+    static const float sv[7] = { 0.3f, 1.2f, -0.4f, 0.8f, -1.0f, 0.5f, 9.0f };
+    static const float lab[7] = { 2, 0, 1, 1, 1, 0, 0 }, w1[7] = { 1, 1, 1, 1, 1, 1, 0 };
+    static const int32_t off[3] = { 0, 4, 7 };
+    int64_t seven = 7;
+    rec_tensor *s = rec_pstore_add(ps, "s", 1, &seven, 0);
+    memcpy(s->v, sv, sizeof sv);
+    ranknet_ctx c = { s, lab, w1, off, 7, 2 };
+    /* pairs (better, worse): (0,1) (0,2) (0,3) (2,1) (3,1) | (4,5); not (2,3), not 6 */
+    double want = (sp(1.2 - 0.3) + sp(-0.4 - 0.3) + sp(0.8 - 0.3) + sp(1.2 + 0.4) +
+                   sp(1.2 - 0.8) + sp(0.5 + 1.0)) / 6;
+    rec_graph *g;
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    rec_tensor *l = build_ranknet(g, &c);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_float_near(l->v[0], want, 1e-6);
+    rec_graph_destroy(g);
+    tu_gradcheck(ps, build_ranknet, &c, 1e-3, 1e-4, 1e-3);
+    /* weights scale pairs: item 0 at weight 2 doubles its three pairs */
+    static const float w2[7] = { 2, 1, 1, 1, 1, 1, 0 };
+    c.w = w2;
+    want = (2 * (sp(1.2 - 0.3) + sp(-0.4 - 0.3) + sp(0.8 - 0.3)) + sp(1.2 + 0.4) +
+            sp(1.2 - 0.8) + sp(0.5 + 1.0)) / 9;
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    l = build_ranknet(g, &c);
+    ck_assert_float_near(l->v[0], want, 1e-6);
+    rec_graph_destroy(g);
+    tu_gradcheck(ps, build_ranknet, &c, 1e-3, 1e-4, 1e-3);
+    /* no ordered pair (all labels equal): loss 0, gradient 0 */
+    static const float flat[7] = { 1, 1, 1, 1, 1, 1, 1 };
+    c.lab = flat;
+    c.w = NULL;
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    l = build_ranknet(g, &c);
+    ck_assert_float_eq(l->v[0], 0.0f);
+    rec_graph_destroy(g);
+    tu_gradcheck(ps, build_ranknet, &c, 1e-3, 1e-6, 1e-3);
+    rec_pstore_destroy(ps);
+
+    /* a larger random case: 3 groups of 1 positive and 5 negatives, as dnn
+     * builds them, plus large scores that must stay finite */
+    ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
+    int64_t n18 = 18;
+    s = rec_pstore_add(ps, "s", 1, &n18, 0);
+    tu_fill(s, 3, -2, 2);
+    float lab18[18] = { 0 };
+    static const int32_t off3[4] = { 0, 6, 12, 18 };
+    for (int k = 0; k < 3; k++)
+        lab18[6 * k] = 1;
+    ranknet_ctx c3 = { s, lab18, NULL, off3, 18, 3 };
+    tu_gradcheck(ps, build_ranknet, &c3, 1e-3, 1e-4, 1e-3);
+    s->v[0] = 300.0f;
+    s->v[1] = -300.0f;
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    l = build_ranknet(g, &c3);
+    ck_assert(isfinite(l->v[0]));
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+START_TEST(loss_ranknet_errors)
+{
+    static const char *const want[] = {
+        "rec_loss_ranknet: labels has 2 elements, scores 3",
+        "rec_loss_ranknet: weight must be F32 with 3 elements (one per score)",
+        "rec_loss_ranknet: offsets must be I32 [groups + 1]",
+        "rec_loss_ranknet: offsets must run from 0 to 3 (the scores); they run from 0 to 2",
+        "rec_loss_ranknet: offsets decrease at 2 (1 < 2)",
+        "rec_loss_ranknet: scores is NULL",
+    };
+    for (int k = 0; k < 6; k++) {
+        rec_graph *g;
+        ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+        rec_tensor *s3 = rec_tensor_zeros(g, REC_F32, 1, (int64_t[]){ 3 });
+        rec_tensor *s2 = rec_tensor_zeros(g, REC_F32, 1, (int64_t[]){ 2 });
+        /* offsets {0, 1, 3}, or {0, 1, 2} (k 3), or {0, 2, 1, 3} (k 4) */
+        rec_tensor *off = rec_tensor_i32(g, k == 4 ? 4 : 3);
+        static const int32_t o3[3] = { 0, 1, 3 }, o3b[3] = { 0, 1, 2 }, o4[4] = { 0, 2, 1, 3 };
+        memcpy(off->iv, k == 4 ? o4 : k == 3 ? o3b : o3, (size_t)off->n * sizeof *off->iv);
+        rec_tensor *t = NULL;
+        switch (k) {
+        case 0: t = rec_loss_ranknet(g, s3, s2, NULL, off); break;
+        case 1: t = rec_loss_ranknet(g, s3, s3, s2, off); break;
+        case 2: t = rec_loss_ranknet(g, s3, s3, NULL, s3); break;
+        case 3: t = rec_loss_ranknet(g, s3, s3, NULL, off); break;
+        case 4: t = rec_loss_ranknet(g, s3, s3, NULL, off); break;
+        default: t = rec_loss_ranknet(g, NULL, s3, NULL, off); break;
+        }
+        ck_assert_ptr_null(t);
+        ck_assert_int_eq(rec_graph_status(g), REC_E_INVALID);
+        ck_assert_str_eq(rec_last_error(), want[k]);
+        rec_graph_destroy(g);
+    }
+}
+END_TEST
+
 START_TEST(loss_errors)
 {
     rec_graph *g;
@@ -1189,6 +1309,8 @@ Suite *rec_train_suite(void)
     tcase_add_test(c, loss_sampled_softmax_by_hand);
     tcase_add_test(c, loss_mixed);
     tcase_add_test(c, loss_errors);
+    tcase_add_test(c, loss_ranknet_by_hand);
+    tcase_add_test(c, loss_ranknet_errors);
     suite_add_tcase(s, c);
     c = tcase_create("trainer");
     tcase_add_test(c, trainer_early_stopping);

@@ -82,6 +82,24 @@ REC_API const char *rec_model_fit_step(const rec_model *m);
  * with a fit of m. */
 REC_API rec_status rec_model_set_comm(rec_model *m, rec_comm *c);
 
+/* Training a ranking stage (available since 0.2): the next fits of ranker
+ * learn to order the n candidates retrieval (a fitted model, of any kind)
+ * returns for each user, as a served pipeline asks it to: retrieval's top
+ * n by rec_model_recommend, its training items excluded.  A kind that can
+ * (dnn) then draws its negatives from those lists (param negatives_from =
+ * candidates) and may learn their order pairwise (loss = ranknet).  The
+ * lists are computed at the start of each fit of ranker, from a retrieval
+ * model that must have been fitted on the same training data (rec_model_fit
+ * fails with REC_E_INVALID otherwise); n larger than the catalogue takes
+ * every unseen item.  retrieval is kept, not owned: it must stay fitted and
+ * unchanged until ranker's fits are done; a fitted ranker no longer needs
+ * it (it is not saved).  NULL detaches.  Returns REC_OK; REC_E_INVALID
+ * (ranker NULL, retrieval == ranker, n == 0); REC_E_STATE (retrieval not
+ * fitted); REC_E_UNSUPPORTED (a kind that does not train on candidates).
+ * Not thread-safe with a fit of ranker. */
+REC_API rec_status rec_model_set_candidates(rec_model *ranker, const rec_model *retrieval,
+                                            size_t n);
+
 /* The latest validation of a fit with valid_ratio > 0 (kinds with the
  * validation keys): the valid_metric's name (owned by m), the epoch it was
  * computed after and its value; NULL, 0 and NAN when there has been none.
@@ -180,6 +198,16 @@ REC_API rec_status rec_model_recommend_batch_ids(const rec_model *m, const char 
                                                  size_t n, size_t k, unsigned flags,
                                                  const rec_filter *filter, int32_t *items,
                                                  float *scores);
+
+/* Scores of a list of items for one user (a candidate list to rank):
+ * scores[j] is what rec_model_score gives for (user, items[j]), all in one
+ * call (one forward pass per 2048 items for dnn).  An items[j] of -1 (the
+ * padding of rec_model_recommend_batch) scores -INFINITY.  Returns REC_OK;
+ * REC_E_INVALID (NULL pointers with n > 0); REC_E_RANGE naming the user or
+ * the first item index out of range (nothing written); REC_E_STATE (not
+ * fitted); REC_E_NOMEM; or the kind's scoring error.  Available since 0.2. */
+REC_API rec_status rec_model_score_items(const rec_model *m, int32_t user, const int32_t *items,
+                                         size_t n, float *scores);
 
 /* Vectors whose inner products are the model's ranking scores: user u's row
  * dotted with item i's row is the score rec_model_recommend ranks by (up to

@@ -24,6 +24,7 @@
 #include "model-impl.h"
 #include "core/ops.h"
 #include "nn/nn-impl.h"
+#include "train/train-impl.h"
 
 /* REC_DNN_VEC: a dense field, x [dim] times its table [dim, d] (card = dim). */
 enum { REC_DNN_ID = 0, REC_DNN_CAT = 1, REC_DNN_MH = 2, REC_DNN_NUM = 3, REC_DNN_VEC = 4 };
@@ -93,5 +94,12 @@ rec_tensor *rec_dnn_forward(rec_graph *g, const rec_dnn *s, rec_tensor *users,
 /* FM second-order term of nf field vectors, each [n, d]: -> [n],
  * 0.5 * sum_d[(sum_f e_f)^2 - sum_f e_f^2] = sum_{f<g} <e_f, e_g>. */
 rec_tensor *rec_dnn_fm(rec_graph *g, int nf, rec_tensor *const *e);
+
+/* ---- dnn_candidates.c ---- */
+/* negatives_from = candidates: a "hard" sampler over the lists of the
+ * attached retrieval model (m->cand_model), candidate_share of the draws
+ * from them, none of d's training items.  Errors name fn. */
+rec_status rec_dnn_candidate_sampler(const rec_model *m, const rec_dataset *d, rec_sampler **out,
+                                     const char *fn);
 
 #endif

@@ -14,7 +14,22 @@
  *   rating     BCE against rating / max training rating on the observed rows
  *              only (no sampled negatives); scores are max rating * sigmoid,
  *              so RMSE applies
- * The score of the other targets is the probability sigmoid(logit). */
+ * The score of the other targets is the probability sigmoid(logit).
+ *
+ * As the ranking stage of a pipeline (rec_model_set_candidates attaches a
+ * fitted retrieval model and N):
+ *   negatives_from = candidates  a row's negatives are drawn from the N
+ *              items the retrieval model gives its user (its training items
+ *              excluded, as served), candidate_share of them (the rest
+ *              uniform): negatives like those the ranker will be shown.
+ *              On data whose held-out items are in those lists it pushes
+ *              them down (dnn_candidates.c): measure before choosing it
+ *              (examples/14_pipeline.c prints both rankers)
+ *   loss = ranknet  each row and its negatives are a group: RankNet (Burges
+ *              2005) over its pairs, softplus(s_neg - s_pos); the logit is
+ *              then an order, not a probability (the score stays its
+ *              sigmoid)
+ * Defaults (bce, uniform) train exactly as before. */
 #include "dnn-impl.h"
 #include "train/train-impl.h"
 
@@ -50,6 +65,15 @@ static const rec_param_spec spec[] = {
     { "threshold", REC_PARAM_FLOAT, "4", -1e9, 1e9, NULL,
       "target threshold: the smallest positive rating" },
     { "negatives", REC_PARAM_INT, "4", 0, 1000, NULL, "sampled negatives per positive" },
+    { "loss", REC_PARAM_STR, "bce", 0, 0, "bce|ranknet",
+      "pointwise BCE on each example, or pairwise RankNet of each positive over its "
+      "negatives (target implicit or threshold)" },
+    { "negatives_from", REC_PARAM_STR, "uniform", 0, 0, "uniform|candidates",
+      "where negatives come from: uniformly from the items the user never touched, or from "
+      "the user's retrieval candidates (rec_model_set_candidates)" },
+    { "candidate_share", REC_PARAM_FLOAT, "1", 0, 1, NULL,
+      "negatives_from candidates: the share of negatives drawn from the candidates, the rest "
+      "uniform" },
     { "epochs", REC_PARAM_INT, "10", 1, 100000, NULL, "passes over the interactions" },
     { "batch", REC_PARAM_INT, "256", 1, 1 << 20, NULL,
       "interactions per step (each with its negatives)" },
@@ -102,7 +126,7 @@ typedef struct fitctx {
     rec_sampler *smp;
     const int32_t *us, *is;
     const float *rt;
-    int negatives;
+    int negatives, ranknet;
     float threshold;
 } fitctx;
 
@@ -143,15 +167,29 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
                 it->iv[base + j] = 0;
         }
     }
-    rec_tensor *l = rec_bce_logits(g, rec_dnn_forward(g, s, u, it), y, w);
+    rec_tensor *lg = rec_dnn_forward(g, s, u, it), *l;
+    double kept = 0;
+    if (c->ranknet) { /* example k and its negatives are group k */
+        rec_tensor *off = rec_tensor_i32(g, b->n + 1);
+        if (!off)
+            return rec_graph_status(g);
+        for (int64_t k = 0; k <= b->n; k++)
+            off->iv[k] = (int32_t)(k * per);
+        l = rec_loss_ranknet(g, lg, y, w, off);
+        /* a mean over the ordered pairs: a positive row's kept negatives */
+        for (int64_t k = 0; k < b->n; k++)
+            for (int j = 1; j < per; j++)
+                kept += y->v[k * per] * w->v[k * per + j];
+    } else {
+        l = rec_bce_logits(g, lg, y, w);
+        for (int64_t k = 0; k < tot; k++)
+            kept += w->v[k];
+    }
     if (!l)
         return rec_graph_status(g);
     *loss = l->v[0];
     REC_TRY(rec_backward(g, l));
-    /* the loss is a mean over the kept slots: ranks weigh in by that count */
-    double kept = 0;
-    for (int64_t k = 0; k < tot; k++)
-        kept += w->v[k];
+    /* the loss is a mean over kept slots (pairs): ranks weigh in by that count */
     rec_optim_set_share(c->opt, kept);
     return rec_optim_step(c->opt);
 }
@@ -171,8 +209,13 @@ static rec_status train(rec_model *m, const rec_dataset *d, rec_progress_fn cb, 
         st = rec_optim_create_config(&c.opt, &oc, s->ps);
     if (!st)
         st = rec_graph_create(&c.g);
-    if (!st && s->target != REC_DNN_RATING && c.negatives > 0)
-        st = rec_sampler_create(&c.smp, d, NULL);
+    c.ranknet = !strcmp(rec_model_str(m, "loss"), "ranknet");
+    if (!st && s->target != REC_DNN_RATING && c.negatives > 0) {
+        if (m->cand_model)
+            st = rec_dnn_candidate_sampler(m, d, &c.smp, fn);
+        else
+            st = rec_sampler_create(&c.smp, d, NULL);
+    }
     if (!st) {
         rec_graph_set_training(c.g, 1);
         rec_graph_seed(c.g, (uint64_t)rec_model_int(m, "seed") ^ 0x5eedull);
@@ -185,6 +228,29 @@ static rec_status train(rec_model *m, const rec_dataset *d, rec_progress_fn cb, 
     rec_graph_destroy(c.g);
     rec_optim_destroy(c.opt);
     return st;
+}
+
+/* The ranking-stage keys agree with each other and with the attachment. */
+static rec_status check_ranking(const rec_model *m, const rec_dnn *s, const char *fn)
+{
+    int cand = !strcmp(rec_model_str(m, "negatives_from"), "candidates");
+    int ranknet = !strcmp(rec_model_str(m, "loss"), "ranknet");
+    if (cand && !m->cand_model)
+        return rec_err(REC_E_STATE, "%s: negatives_from 'candidates' needs a retrieval model: "
+                       "attach one with rec_model_set_candidates", fn);
+    if (!cand && m->cand_model)
+        return rec_err(REC_E_INVALID, "%s: a retrieval model is attached "
+                       "(rec_model_set_candidates) but negatives_from is 'uniform': set "
+                       "negatives_from=candidates, or detach it", fn);
+    if ((cand || ranknet) && s->target == REC_DNN_RATING)
+        return rec_err(REC_E_INVALID, "%s: target 'rating' has no negatives: %s needs target "
+                       "implicit or threshold", fn, ranknet ? "loss 'ranknet'" :
+                       "negatives_from 'candidates'");
+    if ((cand || ranknet) && rec_model_int(m, "negatives") < 1)
+        return rec_err(REC_E_INVALID, "%s: negatives is 0: %s needs at least one per "
+                       "positive", fn, ranknet ? "loss 'ranknet'" :
+                       "negatives_from 'candidates'");
+    return REC_OK;
 }
 
 static rec_status dnn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
@@ -206,6 +272,7 @@ static rec_status dnn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
             return rec_err(REC_E_INVALID, "%s: target 'rating' needs a positive rating", fn);
         s->rmax = mx;
     }
+    REC_TRY(check_ranking(m, s, fn));
     REC_TRY(rec_dnn_resolve(m, d, s, fn));
     rec_rng rng;
     rec_rng_seed(&rng, (uint64_t)rec_model_int(m, "seed"));
@@ -214,10 +281,10 @@ static rec_status dnn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
     return train(m, d, cb, user, fn);
 }
 
-/* Scores of items i0 .. i0+n-1 for user u, in chunks, on a graph of the
- * call's own (so any number of threads may score at once). */
-static rec_status score_items(const rec_model *m, int32_t u, int32_t i0, int32_t n, float *out,
-                              const char *fn)
+/* Scores of items[0..n) (items NULL: i0 .. i0+n-1) for user u, in chunks,
+ * on a graph of the call's own (so any number of threads may score at once). */
+static rec_status score_items(const rec_model *m, int32_t u, const int32_t *items, int32_t i0,
+                              int32_t n, float *out, const char *fn)
 {
     const rec_dnn *s = m->state;
     rec_graph *g;
@@ -232,7 +299,7 @@ static rec_status score_items(const rec_model *m, int32_t u, int32_t i0, int32_t
         if (tu && ti)
             for (int32_t k = 0; k < len; k++) {
                 tu->iv[k] = u;
-                ti->iv[k] = i0 + b + k;
+                ti->iv[k] = items ? items[b + k] : i0 + b + k;
             }
         rec_tensor *lg = tu && ti ? rec_dnn_forward(g, s, tu, ti) : NULL;
         if (!lg) {
@@ -250,12 +317,25 @@ static rec_status score_items(const rec_model *m, int32_t u, int32_t i0, int32_t
 
 static rec_status dnn_score_user(const rec_model *m, int32_t u, float *out)
 {
-    return score_items(m, u, 0, m->nitems, out, "rec_model_recommend(dnn)");
+    return score_items(m, u, NULL, 0, m->nitems, out, "rec_model_recommend(dnn)");
 }
 
 static rec_status dnn_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
 {
-    return score_items(m, u, i, 1, out, "rec_model_score(dnn)");
+    return score_items(m, u, NULL, i, 1, out, "rec_model_score(dnn)");
+}
+
+static rec_status dnn_score_list(const rec_model *m, int32_t u, const int32_t *items, size_t n,
+                                 float *out)
+{
+    /* score_items counts in int32_t: a list may repeat items past that */
+    static const char fn[] = "rec_model_score_items(dnn)";
+    const size_t most = (size_t)1 << 30;
+    for (size_t b = 0; b < n; b += most) {
+        size_t len = n - b < most ? n - b : most;
+        REC_TRY(score_items(m, u, items + b, 0, (int32_t)len, out + b, fn));
+    }
+    return REC_OK;
 }
 
 static rec_status dnn_save(const rec_model *m, rec_lrm_writer *w)
@@ -299,6 +379,7 @@ const rec_model_vt rec_dnn_vt = {
     .fit = dnn_fit,
     .score_user = dnn_score_user,
     .score_pair = dnn_score_pair,
+    .score_items = dnn_score_list,
     .predicts_ratings = dnn_predicts_ratings,
     .save = dnn_save,
     .load = dnn_load,

@@ -60,6 +60,10 @@ typedef struct rec_model_vt {
      * other users' rows (or it reads that from m->fit_whole).  0: every
      * rank fits the gathered whole dataset (model_dist.c). */
     int row_shards;
+    /* Optional (NULL: score_pair per item, else score_user): what score_pair
+     * gives for (u, items[j]), into out[n]; every items[j] in [0, nitems). */
+    rec_status (*score_items)(const rec_model *m, int32_t u, const int32_t *items, size_t n,
+                              float *out);
 } rec_model_vt;
 
 struct rec_model {
@@ -87,6 +91,8 @@ struct rec_model {
                              block kernel (.p NULL: the kind scores itself) */
     float *uvec;          /* with ix or pack: the user vectors [nusers, vdim] */
     int vdim;
+    const rec_model *cand_model; /* rec_model_set_candidates: kept, not owned */
+    size_t cand_n;        /* candidates per user it retrieves for a fit */
 };
 
 /* The fit of model.c: the model's ids, seen items and fingerprint from
@@ -207,6 +213,19 @@ rec_status rec_model_index_recommend(const rec_model *m, int32_t u, size_t k, in
                                      const rec_filter *f, size_t q, int32_t *idx, float *val,
                                      size_t *got, const char *fn);
 void rec_model_index_free(rec_model *m);
+/* For a fit of m with a retrieval model attached (rec_model_set_candidates,
+ * model_candidates.c): REC_E_STATE naming fn when it is no longer fitted,
+ * REC_E_INVALID when it was fitted on other data than m's fit (another
+ * fingerprint). */
+rec_status rec_model_check_candidates(const rec_model *m, const char *fn);
+/* The candidates fitted model r retrieves for each of m's users: its top n
+ * by rec_model_recommend (fewer when the catalogue runs out; r's training
+ * items excluded), best first, in m's item indices (matched by id).  CSR
+ * *ptr [m->nusers + 1], *items [(*ptr)[nusers]]; free both with
+ * rec_model_candidates_free. */
+rec_status rec_model_candidates(const rec_model *m, const rec_model *r, size_t n,
+                                const char *fn, int64_t **ptr, int32_t **items);
+void rec_model_candidates_free(const rec_model *m, int64_t *ptr, int32_t *items);
 
 /* The registry (registry.c). */
 const rec_model_vt *rec_model_vt_find(const char *kind);

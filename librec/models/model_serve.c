@@ -224,6 +224,68 @@ REC_API rec_status rec_model_recommend_batch_ids(const rec_model *m, const char 
     return st;
 }
 
+/* ---- a candidate list ---------------------------------------------------------- */
+
+/* Valid indices items[n] of user u into out[n], the way rec_model_score
+ * scores one pair. */
+static rec_status score_list(const rec_model *m, int32_t u, const int32_t *items, size_t n,
+                             float *out, const char *fn)
+{
+    if (m->vt->score_items)
+        return m->vt->score_items(m, u, items, n, out);
+    if (m->vt->score_pair) {
+        for (size_t j = 0; j < n; j++)
+            REC_TRY(m->vt->score_pair(m, u, items[j], &out[j]));
+        return REC_OK;
+    }
+    size_t ni = (size_t)m->nitems;
+    float *all = rec_malloc(ni * sizeof *all);
+    if (!all)
+        return rec_nomem(fn);
+    rec_status st = m->vt->score_user(m, u, all);
+    for (size_t j = 0; !st && j < n; j++)
+        out[j] = all[items[j]];
+    rec_free(all, ni * sizeof *all);
+    return st;
+}
+
+REC_API rec_status rec_model_score_items(const rec_model *m, int32_t user, const int32_t *items,
+                                         size_t n, float *scores)
+{
+    static const char fn[] = "rec_model_score_items";
+    REC_TRY(rec_model_need_fitted(m, fn));
+    REC_CHECK_ARG(items || n == 0, fn, "items is NULL");
+    REC_CHECK_ARG(scores || n == 0, fn, "scores is NULL");
+    if (user < 0 || user >= m->nusers)
+        return rec_err(REC_E_RANGE, "%s: user %d is outside [0, %d)", fn, user, m->nusers);
+    size_t pad = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (items[j] < -1 || items[j] >= m->nitems)
+            return rec_err(REC_E_RANGE, "%s: items[%zu] = %d is outside [0, %d) (or -1)", fn, j,
+                           items[j], m->nitems);
+        pad += items[j] == -1;
+    }
+    if (!pad)
+        return n ? score_list(m, user, items, n, scores, fn) : REC_OK;
+    /* the padding out of the kind's way: score the rest, then spread back */
+    size_t live = n - pad;
+    int32_t *li = rec_malloc((live ? live : 1) * sizeof *li);
+    float *ls = rec_malloc((live ? live : 1) * sizeof *ls);
+    rec_status st = li && ls ? REC_OK : rec_nomem(fn);
+    size_t q = 0;
+    for (size_t j = 0; !st && j < n; j++)
+        if (items[j] >= 0)
+            li[q++] = items[j];
+    if (!st && live)
+        st = score_list(m, user, li, live, ls, fn);
+    q = 0;
+    for (size_t j = 0; !st && j < n; j++)
+        scores[j] = items[j] >= 0 ? ls[q++] : -INFINITY;
+    rec_free(li, (live ? live : 1) * sizeof *li);
+    rec_free(ls, (live ? live : 1) * sizeof *ls);
+    return st;
+}
+
 /* ---- vectors ---------------------------------------------------------------- */
 
 rec_status rec_model_copy_vectors(const rec_model *m, rec_side side, const float *users,

@@ -80,6 +80,102 @@ rec_tensor *rec_loss_bce_negatives(rec_graph *g, rec_tensor *pos, rec_tensor *ne
     return out;
 }
 
+/* ---- RankNet over groups --------------------------------------------------- */
+
+/* Calls f(ctx, a, b, pair weight) for every ordered pair of a group that
+ * counts: labels[a] > labels[b], both weights nonzero. */
+typedef void (*pair_fn)(void *ctx, int64_t a, int64_t b, double w);
+
+static void each_pair(const rec_tensor *lab, const rec_tensor *w, const rec_tensor *off,
+                      pair_fn f, void *ctx)
+{
+    for (int64_t gi = 0; gi + 1 < off->n; gi++)
+        for (int64_t a = off->iv[gi]; a < off->iv[gi + 1]; a++) {
+            double wa = w ? w->v[a] : 1.0;
+            if (wa == 0)
+                continue;
+            for (int64_t b = off->iv[gi]; b < off->iv[gi + 1]; b++) {
+                double wb = w ? w->v[b] : 1.0;
+                if (wb != 0 && lab->v[a] > lab->v[b])
+                    f(ctx, a, b, wa * wb);
+            }
+        }
+}
+
+typedef struct ranknet_acc {
+    const float *s;
+    float *ds;
+    double sum, wsum, scale;
+} ranknet_acc;
+
+static void ranknet_fwd(void *ctx, int64_t a, int64_t b, double w)
+{
+    ranknet_acc *c = ctx;
+    c->sum += w * softplus((double)c->s[b] - c->s[a]);
+    c->wsum += w;
+}
+
+/* d softplus(s_b - s_a) / d s_b = sigmoid(s_b - s_a) = -(d / d s_a) */
+static void ranknet_bwd(void *ctx, int64_t a, int64_t b, double w)
+{
+    ranknet_acc *c = ctx;
+    float d = (float)(c->scale * w) * sigmoidf_(c->s[b] - c->s[a]);
+    c->ds[a] -= d;
+    c->ds[b] += d;
+}
+
+static void ranknet_back(rec_graph *g, rec_node *n)
+{
+    rec_tensor *s = n->in[0];
+    float *ds = rec_grad_of(g, s);
+    if (rec_graph_status(g) || !ds || n->f[0] == 0.0f)
+        return;
+    ranknet_acc c = { s->v, ds, 0, 0, n->out->g[0] / (double)n->f[0] };
+    each_pair(n->in[1], n->saved, n->in[2], ranknet_bwd, &c);
+}
+
+rec_tensor *rec_loss_ranknet(rec_graph *g, rec_tensor *scores, rec_tensor *labels,
+                             rec_tensor *weight, rec_tensor *offsets)
+{
+    static const char fn[] = "rec_loss_ranknet";
+    rec_tensor *in[2] = { scores, labels };
+    static const char *const names[2] = { "scores", "labels" };
+    if (bad_inputs(g, fn, 2, in, names))
+        return NULL;
+    int64_t n = scores->n;
+    if (labels->n != n)
+        return rec_graph_fail(g, REC_E_INVALID, "%s: labels has %lld elements, scores %lld", fn,
+                              (long long)labels->n, (long long)n);
+    if (weight && (weight->dtype != REC_F32 || weight->n != n))
+        return rec_graph_fail(g, REC_E_INVALID, "%s: weight must be F32 with %lld elements "
+                              "(one per score)", fn, (long long)n);
+    if (!offsets || offsets->dtype != REC_I32 || offsets->n < 1)
+        return rec_graph_fail(g, REC_E_INVALID, "%s: offsets must be I32 [groups + 1]", fn);
+    if (offsets->iv[0] != 0 || offsets->iv[offsets->n - 1] != n)
+        return rec_graph_fail(g, REC_E_INVALID, "%s: offsets must run from 0 to %lld (the "
+                              "scores); they run from %d to %d", fn, (long long)n,
+                              (int)offsets->iv[0], (int)offsets->iv[offsets->n - 1]);
+    for (int64_t k = 1; k < offsets->n; k++)
+        if (offsets->iv[k] < offsets->iv[k - 1])
+            return rec_graph_fail(g, REC_E_INVALID, "%s: offsets decrease at %lld (%d < %d)", fn,
+                                  (long long)k, (int)offsets->iv[k], (int)offsets->iv[k - 1]);
+    ranknet_acc c = { scores->v, NULL, 0, 0, 0 };
+    each_pair(labels, weight, offsets, ranknet_fwd, &c);
+    rec_tensor *all[3] = { scores, labels, offsets };
+    int64_t one = 1;
+    rec_node *node;
+    /* only scores can carry a gradient: labels, weight and offsets are data */
+    rec_tensor *out = rec_op_out(g, 1, &one, ranknet_back, 3, all, &node);
+    if (!out)
+        return NULL;
+    out->v[0] = c.wsum != 0 ? (float)(c.sum / c.wsum) : 0.0f;
+    if (node) {
+        node->saved = weight;
+        node->f[0] = (float)c.wsum;
+    }
+    return out;
+}
+
 /* ---- softmax family -------------------------------------------------------- */
 
 static int bad_temperature(rec_graph *g, const char *fn, float t)

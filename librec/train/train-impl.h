@@ -394,6 +394,20 @@ rec_tensor *rec_loss_sampled_softmax(rec_graph *g, rec_tensor *u, rec_tensor *vp
                                      rec_tensor *vneg, rec_tensor *logq_pos,
                                      rec_tensor *logq_neg, float temperature);
 
+/* RankNet (Burges et al., ICML 2005) over groups of scored items: scores
+ * [n] (any shape of n elements), labels F32 [n] (graded relevance), weight
+ * F32 [n] or NULL (0 drops an item from every pair), offsets I32 [G + 1]
+ * (group g is items offsets[g] .. offsets[g+1]-1; offsets[0] = 0,
+ * offsets[G] = n, non-decreasing).  Every ordered pair (a, b) of a group
+ * with labels[a] > labels[b] contributes w_a w_b softplus(s_b - s_a) =
+ * -w_a w_b log sigmoid(s_a - s_b) (sigma 1; tied pairs carry no order and
+ * are skipped); loss = that sum / sum of w_a w_b over the same pairs (0
+ * when there is no pair).  With binary labels and one positive per group,
+ * this is BPR's pairwise term over the group's negatives.  Cost O(sum of
+ * group size^2). */
+rec_tensor *rec_loss_ranknet(rec_graph *g, rec_tensor *scores, rec_tensor *labels,
+                             rec_tensor *weight, rec_tensor *offsets);
+
 /* lambda * contrastive + (1 - lambda) * bce, both [1]; lambda in [0, 1]. */
 rec_tensor *rec_loss_mixed(rec_graph *g, float lambda, rec_tensor *contrastive, rec_tensor *bce);
 
