@@ -20,6 +20,8 @@ typedef struct cli_opts {
     int include_seen;
     int distributed; /* train --distributed: under mpirun (MPI builds) */
     const char *what; /* export: items | users */
+    const char *normalize[16]; /* --normalize SIDE:FIELD=METHOD, applied at load */
+    int nnormalize;
 } cli_opts;
 
 typedef struct cli_progress {
