@@ -5,6 +5,7 @@
  * added items survive save/load; bad names, types, sides and models are
  * refused with a message and leave the model as it was. */
 #include "testutil.h"
+#include "models/twotower-impl.h"
 
 #include <librec/librec.h>
 #include <math.h>
@@ -454,6 +455,80 @@ START_TEST(add_items_fails_cleanly)
 }
 END_TEST
 
+/* numeric_norm=zscore (the default) standardises a raw numeric input over
+ * the training items; none reads it raw; a field the data normalised is
+ * left as it is. */
+START_TEST(raw_numbers_are_standardised_by_default)
+{
+    rec_dataset *d = tu_generate(30, 40, 8);
+    const char *kv[] = { "epochs=1 batch=64 item_features=year,length",
+                         "epochs=1 batch=64 item_features=year,length numeric_norm=none" };
+    for (int z = 0; z < 2; z++) {
+        rec_model *m = fit_kv("twotower", d, kv[z]);
+        const twotower *s = m->state; /* internal view: the tower's input column */
+        const tt_feat *f = &s->it.f[0];
+        ck_assert_int_eq(f->kind, TT_NUM);
+        double sum = 0, sq = 0;
+        int k;
+        ok(rec_dataset_field_index(d, REC_SIDE_ITEM, "year", &k));
+        for (int32_t i = 0; i < 40; i++) {
+            double raw;
+            ok(rec_dataset_feature_number(d, REC_SIDE_ITEM, k, i, &raw));
+            ck_assert(isfinite(raw));
+            if (z)
+                ck_assert_float_eq(f->num[i], (float)raw);
+            sum += f->num[i];
+            sq += (double)f->num[i] * f->num[i];
+        }
+        if (!z) {
+            ck_assert_double_eq_tol(sum / 40, 0, 1e-5);
+            ck_assert_double_eq_tol(sq / 40, 1, 1e-4);
+        }
+        rec_model_destroy(m);
+    }
+    ok(rec_dataset_normalize(d, REC_SIDE_ITEM, "year", "minmax"));
+    rec_model *m = fit_kv("twotower", d, kv[0]);
+    const twotower *s = m->state;
+    int k;
+    ok(rec_dataset_field_index(d, REC_SIDE_ITEM, "year", &k));
+    for (int32_t i = 0; i < 40; i++) {
+        double v;
+        ok(rec_dataset_feature_number(d, REC_SIDE_ITEM, k, i, &v));
+        ck_assert_float_eq(s->it.f[0].num[i], (float)v);
+    }
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* id_dropout=1 hides every id row in training, so the id table never moves
+ * from its initial values; 0 trains it. */
+START_TEST(id_dropout_hides_the_id_rows)
+{
+    rec_dataset *d = tu_generate(30, 40, 8);
+    float moved[2];
+    for (int z = 0; z < 2; z++) {
+        char kv[200];
+        snprintf(kv, sizeof kv, "epochs=2 batch=64 item_features=id,genres id_dropout=%d", z);
+        rec_model *a = fit_kv("twotower", d, kv);
+        snprintf(kv, sizeof kv, "epochs=1 batch=64 item_features=id,genres id_dropout=%d "
+                 "lr=0", z);
+        rec_model *b = fit_kv("twotower", d, kv); /* lr 0: the initial values */
+        const twotower *sa = a->state, *sb = b->state;
+        const rec_tensor *ta = sa->it.f[0].emb.weight, *tb = sb->it.f[0].emb.weight;
+        float diff = 0;
+        for (int64_t j = 0; j < ta->n; j++)
+            diff = fmaxf(diff, fabsf(ta->v[j] - tb->v[j]));
+        moved[z] = diff;
+        rec_model_destroy(a);
+        rec_model_destroy(b);
+    }
+    ck_assert_float_gt(moved[0], 1e-4f);
+    ck_assert_float_eq(moved[1], 0.0f);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 Suite *rec_features_suite(void)
 {
     Suite *s = suite_create("features");
@@ -464,6 +539,8 @@ Suite *rec_features_suite(void)
     tcase_add_test(t, user_from_features_follows_them);
     tcase_add_test(t, bad_input_is_refused);
     tcase_add_test(t, add_items_fails_cleanly);
+    tcase_add_test(t, raw_numbers_are_standardised_by_default);
+    tcase_add_test(t, id_dropout_hides_the_id_rows);
     suite_add_tcase(s, t);
     return s;
 }

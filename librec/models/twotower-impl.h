@@ -95,6 +95,10 @@ rec_status tt_parse(tt_tower *t, const char *spec, rec_side side, const rec_data
                     const char *fn);
 /* Copies the per-entity feature data the tower needs from d. */
 rec_status tt_take_data(rec_model *m, tt_tower *t, rec_side side, const rec_dataset *d);
+/* The standardisation (x - na) * nb the tower applies to numeric field fd
+ * over its first nent entities (0 and 1: none). */
+void tt_num_stats(const rec_model *m, const rec_field *fd, int64_t nent, double *na,
+                  double *nb);
 /* Per-user weighted codes of every HFIELD feature from the histories. */
 rec_status tt_user_multisets(rec_model *m, tt_tower *t);
 /* Adds the tower's params under prefix and initialises them. */

@@ -40,6 +40,24 @@ rec_status tt_schema_build(rec_model *m, const rec_dataset *d)
     for (int k = 0; k < s->it.nf; k++)
         if (reads_field(&s->it.f[k]))
             REC_TRY(rec_features_schema_add(&s->isch, d, REC_SIDE_ITEM, s->it.f[k].name, fn));
+    /* the towers' own standardisation of raw numbers becomes the schema's */
+    for (int side = 0; side < 2; side++) {
+        const tt_tower *t = side ? &s->it : &s->ut;
+        rec_features *sch = side ? s->isch : s->usch;
+        for (int k = 0; k < t->nf; k++) {
+            if (t->f[k].kind != TT_NUM)
+                continue;
+            rec_field *f = sch->f[rec_features_find(sch, t->f[k].name)];
+            double na, nb;
+            tt_num_stats(m, rec_ds_field(d, side ? REC_SIDE_ITEM : REC_SIDE_USER, f->name),
+                         side ? m->nitems : m->nusers, &na, &nb);
+            if (na != 0 || nb != 1) {
+                f->norm = REC_NORM_ZSCORE;
+                f->na = na;
+                f->nb = nb;
+            }
+        }
+    }
     REC_TRY(rec_features_encode(s->usch, &s->ublob, &s->ublen, fn));
     REC_TRY(rec_features_encode(s->isch, &s->iblob, &s->iblen, fn));
     s->has_schema = 1;
