@@ -797,25 +797,43 @@ START_TEST(keys_use_the_one_vocabulary)
 }
 END_TEST
 
-Suite *rec_kinds_suite(void)
+/* The contract over a range of kinds: the kinds are split over two suites
+ * (and the allocation failures are a third) so the parallel test runner can
+ * spread the longest part of `make check` over the cores. */
+static Suite *contract_suite(const char *name, int from, int to)
 {
-    Suite *s = suite_create("kinds");
-    int n = (int)num_kinds();
+    Suite *s = suite_create(name);
     TCase *t = tcase_create("contract");
     tcase_set_timeout(t, 300);
-    tcase_add_loop_test(t, save_load_gives_identical_scores, 0, n);
-    tcase_add_loop_test(t, recommend_excludes_training_items, 0, n);
-    tcase_add_loop_test(t, optional_calls_answer_or_are_unsupported, 0, n);
-    tcase_add_loop_test(t, bad_ids_and_nulls_are_errors_with_messages, 0, n);
-    tcase_add_loop_test(t, threads_recommend_exactly_as_one, 0, n);
-    tcase_add_loop_test(t, resumed_fit_equals_straight_fit, 0, n);
-    tcase_add_loop_test(t, cancelled_fit_keeps_a_usable_model, 0, n);
-    tcase_add_loop_test(t, same_seed_same_model_any_thread_count, 0, n);
-    tcase_add_loop_test(t, keys_use_the_one_vocabulary, 0, n);
+    tcase_add_loop_test(t, save_load_gives_identical_scores, from, to);
+    tcase_add_loop_test(t, recommend_excludes_training_items, from, to);
+    tcase_add_loop_test(t, optional_calls_answer_or_are_unsupported, from, to);
+    tcase_add_loop_test(t, bad_ids_and_nulls_are_errors_with_messages, from, to);
+    tcase_add_loop_test(t, threads_recommend_exactly_as_one, from, to);
+    tcase_add_loop_test(t, resumed_fit_equals_straight_fit, from, to);
+    tcase_add_loop_test(t, cancelled_fit_keeps_a_usable_model, from, to);
+    tcase_add_loop_test(t, same_seed_same_model_any_thread_count, from, to);
+    tcase_add_loop_test(t, keys_use_the_one_vocabulary, from, to);
     suite_add_tcase(s, t);
+    return s;
+}
+
+Suite *rec_kinds_suite(void)
+{
+    return contract_suite("kinds", 0, (int)num_kinds() / 2);
+}
+
+Suite *rec_kinds_rest_suite(void)
+{
+    return contract_suite("kinds_rest", (int)num_kinds() / 2, (int)num_kinds());
+}
+
+Suite *rec_kinds_oom_suite(void)
+{
+    Suite *s = suite_create("kinds_oom");
     TCase *o = tcase_create("out_of_memory");
     tcase_set_timeout(o, 600);
-    tcase_add_loop_test(o, allocation_failures_are_nomem_and_leak_nothing, 0, n);
+    tcase_add_loop_test(o, allocation_failures_are_nomem_and_leak_nothing, 0, (int)num_kinds());
     suite_add_tcase(s, o);
     return s;
 }
