@@ -307,6 +307,8 @@ START_TEST(user_from_features_follows_them)
     ok(rec_feature_set_set(fd, "region", "south"));
     ok(rec_model_score_features(m, fd, NULL, 0, "s3", &a));
     ck_assert_float_eq_tol(a, score(m, "u1", "s3"), 1e-5f);
+    /* and leaves the dataset free to change (it holds no reference to it) */
+    ok(rec_dataset_set_feature(d, REC_SIDE_USER, "region", "u1", "west", 0));
     rec_feature_set_destroy(fd);
     rec_model_destroy(m);
     rec_dataset_destroy(d);

@@ -78,10 +78,24 @@ REC_API rec_status rec_feature_set_create_dataset(rec_feature_set **out, const r
     *out = NULL;
     REC_CHECK_ARG(d, fn, "dataset is NULL");
     REC_TRY(check_side(side, fn));
-    /* reading a field first readies them all: vocabularies and statistics */
-    if (rec_ds_num_fields(d, side) > 0 && !rec_ds_field_at(d, side, 0))
+    /* The names and types only, copied: a reference to the dataset's own
+     * fields would make them look shared with a split (rec_ds_own_features)
+     * and refuse later changes to d. */
+    int nf = rec_ds_num_fields(d, side);
+    rec_features *names = NULL;
+    if (nf > 0 && !rec_ds_field_at(d, side, 0))
         return rec_err(REC_E_NOMEM, "%s: out of memory readying the fields", fn);
-    return make(out, side == REC_SIDE_USER ? d->ufeat : d->ifeat, side, "the dataset's", fn);
+    if (rec_features_create(&names))
+        return rec_nomem(fn);
+    rec_status st = REC_OK;
+    for (int k = 0; !st && k < nf; k++) {
+        const rec_field *f = rec_ds_field_at(d, side, k);
+        st = rec_features_add(names, f->name, f->type, NULL, fn);
+    }
+    if (!st)
+        st = make(out, names, side, "the dataset's", fn);
+    rec_features_unref(names);
+    return st;
 }
 
 static void val_free(fset_val *v)

@@ -184,7 +184,7 @@ static rec_status row_make(const tt_tower *t, const rec_features *sch,
     for (int k = 0; !st && k < t->nf; k++) {
         const tt_feat *f = &t->f[k];
         r->code[k] = -1;
-        if (!reads_field(f))
+        if (!fs || !reads_field(f)) /* no set (a history only): every field missing */
             continue;
         const rec_field *fd = sch->f[rec_features_find(sch, f->name)];
         const fset_val *v;
