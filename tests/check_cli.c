@@ -1562,6 +1562,57 @@ START_TEST(export_writes_vectors_and_ids)
 }
 END_TEST
 
+/* --normalize SIDE:FIELD=METHOD normalises a field of the data read; a
+ * malformed spec is a usage error, an unknown field or method the
+ * library's message. */
+START_TEST(normalize_option_reaches_the_dataset)
+{
+    char dir[600], data[700], movies[700];
+    snprintf(dir, sizeof dir, "%s", tu_tmp_path("normalize"));
+    mkdir(dir, 0700);
+    snprintf(data, sizeof data, "%s/ratings.csv", dir);
+    snprintf(movies, sizeof movies, "%s/movies.csv", dir);
+    FILE *f = fopen(data, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "userId,movieId,rating,timestamp\n");
+    for (int u = 0; u < 12; u++)
+        for (int i = 0; i < 8; i++)
+            if ((u + i) % 3)
+                fprintf(f, "u%d,m%d,4,%d\n", u, i, 1000 + u * 10 + i);
+    fclose(f);
+    f = fopen(movies, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "movieId,title,genres\n");
+    for (int i = 0; i < 8; i++)
+        fprintf(f, "m%d,Film %d (%d),%s\n", i, i, 1960 + 7 * i, i % 2 ? "Comedy" : "Drama");
+    fclose(f);
+    tu_cli *r = malloc(sizeof *r);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "twotower", "--data", data,
+                                    "--normalize", "item:year=zscore", "--param",
+                                    "item_features=genres,year", "--param", "epochs=1",
+                                    "--split", "holdout:0.3", "--metrics", "auc", "--quiet",
+                                    NULL });
+    ck_assert_msg(r->code == 0, "%s", r->err);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "twotower", "--data", data,
+                                    "--normalize", "year=zscore", "--split", "holdout:0.3",
+                                    "--metrics", "auc", NULL });
+    expect_failure(r, "--normalize 'year=zscore': want user:FIELD=METHOD or item:FIELD=METHOD");
+    ck_assert_int_eq(r->code, 2);
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "twotower", "--data", data,
+                                    "--normalize", "item:nosuch=zscore", "--split",
+                                    "holdout:0.3", "--metrics", "auc", NULL });
+    expect_failure(r, "no item field 'nosuch'");
+    tu_cli_run(r, (const char *[]){ "eval", "--model", "twotower", "--data", data,
+                                    "--normalize", "item:year=cubic", "--split", "holdout:0.3",
+                                    "--metrics", "auc", NULL });
+    expect_failure(r, "method 'cubic'");
+    remove(data);
+    remove(movies);
+    rmdir(dir);
+    free(r);
+}
+END_TEST
+
 Suite *rec_cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -1598,6 +1649,7 @@ Suite *rec_cli_suite(void)
     tcase_add_test(tc, eval_json_reports_each_fold_seed_and_params);
     tcase_add_test(tc, train_plots_the_loss_of_every_epoch);
     tcase_add_test(tc, export_writes_vectors_and_ids);
+    tcase_add_test(tc, normalize_option_reaches_the_dataset);
     suite_add_tcase(s, tc);
     return s;
 }

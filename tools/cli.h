@@ -21,6 +21,8 @@ typedef struct cli_opts {
     int distributed; /* train --distributed: under mpirun (MPI builds) */
     const char *what; /* export: items | users */
     const char *color, *method, *label; /* plot-embeddings */
+    const char *normalize[16]; /* --normalize SIDE:FIELD=METHOD, applied at load */
+    int nnormalize;
 } cli_opts;
 
 typedef struct cli_progress {

@@ -167,6 +167,12 @@ int cli_parse(int argc, char **argv, cli_opts *o)
                 return 2;
             if ((st = rec_params_set_str(o->load_opts, a + 2, argv[++i])))
                 return cli_fail(st, a);
+        } else if (!strcmp(a, "--normalize")) {
+            if (!need_value(i, argc, argv))
+                return 2;
+            if (o->nnormalize == (int)(sizeof o->normalize / sizeof *o->normalize))
+                return cli_usage_error("%s", "more than 16 --normalize options");
+            o->normalize[o->nnormalize++] = argv[++i];
         } else if (!strcmp(a, "--param") || !strcmp(a, "-p")) {
             if (!need_value(i, argc, argv))
                 return 2;
@@ -253,6 +259,27 @@ int cli_load_data(const cli_opts *o, rec_dataset **d)
     rec_status st = rec_dataset_load(d, o->data, o->format, n ? o->load_opts : NULL);
     if (st)
         return cli_fail(st, "cannot load data");
+    for (int k = 0; k < o->nnormalize; k++) {
+        /* SIDE:FIELD=METHOD, as rec_dataset_normalize takes them */
+        const char *spec = o->normalize[k], *colon = strchr(spec, ':');
+        const char *eq = colon ? strchr(colon, '=') : NULL;
+        char field[256];
+        int user = colon && colon - spec == 4 && !strncmp(spec, "user", 4);
+        int item = colon && colon - spec == 4 && !strncmp(spec, "item", 4);
+        if ((!user && !item) || !eq || eq == colon + 1 || eq - colon > (long)sizeof field) {
+            rec_dataset_destroy(*d);
+            *d = NULL;
+            return cli_usage_error("--normalize '%s': want user:FIELD=METHOD or "
+                                   "item:FIELD=METHOD", spec);
+        }
+        snprintf(field, sizeof field, "%.*s", (int)(eq - colon - 1), colon + 1);
+        st = rec_dataset_normalize(*d, user ? REC_SIDE_USER : REC_SIDE_ITEM, field, eq + 1);
+        if (st) {
+            rec_dataset_destroy(*d);
+            *d = NULL;
+            return cli_fail(st, "--normalize");
+        }
+    }
     /* Data is never misread silently: what was read, and how, every time
      * (warnings even under --quiet: they say the data may not be what the
      * user meant). */
@@ -535,6 +562,8 @@ static void usage(FILE *f)
             "  librec help [MODEL]        this text, or a model's parameters\n"
             "formats: auto csv tsv pairs movielens goodbooks lightgcn;"
             " --columns user,item,rating,timestamp maps CSV/TSV columns\n"
+            " --normalize item:year=zscore normalises a numeric or dense field at load\n"
+            "   (user: or item:, then none|minmax|zscore|log1p|log1p-zscore, dense: l2|zscore)\n"
             "common: --threads N, --quiet\n");
 }
 

@@ -224,6 +224,75 @@ REC_API rec_status rec_model_score_items(const rec_model *m, int32_t user, const
 REC_API rec_status rec_model_vectors(const rec_model *m, rec_side side, float *out, size_t size,
                                      int *dim);
 
+/* ---- call-time features: cold start without refitting (since 0.2) --------
+ * A feature set describes one user or item now, the way a dataset row would:
+ * categorical values, numbers, multi-hot values, text and dense vectors, by
+ * field name.  Made against a fitted model, it knows the fields the model
+ * reads (with their vocabularies and normalisations, kept in the model and
+ * its file); made against a dataset, that dataset's fields.  Values are
+ * coded and normalised by the model when used, as the training data's
+ * were: a categorical or multi-hot value the training data did not have
+ * falls in the out-of-vocabulary bucket (an all-zero embedding, as a
+ * missing value), a field left unset is missing.  Kinds: twotower (the
+ * fields of its towers); the others give REC_E_UNSUPPORTED.
+ * A feature set is not thread-safe; the model calls below only read it. */
+typedef struct rec_feature_set rec_feature_set;
+
+/* A feature set of side's entities against fitted model m's schema, or
+ * against dataset d's fields.  REC_E_STATE for an unfitted model,
+ * REC_E_UNSUPPORTED for a kind (or a model file older than the schema)
+ * without call-time features. */
+REC_API rec_status rec_feature_set_create(rec_feature_set **out, const rec_model *m,
+                                          rec_side side);
+REC_API rec_status rec_feature_set_create_dataset(rec_feature_set **out, const rec_dataset *d,
+                                                  rec_side side);
+REC_API void rec_feature_set_destroy(rec_feature_set *fs);
+/* Unsets every value (the set can describe the next entity). */
+REC_API void rec_feature_set_clear(rec_feature_set *fs);
+
+/* Sets field name from text as rec_dataset_set_feature does: categorical
+ * (replaces), numeric (a finite decimal number), multi-hot (adds one value
+ * or several separated by '|'), text (appended after a space).
+ * REC_E_NOTFOUND naming a field the schema lacks; REC_E_INVALID for a
+ * dense field (rec_feature_set_set_vector) or a number that does not
+ * parse. */
+REC_API rec_status rec_feature_set_set(rec_feature_set *fs, const char *name,
+                                       const char *value);
+/* A numeric field's value; REC_E_INVALID for another type or a value that
+ * is not finite. */
+REC_API rec_status rec_feature_set_set_number(rec_feature_set *fs, const char *name,
+                                              double value);
+/* A dense field's vector v[dim] (copied; normalised by the model as the
+ * field's training vectors were); REC_E_INVALID for another type, another
+ * dim than the field's, or a value that is not finite. */
+REC_API rec_status rec_feature_set_set_vector(rec_feature_set *fs, const char *name,
+                                              const float *v, size_t dim);
+
+/* Score of item for a user described now: user features (a user feature
+ * set, may be NULL) and a history of items (external ids, unknown ones
+ * skipped; may be empty).  REC_E_NOTFOUND for an unknown item. */
+REC_API rec_status rec_model_score_features(const rec_model *m, const rec_feature_set *user,
+                                            const char *const *history, size_t nhistory,
+                                            const char *item, float *score);
+/* Top-k for a user described now (as above), best first; the history's
+ * items are excluded unless REC_INCLUDE_SEEN.  Arguments and results as
+ * rec_model_recommend_history. */
+REC_API rec_status rec_model_recommend_features(const rec_model *m,
+                                                const rec_feature_set *user,
+                                                const char *const *history, size_t nhistory,
+                                                size_t k, unsigned flags, const char **items,
+                                                float *scores, size_t *n);
+/* Adds n items, ids[j] described by item feature set features[j], to a
+ * fitted model's catalogue: from now on they are recommended, scored,
+ * similar-able (rec_model_similar) and saved like the training items, with
+ * the vectors their features give (twotower: those of an item present at
+ * fit with these features and no interactions).  All or nothing:
+ * REC_E_INVALID for an id already in the catalogue (or twice in ids), a
+ * NULL entry or a user feature set; the model is unchanged on any error.
+ * Needs exclusive access to m (not thread-safe with any other call on m). */
+REC_API rec_status rec_model_add_items(rec_model *m, const char *const *ids,
+                                       const rec_feature_set *const *features, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

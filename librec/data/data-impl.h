@@ -111,6 +111,8 @@ rec_status rec_field_put_text(rec_field *f, int32_t e, const char *v, size_t len
 /* Builds the ready arrays of every field for `rows` entities. */
 rec_status rec_features_ready(rec_features *fs, int32_t rows);
 double rec_field_number(const rec_field *f, int32_t e);
+/* A raw number x normalised as the field's values are (NAN stays NAN). */
+double rec_field_norm_number(const rec_field *f, double x);
 /* ---- dense vectors (features_dense.c) ---- */
 /* Pending vectors v[n, dim] of entities e[n], all or none (REC_E_NOMEM);
  * REC_E_INVALID when dim is not the field's. */
@@ -121,8 +123,26 @@ void rec_field_free_dense(rec_field *f);
 /* Entity e's normalised vector into out[vdim] (zeros when missing); 1 when
  * e has one. */
 int rec_field_vector(const rec_field *f, int32_t e, float *out);
+/* A raw vector x[vdim] normalised as the field's vectors are, into out. */
+void rec_field_norm_vector(const rec_field *f, const float *x, float *out);
 /* The method's REC_NORM_* for a dense field, or -1. */
 int rec_field_dense_norm(const char *method);
+
+/* ---- field schemas (features_schema.c) --------------------------------------
+ * A schema is a rec_features whose fields hold no rows: the names, types,
+ * vocabularies (cloned), normalisations and dense column statistics a model
+ * read its features with, so values given at call time are coded and
+ * normalised as the training data's were. */
+/* The fields names[0..n) of d's side (each must exist: REC_E_INVALID naming
+ * fn otherwise); fields already in *fs (created when NULL) are skipped. */
+rec_status rec_features_schema_add(rec_features **fs, const rec_dataset *d, rec_side side,
+                                   const char *name, const char *fn);
+/* The schema as one blob (*blob allocated, *len bytes) for a model file,
+ * and back (REC_E_FORMAT naming fn for a blob that is not one). */
+rec_status rec_features_encode(const rec_features *fs, char **blob, size_t *len,
+                               const char *fn);
+rec_status rec_features_decode(const void *blob, size_t len, rec_features **out,
+                               const char *fn);
 
 /* ---- the dataset ---------------------------------------------------------- */
 struct rec_dataset {

@@ -235,7 +235,11 @@ double rec_field_number(const rec_field *f, int32_t e)
 {
     if (f->type != REC_FEATURE_NUMERIC || e < 0 || e >= f->rows)
         return NAN;
-    double x = f->num[e];
+    return rec_field_norm_number(f, f->num[e]);
+}
+
+double rec_field_norm_number(const rec_field *f, double x)
+{
     if (isnan(x))
         return x;
     if (f->norm == REC_NORM_LOG1P || f->norm == REC_NORM_LOG1P_Z)

@@ -131,6 +131,13 @@ int rec_field_vector(const rec_field *f, int32_t e, float *out)
         memset(out, 0, vd * sizeof *out);
         return 0;
     }
+    rec_field_norm_vector(f, x, out);
+    return 1;
+}
+
+void rec_field_norm_vector(const rec_field *f, const float *x, float *out)
+{
+    size_t vd = (size_t)f->vdim;
     if (f->norm == REC_NORM_ZSCORE) {
         for (size_t j = 0; j < vd; j++)
             out[j] = (float)((x[j] - f->vmean[j]) * f->vinv[j]);
@@ -144,5 +151,4 @@ int rec_field_vector(const rec_field *f, int32_t e, float *out)
     } else {
         memcpy(out, x, vd * sizeof *out);
     }
-    return 1;
 }

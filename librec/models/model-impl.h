@@ -64,6 +64,18 @@ typedef struct rec_model_vt {
      * gives for (u, items[j]), into out[n]; every items[j] in [0, nitems). */
     rec_status (*score_items)(const rec_model *m, int32_t u, const int32_t *items, size_t n,
                               float *out);
+    /* Call-time features (NULL: unsupported; feature_set.c, model_features.c).
+     * schema: the fields of side the kind reads, borrowed (*out NULL: none);
+     * REC_E_UNSUPPORTED with a message when the model has none (an old file).
+     * score_features: every item's score, out[nitems], for a user described
+     * by fs (may be NULL) and a history.  add_items: n more items, indices
+     * nitems.., described by fs[n], all or nothing; model.c then grows
+     * m->items and m->nitems (which the kind's state must then match). */
+    rec_status (*schema)(const rec_model *m, rec_side side, rec_features **out,
+                         const char *fn);
+    rec_status (*score_features)(const rec_model *m, const rec_feature_set *fs,
+                                 const int32_t *hist, size_t nh, float *out);
+    rec_status (*add_items)(rec_model *m, const rec_feature_set *const *fs, size_t n);
 } rec_model_vt;
 
 struct rec_model {

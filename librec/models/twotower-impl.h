@@ -49,13 +49,25 @@ typedef struct tt_tower {
     rec_nn_mlp mlp;
 } tt_tower;
 
+/* One entity described at call time (twotower_features.c): per feature k
+ * of a tower, what its per-entity arrays would hold for it. */
+typedef struct tt_row {
+    int32_t code[TT_MAX_FEAT];   /* TT_CAT: code, -1 missing or unknown          */
+    float *num[TT_MAX_FEAT];     /* TT_NUM [1], TT_VEC [vocab] normalised; NULL:
+                                    missing (zeros)                              */
+    int32_t *bag[TT_MAX_FEAT];   /* TT_BAG: nbag distinct known codes             */
+    int32_t nbag[TT_MAX_FEAT];
+} tt_row;
+
 /* One user-tower query: user index (-1: anonymous) and a time-ordered
  * history; hist_bag and hist_gru read the history, the _hist fields read
- * the user's precomputed training multiset (or the history when anonymous). */
+ * the user's precomputed training multiset (or the history when anonymous).
+ * row (NULL: none) replaces the user's own feature values. */
 typedef struct tt_uq {
     int32_t u;
     const int32_t *hist;
     int64_t hlen;
+    const tt_row *row;
 } tt_uq;
 
 typedef struct twotower {
@@ -68,6 +80,12 @@ typedef struct twotower {
     float *uvec, *ivec;   /* [nusers, out_dim], [nitems, out_dim], unit rows    */
     rec_index *ix;        /* ivec, for retrieval and hard negatives             */
     void *names;          /* saved tensor names (twotower.c)                    */
+    /* The fields the towers read, for call-time features; the blobs their
+     * model file sections.  has_schema 0: loaded from a file without them. */
+    rec_features *usch, *isch;
+    char *ublob, *iblob;
+    size_t ublen, iblen;
+    int has_schema;
 } twotower;
 
 /* Parses the spec strings against the dataset's fields (d non-NULL at fit)
@@ -77,16 +95,40 @@ rec_status tt_parse(tt_tower *t, const char *spec, rec_side side, const rec_data
                     const char *fn);
 /* Copies the per-entity feature data the tower needs from d. */
 rec_status tt_take_data(rec_model *m, tt_tower *t, rec_side side, const rec_dataset *d);
+/* The standardisation (x - na) * nb the tower applies to numeric field fd
+ * over its first nent entities (0 and 1: none). */
+void tt_num_stats(const rec_model *m, const rec_field *fd, int64_t nent, double *na,
+                  double *nb);
 /* Per-user weighted codes of every HFIELD feature from the histories. */
 rec_status tt_user_multisets(rec_model *m, tt_tower *t);
 /* Adds the tower's params under prefix and initialises them. */
 rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t *sizes,
                     int nsizes, rec_rng *rng);
 void tt_tower_free(tt_tower *t);
+/* Frees one feature's per-entity arrays. */
+void tt_feat_free(tt_feat *f);
+
+/* ---- call-time features (twotower_features.c) ---- */
+/* The schemas of the fields the towers read from d, and their blobs. */
+rec_status tt_schema_build(rec_model *m, const rec_dataset *d);
+/* The schemas back from their file sections (absent: has_schema 0). */
+rec_status tt_schema_load(rec_model *m, const rec_lrm_reader *r);
+rec_status tt_schema_save(const rec_model *m, rec_lrm_writer *w);
+void tt_schema_free(twotower *s);
+rec_status tt_vt_schema(const rec_model *m, rec_side side, rec_features **out,
+                        const char *fn);
+rec_status tt_score_features(const rec_model *m, const rec_feature_set *fs,
+                             const int32_t *hist, size_t nh, float *out);
+rec_status tt_add_items(rec_model *m, const rec_feature_set *const *fs, size_t n);
+/* The index over the first n item vectors (twotower.c). */
+rec_status tt_build_index(const twotower *s, int64_t n, rec_index **out);
 
 /* Forward passes -> [n, out_dim] unit rows (NULL + sticky graph error). */
 rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, int64_t n);
-rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *items, int64_t n);
+/* drop (NULL: none) [n]: nonzero gives item b the zero id row of a cold
+ * item (id_dropout during training). */
+rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *items, int64_t n,
+                            const uint8_t *drop);
 
 /* In-batch InfoNCE, fused (twotower_loss.c): U, V [B, d] -> [1], mean over
  * b of -log softmax(U V^T / t - logq)[b, b]; logq [B] or NULL. */
