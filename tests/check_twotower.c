@@ -269,9 +269,10 @@ START_TEST(cold_items_get_vectors_from_features)
     size_t ni;
     ck_assert_int_eq(rec_model_num_items(m, &ni), REC_OK);
     ck_assert_uint_eq(ni, 15);
-    /* equal features, no trained id: the same vector */
-    ck_assert_float_eq(score(m, "a0", "newA1"), score(m, "a0", "newA2"));
-    ck_assert_float_eq(score(m, "b3", "newA1"), score(m, "b3", "newA2"));
+    /* equal features, no trained id: the same vector, up to rounding (the
+     * tower's GEMM may sum a row in another order at another row position) */
+    ck_assert_float_eq_tol(score(m, "a0", "newA1"), score(m, "a0", "newA2"), 1e-6);
+    ck_assert_float_eq_tol(score(m, "b3", "newA1"), score(m, "b3", "newA2"), 1e-6);
     /* the genre decides: A lovers prefer the new A item, B lovers the new B one */
     for (int k = 0; k < 6; k++) {
         snprintf(u, sizeof u, "a%d", k);
@@ -291,7 +292,7 @@ START_TEST(cold_items_get_vectors_from_features)
     /* id only: every cold item is the same zero-id vector */
     m = make("epochs=5 batch=16");
     fit(m, d);
-    ck_assert_float_eq(score(m, "a0", "newA1"), score(m, "a0", "newB"));
+    ck_assert_float_eq_tol(score(m, "a0", "newA1"), score(m, "a0", "newB"), 1e-6);
     rec_model_destroy(m);
     rec_dataset_destroy(d);
 }

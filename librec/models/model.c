@@ -231,7 +231,7 @@ rec_status rec_model_fit_on(rec_model *m, const rec_dataset *whole, const rec_da
     if (si) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", rec_last_error());
-        drop_fit(m);
+        rec_model_drop_fit(m);
         return rec_err(si, "%s", msg);
     }
     m->fitted = 1;
