@@ -1,7 +1,8 @@
 /* The "sasrec" kind: it learns a deterministic successor pattern (item k is
  * always followed by k + 1) from time order, recommends from a history given
  * at call time, scores a known user from the user's training sequence in
- * timestamp order, saves and loads bit for bit, rejects bad parameters with
+ * timestamp order, explains a user's scores by the last position's attention
+ * over the history, saves and loads bit for bit, rejects bad parameters with
  * messages, is reproducible (seed, thread count), honours cancellation and
  * survives allocation failures without leaks. */
 #include "testutil.h"
@@ -234,6 +235,71 @@ START_TEST(history_at_call_time)
 }
 END_TEST
 
+/* The weights of user u's explanation by reason, into w[NITEMS] (0 where
+ * absent); checks they are a distribution over the user's last maxlen (8)
+ * items, largest first, the same whatever the item asked about. */
+static void attention_of(const rec_model *m, const char *u, const char *const *want, int nwant,
+                         float *w)
+{
+    const char *why[NITEMS], *why2[NITEMS];
+    float wt[NITEMS], wt2[NITEMS];
+    size_t n, n2;
+    ck_assert_int_eq(rec_model_explain(m, u, "i0", NITEMS, why, wt, &n), REC_OK);
+    ck_assert_uint_eq(n, (size_t)nwant);
+    double sum = 0;
+    memset(w, 0, NITEMS * sizeof *w);
+    for (size_t j = 0; j < n; j++) {
+        ck_assert(wt[j] >= 0 && (j == 0 || wt[j] <= wt[j - 1]));
+        sum += wt[j];
+        int found = 0;
+        for (int q = 0; q < nwant; q++)
+            found |= !strcmp(why[j], want[q]);
+        ck_assert_msg(found, "%s: reason %s is not in the history", u, why[j]);
+        w[atoi(why[j] + 1)] = wt[j];
+    }
+    ck_assert_msg(fabs(sum - 1) < 1e-5, "%s: weights add up to %g", u, sum);
+    ck_assert_msg(wt[0] - wt[n - 1] > 1e-4, "%s: uniform weights", u);
+    ck_assert_int_eq(rec_model_explain(m, u, "i7", 3, why2, wt2, &n2), REC_OK);
+    ck_assert_uint_eq(n2, 3);
+    for (size_t j = 0; j < n2; j++) {
+        ck_assert_str_eq(why[j], why2[j]);
+        ck_assert(wt[j] == wt2[j]);
+    }
+}
+
+/* explain: the last position's attention in the last block over the
+ * user's history, a distribution over its items that follows their order:
+ * the same six items in reversed time order get other weights. */
+START_TEST(explain_is_attention_over_the_history)
+{
+    rec_dataset *d = cycles();
+    const char *fwd[6] = { "i0", "i1", "i2", "i3", "i4", "i5" };
+    for (int j = 0; j < 6; j++) {
+        ck_assert_int_eq(rec_dataset_add(d, "ua", fwd[j], NAN, 5000 + j), REC_OK);
+        ck_assert_int_eq(rec_dataset_add(d, "ub", fwd[j], NAN, 5000 - j), REC_OK);
+    }
+    rec_model *m = make("blocks=2");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
+    float wa[NITEMS], wb[NITEMS];
+    attention_of(m, "ua", fwd, 6, wa);
+    attention_of(m, "ub", fwd, 6, wb);
+    double diff = 0;
+    for (int j = 0; j < NITEMS; j++)
+        diff = fmax(diff, fabs(wa[j] - wb[j]));
+    ck_assert_msg(diff > 1e-3, "reversing the history left the weights as they were");
+    /* a history longer than maxlen: only its last 8 items are reasons */
+    char h[10][16];
+    const char *last[8];
+    for (int j = 0; j < 8; j++) {
+        name(h[j], sizeof h[j], 4 + 2 + j); /* u4 walks 10 items from i4 */
+        last[j] = h[j];
+    }
+    attention_of(m, "u4", last, 8, wa);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 START_TEST(bad_params)
 {
     rec_params *p;
@@ -343,6 +409,7 @@ Suite *rec_sasrec_suite(void)
     tcase_add_test(tc, learns_successor);
     tcase_add_test(tc, user_is_its_sequence);
     tcase_add_test(tc, history_at_call_time);
+    tcase_add_test(tc, explain_is_attention_over_the_history);
     tcase_add_test(tc, bad_params);
     tcase_add_test(tc, reproducible);
     tcase_add_test(tc, cancel);

@@ -141,8 +141,10 @@ REC_API rec_status rec_model_similar(const rec_model *m, const char *item, size_
  * largest weight first.  Reasons are the user's own items that drove the
  * score (itemcf: the neighbours of item among the user's items, weight their
  * contribution to the prediction), the neighbours who rated it (usercf:
- * user ids), or the terms shared by the user's profile and the item (tfidf:
- * weight the term's share of the cosine).  reasons and weights (may be NULL)
+ * user ids), the terms shared by the user's profile and the item (tfidf:
+ * weight the term's share of the cosine), or the user's history items by
+ * the last position's attention in the last block (sasrec: averaged over
+ * heads, adding up to 1 over the history; gat likewise by its attention).  reasons and weights (may be NULL)
  * have room for k entries; *n receives the count.  Strings are owned by the
  * model.  REC_E_UNSUPPORTED for kinds that cannot explain. */
 REC_API rec_status rec_model_explain(const rec_model *m, const char *user, const char *item,

@@ -12,13 +12,19 @@
  * BCE(pos, 1) + mean BCE(neg, 0) over non-padding positions, Adam, batches
  * of users through the trainer (rec_model_train).
  * Scoring a history: its last L items through the network (no dropout); the
- * last position's output against every item (one sgemv). */
+ * last position's output against every item (one sgemv).
+ * explain(u, i): u's history items with the attention the last position
+ * pays them in the last block (averaged over heads), renormalised over the
+ * history (a history shorter than L leaves padding positions in the window,
+ * which the reference does not mask and which take a share); the same for
+ * every i, since the last state scores every item. */
 #include "model-impl.h"
 #include "nn/nn-impl.h"
 #include "train/train-impl.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_BLOCKS 8
@@ -102,18 +108,25 @@ static rec_status sasrec_alloc(rec_model *m, const char *fn, uint64_t seed)
     return rec_nn_layernorm_init(&s->ln, s->ps, "ln_last", s->d, 1e-8f);
 }
 
-/* Final-LN outputs [B, L, d] for windows seq (I32 [B, L], table rows, 0 =
- * padding); keep (I32 [B, L]) marks the non-padding positions. */
-static rec_tensor *features(rec_graph *g, const sasrec *s, rec_tensor *seq, rec_tensor *keep,
-                            int64_t B)
+/* The input of block nb [B, L, d] for windows seq (I32 [B, L], table rows,
+ * 0 = padding); keep (I32 [B, L]) marks the non-padding positions. */
+static rec_tensor *blocks(rec_graph *g, const sasrec *s, rec_tensor *seq, rec_tensor *keep,
+                          int64_t B, int nb)
 {
     rec_tensor *x = rec_nn_embedding_forward(g, (rec_nn_embedding *)&s->item, seq);
     x = rec_scale(g, x, sqrtf((float)s->d));
     x = rec_add(g, x, rec_nn_position_forward(g, &s->pos, B, s->L, keep));
     x = rec_nn_mask_rows(g, rec_dropout(g, x, s->dropout), keep);
-    for (int b = 0; b < s->nblocks; b++)
+    for (int b = 0; b < nb; b++)
         x = rec_nn_transformer_forward(g, &s->blk[b], x, keep, NULL);
-    return rec_nn_layernorm_forward(g, &s->ln, x);
+    return x;
+}
+
+/* Final-LN outputs [B, L, d]. */
+static rec_tensor *features(rec_graph *g, const sasrec *s, rec_tensor *seq, rec_tensor *keep,
+                            int64_t B)
+{
+    return rec_nn_layernorm_forward(g, &s->ln, blocks(g, s, seq, keep, B, s->nblocks));
 }
 
 /* Right-aligns the last L of items[0..n) (dense indices) as table rows. */
@@ -343,6 +356,113 @@ static rec_status sasrec_score_history(const rec_model *m, const int32_t *items,
     return score_seq(m, items, (int64_t)n, out);
 }
 
+typedef struct ranked {
+    float w;
+    int32_t item;
+} ranked;
+
+static int by_weight(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->w != y->w)
+        return x->w > y->w ? -1 : 1;
+    return (x->item > y->item) - (x->item < y->item);
+}
+
+/* att[L]: the last position's attention over the window of items[0..n), in
+ * the last block, averaged over heads.  The layer keeps its weights inside
+ * the softmax op, so they are recomputed from the block's input and its q,
+ * k projections, as rec_nn_mha_forward forms them (causal: the last
+ * position sees every position). */
+static rec_status last_attention(const rec_model *m, const int32_t *items, int64_t n, float *att)
+{
+    const sasrec *s = m->state;
+    const rec_nn_mha *a = &s->blk[s->nblocks - 1].attn;
+    rec_graph *g;
+    REC_TRY(rec_graph_create(&g));
+    rec_graph_set_grad(g, 0);
+    rec_graph_set_training(g, 0);
+    int L = s->L, d = s->d, H = s->heads, dh = d / H;
+    int64_t sh[2] = { 1, L };
+    rec_tensor *seq = rec_tensor_new(g, REC_I32, 2, sh), *keep = rec_tensor_new(g, REC_I32, 2, sh);
+    rec_tensor *qkv = NULL;
+    if (keep) {
+        window(seq->iv, L, items, n);
+        for (int t = 0; t < L; t++)
+            keep->iv[t] = seq->iv[t] != 0;
+        rec_tensor *x = blocks(g, s, seq, keep, 1, s->nblocks - 1);
+        x = rec_nn_layernorm_forward(g, &s->blk[s->nblocks - 1].ln_a, x);
+        qkv = rec_linear(g, x, a->in_w, a->in_b); /* [1, L, 3d]: q, k, v blocks */
+    }
+    rec_status st = rec_graph_status(g);
+    double *e = st || !qkv ? NULL : rec_malloc((size_t)L * sizeof *e);
+    if (!st && qkv && !e)
+        st = rec_nomem("rec_model_explain(sasrec)");
+    if (!st && qkv) {
+        memset(att, 0, (size_t)L * sizeof *att);
+        const float *q = qkv->v + (size_t)(L - 1) * 3 * d;
+        double scale = 1.0 / sqrt((double)dh);
+        for (int h = 0; h < H; h++) {
+            double mx = -INFINITY, z = 0;
+            for (int t = 0; t < L; t++) {
+                const float *k = qkv->v + (size_t)t * 3 * d + d + (size_t)h * dh;
+                e[t] = 0;
+                for (int j = 0; j < dh; j++)
+                    e[t] += (double)q[h * dh + j] * k[j];
+                e[t] *= scale;
+                mx = fmax(mx, e[t]);
+            }
+            for (int t = 0; t < L; t++)
+                z += e[t] = exp(e[t] - mx);
+            for (int t = 0; t < L; t++)
+                att[t] += (float)(e[t] / z / H);
+        }
+    }
+    rec_free(e, (size_t)L * sizeof *e);
+    rec_graph_destroy(g);
+    return st;
+}
+
+/* u's history items by the last position's attention, largest first; an
+ * item in the window more than once adds up its positions' shares. */
+static rec_status sasrec_explain(const rec_model *m, int32_t u, int32_t i, size_t k,
+                                 const char **reasons, float *weights, size_t *n)
+{
+    (void)i;
+    const sasrec *s = m->state;
+    const int32_t *h = s->hist + s->hptr[u];
+    int64_t nh = s->hptr[u + 1] - s->hptr[u], first = s->L - nh;
+    *n = 0;
+    if (nh == 0)
+        return REC_OK;
+    float *att = rec_malloc((size_t)s->L * sizeof *att);
+    ranked *rk = rec_malloc((size_t)nh * sizeof *rk);
+    rec_status st = att && rk ? last_attention(m, h, nh, att) : rec_nomem("rec_model_explain");
+    if (!st) {
+        double total = 0;
+        for (int64_t t = 0; t < nh; t++)
+            total += att[first + t];
+        size_t nr = 0;
+        for (int64_t t = 0; t < nh; t++) {
+            size_t j = 0;
+            while (j < nr && rk[j].item != h[t])
+                j++;
+            if (j == nr)
+                rk[nr++] = (ranked){ 0, h[t] };
+            rk[j].w += total > 0 ? (float)(att[first + t] / total) : 0;
+        }
+        qsort(rk, nr, sizeof *rk, by_weight);
+        for (size_t j = 0; j < nr && j < k; j++) {
+            reasons[j] = rec_idmap_name(m->items, rk[j].item);
+            weights[j] = rk[j].w;
+            *n = j + 1;
+        }
+    }
+    rec_free(att, (size_t)s->L * sizeof *att);
+    rec_free(rk, (size_t)nh * sizeof *rk);
+    return st;
+}
+
 static rec_status sasrec_save(const rec_model *m, rec_lrm_writer *w)
 {
     const sasrec *s = m->state;
@@ -388,6 +508,7 @@ const rec_model_vt rec_sasrec_vt = {
     .score_user = sasrec_score_user,
     .vectors = sasrec_vectors,
     .score_history = sasrec_score_history,
+    .explain = sasrec_explain,
     .save = sasrec_save,
     .load = sasrec_load,
     .free_state = sasrec_free,
