@@ -20,7 +20,7 @@ typedef struct cli_opts {
     int include_seen;
     int distributed; /* train --distributed: under mpirun (MPI builds) */
     const char *what; /* export: items | users */
-    const char *color, *method, *label; /* plot-embeddings */
+    const char *color, *method, *label, *axes; /* plot-embeddings */
     const char *normalize[16]; /* --normalize SIDE:FIELD=METHOD, applied at load */
     int nnormalize;
 } cli_opts;
@@ -94,7 +94,22 @@ void cli_curve_free(cli_curve *c);
 int cli_compare(cli_opts *o);
 /* `librec stats` (cli_stats.c). */
 int cli_stats(cli_opts *o);
+/* `librec explain` (cli_explain.c). */
+int cli_explain(cli_opts *o);
+/* The bars of `explain --plot` and `similar --plot` at o->plot: ids[j]
+ * with weight w[j], best first.  With --data, items (when items is set)
+ * are labelled by their titles and, for user, by how far back in the
+ * user's history they lie; the title is head, subject's title, tail.
+ * 0, or an exit code with the failure printed. */
+int cli_bars_write(const cli_opts *o, const char *user, int items, const char *subject,
+                   const char *head, const char *tail, const char *const *ids, const float *w,
+                   size_t n, const char *xlabel);
 /* `librec plot-embeddings` (cli_plot_embeddings.c). */
 int cli_plot_embeddings(cli_opts *o);
+/* Its --axes K (1..16) heat map (cli_plot_axes.c) of x [n, dim] against
+ * field of d (data_row[j]: entity j's row in d, -1 if absent), at path. */
+int cli_plot_axes(const cli_opts *o, int K, const float *x, size_t n, int dim,
+                  const int32_t *data_row, const rec_dataset *d, rec_side side, int field,
+                  const char *kind, const char *path);
 
 #endif

@@ -246,21 +246,6 @@ static void sort_desc(int32_t *idx, size_t n, const int64_t *key)
     qsort_r(idx, n, sizeof *idx, by_count_desc, (void *)key);
 }
 
-/* t cut to max characters on a UTF-8 boundary, with "..." when cut. */
-static void shorten(const char *t, size_t max, char *buf, size_t cap)
-{
-    size_t n = 0, chars = 0, len = strlen(t);
-    while (n < len && chars < max) {
-        int l = cli_utf8_len((const unsigned char *)t + n);
-        n += l ? (size_t)l : 1;
-        chars++;
-    }
-    if (n < len)
-        snprintf(buf, cap, "%.*s...", (int)n, t);
-    else
-        snprintf(buf, cap, "%s", t);
-}
-
 static int draw(plot *p, const char *path, size_t nlabels, int32_t ncodes)
 {
     const cli_opts *o = p->o;
@@ -360,7 +345,7 @@ static int draw(plot *p, const char *path, size_t nlabels, int32_t ncodes)
             if (e < 0 || rec_dataset_feature_text(p->d, REC_SIDE_ITEM, p->title, e, &t) || !*t)
                 continue;
             char buf[160];
-            shorten(t, 28, buf, sizeof buf);
+            svg_shorten(t, 28, buf, sizeof buf);
             double lx = p->xy[2 * pick[q]], ly = p->xy[2 * pick[q] + 1];
             double cx = g.left + (lx - g.x0) / (g.x1 - g.x0) * (g.right - g.left);
             double cy = g.bottom - (ly - g.y0) / (g.y1 - g.y0) * (g.bottom - g.top);
@@ -393,7 +378,7 @@ static int draw(plot *p, const char *path, size_t nlabels, int32_t ncodes)
         const char *v = "?";
         rec_dataset_field_value_name(p->d, side, p->field, order[s], &v);
         char name[100];
-        shorten(v, 18, name, sizeof name);
+        svg_shorten(v, 18, name, sizeof name);
         snprintf(label, sizeof label, "%s (%lld)", name, (long long)size[order[s]]);
         svg_points(&g, NULL, NULL, 0, r, palette[s], label);
     }
@@ -449,8 +434,18 @@ int cli_plot_embeddings(cli_opts *o)
 {
     if (!o->load || !o->out)
         return cli_usage_error("%s", "plot-embeddings needs --load FILE.lrm and --out MAP.svg");
+    uint64_t naxes = 0;
+    if (o->axes && !cli_parse_uint("--axes", o->axes, 1, 16, &naxes))
+        return 2;
+    if (o->axes && (!o->color || !o->data))
+        return cli_usage_error("%s", "--axes needs --data PATH and --color FIELD: the heat map "
+                                     "sets the principal axes against the field's values");
+    if (o->axes && o->method && strcmp(o->method, "pca"))
+        return cli_usage_error("--method '%s': --axes takes the principal axes (pca)", o->method);
+    if (o->axes && o->label)
+        return cli_usage_error("%s", "--label titles points of a map; --axes draws a heat map");
     if (!o->method)
-        o->method = "umap";
+        o->method = o->axes ? "pca" : "umap";
     if (strcmp(o->method, "umap") && strcmp(o->method, "pca"))
         return cli_usage_error("--method '%s': want umap (a neighbour embedding, UMAP's layout) "
                                "or pca", o->method);
@@ -520,6 +515,24 @@ int cli_plot_embeddings(cli_opts *o)
         plot_free(&p);
         return 2;
     }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", o->out, (long)getpid());
+    if (o->axes) {
+        rc = cli_plot_axes(o, (int)naxes, p.x, p.n, p.dim, p.data_row, p.d, side, p.field,
+                           rec_model_kind(p.m), tmp);
+        if (!rc && rename(tmp, o->out)) {
+            fprintf(stderr, "librec: %s: cannot rename into place: %s\n", o->out,
+                    strerror(errno));
+            rc = 1;
+        }
+        if (rc)
+            remove(tmp);
+        else if (!o->quiet && !o->json)
+            fprintf(stderr, "librec: wrote %s: %d principal axes of %zu vectors against %s\n",
+                    o->out, (int)naxes, p.n, o->color);
+        plot_free(&p);
+        return rc;
+    }
     double t = cli_now();
     if ((rc = project(&p, o->params))) {
         plot_free(&p);
@@ -540,8 +553,6 @@ int cli_plot_embeddings(cli_opts *o)
             return cli_fail_run(a ? a : b, "plot-embeddings");
         }
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", o->out, (long)getpid());
     rc = draw(&p, tmp, (size_t)nlabels, ncodes);
     if (!rc && rename(tmp, o->out)) {
         fprintf(stderr, "librec: %s: cannot rename into place: %s\n", o->out, strerror(errno));

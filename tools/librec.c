@@ -231,6 +231,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             VALUE(method);
         else if (!strcmp(a, "--label"))
             VALUE(label);
+        else if (!strcmp(a, "--axes"))
+            VALUE(axes);
         else if (!strcmp(a, "--json"))
             o->json = 1;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
@@ -440,6 +442,8 @@ static int cmd_similar(cli_opts *o)
     const char *id = o->item;
     if (!o->load || !id)
         return cli_usage_error("%s", "similar needs --load FILE.lrm and --item ID");
+    if (o->data && !o->plot)
+        return cli_usage_error("%s", "--data is read for --plot's titles: give --plot BARS.svg");
     rec_model *m;
     rec_status st = rec_model_load(&m, o->load);
     if (st)
@@ -460,6 +464,12 @@ static int cmd_similar(cli_opts *o)
     int rc = st ? cli_fail(st, "similar failed") : 0;
     if (!rc)
         print_list(o, "item", id, items, scores, n);
+    if (!rc && o->plot) {
+        char head[200];
+        snprintf(head, sizeof head, "%s: the %zu items most similar to ", rec_model_kind(m), n);
+        rc = cli_bars_write(o, NULL, 1, id, head, "", items, scores, n,
+                            "similarity (the model's score)");
+    }
     free(items);
     free(scores);
     rec_model_destroy(m);
@@ -540,6 +550,10 @@ static void usage(FILE *f)
             "                   [--mmr LAMBDA [--mmr-field FIELD]] [--explore EPSILON]\n"
             "                   [--candidates N]\n"
             "  librec similar --load FILE.lrm --item ID [-k 10] [--json]\n"
+            "                 [--plot BARS.svg [--data PATH (titles)]]\n"
+            "  librec explain --load FILE.lrm --user ID [--item ID (default: the top one)]\n"
+            "                 [-k 10] [--json] [--plot BARS.svg [--data PATH (titles)]]\n"
+            "              why the model recommends the item: its reasons and weights\n"
             "  librec export --load FILE.lrm --what items|users --out X.npy\n"
             "              the model's vectors as float32 .npy, their ids in X.tsv\n"
             "  librec index build --vectors X.npy --kind flat|hnsw [--param KEY=VALUE ...]\n"
@@ -557,7 +571,9 @@ static void usage(FILE *f)
             "  librec plot-embeddings --load FILE.lrm --out MAP.svg [--what items|users]\n"
             "              [--method umap|pca] [--data PATH [--format F] [--color FIELD]\n"
             "              [--label N]] [--param KEY=VALUE (umap)] [--seed N] [--json]\n"
-            "              a 2-D map of the model's vectors, coloured by a field of the data\n"
+            "              a 2-D map of the model's vectors, coloured by a field of the data;\n"
+            "              with --axes N --color FIELD instead a heat map: the correlation of\n"
+            "              the first N principal axes with each value of the field\n"
             "  librec models              list the model kinds\n"
             "  librec help [MODEL]        this text, or a model's parameters\n"
             "formats: auto csv tsv pairs movielens goodbooks lightgcn;"
@@ -601,6 +617,8 @@ int main(int argc, char **argv)
             rc = cli_recommend(&o);
         else if (!strcmp(cmd, "similar"))
             rc = cmd_similar(&o);
+        else if (!strcmp(cmd, "explain"))
+            rc = cli_explain(&o);
         else if (!strcmp(cmd, "stats"))
             rc = cli_stats(&o);
         else if (!strcmp(cmd, "export"))

@@ -31,6 +31,20 @@ void svg_escape(FILE *f, const char *s)
     }
 }
 
+void svg_shorten(const char *t, size_t max, char *buf, size_t cap)
+{
+    size_t n = 0, chars = 0, len = strlen(t);
+    while (n < len && chars < max) {
+        int l = cli_utf8_len((const unsigned char *)t + n);
+        n += l ? (size_t)l : 1;
+        chars++;
+    }
+    if (n < len)
+        snprintf(buf, cap, "%.*s...", (int)n, t);
+    else
+        snprintf(buf, cap, "%s", t);
+}
+
 int svg_open(svg *s, const char *path, double w, double h, const char *title)
 {
     memset(s, 0, sizeof *s);
@@ -216,6 +230,153 @@ void svg_points(svg *s, const double *x, const double *y, size_t n, double r, co
                     py(s, y[j]), r);
     fputs("</g>\n", s->f);
     legend(s, color, label, 0);
+}
+
+/* Characters of s (UTF-8 sequences count once), for text widths. */
+static size_t chars(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; n++) {
+        int l = cli_utf8_len(p);
+        p += l ? l : 1;
+    }
+    return n;
+}
+
+/* About the width of a 12 px sans-serif character. */
+#define CHAR_PX 6.6
+
+void svg_hbars(svg *s, const char *const *labels, const double *v, size_t n, const char *color,
+               const char *xlabel, const char *fmt)
+{
+    double lo = 0, hi = 0, wide = 0;
+    char b[64];
+    for (size_t j = 0; j < n; j++) {
+        if (isfinite(v[j])) {
+            lo = fmin(lo, v[j]);
+            hi = fmax(hi, v[j]);
+        }
+        wide = fmax(wide, CHAR_PX * (double)chars(labels[j]));
+    }
+    if (!(hi > lo))
+        hi = lo + 1;
+    s->left = fmin(20 + wide + 8, s->w / 2);
+    s->right = s->w - 60; /* room for the value past the longest bar */
+    double xs = nice_step(hi - lo, 5);
+    s->x0 = floor(lo / xs + 1e-9) * xs;
+    s->x1 = ceil(hi / xs - 1e-9) * xs;
+    s->y0 = -0.5;
+    s->y1 = (double)(n ? n : 1) - 0.5;
+    s->logy = 0;
+    for (double x = s->x0; x <= s->x1 + xs * 1e-6; x += xs) {
+        snprintf(b, sizeof b, "%g", fabs(x) < xs * 1e-9 ? 0 : x);
+        fprintf(s->f, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#ddd\"/>\n",
+                px(s, x), s->top, px(s, x), s->bottom);
+        tick(s, px(s, x), s->bottom, 1, b);
+    }
+    double band = (s->bottom - s->top) / (double)(n ? n : 1);
+    for (size_t j = 0; j < n; j++) {
+        double y = py(s, (double)(n - 1 - j)), h = fmin(band * 0.7, 24);
+        fprintf(s->f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">", s->left - 8, y + 4);
+        svg_escape(s->f, labels[j]);
+        fputs("</text>\n", s->f);
+        if (!isfinite(v[j]))
+            continue;
+        double a = px(s, fmin(0, v[j])), e = px(s, fmax(0, v[j]));
+        fprintf(s->f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\"/>\n",
+                a, y - h / 2, e - a, h, color);
+        snprintf(b, sizeof b, fmt, v[j]);
+        fprintf(s->f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\">",
+                v[j] < 0 ? a - 4 : e + 4, y + 4, v[j] < 0 ? "end" : "start");
+        svg_escape(s->f, b);
+        fputs("</text>\n", s->f);
+    }
+    fprintf(s->f,
+            "<path d=\"M%.2f %.2fV%.2fH%.2f\" fill=\"none\" stroke=\"black\"/>\n"
+            "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">",
+            px(s, 0), s->top, s->bottom, s->right, (s->left + s->right) / 2, s->h - 12);
+    svg_escape(s->f, xlabel);
+    fputs("</text>\n", s->f);
+}
+
+/* White to Okabe-Ito blue (t = -1) or vermillion (t = +1). */
+static void diverging(double t, char *buf, size_t cap)
+{
+    static const double neg[3] = { 0x00, 0x72, 0xB2 }, pos[3] = { 0xD5, 0x5E, 0x00 };
+    const double *c = t < 0 ? neg : pos;
+    double a = fmin(fabs(t), 1);
+    int r = (int)lround(255 + (c[0] - 255) * a), g = (int)lround(255 + (c[1] - 255) * a),
+        bl = (int)lround(255 + (c[2] - 255) * a);
+    snprintf(buf, cap, "#%02X%02X%02X", r, g, bl);
+}
+
+void svg_heatmap(svg *s, const char *const *rows, size_t nr, const char *const *cols, size_t nc,
+                 const double *v, const char *fmt, const char *caption)
+{
+    double lim = 0, wide = 0, cw = 0;
+    char b[64], col[8];
+    for (size_t j = 0; j < nr * nc; j++)
+        if (isfinite(v[j]))
+            lim = fmax(lim, fabs(v[j]));
+    lim = lim > 0 ? lim : 1;
+    for (size_t r = 0; r < nr; r++)
+        wide = fmax(wide, CHAR_PX * (double)chars(rows[r]));
+    for (size_t c = 0; c < nc; c++)
+        cw = fmax(cw, CHAR_PX * (double)chars(cols[c]) + 10);
+    s->left = fmin(20 + wide + 8, s->w / 3);
+    s->right = s->w - 110; /* the scale */
+    s->top = fmax(s->top, 60);
+    double w = fmin(fmax(cw, 56), (s->right - s->left) / (double)(nc ? nc : 1));
+    double h = fmin(28, (s->bottom - s->top) / (double)(nr ? nr : 1));
+    for (size_t c = 0; c < nc; c++) {
+        fprintf(s->f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">",
+                s->left + w * ((double)c + 0.5), s->top - 8);
+        svg_escape(s->f, cols[c]);
+        fputs("</text>\n", s->f);
+    }
+    for (size_t r = 0; r < nr; r++) {
+        double y = s->top + h * (double)r;
+        fprintf(s->f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">", s->left - 8,
+                y + h / 2 + 4);
+        svg_escape(s->f, rows[r]);
+        fputs("</text>\n", s->f);
+        for (size_t c = 0; c < nc; c++) {
+            double x = v[r * nc + c];
+            if (isfinite(x))
+                diverging(x / lim, col, sizeof col);
+            else
+                snprintf(col, sizeof col, "#DDDDDD");
+            fprintf(s->f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+                          "fill=\"%s\" stroke=\"white\"/>\n",
+                    s->left + w * (double)c, y, w, h, col);
+            if (!isfinite(x))
+                continue;
+            snprintf(b, sizeof b, fmt, x);
+            fprintf(s->f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" fill=\"%s\">",
+                    s->left + w * ((double)c + 0.5), y + h / 2 + 4,
+                    fabs(x) > 0.6 * lim ? "white" : "black");
+            svg_escape(s->f, b);
+            fputs("</text>\n", s->f);
+        }
+    }
+    /* The scale: 11 steps from -lim to +lim, top to bottom. */
+    double sx = s->left + w * (double)nc + 30, sh = fmin(22, (s->bottom - s->top) / 11);
+    for (int k = 0; k <= 10; k++) {
+        double t = 1 - k / 5.0;
+        diverging(t, col, sizeof col);
+        fprintf(s->f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"18\" height=\"%.2f\" fill=\"%s\"/>\n",
+                sx, s->top + sh * k, sh, col);
+        if (k % 5)
+            continue;
+        snprintf(b, sizeof b, fmt, t * lim);
+        fprintf(s->f, "<text x=\"%.2f\" y=\"%.2f\">", sx + 24, s->top + sh * (k + 0.5) + 4);
+        svg_escape(s->f, b);
+        fputs("</text>\n", s->f);
+    }
+    fprintf(s->f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">",
+            s->left + w * (double)nc / 2, s->top + h * (double)nr + 24);
+    svg_escape(s->f, caption);
+    fputs("</text>\n", s->f);
 }
 
 void svg_text(svg *s, double x, double y, const char *text, const char *anchor)

@@ -1,5 +1,6 @@
 /* A small SVG writer for the command-line program's charts: one chart per
- * file, with axes, ticks, a legend, lines, bars, points and text labels.
+ * file, with axes, ticks, a legend, lines, bars (upright or on their side),
+ * points, heat maps and text labels.
  * Plain SVG 1.1 that any browser or rsvg-convert draws; every text is
  * escaped, so the output is well-formed XML whatever the labels hold.
  * Coordinates given to the drawing calls are data coordinates. */
@@ -36,10 +37,24 @@ void svg_bars(svg *s, const double *x, const double *y, size_t n, double width,
 /* Dots of radius r px at (x[j], y[j]). */
 void svg_points(svg *s, const double *x, const double *y, size_t n, double r, const char *color,
                 const char *label);
+/* Instead of svg_axes: a bar chart on its side, one bar per label from top
+ * to bottom, each from 0 to v[j] with its value (printf's fmt, "%.3f") at
+ * the end, and a value axis labelled xlabel below.  The plot area's left
+ * edge moves right to fit the labels (to at most half the width). */
+void svg_hbars(svg *s, const char *const *labels, const double *v, size_t n, const char *color,
+               const char *xlabel, const char *fmt);
+/* Instead of svg_axes: a heat map of v [nr, nc] (row-major), row labels on
+ * the left, column labels on top, each cell coloured on a diverging scale
+ * (blue for -lim, white for 0, vermillion for +lim; lim the largest |v|,
+ * NaN cells grey) and printed with fmt, a scale beside it, caption below. */
+void svg_heatmap(svg *s, const char *const *rows, size_t nr, const char *const *cols, size_t nc,
+                 const double *v, const char *fmt, const char *caption);
 /* text at data point (x, y), anchored "start", "middle" or "end". */
 void svg_text(svg *s, double x, double y, const char *text, const char *anchor);
 /* Ends the document and closes the file; 0, or -1 if any write failed. */
 int svg_close(svg *s);
+/* t cut to max characters on a UTF-8 boundary, with "..." when cut. */
+void svg_shorten(const char *t, size_t max, char *buf, size_t cap);
 /* s with &, <, >, " and ' as XML entities and control characters dropped. */
 void svg_escape(FILE *f, const char *s);
 
