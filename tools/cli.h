@@ -8,7 +8,7 @@
 
 typedef struct cli_opts {
     const char *model, *model2, *data, *format, *out, *load, *user, *item;
-    const char *split, *test, *protocol, *metrics, *plot;
+    const char *split, *test, *protocol, *metrics, *plot, *sweep;
     rec_params *params, *load_opts;
     rec_params *params_a, *params_b; /* compare: --param and --param-a (-b) */
     size_t k;
@@ -60,8 +60,16 @@ void cli_tmp_guard(const char *out);
 void cli_tmp_sweep(const char *out, int quiet);
 /* `librec train --distributed` (mpi/cli_mpi.c, in MPI builds only). */
 int cli_train_distributed(cli_opts *o);
-/* `librec eval` (cli_eval.c). */
+/* `librec eval` (cli_eval.c; with --sweep, cli_sweep.c). */
 int cli_eval(cli_opts *o);
+/* One eval run; its metrics (up to CLI_MAX_METRICS) into keep when not NULL. */
+enum { CLI_MAX_METRICS = 16 };
+typedef struct cli_metrics {
+    size_t n;
+    char name[CLI_MAX_METRICS][32];
+    double v[CLI_MAX_METRICS];
+} cli_metrics;
+int cli_eval_run(cli_opts *o, cli_metrics *keep);
 /* `librec index build|search|bench` (cli_index.c); argv after "index". */
 int cli_index(int argc, char **argv);
 /* float32 .npy matrices (cli_npy.c): read gives a malloc'd [rows, cols]

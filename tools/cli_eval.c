@@ -7,6 +7,7 @@
 
 #include <librec/eval.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,23 @@ static void json_folds(const folds_run *fr)
     printf("]");
 }
 
+/* The metrics of the run into keep (may be NULL), for --sweep. */
+static void keep_metrics(const rec_eval_result *r, cli_metrics *keep)
+{
+    size_t n = 0;
+    if (!keep)
+        return;
+    rec_eval_result_count(r, &n);
+    keep->n = 0;
+    for (size_t i = 0; i < n && keep->n < CLI_MAX_METRICS; i++) {
+        const char *name;
+        double v;
+        rec_eval_result_metric(r, i, &name, &v, NULL);
+        snprintf(keep->name[keep->n], sizeof keep->name[0], "%s", name);
+        keep->v[keep->n++] = v;
+    }
+}
+
 static void print_result(const cli_opts *o, const rec_eval_result *r, const skipped *sk,
                          const folds_run *fr)
 {
@@ -246,7 +264,7 @@ static int count_skipped(const rec_dataset *train, const rec_dataset *test, skip
     return 0;
 }
 
-static int eval_on_test(cli_opts *o)
+static int eval_on_test(cli_opts *o, cli_metrics *keep)
 {
     if (o->split)
         return cli_usage_error("%s", "eval takes --split HOW or --test PATH, not both");
@@ -276,6 +294,7 @@ static int eval_on_test(cli_opts *o)
         else {
             test_s = cli_now() - t0 - fit_s;
             print_result(o, r, &sk, &(folds_run){ &r, &fit_s, &test_s, 1 });
+            keep_metrics(r, keep);
         }
     }
     rec_eval_result_destroy(r);
@@ -285,13 +304,13 @@ static int eval_on_test(cli_opts *o)
     return rc;
 }
 
-int cli_eval(cli_opts *o)
+int cli_eval_run(cli_opts *o, cli_metrics *keep)
 {
     /* Held-out cold items are ranked among the cold items unless told otherwise. */
     if (!o->protocol)
         o->protocol = o->split && !strncmp(o->split, "cold-items:", 11) ? "cold" : "full";
     if (o->test && o->model && o->metrics)
-        return eval_on_test(o);
+        return eval_on_test(o, keep);
     if (!o->model || !(o->split || o->test) || !o->metrics)
         return cli_usage_error("%s", "eval needs --model NAME, --data PATH, --split HOW (or "
                                      "--test PATH) and --metrics LIST");
@@ -346,9 +365,11 @@ int cli_eval(cli_opts *o)
                        : REC_OK;
         if (st)
             rc = cli_fail(st, "evaluation failed");
-        else
+        else {
             print_result(o, r, &(skipped){ 0, 0, 0 },
                          &(folds_run){ parts, secs, secs + folds, folds });
+            keep_metrics(r, keep);
+        }
         if (folds > 1)
             rec_eval_result_destroy(r);
     }

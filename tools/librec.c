@@ -162,6 +162,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             VALUE(metrics);
         else if (!strcmp(a, "--plot"))
             VALUE(plot);
+        else if (!strcmp(a, "--sweep"))
+            VALUE(sweep);
         else if (!strcmp(a, "--columns") || !strcmp(a, "--delimiter") || !strcmp(a, "--header")) {
             if (!need_value(i, argc, argv))
                 return 2;
@@ -544,6 +546,8 @@ static void usage(FILE *f)
             "              (or --test PATH: a test file in the same format and ids)\n"
             "              [--protocol full|sampled:100|cold] --metrics rmse,mae,ndcg@10,...\n"
             "              [--param KEY=VALUE ...] [--seed N] [--json]\n"
+            "              [--sweep KEY=V1,V2,... [--plot CHART.svg]]: one run per value,\n"
+            "              a table of the metrics by value, a chart of them\n"
             "  librec recommend --load FILE.lrm --user ID|--users FILE|-|--history ITEM,ITEM\n"
             "                   [-k 10] [--json] [--include-seen] [--data PATH (titles, fields)]\n"
             "                   [--allow FILE] [--deny FILE] [--boost FILE] [--cap FIELD=N]\n"
