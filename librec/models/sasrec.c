@@ -20,11 +20,11 @@
  * every i, since the last state scores every item. */
 #include "model-impl.h"
 #include "nn/nn-impl.h"
+#include "retrieval/topk-impl.h"
 #include "train/train-impl.h"
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define MAX_BLOCKS 8
@@ -356,19 +356,6 @@ static rec_status sasrec_score_history(const rec_model *m, const int32_t *items,
     return score_seq(m, items, (int64_t)n, out);
 }
 
-typedef struct ranked {
-    float w;
-    int32_t item;
-} ranked;
-
-static int by_weight(const void *a, const void *b)
-{
-    const ranked *x = a, *y = b;
-    if (x->w != y->w)
-        return x->w > y->w ? -1 : 1;
-    return (x->item > y->item) - (x->item < y->item);
-}
-
 /* att[L]: the last position's attention over the window of items[0..n), in
  * the last block, averaged over heads.  The layer keeps its weights inside
  * the softmax op, so they are recomputed from the block's input and its q,
@@ -435,31 +422,34 @@ static rec_status sasrec_explain(const rec_model *m, int32_t u, int32_t i, size_
     *n = 0;
     if (nh == 0)
         return REC_OK;
-    float *att = rec_malloc((size_t)s->L * sizeof *att);
-    ranked *rk = rec_malloc((size_t)nh * sizeof *rk);
-    rec_status st = att && rk ? last_attention(m, h, nh, att) : rec_nomem("rec_model_explain");
+    size_t cap = (size_t)nh;
+    float *att = rec_malloc((size_t)s->L * sizeof *att), *w = rec_malloc(cap * sizeof *w);
+    int32_t *item = rec_malloc(cap * sizeof *item), *top = rec_malloc(cap * sizeof *top);
+    rec_status st = att && w && item && top ? last_attention(m, h, nh, att)
+                                            : rec_nomem("rec_model_explain");
     if (!st) {
         double total = 0;
         for (int64_t t = 0; t < nh; t++)
             total += att[first + t];
-        size_t nr = 0;
+        int64_t nr = 0; /* distinct items, in order of first appearance */
         for (int64_t t = 0; t < nh; t++) {
-            size_t j = 0;
-            while (j < nr && rk[j].item != h[t])
+            int64_t j = 0;
+            while (j < nr && item[j] != h[t])
                 j++;
-            if (j == nr)
-                rk[nr++] = (ranked){ 0, h[t] };
-            rk[j].w += total > 0 ? (float)(att[first + t] / total) : 0;
+            if (j == nr) {
+                item[nr] = h[t];
+                w[nr++] = 0;
+            }
+            w[j] += total > 0 ? (float)(att[first + t] / total) : 0;
         }
-        qsort(rk, nr, sizeof *rk, by_weight);
-        for (size_t j = 0; j < nr && j < k; j++) {
-            reasons[j] = rec_idmap_name(m->items, rk[j].item);
-            weights[j] = rk[j].w;
-            *n = j + 1;
-        }
+        *n = rec_topk(w, nr, k < cap ? k : cap, top, weights);
+        for (size_t j = 0; j < *n; j++)
+            reasons[j] = rec_idmap_name(m->items, item[top[j]]);
     }
     rec_free(att, (size_t)s->L * sizeof *att);
-    rec_free(rk, (size_t)nh * sizeof *rk);
+    rec_free(w, cap * sizeof *w);
+    rec_free(item, cap * sizeof *item);
+    rec_free(top, cap * sizeof *top);
     return st;
 }
 
