@@ -7,8 +7,10 @@
  * Whether the colours cluster is measured, not only drawn: the share of
  * each point's 10 nearest neighbours that have its colour, in the plane
  * and in the model's own space (cosine), beside the share two random
- * points would have (the chance level).  The SVG is written under a
- * temporary name and renamed, so a failure leaves no file behind. */
+ * points would have (the chance level).  With --axes, a heat map of the
+ * principal axes against the field instead (cli_plot_axes.c).  The SVG is
+ * written under a temporary name and renamed, so a failure leaves no file
+ * behind. */
 #include "cli.h"
 
 #include <errno.h>
