@@ -302,6 +302,27 @@ END_TEST
 
 /* ---- files and fold-in ---------------------------------------------------- */
 
+/* Fold-in of one history: the same on a model and its loaded copy, the
+ * history excluded. */
+static void same_fold_in(const rec_model *m, const rec_model *l, const rec_dataset *d)
+{
+    const char *hist[3], *a[5], *b[5];
+    float sa[5], sb[5];
+    size_t na, nb;
+    for (int k = 0; k < 3; k++)
+        rec_dataset_item_id(d, k * 5, &hist[k]);
+    ck_assert_int_eq(rec_model_recommend_history(m, hist, NULL, 3, 5, 0, a, sa, &na), REC_OK);
+    ck_assert_int_eq(rec_model_recommend_history(l, hist, NULL, 3, 5, 0, b, sb, &nb), REC_OK);
+    ck_assert_uint_eq(na, 5);
+    ck_assert_uint_eq(nb, 5);
+    for (size_t k = 0; k < 5; k++) {
+        ck_assert_str_eq(a[k], b[k]);
+        ck_assert_float_eq(sa[k], sb[k]);
+        for (int h = 0; h < 3; h++)
+            ck_assert_str_ne(a[k], hist[h]);
+    }
+}
+
 START_TEST(save_load_identical_and_fold_in)
 {
     rec_dataset *d = tu_generate(60, 80, 15);
@@ -332,22 +353,7 @@ START_TEST(save_load_identical_and_fold_in)
             ck_assert_float_eq(sa[k], sb[k]);
         }
     }
-    /* fold-in: the same on both, history excluded */
-    const char *hist[3], *a[5], *b[5];
-    float sa[5], sb[5];
-    size_t na, nb;
-    for (int k = 0; k < 3; k++)
-        rec_dataset_item_id(d, k * 5, &hist[k]);
-    ck_assert_int_eq(rec_model_recommend_history(m, hist, NULL, 3, 5, 0, a, sa, &na), REC_OK);
-    ck_assert_int_eq(rec_model_recommend_history(l, hist, NULL, 3, 5, 0, b, sb, &nb), REC_OK);
-    ck_assert_uint_eq(na, 5);
-    ck_assert_uint_eq(nb, 5);
-    for (size_t k = 0; k < 5; k++) {
-        ck_assert_str_eq(a[k], b[k]);
-        ck_assert_float_eq(sa[k], sb[k]);
-        for (int h = 0; h < 3; h++)
-            ck_assert_str_ne(a[k], hist[h]);
-    }
+    same_fold_in(m, l, d);
     rec_model_destroy(l);
 
     /* a corrupted feature table is a format error, not a crash */
@@ -425,20 +431,7 @@ START_TEST(moe_and_feature_gate_off_by_default_and_round_trip)
         }
     }
     ck_assert_int_gt(differ, 0);
-    /* fold-in goes through the experts and gates too: the same on both */
-    const char *hist[3], *a[5], *b[5];
-    float sa[5], sb[5];
-    size_t na, nb;
-    for (int k = 0; k < 3; k++)
-        rec_dataset_item_id(d, k * 5, &hist[k]);
-    ck_assert_int_eq(rec_model_recommend_history(m, hist, NULL, 3, 5, 0, a, sa, &na), REC_OK);
-    ck_assert_int_eq(rec_model_recommend_history(l, hist, NULL, 3, 5, 0, b, sb, &nb), REC_OK);
-    ck_assert_uint_eq(na, 5);
-    ck_assert_uint_eq(nb, 5);
-    for (size_t k = 0; k < 5; k++) {
-        ck_assert_str_eq(a[k], b[k]);
-        ck_assert_float_eq(sa[k], sb[k]);
-    }
+    same_fold_in(m, l, d); /* through the experts and gates too */
     rec_model_destroy(l);
     rec_model_destroy(m);
     rec_model_destroy(knobs);
