@@ -87,6 +87,8 @@ typedef struct ctx {
     rec_nn_position pos;
     rec_nn_conv1d conv;
     rec_nn_gated_mix mix;
+    rec_nn_moe moe;
+    rec_nn_feature_gate fg;
     rec_tensor *x, *x2, *h0;
     int32_t ids[64], offs[16], lens[16];
     int nids, noffs, nlens, causal;
@@ -831,6 +833,153 @@ START_TEST(gated_mix_by_hand_and_gradcheck)
 }
 END_TEST
 
+/* ---- mixture of experts and feature gates ---------------------------------------- */
+
+static void set_vals(rec_tensor *t, const float *v)
+{
+    memcpy(t->v, v, (size_t)t->n * sizeof *v);
+}
+
+START_TEST(moe_by_hand_and_balance)
+{
+    ctx *c = ctx_new();
+    rec_rng r;
+    rec_rng_seed(&r, 40);
+    /* two one-layer experts 2 -> 2, a gate reading a 2-column z */
+    ck_assert_int_eq(rec_nn_moe_init(&c->moe, c->ps, "moe", 2, 1, S(2, 2), 2, REC_NN_ACT_RELU,
+                                     &r), REC_OK);
+    ck_assert_ptr_eq(rec_pstore_find(c->ps, "moe.expert1.0.weight"), c->moe.expert[1].layer[0].weight);
+    ck_assert_ptr_eq(rec_pstore_find(c->ps, "moe.gate.weight"), c->moe.gate.weight);
+    /* E0 = identity, E1(x) = 2x + 1; gate logits (0, z0) */
+    set_vals(c->moe.expert[0].layer[0].weight, (const float[]){ 1, 0, 0, 1 });
+    set_vals(c->moe.expert[0].layer[0].bias, (const float[]){ 0, 0 });
+    set_vals(c->moe.expert[1].layer[0].weight, (const float[]){ 2, 0, 0, 2 });
+    set_vals(c->moe.expert[1].layer[0].bias, (const float[]){ 1, 1 });
+    set_vals(c->moe.gate.weight, (const float[]){ 0, 0, 1, 0 });
+    set_vals(c->moe.gate.bias, (const float[]){ 0, 0 });
+    rec_graph *g = new_graph();
+    float l3 = (float)log(3.0);
+    rec_tensor *x = rec_tensor_from(g, (const float[]){ 1, 2, 0, -1 }, 2, S(2, 2));
+    rec_tensor *z = rec_tensor_from(g, (const float[]){ l3, 5, -l3, -7 }, 2, S(2, 2));
+    /* row 0: p = (1/4, 3/4) over (1, 2) and (3, 5); row 1: p = (3/4, 1/4)
+     * over (0, -1) and (1, -1) */
+    rec_tensor *p = NULL;
+    const double want[4] = { 2.5, 4.25, 0.25, -1 };
+    expect_vals(rec_nn_moe_forward(g, &c->moe, x, z, &p), want, 4, 1e-5);
+    const double wp[4] = { 0.25, 0.75, 0.75, 0.25 };
+    expect_vals(p, wp, 4, 1e-6);
+    /* mean shares (1/2, 1/2): balanced */
+    const double b0[1] = { 0 };
+    expect_vals(rec_nn_moe_balance(g, p), b0, 1, 1e-6);
+    /* one row alone: 2 (1/16 + 9/16) - 1 */
+    const double b1[1] = { 0.25 };
+    expect_vals(rec_nn_moe_balance(g, rec_slice_rows(g, p, 0, 1)), b1, 1, 1e-6);
+    /* one expert takes all: K - 1 */
+    const double b2[1] = { 2 };
+    expect_vals(rec_nn_moe_balance(g, rec_tensor_from(g, (const float[]){ 0, 1, 0, 0, 1, 0, 0, 1, 0 },
+                                                      2, S(3, 3))), b2, 1, 1e-6);
+    expect_fail(g, rec_nn_moe_forward(g, &c->moe, x, rec_tensor_zeros(g, REC_F32, 2, S(2, 3)), NULL),
+                REC_E_INVALID, "rec_nn_moe_forward", "z [B, 2]");
+    expect_fail(g, rec_nn_moe_balance(g, NULL), REC_E_INVALID, "rec_nn_moe_balance", "[B, K]");
+    rec_graph_destroy(g);
+    rec_nn_moe bad;
+    expect_err(rec_nn_moe_init(&bad, c->ps, "m2", 0, 1, S(2, 2), 2, REC_NN_ACT_RELU, &r),
+               REC_E_RANGE, "0 experts");
+    expect_err(rec_nn_moe_init(&bad, c->ps, "m2", REC_NN_MOE_MAX + 1, 1, S(2, 2), 2,
+                               REC_NN_ACT_RELU, &r), REC_E_RANGE, "outside [1, 16]");
+    expect_err(rec_nn_moe_init(&bad, c->ps, "moe", 2, 1, S(2, 2), 2, REC_NN_ACT_RELU, &r),
+               REC_E_INVALID, "moe.expert0.0.weight");
+    ctx_free(c);
+}
+END_TEST
+
+static rec_tensor *build_moe(rec_graph *g, void *p)
+{
+    ctx *c = p;
+    rec_tensor *probs = NULL, *y = rec_nn_moe_forward(g, &c->moe, c->x, c->x2, &probs);
+    if (!y)
+        return NULL;
+    return rec_add(g, tu_wsum(g, y), rec_scale(g, rec_nn_moe_balance(g, probs), 0.7f));
+}
+
+START_TEST(moe_gradcheck)
+{
+    ctx *c = ctx_new();
+    rec_rng r;
+    rec_rng_seed(&r, 41);
+    /* three experts 3 -> 4 -> 2 (tanh: no kinks for the differences) */
+    ck_assert_int_eq(rec_nn_moe_init(&c->moe, c->ps, "moe", 3, 2, S(3, 4, 2), 2,
+                                     REC_NN_ACT_TANH, &r), REC_OK);
+    tu_fill(c->moe.gate.weight, 42, -1.5f, 1.5f);
+    c->x = param(c->ps, "x", 2, S(4, 3), 43);
+    c->x2 = param(c->ps, "z", 2, S(4, 2), 44);
+    tu_gradcheck(c->ps, build_moe, c, 1e-3, GC_ATOL, GC_RTOL);
+    ctx_free(c);
+}
+END_TEST
+
+START_TEST(feature_gate_by_hand)
+{
+    ctx *c = ctx_new();
+    rec_rng r;
+    rec_rng_seed(&r, 45);
+    /* a 2-column feature and a 1-column one, gates read 1 context column */
+    ck_assert_int_eq(rec_nn_feature_gate_init(&c->fg, c->ps, "fg", 2, S(2, 1), 1, &r), REC_OK);
+    ck_assert_ptr_eq(rec_pstore_find(c->ps, "fg.weight"), c->fg.gate.weight);
+    rec_graph *g = new_graph();
+    rec_tensor *x = rec_tensor_from(g, (const float[]){ 1, 2, 3, -1, 4, 5 }, 2, S(2, 3));
+    rec_tensor *cx = rec_tensor_from(g, (const float[]){ (float)-log(3.0), 9 }, 2, S(2, 1));
+    /* at init every gate is 1: the identity */
+    const double same[6] = { 1, 2, 3, -1, 4, 5 };
+    expect_vals(rec_nn_feature_gate_forward(g, &c->fg, x, cx, NULL), same, 6, 0);
+    /* w = (1, 0), b = (0, ln 3): row 0 gates 2 s(-ln 3) = 1/2 and 2 s(ln 3) = 3/2;
+     * row 1: 2 s(9) and 3/2 */
+    rec_graph_reset(g);
+    set_vals(c->fg.gate.weight, (const float[]){ 1, 0 });
+    set_vals(c->fg.gate.bias, (const float[]){ 0, (float)log(3.0) });
+    x = rec_tensor_from(g, (const float[]){ 1, 2, 3, -1, 4, 5 }, 2, S(2, 3));
+    cx = rec_tensor_from(g, (const float[]){ (float)-log(3.0), 9 }, 2, S(2, 1));
+    double s9 = 2.0 / (1.0 + exp(-9.0));
+    const double want[6] = { 0.5, 1, 4.5, -s9, 4 * s9, 7.5 };
+    rec_tensor *a = NULL;
+    expect_vals(rec_nn_feature_gate_forward(g, &c->fg, x, cx, &a), want, 6, 1e-5);
+    const double wa[4] = { 0.5, 1.5, s9, 1.5 };
+    expect_vals(a, wa, 4, 1e-6);
+    expect_fail(g, rec_nn_feature_gate_forward(g, &c->fg, x, rec_tensor_zeros(g, REC_F32, 2, S(2, 2)),
+                                               NULL),
+                REC_E_INVALID, "rec_nn_feature_gate_forward", "c [B, 1]");
+    rec_graph_destroy(g);
+    rec_nn_feature_gate bad;
+    expect_err(rec_nn_feature_gate_init(&bad, c->ps, "fg2", 2, S(2, 0), 1, &r), REC_E_RANGE,
+               "width of feature 1");
+    expect_err(rec_nn_feature_gate_init(&bad, c->ps, "fg2", 0, S(1), 1, &r), REC_E_RANGE,
+               "0 features");
+    ctx_free(c);
+}
+END_TEST
+
+static rec_tensor *build_fg(rec_graph *g, void *p)
+{
+    ctx *c = p;
+    return tu_wsum(g, rec_nn_feature_gate_forward(g, &c->fg, c->x, c->x2, NULL));
+}
+
+START_TEST(feature_gate_gradcheck)
+{
+    ctx *c = ctx_new();
+    rec_rng r;
+    rec_rng_seed(&r, 46);
+    ck_assert_int_eq(rec_nn_feature_gate_init(&c->fg, c->ps, "fg", 3, S(2, 1, 3), 4, &r),
+                     REC_OK);
+    tu_fill(c->fg.gate.weight, 47, -1.0f, 1.0f);
+    tu_fill(c->fg.gate.bias, 48, -0.5f, 0.5f);
+    c->x = param(c->ps, "x", 2, S(3, 6), 49);
+    c->x2 = param(c->ps, "c", 2, S(3, 4), 50);
+    tu_gradcheck(c->ps, build_fg, c, GC_EPS, GC_ATOL, GC_RTOL);
+    ctx_free(c);
+}
+END_TEST
+
 Suite *rec_nn_suite(void)
 {
     Suite *s = suite_create("nn");
@@ -856,6 +1005,10 @@ Suite *rec_nn_suite(void)
     tcase_add_test(tc, conv1d_by_hand);
     tcase_add_test(tc, conv1d_gradcheck);
     tcase_add_test(tc, gated_mix_by_hand_and_gradcheck);
+    tcase_add_test(tc, moe_by_hand_and_balance);
+    tcase_add_test(tc, moe_gradcheck);
+    tcase_add_test(tc, feature_gate_by_hand);
+    tcase_add_test(tc, feature_gate_gradcheck);
     suite_add_tcase(s, tc);
     return s;
 }

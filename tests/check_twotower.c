@@ -205,6 +205,8 @@ START_TEST(every_loss_and_history_encoder_learns)
         "loss=infonce_logq", "loss=bce neg_hard=2 neg_random=4",
         "loss=bce neg_hard=0 neg_random=6", "loss=mix lambda=0.5",
         "user_features=hist_bag", "user_features=id,hist_gru hist_len=8",
+        "user_tower=moe experts=4", "feature_gate=true",
+        "user_tower=moe experts=3 moe_balance=0.1 feature_gate=true",
     };
     rec_dataset *d = tu_generate(200, 200, 30), *tr, *te;
     ck_assert_int_eq(rec_dataset_split(d, "last:1", 0, 0, &tr, &te), REC_OK);
@@ -300,6 +302,27 @@ END_TEST
 
 /* ---- files and fold-in ---------------------------------------------------- */
 
+/* Fold-in of one history: the same on a model and its loaded copy, the
+ * history excluded. */
+static void same_fold_in(const rec_model *m, const rec_model *l, const rec_dataset *d)
+{
+    const char *hist[3], *a[5], *b[5];
+    float sa[5], sb[5];
+    size_t na, nb;
+    for (int k = 0; k < 3; k++)
+        rec_dataset_item_id(d, k * 5, &hist[k]);
+    ck_assert_int_eq(rec_model_recommend_history(m, hist, NULL, 3, 5, 0, a, sa, &na), REC_OK);
+    ck_assert_int_eq(rec_model_recommend_history(l, hist, NULL, 3, 5, 0, b, sb, &nb), REC_OK);
+    ck_assert_uint_eq(na, 5);
+    ck_assert_uint_eq(nb, 5);
+    for (size_t k = 0; k < 5; k++) {
+        ck_assert_str_eq(a[k], b[k]);
+        ck_assert_float_eq(sa[k], sb[k]);
+        for (int h = 0; h < 3; h++)
+            ck_assert_str_ne(a[k], hist[h]);
+    }
+}
+
 START_TEST(save_load_identical_and_fold_in)
 {
     rec_dataset *d = tu_generate(60, 80, 15);
@@ -330,22 +353,7 @@ START_TEST(save_load_identical_and_fold_in)
             ck_assert_float_eq(sa[k], sb[k]);
         }
     }
-    /* fold-in: the same on both, history excluded */
-    const char *hist[3], *a[5], *b[5];
-    float sa[5], sb[5];
-    size_t na, nb;
-    for (int k = 0; k < 3; k++)
-        rec_dataset_item_id(d, k * 5, &hist[k]);
-    ck_assert_int_eq(rec_model_recommend_history(m, hist, NULL, 3, 5, 0, a, sa, &na), REC_OK);
-    ck_assert_int_eq(rec_model_recommend_history(l, hist, NULL, 3, 5, 0, b, sb, &nb), REC_OK);
-    ck_assert_uint_eq(na, 5);
-    ck_assert_uint_eq(nb, 5);
-    for (size_t k = 0; k < 5; k++) {
-        ck_assert_str_eq(a[k], b[k]);
-        ck_assert_float_eq(sa[k], sb[k]);
-        for (int h = 0; h < 3; h++)
-            ck_assert_str_ne(a[k], hist[h]);
-    }
+    same_fold_in(m, l, d);
     rec_model_destroy(l);
 
     /* a corrupted feature table is a format error, not a crash */
@@ -359,6 +367,112 @@ START_TEST(save_load_identical_and_fold_in)
     ck_assert_int_eq(rec_model_load(&l, path), REC_E_FORMAT);
     ck_assert_ptr_null(l);
     rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* ---- the user tower's options ----------------------------------------------- */
+
+static int has_param(const rec_model *m, const char *name)
+{
+    return rec_pstore_find(((const twotower *)m->state)->ps, name) != NULL;
+}
+
+/* Off by default, and then nothing of them is built: the experts' knobs
+ * alone change no score.  On, they round-trip through a file. */
+START_TEST(moe_and_feature_gate_off_by_default_and_round_trip)
+{
+    rec_dataset *d = tu_generate(60, 80, 15);
+    const char *base = "epochs=2 batch=64 user_features=id,genres_hist,region,age "
+                       "item_features=id,genres,year";
+    char kv[320];
+    rec_model *def = make(base);
+    snprintf(kv, sizeof kv, "%s experts=7 moe_balance=0.5", base);
+    rec_model *knobs = make(kv);
+    snprintf(kv, sizeof kv, "%s user_tower=moe experts=3 moe_balance=0.05 feature_gate=true",
+             base);
+    rec_model *m = make(kv);
+    fit(def, d);
+    fit(knobs, d);
+    fit(m, d);
+    const twotower *sd = def->state, *sm = m->state;
+    ck_assert_int_eq(sd->ut.experts, 0);
+    ck_assert_int_eq(sd->ut.gated, 0);
+    ck_assert(!has_param(def, "user.moe.gate.weight") && !has_param(def, "user.gate.weight"));
+    ck_assert(has_param(def, "user.mlp.0.weight"));
+    ck_assert_int_eq(sm->ut.experts, 3);
+    ck_assert_int_eq(sm->ut.gated, 1);
+    ck_assert_int_eq(sm->it.experts, 0); /* the item tower keeps its MLP */
+    ck_assert_int_eq(sm->it.gated, 0);
+    ck_assert(has_param(m, "user.moe.expert2.1.weight") && has_param(m, "user.moe.gate.weight"));
+    ck_assert(has_param(m, "user.gate.weight") && !has_param(m, "user.mlp.0.weight"));
+    ck_assert(has_param(m, "item.mlp.0.weight"));
+    /* the gates read the tower input and the history length: one per feature */
+    ck_assert_int_eq(sm->ut.fgate.nf, 4);
+    ck_assert_int_eq(sm->ut.fgate.ctx, sm->ut.in_dim + 1);
+
+    const char *path = tu_tmp_path("twotower_moe.lrm");
+    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
+    rec_model *l;
+    rec_status st = rec_model_load(&l, path);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    const twotower *sl = l->state;
+    ck_assert_int_eq(sl->ut.experts, 3);
+    ck_assert_int_eq(sl->ut.gated, 1);
+    int differ = 0;
+    for (int32_t uu = 0; uu < 60; uu += 7) {
+        const char *u, *i;
+        rec_dataset_user_id(d, uu, &u);
+        for (int32_t ii = 0; ii < 80; ii += 3) {
+            rec_dataset_item_id(d, ii, &i);
+            ck_assert_float_eq(score(def, u, i), score(knobs, u, i));
+            ck_assert_float_eq(score(m, u, i), score(l, u, i));
+            differ += score(m, u, i) != score(def, u, i);
+        }
+    }
+    ck_assert_int_gt(differ, 0);
+    same_fold_in(m, l, d); /* through the experts and gates too */
+    rec_model_destroy(l);
+    rec_model_destroy(m);
+    rec_model_destroy(knobs);
+    rec_model_destroy(def);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* The balance term reaches the gate: without it the gate drifts towards
+ * some experts, with a large weight their mean shares over every user stay
+ * near 1/K. */
+START_TEST(moe_balance_keeps_experts_in_use)
+{
+    rec_dataset *d = tu_generate(120, 100, 20);
+    double bal[2];
+    const float w[2] = { 0.0f, 5.0f };
+    for (int c = 0; c < 2; c++) {
+        char kv[256];
+        snprintf(kv, sizeof kv, "epochs=6 batch=64 lr=0.01 user_tower=moe experts=4 "
+                 "moe_balance=%g user_features=id,genres_hist,region", (double)w[c]);
+        rec_model *m = make(kv);
+        fit(m, d);
+        const twotower *s = m->state;
+        rec_graph *g;
+        ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+        rec_graph_set_grad(g, 0);
+        tt_uq *q = rec_graph_alloc(g, 120 * sizeof *q);
+        ck_assert_ptr_nonnull(q);
+        for (int32_t u = 0; u < 120; u++)
+            q[u] = (tt_uq){ u, s->hitems + s->hptr[u], s->hptr[u + 1] - s->hptr[u], NULL };
+        rec_tensor *b = NULL;
+        ck_assert_ptr_nonnull(tt_user_forward(g, m, q, 120, &b));
+        ck_assert_ptr_nonnull(b);
+        bal[c] = b->v[0];
+        ck_assert(bal[c] >= -1e-6 && bal[c] <= 3 + 1e-6);
+        rec_graph_destroy(g);
+        rec_model_destroy(m);
+    }
+    /* seed 42: 0.47 without the term, 0.0003 with it */
+    ck_assert_msg(bal[0] > 0.1 && bal[1] < 0.02, "balance %g at weight 0, %g at 5", bal[0],
+                  bal[1]);
     rec_dataset_destroy(d);
 }
 END_TEST
@@ -453,6 +567,17 @@ START_TEST(bad_params)
     p = params("temperature=0.0");
     ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_RANGE);
     rec_params_destroy(p);
+    p = params("user_tower=mmoe");
+    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "user_tower"));
+    rec_params_destroy(p);
+    p = params("experts=0");
+    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "experts"));
+    rec_params_destroy(p);
+    p = params("experts=17");
+    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_RANGE);
+    rec_params_destroy(p);
     p = params("dims=3");
     ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_INVALID);
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "dims"));
@@ -471,8 +596,10 @@ START_TEST(fit_survives_allocation_failures)
         "epochs=1 batch=16 loss=mix user_features=id,genres_hist,hist_gru,region "
         "item_features=id,genres,year",
         "epochs=1 batch=16 loss=infonce_logq user_features=hist_bag",
+        "epochs=1 batch=16 user_tower=moe experts=2 feature_gate=true "
+        "user_features=id,genres_hist,age",
     };
-    for (int c = 0; c < 2; c++) {
+    for (int c = 0; c < 3; c++) {
         rec_params *p = params(kv[c]);
         ck_assert_int_gt(tu_fit_fails_cleanly("twotower", p, d), 10);
         rec_params_destroy(p);
@@ -492,6 +619,8 @@ Suite *rec_twotower_suite(void)
     tcase_add_test(t, every_loss_and_history_encoder_learns);
     tcase_add_test(t, cold_items_get_vectors_from_features);
     tcase_add_test(t, save_load_identical_and_fold_in);
+    tcase_add_test(t, moe_and_feature_gate_off_by_default_and_round_trip);
+    tcase_add_test(t, moe_balance_keeps_experts_in_use);
     tcase_add_test(t, recommend_through_index_matches_scores);
     tcase_add_test(t, bad_params);
     tcase_add_test(t, fit_survives_allocation_failures);

@@ -46,7 +46,11 @@ typedef struct tt_tower {
     tt_feat f[TT_MAX_FEAT];
     int nf;
     int in_dim;
-    rec_nn_mlp mlp;
+    rec_nn_mlp mlp;       /* the body, unless experts                          */
+    int experts;          /* user tower, user_tower=moe: K; 0: the MLP         */
+    rec_nn_moe moe;
+    int gated;            /* user tower, feature_gate: gates before the body   */
+    rec_nn_feature_gate fgate;
 } tt_tower;
 
 /* One entity described at call time (twotower_features.c): per feature k
@@ -123,8 +127,11 @@ rec_status tt_add_items(rec_model *m, const rec_feature_set *const *fs, size_t n
 /* The index over the first n item vectors (twotower.c). */
 rec_status tt_build_index(const twotower *s, int64_t n, rec_index **out);
 
-/* Forward passes -> [n, out_dim] unit rows (NULL + sticky graph error). */
-rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, int64_t n);
+/* Forward passes -> [n, out_dim] unit rows (NULL + sticky graph error).
+ * balance (may be NULL) receives the experts' balance term [1] of the
+ * batch (rec_nn_moe_balance), NULL without experts. */
+rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, int64_t n,
+                            rec_tensor **balance);
 /* drop (NULL: none) [n]: nonzero gives item b the zero id row of a cold
  * item (id_dropout during training). */
 rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *items, int64_t n,

@@ -26,7 +26,13 @@
  * validation split its AUC rose with the share (0.770 at 0, 0.787 at 0.5,
  * 0.791 at 0.9).  It is 0 by default because the default item tower is the
  * id alone.  Users and items not in the training data are also described
- * at call time (twotower_features.c). */
+ * at call time (twotower_features.c).
+ *
+ * The user tower's body (twotower_towers.c): user_tower=moe replaces its
+ * MLP by a mixture of experts (nn/moe.c) whose balance term joins the loss
+ * with weight moe_balance; feature_gate puts per-feature gates read from
+ * the context before it (nn/feature_gate.c).  Both are off by default and
+ * then build nothing, so default models are the ones before them. */
 #include "twotower-impl.h"
 #include "core/ops.h"
 #include "train/train-impl.h"
@@ -60,6 +66,17 @@ static const rec_param_spec spec[] = {
     { "id_dropout", REC_PARAM_FLOAT, "0", 0, 1, NULL,
       "share of training items seen with the zero id row of a cold item, so the item "
       "tower learns to score from features alone" },
+    { "user_tower", REC_PARAM_STR, "mlp", 0, 0, "mlp|moe",
+      "user tower body: one MLP, or a mixture of experts (each an MLP shaped as tower) "
+      "under a softmax gate that reads the tower input" },
+    { "experts", REC_PARAM_INT, "4", 1, REC_NN_MOE_MAX, NULL,
+      "user_tower=moe: number of expert MLPs" },
+    { "moe_balance", REC_PARAM_FLOAT, "0.01", 0, 100, NULL,
+      "user_tower=moe: weight of the load-balancing term K sum_k P_k^2 - 1 (P_k the batch's "
+      "mean gate share of expert k; the squared coefficient of variation) added to the loss" },
+    { "feature_gate", REC_PARAM_BOOL, "false", 0, 0, NULL,
+      "user tower: scale each feature's columns by 2 sigmoid(w . [tower input, "
+      "log(1 + history length)] + b) before the body, so the context decides which lead" },
     { "epochs", REC_PARAM_INT, "20", 1, 100000, NULL, "passes over the interactions" },
     { "batch", REC_PARAM_INT, "1024", 2, 1 << 20, NULL, "interactions per step" },
     { "lr", REC_PARAM_FLOAT, "0.001", 0, 10, NULL, "Adam learning rate" },
@@ -176,7 +193,7 @@ static rec_status compute_vectors(rec_model *m)
             q[k] = (tt_uq){ u, s->hitems + s->hptr[u], s->hptr[u + 1] - s->hptr[u], NULL };
         }
         rec_graph_reset(g);
-        rec_tensor *v = tt_user_forward(g, m, q, n);
+        rec_tensor *v = tt_user_forward(g, m, q, n, NULL);
         if (!v)
             st = rec_graph_status(g);
         else
@@ -215,6 +232,7 @@ typedef struct fitctx {
     int32_t *hard;      /* [nusers * pool] current top unseen items, -1 pad  */
     int pool, nhard, nrand, loss;
     float temp, lambda;
+    float balance;      /* moe_balance with user_tower=moe, else 0         */
     double id_dropout;
 } fitctx;
 
@@ -274,7 +292,8 @@ static rec_status step(void *ctx, const rec_batch *bt, rec_rng *rng, double *los
             drop[b] = rec_rng_uniform(&er) < c->id_dropout;
         }
     }
-    rec_tensor *U = tt_user_forward(g, m, q, n);
+    rec_tensor *bal = NULL;
+    rec_tensor *U = tt_user_forward(g, m, q, n, c->balance > 0 ? &bal : NULL);
     rec_tensor *V = tt_item_forward(g, m, items->iv, n, drop);
     float it = 1.0f / c->temp;
     rec_tensor *lc = NULL, *lb = NULL, *l;
@@ -315,6 +334,8 @@ static rec_status step(void *ctx, const rec_batch *bt, rec_rng *rng, double *los
         lb = rec_loss_bce_negatives(g, lp, rec_scale(g, ln, it));
     }
     l = c->loss == L_MIX ? rec_loss_mixed(g, c->lambda, lc, lb) : lc ? lc : lb;
+    if (bal)
+        l = rec_add(g, l, rec_scale(g, bal, c->balance));
     if (!l)
         return rec_graph_status(g);
     *loss = l->v[0];
@@ -385,6 +406,8 @@ static rec_status tt_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb,
     c.nrand = (int)rec_model_int(m, "neg_random");
     c.pool = (int)rec_model_int(m, "hard_pool");
     c.id_dropout = rec_model_flt(m, "id_dropout");
+    if (!strcmp(rec_model_str(m, "user_tower"), "moe"))
+        c.balance = (float)rec_model_flt(m, "moe_balance");
     int64_t nr = rec_ds_num_rows(d);
     int use_neg = c.loss == L_BCE || c.loss == L_MIX;
     rec_status st = REC_OK;
@@ -482,7 +505,7 @@ static rec_status tt_score_history(const rec_model *m, const int32_t *items, con
     REC_TRY(rec_graph_create(&g));
     rec_graph_set_grad(g, 0);
     tt_uq q = { -1, items, (int64_t)n, NULL };
-    rec_tensor *u = tt_user_forward(g, m, &q, 1);
+    rec_tensor *u = tt_user_forward(g, m, &q, 1, NULL);
     rec_status st = u ? REC_OK : rec_graph_status(g);
     if (!st)
         rec_sgemv(0, m->nitems, s->out_dim, 1.0f, s->ivec, s->out_dim, u->v, 0.0f, out);

@@ -361,9 +361,28 @@ rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t
     dims[0] = t->in_dim;
     for (int k = 0; k < nsizes; k++)
         dims[k + 1] = sizes[k];
-    snprintf(name, sizeof name, "%s.mlp", prefix);
-    return rec_nn_mlp_init(&t->mlp, s->ps, name, nsizes, dims, REC_NN_ACT_RELU, 0.0f, 0,
-                           REC_NN_INIT_DEFAULT, rng);
+    int user = !strcmp(prefix, "user");
+    t->experts = user && !strcmp(rec_model_str(m, "user_tower"), "moe")
+                     ? (int)rec_model_int(m, "experts") : 0;
+    t->gated = user && rec_model_bool(m, "feature_gate");
+    /* the options' params come after the rest, so a model without them
+     * draws the same initial values as before they existed */
+    if (t->experts) {
+        snprintf(name, sizeof name, "%s.moe", prefix);
+        REC_TRY(rec_nn_moe_init(&t->moe, s->ps, name, t->experts, nsizes, dims, t->in_dim,
+                                REC_NN_ACT_RELU, rng));
+    } else {
+        snprintf(name, sizeof name, "%s.mlp", prefix);
+        REC_TRY(rec_nn_mlp_init(&t->mlp, s->ps, name, nsizes, dims, REC_NN_ACT_RELU, 0.0f, 0,
+                                REC_NN_INIT_DEFAULT, rng));
+    }
+    if (!t->gated)
+        return REC_OK;
+    int64_t widths[TT_MAX_FEAT];
+    for (int k = 0; k < t->nf; k++)
+        widths[k] = t->f[k].width;
+    snprintf(name, sizeof name, "%s.gate", prefix);
+    return rec_nn_feature_gate_init(&t->fgate, s->ps, name, t->nf, widths, t->in_dim + 1, rng);
 }
 
 /* ids/offsets tensors of n bags whose codes come from get(b). */
@@ -543,7 +562,32 @@ static rec_tensor *hist_gru(rec_graph *g, const rec_model *m, tt_feat *f, const 
     return rec_nn_gru_encode(g, &f->gru, x, len);
 }
 
-rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, int64_t n)
+/* The user tower's body over its input x [n, in_dim]: the feature gates,
+ * read from x and log(1 + history length) (a user with two films and one
+ * with two thousand may want different features to lead), then the MLP or
+ * the experts, whose gate reads the same x the experts do. */
+static rec_tensor *user_body(rec_graph *g, const tt_tower *t, const tt_uq *q, int64_t n,
+                             rec_tensor *x, rec_tensor **balance)
+{
+    if (t->gated) {
+        rec_tensor *hl = rec_tensor_2d(g, n, 1);
+        if (!hl)
+            return NULL;
+        for (int64_t b = 0; b < n; b++)
+            hl->v[b] = (float)log1p((double)q[b].hlen);
+        rec_tensor *both[2] = { x, hl };
+        x = rec_nn_feature_gate_forward(g, &t->fgate, x, rec_concat(g, 2, both), NULL);
+    }
+    if (!t->experts)
+        return rec_nn_mlp_forward(g, &t->mlp, x);
+    rec_tensor *p = NULL, *y = rec_nn_moe_forward(g, &t->moe, x, x, &p);
+    if (y && balance)
+        *balance = rec_nn_moe_balance(g, p);
+    return balance && !*balance ? NULL : y;
+}
+
+rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, int64_t n,
+                            rec_tensor **balance)
 {
     const twotower *s = m->state;
     tt_tower *t = (tt_tower *)&s->ut; /* the layers' forwards take non-const structs */
@@ -576,7 +620,12 @@ rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, in
         if (!cols[k])
             return NULL;
     }
-    return finish(g, t, cols, t->nf);
+    if (balance)
+        *balance = NULL;
+    if (!t->gated && !t->experts)
+        return finish(g, t, cols, t->nf);
+    rec_tensor *x = t->nf == 1 ? cols[0] : rec_concat(g, t->nf, cols);
+    return rec_l2_normalize(g, user_body(g, t, q, n, x, balance), 1e-12f);
 }
 
 rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *items, int64_t n,

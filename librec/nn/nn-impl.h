@@ -261,6 +261,59 @@ rec_status rec_nn_gated_mix_init(rec_nn_gated_mix *m, rec_pstore *ps, const char
 rec_tensor *rec_nn_gated_mix_forward(rec_graph *g, const rec_nn_gated_mix *m,
                                      rec_tensor *u_long, rec_tensor *u_short);
 
+/* ---- dense mixture of experts (moe.c) ------------------------------------------------
+ * Shazeer et al., ICLR 2017, with every expert on every row (MMoE's form,
+ * Ma et al., KDD 2018, with one task):
+ *   p = softmax(W_g z + b_g)  [B, K],   y = sum_k p[:, k] E_k(x)  [B, out]
+ * E_k an MLP "<prefix>.expert<k>" (ReLU between layers, none after the last),
+ * the gate a Linear "<prefix>.gate" [K, gate_in]; z is what the gate reads
+ * (the experts' input itself, or any other rows of the batch).
+ * The balance term over a batch is the squared coefficient of variation of
+ * the experts' importance (Shazeer et al.'s sum_b p[b, k]), which with
+ * P_k = mean_b p[b, k] is
+ *   balance = K sum_k P_k^2 - 1
+ * 0 when every expert gets the same mean share, K - 1 when one takes all.
+ * The Switch Transformer's K sum_k f_k P_k counts rows routed to each
+ * expert (f_k), which a dense gate does not do, so it is not used here. */
+#define REC_NN_MOE_MAX 16
+typedef struct rec_nn_moe {
+    rec_nn_mlp expert[REC_NN_MOE_MAX];
+    rec_nn_linear gate;
+    int k;
+    int64_t in, out, gate_in;
+} rec_nn_moe;
+
+/* k experts, each an MLP of n layers dims[0] .. dims[n] (rec_nn_mlp_init). */
+rec_status rec_nn_moe_init(rec_nn_moe *m, rec_pstore *ps, const char *prefix, int k, int n,
+                           const int64_t *dims, int64_t gate_in, rec_nn_act act, rec_rng *rng);
+/* x [B, in], z [B, gate_in] -> [B, out]; *probs (probs may be NULL)
+ * receives p [B, K]. */
+rec_tensor *rec_nn_moe_forward(rec_graph *g, const rec_nn_moe *m, rec_tensor *x, rec_tensor *z,
+                               rec_tensor **probs);
+/* probs [B, K] -> [1], the balance term above. */
+rec_tensor *rec_nn_moe_balance(rec_graph *g, rec_tensor *probs);
+
+/* ---- per-feature gates (feature_gate.c) ------------------------------------------------
+ * x [B, in] holds nf feature blocks side by side (block j is widths[j]
+ * columns), c [B, ctx] the context the gates read:
+ *   a = 2 sigmoid(W c + b)  [B, nf],   y[:, block j] = a[:, j] x[:, block j]
+ * W [nf, ctx] ("<prefix>.weight") and b [nf] start at zero, so every gate
+ * starts at 1 and the layer as the identity; the factor 2 lets a gate lift
+ * a feature as well as damp it (the range (0, 2) of PEPNet's gate unit,
+ * Chang et al., KDD 2023). */
+#define REC_NN_GATE_MAX 16
+typedef struct rec_nn_feature_gate {
+    rec_nn_linear gate;
+    int nf;
+    int64_t width[REC_NN_GATE_MAX], in, ctx;
+} rec_nn_feature_gate;
+
+rec_status rec_nn_feature_gate_init(rec_nn_feature_gate *fg, rec_pstore *ps, const char *prefix,
+                                    int nf, const int64_t *widths, int64_t ctx, rec_rng *rng);
+/* x [B, in], c [B, ctx] -> [B, in]; *gates (gates may be NULL) receives a. */
+rec_tensor *rec_nn_feature_gate_forward(rec_graph *g, const rec_nn_feature_gate *fg,
+                                        rec_tensor *x, rec_tensor *c, rec_tensor **gates);
+
 /* ---- LightGCN propagation (lightgcn.c) ------------------------------------------------
  * He et al., SIGIR 2020: no feature transformation, no non-linearity, no
  * self-loop; the readout is the mean of the layers:
