@@ -36,7 +36,8 @@ long tu_fit_fails_cleanly(const char *kind, const rec_params *p, const rec_datas
 /* The general loop behind it: setup (may be NULL) then run under an
  * allocator failing the 1st, 2nd, ... allocation of run, then cleanup
  * (which frees what setup and run made); asserts REC_E_NOMEM and no leak
- * each time until run succeeds; returns that count. */
+ * each time until run succeeds; returns that count (under ThreadSanitizer
+ * it steps past some allocations: testutil.c). */
 typedef struct tu_call {
     void (*setup)(void *ctx);
     rec_status (*run)(void *ctx);
