@@ -41,6 +41,7 @@ static void als_free(rec_model *m)
     size_t d = (size_t)s->dim;
     rec_free(s->X, ((size_t)m->nusers * d + 1) * sizeof(float));
     rec_free(s->Y, ((size_t)m->nitems * d + 1) * sizeof(float));
+    rec_free(s->G, d * d * sizeof(float));
     rec_free(s, sizeof *s);
     m->state = NULL;
 }
@@ -55,7 +56,15 @@ static rec_status als_alloc(rec_model *m, const char *fn)
     size_t d = (size_t)s->dim;
     s->X = rec_calloc((size_t)m->nusers * d + 1, sizeof(float));
     s->Y = rec_calloc((size_t)m->nitems * d + 1, sizeof(float));
-    return s->X && s->Y ? REC_OK : rec_nomem(fn);
+    s->G = rec_calloc(d * d, sizeof(float));
+    return s->X && s->Y && s->G ? REC_OK : rec_nomem(fn);
+}
+
+/* The fold-in's Gram matrix of the item factors (als_score_history). */
+static void item_gram(const rec_model *m, rec_als_state *s)
+{
+    rec_sgemm(1, 0, s->dim, s->dim, m->nitems, 1.0f, s->Y, s->dim, s->Y, s->dim, 0.0f, s->G,
+              s->dim);
 }
 
 /* What one half-step solves: rows of `out` from CSR (ptr, idx, val) over the
@@ -284,6 +293,8 @@ static rec_status als_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
         rec_free(scratch[c], sb);
     rec_free(scratch, pb);
     rec_free(g, gb);
+    if (!st || st == REC_E_CANCELLED) /* a cancelled fit stays usable */
+        item_gram(m, s);
     return st;
 }
 
@@ -309,17 +320,15 @@ static rec_status als_score_history(const rec_model *m, const int32_t *items, co
     const char *fn = "rec_model_recommend_history(als)";
     const rec_als_state *s = m->state;
     int d = s->dim;
-    size_t sb = scratch_bytes(d), gb = (size_t)d * d * sizeof(float);
+    size_t sb = scratch_bytes(d);
     double *a = rec_malloc(sb);
-    float *g = rec_malloc(gb);
-    rec_status st = a && g ? REC_OK : rec_nomem(fn);
+    rec_status st = a ? REC_OK : rec_nomem(fn);
     if (!st) {
         half h = { .d = d,
                    .reg = (float)rec_model_flt(m, "reg"),
                    .alpha = (float)rec_model_flt(m, "alpha"),
                    .F = s->Y,
-                   .G = g };
-        rec_sgemm(1, 0, d, d, m->nitems, 1.0f, s->Y, d, s->Y, d, 0.0f, g, d);
+                   .G = s->G };
         float *x = (float *)(a + (size_t)d * d + d);
         const float *val = rec_model_bool(m, "use_ratings") ? r : NULL;
         st = solve_chol(&h, items, val, (int64_t)n, a, x);
@@ -329,7 +338,6 @@ static rec_status als_score_history(const rec_model *m, const int32_t *items, co
             rec_sgemv(0, m->nitems, d, 1.0f, s->Y, d, x, 0.0f, out);
     }
     rec_free(a, sb);
-    rec_free(g, gb);
     return st;
 }
 
@@ -361,6 +369,7 @@ static rec_status als_load(rec_model *m, const rec_lrm_reader *r)
         memcpy(s->X, x, (size_t)m->nusers * s->dim * sizeof(float));
     if (y)
         memcpy(s->Y, y, (size_t)m->nitems * s->dim * sizeof(float));
+    item_gram(m, s);
     return REC_OK;
 }
 

@@ -70,6 +70,9 @@ void rec_svd_free(rec_model *m);
 typedef struct rec_als_state {
     int dim;
     float *X, *Y;        /* [nusers, dim], [nitems, dim] */
+    float *G;            /* Y^T Y [dim, dim] after fit and load: a fold-in
+                            needs it, and computing it per call was 80% of a
+                            history request's time on ml-latest-small */
 } rec_als_state;
 
 #endif
