@@ -117,16 +117,10 @@ int main(int argc, char **argv)
         st = st ? st : rec_params_set_int(p, "dim", 64);
         st = st ? st : rec_params_set_int(p, "layers", 3);
     }
-    for (int k = 0; k < nextra && !st; k++) {
-        char key[128];
-        const char *eq = strchr(extra[k], '=');
-        size_t kl = (size_t)(eq - extra[k]);
-        if (kl >= sizeof key)
-            return usage();
-        memcpy(key, extra[k], kl);
-        key[kl] = 0;
-        st = rec_params_set_str(p, key, eq + 1);
-    }
+    /* parsed as the CLI's --param is, so numbers are numbers (set as
+     * strings, every numeric key was refused at create) */
+    for (int k = 0; k < nextra && !st; k++)
+        st = rec_params_parse(p, extra[k]);
     if (st)
         return die("params");
     rec_model *m;
