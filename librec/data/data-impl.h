@@ -102,6 +102,8 @@ typedef struct rec_features {
 rec_status rec_features_create(rec_features **out);
 void rec_features_unref(rec_features *fs);
 int rec_features_find(const rec_features *fs, const char *name);
+/* A feature type as messages name it ("categorical", "multi-hot", ...). */
+const char *rec_feature_type_name(rec_feature_type t);
 rec_status rec_features_add(rec_features *fs, const char *name, rec_feature_type type,
                             int *index, const char *fn);
 /* Pending records; value strings are copied. */

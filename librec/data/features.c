@@ -78,7 +78,7 @@ int rec_features_find(const rec_features *fs, const char *name)
     return -1;
 }
 
-static const char *type_name(rec_feature_type t)
+const char *rec_feature_type_name(rec_feature_type t)
 {
     switch (t) {
     case REC_FEATURE_CATEGORICAL: return "categorical";
@@ -97,7 +97,7 @@ rec_status rec_features_add(rec_features *fs, const char *name, rec_feature_type
     if (k >= 0) {
         if (fs->f[k]->type != type)
             return rec_err(REC_E_INVALID, "%s: field '%s' exists as %s, not %s", fn, name,
-                           type_name(fs->f[k]->type), type_name(type));
+                           rec_feature_type_name(fs->f[k]->type), rec_feature_type_name(type));
         if (index)
             *index = k;
         return REC_OK;
@@ -714,7 +714,8 @@ static rec_status want_type(const rec_field *f, rec_feature_type t1, rec_feature
                             const char *fn)
 {
     if (f->type != t1 && f->type != t2)
-        return rec_err(REC_E_INVALID, "%s: field '%s' is %s", fn, f->name, type_name(f->type));
+        return rec_err(REC_E_INVALID, "%s: field '%s' is %s", fn, f->name,
+                       rec_feature_type_name(f->type));
     return REC_OK;
 }
 

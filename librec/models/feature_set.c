@@ -8,18 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *type_name(rec_feature_type t)
-{
-    switch (t) {
-    case REC_FEATURE_CATEGORICAL: return "categorical";
-    case REC_FEATURE_NUMERIC: return "numeric";
-    case REC_FEATURE_MULTIHOT: return "multi-hot";
-    case REC_FEATURE_TEXT: return "text";
-    case REC_FEATURE_DENSE: return "dense";
-    }
-    return "?";
-}
-
 static const char *side_name(rec_side side)
 {
     return side == REC_SIDE_USER ? "user" : "item";
@@ -217,7 +205,7 @@ REC_API rec_status rec_feature_set_set_number(rec_feature_set *fs, const char *n
     REC_TRY(slot(fs, name, &f, &v, fn));
     if (f->type != REC_FEATURE_NUMERIC)
         return rec_err(REC_E_INVALID, "%s: field '%s' is %s, not numeric", fn, name,
-                       type_name(f->type));
+                       rec_feature_type_name(f->type));
     if (!isfinite((float)value))
         return rec_err(REC_E_INVALID, "%s: field '%s': %g is not a finite number", fn, name,
                        value);
@@ -235,7 +223,7 @@ REC_API rec_status rec_feature_set_set_vector(rec_feature_set *fs, const char *n
     REC_TRY(slot(fs, name, &f, &v, fn));
     if (f->type != REC_FEATURE_DENSE)
         return rec_err(REC_E_INVALID, "%s: field '%s' is %s, not dense", fn, name,
-                       type_name(f->type));
+                       rec_feature_type_name(f->type));
     REC_CHECK_ARG(x || dim == 0, fn, "v is NULL");
     if (dim == 0 || (f->vdim && dim != (size_t)f->vdim) || dim > 65536)
         return rec_err(REC_E_INVALID, "%s: field '%s' holds vectors of %d floats, not %zu", fn,
@@ -278,7 +266,8 @@ rec_status rec_fset_value(const rec_feature_set *fs, const rec_field *f, const f
     const rec_field *g = fs->schema->f[k];
     if (g->type != f->type)
         return rec_err(REC_E_INVALID, "%s: field '%s' is %s in the feature set, %s in the "
-                       "model", fn, f->name, type_name(g->type), type_name(f->type));
+                       "model", fn, f->name, rec_feature_type_name(g->type),
+                       rec_feature_type_name(f->type));
     if (f->type == REC_FEATURE_DENSE && fs->v[k].vdim != f->vdim)
         return rec_err(REC_E_INVALID, "%s: field '%s' has %d floats in the feature set, %d in "
                        "the model", fn, f->name, (int)fs->v[k].vdim, (int)f->vdim);
