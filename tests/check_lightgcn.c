@@ -27,9 +27,11 @@ static rec_dataset *tiny(void)
  * through A's entries 1 / sqrt(deg a * deg b) worked out here. */
 START_TEST(scores_are_the_propagated_init)
 {
+    /* _i == 1: similarity=cosine, whose scores are the cosines of the same rows */
     rec_dataset *d = tiny();
-    const char *kv[] = { "dim=3", "layers=1", "lr=0", "epochs=1", "seed=7", "init_std=0.5" };
-    rec_model *m = tu_fit("lightgcn", d, kv, 6);
+    const char *kv[] = { "dim=3", "layers=1", "lr=0", "epochs=1", "seed=7", "init_std=0.5",
+                         _i ? "similarity=cosine" : "similarity=dot" };
+    rec_model *m = tu_fit("lightgcn", d, kv, 7);
     rec_pstore *ps;
     ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
     int64_t shape[2] = { 6, 3 };
@@ -57,9 +59,14 @@ START_TEST(scores_are_the_propagated_init)
         for (int i = 0; i < 3; i++) {
             float s;
             ck_assert_int_eq(rec_model_score(m, users[u], items[i], &s), REC_OK);
-            double want = 0;
-            for (int c = 0; c < 3; c++)
+            double want = 0, nu = 0, ni = 0;
+            for (int c = 0; c < 3; c++) {
                 want += E[u][c] * E[3 + i][c];
+                nu += E[u][c] * E[u][c];
+                ni += E[3 + i][c] * E[3 + i][c];
+            }
+            if (_i)
+                want /= sqrt(nu * ni);
             ck_assert_double_eq_tol(s, want, 1e-5);
         }
     rec_pstore_destroy(ps);
@@ -79,19 +86,20 @@ static int keep_loss(void *user, int epoch, int epochs, double loss)
 START_TEST(both_losses_learn)
 {
     rec_dataset *d = tu_generate(60, 40, 8);
-    static const char *losses[] = { "loss=softmax", "loss=bpr" };
-    for (int k = 0; k < 2; k++) {
+    static const char *losses[] = { "loss=softmax", "loss=bpr", "loss=softmax" };
+    static const char *sims[] = { "similarity=dot", "similarity=dot", "similarity=cosine" };
+    for (int k = 0; k < 3; k++) {
         rec_params *p;
         rec_model *m;
         ck_assert_int_eq(rec_params_create(&p), REC_OK);
         const char *kv[] = { losses[k], "dim=8", "epochs=6", "batch=64", "negatives=16",
-                             "lr=0.02" };
-        for (int j = 0; j < 6; j++)
+                             "lr=0.02", sims[k] };
+        for (int j = 0; j < 7; j++)
             ck_assert_int_eq(rec_params_parse(p, kv[j]), REC_OK);
         ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_OK);
         double l[6];
         ck_assert_msg(rec_model_fit(m, d, keep_loss, l) == REC_OK, "%s", rec_last_error());
-        ck_assert_msg(l[5] < 0.8 * l[0], "%s: loss %g -> %g", losses[k], l[0], l[5]);
+        ck_assert_msg(l[5] < 0.8 * l[0], "%s %s: loss %g -> %g", losses[k], sims[k], l[0], l[5]);
         /* seen items are excluded */
         const char *u, *ids[10];
         size_t n;
@@ -194,6 +202,11 @@ START_TEST(bad_params)
     ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_RANGE);
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "layers"));
     rec_params_destroy(p);
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "similarity=euclid"), REC_OK);
+    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "similarity"));
+    rec_params_destroy(p);
 }
 END_TEST
 
@@ -222,7 +235,7 @@ Suite *rec_lightgcn_suite(void)
     Suite *s = suite_create("lightgcn");
     TCase *t = tcase_create("lightgcn");
     tcase_set_timeout(t, 60);
-    tcase_add_test(t, scores_are_the_propagated_init);
+    tcase_add_loop_test(t, scores_are_the_propagated_init, 0, 2);
     tcase_add_test(t, both_losses_learn);
     tcase_add_test(t, save_load_fold_in_similar);
     tcase_add_test(t, bad_params);

@@ -207,6 +207,85 @@ START_TEST(ngcf_gradcheck)
 }
 END_TEST
 
+/* Node dropout: with training on, the 1-layer output is the layer applied to
+ * messages from the kept nodes only (drawn first from the graph's RNG, one
+ * uniform per node), scaled by 1 / (1 - p), rebuilt here from the same
+ * seed; with training off it is the output without node dropout; the
+ * gradients through the dropped messages are checked by differences; p = 1
+ * is refused. */
+static rec_tensor *build_node_dropout(rec_graph *g, void *p)
+{
+    gcctx *c = p;
+    rec_graph_set_training(g, 1);
+    return tu_wsum(g, rec_nn_ngcf_forward(g, &c->n, c->a, c->e0));
+}
+
+START_TEST(ngcf_node_dropout)
+{
+    static const int32_t us[] = { 0, 0, 0, 1, 1, 2, 3 }, is[] = { 0, 1, 2, 0, 1, 0, 2 };
+    rec_uigraph *ug;
+    rec_csr *a;
+    ck_assert_int_eq(rec_uigraph_from_pairs(&ug, 4, 3, 7, us, is, "t"), REC_OK);
+    ck_assert_int_eq(rec_uigraph_adjacency(ug, REC_GRAPH_NORM_SYMMETRIC, &a, "t"), REC_OK);
+    rec_pstore *ps;
+    rec_rng rng;
+    rec_rng_seed(&rng, 3);
+    ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
+    gcctx c = { .a = a, .e0 = rec_pstore_add(ps, "E0", 2, (const int64_t[]){ 7, 3 }, 0) };
+    ck_assert_int_eq(rec_nn_ngcf_init(&c.n, ps, "ngcf", 3, 1, 0.0f, &rng), REC_OK);
+    tu_fill(c.e0, 11, -1, 1);
+    rec_graph *g;
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    rec_graph_set_grad(g, 0);
+    rec_tensor *plain = rec_nn_ngcf_forward(g, &c.n, a, c.e0);
+    c.n.node_dropout = 0.5f;
+    rec_tensor *off = rec_nn_ngcf_forward(g, &c.n, a, c.e0);
+    ck_assert_ptr_nonnull(off);
+    for (int64_t k = 0; k < plain->n; k++)
+        ck_assert_float_eq(off->v[k], plain->v[k]);
+    rec_graph_set_training(g, 1);
+    rec_graph_seed(g, 9);
+    rec_tensor *on = rec_nn_ngcf_forward(g, &c.n, a, c.e0);
+    ck_assert_ptr_nonnull(on);
+    rec_graph_set_training(g, 0);
+    rec_rng r;
+    rec_rng_seed(&r, 9);
+    rec_tensor *keep = rec_tensor_i32(g, 7);
+    int kept = 0;
+    for (int v = 0; v < 7; v++)
+        kept += keep->iv[v] = rec_rng_uniform(&r) >= 0.5f;
+    ck_assert_int_gt(kept, 0); /* the seed drops some nodes and keeps some */
+    ck_assert_int_lt(kept, 7);
+    rec_tensor *s = rec_spmm(g, a, rec_scale(g, rec_nn_mask_rows(g, c.e0, keep), 2.0f));
+    rec_tensor *pre = rec_add(g, rec_linear(g, rec_add(g, s, c.e0), c.n.w1[0].weight,
+                                            c.n.w1[0].bias),
+                              rec_linear(g, rec_mul(g, s, c.e0), c.n.w2[0].weight,
+                                         c.n.w2[0].bias));
+    rec_tensor *want = rec_l2_normalize(g, rec_leaky_relu(g, pre, 0.2f), 1e-12f);
+    ck_assert_ptr_nonnull(want);
+    int differ = 0;
+    for (int v = 0; v < 7; v++)
+        for (int d = 0; d < 3; d++) {
+            ck_assert_float_eq(on->v[v * 6 + d], c.e0->v[v * 3 + d]);
+            ck_assert_float_eq_tol(on->v[v * 6 + 3 + d], want->v[v * 3 + d], 1e-6);
+            differ += fabsf(on->v[v * 6 + 3 + d] - plain->v[v * 6 + 3 + d]) > 1e-4f;
+        }
+    ck_assert_int_gt(differ, 0);
+    rec_graph_destroy(g);
+    tu_gradcheck(ps, build_node_dropout, &c, 1e-3, 2e-3, 2e-2);
+    c.n.node_dropout = 1.0f;
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    rec_graph_set_training(g, 1);
+    ck_assert_ptr_null(rec_nn_ngcf_forward(g, &c.n, a, c.e0));
+    ck_assert_int_eq(rec_graph_status(g), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "node_dropout"));
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+    rec_uigraph_adj_free(a);
+    rec_uigraph_destroy(ug);
+}
+END_TEST
+
 START_TEST(ngcf_bad_arguments)
 {
     rec_uigraph *ug;
@@ -342,6 +421,7 @@ Suite *rec_ngcf_suite(void)
     TCase *t = tcase_create("layer");
     tcase_add_test(t, ngcf_forward_by_hand);
     tcase_add_test(t, ngcf_gradcheck);
+    tcase_add_test(t, ngcf_node_dropout);
     tcase_add_test(t, ngcf_bad_arguments);
     suite_add_tcase(s, t);
     t = tcase_create("model");

@@ -42,6 +42,9 @@
       "softmax: uniform items shared by a batch as negatives" },                               \
     { "temperature", REC_PARAM_FLOAT, "0.2", 1e-4, 1e4, NULL,                                  \
       "softmax: logits are scores / temperature" },                                            \
+    { "similarity", REC_PARAM_STR, "dot", 0, 0, "dot|cosine",                                  \
+      "score of a user and an item: the dot product of their propagated rows, or their cosine "\
+      "(rows L2-normalised in the loss and in the stored vectors)" },                          \
     { "epochs", REC_PARAM_INT, "20", 1, 100000, NULL, "passes over the training pairs" },      \
     { "batch", REC_PARAM_INT, "2048", 1, 1 << 24, NULL,                                        \
       "training pairs per step (one propagation each)" },                                      \

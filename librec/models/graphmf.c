@@ -3,6 +3,7 @@
 #include "graphmf-impl.h"
 #include "core/linalg-impl.h"
 #include "data/graph-impl.h"
+#include "retrieval/index-impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -56,9 +57,13 @@ typedef struct fitctx {
     rec_graph *g;
     rec_optim *opt;
     rec_sampler *smp;    /* bpr */
-    int bpr, negatives;
+    int bpr, negatives, cosine;
     float temperature, reg;
 } fitctx;
+
+/* rec_l2_normalize's floor on a row's norm: a zero row (an item no batch
+ * reached) stays zero rather than dividing by zero. */
+#define GRAPHMF_NORM_EPS 1e-12f
 
 /* reg * sum of squares of E0's rows idx / (2 B). */
 static rec_tensor *l2_rows(rec_graph *g, rec_tensor *e0, rec_tensor *idx, float reg, int64_t b)
@@ -99,6 +104,11 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
     rec_tensor *E = c->layer->propagate(c->layer->ctx, g, c->adj, c->E0);
     rec_tensor *eu = rec_gather(g, E, tu, -1), *ei = rec_gather(g, E, ti, -1);
     rec_tensor *ej = rec_gather(g, E, tj, -1), *l;
+    if (c->cosine) {
+        eu = rec_l2_normalize(g, eu, GRAPHMF_NORM_EPS);
+        ei = rec_l2_normalize(g, ei, GRAPHMF_NORM_EPS);
+        ej = rec_l2_normalize(g, ej, GRAPHMF_NORM_EPS);
+    }
     if (c->bpr)
         l = rec_bpr(g, rec_rowdot(g, eu, ei), rec_rowdot(g, eu, ej));
     else
@@ -134,6 +144,11 @@ static rec_status readout(rec_model *m, fitctx *c)
     memcpy(s->U, E->v, (size_t)m->nusers * s->width * sizeof *s->U);
     memcpy(s->V, E->v + (size_t)m->nusers * s->width,
            (size_t)m->nitems * s->width * sizeof *s->V);
+    if (c->cosine) /* scores are then cosines, and so is every consumer's dot */
+        for (int64_t r = 0; r < (int64_t)m->nusers + m->nitems; r++)
+            rec_index_normalise(r < m->nusers ? s->U + (size_t)r * s->width
+                                              : s->V + (size_t)(r - m->nusers) * s->width,
+                                s->width);
     return c->layer->keep ? c->layer->keep(c->layer->ctx, m) : REC_OK;
 }
 
@@ -156,7 +171,8 @@ rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf
     fitctx c = { .m = m, .layer = layer, .bpr = !strcmp(rec_model_str(m, "loss"), "bpr"),
                  .negatives = (int)rec_model_int(m, "negatives"),
                  .temperature = (float)rec_model_flt(m, "temperature"),
-                 .reg = (float)rec_model_flt(m, "reg") };
+                 .reg = (float)rec_model_flt(m, "reg"),
+                 .cosine = !strcmp(rec_model_str(m, "similarity"), "cosine") };
     rec_uigraph *ug = NULL;
     rec_pstore *ps = NULL;
     rec_status st = rec_uigraph_build(&ug, d, fn);

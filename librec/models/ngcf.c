@@ -2,7 +2,9 @@
  * Node embeddings E_0 [N, d] (users then items) go through L NGCF layers
  * over the symmetric normalised user-item graph A (rec_nn_ngcf_forward):
  *   E_{k+1} = Dropout(LeakyReLU(W1_k (A E_k + E_k) + W2_k ((A E_k) (.) E_k) + b))
- * and the readout concatenates [E_0, E_1 / |E_1|, ..., E_L / |E_L|], so the
+ * (with node_dropout, a step's dropped nodes send no messages: their rows of
+ * E_k are zeroed in A E_k, the rest scaled by 1 / (1 - p)), and the readout
+ * concatenates [E_0, E_1 / |E_1|, ..., E_L / |E_L|], so the
  * final vectors are d (L + 1) wide; score(u, i) = E[u] . E[users + i].
  *
  * Fit (BPR as the paper, or the sampled softmax; Adam on E_0 and the W's),
@@ -18,6 +20,9 @@ static const rec_param_spec spec[] = {
       "NGCF layers (0 = matrix factorisation); vectors are dim * (layers + 1) wide" },
     { "dropout", REC_PARAM_FLOAT, "0.1", 0, 0.99, NULL,
       "message dropout on each layer's output while training (the paper's 0.1)" },
+    { "node_dropout", REC_PARAM_FLOAT, "0", 0, 0.99, NULL,
+      "node dropout while training: the share of nodes whose outgoing messages a step drops "
+      "(off by default, as in the authors' code; they tried 0.1)" },
     REC_GRAPHMF_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
@@ -26,13 +31,15 @@ typedef struct ngcf_ctx {
     rec_nn_ngcf net;
     int64_t dim;
     int layers;
-    float dropout;
+    float dropout, node_dropout;
 } ngcf_ctx;
 
 static rec_status init(void *ctx, rec_pstore *ps, rec_rng *rng)
 {
     ngcf_ctx *c = ctx;
-    return rec_nn_ngcf_init(&c->net, ps, "ngcf", c->dim, c->layers, c->dropout, rng);
+    rec_status st = rec_nn_ngcf_init(&c->net, ps, "ngcf", c->dim, c->layers, c->dropout, rng);
+    c->net.node_dropout = c->node_dropout;
+    return st;
 }
 
 static rec_tensor *propagate(void *ctx, rec_graph *g, rec_csr *adj, rec_tensor *e0)
@@ -48,8 +55,10 @@ static int width(const rec_model *m)
 static rec_status ngcf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
 {
     ngcf_ctx c = { .dim = rec_model_int(m, "dim"), .layers = (int)rec_model_int(m, "layers"),
-                   .dropout = (float)rec_model_flt(m, "dropout") };
-    rec_graphmf_layer l = { .width = width(m), .stochastic = c.dropout > 0, .init = init,
+                   .dropout = (float)rec_model_flt(m, "dropout"),
+                   .node_dropout = (float)rec_model_flt(m, "node_dropout") };
+    rec_graphmf_layer l = { .width = width(m), .stochastic = c.dropout > 0 || c.node_dropout > 0,
+                            .init = init,
                             .propagate = propagate, .ctx = &c };
     return rec_graphmf_fit(m, d, &l, cb, user, "rec_model_fit(ngcf)");
 }

@@ -57,9 +57,22 @@ rec_tensor *rec_nn_ngcf_forward(rec_graph *g, const rec_nn_ngcf *n, rec_csr *adj
         return rec_graph_fail(g, REC_E_INVALID, "%s: e0 must be [%lld, %lld] (one row per node)",
                               fn, (long long)adj->rows, (long long)n->dim);
     rec_tensor *parts[REC_NN_NGCF_MAX_LAYERS + 1] = { e0 };
-    rec_tensor *e = e0;
+    rec_tensor *e = e0, *keep = NULL;
+    float p = n->node_dropout;
+    if (n->layers && p > 0 && rec_graph_training(g)) {
+        if (!(p < 1.0f))
+            return rec_graph_fail(g, REC_E_RANGE, "%s: node_dropout = %g is outside [0, 1)", fn,
+                                  (double)p);
+        keep = rec_tensor_i32(g, adj->rows);
+        if (!keep)
+            return NULL;
+        rec_rng *r = rec_graph_rng(g);
+        for (int64_t v = 0; v < adj->rows; v++)
+            keep->iv[v] = rec_rng_uniform(r) >= p;
+    }
     for (int k = 0; k < n->layers; k++) {
-        rec_tensor *s = rec_spmm(g, adj, e);
+        rec_tensor *msg = keep ? rec_scale(g, rec_nn_mask_rows(g, e, keep), 1.0f / (1.0f - p)) : e;
+        rec_tensor *s = rec_spmm(g, adj, msg);
         rec_tensor *sum = rec_linear(g, rec_add(g, s, e), n->w1[k].weight, n->w1[k].bias);
         rec_tensor *bi = rec_linear(g, rec_mul(g, s, e), n->w2[k].weight, n->w2[k].bias);
         e = rec_dropout(g, rec_leaky_relu(g, rec_add(g, sum, bi), NGCF_SLOPE), n->dropout);

@@ -344,6 +344,11 @@ typedef struct rec_nn_ngcf {
     int layers;
     int64_t dim;
     float dropout;
+    /* The paper's node dropout (0 after init): while training, each forward
+     * drops every node's outgoing messages with this probability (the kept
+     * ones scaled by 1 / (1 - p)), the same nodes in every layer; a node's
+     * own term (S + E_k) keeps its row. */
+    float node_dropout;
 } rec_nn_ngcf;
 /* Xavier-uniform weights (NGCF's initialiser), PyTorch's bias init. */
 rec_status rec_nn_ngcf_init(rec_nn_ngcf *n, rec_pstore *ps, const char *prefix, int64_t dim,
