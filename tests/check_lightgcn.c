@@ -86,9 +86,10 @@ static int keep_loss(void *user, int epoch, int epochs, double loss)
 START_TEST(both_losses_learn)
 {
     rec_dataset *d = tu_generate(60, 40, 8);
-    static const char *losses[] = { "loss=softmax", "loss=bpr", "loss=softmax" };
-    static const char *sims[] = { "similarity=dot", "similarity=dot", "similarity=cosine" };
-    for (int k = 0; k < 3; k++) {
+    static const char *losses[] = { "loss=softmax", "loss=bpr", "loss=softmax", "loss=ccl" };
+    static const char *sims[] = { "similarity=dot", "similarity=dot", "similarity=cosine",
+                                  "margin=0.5" };
+    for (int k = 0; k < 4; k++) {
         rec_params *p;
         rec_model *m;
         ck_assert_int_eq(rec_params_create(&p), REC_OK);
@@ -117,6 +118,43 @@ START_TEST(both_losses_learn)
         rec_model_destroy(m);
         rec_params_destroy(p);
     }
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* loss=ccl: with margin 1 no negative is penalised, so with lr = 0 and the
+ * whole data in one batch the reported loss is 1 - the mean cosine of the
+ * training pairs, which the stored (unit) vectors give as scores. */
+START_TEST(ccl_loss_is_one_minus_the_mean_cosine)
+{
+    rec_dataset *d = tu_generate(20, 15, 4);
+    rec_params *p;
+    rec_model *m;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    const char *kv[] = { "loss=ccl", "margin=1", "dim=5", "epochs=1", "batch=100000", "lr=0",
+                         "reg=0", "negatives=7" };
+    for (int j = 0; j < 8; j++)
+        ck_assert_int_eq(rec_params_parse(p, kv[j]), REC_OK);
+    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_OK);
+    double l[1];
+    ck_assert_msg(rec_model_fit(m, d, keep_loss, l) == REC_OK, "%s", rec_last_error());
+    int64_t n;
+    ck_assert_int_eq(rec_dataset_num_interactions(d, &n), REC_OK);
+    double sum = 0;
+    for (int64_t r = 0; r < n; r++) {
+        int32_t u, i;
+        const char *un, *in;
+        float sc;
+        rec_dataset_row(d, r, &u, &i, NULL, NULL);
+        rec_dataset_user_id(d, u, &un);
+        rec_dataset_item_id(d, i, &in);
+        ck_assert_int_eq(rec_model_score(m, un, in, &sc), REC_OK);
+        ck_assert_float_le(fabsf(sc), 1.0f + 1e-6f);
+        sum += sc;
+    }
+    ck_assert_double_eq_tol(l[0], 1 - sum / (double)n, 1e-5);
+    rec_model_destroy(m);
+    rec_params_destroy(p);
     rec_dataset_destroy(d);
 }
 END_TEST
@@ -237,6 +275,7 @@ Suite *rec_lightgcn_suite(void)
     tcase_set_timeout(t, 60);
     tcase_add_loop_test(t, scores_are_the_propagated_init, 0, 2);
     tcase_add_test(t, both_losses_learn);
+    tcase_add_test(t, ccl_loss_is_one_minus_the_mean_cosine);
     tcase_add_test(t, save_load_fold_in_similar);
     tcase_add_test(t, bad_params);
     tcase_add_test(t, fit_survives_allocation_failures);

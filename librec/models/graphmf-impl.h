@@ -36,8 +36,13 @@
 /* The keys every graphmf kind takes, after its own; their defaults. */
 #define REC_GRAPHMF_KEYS                                                                       \
     { "dim", REC_PARAM_INT, "64", 1, 4096, NULL, "embedding size" },                           \
-    { "loss", REC_PARAM_STR, "softmax", 0, 0, "softmax|bpr",                                   \
-      "sampled softmax over shared negatives, or BPR with one negative per pair (the paper)" },\
+    { "loss", REC_PARAM_STR, "softmax", 0, 0, "softmax|bpr|ccl",                               \
+      "sampled softmax over shared negatives, BPR with one negative per pair (the paper), or "  \
+      "the cosine contrastive loss of SimpleX over shared negatives (implies cosine)" },       \
+    { "margin", REC_PARAM_FLOAT, "0.9", -1, 1, NULL,                                           \
+      "ccl: a negative's cosine above this is penalised" },                                    \
+    { "neg_weight", REC_PARAM_FLOAT, "150", 0, 1e6, NULL,                                      \
+      "ccl: weight of the negatives' mean penalty against the positive's 1 - cosine" },         \
     { "negatives", REC_PARAM_INT, "1024", 1, 1 << 20, NULL,                                    \
       "softmax: uniform items shared by a batch as negatives" },                               \
     { "temperature", REC_PARAM_FLOAT, "0.2", 1e-4, 1e4, NULL,                                  \

@@ -57,8 +57,8 @@ typedef struct fitctx {
     rec_graph *g;
     rec_optim *opt;
     rec_sampler *smp;    /* bpr */
-    int bpr, negatives, cosine;
-    float temperature, reg;
+    int bpr, ccl, negatives, cosine;
+    float temperature, reg, margin, neg_weight;
 } fitctx;
 
 /* rec_l2_normalize's floor on a row's norm: a zero row (an item no batch
@@ -70,6 +70,27 @@ static rec_tensor *l2_rows(rec_graph *g, rec_tensor *e0, rec_tensor *idx, float 
 {
     rec_tensor *x = rec_gather(g, e0, idx, -1);
     return rec_scale(g, rec_sum(g, rec_mul(g, x, x)), reg / (2.0f * (float)b));
+}
+
+/* SimpleX's cosine contrastive loss over unit rows: mean over the batch of
+ * (1 - cos(u, i)) + w * mean over the shared negatives of max(0, cos(u, j) - m).
+ * The positive's hinge at 1 is never active (a cosine is at most 1). */
+static rec_tensor *ccl_loss(rec_graph *g, rec_tensor *eu, rec_tensor *ei, rec_tensor *ej,
+                            float margin, float w)
+{
+    rec_tensor *m = rec_tensor_zeros(g, REC_F32, 1, (const int64_t[]){ 1 });
+    if (!m)
+        return NULL;
+    m->v[0] = margin;
+    rec_tensor *pos = rec_scale(g, rec_mean(g, rec_rowdot(g, eu, ei)), -1.0f);
+    rec_tensor *neg = rec_mean(g, rec_relu(g, rec_sub(g, rec_matmul(g, eu, ej, 0, 1), m)));
+    rec_tensor *l = rec_add(g, pos, rec_scale(g, neg, w));
+    /* + 1: the loss is 1 - mean cos, >= 0 as reported, with the same gradient */
+    rec_tensor *one = l ? rec_tensor_zeros(g, REC_F32, 1, (const int64_t[]){ 1 }) : NULL;
+    if (!one)
+        return NULL;
+    one->v[0] = 1.0f;
+    return rec_add(g, l, one);
 }
 
 static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss)
@@ -111,6 +132,8 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
     }
     if (c->bpr)
         l = rec_bpr(g, rec_rowdot(g, eu, ei), rec_rowdot(g, eu, ej));
+    else if (c->ccl)
+        l = ccl_loss(g, eu, ei, ej, c->margin, c->neg_weight);
     else
         /* 1/T on the [B, d] user rows, not on the [B, M] logits: the same
          * logits for a fraction of the passes */
@@ -172,7 +195,11 @@ rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf
                  .negatives = (int)rec_model_int(m, "negatives"),
                  .temperature = (float)rec_model_flt(m, "temperature"),
                  .reg = (float)rec_model_flt(m, "reg"),
+                 .ccl = !strcmp(rec_model_str(m, "loss"), "ccl"),
+                 .margin = (float)rec_model_flt(m, "margin"),
+                 .neg_weight = (float)rec_model_flt(m, "neg_weight"),
                  .cosine = !strcmp(rec_model_str(m, "similarity"), "cosine") };
+    c.cosine |= c.ccl;
     rec_uigraph *ug = NULL;
     rec_pstore *ps = NULL;
     rec_status st = rec_uigraph_build(&ug, d, fn);
