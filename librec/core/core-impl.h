@@ -58,6 +58,14 @@ rec_status rec_list_ints(const char *list, int64_t lo, int64_t hi, int64_t *out,
 /* qsort order of int32_t values, ascending. */
 int rec_cmp_i32(const void *a, const void *b);
 
+/* An item with a weight (explain's reasons); rec_cmp_weighted orders them by
+ * weight, highest first, ties to the lower item, so lists are deterministic. */
+typedef struct rec_weighted {
+    float w;
+    int32_t item;
+} rec_weighted;
+int rec_cmp_weighted(const void *a, const void *b);
+
 /* ---- allocation through the host's hooks -------------------------------
  * Every allocation in librec goes through these; rec_free needs the size.
  * They set no error message: callers report REC_E_NOMEM with rec_nomem(). */

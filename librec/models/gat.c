@@ -234,12 +234,6 @@ static rec_status gat_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
 
 /* ---- a user from their items, through the kept layers ------------------------ */
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* The user vector [dim] of distinct items h[0..n) (ascending, n >= 1) into
  * uv; att (NULL or [n]) gets the last layer's attention on each item,
  * averaged over heads.  The graph is {user} + h: the user attends to itself
@@ -316,7 +310,7 @@ static rec_status distinct(const int32_t *items, size_t n, int32_t **out, int64_
     if (!*out)
         return rec_nomem(fn);
     memcpy(*out, items, n * sizeof **out);
-    qsort(*out, n, sizeof **out, cmp_i32);
+    qsort(*out, n, sizeof **out, rec_cmp_i32);
     int64_t w = 0;
     for (size_t j = 0; j < n; j++)
         if (!w || (*out)[w - 1] != (*out)[j])
@@ -349,19 +343,6 @@ static rec_status gat_history(const rec_model *m, const int32_t *items, const fl
     return st;
 }
 
-typedef struct ranked {
-    float w;
-    int32_t item;
-} ranked;
-
-static int by_weight(const void *a, const void *b)
-{
-    const ranked *x = a, *y = b;
-    if (x->w != y->w)
-        return x->w > y->w ? -1 : 1;
-    return (x->item > y->item) - (x->item < y->item);
-}
-
 /* u's items with the highest last-layer attention: the same for every i. */
 static rec_status gat_explain(const rec_model *m, int32_t u, int32_t i, size_t k,
                               const char **reasons, float *weights, size_t *n)
@@ -378,7 +359,7 @@ static rec_status gat_explain(const rec_model *m, int32_t u, int32_t i, size_t k
     REC_TRY(distinct(m->seen + m->seen_ptr[u], nseen, &h, &nh, fn));
     float *uv = rec_malloc((size_t)kept->dim * sizeof *uv);
     float *att = rec_malloc((size_t)(nh ? nh : 1) * sizeof *att);
-    ranked *rk = rec_malloc((size_t)(nh ? nh : 1) * sizeof *rk);
+    rec_weighted *rk = rec_malloc((size_t)(nh ? nh : 1) * sizeof *rk);
     rec_graph *g = NULL;
     rec_status st = uv && att && rk ? REC_OK : rec_nomem(fn);
     if (!st && nh)
@@ -387,8 +368,8 @@ static rec_status gat_explain(const rec_model *m, int32_t u, int32_t i, size_t k
         rec_nomem(fn);
     if (!st) {
         for (int64_t j = 0; j < nh; j++)
-            rk[j] = (ranked){ att[j], h[j] };
-        qsort(rk, (size_t)nh, sizeof *rk, by_weight);
+            rk[j] = (rec_weighted){ att[j], h[j] };
+        qsort(rk, (size_t)nh, sizeof *rk, rec_cmp_weighted);
         for (int64_t j = 0; j < nh && (size_t)j < k; j++) {
             reasons[j] = rec_idmap_name(m->items, rk[j].item);
             weights[j] = rk[j].w;

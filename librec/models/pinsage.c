@@ -494,35 +494,22 @@ static rec_status ps_similar(const rec_model *m, int32_t i, float *out)
     return REC_OK;
 }
 
-typedef struct ranked {
-    float w;
-    int32_t item;
-} ranked;
-
-static int by_weight(const void *a, const void *b)
-{
-    const ranked *x = a, *y = b;
-    if (x->w != y->w)
-        return x->w > y->w ? -1 : 1;
-    return (x->item > y->item) - (x->item < y->item);
-}
-
 /* The user's recent items by their share of the score (z_h . z_i / recent). */
 static rec_status ps_explain(const rec_model *m, int32_t u, int32_t i, size_t k,
                              const char **reasons, float *weights, size_t *n)
 {
     const ps_state *s = m->state;
     const int32_t *last = s->last + (size_t)u * s->recent;
-    ranked *rk = rec_malloc((size_t)s->recent * sizeof *rk);
+    rec_weighted *rk = rec_malloc((size_t)s->recent * sizeof *rk);
     if (!rk)
         return rec_nomem("rec_model_explain(pinsage)");
     int r = 0;
     for (; r < s->recent && last[r] >= 0; r++)
         ;
     for (int j = 0; j < r; j++)
-        rk[j] = (ranked){ rec_sdot(s->dim, s->Z + (size_t)last[j] * s->dim,
+        rk[j] = (rec_weighted){ rec_sdot(s->dim, s->Z + (size_t)last[j] * s->dim,
                                    s->Z + (size_t)i * s->dim) / (float)r, last[j] };
-    qsort(rk, (size_t)r, sizeof *rk, by_weight);
+    qsort(rk, (size_t)r, sizeof *rk, rec_cmp_weighted);
     *n = (size_t)r < k ? (size_t)r : k;
     for (size_t j = 0; j < *n; j++) {
         reasons[j] = rec_idmap_name(m->items, rk[j].item);
