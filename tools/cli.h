@@ -53,6 +53,10 @@ int cli_utf8_len(const unsigned char *s);
 /* v as a JSON number, or for NaN and infinities `null, "why": why` (the
  * caller is inside an object). */
 void cli_json_num(FILE *f, double v, const char *why);
+/* A JSON array of n objects {"<name_key>": names[j], "<value_key>": values[j]}
+ * (a value that is not finite is written as cli_json_num writes it, with why). */
+void cli_json_pairs(FILE *f, const char *name_key, const char *value_key, const char **names,
+                    const float *values, size_t n, const char *why);
 /* Temporary files of saving to out (cli_tmpfiles.c): the guard removes this
  * process's on SIGINT, SIGTERM, SIGHUP and SIGXFSZ, then dies of the
  * signal; the sweep removes those of processes that no longer run. */

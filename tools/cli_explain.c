@@ -172,15 +172,10 @@ int cli_explain(cli_opts *o)
         cli_json_str(stdout, o->user);
         printf(", \"item\": ");
         cli_json_str(stdout, item);
-        printf(", \"reasons\": [");
-        for (size_t j = 0; j < n; j++) {
-            printf("%s{\"reason\": ", j ? ", " : "");
-            cli_json_str(stdout, why[j]);
-            printf(", \"weight\": ");
-            cli_json_num(stdout, w[j], "the model's weight is not a finite number");
-            printf("}");
-        }
-        printf("]}\n");
+        printf(", \"reasons\": ");
+        cli_json_pairs(stdout, "reason", "weight", why, w, n,
+                       "the model's weight is not a finite number");
+        printf("}\n");
     } else if (!rc) {
         printf("# why %s for user %s\n", item, o->user);
         for (size_t j = 0; j < n; j++)

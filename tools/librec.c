@@ -355,21 +355,30 @@ void cli_json_num(FILE *f, double v, const char *why)
     }
 }
 
+void cli_json_pairs(FILE *f, const char *name_key, const char *value_key, const char **names,
+                    const float *values, size_t n, const char *why)
+{
+    fputc('[', f);
+    for (size_t j = 0; j < n; j++) {
+        fprintf(f, "%s{\"%s\": ", j ? ", " : "", name_key);
+        cli_json_str(f, names[j]);
+        fprintf(f, ", \"%s\": ", value_key);
+        cli_json_num(f, values[j], why);
+        fputc('}', f);
+    }
+    fputc(']', f);
+}
+
 static void print_list(const cli_opts *o, const char *key, const char *id, const char **items,
                        const float *scores, size_t n)
 {
     if (o->json) {
         printf("{\"%s\": ", key);
         cli_json_str(stdout, id);
-        printf(", \"items\": [");
-        for (size_t j = 0; j < n; j++) {
-            printf("%s{\"item\": ", j ? ", " : "");
-            cli_json_str(stdout, items[j]);
-            printf(", \"score\": ");
-            cli_json_num(stdout, scores[j], "the model's score is not a finite number");
-            printf("}");
-        }
-        printf("]}\n");
+        printf(", \"items\": ");
+        cli_json_pairs(stdout, "item", "score", items, scores, n,
+                       "the model's score is not a finite number");
+        printf("}\n");
         return;
     }
     for (size_t j = 0; j < n; j++)
