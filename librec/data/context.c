@@ -204,6 +204,11 @@ rec_status rec_ds_context_vocab(const rec_dataset *d, const char *name, rec_idma
     return REC_OK;
 }
 
+int rec_ds_context_known(const rec_dataset *d, const char *name)
+{
+    return rec_ctx_derived(name) || find(d, name) >= 0;
+}
+
 void rec_ds_context_fill(const rec_dataset *d, const char *name, int32_t *codes)
 {
     int kind = rec_ctx_derived(name);

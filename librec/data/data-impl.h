@@ -139,6 +139,9 @@ int rec_field_dense_norm(const char *method);
  * fn otherwise); fields already in *fs (created when NULL) are skipped. */
 rec_status rec_features_schema_add(rec_features **fs, const rec_dataset *d, rec_side side,
                                    const char *name, const char *fn);
+/* The same for context name of d (data/context.c): a categorical field. */
+rec_status rec_features_schema_add_context(rec_features **fs, const rec_dataset *d,
+                                           const char *name, const char *fn);
 /* The schema as one blob (*blob allocated, *len bytes) for a model file,
  * and back (REC_E_FORMAT naming fn for a blob that is not one). */
 rec_status rec_features_encode(const rec_features *fs, char **blob, size_t *len,
@@ -219,6 +222,8 @@ static inline void rec_ds_ctx_copy(rec_dataset *dst, int64_t k, const rec_datase
  * code order). */
 rec_status rec_ds_context_vocab(const rec_dataset *d, const char *name, rec_idmap **vocab,
                                 const char *fn);
+/* Whether name is a derived context or one d declares. */
+int rec_ds_context_known(const rec_dataset *d, const char *name);
 /* The codes of context name (checked by rec_ds_context_vocab) of every
  * row into codes[rows]. */
 void rec_ds_context_fill(const rec_dataset *d, const char *name, int32_t *codes);
