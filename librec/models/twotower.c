@@ -16,6 +16,12 @@
  *   hist_bag         user only: mean of an item table over the user's
  *                    earlier items
  *   hist_gru         user only: GRU over the user's last hist_len items
+ *   <context>        user only: a per-interaction context (time:hour,
+ *                    time:weekday or one the data declares): an Embedding
+ *                    of each training row's own value, so a pair's
+ *                    negatives meet the user in the positive's context;
+ *                    at call time rec_model_recommend_context's (the
+ *                    precomputed user vectors have every context missing)
  * hist_bag and hist_gru see, for a training pair, only the items before it
  * in time (no leak of the target); at scoring, the whole training history.
  *
@@ -44,7 +50,8 @@
 
 static const rec_param_spec spec[] = {
     { "user_features", REC_PARAM_STR, "id", 0, 0, NULL,
-      "user tower inputs: id, user fields, <item field>_hist, hist_bag, hist_gru" },
+      "user tower inputs: id, user fields, <item field>_hist, hist_bag, hist_gru, "
+      "per-interaction contexts (time:hour, time:weekday, declared ones)" },
     { "item_features", REC_PARAM_STR, "id", 0, 0, NULL,
       "item tower inputs: id and item fields (categorical, multi-hot, numeric, dense)" },
     { "dim", REC_PARAM_INT, "32", 1, 4096, NULL, "width of every feature embedding" },
