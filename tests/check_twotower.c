@@ -461,7 +461,7 @@ START_TEST(moe_balance_keeps_experts_in_use)
         tt_uq *q = rec_graph_alloc(g, 120 * sizeof *q);
         ck_assert_ptr_nonnull(q);
         for (int32_t u = 0; u < 120; u++)
-            q[u] = (tt_uq){ u, s->hitems + s->hptr[u], s->hptr[u + 1] - s->hptr[u], NULL };
+            q[u] = (tt_uq){ u, s->hitems + s->hptr[u], s->hptr[u + 1] - s->hptr[u], NULL, NULL };
         rec_tensor *b = NULL;
         ck_assert_ptr_nonnull(tt_user_forward(g, m, q, 120, &b));
         ck_assert_ptr_nonnull(b);

@@ -164,7 +164,8 @@ int cli_parse(int argc, char **argv, cli_opts *o)
             VALUE(plot);
         else if (!strcmp(a, "--sweep"))
             VALUE(sweep);
-        else if (!strcmp(a, "--columns") || !strcmp(a, "--delimiter") || !strcmp(a, "--header")) {
+        else if (!strcmp(a, "--columns") || !strcmp(a, "--delimiter") || !strcmp(a, "--header") ||
+                 !strcmp(a, "--context")) {
             if (!need_value(i, argc, argv))
                 return 2;
             if ((st = rec_params_set_str(o->load_opts, a + 2, argv[++i])))
@@ -590,7 +591,8 @@ static void usage(FILE *f)
             "  librec models              list the model kinds\n"
             "  librec help [MODEL]        this text, or a model's parameters\n"
             "formats: auto csv tsv pairs movielens goodbooks lightgcn;"
-            " --columns user,item,rating,timestamp maps CSV/TSV columns\n"
+            " --columns user,item,rating,timestamp maps CSV/TSV columns;"
+            " --context device,country reads those columns as per-interaction context\n"
             " --normalize item:year=zscore normalises a numeric or dense field at load\n"
             "   (user: or item:, then none|minmax|zscore|log1p|log1p-zscore, dense: l2|zscore)\n"
             "common: --threads N, --quiet\n");

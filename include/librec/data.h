@@ -110,6 +110,11 @@ REC_API rec_status rec_dataset_from_strings(rec_dataset **out, const char *const
  *   catalog    "rated" (default: items are those with interactions) or
  *              "all" (items listed in the item file but never rated are
  *              appended after the rated ones).
+ *   context    string, e.g. "device,country": columns of a delimited file
+ *              (csv, tsv, movielens ratings.csv) read as per-interaction
+ *              context fields (rec_dataset_add_context), each found by its
+ *              name in the header or in the columns option; an empty value
+ *              is missing.  A name found in neither is REC_E_INVALID.
  * Files that are not valid UTF-8 (MovieLens u.item, movies.dat) are read as
  * Latin-1 and converted.  Every malformed line gives REC_E_FORMAT with a
  * message naming the file, line and column; a missing file REC_E_IO; an
@@ -375,6 +380,40 @@ REC_API rec_status rec_dataset_load_vectors(rec_dataset *d, rec_side side, const
  * ask the dim only.  REC_E_INVALID when the field is not dense. */
 REC_API rec_status rec_dataset_feature_vector(const rec_dataset *d, rec_side side, int k,
                                               int32_t e, float *out, size_t *dim);
+
+/* ---- per-interaction context (since 0.2) -----------------------------------
+ * A context field is a categorical value of one interaction row rather than
+ * of its user or item: the device, the country, the page it came from.
+ * Rows start missing; splits and shards copy each row's values with it and
+ * share the vocabularies.  Two more are derived from the timestamps (Unix
+ * seconds, UTC) and never stored: "time:hour" ("0" .. "23") and
+ * "time:weekday" ("0" Monday .. "6" Sunday; 1970-01-01 was a Thursday, "3").
+ * They need Unix timestamps (REC_E_STATE for a dataset without any, or
+ * with the file-order ones of format pairs).  The user towers of
+ * "twotower" and "dnn" take contexts by name (their user_features). */
+
+/* Declares context field name (a no-op when declared).  REC_E_INVALID for
+ * a NULL or empty name or one starting with "time:" (reserved for the
+ * derived ones).  *index may be NULL.  Not thread-safe on d. */
+REC_API rec_status rec_dataset_add_context(rec_dataset *d, const char *name, int *index);
+
+/* Sets row `row`'s value of declared context name; NULL or "" makes it
+ * missing.  REC_E_INVALID for an undeclared or derived name, REC_E_RANGE for
+ * a row outside [0, rows).  Not thread-safe on d. */
+REC_API rec_status rec_dataset_set_context(rec_dataset *d, int64_t row, const char *name,
+                                           const char *value);
+
+/* Number of declared context fields and the name of field k (owned by d;
+ * REC_E_RANGE for a bad k).  The derived ones are not counted. */
+REC_API rec_status rec_dataset_num_contexts(const rec_dataset *d, int *n);
+REC_API rec_status rec_dataset_context_name(const rec_dataset *d, int k, const char **name);
+
+/* Row `row`'s value of context name, declared or derived (*value owned by
+ * d, or static; NULL when missing).  REC_E_INVALID for a name that is not a
+ * context, REC_E_STATE for a derived one without Unix timestamps,
+ * REC_E_RANGE for a bad row.  Thread-safe. */
+REC_API rec_status rec_dataset_context_value(const rec_dataset *d, int64_t row,
+                                             const char *name, const char **value);
 
 /* Declares a crossed categorical/multi-hot field named "a x b" from
  * fields a and b, each categorical, multi-hot or numeric; a numeric field

@@ -284,6 +284,32 @@ REC_API rec_status rec_model_recommend_features(const rec_model *m,
                                                 const char *const *history, size_t nhistory,
                                                 size_t k, unsigned flags, const char **items,
                                                 float *scores, size_t *n);
+/* ---- per-interaction context at call time (since 0.2) ---------------------
+ * A model whose user tower reads context fields (user_features naming
+ * time:hour, time:weekday or a context the training data declared,
+ * rec_dataset(3)) learnt each training interaction in its own context.
+ * rec_model_score and rec_model_recommend serve a known user with every
+ * context missing (the all-zero row of an unknown value); these serve the
+ * user in a context given now.  ctx is a user feature set of m
+ * (rec_feature_set_create): its context fields are read, e.g.
+ * rec_feature_set_set(ctx, "time:weekday", "6"); a value the training
+ * data did not have, or a context left unset, is missing; the user's own
+ * id, features and history are the model's, as in rec_model_recommend.
+ * ctx may be NULL (every context missing).  The context fields are also
+ * fields of a user feature set given to rec_model_score_features and
+ * rec_model_recommend_features (an anonymous user in a context).
+ * Kinds: twotower; REC_E_UNSUPPORTED for the others.  REC_E_NOTFOUND for
+ * an unknown user or item; REC_E_STATE for an unfitted model. */
+REC_API rec_status rec_model_score_context(const rec_model *m, const char *user,
+                                           const rec_feature_set *ctx, const char *item,
+                                           float *score);
+/* Top-k for the user in the context, best first, its training items
+ * excluded unless REC_INCLUDE_SEEN; results as rec_model_recommend. */
+REC_API rec_status rec_model_recommend_context(const rec_model *m, const char *user,
+                                               const rec_feature_set *ctx, size_t k,
+                                               unsigned flags, const char **items,
+                                               float *scores, size_t *n);
+
 /* Adds n items, ids[j] described by item feature set features[j], to a
  * fitted model's catalogue: from now on they are recommended, scored,
  * similar-able (rec_model_similar) and saved like the training items, with

@@ -139,6 +139,9 @@ int rec_field_dense_norm(const char *method);
  * fn otherwise); fields already in *fs (created when NULL) are skipped. */
 rec_status rec_features_schema_add(rec_features **fs, const rec_dataset *d, rec_side side,
                                    const char *name, const char *fn);
+/* The same for context name of d (data/context.c): a categorical field. */
+rec_status rec_features_schema_add_context(rec_features **fs, const rec_dataset *d,
+                                           const char *name, const char *fn);
 /* The schema as one blob (*blob allocated, *len bytes) for a model file,
  * and back (REC_E_FORMAT naming fn for a blob that is not one). */
 rec_status rec_features_encode(const rec_features *fs, char **blob, size_t *len,
@@ -178,7 +181,57 @@ struct rec_dataset {
      * plain dataset); NULL for any other dataset. */
     int64_t *grow;
     int64_t gn, gcount;
+    /* Per-interaction context fields (context.c): each a code column of
+     * cap rows, like u and i; vocabularies shared with splits. */
+    struct rec_ctxcol *ctx;
+    int nctx;
 };
+
+/* ---- per-interaction context (context.c) --------------------------------
+ * A declared field holds one code per row (-1: missing) over a vocabulary
+ * of value strings; the derived fields "time:hour" (0..23) and
+ * "time:weekday" (0 Monday .. 6 Sunday), UTC, are computed from the
+ * timestamps and never stored. */
+typedef struct rec_ctxcol {
+    char *name;
+    rec_idmap *vocab;        /* reference-counted, shared with splits         */
+    int32_t *code;           /* [cap]                                         */
+} rec_ctxcol;
+
+enum { REC_CTX_DECLARED = 0, REC_CTX_HOUR = 1, REC_CTX_WEEKDAY = 2 };
+/* REC_CTX_HOUR / REC_CTX_WEEKDAY for the derived names, else 0. */
+int rec_ctx_derived(const char *name);
+/* The derived code of Unix time t (seconds, UTC; before 1970 too). */
+int32_t rec_ctx_time_code(int kind, int64_t t);
+/* dst declares src's fields (same vocabularies), with no rows. */
+rec_status rec_ds_ctx_like(rec_dataset *dst, const rec_dataset *src);
+/* Columns of cap rows (cap >= d->n), rows past n set missing, all or
+ * nothing (REC_E_NOMEM, no message). */
+rec_status rec_ds_ctx_resize(rec_dataset *d, int64_t cap);
+void rec_ds_ctx_free(rec_dataset *d);
+/* Row r of src's context into row k of dst (declared alike). */
+static inline void rec_ds_ctx_copy(rec_dataset *dst, int64_t k, const rec_dataset *src,
+                                   int64_t r)
+{
+    for (int c = 0; c < dst->nctx && c < src->nctx; c++)
+        dst->ctx[c].code[k] = src->ctx[c].code[r];
+}
+/* Checks that name is a context of d (REC_E_INVALID: not declared;
+ * REC_E_STATE: derived but d has no Unix timestamps; messages name fn)
+ * and gives its vocabulary, a new reference (derived: "0", "1", ... in
+ * code order). */
+rec_status rec_ds_context_vocab(const rec_dataset *d, const char *name, rec_idmap **vocab,
+                                const char *fn);
+/* Whether name is a derived context or one d declares. */
+int rec_ds_context_known(const rec_dataset *d, const char *name);
+/* The codes of context name (checked by rec_ds_context_vocab) of every
+ * row into codes[rows]. */
+void rec_ds_context_fill(const rec_dataset *d, const char *name, int32_t *codes);
+/* Declares a context field (errors name fn); *index may be NULL. */
+rec_status rec_ds_context_add(rec_dataset *d, const char *name, int *index, const char *fn);
+/* Row r's value of declared field k from s[0..len) ("" missing). */
+rec_status rec_ds_context_put(rec_dataset *d, int k, int64_t r, const char *s, size_t len,
+                              const char *fn);
 
 /* Appends one warning line (printf format, no trailing newline) to d's load
  * warnings.  REC_E_NOMEM, no message set. */

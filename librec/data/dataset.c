@@ -49,6 +49,7 @@ REC_API void rec_dataset_destroy(rec_dataset *d)
     if (!d)
         return;
     rec_ds_drop_caches(d);
+    rec_ds_ctx_free(d);
     size_t c = (size_t)d->cap;
     rec_free(d->u, c * sizeof *d->u);
     rec_free(d->i, c * sizeof *d->i);
@@ -102,6 +103,13 @@ static rec_status grow(rec_dataset *d)
         rec_free(t, n * sizeof *t);
         return REC_E_NOMEM;
     }
+    if (rec_ds_ctx_resize(d, nc)) {
+        rec_free(u, n * sizeof *u);
+        rec_free(i, n * sizeof *i);
+        rec_free(r, n * sizeof *r);
+        rec_free(t, n * sizeof *t);
+        return REC_E_NOMEM;
+    }
     size_t k = (size_t)d->n;
     if (k) {
         memcpy(u, d->u, k * sizeof *u);
@@ -138,6 +146,8 @@ rec_status rec_ds_push(rec_dataset *d, int32_t u, int32_t i, float r, int64_t t)
         d->r[d->n] = r;
     if (d->t)
         d->t[d->n] = t;
+    for (int k = 0; k < d->nctx; k++)
+        d->ctx[k].code[d->n] = -1;
     d->n++;
     return REC_OK;
 }
@@ -158,6 +168,10 @@ rec_status rec_ds_new_like(const rec_dataset *src, rec_dataset **out)
     d->has_r = src->has_r;
     d->has_t = src->has_t;
     d->src_header = -1;
+    if (rec_ds_ctx_like(d, src)) {
+        rec_dataset_destroy(d);
+        return REC_E_NOMEM;
+    }
     *out = d;
     return REC_OK;
 }

@@ -61,6 +61,32 @@ rec_status rec_features_schema_add(rec_features **fs, const rec_dataset *d, rec_
     return REC_OK;
 }
 
+rec_status rec_features_schema_add_context(rec_features **fs, const rec_dataset *d,
+                                           const char *name, const char *fn)
+{
+    if (!*fs)
+        REC_TRY(rec_features_create(fs) ? rec_nomem(fn) : REC_OK);
+    if (rec_features_find(*fs, name) >= 0)
+        return REC_OK;
+    rec_idmap *src, *v;
+    REC_TRY(rec_ds_context_vocab(d, name, &src, fn));
+    rec_status st = rec_idmap_clone(src, &v) ? rec_nomem(fn) : REC_OK;
+    rec_idmap_unref(src);
+    if (st)
+        return st;
+    int k;
+    st = rec_features_add(*fs, name, REC_FEATURE_CATEGORICAL, &k, fn);
+    if (st) {
+        rec_idmap_unref(v);
+        return st;
+    }
+    rec_field *f = (*fs)->f[k];
+    f->ready = 1;
+    rec_idmap_unref(f->vocab);
+    f->vocab = v;
+    return REC_OK;
+}
+
 /* ---- blob ----------------------------------------------------------------- */
 
 typedef struct wbuf {

@@ -16,6 +16,7 @@ typedef struct rec_loader {
     int features;      /* read sibling side-feature files                    */
     int user_columns;  /* the columns given to rec_load_delimited are the
                           caller's "columns" option (not a layout's)        */
+    const char *context; /* the "context" option: column names ("" none)    */
     rec_tok tok[MAXCOLS];
 } rec_loader;
 

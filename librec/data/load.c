@@ -19,6 +19,8 @@ static const rec_param_spec load_spec[] = {
       "items: only rated ones, or all listed in the item file" },
     { "unknown", REC_PARAM_STR, "add", 0, 0, "add|skip|error",
       "rec_dataset_load_like: ids the reference lacks" },
+    { "context", REC_PARAM_STR, "", 0, 0, NULL,
+      "delimited columns read as per-interaction context fields, by header or columns name" },
 };
 #define NSPEC (sizeof load_spec / sizeof load_spec[0])
 
@@ -121,7 +123,25 @@ static rec_status push(rec_loader *L, int32_t u, int32_t i, float r, int64_t ts)
 
 /* ---- delimited interactions ------------------------------------------------ */
 
-enum { COL_SKIP, COL_USER, COL_ITEM, COL_RATING, COL_TIME };
+/* COL_CTX + j: the context option's j-th name. */
+enum { COL_SKIP, COL_USER, COL_ITEM, COL_RATING, COL_TIME, COL_CTX };
+enum { MAXCTX = 32 };
+
+/* Index of word w[0..n) in the context option, or -1. */
+static int context_index(const rec_loader *L, const char *w, size_t n)
+{
+    rec_list_iter it;
+    const char *p;
+    size_t len;
+    int j = 0;
+    rec_list_start(&it, L->context ? L->context : "");
+    while (rec_list_next(&it, &p, &len)) {
+        if (len == n && !memcmp(p, w, n))
+            return j;
+        j++;
+    }
+    return -1;
+}
 
 static int lower_has(const char *s, const char *word)
 {
@@ -181,10 +201,12 @@ static int parse_columns(rec_loader *L, const char *spec, int *role, int ncols)
             r = COL_TIME;
         else if (!strcmp(w, "-") || !strcmp(w, "skip") || !strcmp(w, "_"))
             r = COL_SKIP;
+        else if (context_index(L, w, len) >= 0)
+            r = COL_CTX + context_index(L, w, len);
         else
             return (int)rec_err(REC_E_INVALID,
-                                "%s: columns: '%s' is not user, item, rating, timestamp or -",
-                                L->fn, w);
+                                "%s: columns: '%s' is not user, item, rating, timestamp, - or "
+                                "a name of the context option", L->fn, w);
         if (n == MAXCOLS)
             return (int)rec_err(REC_E_INVALID, "%s: columns: more than %d", L->fn, MAXCOLS);
         role[n++] = r;
@@ -278,6 +300,50 @@ static int names_column(const char *s)
     return !has_digit(s) && header_role(s) >= 0;
 }
 
+/* The column of each name of the context option (named in the columns
+ * option, else in the header) into cc, the dataset's field for it into ck;
+ * named: role[] is the columns option's, not guessed. */
+static rec_status context_columns(rec_loader *L, rec_text *t, const rec_tok *f, int *role,
+                                  int ncols, int is_header, int named, int *cc, int *ck,
+                                  int *nctx)
+{
+    rec_list_iter it;
+    const char *p;
+    size_t len;
+    int j = 0;
+    rec_list_start(&it, L->context ? L->context : "");
+    while (rec_list_next(&it, &p, &len)) {
+        char w[128];
+        if (j == MAXCTX || !len || len >= sizeof w)
+            return rec_err(REC_E_INVALID, "%s: context: %s", L->fn,
+                           j == MAXCTX ? "more than 32 columns" : "empty or too long a name");
+        memcpy(w, p, len);
+        w[len] = 0;
+        int col = -1;
+        for (int k = 0; k < ncols && col < 0; k++)
+            if (role[k] == COL_CTX + j)
+                col = k;
+        for (int k = 0; k < ncols && col < 0 && is_header; k++)
+            if (f[k].len == len && !memcmp(f[k].s, p, len))
+                col = k;
+        if (col < 0)
+            return rec_err(REC_E_INVALID, "%s: %s: context column '%s' is named neither in the "
+                           "header nor in the columns option", L->fn, t->path, w);
+        /* a header's name outranks a guess from it (a "datetime" column) */
+        if (named && role[col] != COL_SKIP && role[col] != COL_CTX + j)
+            return rec_err(REC_E_INVALID, "%s: %s: context column '%s' is the %s column", L->fn,
+                           t->path, w, role[col] == COL_USER ? "user" : role[col] == COL_ITEM
+                           ? "item" : role[col] == COL_RATING ? "rating" : role[col] == COL_TIME
+                           ? "timestamp" : "another context's");
+        role[col] = COL_CTX + j;
+        cc[j] = col;
+        REC_TRY(rec_ds_context_add(L->d, w, &ck[j], L->fn));
+        j++;
+    }
+    *nctx = j;
+    return REC_OK;
+}
+
 /* Ratings written as integers at or above this look like Unix timestamps
  * (1e8 s is March 1973), not like a rating scale. */
 #define EPOCH_LIKE 1e8
@@ -355,6 +421,8 @@ rec_status rec_load_delimited(rec_loader *L, rec_text *t, const char *delim, int
             for (int k = 0; k < ncols; k++)
                 role[k] = hr[k] < 0 ? COL_SKIP : hr[k];
     }
+    int cc[MAXCTX], ck[MAXCTX], nctx = 0;
+    REC_TRY(context_columns(L, t, f, role, ncols, is_header, named, cc, ck, &nctx));
     int cu = -1, ci = -1, cr = -1, ct = -1;
     for (int k = 0; k < ncols; k++) {
         int *slot = role[k] == COL_USER ? &cu : role[k] == COL_ITEM ? &ci
@@ -368,6 +436,7 @@ rec_status rec_load_delimited(rec_loader *L, rec_text *t, const char *delim, int
     if (cu < 0 || ci < 0)
         return rec_text_error(t, line, 1, "expected at least 2 columns (user, item), got %d",
                               ncols);
+
     /* Columns taken by position under a header that does not name them: say
      * which, or tags.csv (tag_id,tag_name) loads as users and items unnoticed. */
     if (is_header && !named && !by_name) {
@@ -441,6 +510,11 @@ rec_status rec_load_delimited(rec_loader *L, rec_text *t, const char *delim, int
         if (u < 0 || i < 0)
             continue;
         REC_TRY(push(L, u, i, (float)r, ts));
+        for (int c = 0; c < nctx; c++) {
+            trim(&f[cc[c]]);
+            REC_TRY(rec_ds_context_put(L->d, ck[c], L->d->n - 1, f[cc[c]].s, f[cc[c]].len,
+                                       L->fn));
+        }
     }
     if (got < 0)
         return (rec_status)got;
@@ -684,6 +758,12 @@ static rec_status load_into(rec_loader *L, const char *path, const char *format)
     L->d->src_detected = detected;
     L->d->src_header = -1;
     L->user_columns = *columns != 0;
+    L->context = rec_params_str(L->opts, load_spec, NSPEC, "context");
+    if (*L->context && (fmt == FMT_PAIRS || fmt == FMT_LIGHTGCN)) {
+        rec_text_close(&t);
+        return rec_err(REC_E_INVALID, "%s: %s: option context applies to delimited files, "
+                       "not to format %s", L->fn, path, fmt_names[fmt]);
+    }
     rec_status st;
     switch (fmt) {
     case FMT_CSV: {

@@ -37,6 +37,7 @@ REC_API rec_status rec_dataset_shard(const rec_dataset *d, int rank, int size,
             return rec_nomem(fn);
         }
         s->grow[s->n - 1] = k;
+        rec_ds_ctx_copy(s, s->n - 1, d, k);
     }
     *out = s;
     return REC_OK;

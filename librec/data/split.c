@@ -48,6 +48,10 @@ static rec_status emit(const rec_dataset *d, const unsigned char *test, rec_data
         rec_dataset *x = side ? b : a;
         int64_t cap = side ? nt : d->n - nt;
         size_t c = (size_t)(cap ? cap : 1);
+        /* context columns first, while x->cap is still the 0 they were
+         * made for by rec_ds_new_like */
+        if (rec_ds_ctx_resize(x, (int64_t)c))
+            goto nomem;
         x->cap = (int64_t)c;
         x->u = rec_malloc(c * sizeof *x->u);
         x->i = rec_malloc(c * sizeof *x->i);
@@ -65,6 +69,7 @@ static rec_status emit(const rec_dataset *d, const unsigned char *test, rec_data
             x->r[k] = d->r[r];
         if (x->t)
             x->t[k] = d->t[r];
+        rec_ds_ctx_copy(x, k, d, r);
     }
     *tr = a;
     *te = b;

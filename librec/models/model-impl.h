@@ -76,6 +76,10 @@ typedef struct rec_model_vt {
     rec_status (*score_features)(const rec_model *m, const rec_feature_set *fs,
                                  const int32_t *hist, size_t nh, float *out);
     rec_status (*add_items)(rec_model *m, const rec_feature_set *const *fs, size_t n);
+    /* score_context: every item's score, out[nitems], for known user u in
+     * the context fields fs (may be NULL) sets. */
+    rec_status (*score_context)(const rec_model *m, int32_t u, const rec_feature_set *fs,
+                                float *out);
 } rec_model_vt;
 
 struct rec_model {

@@ -152,3 +152,77 @@ REC_API rec_status rec_model_add_items(rec_model *m, const char *const *ids,
     m->nitems += (int32_t)n;
     return REC_OK;
 }
+
+/* ---- a known user in a context given now ------------------------------------- */
+
+/* Every item's score for known user `user` in the context fs sets, into
+ * *buf (allocated, nitems + 1 floats); *u its index. */
+static rec_status score_in_context(const rec_model *m, const char *user,
+                                   const rec_feature_set *ctx, float **buf, int32_t *u,
+                                   const char *fn)
+{
+    REC_TRY(rec_model_need_fitted(m, fn));
+    if (!m->vt->score_context)
+        return rec_err(REC_E_UNSUPPORTED, "%s: %s reads no per-interaction context "
+                       "(twotower and dnn do)", fn, m->vt->kind);
+    REC_TRY(rec_fset_check(ctx, REC_SIDE_USER, fn, "ctx"));
+    REC_TRY(rec_model_find_user(m, user, fn, u));
+    *buf = rec_malloc(((size_t)m->nitems + 1) * sizeof **buf);
+    if (!*buf)
+        return rec_nomem(fn);
+    rec_status st = m->vt->score_context(m, *u, ctx, *buf);
+    if (st)
+        rec_free(*buf, ((size_t)m->nitems + 1) * sizeof **buf);
+    return st;
+}
+
+REC_API rec_status rec_model_score_context(const rec_model *m, const char *user,
+                                           const rec_feature_set *ctx, const char *item,
+                                           float *score)
+{
+    static const char fn[] = "rec_model_score_context";
+    REC_CHECK_ARG(m && score, fn, "model or score is NULL");
+    REC_TRY(rec_model_need_fitted(m, fn));
+    int32_t i, u;
+    REC_TRY(rec_model_find_item(m, item, fn, &i));
+    float *buf;
+    REC_TRY(score_in_context(m, user, ctx, &buf, &u, fn));
+    *score = buf[i];
+    rec_free(buf, ((size_t)m->nitems + 1) * sizeof *buf);
+    return REC_OK;
+}
+
+REC_API rec_status rec_model_recommend_context(const rec_model *m, const char *user,
+                                               const rec_feature_set *ctx, size_t k,
+                                               unsigned flags, const char **items,
+                                               float *scores, size_t *n)
+{
+    static const char fn[] = "rec_model_recommend_context";
+    REC_CHECK_ARG(m && items && n, fn, "model, items or n is NULL");
+    REC_CHECK_ARG(!(flags & ~REC_INCLUDE_SEEN), fn, "unknown flags");
+    *n = 0;
+    float *buf;
+    int32_t u;
+    REC_TRY(score_in_context(m, user, ctx, &buf, &u, fn));
+    if (!(flags & REC_INCLUDE_SEEN))
+        for (int64_t j = m->seen_ptr[u]; j < m->seen_ptr[u + 1]; j++)
+            buf[m->seen[j]] = -INFINITY;
+    if (k > (size_t)m->nitems)
+        k = (size_t)m->nitems;
+    int32_t *idx = rec_malloc((k + 1) * sizeof *idx);
+    float *val = rec_malloc((k + 1) * sizeof *val);
+    rec_status st = idx && val ? REC_OK : rec_nomem(fn);
+    if (!st) {
+        size_t got = rec_topk(buf, m->nitems, k, idx, val);
+        for (size_t j = 0; j < got; j++) {
+            items[j] = rec_idmap_name(m->items, idx[j]);
+            if (scores)
+                scores[j] = val[j];
+        }
+        *n = got;
+    }
+    rec_free(idx, (k + 1) * sizeof *idx);
+    rec_free(val, (k + 1) * sizeof *val);
+    rec_free(buf, ((size_t)m->nitems + 1) * sizeof *buf);
+    return st;
+}

@@ -20,7 +20,9 @@ enum {
                      the item field's codes of the user's training items        */
     TT_HBAG,      /* user "hist_bag": mean of an item table over the history      */
     TT_HGRU,      /* user "hist_gru": GRU over the last hist_len history items    */
-    TT_VEC        /* dense field of the tower's side: vocab (= its dim) columns    */
+    TT_VEC,       /* dense field of the tower's side: vocab (= its dim) columns    */
+    TT_CTX        /* user: a per-interaction context (data/context.c): Embedding
+                     of the row's value, at call time the feature set's        */
 };
 
 typedef struct tt_feat {
@@ -72,6 +74,8 @@ typedef struct tt_uq {
     const int32_t *hist;
     int64_t hlen;
     const tt_row *row;
+    const int32_t *ctx;  /* [nf] TT_CTX feature k's code at ctx[k] (NULL: all
+                            missing); a row's codes take precedence */
 } tt_uq;
 
 typedef struct twotower {
@@ -123,6 +127,9 @@ rec_status tt_vt_schema(const rec_model *m, rec_side side, rec_features **out,
                         const char *fn);
 rec_status tt_score_features(const rec_model *m, const rec_feature_set *fs,
                              const int32_t *hist, size_t nh, float *out);
+/* Known user u in the context fields fs sets (may be NULL: all missing). */
+rec_status tt_score_context(const rec_model *m, int32_t u, const rec_feature_set *fs,
+                            float *out);
 rec_status tt_add_items(rec_model *m, const rec_feature_set *const *fs, size_t n);
 /* The index over the first n item vectors (twotower.c). */
 rec_status tt_build_index(const twotower *s, int64_t n, rec_index **out);

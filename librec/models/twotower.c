@@ -16,6 +16,12 @@
  *   hist_bag         user only: mean of an item table over the user's
  *                    earlier items
  *   hist_gru         user only: GRU over the user's last hist_len items
+ *   <context>        user only: a per-interaction context (time:hour,
+ *                    time:weekday or one the data declares): an Embedding
+ *                    of each training row's own value, so a pair's
+ *                    negatives meet the user in the positive's context;
+ *                    at call time rec_model_recommend_context's (the
+ *                    precomputed user vectors have every context missing)
  * hist_bag and hist_gru see, for a training pair, only the items before it
  * in time (no leak of the target); at scoring, the whole training history.
  *
@@ -44,7 +50,8 @@
 
 static const rec_param_spec spec[] = {
     { "user_features", REC_PARAM_STR, "id", 0, 0, NULL,
-      "user tower inputs: id, user fields, <item field>_hist, hist_bag, hist_gru" },
+      "user tower inputs: id, user fields, <item field>_hist, hist_bag, hist_gru, "
+      "per-interaction contexts (time:hour, time:weekday, declared ones)" },
     { "item_features", REC_PARAM_STR, "id", 0, 0, NULL,
       "item tower inputs: id and item fields (categorical, multi-hot, numeric, dense)" },
     { "dim", REC_PARAM_INT, "32", 1, 4096, NULL, "width of every feature embedding" },
@@ -190,7 +197,7 @@ static rec_status compute_vectors(rec_model *m)
         int64_t n = m->nusers - b < CH ? m->nusers - b : CH;
         for (int64_t k = 0; k < n; k++) {
             int32_t u = (int32_t)(b + k);
-            q[k] = (tt_uq){ u, s->hitems + s->hptr[u], s->hptr[u + 1] - s->hptr[u], NULL };
+            q[k] = (tt_uq){ u, s->hitems + s->hptr[u], s->hptr[u + 1] - s->hptr[u], NULL, NULL };
         }
         rec_graph_reset(g);
         rec_tensor *v = tt_user_forward(g, m, q, n, NULL);
@@ -234,6 +241,8 @@ typedef struct fitctx {
     float temp, lambda;
     float balance;      /* moe_balance with user_tower=moe, else 0         */
     double id_dropout;
+    int32_t *ctx[TT_MAX_FEAT]; /* TT_CTX user feature k: [rows] each row's code */
+    int nctx;
 } fitctx;
 
 /* Before each epoch: each user's top unseen items (hard negatives) from the
@@ -276,9 +285,16 @@ static rec_status step(void *ctx, const rec_batch *bt, rec_rng *rng, double *los
     rec_tensor *items = rec_tensor_i32(g, n);
     if (!q || !items)
         return rec_graph_status(g);
+    int nf = s->ut.nf;
+    int32_t *cx = c->nctx ? rec_graph_alloc(g, (size_t)n * nf * sizeof *cx) : NULL;
+    if (c->nctx && !cx)
+        return rec_graph_status(g);
     for (int64_t b = 0; b < n; b++) {
         int32_t r = rows[b], u = c->us[r];
-        q[b] = (tt_uq){ u, s->hitems + s->hptr[u], c->pos[r], NULL };
+        /* the negatives meet the user in the positive's context */
+        for (int k = 0; cx && k < nf; k++)
+            cx[b * nf + k] = c->ctx[k] ? c->ctx[k][r] : -1;
+        q[b] = (tt_uq){ u, s->hitems + s->hptr[u], c->pos[r], NULL, cx ? cx + b * nf : NULL };
         items->iv[b] = c->is[r];
     }
     uint8_t *drop = NULL;
@@ -420,6 +436,16 @@ static rec_status tt_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb,
         st = take_history(m, d, &c);
     if (!st)
         st = make_model(m, d, sizes, ns, &rng);
+    for (int k = 0; !st && k < ((twotower *)m->state)->ut.nf; k++) {
+        if (((twotower *)m->state)->ut.f[k].kind != TT_CTX)
+            continue;
+        c.ctx[k] = rec_malloc((size_t)(nr ? nr : 1) * sizeof *c.ctx[k]);
+        if (!c.ctx[k])
+            st = rec_nomem(FN);
+        else
+            rec_ds_context_fill(d, ((twotower *)m->state)->ut.f[k].name, c.ctx[k]);
+        c.nctx++;
+    }
     if (!st && use_neg) {
         st = rec_sampler_create(&c.smp, d, NULL);
         if (!st && c.nhard > 0) {
@@ -449,6 +475,8 @@ static rec_status tt_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb,
     rec_free(c.pos, (size_t)nr * sizeof *c.pos);
     rec_free(c.logq, (size_t)m->nitems * sizeof *c.logq + 1);
     rec_free(c.hard, (size_t)m->nusers * c.pool * sizeof *c.hard);
+    for (int k = 0; k < TT_MAX_FEAT; k++)
+        rec_free(c.ctx[k], (size_t)(nr ? nr : 1) * sizeof *c.ctx[k]);
     if (!st || st == REC_E_CANCELLED) {
         rec_status vs = compute_vectors(m);
         if (vs)
@@ -504,7 +532,7 @@ static rec_status tt_score_history(const rec_model *m, const int32_t *items, con
     rec_graph *g;
     REC_TRY(rec_graph_create(&g));
     rec_graph_set_grad(g, 0);
-    tt_uq q = { -1, items, (int64_t)n, NULL };
+    tt_uq q = { -1, items, (int64_t)n, NULL, NULL };
     rec_tensor *u = tt_user_forward(g, m, &q, 1, NULL);
     rec_status st = u ? REC_OK : rec_graph_status(g);
     if (!st)
@@ -592,8 +620,8 @@ static rec_status load_tower(rec_model *m, const rec_lrm_reader *r, tt_tower *t,
         tt_feat *f = &t->f[k];
         f->kind = (int)meta[2 * k];
         int hist = f->kind >= TT_HFIELD && f->kind <= TT_HGRU;
-        if (f->kind < TT_ID || f->kind > TT_VEC || meta[2 * k + 1] < 0 ||
-            meta[2 * k + 1] > INT32_MAX || (side == REC_SIDE_ITEM && hist) ||
+        if (f->kind < TT_ID || f->kind > TT_CTX || meta[2 * k + 1] < 0 ||
+            meta[2 * k + 1] > INT32_MAX || (side == REC_SIDE_ITEM && (hist || f->kind == TT_CTX)) ||
             (f->kind == TT_VEC && (meta[2 * k + 1] < 1 || meta[2 * k + 1] > 65536)))
             return rec_err(REC_E_FORMAT, "%s: bad %s feature %d", LD, sn, k);
         f->vocab = (int32_t)meta[2 * k + 1];
@@ -709,5 +737,6 @@ const rec_model_vt rec_twotower_vt = {
     .recommend = tt_recommend,
     .schema = tt_vt_schema,
     .score_features = tt_score_features,
+    .score_context = tt_score_context,
     .add_items = tt_add_items,
 };

@@ -21,7 +21,8 @@ static const char *hist_base(const tt_feat *f, char *buf, size_t cap)
 
 static int reads_field(const tt_feat *f)
 {
-    return f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_BAG || f->kind == TT_VEC;
+    return f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_BAG || f->kind == TT_VEC ||
+           f->kind == TT_CTX;
 }
 
 rec_status tt_schema_build(rec_model *m, const rec_dataset *d)
@@ -31,7 +32,9 @@ rec_status tt_schema_build(rec_model *m, const rec_dataset *d)
     char base[TT_NAME_MAX];
     for (int k = 0; k < s->ut.nf; k++) {
         const tt_feat *f = &s->ut.f[k];
-        if (reads_field(f))
+        if (f->kind == TT_CTX)
+            REC_TRY(rec_features_schema_add_context(&s->usch, d, f->name, fn));
+        else if (reads_field(f))
             REC_TRY(rec_features_schema_add(&s->usch, d, REC_SIDE_USER, f->name, fn));
         else if (f->kind == TT_HFIELD)
             REC_TRY(rec_features_schema_add(&s->isch, d, REC_SIDE_ITEM,
@@ -113,9 +116,10 @@ static rec_status check_tower(const tt_tower *t, const rec_features *own,
         int j = rec_features_find(fs, name);
         const rec_field *fd = j >= 0 ? fs->f[j] : NULL;
         int ok = fd != NULL;
-        if (ok && (f->kind == TT_CAT || f->kind == TT_BAG || f->kind == TT_HFIELD))
+        if (ok && (f->kind == TT_CAT || f->kind == TT_CTX || f->kind == TT_BAG ||
+                   f->kind == TT_HFIELD))
             ok = fd->vocab && fd->vocab->n <= f->vocab &&
-                 (fd->type == (f->kind == TT_CAT ? REC_FEATURE_CATEGORICAL
+                 (fd->type == (f->kind == TT_CAT || f->kind == TT_CTX ? REC_FEATURE_CATEGORICAL
                                                  : REC_FEATURE_MULTIHOT) ||
                   (f->kind == TT_HFIELD && fd->type == REC_FEATURE_CATEGORICAL));
         else if (ok && f->kind == TT_NUM)
@@ -191,7 +195,7 @@ static rec_status row_make(const tt_tower *t, const rec_features *sch,
         st = rec_fset_value(fs, fd, &v, fn);
         if (st || !v)
             continue;
-        if (f->kind == TT_CAT) {
+        if (f->kind == TT_CAT || f->kind == TT_CTX) {
             r->code[k] = rec_fset_code(fd, v);
         } else if (f->kind == TT_BAG) {
             size_t room = ((size_t)v->nvals + 1) * sizeof(int32_t);
@@ -244,7 +248,7 @@ rec_status tt_score_features(const rec_model *m, const rec_feature_set *fs,
     if (!st) {
         rec_graph_set_grad(g, 0);
         rec_graph_set_training(g, 0);
-        tt_uq q = { -1, hist, (int64_t)nh, &row };
+        tt_uq q = { -1, hist, (int64_t)nh, &row, NULL };
         rec_tensor *u = tt_user_forward(g, m, &q, 1, NULL);
         st = u ? REC_OK : rec_graph_status(g);
         if (!st)
@@ -252,6 +256,36 @@ rec_status tt_score_features(const rec_model *m, const rec_feature_set *fs,
         rec_graph_destroy(g);
     }
     row_free(&row, &s->ut);
+    return st;
+}
+
+rec_status tt_score_context(const rec_model *m, int32_t u, const rec_feature_set *fs,
+                            float *out)
+{
+    static const char fn[] = "rec_model_score_context(twotower)";
+    const twotower *s = m->state;
+    rec_features *sch;
+    if (fs)
+        REC_TRY(tt_vt_schema(m, REC_SIDE_USER, &sch, fn));
+    /* only the context fields of the set: the user's own features stay */
+    tt_row row;
+    REC_TRY(row_make(&s->ut, s->usch, fs, &row, fn));
+    int32_t ctx[TT_MAX_FEAT];
+    for (int k = 0; k < s->ut.nf; k++)
+        ctx[k] = s->ut.f[k].kind == TT_CTX ? row.code[k] : -1;
+    row_free(&row, &s->ut);
+    rec_graph *g = NULL;
+    rec_status st = rec_graph_create(&g);
+    if (!st) {
+        rec_graph_set_grad(g, 0);
+        rec_graph_set_training(g, 0);
+        tt_uq q = { u, s->hitems + s->hptr[u], s->hptr[u + 1] - s->hptr[u], NULL, ctx };
+        rec_tensor *v = tt_user_forward(g, m, &q, 1, NULL);
+        st = v ? REC_OK : rec_graph_status(g);
+        if (!st)
+            rec_sgemv(0, m->nitems, s->out_dim, 1.0f, s->ivec, s->out_dim, v->v, 0.0f, out);
+        rec_graph_destroy(g);
+    }
     return st;
 }
 

@@ -38,6 +38,14 @@ static rec_status classify(tt_feat *f, rec_side side, const rec_dataset *d, cons
         f->vocab = rec_ds_num_items(d);
         return REC_OK;
     }
+    if (side == REC_SIDE_USER && rec_ds_context_known(d, f->name)) {
+        rec_idmap *v;
+        REC_TRY(rec_ds_context_vocab(d, f->name, &v, fn));
+        f->kind = TT_CTX;
+        f->vocab = v->n;
+        rec_idmap_unref(v);
+        return REC_OK;
+    }
     if (side == REC_SIDE_USER && ends_with(f->name, "_hist")) {
         char base[TT_NAME_MAX];
         snprintf(base, sizeof base, "%.*s", (int)(strlen(f->name) - 5), f->name);
@@ -56,7 +64,8 @@ static rec_status classify(tt_feat *f, rec_side side, const rec_dataset *d, cons
     if (!fd)
         return rec_err(REC_E_INVALID, "%s: %s: unknown feature '%s' (use id, a %s field of "
                        "the dataset%s)", fn, what, f->name, side_name(side),
-                       side == REC_SIDE_USER ? ", <item field>_hist, hist_bag or hist_gru" : "");
+                       side == REC_SIDE_USER ? ", a context of it (time:hour, time:weekday or "
+                       "a declared one), <item field>_hist, hist_bag or hist_gru" : "");
     switch (fd->type) {
     case REC_FEATURE_CATEGORICAL:
         f->kind = TT_CAT;
@@ -327,6 +336,7 @@ rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t
         switch (f->kind) {
         case TT_ID:
         case TT_CAT:
+        case TT_CTX:
             REC_TRY(rec_nn_embedding_init(&f->emb, s->ps, name, rows, s->dim, &eo, rng));
             f->width = s->dim;
             break;
@@ -475,6 +485,20 @@ static rec_tensor *entity_bags(rec_graph *g, tt_feat *f, const int32_t *ent, int
     return rec_nn_embedding_bag_forward(g, &f->bag, ids, off, NULL);
 }
 
+/* Each query's context code of feature k: its call-time row's, else its
+ * own (a training row's, or given with a known user), else missing. */
+static rec_tensor *context_ids(rec_graph *g, const tt_feat *f, const tt_uq *q, int64_t n,
+                               int k)
+{
+    rec_tensor *ids = rec_tensor_i32(g, n);
+    if (ids)
+        for (int64_t b = 0; b < n; b++) {
+            int32_t c = q[b].row ? q[b].row->code[k] : q[b].ctx ? q[b].ctx[k] : -1;
+            ids->iv[b] = c >= 0 && c < f->vocab ? c : -1;
+        }
+    return ids;
+}
+
 /* The _hist multiset of each query: precomputed for known users. */
 static rec_tensor *hist_field(rec_graph *g, tt_feat *f, const tt_uq *q, int64_t n)
 {
@@ -603,6 +627,9 @@ rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, in
         case TT_NUM:
         case TT_VEC:
             cols[k] = numeric_col(g, f, &q->u, n, sizeof *q, q, k);
+            break;
+        case TT_CTX:
+            cols[k] = rec_nn_embedding_forward(g, &f->emb, context_ids(g, f, q, n, k));
             break;
         case TT_BAG:
             cols[k] = entity_bags(g, f, &q->u, n, sizeof *q, q, k);
