@@ -155,6 +155,13 @@ rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, in
 rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *items, int64_t n,
                             const uint8_t *drop);
 
+/* U [n * K, d] -> [n, d]: for each row b the interest that scores its
+ * positive V[b] best (the first on ties); the gradient reaches that row of
+ * U only.  The in-batch and sampled negatives are then scored against that
+ * same interest (MIND's label-aware attention at its hard limit: the
+ * positive picks the vector, the loss trains that one). */
+rec_tensor *tt_best_interest(rec_graph *g, rec_tensor *U, rec_tensor *V, int K);
+
 /* In-batch InfoNCE, fused (twotower_loss.c): U, V [B, d] -> [1], mean over
  * b of -log softmax(U V^T / t - logq)[b, b]; logq [B] or NULL. */
 rec_tensor *tt_infonce(rec_graph *g, rec_tensor *u, rec_tensor *v, float temperature,

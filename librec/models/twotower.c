@@ -365,11 +365,7 @@ static rec_status refresh_hard(void *ctx, int epoch)
     return st;
 }
 
-/* U [n * K, d] -> [n, d]: each row's interest that scores its positive
- * V [n, d] best.  The in-batch and sampled negatives are then scored
- * against that same interest (MIND's label-aware attention taken to its
- * hard limit: the positive picks the vector, the loss trains that one). */
-static rec_tensor *best_interest(rec_graph *g, rec_tensor *U, rec_tensor *V, int K)
+rec_tensor *tt_best_interest(rec_graph *g, rec_tensor *U, rec_tensor *V, int K)
 {
     if (!U || !V)
         return NULL;
@@ -425,7 +421,7 @@ static rec_status step(void *ctx, const rec_batch *bt, rec_rng *rng, double *los
     rec_tensor *U = tt_user_forward(g, m, q, n, c->balance > 0 ? &bal : NULL);
     rec_tensor *V = tt_item_forward(g, m, items->iv, n, drop);
     if (s->interests > 1)
-        U = best_interest(g, U, V, s->interests);
+        U = tt_best_interest(g, U, V, s->interests);
     float it = 1.0f / c->temp;
     rec_tensor *lc = NULL, *lb = NULL, *l;
     if (c->loss != L_BCE) {
