@@ -36,6 +36,7 @@
 #include "twotower-impl.h"
 #include "core/ops.h"
 #include "train/train-impl.h"
+#include "retrieval/topk-impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -258,34 +259,28 @@ static int by_item_then_score(const void *a, const void *b)
     return x->i != y->i ? (x->i > y->i) - (x->i < y->i) : (x->v < y->v) - (x->v > y->v);
 }
 
-static int by_score(const void *a, const void *b)
-{
-    const hit *x = a, *y = b;
-    return x->v != y->v ? (x->v < y->v) - (x->v > y->v) : (x->i > y->i) - (x->i < y->i);
-}
-
 /* The top k of K lists of k (idx [K * k], -1 padded, val beside) by an
  * item's best score over the lists, best first, ties to the lower index,
- * -1 padded; h [K * k] scratch.  With each list an interest's top k, this
- * is the top k of the best score over the interests: an item of that top
- * k is in the top k of the interest that gives its best score. */
+ * -1 padded; h [K * k] and hv [k] scratch.  With each list an interest's
+ * top k, this is the top k of the best score over the interests: an item
+ * of that top k is in the top k of the interest that gives its best score. */
 static void merge_best(const int32_t *idx, const float *val, int K, size_t k, hit *h,
-                       int32_t *oi, float *ov)
+                       float *hv, int32_t *oi, float *ov)
 {
-    size_t n = 0;
+    size_t n = 0, size = 0;
     for (size_t j = 0; j < (size_t)K * k; j++)
         if (idx[j] >= 0)
             h[n++] = (hit){ idx[j], val[j] };
-    qsort(h, n, sizeof *h, by_item_then_score);
-    size_t w = 0;
+    qsort(h, n, sizeof *h, by_item_then_score); /* each item's best first */
     for (size_t j = 0; j < n; j++)
-        if (!w || h[j].i != h[w - 1].i)
-            h[w++] = h[j];
-    qsort(h, w, sizeof *h, by_score);
+        if (!j || h[j].i != h[j - 1].i)
+            rec_topk_push(oi, hv, k, &size, h[j].i, h[j].v);
+    rec_topk_finish(oi, hv, size);
     for (size_t j = 0; j < k; j++) {
-        oi[j] = j < w ? h[j].i : -1;
+        if (j >= size)
+            oi[j] = -1;
         if (ov)
-            ov[j] = j < w ? h[j].v : 0.0f;
+            ov[j] = j < size ? hv[j] : 0.0f;
     }
 }
 
@@ -295,7 +290,7 @@ static rec_status search_interests(const twotower *s, const float *uv, size_t k,
                                    const rec_filter *f, int32_t *idx, float *val)
 {
     size_t nk = (size_t)s->interests * k;
-    size_t bytes = nk * (sizeof(int32_t) + sizeof(float) + sizeof(hit));
+    size_t bytes = nk * (sizeof(int32_t) + sizeof(float) + sizeof(hit)) + k * sizeof(float);
     char *buf = rec_malloc(bytes ? bytes : 1);
     if (!buf)
         return rec_nomem("twotower recommend");
@@ -307,7 +302,7 @@ static rec_status search_interests(const twotower *s, const float *uv, size_t k,
         st = rec_index_search(s->ix, uv + (size_t)q * s->out_dim, 1, k, f, ii + (size_t)q * k,
                               vv + (size_t)q * k);
     if (!st)
-        merge_best(ii, vv, s->interests, k, h, idx, val);
+        merge_best(ii, vv, s->interests, k, h, vv + nk, idx, val);
     rec_free(buf, bytes ? bytes : 1);
     return st;
 }
