@@ -199,19 +199,11 @@ START_TEST(learns_and_features_help)
 }
 END_TEST
 
-START_TEST(every_loss_and_history_encoder_learns)
+static void learn_each(const char *const *kv, size_t n)
 {
-    static const char *kv[] = {
-        "loss=infonce_logq", "loss=bce neg_hard=2 neg_random=4",
-        "loss=bce neg_hard=0 neg_random=6", "loss=mix lambda=0.5",
-        "user_features=hist_bag", "user_features=id,hist_gru hist_len=8",
-        "user_tower=moe experts=4", "feature_gate=true",
-        "user_tower=moe experts=3 moe_balance=0.1 feature_gate=true",
-        "user_features=hist_attn interests=3", "user_features=id,hist_hier hist_len=12 segment=4",
-    };
     rec_dataset *d = tu_generate(200, 200, 30), *tr, *te;
     ck_assert_int_eq(rec_dataset_split(d, "last:1", 0, 0, &tr, &te), REC_OK);
-    for (size_t k = 0; k < sizeof kv / sizeof *kv; k++) {
+    for (size_t k = 0; k < n; k++) {
         char buf[256];
         snprintf(buf, sizeof buf, "epochs=4 batch=256 item_features=id,genres "
                  "user_features=id,genres_hist %s", kv[k]);
@@ -224,6 +216,28 @@ START_TEST(every_loss_and_history_encoder_learns)
     rec_dataset_destroy(tr);
     rec_dataset_destroy(te);
     rec_dataset_destroy(d);
+}
+
+START_TEST(every_loss_and_history_encoder_learns)
+{
+    static const char *kv[] = {
+        "loss=infonce_logq", "loss=bce neg_hard=2 neg_random=4",
+        "loss=bce neg_hard=0 neg_random=6", "loss=mix lambda=0.5",
+        "user_features=hist_bag", "user_features=id,hist_gru hist_len=8",
+        "user_tower=moe experts=4", "feature_gate=true",
+        "user_tower=moe experts=3 moe_balance=0.1 feature_gate=true",
+    };
+    learn_each(kv, sizeof kv / sizeof *kv);
+}
+END_TEST
+
+/* Its own test (and time limit): three interests, the hierarchical encoder. */
+START_TEST(interests_and_hist_hier_learn)
+{
+    static const char *kv[] = {
+        "user_features=hist_attn interests=3", "user_features=id,hist_hier hist_len=12 segment=4",
+    };
+    learn_each(kv, sizeof kv / sizeof *kv);
 }
 END_TEST
 
@@ -938,6 +952,7 @@ Suite *rec_twotower_suite(void)
     tcase_add_test(t, fused_infonce_exp_range);
     tcase_add_test(t, learns_and_features_help);
     tcase_add_test(t, every_loss_and_history_encoder_learns);
+    tcase_add_test(t, interests_and_hist_hier_learn);
     tcase_add_test(t, cold_items_get_vectors_from_features);
     tcase_add_test(t, save_load_identical_and_fold_in);
     tcase_add_test(t, moe_and_feature_gate_off_by_default_and_round_trip);
