@@ -6,9 +6,11 @@
  * part, the validation split defaults are chosen on, never the test items.
  * Without --data it runs on the generated dataset (rec_dataset_generate
  * defaults), which keeps its user fields (region, age) and item fields
- * (genres, year, length) that the CSV of bench/gen_data drops.
+ * (genres, year, length) that the CSV of bench/gen_data drops; --gen KEY=VALUE
+ * (repeatable) sets a generator option (interests=4: four tastes per user).
  * Prints one JSON line on stdout.
- * Usage: tower_ablation [--data ratings.csv] [--valid] [KEY=VALUE ...]   (twotower params) */
+ * Usage: tower_ablation [--data ratings.csv | --gen KEY=VALUE ...] [--valid]
+ *                       [KEY=VALUE ...]   (twotower params) */
 #include <librec/librec.h>
 
 #include <stdio.h>
@@ -48,19 +50,23 @@ int main(int argc, char **argv)
 {
     const char *data = NULL;
     int valid = 0;
-    rec_params *p;
-    if (rec_params_create(&p))
+    rec_params *p, *gp;
+    if (rec_params_create(&p) || rec_params_create(&gp))
         return die("params");
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--data") && a + 1 < argc)
             data = argv[++a];
         else if (!strcmp(argv[a], "--valid"))
             valid = 1;
+        else if (!strcmp(argv[a], "--gen") && a + 1 < argc) {
+            if (rec_params_parse(gp, argv[++a]))
+                return die(argv[a]);
+        }
         else if (rec_params_parse(p, argv[a]))
             return die(argv[a]);
     }
     rec_dataset *d, *tr, *te;
-    if (data ? rec_dataset_load(&d, data, "auto", NULL) : rec_dataset_generate(&d, NULL))
+    if (data ? rec_dataset_load(&d, data, "auto", NULL) : rec_dataset_generate(&d, gp))
         return die(data ? data : "rec_dataset_generate");
     if (rec_dataset_split(d, "user:0.2", 0, 42, &tr, &te))
         return die("split");
@@ -92,6 +98,7 @@ int main(int argc, char **argv)
     rec_eval_result_destroy(r);
     rec_model_destroy(m);
     rec_params_destroy(p);
+    rec_params_destroy(gp);
     rec_dataset_destroy(tr);
     rec_dataset_destroy(te);
     rec_dataset_destroy(d);

@@ -89,6 +89,7 @@ typedef struct ctx {
     rec_nn_gated_mix mix;
     rec_nn_moe moe;
     rec_nn_feature_gate fg;
+    rec_nn_attn_pool ap;
     rec_tensor *x, *x2, *h0;
     int32_t ids[64], offs[16], lens[16];
     int nids, noffs, nlens, causal;
@@ -980,6 +981,78 @@ START_TEST(feature_gate_gradcheck)
 }
 END_TEST
 
+/* ---- attention pooling -------------------------------------------------------------- */
+
+START_TEST(attn_pool_by_hand_and_padding)
+{
+    ctx *c = ctx_new();
+    rec_rng r;
+    rec_rng_seed(&r, 51);
+    ck_assert_int_eq(rec_nn_attn_pool_init(&c->ap, c->ps, "ap", 2, 2, &r), REC_OK);
+    ck_assert_ptr_eq(rec_pstore_find(c->ps, "ap.query"), c->ap.query);
+    /* the queries differ from the start */
+    ck_assert(c->ap.query->v[0] != c->ap.query->v[2] || c->ap.query->v[1] != c->ap.query->v[3]);
+    /* q0 = (sqrt2 ln3, 0), q1 = (0, 0): scores / sqrt(2) are ln3 x0 and 0 */
+    float a = (float)(sqrt(2.0) * log(3.0));
+    set_vals(c->ap.query, (const float[]){ a, 0, 0, 0 });
+    rec_graph *g = new_graph();
+    /* row 0: positions (1, 2), (0, 4), (5, 5) of which 2 are valid;
+     * row 1: one valid position (-1, 3), the rest padding */
+    rec_tensor *x = rec_tensor_from(g, (const float[]){ 1, 2, 0, 4, 5, 5, -1, 3, 7, 7, 9, 9 }, 3,
+                                    S(2, 3, 2));
+    rec_tensor *len = ids_of(g, 2, (const int32_t[]){ 2, 1 }), *w = NULL;
+    /* head 0, row 0: weights (3/4, 1/4) -> (3/4, 5/2); head 1: (1/2, 1/2) ->
+     * (1/2, 3); row 1: both heads the one valid position */
+    const double want[8] = { 0.75, 2.5, 0.5, 3, -1, 3, -1, 3 };
+    expect_vals(rec_nn_attn_pool_forward(g, &c->ap, x, len, &w), want, 8, 1e-5);
+    const double ww[12] = { 0.75, 0.25, 0, 0.5, 0.5, 0, 1, 0, 0, 1, 0, 0 };
+    expect_vals(w, ww, 12, 1e-6);
+    expect_fail(g, rec_nn_attn_pool_forward(g, &c->ap, rec_tensor_zeros(g, REC_F32, 2, S(2, 2)),
+                                            len, NULL),
+                REC_E_INVALID, "rec_nn_attn_pool_forward", "[B, T, 2]");
+    x = rec_tensor_zeros(g, REC_F32, 3, S(2, 3, 2));
+    expect_fail(g, rec_nn_attn_pool_forward(g, &c->ap, x, ids_of(g, 2, (const int32_t[]){ 2, 0 }),
+                                            NULL),
+                REC_E_INVALID, "lengths[1] = 0", "[1, 3]");
+    x = rec_tensor_zeros(g, REC_F32, 3, S(2, 3, 2));
+    expect_fail(g, rec_nn_attn_pool_forward(g, &c->ap, x, ids_of(g, 1, (const int32_t[]){ 2 }),
+                                            NULL),
+                REC_E_INVALID, "I32 [B]", NULL);
+    rec_graph_destroy(g);
+    rec_nn_attn_pool bad;
+    expect_err(rec_nn_attn_pool_init(&bad, c->ps, "ap2", 0, 2, &r), REC_E_RANGE, "0 heads");
+    expect_err(rec_nn_attn_pool_init(&bad, c->ps, "ap2", REC_NN_ATTN_POOL_MAX + 1, 2, &r),
+               REC_E_RANGE, "outside [1, 16]");
+    expect_err(rec_nn_attn_pool_init(&bad, c->ps, "ap2", 2, 0, &r), REC_E_RANGE, "dim = 0");
+    expect_err(rec_nn_attn_pool_init(&bad, c->ps, "ap", 2, 2, &r), REC_E_INVALID, "ap.query");
+    ctx_free(c);
+}
+END_TEST
+
+static rec_tensor *build_ap(rec_graph *g, void *p)
+{
+    ctx *c = p;
+    return tu_wsum(g, rec_nn_attn_pool_forward(g, &c->ap, c->x, ids_of(g, c->nlens, c->lens),
+                                               NULL));
+}
+
+START_TEST(attn_pool_gradcheck)
+{
+    ctx *c = ctx_new();
+    rec_rng r;
+    rec_rng_seed(&r, 52);
+    /* three heads over sequences of 4, 1 and 2 valid positions of 4: the
+     * padded positions must get no gradient, which the differences see */
+    ck_assert_int_eq(rec_nn_attn_pool_init(&c->ap, c->ps, "ap", 3, 3, &r), REC_OK);
+    c->x = param(c->ps, "x", 3, S(3, 4, 3), 53);
+    const int32_t lens[3] = { 4, 1, 2 };
+    memcpy(c->lens, lens, sizeof lens);
+    c->nlens = 3;
+    tu_gradcheck(c->ps, build_ap, c, GC_EPS, GC_ATOL, GC_RTOL);
+    ctx_free(c);
+}
+END_TEST
+
 Suite *rec_nn_suite(void)
 {
     Suite *s = suite_create("nn");
@@ -1009,6 +1082,8 @@ Suite *rec_nn_suite(void)
     tcase_add_test(tc, moe_gradcheck);
     tcase_add_test(tc, feature_gate_by_hand);
     tcase_add_test(tc, feature_gate_gradcheck);
+    tcase_add_test(tc, attn_pool_by_hand_and_padding);
+    tcase_add_test(tc, attn_pool_gradcheck);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -26,7 +26,7 @@ static rec_params *params(const char *kv)
         double x = strtod(v, &end);
         if (!strcmp(v, "true") || !strcmp(v, "false"))
             rec_params_set_bool(p, t, !strcmp(v, "true"));
-        else if (*end || end == v)
+        else if (*end || end == v || !strcmp(t, "tower")) /* tower=2 is a list */
             rec_params_set_str(p, t, v);
         else if (strpbrk(v, ".e"))
             rec_params_set_float(p, t, x);
@@ -199,18 +199,11 @@ START_TEST(learns_and_features_help)
 }
 END_TEST
 
-START_TEST(every_loss_and_history_encoder_learns)
+static void learn_each(const char *const *kv, size_t n)
 {
-    static const char *kv[] = {
-        "loss=infonce_logq", "loss=bce neg_hard=2 neg_random=4",
-        "loss=bce neg_hard=0 neg_random=6", "loss=mix lambda=0.5",
-        "user_features=hist_bag", "user_features=id,hist_gru hist_len=8",
-        "user_tower=moe experts=4", "feature_gate=true",
-        "user_tower=moe experts=3 moe_balance=0.1 feature_gate=true",
-    };
     rec_dataset *d = tu_generate(200, 200, 30), *tr, *te;
     ck_assert_int_eq(rec_dataset_split(d, "last:1", 0, 0, &tr, &te), REC_OK);
-    for (size_t k = 0; k < sizeof kv / sizeof *kv; k++) {
+    for (size_t k = 0; k < n; k++) {
         char buf[256];
         snprintf(buf, sizeof buf, "epochs=4 batch=256 item_features=id,genres "
                  "user_features=id,genres_hist %s", kv[k]);
@@ -223,6 +216,28 @@ START_TEST(every_loss_and_history_encoder_learns)
     rec_dataset_destroy(tr);
     rec_dataset_destroy(te);
     rec_dataset_destroy(d);
+}
+
+START_TEST(every_loss_and_history_encoder_learns)
+{
+    static const char *kv[] = {
+        "loss=infonce_logq", "loss=bce neg_hard=2 neg_random=4",
+        "loss=bce neg_hard=0 neg_random=6", "loss=mix lambda=0.5",
+        "user_features=hist_bag", "user_features=id,hist_gru hist_len=8",
+        "user_tower=moe experts=4", "feature_gate=true",
+        "user_tower=moe experts=3 moe_balance=0.1 feature_gate=true",
+    };
+    learn_each(kv, sizeof kv / sizeof *kv);
+}
+END_TEST
+
+/* Its own test (and time limit): three interests, the hierarchical encoder. */
+START_TEST(interests_and_hist_hier_learn)
+{
+    static const char *kv[] = {
+        "user_features=hist_attn interests=3", "user_features=id,hist_hier hist_len=12 segment=4",
+    };
+    learn_each(kv, sizeof kv / sizeof *kv);
 }
 END_TEST
 
@@ -477,6 +492,302 @@ START_TEST(moe_balance_keeps_experts_in_use)
 }
 END_TEST
 
+/* ---- multi-interest users and the hierarchical encoder -------------------------- */
+
+/* interests=1 (the default) and segment alone build nothing new: the same
+ * params and the same scores as a model that never names them. */
+START_TEST(interests_one_is_the_default)
+{
+    rec_dataset *d = tu_generate(50, 70, 12);
+    const char *base = "epochs=2 batch=64 user_features=id,genres_hist,hist_gru hist_len=8";
+    char kv[256];
+    snprintf(kv, sizeof kv, "%s interests=1 segment=3", base);
+    rec_model *a = make(base), *b = make(kv);
+    fit(a, d);
+    fit(b, d);
+    const twotower *sa = a->state;
+    ck_assert_int_eq(sa->interests, 1);
+    ck_assert_uint_eq(rec_pstore_count(sa->ps), rec_pstore_count(((twotower *)b->state)->ps));
+    ck_assert(!has_param(a, "user.hist_attn.pool.query") && !has_param(a, "user.hist_hier.top.weight_hh_l0"));
+    for (int32_t uu = 0; uu < 50; uu += 6) {
+        const char *u, *i;
+        rec_dataset_user_id(d, uu, &u);
+        for (int32_t ii = 0; ii < 70; ii += 4) {
+            rec_dataset_item_id(d, ii, &i);
+            ck_assert_float_eq(score(a, u, i), score(b, u, i));
+        }
+    }
+    int dim;
+    ck_assert_int_eq(rec_model_vectors(a, REC_SIDE_USER, NULL, 0, &dim), REC_OK);
+    ck_assert_int_eq(dim, 64);
+    rec_model_destroy(a);
+    rec_model_destroy(b);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* The positive picks the interest: row b of the result is the row of U
+ * that scores V[b] best, and only those rows get a gradient. */
+START_TEST(best_interest_by_hand)
+{
+    rec_pstore *ps;
+    ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
+    int64_t us[2] = { 6, 2 }, vs[2] = { 2, 2 };
+    rec_tensor *U = rec_pstore_add(ps, "U", 2, us, 0), *V = rec_pstore_add(ps, "V", 2, vs, 0);
+    /* user 0's interests (1,0), (0,1), (-1,0); user 1's (0,1), (1,0), (0.6,0.8) */
+    static const float u[12] = { 1, 0, 0, 1, -1, 0, 0, 1, 1, 0, 0.6f, 0.8f };
+    static const float v[4] = { 0.2f, 0.9f, 1, 0.1f }; /* scores (.2,.9,-.2); (.1,1,.68) */
+    memcpy(U->v, u, sizeof u);
+    memcpy(V->v, v, sizeof v);
+    rec_graph *g;
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    rec_tensor *sel = tt_best_interest(g, U, V, 3);
+    ck_assert_ptr_nonnull(sel);
+    ck_assert_int_eq(sel->shape[0], 2);
+    const float want[4] = { 0, 1, 1, 0 };
+    for (int k = 0; k < 4; k++)
+        ck_assert_float_eq(sel->v[k], want[k]);
+    rec_tensor *l = rec_sum(g, rec_rowdot(g, sel, V));
+    ck_assert_float_eq_tol(l->v[0], 1.9f, 1e-6f);
+    rec_pstore_zero_grad(ps);
+    ck_assert_int_eq(rec_backward(g, l), REC_OK);
+    /* dL/dU: V[b] on the chosen rows (0,1 -> row 1; 1 -> row 4), zero elsewhere */
+    const float gu[12] = { 0, 0, 0.2f, 0.9f, 0, 0, 0, 0, 1, 0.1f, 0, 0 };
+    for (int k = 0; k < 12; k++)
+        ck_assert_float_eq_tol(U->g[k], gu[k], 1e-7f);
+    const float gv[4] = { 0, 1, 1, 0 };
+    for (int k = 0; k < 4; k++)
+        ck_assert_float_eq_tol(V->g[k], gv[k], 1e-7f);
+    rec_graph_destroy(g);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
+/* An item's score is the best over the user's vectors: with the vectors
+ * set by hand, rec_model_score, the ranking and recommend (each
+ * interest's top k from the index, merged by best score) give the values
+ * worked out here. */
+START_TEST(max_over_interests_by_hand)
+{
+    rec_dataset *d = tu_generate(30, 40, 10);
+    rec_model *m = make("epochs=1 batch=64 user_features=hist_attn interests=2 tower=2");
+    fit(m, d);
+    twotower *s = m->state;
+    ck_assert_int_eq(s->interests, 2);
+    ck_assert_int_eq(s->out_dim, 2);
+    /* user 0: interests (1, 0) and (0, 1).  Items on the unit circle at
+     * angle 2 pi j / 40: score max(cos, sin), 1 at 0 and 90 degrees. */
+    float *uv = s->uvec;
+    uv[0] = 1, uv[1] = 0, uv[2] = 0, uv[3] = 1;
+    for (int32_t j = 0; j < 40; j++) {
+        double a = 2 * M_PI * j / 40;
+        s->ivec[2 * j] = (float)cos(a);
+        s->ivec[2 * j + 1] = (float)sin(a);
+    }
+    rec_index *ix;
+    ck_assert_int_eq(tt_build_index(s, 40, &ix), REC_OK);
+    rec_index_destroy(s->ix);
+    s->ix = ix;
+    const char *u, *i;
+    rec_dataset_user_id(d, 0, &u);
+    for (int32_t j = 0; j < 40; j++) {
+        double a = 2 * M_PI * j / 40, want = cos(a) > sin(a) ? cos(a) : sin(a);
+        rec_dataset_item_id(d, j, &i);
+        ck_assert_float_eq_tol(score(m, u, i), (float)want, 1e-6f);
+    }
+    /* the top 6 with seen items: 0 and 90 degrees (j = 0, 10; score 1),
+     * then 9 degrees either side of them (39, 1, 9, 11; cos 9 degrees).
+     * Interest (1, 0) alone would rank 0, 1, 39, 2, 38, 3: half the list
+     * comes from the other interest's top 6. */
+    const char *top[6];
+    float ts[6];
+    size_t n;
+    ck_assert_int_eq(rec_model_recommend(m, u, 6, REC_INCLUDE_SEEN, top, ts, &n), REC_OK);
+    ck_assert_uint_eq(n, 6);
+    for (size_t k = 0; k < 6; k++) {
+        int32_t got;
+        rec_dataset_item_index(d, top[k], &got);
+        if (k < 2)
+            ck_assert_msg(got == 0 || got == 10, "rank %zu: item %d", k, got);
+        else
+            ck_assert_msg(got == 1 || got == 9 || got == 11 || got == 39, "rank %zu: item %d",
+                          k, got);
+        double a = 2 * M_PI * got / 40;
+        ck_assert_float_eq_tol(ts[k], (float)(cos(a) > sin(a) ? cos(a) : sin(a)), 1e-6f);
+    }
+    /* no item twice although each is in both interests' lists */
+    for (size_t k = 0; k < 6; k++)
+        for (size_t j = k + 1; j < 6; j++)
+            ck_assert_str_ne(top[k], top[j]);
+    /* one vector per user is what the index path and the vectors give */
+    int dim;
+    ck_assert_int_eq(rec_model_vectors(m, REC_SIDE_USER, NULL, 0, &dim), REC_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "interests=2"));
+    ck_assert_int_eq(rec_model_vectors(m, REC_SIDE_ITEM, NULL, 0, &dim), REC_OK);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* hist_hier is the composition it says: a GRU over each segment (aligned to
+ * the end, the oldest short), then a GRU over their final states. */
+START_TEST(hist_hier_by_composition)
+{
+    rec_dataset *d = tu_generate(30, 40, 14);
+    rec_model *m = make("epochs=1 batch=64 user_features=hist_hier hist_len=7 segment=3 "
+                        "tower=5 dim=4");
+    fit(m, d);
+    twotower *s = m->state;
+    tt_feat *f = &s->ut.f[0];
+    ck_assert_int_eq(f->kind, TT_HHIER);
+    const int32_t hist[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+    for (int32_t j = 0; j < 9; j++)
+        s->trained[hist[j]] = 1;
+    /* lengths 9 (the last 7: segments 1+3+3), 4 (1+3), 3 (3), 2 (2), 0 */
+    const int64_t lens[5] = { 9, 4, 3, 2, 0 };
+    rec_graph *g;
+    ck_assert_int_eq(rec_graph_create(&g), REC_OK);
+    rec_graph_set_grad(g, 0);
+    tt_uq q[5];
+    for (int b = 0; b < 5; b++)
+        q[b] = (tt_uq){ -1, hist + 9 - lens[b], lens[b], NULL };
+    rec_tensor *got = tt_user_forward(g, m, q, 5, NULL);
+    ck_assert_ptr_nonnull(got);
+    for (int b = 0; b < 5; b++) {
+        int64_t take = lens[b] < 7 ? lens[b] : 7, ns = take ? (take + 2) / 3 : 1;
+        const int32_t *h = hist + 9 - take;
+        int64_t first = take - (ns - 1) * 3, at = 0;
+        int64_t one[3] = { 1, 3, 4 }, segs[3] = { 1, ns, 4 };
+        rec_tensor *st = rec_tensor_zeros(g, REC_F32, 3, segs);
+        for (int64_t j = 0; j < ns; j++) {
+            int64_t k = j ? 3 : first;
+            rec_tensor *x = rec_tensor_zeros(g, REC_F32, 3, one);
+            for (int64_t t = 0; t < k; t++)
+                memcpy(x->v + t * 4, f->emb.weight->v + (int64_t)h[at + t] * 4, 4 * sizeof(float));
+            rec_tensor *len = rec_tensor_i32(g, 1);
+            len->iv[0] = (int32_t)(k ? k : 1);
+            at += k;
+            rec_tensor *e = rec_nn_gru_encode(g, &f->gru, x, len);
+            memcpy(st->v + j * 4, e->v, 4 * sizeof(float));
+        }
+        rec_tensor *top = rec_nn_gru_encode(g, &f->top, st, NULL);
+        rec_tensor *want = rec_l2_normalize(g, rec_nn_mlp_forward(g, &s->ut.mlp, top), 1e-12f);
+        ck_assert_ptr_nonnull(want);
+        for (int k = 0; k < 5; k++)
+            ck_assert_float_eq_tol(got->v[b * 5 + k], want->v[k], 1e-5f);
+    }
+    rec_graph_destroy(g);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* Gradients through the whole user tower by finite differences: the
+ * hierarchical encoder's two GRUs and embedding, the attention heads, the
+ * K rows per user and the best-interest choice. */
+typedef struct tower_ctx {
+    rec_model *m;
+    tt_uq q[4];
+    int32_t items[4];
+} tower_ctx;
+
+static rec_tensor *build_tower(rec_graph *g, void *p)
+{
+    tower_ctx *c = p;
+    const twotower *s = c->m->state;
+    rec_tensor *U = tt_user_forward(g, c->m, c->q, 4, NULL);
+    rec_tensor *V = tt_item_forward(g, c->m, c->items, 4, NULL);
+    if (s->interests > 1)
+        U = tt_best_interest(g, U, V, s->interests);
+    return tu_wsum(g, rec_mul(g, U, V));
+}
+
+START_TEST(user_tower_gradcheck)
+{
+    rec_dataset *d = tu_generate(20, 24, 12);
+    static const char *kv[2] = {
+        "epochs=1 batch=64 sparse=false user_features=hist_hier hist_len=7 segment=3 "
+        "tower=3 dim=3",
+        "epochs=1 batch=64 sparse=false user_features=hist_attn,hist_hier interests=3 "
+        "hist_len=6 segment=4 tower=3 dim=3",
+    };
+    const int32_t hist[8] = { 3, 1, 4, 1, 5, 9, 2, 6 };
+    for (int c = 0; c < 2; c++) {
+        tower_ctx t = { .m = make(kv[c]), .items = { 7, 1, 2, 8 } };
+        fit(t.m, d);
+        twotower *s = t.m->state;
+        for (int32_t j = 0; j < 24; j++)
+            s->trained[j] = 1;
+        const int64_t lens[4] = { 8, 5, 1, 0 };
+        for (int b = 0; b < 4; b++)
+            t.q[b] = (tt_uq){ -1, hist + 8 - lens[b], lens[b], NULL };
+        tu_gradcheck(s->ps, build_tower, &t, 1e-2, 2e-3, 2e-2);
+        rec_model_destroy(t.m);
+    }
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* K interests and the hierarchical encoder through a file, and the fold-in
+ * of a user's own training history gives that user's K vectors. */
+START_TEST(interests_round_trip_and_fold_in)
+{
+    rec_dataset *d = tu_generate(60, 80, 15);
+    rec_model *m = make("epochs=2 batch=64 user_features=hist_attn,hist_hier,genres_hist "
+                        "interests=3 hist_len=12 segment=4 loss=mix neg_hard=2");
+    fit(m, d);
+    const twotower *s = m->state;
+    ck_assert_int_eq(s->interests, 3);
+    ck_assert(has_param(m, "user.hist_attn.pool.query") && has_param(m, "user.hist_hier.top.weight_hh_l0"));
+    ck_assert_int_eq(s->ut.f[0].pool.heads, 3);
+    const char *path = tu_tmp_path("twotower_interests.lrm");
+    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
+    rec_model *l;
+    rec_status st = rec_model_load(&l, path);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    ck_assert_int_eq(((const twotower *)l->state)->interests, 3);
+    int differ = 0;
+    for (int32_t uu = 0; uu < 60; uu += 7) {
+        const char *u, *i;
+        rec_dataset_user_id(d, uu, &u);
+        /* the 3 interests are not one vector three times */
+        const float *uv = s->uvec + (size_t)uu * 3 * s->out_dim;
+        differ += memcmp(uv, uv + s->out_dim, (size_t)s->out_dim * sizeof *uv) != 0;
+        for (int32_t ii = 0; ii < 80; ii += 3) {
+            rec_dataset_item_id(d, ii, &i);
+            ck_assert_float_eq(score(m, u, i), score(l, u, i));
+        }
+        const char *a[10], *b[10];
+        float sa[10], sb[10];
+        size_t na, nb;
+        ck_assert_int_eq(rec_model_recommend(m, u, 10, 0, a, sa, &na), REC_OK);
+        ck_assert_int_eq(rec_model_recommend(l, u, 10, 0, b, sb, &nb), REC_OK);
+        ck_assert_uint_eq(na, 10);
+        ck_assert_uint_eq(na, nb);
+        for (size_t k = 0; k < na; k++) {
+            ck_assert_str_eq(a[k], b[k]);
+            ck_assert_float_eq(sa[k], sb[k]);
+        }
+        /* fold-in of u's own history (the tower has no id): u's scores */
+        const char *hist[80], *c[10];
+        float sc[10];
+        size_t nh = 0, nc;
+        for (int64_t h = s->hptr[uu]; h < s->hptr[uu + 1]; h++)
+            rec_dataset_item_id(d, s->hitems[h], &hist[nh++]);
+        ck_assert_int_eq(rec_model_recommend_history(l, hist, NULL, nh, 10, 0, c, sc, &nc),
+                         REC_OK);
+        ck_assert_uint_eq(nc, 10);
+        for (size_t k = 0; k < nc; k++)
+            ck_assert_float_eq_tol(sc[k], sa[k], 1e-5f);
+    }
+    ck_assert_int_gt(differ, 6);
+    same_fold_in(m, l, d);
+    rec_model_destroy(l);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 /* recommend goes through the item index: the same list as ranking
  * rec_model_score over the unseen items (seen ones come back on request). */
 START_TEST(recommend_through_index_matches_scores)
@@ -578,6 +889,28 @@ START_TEST(bad_params)
     p = params("experts=17");
     ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_RANGE);
     rec_params_destroy(p);
+    fit_fails(d, "interests=2", "interests=2 needs hist_attn in user_features");
+    fit_fails(d, "interests=2 user_features=id,hist_gru", "needs hist_attn");
+    fit_fails(d, "item_features=id,hist_attn", "unknown feature 'hist_attn'");
+    fit_fails(d, "item_features=id,hist_hier", "unknown feature 'hist_hier'");
+    m = make("interests=2 user_features=hist_attn index=hnsw");
+    ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "index=hnsw serves one"));
+    rec_model_destroy(m);
+    static const char *range[] = { "interests=0", "interests=17", "segment=0",
+                                   "segment=4097" };
+    for (int k = 0; k < 4; k++) {
+        p = params(range[k]);
+        ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_RANGE);
+        char key[16];
+        snprintf(key, sizeof key, "%.*s", (int)(strchr(range[k], '=') - range[k]), range[k]);
+        ck_assert_msg(strstr(rec_last_error(), key), "%s: %s", range[k], rec_last_error());
+        rec_params_destroy(p);
+    }
+    p = params("interests=two");
+    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "interests"));
+    rec_params_destroy(p);
     p = params("dims=3");
     ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_INVALID);
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "dims"));
@@ -598,8 +931,10 @@ START_TEST(fit_survives_allocation_failures)
         "epochs=1 batch=16 loss=infonce_logq user_features=hist_bag",
         "epochs=1 batch=16 user_tower=moe experts=2 feature_gate=true "
         "user_features=id,genres_hist,age",
+        "epochs=1 batch=16 loss=mix interests=2 user_features=hist_attn,hist_hier,age "
+        "hist_len=6 segment=2",
     };
-    for (int c = 0; c < 3; c++) {
+    for (int c = 0; c < 4; c++) {
         rec_params *p = params(kv[c]);
         ck_assert_int_gt(tu_fit_fails_cleanly("twotower", p, d), 10);
         rec_params_destroy(p);
@@ -617,10 +952,17 @@ Suite *rec_twotower_suite(void)
     tcase_add_test(t, fused_infonce_exp_range);
     tcase_add_test(t, learns_and_features_help);
     tcase_add_test(t, every_loss_and_history_encoder_learns);
+    tcase_add_test(t, interests_and_hist_hier_learn);
     tcase_add_test(t, cold_items_get_vectors_from_features);
     tcase_add_test(t, save_load_identical_and_fold_in);
     tcase_add_test(t, moe_and_feature_gate_off_by_default_and_round_trip);
     tcase_add_test(t, moe_balance_keeps_experts_in_use);
+    tcase_add_test(t, interests_one_is_the_default);
+    tcase_add_test(t, best_interest_by_hand);
+    tcase_add_test(t, max_over_interests_by_hand);
+    tcase_add_test(t, hist_hier_by_composition);
+    tcase_add_test(t, user_tower_gradcheck);
+    tcase_add_test(t, interests_round_trip_and_fold_in);
     tcase_add_test(t, recommend_through_index_matches_scores);
     tcase_add_test(t, bad_params);
     tcase_add_test(t, fit_survives_allocation_failures);

@@ -16,7 +16,9 @@ static const rec_param_spec gen_spec[] = {
       "mean interactions per user" },
     { "popularity", REC_PARAM_FLOAT, "1.0", 0, 3, NULL, "Zipf exponent of item popularity" },
     { "taste", REC_PARAM_FLOAT, "0.85", 0, 1, NULL,
-      "share of a user's actions in the two favourite genres" },
+      "share of a user's actions in the favourite genres" },
+    { "interests", REC_PARAM_INT, "2", 1, 64, NULL,
+      "favourite genres per user, distinct (2: the taste split 60/40; otherwise evenly)" },
     { "sequential", REC_PARAM_FLOAT, "0.6", 0, 1, NULL,
       "chance that the next action follows the item's successor" },
     { "session-length", REC_PARAM_INT, "6", 1, 1000, NULL, "mean session length" },
@@ -94,6 +96,7 @@ static rec_status build(rec_dataset *d, const rec_params *p, gen *G, const char 
     int64_t per = rec_params_int(p, gen_spec, NSPEC, "interactions-per-user");
     int64_t slen = rec_params_int(p, gen_spec, NSPEC, "session-length");
     int ratings = rec_params_bool(p, gen_spec, NSPEC, "ratings");
+    int nfav = (int)rec_params_int(p, gen_spec, NSPEC, "interests");
     int32_t nu = G->nu, ni = G->ni, ng = G->ng;
     rec_rng r;
     rec_rng_seed(&r, seed);
@@ -190,14 +193,32 @@ static rec_status build(rec_dataset *d, const rec_params *p, gen *G, const char 
     rec_status st = REC_OK;
     for (int32_t u = 0; u < nu && !st; u++) {
         int f1 = (int)rec_rng_below(&r, (uint32_t)ng);
-        int f2 = (int)rec_rng_below(&r, (uint32_t)(ng - 1));
-        f2 += f2 >= f1;
-        double rest = ng > 2 ? (1 - taste) / (ng - 2) : 0;
-        for (int g = 0; g < ng; g++)
-            pg[g] = g == f1 ? taste * 0.6 : g == f2 ? taste * 0.4 : rest;
-        if (ng == 2) {
-            pg[f1] += (1 - taste) * 0.5;
-            pg[f2] += (1 - taste) * 0.5;
+        if (nfav == 2) { /* the draws and shares of the data before "interests" */
+            int f2 = (int)rec_rng_below(&r, (uint32_t)(ng - 1));
+            f2 += f2 >= f1;
+            double rest = ng > 2 ? (1 - taste) / (ng - 2) : 0;
+            for (int g = 0; g < ng; g++)
+                pg[g] = g == f1 ? taste * 0.6 : g == f2 ? taste * 0.4 : rest;
+            if (ng == 2) {
+                pg[f1] += (1 - taste) * 0.5;
+                pg[f2] += (1 - taste) * 0.5;
+            }
+        } else {
+            /* nfav distinct genres, f1 first, each taste / nfav; a session
+             * keeps to one genre, so a history interleaves the tastes */
+            double rest = ng > nfav ? (1 - taste) / (ng - nfav) : 0;
+            for (int g = 0; g < ng; g++)
+                pg[g] = rest;
+            pg[f1] = -1;
+            for (int k = 1; k < nfav; k++) {
+                int g = (int)rec_rng_below(&r, (uint32_t)(ng - k)), j = -1;
+                while (g >= 0) /* the g-th genre not yet taken */
+                    g -= pg[++j] >= 0;
+                pg[j] = -1;
+            }
+            double fav = (taste + (ng == nfav ? 1 - taste : 0)) / nfav;
+            for (int g = 0; g < ng; g++)
+                pg[g] = pg[g] < 0 ? fav : pg[g];
         }
         char reg[16];
         int rg = rec_rng_uniform(&r) < 0.7f ? f1 % 4 : (int)rec_rng_below(&r, 4);
@@ -271,6 +292,10 @@ REC_API rec_status rec_dataset_generate(rec_dataset **out, const rec_params *opt
     G.nu = (int32_t)rec_params_int(opts, gen_spec, NSPEC, "users");
     G.ni = (int32_t)rec_params_int(opts, gen_spec, NSPEC, "items");
     G.ng = (int32_t)rec_params_int(opts, gen_spec, NSPEC, "genres");
+    int64_t nfav = rec_params_int(opts, gen_spec, NSPEC, "interests");
+    if (nfav > G.ng)
+        return rec_err(REC_E_INVALID, "%s: interests=%lld favourite genres of %d genres", fn,
+                       (long long)nfav, G.ng);
     size_t ni = (size_t)G.ni, ng = (size_t)G.ng;
     rec_dataset *d = NULL;
     rec_status st = rec_dataset_create(&d);

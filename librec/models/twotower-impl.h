@@ -21,8 +21,12 @@ enum {
     TT_HBAG,      /* user "hist_bag": mean of an item table over the history      */
     TT_HGRU,      /* user "hist_gru": GRU over the last hist_len history items    */
     TT_VEC,       /* dense field of the tower's side: vocab (= its dim) columns    */
-    TT_CTX        /* user: a per-interaction context (data/context.c): Embedding
+    TT_CTX,       /* user: a per-interaction context (data/context.c): Embedding
                      of the row's value, at call time the feature set's        */
+    TT_HATTN,     /* user "hist_attn": one attention pooling of the last hist_len
+                     items per interest (nn/attn_pool.c)                        */
+    TT_HHIER      /* user "hist_hier": GRU over segments of the last hist_len
+                     items, then a GRU over the segments' final states          */
 };
 
 typedef struct tt_feat {
@@ -41,6 +45,8 @@ typedef struct tt_feat {
     rec_nn_embedding emb;
     rec_nn_embedding_bag bag;
     rec_nn_gru gru;
+    rec_nn_gru top;       /* HHIER: the GRU over the segment vectors            */
+    rec_nn_attn_pool pool;
     int width;            /* columns it adds to the tower input                 */
 } tt_feat;
 
@@ -53,6 +59,8 @@ typedef struct tt_tower {
     rec_nn_moe moe;
     int gated;            /* user tower, feature_gate: gates before the body   */
     rec_nn_feature_gate fgate;
+    int interests;        /* user tower: rows per user (1, or the heads of
+                             hist_attn)                                        */
 } tt_tower;
 
 /* One entity described at call time (twotower_features.c): per feature k
@@ -81,11 +89,12 @@ typedef struct tt_uq {
 typedef struct twotower {
     rec_pstore *ps;
     tt_tower ut, it;
-    int dim, out_dim, hist_len;
+    int dim, out_dim, hist_len, segment;
+    int interests;        /* K: user vectors per user, rows u*K .. u*K+K-1 of uvec */
     int32_t *trained;     /* [nitems] 1 when the item had training interactions */
     int64_t *hptr;        /* [nusers+1] each user's training items, time order  */
     int32_t *hitems;
-    float *uvec, *ivec;   /* [nusers, out_dim], [nitems, out_dim], unit rows    */
+    float *uvec, *ivec;   /* [nusers * K, out_dim], [nitems, out_dim], unit rows */
     rec_index *ix;        /* ivec, for retrieval and hard negatives             */
     void *names;          /* saved tensor names (twotower.c)                    */
     /* The fields the towers read, for call-time features; the blobs their
@@ -134,7 +143,16 @@ rec_status tt_add_items(rec_model *m, const rec_feature_set *const *fs, size_t n
 /* The index over the first n item vectors (twotower.c). */
 rec_status tt_build_index(const twotower *s, int64_t n, rec_index **out);
 
-/* Forward passes -> [n, out_dim] unit rows (NULL + sticky graph error).
+/* interests > 1 needs hist_attn in the user tower and the kind's own
+ * index (index=exact): REC_E_INVALID / REC_E_UNSUPPORTED naming fn. */
+rec_status tt_check_interests(const rec_model *m, const tt_tower *ut, const char *fn);
+/* Score of every item for one user's K vectors u [K, out_dim]: the best
+ * over the interests, out[nitems] (the first nitems item vectors). */
+rec_status tt_max_scores(const twotower *s, int64_t nitems, const float *u, float *out);
+
+/* Forward passes -> [n, out_dim] unit rows (NULL + sticky graph error);
+ * the user tower with K interests gives [n * K, out_dim], query b's
+ * interests in rows b*K .. b*K+K-1.
  * balance (may be NULL) receives the experts' balance term [1] of the
  * batch (rec_nn_moe_balance), NULL without experts. */
 rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, int64_t n,
@@ -143,6 +161,13 @@ rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, in
  * item (id_dropout during training). */
 rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *items, int64_t n,
                             const uint8_t *drop);
+
+/* U [n * K, d] -> [n, d]: for each row b the interest that scores its
+ * positive V[b] best (the first on ties); the gradient reaches that row of
+ * U only.  The in-batch and sampled negatives are then scored against that
+ * same interest (MIND's label-aware attention at its hard limit: the
+ * positive picks the vector, the loss trains that one). */
+rec_tensor *tt_best_interest(rec_graph *g, rec_tensor *U, rec_tensor *V, int K);
 
 /* In-batch InfoNCE, fused (twotower_loss.c): U, V [B, d] -> [1], mean over
  * b of -log softmax(U V^T / t - logq)[b, b]; logq [B] or NULL. */

@@ -42,6 +42,7 @@
 #include "twotower-impl.h"
 #include "core/ops.h"
 #include "train/train-impl.h"
+#include "retrieval/topk-impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -66,7 +67,13 @@ static const rec_param_spec spec[] = {
     { "neg_random", REC_PARAM_INT, "4", 0, 1000, NULL, "bce/mix: uniform negatives per pair" },
     { "hard_pool", REC_PARAM_INT, "50", 1, REC_SAMPLER_MAX_HARD_K, NULL,
       "top unseen items per user (refreshed each epoch) the hard negatives come from" },
-    { "hist_len", REC_PARAM_INT, "20", 1, 4096, NULL, "hist_gru: last items read" },
+    { "hist_len", REC_PARAM_INT, "20", 1, 4096, NULL,
+      "hist_gru, hist_attn, hist_hier: last items read" },
+    { "segment", REC_PARAM_INT, "20", 1, 4096, NULL,
+      "hist_hier: items per segment of the first GRU (the second reads the segments)" },
+    { "interests", REC_PARAM_INT, "1", 1, REC_NN_ATTN_POOL_MAX, NULL,
+      "vectors per user, one per head of hist_attn (which it needs); an item scores the best "
+      "over them, and training uses the interest that scores the positive best" },
     { "numeric_norm", REC_PARAM_STR, "zscore", 0, 0, "zscore|none",
       "numeric fields the data leaves unnormalised: standardised over the training "
       "entities (zscore) or read raw" },
@@ -121,7 +128,7 @@ static void tt_free(rec_model *m)
         rec_free(s->hitems, ((size_t)s->hptr[m->nusers] + 1) * sizeof *s->hitems);
         rec_free(s->hptr, ((size_t)m->nusers + 1) * sizeof *s->hptr);
     }
-    rec_free(s->uvec, (size_t)m->nusers * s->out_dim * sizeof *s->uvec);
+    rec_free(s->uvec, (size_t)m->nusers * s->interests * s->out_dim * sizeof *s->uvec);
     rec_free(s->ivec, (size_t)m->nitems * s->out_dim * sizeof *s->ivec);
     rec_free(s->names, sizeof(tt_names));
     tt_schema_free(s);
@@ -157,6 +164,8 @@ static rec_status alloc_state(rec_model *m, int64_t *sizes, int *nsizes, const c
         return rec_nomem(fn);
     s->dim = (int)rec_model_int(m, "dim");
     s->hist_len = (int)rec_model_int(m, "hist_len");
+    s->segment = (int)rec_model_int(m, "segment");
+    s->interests = (int)rec_model_int(m, "interests");
     REC_TRY(parse_tower(m, sizes, nsizes, fn));
     s->out_dim = (int)sizes[*nsizes - 1];
     return rec_pstore_create(&s->ps);
@@ -166,7 +175,7 @@ static rec_status alloc_state(rec_model *m, int64_t *sizes, int *nsizes, const c
 static rec_status compute_vectors(rec_model *m)
 {
     twotower *s = m->state;
-    size_t ub = (size_t)m->nusers * s->out_dim * sizeof *s->uvec;
+    size_t ub = (size_t)m->nusers * s->interests * s->out_dim * sizeof *s->uvec;
     size_t ib = (size_t)m->nitems * s->out_dim * sizeof *s->ivec;
     if (!s->uvec)
         s->uvec = rec_malloc(ub ? ub : 1);
@@ -204,7 +213,7 @@ static rec_status compute_vectors(rec_model *m)
         if (!v)
             st = rec_graph_status(g);
         else
-            memcpy(s->uvec + b * s->out_dim, v->v, (size_t)v->n * sizeof *v->v);
+            memcpy(s->uvec + b * s->interests * s->out_dim, v->v, (size_t)v->n * sizeof *v->v);
     }
     rec_graph_destroy(g);
     if (st)
@@ -224,6 +233,84 @@ rec_status tt_build_index(const twotower *s, int64_t n, rec_index **out)
         rec_index_destroy(*out);
         *out = NULL;
     }
+    return st;
+}
+
+rec_status tt_max_scores(const twotower *s, int64_t nitems, const float *u, float *out)
+{
+    rec_sgemv(0, (int)nitems, s->out_dim, 1.0f, s->ivec, s->out_dim, u, 0.0f, out);
+    if (s->interests == 1)
+        return REC_OK;
+    size_t bytes = ((size_t)nitems + 1) * sizeof *out;
+    float *o = rec_malloc(bytes);
+    if (!o)
+        return rec_nomem("twotower scores");
+    for (int h = 1; h < s->interests; h++) {
+        rec_sgemv(0, (int)nitems, s->out_dim, 1.0f, s->ivec, s->out_dim,
+                  u + (size_t)h * s->out_dim, 0.0f, o);
+        for (int64_t i = 0; i < nitems; i++)
+            out[i] = o[i] > out[i] ? o[i] : out[i];
+    }
+    rec_free(o, bytes);
+    return REC_OK;
+}
+
+typedef struct hit {
+    int32_t i;
+    float v;
+} hit;
+
+static int by_item_then_score(const void *a, const void *b)
+{
+    const hit *x = a, *y = b;
+    return x->i != y->i ? (x->i > y->i) - (x->i < y->i) : (x->v < y->v) - (x->v > y->v);
+}
+
+/* The top k of K lists of k (idx [K * k], -1 padded, val beside) by an
+ * item's best score over the lists, best first, ties to the lower index,
+ * -1 padded; h [K * k] and hv [k] scratch.  With each list an interest's
+ * top k, this is the top k of the best score over the interests: an item
+ * of that top k is in the top k of the interest that gives its best score. */
+static void merge_best(const int32_t *idx, const float *val, int K, size_t k, hit *h,
+                       float *hv, int32_t *oi, float *ov)
+{
+    size_t n = 0, size = 0;
+    for (size_t j = 0; j < (size_t)K * k; j++)
+        if (idx[j] >= 0)
+            h[n++] = (hit){ idx[j], val[j] };
+    qsort(h, n, sizeof *h, by_item_then_score); /* each item's best first */
+    for (size_t j = 0; j < n; j++)
+        if (!j || h[j].i != h[j - 1].i)
+            rec_topk_push(oi, hv, k, &size, h[j].i, h[j].v);
+    rec_topk_finish(oi, hv, size);
+    for (size_t j = 0; j < k; j++) {
+        if (j >= size)
+            oi[j] = -1;
+        if (ov)
+            ov[j] = j < size ? hv[j] : 0.0f;
+    }
+}
+
+/* The index searched with each of user u's K vectors, filter f (one query,
+ * may be NULL) applied to each, merged by best score into idx/val [k]. */
+static rec_status search_interests(const twotower *s, const float *uv, size_t k,
+                                   const rec_filter *f, int32_t *idx, float *val)
+{
+    size_t nk = (size_t)s->interests * k;
+    size_t bytes = nk * (sizeof(int32_t) + sizeof(float) + sizeof(hit)) + k * sizeof(float);
+    char *buf = rec_malloc(bytes ? bytes : 1);
+    if (!buf)
+        return rec_nomem("twotower recommend");
+    hit *h = (hit *)buf;
+    int32_t *ii = (int32_t *)(h + nk);
+    float *vv = (float *)(ii + nk);
+    rec_status st = REC_OK;
+    for (int q = 0; !st && q < s->interests; q++)
+        st = rec_index_search(s->ix, uv + (size_t)q * s->out_dim, 1, k, f, ii + (size_t)q * k,
+                              vv + (size_t)q * k);
+    if (!st)
+        merge_best(ii, vv, s->interests, k, h, vv + nk, idx, val);
+    rec_free(buf, bytes ? bytes : 1);
     return st;
 }
 
@@ -264,12 +351,45 @@ static rec_status refresh_hard(void *ctx, int epoch)
     REC_TRY(compute_vectors(m));
     rec_filter *f;
     REC_TRY(rec_filter_create(&f, (size_t)m->nitems));
-    rec_status st = rec_filter_exclude_csr(f, (size_t)m->nusers, m->seen_ptr, m->seen);
-    if (!st)
-        st = rec_index_search(s->ix, s->uvec, (size_t)m->nusers, (size_t)c->pool, f, c->hard,
-                              NULL);
+    rec_status st = REC_OK;
+    if (s->interests == 1) {
+        st = rec_filter_exclude_csr(f, (size_t)m->nusers, m->seen_ptr, m->seen);
+        if (!st)
+            st = rec_index_search(s->ix, s->uvec, (size_t)m->nusers, (size_t)c->pool, f,
+                                  c->hard, NULL);
+    }
+    for (int32_t u = 0; !st && u < m->nusers && s->interests > 1; u++) {
+        int64_t ptr[2] = { 0, m->seen_ptr[u + 1] - m->seen_ptr[u] };
+        st = rec_filter_exclude_csr(f, 1, ptr, m->seen + m->seen_ptr[u]);
+        if (!st)
+            st = search_interests(s, s->uvec + (size_t)u * s->interests * s->out_dim,
+                                  (size_t)c->pool, f, c->hard + (int64_t)u * c->pool, NULL);
+    }
     rec_filter_destroy(f);
     return st;
+}
+
+rec_tensor *tt_best_interest(rec_graph *g, rec_tensor *U, rec_tensor *V, int K)
+{
+    if (!U || !V)
+        return NULL;
+    int64_t n = V->shape[0], d = V->shape[1];
+    rec_tensor *sel = rec_tensor_i32(g, n);
+    if (!sel)
+        return NULL;
+    for (int64_t b = 0; b < n; b++) {
+        int best = 0;
+        float bv = 0;
+        for (int h = 0; h < K; h++) {
+            float v = rec_sdot((int)d, U->v + (b * K + h) * d, V->v + b * d);
+            if (!h || v > bv) {
+                best = h;
+                bv = v;
+            }
+        }
+        sel->iv[b] = (int32_t)(b * K + best);
+    }
+    return rec_gather(g, U, sel, -1);
 }
 
 static rec_status step(void *ctx, const rec_batch *bt, rec_rng *rng, double *loss)
@@ -311,6 +431,8 @@ static rec_status step(void *ctx, const rec_batch *bt, rec_rng *rng, double *los
     rec_tensor *bal = NULL;
     rec_tensor *U = tt_user_forward(g, m, q, n, c->balance > 0 ? &bal : NULL);
     rec_tensor *V = tt_item_forward(g, m, items->iv, n, drop);
+    if (s->interests > 1)
+        U = tt_best_interest(g, U, V, s->interests);
     float it = 1.0f / c->temp;
     rec_tensor *lc = NULL, *lb = NULL, *l;
     if (c->loss != L_BCE) {
@@ -401,6 +523,7 @@ static rec_status make_model(rec_model *m, const rec_dataset *d, const int64_t *
     twotower *s = m->state;
     REC_TRY(tt_parse(&s->ut, rec_model_str(m, "user_features"), REC_SIDE_USER, d, FN));
     REC_TRY(tt_parse(&s->it, rec_model_str(m, "item_features"), REC_SIDE_ITEM, d, FN));
+    REC_TRY(tt_check_interests(m, &s->ut, FN));
     REC_TRY(tt_take_data(m, &s->ut, REC_SIDE_USER, d));
     REC_TRY(tt_take_data(m, &s->it, REC_SIDE_ITEM, d));
     REC_TRY(tt_user_multisets(m, &s->ut));
@@ -485,24 +608,29 @@ static rec_status tt_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb,
     return st;
 }
 
+/* With K interests an item's score is its best over the user's vectors. */
 static rec_status tt_score_user(const rec_model *m, int32_t u, float *out)
 {
     const twotower *s = m->state;
-    rec_sgemv(0, m->nitems, s->out_dim, 1.0f, s->ivec, s->out_dim,
-              s->uvec + (size_t)u * s->out_dim, 0.0f, out);
-    return REC_OK;
+    return tt_max_scores(s, m->nitems, s->uvec + (size_t)u * s->interests * s->out_dim, out);
 }
 
 static rec_status tt_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
 {
     const twotower *s = m->state;
-    *out = rec_sdot(s->out_dim, s->uvec + (size_t)u * s->out_dim,
-                    s->ivec + (size_t)i * s->out_dim);
+    const float *uv = s->uvec + (size_t)u * s->interests * s->out_dim;
+    *out = rec_sdot(s->out_dim, uv, s->ivec + (size_t)i * s->out_dim);
+    for (int h = 1; h < s->interests; h++) {
+        float v = rec_sdot(s->out_dim, uv + (size_t)h * s->out_dim,
+                           s->ivec + (size_t)i * s->out_dim);
+        *out = v > *out ? v : *out;
+    }
     return REC_OK;
 }
 
 /* The user's vector searched in the item index, training items excluded
- * by a one-query filter. */
+ * by a one-query filter; with K interests, each of its vectors, merged by
+ * best score. */
 static rec_status tt_recommend(const rec_model *m, int32_t u, size_t k, int include_seen,
                                int32_t *idx, float *val, size_t *n)
 {
@@ -515,7 +643,10 @@ static rec_status tt_recommend(const rec_model *m, int32_t u, size_t k, int incl
         if (!st)
             st = rec_filter_exclude_csr(f, 1, ptr, m->seen + m->seen_ptr[u]);
     }
-    if (!st)
+    if (!st && s->interests > 1)
+        st = search_interests(s, s->uvec + (size_t)u * s->interests * s->out_dim, k, f, idx,
+                              val);
+    else if (!st)
         st = rec_index_search(s->ix, s->uvec + (size_t)u * s->out_dim, 1, k, f, idx, val);
     rec_filter_destroy(f);
     *n = 0;
@@ -536,7 +667,7 @@ static rec_status tt_score_history(const rec_model *m, const int32_t *items, con
     rec_tensor *u = tt_user_forward(g, m, &q, 1, NULL);
     rec_status st = u ? REC_OK : rec_graph_status(g);
     if (!st)
-        rec_sgemv(0, m->nitems, s->out_dim, 1.0f, s->ivec, s->out_dim, u->v, 0.0f, out);
+        st = tt_max_scores(s, m->nitems, u->v, out);
     rec_graph_destroy(g);
     return st;
 }
@@ -619,8 +750,8 @@ static rec_status load_tower(rec_model *m, const rec_lrm_reader *r, tt_tower *t,
     for (int k = 0; k < t->nf; k++) {
         tt_feat *f = &t->f[k];
         f->kind = (int)meta[2 * k];
-        int hist = f->kind >= TT_HFIELD && f->kind <= TT_HGRU;
-        if (f->kind < TT_ID || f->kind > TT_CTX || meta[2 * k + 1] < 0 ||
+        int hist = (f->kind >= TT_HFIELD && f->kind <= TT_HGRU) || f->kind >= TT_HATTN;
+        if (f->kind < TT_ID || f->kind > TT_HHIER || meta[2 * k + 1] < 0 ||
             meta[2 * k + 1] > INT32_MAX || (side == REC_SIDE_ITEM && (hist || f->kind == TT_CTX)) ||
             (f->kind == TT_VEC && (meta[2 * k + 1] < 1 || meta[2 * k + 1] > 65536)))
             return rec_err(REC_E_FORMAT, "%s: bad %s feature %d", LD, sn, k);
@@ -704,6 +835,7 @@ static rec_status tt_load(rec_model *m, const rec_lrm_reader *r)
     memcpy(s->hitems, hi, (size_t)shp[0] * sizeof *s->hitems);
     REC_TRY(load_tower(m, r, &s->ut, rec_model_str(m, "user_features"), REC_SIDE_USER));
     REC_TRY(load_tower(m, r, &s->it, rec_model_str(m, "item_features"), REC_SIDE_ITEM));
+    REC_TRY(tt_check_interests(m, &s->ut, LD));
     REC_TRY(tt_user_multisets(m, &s->ut));
     rec_rng rng;
     rec_rng_seed(&rng, 0);
@@ -717,6 +849,10 @@ static rec_status tt_load(rec_model *m, const rec_lrm_reader *r)
 static rec_status tt_vectors(const rec_model *m, rec_side side, float *out, int *dim)
 {
     const twotower *s = m->state;
+    if (side == REC_SIDE_USER && s->interests > 1)
+        return rec_err(REC_E_UNSUPPORTED, "rec_model_vectors(twotower): interests=%d gives %d "
+                       "vectors per user and scores an item by the best of them, which no one "
+                       "vector's inner product is", s->interests, s->interests);
     return rec_model_copy_vectors(m, side, s->uvec, s->ivec, s->out_dim, out, dim);
 }
 

@@ -252,7 +252,7 @@ rec_status tt_score_features(const rec_model *m, const rec_feature_set *fs,
         rec_tensor *u = tt_user_forward(g, m, &q, 1, NULL);
         st = u ? REC_OK : rec_graph_status(g);
         if (!st)
-            rec_sgemv(0, m->nitems, s->out_dim, 1.0f, s->ivec, s->out_dim, u->v, 0.0f, out);
+            st = tt_max_scores(s, m->nitems, u->v, out);
         rec_graph_destroy(g);
     }
     row_free(&row, &s->ut);

@@ -38,6 +38,16 @@ static rec_status classify(tt_feat *f, rec_side side, const rec_dataset *d, cons
         f->vocab = rec_ds_num_items(d);
         return REC_OK;
     }
+    if (side == REC_SIDE_USER && !strcmp(f->name, "hist_attn")) {
+        f->kind = TT_HATTN;
+        f->vocab = rec_ds_num_items(d);
+        return REC_OK;
+    }
+    if (side == REC_SIDE_USER && !strcmp(f->name, "hist_hier")) {
+        f->kind = TT_HHIER;
+        f->vocab = rec_ds_num_items(d);
+        return REC_OK;
+    }
     if (side == REC_SIDE_USER && rec_ds_context_known(d, f->name)) {
         rec_idmap *v;
         REC_TRY(rec_ds_context_vocab(d, f->name, &v, fn));
@@ -65,7 +75,8 @@ static rec_status classify(tt_feat *f, rec_side side, const rec_dataset *d, cons
         return rec_err(REC_E_INVALID, "%s: %s: unknown feature '%s' (use id, a %s field of "
                        "the dataset%s)", fn, what, f->name, side_name(side),
                        side == REC_SIDE_USER ? ", a context of it (time:hour, time:weekday or "
-                       "a declared one), <item field>_hist, hist_bag or hist_gru" : "");
+                       "a declared one), <item field>_hist, hist_bag, hist_gru, hist_attn or "
+                       "hist_hier" : "");
     switch (fd->type) {
     case REC_FEATURE_CATEGORICAL:
         f->kind = TT_CAT;
@@ -353,12 +364,23 @@ rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t
                                               REC_REDUCE_MEAN, &eo, rng));
             f->width = s->dim;
             break;
-        case TT_HGRU: {
+        case TT_HGRU:
+        case TT_HATTN:
+        case TT_HHIER: {
             char n2[REC_NN_NAME_MAX + 16];
             snprintf(n2, sizeof n2, "%s.emb", name);
             REC_TRY(rec_nn_embedding_init(&f->emb, s->ps, n2, rows, s->dim, &eo, rng));
-            snprintf(n2, sizeof n2, "%s.gru", name);
-            REC_TRY(rec_nn_gru_init(&f->gru, s->ps, n2, s->dim, s->dim, rng));
+            if (f->kind == TT_HATTN) {
+                snprintf(n2, sizeof n2, "%s.pool", name);
+                REC_TRY(rec_nn_attn_pool_init(&f->pool, s->ps, n2, s->interests, s->dim, rng));
+            } else {
+                snprintf(n2, sizeof n2, "%s.gru", name);
+                REC_TRY(rec_nn_gru_init(&f->gru, s->ps, n2, s->dim, s->dim, rng));
+            }
+            if (f->kind == TT_HHIER) {
+                snprintf(n2, sizeof n2, "%s.top", name);
+                REC_TRY(rec_nn_gru_init(&f->top, s->ps, n2, s->dim, s->dim, rng));
+            }
             f->width = s->dim;
             break;
         }
@@ -372,6 +394,7 @@ rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t
     for (int k = 0; k < nsizes; k++)
         dims[k + 1] = sizes[k];
     int user = !strcmp(prefix, "user");
+    t->interests = user ? s->interests : 1;
     t->experts = user && !strcmp(rec_model_str(m, "user_tower"), "moe")
                      ? (int)rec_model_int(m, "experts") : 0;
     t->gated = user && rec_model_bool(m, "feature_gate");
@@ -566,24 +589,93 @@ static rec_tensor *hist_bag(rec_graph *g, const rec_model *m, tt_feat *f, const 
     return rec_nn_embedding_bag_forward(g, &f->bag, ids, off, NULL);
 }
 
-static rec_tensor *hist_gru(rec_graph *g, const rec_model *m, tt_feat *f, const tt_uq *q,
-                            int64_t n)
+/* The embeddings of each query's last hist_len items, left-aligned:
+ * [n, hist_len, dim], *len [n] the valid positions (an empty history: one
+ * zero input). */
+static rec_tensor *last_items(rec_graph *g, const rec_model *m, tt_feat *f, const tt_uq *q,
+                              int64_t n, rec_tensor **len)
 {
     const twotower *s = m->state;
     int64_t T = s->hist_len;
-    rec_tensor *ids = rec_tensor_i32(g, n * T), *len = rec_tensor_i32(g, n);
-    if (!len)
+    rec_tensor *ids = rec_tensor_i32(g, n * T);
+    *len = rec_tensor_i32(g, n);
+    if (!*len)
         return NULL;
     for (int64_t b = 0; b < n; b++) {
         int64_t take = q[b].hlen < T ? q[b].hlen : T;
         const int32_t *h = q[b].hist + q[b].hlen - take;
         for (int64_t t = 0; t < T; t++)
             ids->iv[b * T + t] = t < take ? hist_id(s->trained, m->nitems, h[t]) : -1;
-        len->iv[b] = (int32_t)(take > 0 ? take : 1); /* empty: one zero input */
+        (*len)->iv[b] = (int32_t)(take > 0 ? take : 1);
     }
     int64_t shp[3] = { n, T, s->dim };
-    rec_tensor *x = rec_reshape(g, rec_nn_embedding_forward(g, &f->emb, ids), 3, shp);
-    return rec_nn_gru_encode(g, &f->gru, x, len);
+    return rec_reshape(g, rec_nn_embedding_forward(g, &f->emb, ids), 3, shp);
+}
+
+static rec_tensor *hist_gru(rec_graph *g, const rec_model *m, tt_feat *f, const tt_uq *q,
+                            int64_t n)
+{
+    rec_tensor *len, *x = last_items(g, m, f, q, n, &len);
+    return x ? rec_nn_gru_encode(g, &f->gru, x, len) : NULL;
+}
+
+/* hist_attn: each head's pooling of the last hist_len items, [n * K, dim]
+ * (query b's heads in rows b*K ..). */
+static rec_tensor *hist_attn(rec_graph *g, const rec_model *m, tt_feat *f, const tt_uq *q,
+                             int64_t n)
+{
+    const twotower *s = m->state;
+    rec_tensor *len, *x = last_items(g, m, f, q, n, &len);
+    int64_t shp[2] = { n * f->pool.heads, s->dim };
+    return x ? rec_reshape(g, rec_nn_attn_pool_forward(g, &f->pool, x, len, NULL), 2, shp)
+             : NULL;
+}
+
+/* hist_hier: the last hist_len items cut into segments of `segment` items,
+ * aligned to the end (the oldest segment may be short, the newest are
+ * whole); a GRU reads each segment, its final state is the segment's
+ * vector, and a second GRU reads those in time order.  Both GRUs' depth is
+ * a segment or the number of segments, not the history's length (HRNN,
+ * Quadrana et al., RecSys 2017, runs its session GRU under a user GRU the
+ * same way).  Only real segments enter the first GRU; a gather places
+ * their states, padding rows zero, in [n, S, dim] for the second. */
+static rec_tensor *hist_hier(rec_graph *g, const rec_model *m, tt_feat *f, const tt_uq *q,
+                             int64_t n)
+{
+    const twotower *s = m->state;
+    int64_t T = s->hist_len, L = s->segment < T ? s->segment : T, S = (T + L - 1) / L;
+    rec_tensor *nseg = rec_tensor_i32(g, n), *place = rec_tensor_i32(g, n * S);
+    if (!place)
+        return NULL;
+    int64_t R = 0;
+    for (int64_t b = 0; b < n; b++) {
+        int64_t take = q[b].hlen < T ? q[b].hlen : T;
+        int64_t ns = take > 0 ? (take + L - 1) / L : 1;
+        nseg->iv[b] = (int32_t)ns;
+        for (int64_t j = 0; j < S; j++)
+            place->iv[b * S + j] = j < ns ? (int32_t)(R + j) : -1;
+        R += ns;
+    }
+    rec_tensor *ids = rec_tensor_i32(g, R * L), *len = rec_tensor_i32(g, R);
+    if (!len)
+        return NULL;
+    int64_t r = 0;
+    for (int64_t b = 0; b < n; b++) {
+        int64_t take = q[b].hlen < T ? q[b].hlen : T, ns = nseg->iv[b];
+        const int32_t *h = q[b].hist + q[b].hlen - take;
+        int64_t first = take - (ns - 1) * L; /* items in the oldest segment */
+        for (int64_t j = 0; j < ns; j++, r++) {
+            int64_t a = j ? first + (j - 1) * L : 0, k = j ? L : first;
+            for (int64_t t = 0; t < L; t++)
+                ids->iv[r * L + t] = t < k ? hist_id(s->trained, m->nitems, h[a + t]) : -1;
+            len->iv[r] = (int32_t)(k > 0 ? k : 1); /* empty history: one zero input */
+        }
+    }
+    int64_t xs[3] = { R, L, s->dim }, ss[3] = { n, S, s->dim };
+    rec_tensor *x = rec_reshape(g, rec_nn_embedding_forward(g, &f->emb, ids), 3, xs);
+    rec_tensor *h = rec_nn_gru_encode(g, &f->gru, x, len);
+    rec_tensor *seg = rec_reshape(g, rec_gather(g, h, place, -1), 3, ss);
+    return rec_nn_gru_encode(g, &f->top, seg, nseg);
 }
 
 /* The user tower's body over its input x [n, in_dim]: the feature gates,
@@ -594,11 +686,12 @@ static rec_tensor *user_body(rec_graph *g, const tt_tower *t, const tt_uq *q, in
                              rec_tensor *x, rec_tensor **balance)
 {
     if (t->gated) {
-        rec_tensor *hl = rec_tensor_2d(g, n, 1);
+        int64_t K = t->interests, rows = n * K;
+        rec_tensor *hl = rec_tensor_2d(g, rows, 1);
         if (!hl)
             return NULL;
-        for (int64_t b = 0; b < n; b++)
-            hl->v[b] = (float)log1p((double)q[b].hlen);
+        for (int64_t b = 0; b < rows; b++)
+            hl->v[b] = (float)log1p((double)q[b / K].hlen);
         rec_tensor *both[2] = { x, hl };
         x = rec_nn_feature_gate_forward(g, &t->fgate, x, rec_concat(g, 2, both), NULL);
     }
@@ -640,6 +733,12 @@ rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, in
         case TT_HBAG:
             cols[k] = hist_bag(g, m, f, q, n);
             break;
+        case TT_HATTN:
+            cols[k] = hist_attn(g, m, f, q, n);
+            break;
+        case TT_HHIER:
+            cols[k] = hist_hier(g, m, f, q, n);
+            break;
         default:
             cols[k] = hist_gru(g, m, f, q, n);
             break;
@@ -647,12 +746,42 @@ rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, in
         if (!cols[k])
             return NULL;
     }
+    if (t->interests > 1) {
+        /* every other column is the user's in each of its K rows */
+        int64_t K = t->interests;
+        rec_tensor *rep = rec_tensor_i32(g, n * K);
+        if (!rep)
+            return NULL;
+        for (int64_t r = 0; r < n * K; r++)
+            rep->iv[r] = (int32_t)(r / K);
+        for (int k = 0; k < t->nf; k++)
+            if (t->f[k].kind != TT_HATTN && !(cols[k] = rec_gather(g, cols[k], rep, -1)))
+                return NULL;
+    }
     if (balance)
         *balance = NULL;
     if (!t->gated && !t->experts)
         return finish(g, t, cols, t->nf);
     rec_tensor *x = t->nf == 1 ? cols[0] : rec_concat(g, t->nf, cols);
     return rec_l2_normalize(g, user_body(g, t, q, n, x, balance), 1e-12f);
+}
+
+rec_status tt_check_interests(const rec_model *m, const tt_tower *ut, const char *fn)
+{
+    int64_t K = rec_model_int(m, "interests");
+    if (K == 1)
+        return REC_OK;
+    int attn = 0;
+    for (int k = 0; k < ut->nf; k++)
+        attn += ut->f[k].kind == TT_HATTN;
+    if (!attn)
+        return rec_err(REC_E_INVALID, "%s: interests=%lld needs hist_attn in user_features "
+                       "(its heads give each interest its own vector)", fn, (long long)K);
+    if (!strcmp(rec_model_str(m, "index"), "hnsw"))
+        return rec_err(REC_E_UNSUPPORTED, "%s: interests=%lld gives %lld vectors per user; "
+                       "index=hnsw serves one (use index=exact)", fn, (long long)K,
+                       (long long)K);
+    return REC_OK;
 }
 
 rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *items, int64_t n,

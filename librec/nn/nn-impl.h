@@ -314,6 +314,28 @@ rec_status rec_nn_feature_gate_init(rec_nn_feature_gate *fg, rec_pstore *ps, con
 rec_tensor *rec_nn_feature_gate_forward(rec_graph *g, const rec_nn_feature_gate *fg,
                                         rec_tensor *x, rec_tensor *c, rec_tensor **gates);
 
+/* ---- attention pooling with learned queries (attn_pool.c) ------------------------------
+ * K heads, each a learned query q_k [d] ("<prefix>.query" [K, d], N(0, 1)),
+ * pool a sequence x [B, T, d] whose first lengths[b] positions are valid:
+ *   w[b, k, t] = softmax_t(q_k . x[b, t] / sqrt(d))  over t < lengths[b]
+ *   y[b, k]    = sum_t w[b, k, t] x[b, t]            -> [B, K, d]
+ * The multi-interest user encoder (MIND, Li et al., CIKM 2019, pools the
+ * history into K interest capsules by routing; ComiRec-SA, Cen et al.,
+ * KDD 2020, by self-attention with a query per interest, as here). */
+#define REC_NN_ATTN_POOL_MAX 16
+typedef struct rec_nn_attn_pool {
+    rec_tensor *query;
+    int heads;
+    int64_t dim;
+} rec_nn_attn_pool;
+
+rec_status rec_nn_attn_pool_init(rec_nn_attn_pool *a, rec_pstore *ps, const char *prefix,
+                                 int heads, int64_t dim, rec_rng *rng);
+/* x [B, T, d], lengths I32 [B] in [1, T] -> [B, K, d]; *weights (weights
+ * may be NULL) receives w [B, K, T]. */
+rec_tensor *rec_nn_attn_pool_forward(rec_graph *g, const rec_nn_attn_pool *a, rec_tensor *x,
+                                     rec_tensor *lengths, rec_tensor **weights);
+
 /* ---- LightGCN propagation (lightgcn.c) ------------------------------------------------
  * He et al., SIGIR 2020: no feature transformation, no non-linearity, no
  * self-loop; the readout is the mean of the layers:
