@@ -650,7 +650,7 @@ START_TEST(hist_hier_by_composition)
     rec_graph_set_grad(g, 0);
     tt_uq q[5];
     for (int b = 0; b < 5; b++)
-        q[b] = (tt_uq){ -1, hist + 9 - lens[b], lens[b], NULL };
+        q[b] = (tt_uq){ -1, hist + 9 - lens[b], lens[b], NULL, NULL };
     rec_tensor *got = tt_user_forward(g, m, q, 5, NULL);
     ck_assert_ptr_nonnull(got);
     for (int b = 0; b < 5; b++) {
@@ -720,7 +720,7 @@ START_TEST(user_tower_gradcheck)
             s->trained[j] = 1;
         const int64_t lens[4] = { 8, 5, 1, 0 };
         for (int b = 0; b < 4; b++)
-            t.q[b] = (tt_uq){ -1, hist + 8 - lens[b], lens[b], NULL };
+            t.q[b] = (tt_uq){ -1, hist + 8 - lens[b], lens[b], NULL, NULL };
         tu_gradcheck(s->ps, build_tower, &t, 1e-2, 2e-3, 2e-2);
         rec_model_destroy(t.m);
     }
