@@ -20,8 +20,14 @@ enum {
                      the item field's codes of the user's training items        */
     TT_HBAG,      /* user "hist_bag": mean of an item table over the history      */
     TT_HGRU,      /* user "hist_gru": GRU over the last hist_len history items    */
-    TT_VEC        /* dense field of the tower's side: vocab (= its dim) columns    */
+    TT_VEC,       /* dense field of the tower's side: vocab (= its dim) columns    */
+    TT_TEXT       /* text field of the tower's side: hashed tokens (vocab buckets)
+                     through the text encoder (twotower_text.c)                  */
 };
+
+/* text_encoder: how a text field's token embeddings become one vector. */
+enum { TT_ENC_MEAN, TT_ENC_CONV, TT_ENC_TRANSFORMER };
+#define TT_TEXT_MAX_LAYERS 4
 
 typedef struct tt_feat {
     int kind;
@@ -30,7 +36,8 @@ typedef struct tt_feat {
     int64_t nent;         /* entities its per-entity arrays cover               */
     int32_t *code;        /* CAT [nent], -1 missing                             */
     float *num;           /* NUM [nent], VEC [nent, vocab] normalised; 0 missing */
-    int64_t *ptr;         /* BAG: entity codes; HFIELD: item codes [nent+1]     */
+    int64_t *ptr;         /* BAG: entity codes; HFIELD: item codes; TEXT: token
+                             buckets in text order, at most tlen [nent+1]        */
     int32_t *val;         /* [ptr[nent]]                                        */
     int64_t *uptr;        /* HFIELD: per user distinct codes [nusers+1]         */
     int32_t *uval;
@@ -39,6 +46,13 @@ typedef struct tt_feat {
     rec_nn_embedding emb;
     rec_nn_embedding_bag bag;
     rec_nn_gru gru;
+    /* TEXT: emb is the token table (one more row for transformer: its
+     * [CLS]), then the encoder's layers */
+    int enc, tlen, layers;
+    rec_nn_conv1d conv;
+    rec_nn_position pos;
+    rec_nn_transformer blk[TT_TEXT_MAX_LAYERS];
+    rec_nn_layernorm ln;
     int width;            /* columns it adds to the tower input                 */
 } tt_feat;
 
@@ -59,7 +73,8 @@ typedef struct tt_row {
     int32_t code[TT_MAX_FEAT];   /* TT_CAT: code, -1 missing or unknown          */
     float *num[TT_MAX_FEAT];     /* TT_NUM [1], TT_VEC [vocab] normalised; NULL:
                                     missing (zeros)                              */
-    int32_t *bag[TT_MAX_FEAT];   /* TT_BAG: nbag distinct known codes             */
+    int32_t *bag[TT_MAX_FEAT];   /* TT_BAG: nbag distinct known codes; TT_TEXT:
+                                    nbag token buckets                           */
     int32_t nbag[TT_MAX_FEAT];
 } tt_row;
 
@@ -111,6 +126,28 @@ rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t
 void tt_tower_free(tt_tower *t);
 /* Frees one feature's per-entity arrays. */
 void tt_feat_free(tt_feat *f);
+
+/* ---- text fields (twotower_text.c) ---- */
+/* The token buckets of text s (at most max, in order) into out; *n their
+ * count.  fn names the caller in messages. */
+rec_status tt_text_codes(const char *s, int32_t buckets, int32_t max, int32_t *out,
+                         int32_t *n, const char *fn);
+/* ptr/val of text field fd over nent entities (vocab, tlen set). */
+rec_status tt_text_take(tt_feat *f, const rec_field *fd, int64_t nent);
+/* The encoder's params under name (f->vocab buckets, width dim). */
+rec_status tt_text_build(rec_model *m, tt_feat *f, const char *name, int dim, rec_rng *rng);
+/* Checks the text params against dim; fn names the caller. */
+rec_status tt_text_check(const rec_model *m, int dim, const char *fn);
+/* [n, dim]: the encoder over the tokens of each entity (tt_codes_of). */
+rec_tensor *tt_text_forward(rec_graph *g, tt_feat *f, const int32_t *ent, int64_t n,
+                            int64_t stride, const tt_uq *q, int k);
+/* The codes of entity b (ent read with stride, or query b's call-time row
+ * when q has one) for BAG and TEXT features: *codes and the count. */
+int64_t tt_codes_of(const tt_feat *f, const int32_t *ent, int64_t stride, const tt_uq *q,
+                    int k, int64_t b, const int32_t **codes);
+/* Bags of those codes through eb -> [n, dim]. */
+rec_tensor *tt_bags_forward(rec_graph *g, const tt_feat *f, rec_nn_embedding_bag *eb,
+                            const int32_t *ent, int64_t n, int64_t stride, const tt_uq *q, int k);
 
 /* ---- call-time features (twotower_features.c) ---- */
 /* The schemas of the fields the towers read from d, and their blobs. */

@@ -16,6 +16,9 @@
  *   hist_bag         user only: mean of an item table over the user's
  *                    earlier items
  *   hist_gru         user only: GRU over the user's last hist_len items
+ *   <text field>     hashed token embeddings through the text encoder
+ *                    (text_encoder: mean, conv or transformer;
+ *                    twotower_text.c), trained with the towers
  * hist_bag and hist_gru see, for a training pair, only the items before it
  * in time (no leak of the target); at scoring, the whole training history.
  *
@@ -46,7 +49,18 @@ static const rec_param_spec spec[] = {
     { "user_features", REC_PARAM_STR, "id", 0, 0, NULL,
       "user tower inputs: id, user fields, <item field>_hist, hist_bag, hist_gru" },
     { "item_features", REC_PARAM_STR, "id", 0, 0, NULL,
-      "item tower inputs: id and item fields (categorical, multi-hot, numeric, dense)" },
+      "item tower inputs: id and item fields (categorical, multi-hot, numeric, dense, text)" },
+    { "text_encoder", REC_PARAM_STR, "mean", 0, 0, "mean|conv|transformer",
+      "text fields: token embeddings pooled by their mean, a width-3 convolution with ReLU "
+      "and max over positions, or a bidirectional transformer read at a [CLS] token" },
+    { "text_buckets", REC_PARAM_INT, "32768", 16, 1 << 24, NULL,
+      "text fields: rows of the token table each token is hashed into" },
+    { "text_len", REC_PARAM_INT, "16", 3, 512, NULL,
+      "text fields: first tokens of a text read (English stop words dropped)" },
+    { "text_layers", REC_PARAM_INT, "1", 1, TT_TEXT_MAX_LAYERS, NULL,
+      "text_encoder=transformer: blocks (self-attention + FFN, pre-LayerNorm)" },
+    { "text_heads", REC_PARAM_INT, "2", 1, 64, NULL,
+      "text_encoder=transformer: attention heads (must divide dim)" },
     { "dim", REC_PARAM_INT, "32", 1, 4096, NULL, "width of every feature embedding" },
     { "tower", REC_PARAM_STR, "64,64", 0, 0, NULL,
       "MLP layer sizes of each tower (ReLU between; the last is the output)" },
@@ -592,7 +606,8 @@ static rec_status load_tower(rec_model *m, const rec_lrm_reader *r, tt_tower *t,
         tt_feat *f = &t->f[k];
         f->kind = (int)meta[2 * k];
         int hist = f->kind >= TT_HFIELD && f->kind <= TT_HGRU;
-        if (f->kind < TT_ID || f->kind > TT_VEC || meta[2 * k + 1] < 0 ||
+        if (f->kind < TT_ID || f->kind > TT_TEXT || meta[2 * k + 1] < 0 ||
+            (f->kind == TT_TEXT && meta[2 * k + 1] < 1) ||
             meta[2 * k + 1] > INT32_MAX || (side == REC_SIDE_ITEM && hist) ||
             (f->kind == TT_VEC && (meta[2 * k + 1] < 1 || meta[2 * k + 1] > 65536)))
             return rec_err(REC_E_FORMAT, "%s: bad %s feature %d", LD, sn, k);
@@ -618,7 +633,7 @@ static rec_status load_tower(rec_model *m, const rec_lrm_reader *r, tt_tower *t,
             } else {
                 f->num = dst;
             }
-        } else if (f->kind == TT_BAG || f->kind == TT_HFIELD) {
+        } else if (f->kind == TT_BAG || f->kind == TT_HFIELD || f->kind == TT_TEXT) {
             snprintf(name, sizeof name, "tt.%s.%d.ptr", sn, k);
             REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_I64, 1, &n1, &p));
             const int64_t *ptr = p;

@@ -21,7 +21,8 @@ static const char *hist_base(const tt_feat *f, char *buf, size_t cap)
 
 static int reads_field(const tt_feat *f)
 {
-    return f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_BAG || f->kind == TT_VEC;
+    return f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_BAG || f->kind == TT_VEC ||
+           f->kind == TT_TEXT;
 }
 
 rec_status tt_schema_build(rec_model *m, const rec_dataset *d)
@@ -120,6 +121,8 @@ static rec_status check_tower(const tt_tower *t, const rec_features *own,
                   (f->kind == TT_HFIELD && fd->type == REC_FEATURE_CATEGORICAL));
         else if (ok && f->kind == TT_NUM)
             ok = fd->type == REC_FEATURE_NUMERIC;
+        else if (ok && f->kind == TT_TEXT)
+            ok = fd->type == REC_FEATURE_TEXT;
         else if (ok)
             ok = fd->type == REC_FEATURE_DENSE && fd->vdim == f->vocab;
         if (!ok)
@@ -193,11 +196,15 @@ static rec_status row_make(const tt_tower *t, const rec_features *sch,
             continue;
         if (f->kind == TT_CAT) {
             r->code[k] = rec_fset_code(fd, v);
-        } else if (f->kind == TT_BAG) {
-            size_t room = ((size_t)v->nvals + 1) * sizeof(int32_t);
+        } else if (f->kind == TT_BAG || f->kind == TT_TEXT) {
+            size_t room = ((size_t)(f->kind == TT_BAG ? v->nvals : f->tlen) + 1) *
+                          sizeof(int32_t);
             int32_t *b = rec_malloc(room), *q = NULL, got = 0;
-            if (b) {
+            if (b && f->kind == TT_TEXT)
+                st = tt_text_codes(v->s ? v->s : "", f->vocab, f->tlen, b, &got, fn);
+            else if (b)
                 got = rec_fset_codes(fd, v, b);
+            if (b && !st) {
                 /* to the count kept, the size row_free gives */
                 q = rec_realloc(b, room, ((size_t)got + 1) * sizeof *b);
             }

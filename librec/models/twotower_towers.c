@@ -77,9 +77,10 @@ static rec_status classify(tt_feat *f, rec_side side, const rec_dataset *d, cons
         f->kind = TT_VEC;
         f->vocab = fd->vdim;
         return REC_OK;
-    default:
-        return rec_err(REC_E_INVALID, "%s: %s: '%s' is a text field; give its vectors as "
-                       "numeric fields instead", fn, what, f->name);
+    default: /* text: vocab (the buckets) is set with the data */
+        f->kind = TT_TEXT;
+        f->vocab = 0;
+        return REC_OK;
     }
 }
 
@@ -207,7 +208,8 @@ rec_status tt_take_data(rec_model *m, tt_tower *t, rec_side side, const rec_data
     for (int k = 0; k < t->nf; k++) {
         tt_feat *f = &t->f[k];
         const rec_field *fd = NULL;
-        if (f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_BAG || f->kind == TT_VEC)
+        if (f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_BAG || f->kind == TT_VEC ||
+            f->kind == TT_TEXT)
             fd = rec_ds_field(d, side, f->name);
         if (f->kind == TT_HFIELD) {
             char base[TT_NAME_MAX];
@@ -215,6 +217,10 @@ rec_status tt_take_data(rec_model *m, tt_tower *t, rec_side side, const rec_data
             REC_TRY(take_bags(f, rec_ds_field(d, REC_SIDE_ITEM, base), m->nitems));
         } else if (f->kind == TT_BAG) {
             REC_TRY(take_bags(f, fd, nent));
+        } else if (f->kind == TT_TEXT) {
+            f->vocab = (int32_t)rec_model_int(m, "text_buckets");
+            f->tlen = (int)rec_model_int(m, "text_len");
+            REC_TRY(tt_text_take(f, fd, nent));
         } else if (f->kind == TT_CAT) {
             f->code = rec_malloc((size_t)nent * sizeof *f->code);
             if (!f->code)
@@ -343,6 +349,10 @@ rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t
                                               REC_REDUCE_MEAN, &eo, rng));
             f->width = s->dim;
             break;
+        case TT_TEXT:
+            REC_TRY(tt_text_build(m, f, name, s->dim, rng));
+            f->width = s->dim;
+            break;
         case TT_HGRU: {
             char n2[REC_NN_NAME_MAX + 16];
             snprintf(n2, sizeof n2, "%s.emb", name);
@@ -444,35 +454,42 @@ static rec_tensor *code_ids(rec_graph *g, const tt_feat *f, const int32_t *ent, 
     return ids;
 }
 
-static rec_tensor *entity_bags(rec_graph *g, tt_feat *f, const int32_t *ent, int64_t n,
-                               int64_t stride, const tt_uq *q, int k)
+int64_t tt_codes_of(const tt_feat *f, const int32_t *ent, int64_t stride, const tt_uq *q,
+                    int k, int64_t b, const int32_t **codes)
 {
-    int64_t total = 0;
-    for (int64_t b = 0; b < n; b++) {
-        int32_t e = *(const int32_t *)((const char *)ent + b * stride);
-        const tt_row *r = row_at(q, b);
-        if (r)
-            total += r->nbag[k];
-        else if (e >= 0 && e < f->nent)
-            total += f->ptr[e + 1] - f->ptr[e];
+    int32_t e = *(const int32_t *)((const char *)ent + b * stride);
+    const tt_row *r = row_at(q, b);
+    *codes = NULL;
+    if (r) {
+        *codes = r->bag[k];
+        return r->nbag[k];
     }
+    if (e < 0 || e >= f->nent)
+        return 0;
+    *codes = f->val + f->ptr[e];
+    return f->ptr[e + 1] - f->ptr[e];
+}
+
+rec_tensor *tt_bags_forward(rec_graph *g, const tt_feat *f, rec_nn_embedding_bag *eb,
+                            const int32_t *ent, int64_t n, int64_t stride, const tt_uq *q, int k)
+{
+    const int32_t *c;
+    int64_t total = 0;
+    for (int64_t b = 0; b < n; b++)
+        total += tt_codes_of(f, ent, stride, q, k, b, &c);
     rec_tensor *ids = rec_tensor_i32(g, total), *off = rec_tensor_i32(g, n + 1);
     if (!off)
         return NULL;
     int64_t w = 0;
     off->iv[0] = 0;
     for (int64_t b = 0; b < n; b++) {
-        int32_t e = *(const int32_t *)((const char *)ent + b * stride);
-        const tt_row *r = row_at(q, b);
-        if (r)
-            for (int32_t j = 0; j < r->nbag[k]; j++)
-                ids->iv[w++] = r->bag[k][j];
-        else if (e >= 0 && e < f->nent)
-            for (int64_t j = f->ptr[e]; j < f->ptr[e + 1]; j++)
-                ids->iv[w++] = f->val[j];
+        int64_t nc = tt_codes_of(f, ent, stride, q, k, b, &c);
+        if (nc)
+            memcpy(ids->iv + w, c, (size_t)nc * sizeof *ids->iv);
+        w += nc;
         off->iv[b + 1] = (int32_t)w;
     }
-    return rec_nn_embedding_bag_forward(g, &f->bag, ids, off, NULL);
+    return rec_nn_embedding_bag_forward(g, eb, ids, off, NULL);
 }
 
 /* The _hist multiset of each query: precomputed for known users. */
@@ -605,7 +622,10 @@ rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, in
             cols[k] = numeric_col(g, f, &q->u, n, sizeof *q, q, k);
             break;
         case TT_BAG:
-            cols[k] = entity_bags(g, f, &q->u, n, sizeof *q, q, k);
+            cols[k] = tt_bags_forward(g, f, &f->bag, &q->u, n, sizeof *q, q, k);
+            break;
+        case TT_TEXT:
+            cols[k] = tt_text_forward(g, f, &q->u, n, sizeof *q, q, k);
             break;
         case TT_HFIELD:
             cols[k] = hist_field(g, f, q, n);
@@ -642,8 +662,10 @@ rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *ite
                                      f->kind == TT_ID ? drop : NULL));
         else if (f->kind == TT_NUM || f->kind == TT_VEC)
             cols[k] = numeric_col(g, f, items, n, sizeof *items, NULL, k);
+        else if (f->kind == TT_TEXT)
+            cols[k] = tt_text_forward(g, f, items, n, sizeof *items, NULL, k);
         else
-            cols[k] = entity_bags(g, f, items, n, sizeof *items, NULL, k);
+            cols[k] = tt_bags_forward(g, f, &f->bag, items, n, sizeof *items, NULL, k);
         if (!cols[k])
             return NULL;
     }
