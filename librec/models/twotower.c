@@ -47,7 +47,8 @@
 
 static const rec_param_spec spec[] = {
     { "user_features", REC_PARAM_STR, "id", 0, 0, NULL,
-      "user tower inputs: id, user fields, <item field>_hist, hist_bag, hist_gru" },
+      "user tower inputs: id, user fields, <item field>_hist (multi-hot, categorical or text), "
+      "hist_bag, hist_gru" },
     { "item_features", REC_PARAM_STR, "id", 0, 0, NULL,
       "item tower inputs: id and item fields (categorical, multi-hot, numeric, dense, text)" },
     { "text_encoder", REC_PARAM_STR, "mean", 0, 0, "mean|conv|transformer",

@@ -114,7 +114,9 @@ static rec_status check_tower(const tt_tower *t, const rec_features *own,
         int j = rec_features_find(fs, name);
         const rec_field *fd = j >= 0 ? fs->f[j] : NULL;
         int ok = fd != NULL;
-        if (ok && (f->kind == TT_CAT || f->kind == TT_BAG || f->kind == TT_HFIELD))
+        if (ok && f->kind == TT_HFIELD && fd->type == REC_FEATURE_TEXT)
+            ok = 1;
+        else if (ok && (f->kind == TT_CAT || f->kind == TT_BAG || f->kind == TT_HFIELD))
             ok = fd->vocab && fd->vocab->n <= f->vocab &&
                  (fd->type == (f->kind == TT_CAT ? REC_FEATURE_CATEGORICAL
                                                  : REC_FEATURE_MULTIHOT) ||
@@ -363,13 +365,17 @@ static rec_status hist_codes(const twotower *s, const tt_feat *f,
     for (size_t j = 0; j < n; j++) {
         const fset_val *v;
         REC_TRY(rec_fset_value(fs[j], fd, &v, fn));
-        int32_t room = v ? (fd->type == REC_FEATURE_MULTIHOT ? v->nvals : 1) : 0;
+        int text = fd->type == REC_FEATURE_TEXT;
+        int32_t room = v ? (text ? f->tlen : fd->type == REC_FEATURE_MULTIHOT ? v->nvals : 1)
+                         : 0;
         codes[j] = rec_malloc(((size_t)room + 1) * sizeof **codes);
         if (!codes[j])
             return rec_nomem(fn);
         cnt[j] = room;
         int32_t got = 0;
-        if (v && fd->type == REC_FEATURE_MULTIHOT) {
+        if (v && text) {
+            REC_TRY(tt_text_codes(v->s ? v->s : "", f->vocab, f->tlen, codes[j], &got, fn));
+        } else if (v && fd->type == REC_FEATURE_MULTIHOT) {
             got = rec_fset_codes(fd, v, codes[j]);
         } else if (v) {
             codes[j][0] = rec_fset_code(fd, v);

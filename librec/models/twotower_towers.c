@@ -45,11 +45,13 @@ static rec_status classify(tt_feat *f, rec_side side, const rec_dataset *d, cons
         if (!fd)
             return rec_err(REC_E_INVALID, "%s: %s: '%s' needs an item field '%s', which the "
                            "dataset lacks", fn, what, f->name, base);
-        if (fd->type != REC_FEATURE_MULTIHOT && fd->type != REC_FEATURE_CATEGORICAL)
-            return rec_err(REC_E_INVALID, "%s: %s: '%s': item field '%s' is not multi-hot or "
-                           "categorical", fn, what, f->name, base);
+        if (fd->type != REC_FEATURE_MULTIHOT && fd->type != REC_FEATURE_CATEGORICAL &&
+            fd->type != REC_FEATURE_TEXT)
+            return rec_err(REC_E_INVALID, "%s: %s: '%s': item field '%s' is not multi-hot, "
+                           "categorical or text", fn, what, f->name, base);
         f->kind = TT_HFIELD;
-        f->vocab = rec_ds_field_vocab_size(fd);
+        /* a text field's codes are its token buckets, set with the data */
+        f->vocab = fd->type == REC_FEATURE_TEXT ? 0 : rec_ds_field_vocab_size(fd);
         return REC_OK;
     }
     const rec_field *fd = rec_ds_field(d, side, f->name);
@@ -214,7 +216,14 @@ rec_status tt_take_data(rec_model *m, tt_tower *t, rec_side side, const rec_data
         if (f->kind == TT_HFIELD) {
             char base[TT_NAME_MAX];
             snprintf(base, sizeof base, "%.*s", (int)(strlen(f->name) - 5), f->name);
-            REC_TRY(take_bags(f, rec_ds_field(d, REC_SIDE_ITEM, base), m->nitems));
+            const rec_field *bf = rec_ds_field(d, REC_SIDE_ITEM, base);
+            if (bf->type == REC_FEATURE_TEXT) {
+                f->vocab = (int32_t)rec_model_int(m, "text_buckets");
+                f->tlen = (int)rec_model_int(m, "text_len");
+                REC_TRY(tt_text_take(f, bf, m->nitems));
+            } else {
+                REC_TRY(take_bags(f, bf, m->nitems));
+            }
         } else if (f->kind == TT_BAG) {
             REC_TRY(take_bags(f, fd, nent));
         } else if (f->kind == TT_TEXT) {
@@ -345,6 +354,7 @@ rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t
         case TT_BAG:
         case TT_HFIELD:
         case TT_HBAG:
+            f->tlen = (int)rec_model_int(m, "text_len"); /* a text _hist's call-time texts */
             REC_TRY(rec_nn_embedding_bag_init(&f->bag, s->ps, name, rows, s->dim,
                                               REC_REDUCE_MEAN, &eo, rng));
             f->width = s->dim;
