@@ -88,15 +88,28 @@ static tt_feat *text_feat(const rec_model *m, const char *name)
     return NULL;
 }
 
+/* A brand-new item described by its title alone at call time. */
+static void add_titled(rec_model *m, const char *id, const char *title)
+{
+    rec_feature_set *fs;
+    ck_assert_int_eq(rec_feature_set_create(&fs, m, REC_SIDE_ITEM), REC_OK);
+    ck_assert_int_eq(rec_feature_set_set(fs, "title", title), REC_OK);
+    const rec_feature_set *one[1] = { fs };
+    const char *ids[1] = { id };
+    rec_status st = rec_model_add_items(m, ids, one, 1);
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+    rec_feature_set_destroy(fs);
+}
+
 /* ---- tokens and the mean by hand ------------------------------------------------ */
 
 START_TEST(tokens_are_hashed_words)
 {
     int32_t a[8], b[8], n, nb;
     /* stop words and one-letter tokens dropped, case folded */
-    ck_assert_int_eq(tt_text_codes("The Matrix (1999)", 1024, 8, a, &n, "t"), REC_OK);
+    ck_assert_int_eq(tt_text_codes("The Matrix (1999)", 1024, 8, NULL, a, &n, "t"), REC_OK);
     ck_assert_int_eq(n, 2);
-    ck_assert_int_eq(tt_text_codes("matrix 1999 a", 1024, 8, b, &nb, "t"), REC_OK);
+    ck_assert_int_eq(tt_text_codes("matrix 1999 a", 1024, 8, NULL, b, &nb, "t"), REC_OK);
     ck_assert_int_eq(nb, 2);
     ck_assert_int_eq(a[0], b[0]);
     ck_assert_int_eq(a[1], b[1]);
@@ -104,11 +117,11 @@ START_TEST(tokens_are_hashed_words)
     for (int k = 0; k < 2; k++)
         ck_assert(a[k] >= 0 && a[k] < 1024);
     /* the first max tokens only, in order */
-    ck_assert_int_eq(tt_text_codes("aa bb cc dd ee", 1024, 3, a, &n, "t"), REC_OK);
+    ck_assert_int_eq(tt_text_codes("aa bb cc dd ee", 1024, 3, NULL, a, &n, "t"), REC_OK);
     ck_assert_int_eq(n, 3);
-    ck_assert_int_eq(tt_text_codes("cc", 1024, 3, b, &nb, "t"), REC_OK);
+    ck_assert_int_eq(tt_text_codes("cc", 1024, 3, NULL, b, &nb, "t"), REC_OK);
     ck_assert_int_eq(b[0], a[2]);
-    ck_assert_int_eq(tt_text_codes("", 1024, 3, a, &n, "t"), REC_OK);
+    ck_assert_int_eq(tt_text_codes("", 1024, 3, NULL, a, &n, "t"), REC_OK);
     ck_assert_int_eq(n, 0);
 }
 END_TEST
@@ -137,7 +150,7 @@ START_TEST(mean_encoder_by_hand)
     const float *w = f->emb.weight->v;
     for (int k = 0; k < 3; k++) {
         int32_t c[8], n;
-        ck_assert_int_eq(tt_text_codes(text[k], 64, 16, c, &n, "t"), REC_OK);
+        ck_assert_int_eq(tt_text_codes(text[k], 64, 16, NULL, c, &n, "t"), REC_OK);
         ck_assert_int_eq(n, 2); /* "in" is a stop word */
         for (int j = 0; j < 4; j++) {
             double want = 0.5 * ((double)w[c[0] * 4 + j] + (double)w[c[1] * 4 + j]);
@@ -145,6 +158,48 @@ START_TEST(mean_encoder_by_hand)
         }
     }
     rec_graph_destroy(g);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* text_min_items=2: a word of one trained title is dropped, at fit, at call
+ * time and after a load; a word of an untrained title does not count. */
+START_TEST(rare_words_dropped)
+{
+    rec_dataset *d = titles();
+    rec_dataset_set_feature(d, REC_SIDE_ITEM, "title", "newL", "Wars", 0); /* "Love Letters Wars" */
+    rec_model *m = fit_kv(d, "epochs=1 batch=16 text_min_items=2 item_features=title "
+                             "user_features=id,title_hist");
+    tt_feat *f = text_feat(m, "title");
+    ck_assert_ptr_nonnull(f->known);
+    int32_t c[8], n, space, i;
+    ck_assert_int_eq(tt_text_codes("space", f->vocab, 16, NULL, &space, &n, "t"), REC_OK);
+    ck_assert_int_eq(f->known[space], 1);
+    /* Space Wars: "wars" is in no trained title (newS and newL are untrained) */
+    ck_assert_int_eq(rec_model_item_index(m, "newS", &i), REC_OK);
+    ck_assert_int_eq(f->ptr[i + 1] - f->ptr[i], 1);
+    ck_assert_int_eq(f->val[f->ptr[i]], space);
+    ck_assert_int_eq(tt_text_codes("Space Wars Odyssey Lost", f->vocab, 16, f->known, c, &n, "t"),
+                     REC_OK);
+    ck_assert_int_eq(n, 1); /* odyssey and lost: one trained title each */
+    ck_assert_int_eq(c[0], space);
+    /* the user tower's title_hist keeps the same words */
+    const twotower *s = m->state;
+    ck_assert_ptr_nonnull(s->ut.f[1].known);
+    ck_assert_int_eq(memcmp(s->ut.f[1].known, f->known, (size_t)f->vocab * sizeof *f->known), 0);
+    add_titled(m, "wars2", "Space Wars");
+    ck_assert_float_eq_tol(score(m, "a0", "wars2"), score(m, "a0", "newS"), 1e-6);
+    const char *path = tu_tmp_path("tt_text_known.lrm");
+    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
+    rec_model *l;
+    ck_assert_int_eq(rec_model_load(&l, path), REC_OK);
+    const tt_feat *lf = text_feat(l, "title");
+    ck_assert_ptr_nonnull(lf->known);
+    ck_assert_int_eq(memcmp(lf->known, f->known, (size_t)f->vocab * sizeof *f->known), 0);
+    add_titled(l, "wars3", "Space Wars");
+    ck_assert_float_eq(score(l, "a0", "wars3"), score(l, "a0", "wars2"));
+    rec_model_destroy(l);
     rec_model_destroy(m);
     rec_dataset_destroy(d);
 }
@@ -201,19 +256,6 @@ START_TEST(transformer_encoder_gradients)
 END_TEST
 
 /* ---- learning, cold items, files ---------------------------------------------------- */
-
-/* A brand-new item described by its title alone at call time. */
-static void add_titled(rec_model *m, const char *id, const char *title)
-{
-    rec_feature_set *fs;
-    ck_assert_int_eq(rec_feature_set_create(&fs, m, REC_SIDE_ITEM), REC_OK);
-    ck_assert_int_eq(rec_feature_set_set(fs, "title", title), REC_OK);
-    const rec_feature_set *one[1] = { fs };
-    const char *ids[1] = { id };
-    rec_status st = rec_model_add_items(m, ids, one, 1);
-    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
-    rec_feature_set_destroy(fs);
-}
 
 START_TEST(titles_carry_cold_items)
 {
@@ -430,6 +472,7 @@ Suite *rec_twotower_text_suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, tokens_are_hashed_words);
     tcase_add_test(t, mean_encoder_by_hand);
+    tcase_add_test(t, rare_words_dropped);
     tcase_add_test(t, conv_encoder_gradients);
     tcase_add_test(t, transformer_encoder_gradients);
     tcase_add_test(t, titles_carry_cold_items);

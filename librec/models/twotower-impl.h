@@ -49,6 +49,7 @@ typedef struct tt_feat {
     /* TEXT: emb is the token table (one more row for transformer: its
      * [CLS]), then the encoder's layers */
     int enc, tlen, layers;
+    int32_t *known;       /* TEXT, text HFIELD: [vocab] 1 = bucket kept; NULL: all */
     rec_nn_conv1d conv;
     rec_nn_position pos;
     rec_nn_transformer blk[TT_TEXT_MAX_LAYERS];
@@ -128,12 +129,16 @@ void tt_tower_free(tt_tower *t);
 void tt_feat_free(tt_feat *f);
 
 /* ---- text fields (twotower_text.c) ---- */
-/* The token buckets of text s (at most max, in order) into out; *n their
+/* The token buckets of text s (at most max, in order; known non-NULL:
+ * only buckets with known[b]) into out (NULL: count only); *n their
  * count.  fn names the caller in messages. */
-rec_status tt_text_codes(const char *s, int32_t buckets, int32_t max, int32_t *out,
-                         int32_t *n, const char *fn);
-/* ptr/val of text field fd over nent entities (vocab, tlen set). */
-rec_status tt_text_take(tt_feat *f, const rec_field *fd, int64_t nent);
+rec_status tt_text_codes(const char *s, int32_t buckets, int32_t max, const int32_t *known,
+                         int32_t *out, int32_t *n, const char *fn);
+/* ptr/val of text field fd over nent entities (vocab, tlen set); with
+ * min_items > 1 also known, the buckets of at least min_items entities
+ * with trained[e] (NULL: all), and only those tokens kept. */
+rec_status tt_text_take(tt_feat *f, const rec_field *fd, int64_t nent, const int32_t *trained,
+                        int64_t min_items);
 /* The encoder's params under name (f->vocab buckets, width dim). */
 rec_status tt_text_build(rec_model *m, tt_feat *f, const char *name, int dim, rec_rng *rng);
 /* Checks the text params against dim; fn names the caller. */

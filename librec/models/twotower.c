@@ -58,6 +58,9 @@ static const rec_param_spec spec[] = {
       "text fields: rows of the token table each token is hashed into" },
     { "text_len", REC_PARAM_INT, "16", 3, 512, NULL,
       "text fields: first tokens of a text read (English stop words dropped)" },
+    { "text_min_items", REC_PARAM_INT, "1", 1, 1000000, NULL,
+      "text fields: words kept only when the texts of this many trained items (users for "
+      "a user field) have them; 1 keeps every word" },
     { "text_layers", REC_PARAM_INT, "1", 1, TT_TEXT_MAX_LAYERS, NULL,
       "text_encoder=transformer: blocks (self-attention + FFN, pre-LayerNorm)" },
     { "text_heads", REC_PARAM_INT, "2", 1, 64, NULL,
@@ -111,7 +114,7 @@ enum { L_INFONCE, L_LOGQ, L_BCE, L_MIX };
 
 /* Names of saved tensors must outlive the writer: kept in the state. */
 typedef struct tt_names {
-    char s[TT_MAX_FEAT * 2 * 4][48];
+    char s[TT_MAX_FEAT * 2 * 5][48];
     int64_t umeta[TT_MAX_FEAT * 2], imeta[TT_MAX_FEAT * 2];
 } tt_names;
 
@@ -561,6 +564,12 @@ static rec_status save_tower(const rec_model *m, rec_lrm_writer *w, const tt_tow
             REC_TRY(f->code ? rec_lrm_add_tensor(w, name, REC_LRM_I32, 1, &n, f->code)
                             : rec_lrm_add_tensor(w, name, REC_LRM_F32, 1, &ndata, f->num));
         }
+        if (f->known) {
+            int64_t nb = f->vocab;
+            name = nm->s[(*slot)++];
+            snprintf(name, 48, "tt.%s.%d.known", side, k);
+            REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_I32, 1, &nb, f->known));
+        }
         if (f->ptr) {
             int64_t nv = f->ptr[n];
             name = nm->s[(*slot)++];
@@ -653,6 +662,15 @@ static rec_status load_tower(rec_model *m, const rec_lrm_reader *r, tt_tower *t,
             f->nent = own;
             memcpy(f->ptr, ptr, (size_t)n1 * sizeof *f->ptr);
             memcpy(f->val, val, (size_t)shp[0] * sizeof *f->val);
+            snprintf(name, sizeof name, "tt.%s.%d.known", sn, k);
+            if (rec_lrm_has_tensor(r, name)) { /* text_min_items > 1 */
+                int64_t nb = f->vocab;
+                REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_I32, 1, &nb, &p));
+                f->known = rec_malloc((size_t)nb * sizeof *f->known);
+                if (!f->known)
+                    return rec_nomem(LD);
+                memcpy(f->known, p, (size_t)nb * sizeof *f->known);
+            }
         } else if (f->kind == TT_ID && (f->vocab > nent ||
                                         (side == REC_SIDE_USER && f->vocab != nent))) {
             /* items added after the fit (rec_model_add_items) have no id row */

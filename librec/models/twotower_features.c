@@ -203,7 +203,7 @@ static rec_status row_make(const tt_tower *t, const rec_features *sch,
                           sizeof(int32_t);
             int32_t *b = rec_malloc(room), *q = NULL, got = 0;
             if (b && f->kind == TT_TEXT)
-                st = tt_text_codes(v->s ? v->s : "", f->vocab, f->tlen, b, &got, fn);
+                st = tt_text_codes(v->s ? v->s : "", f->vocab, f->tlen, f->known, b, &got, fn);
             else if (b)
                 got = rec_fset_codes(fd, v, b);
             if (b && !st) {
@@ -374,7 +374,8 @@ static rec_status hist_codes(const twotower *s, const tt_feat *f,
         cnt[j] = room;
         int32_t got = 0;
         if (v && text) {
-            REC_TRY(tt_text_codes(v->s ? v->s : "", f->vocab, f->tlen, codes[j], &got, fn));
+            REC_TRY(tt_text_codes(v->s ? v->s : "", f->vocab, f->tlen, f->known, codes[j], &got,
+                                  fn));
         } else if (v && fd->type == REC_FEATURE_MULTIHOT) {
             got = rec_fset_codes(fd, v, codes[j]);
         } else if (v) {

@@ -4,7 +4,10 @@
  * English stop words dropped), each token hashed into one of text_buckets
  * rows of a token table (the hashing trick: no vocabulary to build or
  * store, and a word first seen at call time still has a row), and the
- * first text_len tokens go through the encoder text_encoder:
+ * first text_len tokens go through the encoder text_encoder (with
+ * text_min_items > 1, only tokens of the texts of that many trained
+ * entities are kept, at fit and at call time: a word of one film's title
+ * is an id in disguise, which a cold film cannot use):
  *   mean         the mean of the token rows (an EmbeddingBag)
  *   conv         width-3 convolution over the rows padded to text_len,
  *                ReLU, max over positions (nn/conv1d.c)
@@ -43,14 +46,18 @@ static uint32_t bucket_of(const char *tok, size_t len, int32_t buckets)
 
 typedef struct tokctx {
     int32_t *out, n, max, buckets;
+    const int32_t *known;
 } tokctx;
 
 static rec_status on_token(void *user, const char *tok, size_t len)
 {
     tokctx *c = user;
     if (c->n < c->max) {
+        int32_t b = (int32_t)bucket_of(tok, len, c->buckets);
+        if (c->known && !c->known[b])
+            return REC_OK;
         if (c->out)
-            c->out[c->n] = (int32_t)bucket_of(tok, len, c->buckets);
+            c->out[c->n] = b;
         c->n++;
     }
     return REC_OK;
@@ -59,21 +66,21 @@ static rec_status on_token(void *user, const char *tok, size_t len)
 /* As tt_text_codes with scratch of strlen(s) bytes given; out may be NULL
  * (count only). */
 static void codes_with(const char *s, size_t len, char *scratch, int32_t buckets, int32_t max,
-                       int32_t *out, int32_t *n)
+                       const int32_t *known, int32_t *out, int32_t *n)
 {
-    tokctx c = { out, 0, max, buckets };
+    tokctx c = { out, 0, max, buckets, known };
     rec_tokenize(s, len, 1, scratch, on_token, &c); /* on_token never fails */
     *n = c.n;
 }
 
-rec_status tt_text_codes(const char *s, int32_t buckets, int32_t max, int32_t *out,
-                         int32_t *n, const char *fn)
+rec_status tt_text_codes(const char *s, int32_t buckets, int32_t max, const int32_t *known,
+                         int32_t *out, int32_t *n, const char *fn)
 {
     size_t len = strlen(s);
     char *scratch = rec_malloc(len + 1);
     if (!scratch)
         return rec_nomem(fn);
-    codes_with(s, len, scratch, buckets, max, out, n);
+    codes_with(s, len, scratch, buckets, max, known, out, n);
     rec_free(scratch, len + 1);
     return REC_OK;
 }
@@ -83,7 +90,35 @@ static const char *text_at(const rec_field *fd, int64_t e)
     return fd && e < fd->rows ? fd->text + fd->toff[e] : "";
 }
 
-rec_status tt_text_take(tt_feat *f, const rec_field *fd, int64_t nent)
+/* known [vocab]: 1 for a bucket in the texts of at least min trained
+ * entities (trained NULL: every entity); tmp holds tlen codes. */
+static rec_status count_known(tt_feat *f, const rec_field *fd, int64_t nent,
+                              const int32_t *trained, int64_t min, char *scratch, int32_t *tmp)
+{
+    f->known = rec_calloc((size_t)f->vocab, sizeof *f->known);
+    if (!f->known)
+        return rec_nomem("rec_model_fit(twotower)");
+    for (int64_t e = 0; e < nent; e++) {
+        if (trained && !trained[e])
+            continue;
+        const char *t = text_at(fd, e);
+        int32_t c;
+        codes_with(t, strlen(t), scratch, f->vocab, f->tlen, NULL, tmp, &c);
+        for (int32_t j = 0; j < c; j++) {
+            int dup = 0;
+            for (int32_t i = 0; i < j && !dup; i++)
+                dup = tmp[i] == tmp[j];
+            if (!dup && f->known[tmp[j]] < INT32_MAX)
+                f->known[tmp[j]]++;
+        }
+    }
+    for (int32_t b = 0; b < f->vocab; b++)
+        f->known[b] = f->known[b] >= min;
+    return REC_OK;
+}
+
+rec_status tt_text_take(tt_feat *f, const rec_field *fd, int64_t nent, const int32_t *trained,
+                        int64_t min_items)
 {
     static const char fn[] = "rec_model_fit(twotower)";
     size_t cap = 0;
@@ -91,33 +126,44 @@ rec_status tt_text_take(tt_feat *f, const rec_field *fd, int64_t nent)
         size_t len = strlen(text_at(fd, e));
         cap = len > cap ? len : cap;
     }
+    size_t tb = ((size_t)f->tlen + 1) * sizeof(int32_t);
     char *scratch = rec_malloc(cap + 1);
-    f->ptr = scratch ? rec_malloc(((size_t)nent + 1) * sizeof *f->ptr) : NULL;
-    if (!f->ptr) {
-        rec_free(scratch, cap + 1);
-        return rec_nomem(fn);
+    int32_t *tmp = scratch ? rec_malloc(tb) : NULL;
+    rec_status st = tmp ? REC_OK : rec_nomem(fn);
+    if (!st && min_items > 1)
+        st = count_known(f, fd, nent, trained, min_items, scratch, tmp);
+    if (!st) {
+        f->ptr = rec_malloc(((size_t)nent + 1) * sizeof *f->ptr);
+        st = f->ptr ? REC_OK : rec_nomem(fn);
     }
     int32_t c;
-    f->ptr[0] = 0;
-    for (int64_t e = 0; e < nent; e++) { /* counts first: val is allocated exactly */
+    for (int64_t e = 0; !st && e < nent; e++) { /* counts first: val is allocated exactly */
         const char *t = text_at(fd, e);
-        codes_with(t, strlen(t), scratch, f->vocab, f->tlen, NULL, &c);
+        if (e == 0)
+            f->ptr[0] = 0;
+        codes_with(t, strlen(t), scratch, f->vocab, f->tlen, f->known, NULL, &c);
         f->ptr[e + 1] = f->ptr[e] + c;
     }
-    f->val = rec_malloc(((size_t)f->ptr[nent] + 1) * sizeof *f->val);
-    if (!f->val) {
-        rec_free(scratch, cap + 1);
-        rec_free(f->ptr, ((size_t)nent + 1) * sizeof *f->ptr);
-        f->ptr = NULL;
-        return rec_nomem(fn);
+    if (!st && nent == 0)
+        f->ptr[0] = 0;
+    if (!st) {
+        f->val = rec_malloc(((size_t)f->ptr[nent] + 1) * sizeof *f->val);
+        if (!f->val) {
+            rec_free(f->ptr, ((size_t)nent + 1) * sizeof *f->ptr);
+            f->ptr = NULL;
+            st = rec_nomem(fn);
+        }
     }
-    f->nent = nent;
-    for (int64_t e = 0; e < nent; e++) {
-        const char *t = text_at(fd, e);
-        codes_with(t, strlen(t), scratch, f->vocab, f->tlen, f->val + f->ptr[e], &c);
+    if (!st) {
+        f->nent = nent;
+        for (int64_t e = 0; e < nent; e++) {
+            const char *t = text_at(fd, e);
+            codes_with(t, strlen(t), scratch, f->vocab, f->tlen, f->known, f->val + f->ptr[e], &c);
+        }
     }
-    rec_free(scratch, cap + 1);
-    return REC_OK;
+    rec_free(tmp, tmp ? tb : 0);
+    rec_free(scratch, scratch ? cap + 1 : 0);
+    return st;
 }
 
 static int encoder_of(const rec_model *m)

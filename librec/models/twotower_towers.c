@@ -132,6 +132,9 @@ void tt_feat_free(tt_feat *f)
         rec_free(f->uw, ((size_t)f->reserved + 1) * sizeof *f->uw);
         rec_free(f->uptr, ((size_t)f->nuser + 1) * sizeof *f->uptr);
     }
+    if (f->known)
+        rec_free(f->known, (size_t)f->vocab * sizeof *f->known);
+    f->known = NULL;
     f->code = NULL;
     f->num = NULL;
     f->ptr = f->uptr = NULL;
@@ -220,7 +223,8 @@ rec_status tt_take_data(rec_model *m, tt_tower *t, rec_side side, const rec_data
             if (bf->type == REC_FEATURE_TEXT) {
                 f->vocab = (int32_t)rec_model_int(m, "text_buckets");
                 f->tlen = (int)rec_model_int(m, "text_len");
-                REC_TRY(tt_text_take(f, bf, m->nitems));
+                REC_TRY(tt_text_take(f, bf, m->nitems, ((twotower *)m->state)->trained,
+                                     rec_model_int(m, "text_min_items")));
             } else {
                 REC_TRY(take_bags(f, bf, m->nitems));
             }
@@ -229,7 +233,9 @@ rec_status tt_take_data(rec_model *m, tt_tower *t, rec_side side, const rec_data
         } else if (f->kind == TT_TEXT) {
             f->vocab = (int32_t)rec_model_int(m, "text_buckets");
             f->tlen = (int)rec_model_int(m, "text_len");
-            REC_TRY(tt_text_take(f, fd, nent));
+            REC_TRY(tt_text_take(f, fd, nent,
+                                 side == REC_SIDE_ITEM ? ((twotower *)m->state)->trained : NULL,
+                                 rec_model_int(m, "text_min_items")));
         } else if (f->kind == TT_CAT) {
             f->code = rec_malloc((size_t)nent * sizeof *f->code);
             if (!f->code)
