@@ -309,7 +309,9 @@ static rec_status grow_feat(const tt_feat *old, tt_feat *f, int k, const tt_row 
         int64_t w = old->ptr[ne];
         for (size_t j = 0; j < n; j++) {
             int32_t c = hcodes ? hn[j] : rows[j].nbag[k];
-            memcpy(f->val + w, hcodes ? hcodes[j] : rows[j].bag[k], (size_t)c * sizeof *f->val);
+            if (c) /* an unset field has no codes and a NULL list */
+                memcpy(f->val + w, hcodes ? hcodes[j] : rows[j].bag[k],
+                       (size_t)c * sizeof *f->val);
             w += c;
             f->ptr[ne + (int64_t)j + 1] = w;
         }
