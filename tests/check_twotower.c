@@ -858,9 +858,9 @@ START_TEST(bad_params)
     fit_fails(d, "item_features=id,colour", "unknown feature 'colour'");
     fit_fails(d, "user_features=id,genres", "unknown feature 'genres'");
     fit_fails(d, "item_features=id,hist_bag", "unknown feature 'hist_bag'");
-    fit_fails(d, "item_features=id,title", "'title' is a text field");
+    fit_fails(d, "item_features=id,region", "unknown feature 'region'");
     fit_fails(d, "user_features=colour_hist", "needs an item field 'colour'");
-    fit_fails(d, "user_features=year_hist", "'year' is not multi-hot or categorical");
+    fit_fails(d, "user_features=year_hist", "'year' is not multi-hot, categorical or text");
     fit_fails(d, "item_features=id,,genres", "empty feature name");
     fit_fails(d, "item_features=id,genres,", "empty feature name");
     fit_fails(d, "item_features=id,genres,id", "'id' named twice");

@@ -23,11 +23,18 @@ enum {
     TT_VEC,       /* dense field of the tower's side: vocab (= its dim) columns    */
     TT_CTX,       /* user: a per-interaction context (data/context.c): Embedding
                      of the row's value, at call time the feature set's        */
+    TT_TEXT,      /* text field of the tower's side: hashed tokens (vocab buckets)
+                     through the text encoder (twotower_text.c)                  */
     TT_HATTN,     /* user "hist_attn": one attention pooling of the last hist_len
-                     items per interest (nn/attn_pool.c)                        */
+                     items per interest (nn/attn_pool.c); kinds from here on
+                     read the history                                           */
     TT_HHIER      /* user "hist_hier": GRU over segments of the last hist_len
                      items, then a GRU over the segments' final states          */
 };
+
+/* text_encoder: how a text field's token embeddings become one vector. */
+enum { TT_ENC_MEAN, TT_ENC_CONV, TT_ENC_TRANSFORMER };
+#define TT_TEXT_MAX_LAYERS 4
 
 typedef struct tt_feat {
     int kind;
@@ -36,7 +43,8 @@ typedef struct tt_feat {
     int64_t nent;         /* entities its per-entity arrays cover               */
     int32_t *code;        /* CAT [nent], -1 missing                             */
     float *num;           /* NUM [nent], VEC [nent, vocab] normalised; 0 missing */
-    int64_t *ptr;         /* BAG: entity codes; HFIELD: item codes [nent+1]     */
+    int64_t *ptr;         /* BAG: entity codes; HFIELD: item codes; TEXT: token
+                             buckets in text order, at most tlen [nent+1]        */
     int32_t *val;         /* [ptr[nent]]                                        */
     int64_t *uptr;        /* HFIELD: per user distinct codes [nusers+1]         */
     int32_t *uval;
@@ -47,6 +55,14 @@ typedef struct tt_feat {
     rec_nn_gru gru;
     rec_nn_gru top;       /* HHIER: the GRU over the segment vectors            */
     rec_nn_attn_pool pool;
+    /* TEXT: emb is the token table (one more row for transformer: its
+     * [CLS]), then the encoder's layers */
+    int enc, tlen, layers;
+    int32_t *known;       /* TEXT, text HFIELD: [vocab] 1 = bucket kept; NULL: all */
+    rec_nn_conv1d conv;
+    rec_nn_position pos;
+    rec_nn_transformer blk[TT_TEXT_MAX_LAYERS];
+    rec_nn_layernorm ln;
     int width;            /* columns it adds to the tower input                 */
 } tt_feat;
 
@@ -69,7 +85,8 @@ typedef struct tt_row {
     int32_t code[TT_MAX_FEAT];   /* TT_CAT: code, -1 missing or unknown          */
     float *num[TT_MAX_FEAT];     /* TT_NUM [1], TT_VEC [vocab] normalised; NULL:
                                     missing (zeros)                              */
-    int32_t *bag[TT_MAX_FEAT];   /* TT_BAG: nbag distinct known codes             */
+    int32_t *bag[TT_MAX_FEAT];   /* TT_BAG: nbag distinct known codes; TT_TEXT:
+                                    nbag token buckets                           */
     int32_t nbag[TT_MAX_FEAT];
 } tt_row;
 
@@ -124,6 +141,32 @@ rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t
 void tt_tower_free(tt_tower *t);
 /* Frees one feature's per-entity arrays. */
 void tt_feat_free(tt_feat *f);
+
+/* ---- text fields (twotower_text.c) ---- */
+/* The token buckets of text s (at most max, in order; known non-NULL:
+ * only buckets with known[b]) into out (NULL: count only); *n their
+ * count.  fn names the caller in messages. */
+rec_status tt_text_codes(const char *s, int32_t buckets, int32_t max, const int32_t *known,
+                         int32_t *out, int32_t *n, const char *fn);
+/* ptr/val of text field fd over nent entities (vocab, tlen set); with
+ * min_items > 1 also known, the buckets of at least min_items entities
+ * with trained[e] (NULL: all), and only those tokens kept. */
+rec_status tt_text_take(tt_feat *f, const rec_field *fd, int64_t nent, const int32_t *trained,
+                        int64_t min_items);
+/* The encoder's params under name (f->vocab buckets, width dim). */
+rec_status tt_text_build(rec_model *m, tt_feat *f, const char *name, int dim, rec_rng *rng);
+/* Checks the text params against dim; fn names the caller. */
+rec_status tt_text_check(const rec_model *m, int dim, const char *fn);
+/* [n, dim]: the encoder over the tokens of each entity (tt_codes_of). */
+rec_tensor *tt_text_forward(rec_graph *g, tt_feat *f, const int32_t *ent, int64_t n,
+                            int64_t stride, const tt_uq *q, int k);
+/* The codes of entity b (ent read with stride, or query b's call-time row
+ * when q has one) for BAG and TEXT features: *codes and the count. */
+int64_t tt_codes_of(const tt_feat *f, const int32_t *ent, int64_t stride, const tt_uq *q,
+                    int k, int64_t b, const int32_t **codes);
+/* Bags of those codes through eb -> [n, dim]. */
+rec_tensor *tt_bags_forward(rec_graph *g, const tt_feat *f, rec_nn_embedding_bag *eb,
+                            const int32_t *ent, int64_t n, int64_t stride, const tt_uq *q, int k);
 
 /* ---- call-time features (twotower_features.c) ---- */
 /* The schemas of the fields the towers read from d, and their blobs. */

@@ -22,6 +22,9 @@
  *                    negatives meet the user in the positive's context;
  *                    at call time rec_model_recommend_context's (the
  *                    precomputed user vectors have every context missing)
+ *   <text field>     hashed token embeddings through the text encoder
+ *                    (text_encoder: mean, conv or transformer;
+ *                    twotower_text.c), trained with the towers
  * hist_bag and hist_gru see, for a training pair, only the items before it
  * in time (no leak of the target); at scoring, the whole training history.
  *
@@ -51,10 +54,25 @@
 
 static const rec_param_spec spec[] = {
     { "user_features", REC_PARAM_STR, "id", 0, 0, NULL,
-      "user tower inputs: id, user fields, <item field>_hist, hist_bag, hist_gru, "
-      "per-interaction contexts (time:hour, time:weekday, declared ones)" },
+      "user tower inputs: id, user fields, <item field>_hist (multi-hot, categorical or text), "
+      "hist_bag, hist_gru, hist_attn, hist_hier, per-interaction contexts (time:hour, "
+      "time:weekday, declared ones)" },
     { "item_features", REC_PARAM_STR, "id", 0, 0, NULL,
-      "item tower inputs: id and item fields (categorical, multi-hot, numeric, dense)" },
+      "item tower inputs: id and item fields (categorical, multi-hot, numeric, dense, text)" },
+    { "text_encoder", REC_PARAM_STR, "mean", 0, 0, "mean|conv|transformer",
+      "text fields: token embeddings pooled by their mean, a width-3 convolution with ReLU "
+      "and max over positions, or a bidirectional transformer read at a [CLS] token" },
+    { "text_buckets", REC_PARAM_INT, "32768", 16, 1 << 24, NULL,
+      "text fields: rows of the token table each token is hashed into" },
+    { "text_len", REC_PARAM_INT, "16", 3, 512, NULL,
+      "text fields: first tokens of a text read (English stop words dropped)" },
+    { "text_min_items", REC_PARAM_INT, "1", 1, 1000000, NULL,
+      "text fields: words kept only when the texts of this many trained items (users for "
+      "a user field) have them; 1 keeps every word" },
+    { "text_layers", REC_PARAM_INT, "1", 1, TT_TEXT_MAX_LAYERS, NULL,
+      "text_encoder=transformer: blocks (self-attention + FFN, pre-LayerNorm)" },
+    { "text_heads", REC_PARAM_INT, "2", 1, 64, NULL,
+      "text_encoder=transformer: attention heads (must divide dim)" },
     { "dim", REC_PARAM_INT, "32", 1, 4096, NULL, "width of every feature embedding" },
     { "tower", REC_PARAM_STR, "64,64", 0, 0, NULL,
       "MLP layer sizes of each tower (ReLU between; the last is the output)" },
@@ -110,7 +128,7 @@ enum { L_INFONCE, L_LOGQ, L_BCE, L_MIX };
 
 /* Names of saved tensors must outlive the writer: kept in the state. */
 typedef struct tt_names {
-    char s[TT_MAX_FEAT * 2 * 4][48];
+    char s[TT_MAX_FEAT * 2 * 5][48];
     int64_t umeta[TT_MAX_FEAT * 2], imeta[TT_MAX_FEAT * 2];
 } tt_names;
 
@@ -705,6 +723,12 @@ static rec_status save_tower(const rec_model *m, rec_lrm_writer *w, const tt_tow
             REC_TRY(f->code ? rec_lrm_add_tensor(w, name, REC_LRM_I32, 1, &n, f->code)
                             : rec_lrm_add_tensor(w, name, REC_LRM_F32, 1, &ndata, f->num));
         }
+        if (f->known) {
+            int64_t nb = f->vocab;
+            name = nm->s[(*slot)++];
+            snprintf(name, 48, "tt.%s.%d.known", side, k);
+            REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_I32, 1, &nb, f->known));
+        }
         if (f->ptr) {
             int64_t nv = f->ptr[n];
             name = nm->s[(*slot)++];
@@ -752,6 +776,7 @@ static rec_status load_tower(rec_model *m, const rec_lrm_reader *r, tt_tower *t,
         f->kind = (int)meta[2 * k];
         int hist = (f->kind >= TT_HFIELD && f->kind <= TT_HGRU) || f->kind >= TT_HATTN;
         if (f->kind < TT_ID || f->kind > TT_HHIER || meta[2 * k + 1] < 0 ||
+            (f->kind == TT_TEXT && meta[2 * k + 1] < 1) ||
             meta[2 * k + 1] > INT32_MAX || (side == REC_SIDE_ITEM && (hist || f->kind == TT_CTX)) ||
             (f->kind == TT_VEC && (meta[2 * k + 1] < 1 || meta[2 * k + 1] > 65536)))
             return rec_err(REC_E_FORMAT, "%s: bad %s feature %d", LD, sn, k);
@@ -777,7 +802,7 @@ static rec_status load_tower(rec_model *m, const rec_lrm_reader *r, tt_tower *t,
             } else {
                 f->num = dst;
             }
-        } else if (f->kind == TT_BAG || f->kind == TT_HFIELD) {
+        } else if (f->kind == TT_BAG || f->kind == TT_HFIELD || f->kind == TT_TEXT) {
             snprintf(name, sizeof name, "tt.%s.%d.ptr", sn, k);
             REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_I64, 1, &n1, &p));
             const int64_t *ptr = p;
@@ -796,6 +821,15 @@ static rec_status load_tower(rec_model *m, const rec_lrm_reader *r, tt_tower *t,
             f->nent = own;
             memcpy(f->ptr, ptr, (size_t)n1 * sizeof *f->ptr);
             memcpy(f->val, val, (size_t)shp[0] * sizeof *f->val);
+            snprintf(name, sizeof name, "tt.%s.%d.known", sn, k);
+            if (rec_lrm_has_tensor(r, name)) { /* text_min_items > 1 */
+                int64_t nb = f->vocab;
+                REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_I32, 1, &nb, &p));
+                f->known = rec_malloc((size_t)nb * sizeof *f->known);
+                if (!f->known)
+                    return rec_nomem(LD);
+                memcpy(f->known, p, (size_t)nb * sizeof *f->known);
+            }
         } else if (f->kind == TT_ID && (f->vocab > nent ||
                                         (side == REC_SIDE_USER && f->vocab != nent))) {
             /* items added after the fit (rec_model_add_items) have no id row */

@@ -22,7 +22,7 @@ static const char *hist_base(const tt_feat *f, char *buf, size_t cap)
 static int reads_field(const tt_feat *f)
 {
     return f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_BAG || f->kind == TT_VEC ||
-           f->kind == TT_CTX;
+           f->kind == TT_CTX || f->kind == TT_TEXT;
 }
 
 rec_status tt_schema_build(rec_model *m, const rec_dataset *d)
@@ -116,14 +116,18 @@ static rec_status check_tower(const tt_tower *t, const rec_features *own,
         int j = rec_features_find(fs, name);
         const rec_field *fd = j >= 0 ? fs->f[j] : NULL;
         int ok = fd != NULL;
-        if (ok && (f->kind == TT_CAT || f->kind == TT_CTX || f->kind == TT_BAG ||
-                   f->kind == TT_HFIELD))
+        if (ok && f->kind == TT_HFIELD && fd->type == REC_FEATURE_TEXT)
+            ok = 1;
+        else if (ok && (f->kind == TT_CAT || f->kind == TT_CTX || f->kind == TT_BAG ||
+                        f->kind == TT_HFIELD))
             ok = fd->vocab && fd->vocab->n <= f->vocab &&
                  (fd->type == (f->kind == TT_CAT || f->kind == TT_CTX ? REC_FEATURE_CATEGORICAL
                                                  : REC_FEATURE_MULTIHOT) ||
                   (f->kind == TT_HFIELD && fd->type == REC_FEATURE_CATEGORICAL));
         else if (ok && f->kind == TT_NUM)
             ok = fd->type == REC_FEATURE_NUMERIC;
+        else if (ok && f->kind == TT_TEXT)
+            ok = fd->type == REC_FEATURE_TEXT;
         else if (ok)
             ok = fd->type == REC_FEATURE_DENSE && fd->vdim == f->vocab;
         if (!ok)
@@ -197,11 +201,15 @@ static rec_status row_make(const tt_tower *t, const rec_features *sch,
             continue;
         if (f->kind == TT_CAT || f->kind == TT_CTX) {
             r->code[k] = rec_fset_code(fd, v);
-        } else if (f->kind == TT_BAG) {
-            size_t room = ((size_t)v->nvals + 1) * sizeof(int32_t);
+        } else if (f->kind == TT_BAG || f->kind == TT_TEXT) {
+            size_t room = ((size_t)(f->kind == TT_BAG ? v->nvals : f->tlen) + 1) *
+                          sizeof(int32_t);
             int32_t *b = rec_malloc(room), *q = NULL, got = 0;
-            if (b) {
+            if (b && f->kind == TT_TEXT)
+                st = tt_text_codes(v->s ? v->s : "", f->vocab, f->tlen, f->known, b, &got, fn);
+            else if (b)
                 got = rec_fset_codes(fd, v, b);
+            if (b && !st) {
                 /* to the count kept, the size row_free gives */
                 q = rec_realloc(b, room, ((size_t)got + 1) * sizeof *b);
             }
@@ -334,7 +342,9 @@ static rec_status grow_feat(const tt_feat *old, tt_feat *f, int k, const tt_row 
         int64_t w = old->ptr[ne];
         for (size_t j = 0; j < n; j++) {
             int32_t c = hcodes ? hn[j] : rows[j].nbag[k];
-            memcpy(f->val + w, hcodes ? hcodes[j] : rows[j].bag[k], (size_t)c * sizeof *f->val);
+            if (c) /* an unset field has no codes and a NULL list */
+                memcpy(f->val + w, hcodes ? hcodes[j] : rows[j].bag[k],
+                       (size_t)c * sizeof *f->val);
             w += c;
             f->ptr[ne + (int64_t)j + 1] = w;
         }
@@ -390,13 +400,18 @@ static rec_status hist_codes(const twotower *s, const tt_feat *f,
     for (size_t j = 0; j < n; j++) {
         const fset_val *v;
         REC_TRY(rec_fset_value(fs[j], fd, &v, fn));
-        int32_t room = v ? (fd->type == REC_FEATURE_MULTIHOT ? v->nvals : 1) : 0;
+        int text = fd->type == REC_FEATURE_TEXT;
+        int32_t room = v ? (text ? f->tlen : fd->type == REC_FEATURE_MULTIHOT ? v->nvals : 1)
+                         : 0;
         codes[j] = rec_malloc(((size_t)room + 1) * sizeof **codes);
         if (!codes[j])
             return rec_nomem(fn);
         cnt[j] = room;
         int32_t got = 0;
-        if (v && fd->type == REC_FEATURE_MULTIHOT) {
+        if (v && text) {
+            REC_TRY(tt_text_codes(v->s ? v->s : "", f->vocab, f->tlen, f->known, codes[j], &got,
+                                  fn));
+        } else if (v && fd->type == REC_FEATURE_MULTIHOT) {
             got = rec_fset_codes(fd, v, codes[j]);
         } else if (v) {
             codes[j][0] = rec_fset_code(fd, v);

@@ -63,11 +63,13 @@ static rec_status classify(tt_feat *f, rec_side side, const rec_dataset *d, cons
         if (!fd)
             return rec_err(REC_E_INVALID, "%s: %s: '%s' needs an item field '%s', which the "
                            "dataset lacks", fn, what, f->name, base);
-        if (fd->type != REC_FEATURE_MULTIHOT && fd->type != REC_FEATURE_CATEGORICAL)
-            return rec_err(REC_E_INVALID, "%s: %s: '%s': item field '%s' is not multi-hot or "
-                           "categorical", fn, what, f->name, base);
+        if (fd->type != REC_FEATURE_MULTIHOT && fd->type != REC_FEATURE_CATEGORICAL &&
+            fd->type != REC_FEATURE_TEXT)
+            return rec_err(REC_E_INVALID, "%s: %s: '%s': item field '%s' is not multi-hot, "
+                           "categorical or text", fn, what, f->name, base);
         f->kind = TT_HFIELD;
-        f->vocab = rec_ds_field_vocab_size(fd);
+        /* a text field's codes are its token buckets, set with the data */
+        f->vocab = fd->type == REC_FEATURE_TEXT ? 0 : rec_ds_field_vocab_size(fd);
         return REC_OK;
     }
     const rec_field *fd = rec_ds_field(d, side, f->name);
@@ -97,9 +99,10 @@ static rec_status classify(tt_feat *f, rec_side side, const rec_dataset *d, cons
         f->kind = TT_VEC;
         f->vocab = fd->vdim;
         return REC_OK;
-    default:
-        return rec_err(REC_E_INVALID, "%s: %s: '%s' is a text field; give its vectors as "
-                       "numeric fields instead", fn, what, f->name);
+    default: /* text: vocab (the buckets) is set with the data */
+        f->kind = TT_TEXT;
+        f->vocab = 0;
+        return REC_OK;
     }
 }
 
@@ -149,6 +152,9 @@ void tt_feat_free(tt_feat *f)
         rec_free(f->uw, ((size_t)f->reserved + 1) * sizeof *f->uw);
         rec_free(f->uptr, ((size_t)f->nuser + 1) * sizeof *f->uptr);
     }
+    if (f->known)
+        rec_free(f->known, (size_t)f->vocab * sizeof *f->known);
+    f->known = NULL;
     f->code = NULL;
     f->num = NULL;
     f->ptr = f->uptr = NULL;
@@ -227,14 +233,29 @@ rec_status tt_take_data(rec_model *m, tt_tower *t, rec_side side, const rec_data
     for (int k = 0; k < t->nf; k++) {
         tt_feat *f = &t->f[k];
         const rec_field *fd = NULL;
-        if (f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_BAG || f->kind == TT_VEC)
+        if (f->kind == TT_CAT || f->kind == TT_NUM || f->kind == TT_BAG || f->kind == TT_VEC ||
+            f->kind == TT_TEXT)
             fd = rec_ds_field(d, side, f->name);
         if (f->kind == TT_HFIELD) {
             char base[TT_NAME_MAX];
             snprintf(base, sizeof base, "%.*s", (int)(strlen(f->name) - 5), f->name);
-            REC_TRY(take_bags(f, rec_ds_field(d, REC_SIDE_ITEM, base), m->nitems));
+            const rec_field *bf = rec_ds_field(d, REC_SIDE_ITEM, base);
+            if (bf->type == REC_FEATURE_TEXT) {
+                f->vocab = (int32_t)rec_model_int(m, "text_buckets");
+                f->tlen = (int)rec_model_int(m, "text_len");
+                REC_TRY(tt_text_take(f, bf, m->nitems, ((twotower *)m->state)->trained,
+                                     rec_model_int(m, "text_min_items")));
+            } else {
+                REC_TRY(take_bags(f, bf, m->nitems));
+            }
         } else if (f->kind == TT_BAG) {
             REC_TRY(take_bags(f, fd, nent));
+        } else if (f->kind == TT_TEXT) {
+            f->vocab = (int32_t)rec_model_int(m, "text_buckets");
+            f->tlen = (int)rec_model_int(m, "text_len");
+            REC_TRY(tt_text_take(f, fd, nent,
+                                 side == REC_SIDE_ITEM ? ((twotower *)m->state)->trained : NULL,
+                                 rec_model_int(m, "text_min_items")));
         } else if (f->kind == TT_CAT) {
             f->code = rec_malloc((size_t)nent * sizeof *f->code);
             if (!f->code)
@@ -360,8 +381,13 @@ rec_status tt_build(rec_model *m, tt_tower *t, const char *prefix, const int64_t
         case TT_BAG:
         case TT_HFIELD:
         case TT_HBAG:
+            f->tlen = (int)rec_model_int(m, "text_len"); /* a text _hist's call-time texts */
             REC_TRY(rec_nn_embedding_bag_init(&f->bag, s->ps, name, rows, s->dim,
                                               REC_REDUCE_MEAN, &eo, rng));
+            f->width = s->dim;
+            break;
+        case TT_TEXT:
+            REC_TRY(tt_text_build(m, f, name, s->dim, rng));
             f->width = s->dim;
             break;
         case TT_HGRU:
@@ -477,35 +503,42 @@ static rec_tensor *code_ids(rec_graph *g, const tt_feat *f, const int32_t *ent, 
     return ids;
 }
 
-static rec_tensor *entity_bags(rec_graph *g, tt_feat *f, const int32_t *ent, int64_t n,
-                               int64_t stride, const tt_uq *q, int k)
+int64_t tt_codes_of(const tt_feat *f, const int32_t *ent, int64_t stride, const tt_uq *q,
+                    int k, int64_t b, const int32_t **codes)
 {
-    int64_t total = 0;
-    for (int64_t b = 0; b < n; b++) {
-        int32_t e = *(const int32_t *)((const char *)ent + b * stride);
-        const tt_row *r = row_at(q, b);
-        if (r)
-            total += r->nbag[k];
-        else if (e >= 0 && e < f->nent)
-            total += f->ptr[e + 1] - f->ptr[e];
+    int32_t e = *(const int32_t *)((const char *)ent + b * stride);
+    const tt_row *r = row_at(q, b);
+    *codes = NULL;
+    if (r) {
+        *codes = r->bag[k];
+        return r->nbag[k];
     }
+    if (e < 0 || e >= f->nent)
+        return 0;
+    *codes = f->val + f->ptr[e];
+    return f->ptr[e + 1] - f->ptr[e];
+}
+
+rec_tensor *tt_bags_forward(rec_graph *g, const tt_feat *f, rec_nn_embedding_bag *eb,
+                            const int32_t *ent, int64_t n, int64_t stride, const tt_uq *q, int k)
+{
+    const int32_t *c;
+    int64_t total = 0;
+    for (int64_t b = 0; b < n; b++)
+        total += tt_codes_of(f, ent, stride, q, k, b, &c);
     rec_tensor *ids = rec_tensor_i32(g, total), *off = rec_tensor_i32(g, n + 1);
     if (!off)
         return NULL;
     int64_t w = 0;
     off->iv[0] = 0;
     for (int64_t b = 0; b < n; b++) {
-        int32_t e = *(const int32_t *)((const char *)ent + b * stride);
-        const tt_row *r = row_at(q, b);
-        if (r)
-            for (int32_t j = 0; j < r->nbag[k]; j++)
-                ids->iv[w++] = r->bag[k][j];
-        else if (e >= 0 && e < f->nent)
-            for (int64_t j = f->ptr[e]; j < f->ptr[e + 1]; j++)
-                ids->iv[w++] = f->val[j];
+        int64_t nc = tt_codes_of(f, ent, stride, q, k, b, &c);
+        if (nc)
+            memcpy(ids->iv + w, c, (size_t)nc * sizeof *ids->iv);
+        w += nc;
         off->iv[b + 1] = (int32_t)w;
     }
-    return rec_nn_embedding_bag_forward(g, &f->bag, ids, off, NULL);
+    return rec_nn_embedding_bag_forward(g, eb, ids, off, NULL);
 }
 
 /* Each query's context code of feature k: its call-time row's, else its
@@ -725,7 +758,10 @@ rec_tensor *tt_user_forward(rec_graph *g, const rec_model *m, const tt_uq *q, in
             cols[k] = rec_nn_embedding_forward(g, &f->emb, context_ids(g, f, q, n, k));
             break;
         case TT_BAG:
-            cols[k] = entity_bags(g, f, &q->u, n, sizeof *q, q, k);
+            cols[k] = tt_bags_forward(g, f, &f->bag, &q->u, n, sizeof *q, q, k);
+            break;
+        case TT_TEXT:
+            cols[k] = tt_text_forward(g, f, &q->u, n, sizeof *q, q, k);
             break;
         case TT_HFIELD:
             cols[k] = hist_field(g, f, q, n);
@@ -798,8 +834,10 @@ rec_tensor *tt_item_forward(rec_graph *g, const rec_model *m, const int32_t *ite
                                      f->kind == TT_ID ? drop : NULL));
         else if (f->kind == TT_NUM || f->kind == TT_VEC)
             cols[k] = numeric_col(g, f, items, n, sizeof *items, NULL, k);
+        else if (f->kind == TT_TEXT)
+            cols[k] = tt_text_forward(g, f, items, n, sizeof *items, NULL, k);
         else
-            cols[k] = entity_bags(g, f, items, n, sizeof *items, NULL, k);
+            cols[k] = tt_bags_forward(g, f, &f->bag, items, n, sizeof *items, NULL, k);
         if (!cols[k])
             return NULL;
     }

@@ -193,7 +193,7 @@ rec_tensor *rec_nn_mha_forward(rec_graph *g, const rec_nn_mha *a, rec_tensor *x,
 
 /* ---- transformer block (transformer.c) --------------------------------------------
  * SASRec's pre-LN block:
- *   h = LN_a(x); x = x + MHA(h, h, h; causal)
+ *   h = LN_a(x); x = x + MHA(h, h, h; causal unless the caller clears causal)
  *   x = x + Dropout(W2 Dropout(ReLU(W1 LN_f(x) + b1)) + b2)
  *   x = x * keep   (padding rows zero)
  * Names: <prefix>.ln_a, .attn, .ln_f, .ff1, .ff2. */
@@ -202,6 +202,7 @@ typedef struct rec_nn_transformer {
     rec_nn_mha attn;
     rec_nn_linear ff1, ff2;
     float dropout;
+    int causal;            /* 1 after init (SASRec); 0: every position sees all keys */
 } rec_nn_transformer;
 
 rec_status rec_nn_transformer_init(rec_nn_transformer *b, rec_pstore *ps, const char *prefix,

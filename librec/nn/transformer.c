@@ -24,6 +24,7 @@ rec_status rec_nn_transformer_init(rec_nn_transformer *b, rec_pstore *ps, const 
     REC_TRY(rec_nn_linear_init(&b->ff1, ps, name[3], dim, ff_dim, 1, init, rng));
     REC_TRY(rec_nn_linear_init(&b->ff2, ps, name[4], ff_dim, dim, 1, init, rng));
     b->dropout = dropout;
+    b->causal = 1;
     return REC_OK;
 }
 
@@ -38,7 +39,7 @@ rec_tensor *rec_nn_transformer_forward(rec_graph *g, const rec_nn_transformer *b
     if (!b || !b->ln_a.weight)
         return rec_graph_fail(g, REC_E_INVALID, "%s: layer is NULL or not initialised", fn);
     rec_tensor *h = rec_nn_layernorm_forward(g, &b->ln_a, x);
-    x = rec_add(g, x, rec_nn_mha_forward(g, &b->attn, h, 1, lengths));
+    x = rec_add(g, x, rec_nn_mha_forward(g, &b->attn, h, b->causal, lengths));
     h = rec_nn_layernorm_forward(g, &b->ln_f, x);
     h = rec_dropout(g, rec_relu(g, rec_nn_linear_forward(g, &b->ff1, h)), b->dropout);
     h = rec_dropout(g, rec_nn_linear_forward(g, &b->ff2, h), b->dropout);
