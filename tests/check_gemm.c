@@ -1,6 +1,6 @@
 /* The small-product kernel under rec_sgemm (librec/core/gemm_small.c): the
  * AVX-512 path gives the C path's bits on every transpose pair, odd shape,
- * alpha and beta; the C path gives a double-precision loop's values; shapes
+ * alpha and beta, and on the long A^T B products it blocks over k; the C path gives a double-precision loop's values; shapes
  * it leaves to BLAS still come out right; and a product split over threads
  * gives the same bits at 1 and 2 threads. */
 #include "testutil.h"
@@ -128,6 +128,20 @@ START_TEST(avx512_gives_the_c_paths_bits)
                     free(y);
                     drop(&p);
                 }
+    /* A^T B with a long inner dim: blocked over k, partial sums carried */
+    static const int LONG[][3] = { { 13, 70, 700 }, { 6, 50, 257 }, { 1, 129, 1000 } };
+    for (int s = 0; s < 3; s++) {
+        prod p = make(1, 0, LONG[s][0], LONG[s][1], LONG[s][2], seed += 3);
+        rec_gemm_force(REC_GEMM_AVX512);
+        float *x = run(&p, 0.5f, 1.0f);
+        rec_gemm_force(REC_GEMM_C);
+        float *y = run(&p, 0.5f, 1.0f);
+        ck_assert_int_eq(memcmp(x, y, (size_t)p.m * p.ldc * sizeof *x), 0);
+        expect_naive(&p, 0.5f, 1.0f, x);
+        free(x);
+        free(y);
+        drop(&p);
+    }
     rec_gemm_force(REC_GEMM_AUTO);
 }
 END_TEST
