@@ -56,11 +56,17 @@ static void gemm_part(void *arg, int64_t b, int64_t e, int chunk)
     if (g->split_rows) {
         /* rows b..e of op(A) and of C */
         const float *a = g->ta ? g->a + b : g->a + b * g->lda;
+        if (rec_gemm_small(g->ta, g->tb, cnt, g->n, g->k, g->alpha, a, g->lda, g->b, g->ldb,
+                           g->beta, g->c + b * g->ldc, g->ldc))
+            return;
         cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
                     g->tb ? CblasTrans : CblasNoTrans, cnt, g->n, g->k, g->alpha, a, g->lda,
                     g->b, g->ldb, g->beta, g->c + b * g->ldc, g->ldc);
     } else {
         const float *bb = g->tb ? g->b + b * g->ldb : g->b + b;
+        if (rec_gemm_small(g->ta, g->tb, g->m, cnt, g->k, g->alpha, g->a, g->lda, bb, g->ldb,
+                           g->beta, g->c + b, g->ldc))
+            return;
         cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
                     g->tb ? CblasTrans : CblasNoTrans, g->m, cnt, g->k, g->alpha, g->a, g->lda,
                     bb, g->ldb, g->beta, g->c + b, g->ldc);
@@ -80,6 +86,8 @@ void rec_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a,
                     c[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t)i * ldc + j];
             return;
         }
+        if (rec_gemm_small(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+            return;
         rec_blas_single_threaded();
         cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -158,6 +158,19 @@ int rec_in_parallel(void);
 void rec_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta,
                float *c, int ldc);
+/* The small-product kernel under rec_sgemm (gemm_small.c): AVX-512 when the
+ * CPU has it, else BLAS.  rec_gemm_small computes the product and returns 1,
+ * or returns 0 when it leaves the shape (or the CPU) to BLAS; every element
+ * is the same fused multiply-add chain over k whatever the split, so the
+ * AVX-512 and C paths agree bit for bit.  rec_gemm_force is for the tests
+ * (not thread safe with running products; AVX-512 on a CPU without it gives
+ * the C path); returns the path now in use. */
+enum { REC_GEMM_AUTO, REC_GEMM_BLAS, REC_GEMM_C, REC_GEMM_AVX512 };
+int rec_gemm_small(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                   const float *a, int lda, const float *b, int ldb, float beta,
+                   float *c, int ldc);
+int rec_gemm_force(int path);
+int rec_gemm_path(void);
 /* y = alpha * op(A) x + beta * y, A row-major [m, n]. */
 void rec_sgemv(int trans, int m, int n, float alpha, const float *a, int lda,
                const float *x, float beta, float *y);
