@@ -221,6 +221,28 @@ START_TEST(twotower_bce_matches_one_process)
 }
 END_TEST
 
+/* A declared per-interaction context travels with the rows a fit on shards
+ * gathers (rec_ds_unshard): without it every gathered row trained with the
+ * context missing and the ranks differed from one process. */
+START_TEST(twotower_with_a_declared_context_matches_one_process)
+{
+    rec_dataset *d = tu_generate(200, 150, 6);
+    ck_assert_int_eq(rec_dataset_add_context(d, "device", NULL), REC_OK);
+    int64_t n;
+    ck_assert_int_eq(rec_dataset_num_interactions(d, &n), REC_OK);
+    static const char *dev[] = { "phone", "tv", NULL };
+    for (int64_t r = 0; r < n; r++) {
+        int32_t u, i;
+        rec_dataset_row(d, r, &u, &i, NULL, NULL);
+        ck_assert_int_eq(rec_dataset_set_context(d, r, "device", dev[(i + r) % 3]), REC_OK);
+    }
+    static const char *const kv[] = { "epochs=2", "batch=64", "loss=bce", "neg_hard=0",
+                                      "user_features=id,device" };
+    check_kind("twotower", kv, 5, d);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 /* Examples are users' sequences: on shards, every rank fits the gathered
  * whole dataset (each still computes its part of every batch).  Adam on
  * attention's key bias (true gradient zero, rounding noise in practice:
@@ -595,6 +617,7 @@ Suite *rec_distributed_suite(void)
     tcase_add_test(tc, mf_dense_rows_match_one_process);
     tcase_add_test(tc, dnn_matches_one_process);
     tcase_add_test(tc, twotower_bce_matches_one_process);
+    tcase_add_test(tc, twotower_with_a_declared_context_matches_one_process);
     tcase_add_test(tc, sasrec_matches_one_process);
     tcase_add_test(tc, lightgcn_matches_one_process);
     tcase_add_test(tc, als_blocks_are_bitwise_one_process);

@@ -61,6 +61,38 @@ typedef struct wire_row {
 /* Every allocation precedes an agreement, so no rank fails alone between
  * two collectives; the checks after the gather see the same rows on every
  * rank, so they reach the same verdict without another exchange. */
+/* The per-interaction context codes of every shard's rows into w (declared
+ * alike, rows already in global order): a second gather, nctx codes a row in
+ * the rank order of the rows', so the code of all[k] is at k * nctx. */
+static rec_status gather_contexts(rec_comm *c, const rec_dataset *s, rec_dataset *w,
+                                  const int64_t *cnt, const int64_t *pos, int64_t ng)
+{
+    static const char fn[] = "rec_model_fit";
+    int P = c->size, nc = s->nctx;
+    int64_t n = s->n;
+    size_t sb = (size_t)(n ? n : 1) * (size_t)nc * sizeof(int32_t);
+    size_t ab = (size_t)(ng ? ng : 1) * (size_t)nc * sizeof(int32_t);
+    int32_t *send = rec_malloc(sb), *all = rec_malloc(ab);
+    size_t *rb = rec_malloc((size_t)P * sizeof *rb);
+    rec_status st = send && all && rb ? REC_OK : rec_nomem(fn);
+    st = rec_comm_sync(c, st, 0, NULL);
+    if (!st) {
+        for (int64_t k = 0; k < n; k++)
+            for (int j = 0; j < nc; j++)
+                send[k * nc + j] = s->ctx[j].code[k];
+        for (int r = 0; r < P; r++)
+            rb[r] = (size_t)cnt[r] * (size_t)nc * sizeof(int32_t);
+        st = rec_comm_allgatherv(c, send, (size_t)n * (size_t)nc * sizeof(int32_t), all, rb);
+    }
+    for (int64_t k = 0; !st && k < ng; k++)
+        for (int j = 0; j < nc && j < w->nctx; j++)
+            w->ctx[j].code[k] = all[pos[k] * nc + j];
+    rec_free(send, sb);
+    rec_free(all, ab);
+    rec_free(rb, (size_t)P * sizeof *rb);
+    return st;
+}
+
 rec_status rec_ds_unshard(rec_comm *c, const rec_dataset *s, rec_dataset **whole)
 {
     static const char fn[] = "rec_model_fit";
@@ -122,6 +154,8 @@ rec_status rec_ds_unshard(rec_comm *c, const rec_dataset *s, rec_dataset **whole
         }
         st = rec_comm_sync(c, ls, 0, NULL);
     }
+    if (!st && s->nctx > 0)
+        st = gather_contexts(c, s, w, cnt, pos, ng);
     rec_free(cnt, cbytes);
     rec_free(rb, (size_t)P * sizeof *rb);
     rec_free(send, sbytes);
