@@ -20,6 +20,30 @@ static rec_status need_kind(const rec_model *m, const char *fn)
 /* Scores of every item into *buf (allocated, nitems floats) for the user
  * described by fs and history; *hi (allocated, room nhistory + 1) and *nh
  * the known history items. */
+/* The k best of buf [nitems] (excluded items already -INFINITY) as item
+ * names, best first. */
+static rec_status top_names(const rec_model *m, const float *buf, size_t k, const char **items,
+                            float *scores, size_t *n, const char *fn)
+{
+    if (k > (size_t)m->nitems)
+        k = (size_t)m->nitems;
+    int32_t *idx = rec_malloc((k + 1) * sizeof *idx);
+    float *val = rec_malloc((k + 1) * sizeof *val);
+    rec_status st = idx && val ? REC_OK : rec_nomem(fn);
+    if (!st) {
+        size_t got = rec_topk(buf, m->nitems, k, idx, val);
+        for (size_t j = 0; j < got; j++) {
+            items[j] = rec_idmap_name(m->items, idx[j]);
+            if (scores)
+                scores[j] = val[j];
+        }
+        *n = got;
+    }
+    rec_free(idx, (k + 1) * sizeof *idx);
+    rec_free(val, (k + 1) * sizeof *val);
+    return st;
+}
+
 static rec_status score_all(const rec_model *m, const rec_feature_set *fs,
                             const char *const *history, size_t nhistory, float **buf,
                             int32_t **hi, size_t *nh, const char *fn)
@@ -86,22 +110,7 @@ REC_API rec_status rec_model_recommend_features(const rec_model *m,
     if (!(flags & REC_INCLUDE_SEEN))
         for (size_t j = 0; j < nh; j++)
             buf[hi[j]] = -INFINITY;
-    if (k > (size_t)m->nitems)
-        k = (size_t)m->nitems;
-    int32_t *idx = rec_malloc((k + 1) * sizeof *idx);
-    float *val = rec_malloc((k + 1) * sizeof *val);
-    rec_status st = idx && val ? REC_OK : rec_nomem(fn);
-    if (!st) {
-        size_t got = rec_topk(buf, m->nitems, k, idx, val);
-        for (size_t j = 0; j < got; j++) {
-            items[j] = rec_idmap_name(m->items, idx[j]);
-            if (scores)
-                scores[j] = val[j];
-        }
-        *n = got;
-    }
-    rec_free(idx, (k + 1) * sizeof *idx);
-    rec_free(val, (k + 1) * sizeof *val);
+    rec_status st = top_names(m, buf, k, items, scores, n, fn);
     rec_free(hi, (nhistory + 1) * sizeof *hi);
     rec_free(buf, ((size_t)m->nitems + 1) * sizeof *buf);
     return st;
@@ -207,22 +216,7 @@ REC_API rec_status rec_model_recommend_context(const rec_model *m, const char *u
     if (!(flags & REC_INCLUDE_SEEN))
         for (int64_t j = m->seen_ptr[u]; j < m->seen_ptr[u + 1]; j++)
             buf[m->seen[j]] = -INFINITY;
-    if (k > (size_t)m->nitems)
-        k = (size_t)m->nitems;
-    int32_t *idx = rec_malloc((k + 1) * sizeof *idx);
-    float *val = rec_malloc((k + 1) * sizeof *val);
-    rec_status st = idx && val ? REC_OK : rec_nomem(fn);
-    if (!st) {
-        size_t got = rec_topk(buf, m->nitems, k, idx, val);
-        for (size_t j = 0; j < got; j++) {
-            items[j] = rec_idmap_name(m->items, idx[j]);
-            if (scores)
-                scores[j] = val[j];
-        }
-        *n = got;
-    }
-    rec_free(idx, (k + 1) * sizeof *idx);
-    rec_free(val, (k + 1) * sizeof *val);
+    rec_status st = top_names(m, buf, k, items, scores, n, fn);
     rec_free(buf, ((size_t)m->nitems + 1) * sizeof *buf);
     return st;
 }
