@@ -790,17 +790,22 @@ Suite *rec_dnn_suite(void)
     tcase_add_test(t, features_copied_and_normalised);
     tcase_add_test(t, fm_term_is_the_pairwise_sum);
     tcase_add_test(t, gradients_match_finite_differences);
-    tcase_add_test(t, learns_on_generated_data);
     tcase_add_test(t, rating_and_threshold_targets);
     tcase_add_test(t, save_load_identical);
     tcase_add_test(t, bad_params_with_messages);
     tcase_add_test(t, fit_survives_allocation_failures);
     tcase_add_test(t, score_items_is_score_per_item);
     tcase_add_test(t, candidate_lists_are_the_served_lists);
-    tcase_add_test(t, candidate_ranker_learns_its_objective);
-    tcase_add_test(t, ranknet_learns_with_uniform_negatives);
     tcase_add_test(t, candidates_bad_input);
     tcase_add_test(t, candidates_survive_allocation_failures);
+    suite_add_tcase(s, t);
+    /* trains to a quality bar: not run under TSAN=1 (Makefile) */
+    t = tcase_create("dnn learning");
+    tcase_set_tags(t, "learning");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, learns_on_generated_data);
+    tcase_add_test(t, candidate_ranker_learns_its_objective);
+    tcase_add_test(t, ranknet_learns_with_uniform_negatives);
     suite_add_tcase(s, t);
     return s;
 }

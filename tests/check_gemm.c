@@ -201,9 +201,14 @@ Suite *rec_gemm_suite(void)
     TCase *t = tcase_create("core");
     tcase_set_timeout(t, 60);
     tcase_add_test(t, forcing_a_path);
-    tcase_add_test(t, avx512_gives_the_c_paths_bits);
     tcase_add_test(t, every_path_matches_a_naive_loop);
     tcase_add_test(t, same_bits_at_one_and_two_threads);
+    suite_add_tcase(s, t);
+    /* sweeps every shape on one thread: not run under TSAN=1 (Makefile) */
+    t = tcase_create("sweeps");
+    tcase_set_tags(t, "sweep");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, avx512_gives_the_c_paths_bits);
     suite_add_tcase(s, t);
     return s;
 }

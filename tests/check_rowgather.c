@@ -510,12 +510,17 @@ Suite *rec_rowgather_suite(void)
     tcase_add_test(t, c_path_matches_naive_bags);
     tcase_add_test(t, walkers_match_naive_loops_on_every_path);
     tcase_add_test(t, max_ties_send_the_gradient_to_the_first);
-    tcase_add_test(t, gradients_pass_finite_differences_on_every_path);
     suite_add_tcase(s, t);
     t = tcase_create("threads and serving");
     tcase_add_test(t, same_bits_at_one_and_two_threads);
     tcase_add_test(t, small_inputs_stay_on_one_thread);
     tcase_add_test(t, forward_without_tape_allocates_nothing);
+    suite_add_tcase(s, t);
+    /* sweeps every shape on one thread: not run under TSAN=1 (Makefile) */
+    t = tcase_create("sweeps");
+    tcase_set_tags(t, "sweep");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, gradients_pass_finite_differences_on_every_path);
     suite_add_tcase(s, t);
     return s;
 }
