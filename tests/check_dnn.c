@@ -223,7 +223,7 @@ static rec_tensor *build_net(rec_graph *g, void *p)
         u->iv[k] = us[k];
         i->iv[k] = is[k];
     }
-    return tu_wsum(g, rec_dnn_forward(g, c->s, u, i));
+    return tu_wsum(g, rec_dnn_forward(g, c->s, u, i, NULL));
 }
 
 START_TEST(gradients_match_finite_differences)
