@@ -1,7 +1,8 @@
 /* The per-interaction context ablation of examples/README.md: one fit of
- * a twotower (or of --kind, dnn: the kinds that read contexts), then every held-out row ranked in its own context (its time:hour,
- * time:weekday and declared context values, for the contexts the model
- * reads) by rec_model_recommend_context, training items excluded.
+ * a twotower (or of --kind dnn: the kinds that read contexts), then every
+ * held-out row ranked in its own context (its time:hour, time:weekday and
+ * declared context values, for the contexts the model reads) by
+ * rec_model_recommend_context, training items excluded.
  *   recall@20  the share of a user's held-out rows whose item is in the top
  *              20 of its row's ranking, averaged over users;
  *   ndcg@20    1 / log2(1 + rank) of that item (0 past 20), likewise.

@@ -217,7 +217,8 @@ static rec_status train(rec_model *m, const rec_dataset *d, rec_progress_fn cb, 
     rec_dnn *s = m->state;
     fitctx c = { .m = m, .us = rec_ds_users_col(d), .is = rec_ds_items_col(d),
                  .rt = rec_ds_ratings_col(d), .negatives = (int)rec_model_int(m, "negatives"),
-                 .threshold = (float)rec_model_flt(m, "threshold"), .rows = rec_ds_num_rows(d) };
+                 .threshold = (float)rec_model_flt(m, "threshold"),
+                 .rows = rec_ds_num_rows(d) };
     int32_t *ctx;
     REC_TRY(rec_dnn_row_contexts(s, d, &ctx, fn));
     c.ctx = ctx;
