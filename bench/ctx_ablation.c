@@ -1,7 +1,8 @@
-/* The per-interaction context ablation of examples/README.md: one twotower
- * fit, then every held-out row ranked in its own context (its time:hour,
- * time:weekday and declared context values, for the contexts the model
- * reads) by rec_model_recommend_context, training items excluded.
+/* The per-interaction context ablation of examples/README.md: one fit of
+ * a twotower (or of --kind dnn: the kinds that read contexts), then every
+ * held-out row ranked in its own context (its time:hour, time:weekday and
+ * declared context values, for the contexts the model reads) by
+ * rec_model_recommend_context, training items excluded.
  *   recall@20  the share of a user's held-out rows whose item is in the top
  *              20 of its row's ranking, averaged over users;
  *   ndcg@20    1 / log2(1 + rank) of that item (0 past 20), likewise.
@@ -14,7 +15,8 @@
  * held-out rows, the validation split, never the test items.  Without
  * --data the generated dataset (its timestamps carry no hour or weekday
  * pattern: a control).  Prints one JSON line.
- * Usage: ctx_ablation [--data ratings.csv] [--split last:N] [--valid] [KEY=VALUE ...] */
+ * Usage: ctx_ablation [--data ratings.csv] [--split last:N] [--valid] [--kind K]
+ *                     [KEY=VALUE ...] */
 #include <librec/librec.h>
 
 #include <math.h>
@@ -79,7 +81,7 @@ static int set_context(rec_feature_set *fs, const rec_dataset *d, int64_t r)
 
 int main(int argc, char **argv)
 {
-    const char *data = NULL, *how = "last:5";
+    const char *data = NULL, *how = "last:5", *kind = "twotower";
     int valid = 0;
     rec_params *p;
     if (rec_params_create(&p))
@@ -91,6 +93,8 @@ int main(int argc, char **argv)
             how = argv[++a];
         else if (!strcmp(argv[a], "--valid"))
             valid = 1;
+        else if (!strcmp(argv[a], "--kind") && a + 1 < argc)
+            kind = argv[++a];
         else if (rec_params_parse(p, argv[a]))
             return die(argv[a]);
     }
@@ -109,7 +113,7 @@ int main(int argc, char **argv)
         te = va;
     }
     rec_model *m;
-    if (rec_model_create(&m, "twotower", p))
+    if (rec_model_create(&m, kind, p))
         return die("rec_model_create");
     timing t = { now(), 0, 0 };
     double t0 = t.last;
@@ -153,9 +157,9 @@ int main(int argc, char **argv)
             ndcg += nsum[u] / (double)cnt[u];
             users++;
         }
-    printf("{\"data\": \"%s\", \"split\": \"%s %s\", \"users\": %d, \"rows\": %lld, "
-           "\"recall@20\": %.4f, \"ndcg@20\": %.4f, \"epoch_seconds\": %.2f, "
-           "\"fit_seconds\": %.1f}\n", data ? data : "generated", how,
+    printf("{\"kind\": \"%s\", \"data\": \"%s\", \"split\": \"%s %s\", \"users\": %d, "
+           "\"rows\": %lld, \"recall@20\": %.4f, \"ndcg@20\": %.4f, \"epoch_seconds\": %.2f, "
+           "\"fit_seconds\": %.1f}\n", kind, data ? data : "generated", how,
            valid ? "validation" : "test", users, (long long)nr, users ? rec / users : 0.0,
            users ? ndcg / users : 0.0, t.n ? t.sum / t.n : 0.0, fit_s);
     free(rsum);

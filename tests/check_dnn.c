@@ -206,6 +206,7 @@ typedef struct gctx {
     rec_pstore *ps;
     rec_tensor *e[3];
     const rec_dnn *s;
+    const int32_t *ctx; /* [5, s->nctx] or NULL */
 } gctx;
 
 static rec_tensor *build_fm(rec_graph *g, void *p)
@@ -223,7 +224,7 @@ static rec_tensor *build_net(rec_graph *g, void *p)
         u->iv[k] = us[k];
         i->iv[k] = is[k];
     }
-    return tu_wsum(g, rec_dnn_forward(g, c->s, u, i));
+    return tu_wsum(g, rec_dnn_forward(g, c->s, u, i, c->ctx));
 }
 
 START_TEST(gradients_match_finite_differences)
@@ -253,6 +254,28 @@ START_TEST(gradients_match_finite_differences)
         if (strstr(rec_pstore_at(c.s->ps, k)->name, "lin") ||
             strstr(rec_pstore_at(c.s->ps, k)->name, "cross"))
             tu_fill(rec_pstore_at(c.s->ps, k), 40u + (unsigned)k, -0.5f, 0.5f);
+    tu_gradcheck(c.s->ps, build_net, &c, 1e-3, 2e-3, 2e-2);
+    rec_model_destroy(m);
+
+    /* a per-interaction context in every part: its embedding, its first-
+     * order weight, the FM term and a cross with the item kind; pairs in
+     * its two values and missing (-1, and 7: a code the model lacks) */
+    ck_assert_int_eq(rec_dataset_add_context(d, "device", NULL), REC_OK);
+    for (int64_t r = 0; r < 8; r++)
+        ck_assert_int_eq(rec_dataset_set_context(d, r, "device", r % 2 ? "phone" : "tv"),
+                         REC_OK);
+    m = fitted(d, "epochs=2;dim=3;hidden=5,4;wide=true;fm=true;init_std=0.5;"
+                  "user_features=id,device;item_features=id,kind;crosses=device x kind");
+    c.s = m->state;
+    ck_assert_int_eq(c.s->nctx, 1);
+    ck_assert_int_eq(c.s->side[0].s[1].type, REC_DNN_CTX);
+    ck_assert_int_eq(c.s->side[0].s[1].card, 2);
+    const int32_t codes[5] = { 0, 1, -1, 1, 7 };
+    c.ctx = codes;
+    for (size_t k = 0; k < rec_pstore_count(c.s->ps); k++)
+        if (strstr(rec_pstore_at(c.s->ps, k)->name, "lin") ||
+            strstr(rec_pstore_at(c.s->ps, k)->name, "cross"))
+            tu_fill(rec_pstore_at(c.s->ps, k), 60u + (unsigned)k, -0.5f, 0.5f);
     tu_gradcheck(c.s->ps, build_net, &c, 1e-3, 2e-3, 2e-2);
     rec_model_destroy(m);
     rec_dataset_destroy(d);

@@ -389,8 +389,9 @@ REC_API rec_status rec_dataset_feature_vector(const rec_dataset *d, rec_side sid
  * seconds, UTC) and never stored: "time:hour" ("0" .. "23") and
  * "time:weekday" ("0" Monday .. "6" Sunday; 1970-01-01 was a Thursday, "3").
  * They need Unix timestamps (REC_E_STATE for a dataset without any, or
- * with the file-order ones of format pairs).  The user towers of
- * "twotower" and "dnn" take contexts by name (their user_features). */
+ * with the file-order ones of format pairs).  "twotower" (its user tower)
+ * and "dnn" (a categorical field of its network) take contexts by name in
+ * their user_features. */
 
 /* Declares context field name (a no-op when declared).  REC_E_INVALID for
  * a NULL or empty name or one starting with "time:" (reserved for the

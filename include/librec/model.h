@@ -285,9 +285,10 @@ REC_API rec_status rec_model_recommend_features(const rec_model *m,
                                                 size_t k, unsigned flags, const char **items,
                                                 float *scores, size_t *n);
 /* ---- per-interaction context at call time (since 0.2) ---------------------
- * A model whose user tower reads context fields (user_features naming
- * time:hour, time:weekday or a context the training data declared,
- * rec_dataset(3)) learnt each training interaction in its own context.
+ * A model whose user_features name context fields (time:hour,
+ * time:weekday or a context the training data declared, rec_dataset(3):
+ * twotower's user tower, dnn's network) learnt each training interaction
+ * in its own context.
  * rec_model_score and rec_model_recommend serve a known user with every
  * context missing (the all-zero row of an unknown value); these serve the
  * user in a context given now.  ctx is a user feature set of m
@@ -297,8 +298,9 @@ REC_API rec_status rec_model_recommend_features(const rec_model *m,
  * id, features and history are the model's, as in rec_model_recommend.
  * ctx may be NULL (every context missing).  The context fields are also
  * fields of a user feature set given to rec_model_score_features and
- * rec_model_recommend_features (an anonymous user in a context).
- * Kinds: twotower; REC_E_UNSUPPORTED for the others.  REC_E_NOTFOUND for
+ * rec_model_recommend_features (an anonymous user in a context; twotower
+ * only).  Kinds: twotower and dnn (a dnn's user feature set holds its
+ * contexts only); REC_E_UNSUPPORTED for the others.  REC_E_NOTFOUND for
  * an unknown user or item; REC_E_STATE for an unfitted model. */
 REC_API rec_status rec_model_score_context(const rec_model *m, const char *user,
                                            const rec_feature_set *ctx, const char *item,

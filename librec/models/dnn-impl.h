@@ -4,7 +4,10 @@
  *
  * The network for a (user, item) pair:
  *   fields   every user and item feature becomes a [d] vector: an ID or a
- *            categorical value looks up its row; a multi-hot set is the mean
+ *            categorical value looks up its row (so does a per-interaction
+ *            context of the user side, data/context.c: the value of the row
+ *            itself, at call time the feature set's, missing the all-zero
+ *            row); a multi-hot set is the mean
  *            of its rows (an embedding bag); a numeric value x (normalised)
  *            scales the field's own vector, x * v_f; a dense vector x [k]
  *            (precomputed embedding) is projected, x W_f with W_f [k, d]
@@ -26,8 +29,11 @@
 #include "nn/nn-impl.h"
 #include "train/train-impl.h"
 
-/* REC_DNN_VEC: a dense field, x [dim] times its table [dim, d] (card = dim). */
-enum { REC_DNN_ID = 0, REC_DNN_CAT = 1, REC_DNN_MH = 2, REC_DNN_NUM = 3, REC_DNN_VEC = 4 };
+/* REC_DNN_VEC: a dense field, x [dim] times its table [dim, d] (card = dim).
+ * REC_DNN_CTX: a per-interaction context (user side only), categorical with
+ * the value of the row rather than of the entity (no per-entity codes). */
+enum { REC_DNN_ID = 0, REC_DNN_CAT = 1, REC_DNN_MH = 2, REC_DNN_NUM = 3, REC_DNN_VEC = 4,
+       REC_DNN_CTX = 5 };
 enum { REC_DNN_IMPLICIT = 0, REC_DNN_THRESHOLD = 1, REC_DNN_RATING = 2 };
 
 /* One feature of one side, with its values per entity (copied at fit, so the
@@ -37,6 +43,8 @@ typedef struct rec_dnn_slot {
     int deep;          /* feeds the deep part and the FM term; 0: wide only */
     int32_t card;      /* table rows: entities (id), vocabulary (cat, mh), 1 (num) */
     int field;         /* the dataset's field index during fit (-1: id) */
+    int ctx;           /* ctx: its column in the rows' context codes and its
+                          field in the user schema (usch->f[ctx]) */
     int32_t *codes;    /* cat [rows], -1 missing */
     int64_t *ptr;      /* mh [rows + 1] */
     int32_t *vals;     /* mh [ptr[rows]] */
@@ -69,6 +77,12 @@ typedef struct rec_dnn {
     float rmax;            /* target "rating": the largest training rating */
     int32_t *lay[2];       /* [side.n, 3] (type, deep, card): the file's layout */
     int64_t *xlay;         /* [ncross, 3] (user slot, item slot, buckets) */
+    int nctx;              /* context slots of the user side */
+    rec_features *usch;    /* their fields (categorical, the training vocabularies):
+                              the schema of a call-time user feature set; NULL
+                              without contexts */
+    char *ublob;           /* usch encoded for the model file */
+    size_t ublen;
 } rec_dnn;
 
 /* ---- dnn_features.c ---- */
@@ -83,14 +97,27 @@ rec_status rec_dnn_features_load(rec_dnn *s, const rec_lrm_reader *r, int32_t nu
 void rec_dnn_features_free(rec_dnn *s);
 /* Fills lay and xlay from the slots (after resolve or load). */
 rec_status rec_dnn_layout(rec_dnn *s, const char *fn);
+/* The context codes of every row of d into codes[rows, nctx] (allocated;
+ * NULL without contexts). */
+rec_status rec_dnn_row_contexts(const rec_dnn *s, const rec_dataset *d, int32_t **codes,
+                                const char *fn);
+void rec_dnn_row_contexts_free(const rec_dnn *s, const rec_dataset *d, int32_t *codes);
+/* vt->schema: the user side's context fields; fs's context codes into
+ * codes[nctx] (fs NULL or a field unset: -1). */
+rec_status rec_dnn_schema(const rec_model *m, rec_side side, rec_features **out,
+                          const char *fn);
+rec_status rec_dnn_context_codes(const rec_dnn *s, const rec_feature_set *fs, int32_t *codes,
+                                 const char *fn);
 
 /* ---- dnn_net.c ---- */
 /* Adds every parameter to s->ps (names derive from the layout only, so a
  * loaded model rebuilds the same store); rng NULL leaves them at zero. */
 rec_status rec_dnn_build(rec_dnn *s, float dropout, float init_std, rec_rng *rng);
-/* Logits [n] of the pairs (users[k], items[k]); I32 [n] each. */
+/* Logits [n] of the pairs (users[k], items[k]); I32 [n] each; pair k in
+ * the context codes ctx[k * nctx .. + nctx) (ctx NULL: every context
+ * missing). */
 rec_tensor *rec_dnn_forward(rec_graph *g, const rec_dnn *s, rec_tensor *users,
-                            rec_tensor *items);
+                            rec_tensor *items, const int32_t *ctx);
 /* FM second-order term of nf field vectors, each [n, d]: -> [n],
  * 0.5 * sum_d[(sum_f e_f)^2 - sum_f e_f^2] = sum_{f<g} <e_f, e_g>. */
 rec_tensor *rec_dnn_fm(rec_graph *g, int nf, rec_tensor *const *e);

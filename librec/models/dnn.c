@@ -29,7 +29,14 @@
  *              2005) over its pairs, softplus(s_neg - s_pos); the logit is
  *              then an order, not a probability (the score stays its
  *              sigmoid)
- * Defaults (bce, uniform) train exactly as before. */
+ * Defaults (bce, uniform) train exactly as before.
+ *
+ * Per-interaction context (user_features naming time:hour, time:weekday or
+ * a context the data declared): a categorical field whose value is the
+ * training row's, its sampled negatives in the positive's context, as
+ * twotower's user tower reads them; at call time the value a feature set
+ * gives (rec_model_score_context), rec_model_score serving every context
+ * missing (the all-zero row, as an unknown value). */
 #include "dnn-impl.h"
 #include "train/train-impl.h"
 
@@ -38,8 +45,10 @@
 
 static const rec_param_spec spec[] = {
     { "user_features", REC_PARAM_STR, "auto", 0, 0, NULL,
-      "user fields fed to the network, comma-separated ('id' for the ID embedding); auto = id "
-      "and every categorical, numeric, multi-hot and dense field" },
+      "user fields fed to the network, comma-separated ('id' for the ID embedding), and "
+      "per-interaction contexts (time:hour, time:weekday or a declared one: each row in its "
+      "own); auto = id and every categorical, numeric, multi-hot and dense field, no "
+      "context" },
     { "item_features", REC_PARAM_STR, "auto", 0, 0, NULL,
       "item fields fed to the network, as user_features" },
     { "dim", REC_PARAM_INT, "16", 1, 1024, NULL, "embedding size of every field" },
@@ -126,6 +135,8 @@ typedef struct fitctx {
     rec_sampler *smp;
     const int32_t *us, *is;
     const float *rt;
+    const int32_t *ctx;     /* [nctx, rows]: each row's context codes */
+    int64_t rows;
     int negatives, ranknet;
     float threshold;
 } fitctx;
@@ -140,7 +151,9 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
     rec_graph_reset(g);
     rec_tensor *u = rec_tensor_i32(g, tot), *it = rec_tensor_i32(g, tot);
     rec_tensor *y = rec_tensor_1d(g, tot), *w = rec_tensor_1d(g, tot);
-    if (!w)
+    int nc = s->nctx;
+    int32_t *cx = nc && w ? rec_graph_alloc(g, (size_t)tot * (size_t)nc * sizeof *cx) : NULL;
+    if (!w || (nc && !cx))
         return rec_graph_status(g);
     for (int64_t k = 0; k < b->n; k++) {
         int32_t r = b->rows[k], base = (int32_t)(k * per);
@@ -158,6 +171,10 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
             rec_batch_rng(b, k, &er);
             REC_TRY(rec_sampler_draw(c->smp, &er, c->us[r], per - 1, it->iv + base + 1));
         }
+        /* the negatives meet the user in the positive's context */
+        for (int j = 0; j < per; j++)
+            for (int q = 0; q < nc; q++)
+                cx[(size_t)(base + j) * nc + q] = c->ctx[q * c->rows + r];
         for (int j = 1; j < per; j++) {
             u->iv[base + j] = c->us[r];
             y->v[base + j] = 0.0f;
@@ -167,7 +184,7 @@ static rec_status step(void *ctx, const rec_batch *b, rec_rng *rng, double *loss
                 it->iv[base + j] = 0;
         }
     }
-    rec_tensor *lg = rec_dnn_forward(g, s, u, it), *l;
+    rec_tensor *lg = rec_dnn_forward(g, s, u, it, cx), *l;
     double kept = 0;
     if (c->ranknet) { /* example k and its negatives are group k */
         rec_tensor *off = rec_tensor_i32(g, b->n + 1);
@@ -200,7 +217,11 @@ static rec_status train(rec_model *m, const rec_dataset *d, rec_progress_fn cb, 
     rec_dnn *s = m->state;
     fitctx c = { .m = m, .us = rec_ds_users_col(d), .is = rec_ds_items_col(d),
                  .rt = rec_ds_ratings_col(d), .negatives = (int)rec_model_int(m, "negatives"),
-                 .threshold = (float)rec_model_flt(m, "threshold") };
+                 .threshold = (float)rec_model_flt(m, "threshold"),
+                 .rows = rec_ds_num_rows(d) };
+    int32_t *ctx;
+    REC_TRY(rec_dnn_row_contexts(s, d, &ctx, fn));
+    c.ctx = ctx;
     rec_optim_config oc;
     rec_status st = rec_optim_config_init(&oc, "adam");
     oc.lr = rec_model_flt(m, "lr");
@@ -227,6 +248,7 @@ static rec_status train(rec_model *m, const rec_dataset *d, rec_progress_fn cb, 
     rec_sampler_destroy(c.smp);
     rec_graph_destroy(c.g);
     rec_optim_destroy(c.opt);
+    rec_dnn_row_contexts_free(s, d, ctx);
     return st;
 }
 
@@ -281,14 +303,29 @@ static rec_status dnn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
     return train(m, d, cb, user, fn);
 }
 
-/* Scores of items[0..n) (items NULL: i0 .. i0+n-1) for user u, in chunks,
- * on a graph of the call's own (so any number of threads may score at once). */
-static rec_status score_items(const rec_model *m, int32_t u, const int32_t *items, int32_t i0,
-                              int32_t n, float *out, const char *fn)
+/* Scores of items[0..n) (items NULL: i0 .. i0+n-1) for user u in context
+ * codes ctx[nctx] (NULL: every context missing), in chunks, on a graph of
+ * the call's own (so any number of threads may score at once). */
+static rec_status score_items(const rec_model *m, int32_t u, const int32_t *ctx,
+                              const int32_t *items, int32_t i0, int32_t n, float *out,
+                              const char *fn)
 {
     const rec_dnn *s = m->state;
+    int nc = s->nctx;
+    int32_t *cx = NULL;
+    size_t cb = (size_t)(n < 1 ? 1 : n < CHUNK ? n : CHUNK) * (size_t)nc * sizeof *cx;
+    if (ctx && nc) { /* the same context for every pair of a chunk */
+        if (!(cx = rec_malloc(cb)))
+            return rec_nomem(fn);
+        for (size_t k = 0; k < cb / sizeof *cx; k++)
+            cx[k] = ctx[k % (size_t)nc];
+    }
     rec_graph *g;
-    REC_TRY(rec_graph_create(&g));
+    rec_status gs = rec_graph_create(&g);
+    if (gs) {
+        rec_free(cx, cb);
+        return gs;
+    }
     rec_graph_set_grad(g, 0);
     rec_graph_set_training(g, 0);
     rec_status st = REC_OK;
@@ -301,7 +338,7 @@ static rec_status score_items(const rec_model *m, int32_t u, const int32_t *item
                 tu->iv[k] = u;
                 ti->iv[k] = items ? items[b + k] : i0 + b + k;
             }
-        rec_tensor *lg = tu && ti ? rec_dnn_forward(g, s, tu, ti) : NULL;
+        rec_tensor *lg = tu && ti ? rec_dnn_forward(g, s, tu, ti, cx) : NULL;
         if (!lg) {
             st = rec_graph_status(g);
             if (st == REC_E_NOMEM)
@@ -312,17 +349,18 @@ static rec_status score_items(const rec_model *m, int32_t u, const int32_t *item
             out[b + k] = s->rmax / (1.0f + expf(-lg->v[k]));
     }
     rec_graph_destroy(g);
+    rec_free(cx, cb);
     return st;
 }
 
 static rec_status dnn_score_user(const rec_model *m, int32_t u, float *out)
 {
-    return score_items(m, u, NULL, 0, m->nitems, out, "rec_model_recommend(dnn)");
+    return score_items(m, u, NULL, NULL, 0, m->nitems, out, "rec_model_recommend(dnn)");
 }
 
 static rec_status dnn_score_pair(const rec_model *m, int32_t u, int32_t i, float *out)
 {
-    return score_items(m, u, NULL, i, 1, out, "rec_model_score(dnn)");
+    return score_items(m, u, NULL, NULL, i, 1, out, "rec_model_score(dnn)");
 }
 
 static rec_status dnn_score_list(const rec_model *m, int32_t u, const int32_t *items, size_t n,
@@ -333,9 +371,25 @@ static rec_status dnn_score_list(const rec_model *m, int32_t u, const int32_t *i
     const size_t most = (size_t)1 << 30;
     for (size_t b = 0; b < n; b += most) {
         size_t len = n - b < most ? n - b : most;
-        REC_TRY(score_items(m, u, items + b, 0, (int32_t)len, out + b, fn));
+        REC_TRY(score_items(m, u, NULL, items + b, 0, (int32_t)len, out + b, fn));
     }
     return REC_OK;
+}
+
+static rec_status dnn_score_context(const rec_model *m, int32_t u, const rec_feature_set *fs,
+                                    float *out)
+{
+    static const char fn[] = "rec_model_score_context(dnn)";
+    const rec_dnn *s = m->state;
+    int32_t one, *ctx = s->nctx > 1 ? rec_malloc((size_t)s->nctx * sizeof *ctx) : &one;
+    if (!ctx)
+        return rec_nomem(fn);
+    rec_status st = rec_dnn_context_codes(s, fs, ctx, fn);
+    if (!st)
+        st = score_items(m, u, ctx, NULL, 0, m->nitems, out, fn);
+    if (ctx != &one)
+        rec_free(ctx, (size_t)s->nctx * sizeof *ctx);
+    return st;
 }
 
 static rec_status dnn_save(const rec_model *m, rec_lrm_writer *w)
@@ -381,6 +435,8 @@ const rec_model_vt rec_dnn_vt = {
     .score_pair = dnn_score_pair,
     .score_items = dnn_score_list,
     .predicts_ratings = dnn_predicts_ratings,
+    .schema = rec_dnn_schema,
+    .score_context = dnn_score_context,
     .save = dnn_save,
     .load = dnn_load,
     .free_state = dnn_free,

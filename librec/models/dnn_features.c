@@ -2,6 +2,7 @@
  * their values per user and item copied into the model (numerics z-scored
  * with the training statistics unless normalize = none). */
 #include "dnn-impl.h"
+#include "fset-impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -121,6 +122,39 @@ static int field_type(const rec_field *f)
     }
 }
 
+/* A per-interaction context named name as a user slot: a categorical
+ * field of the rows (its vocabulary the dataset's, or the hours and
+ * weekdays), also added to the user schema at the slot's ctx index. */
+static rec_status add_context(const rec_dataset *d, rec_dnn *s, const char *name, int deep,
+                              const char *what, int *slot, const char *fn)
+{
+    rec_dnn_side *sd = &s->side[REC_SIDE_USER];
+    int c = s->usch ? rec_features_find(s->usch, name) : -1;
+    int k = c >= 0 ? slot_find(sd, -2 - c) : -1;
+    if (k >= 0) {
+        if (deep && sd->s[k].deep)
+            return rec_err(REC_E_INVALID, "%s: %s: '%s' is listed twice", fn, what, name);
+        sd->s[k].deep |= deep;
+        *slot = k;
+        return REC_OK;
+    }
+    REC_TRY(rec_features_schema_add_context(&s->usch, d, name, fn));
+    /* only contexts enter usch, each once: its index is the next context's */
+    c = rec_features_find(s->usch, name);
+    rec_dnn_slot *sl = slot_add(sd, fn);
+    if (!sl)
+        return REC_E_NOMEM;
+    int32_t n = s->usch->f[c]->vocab->n;
+    sl->type = REC_DNN_CTX;
+    sl->deep = deep;
+    sl->card = n > 0 ? n : 1; /* declared, never set: one row no code reaches */
+    sl->ctx = c;
+    s->nctx++;
+    sl->field = -2 - c; /* apart from the id's -1 and the fields' indices */
+    *slot = sd->n - 1;
+    return REC_OK;
+}
+
 /* Adds the field named name[0..len) ("id" for the ID) of side sd to its
  * slots; *slot its index (an existing one when already there). */
 static rec_status add_named(const rec_dataset *d, rec_dnn *s, int side, const char *name,
@@ -135,12 +169,19 @@ static rec_status add_named(const rec_dataset *d, rec_dnn *s, int side, const ch
     buf[len] = 0;
     int field = -1, type = REC_DNN_ID;
     const rec_field *f = NULL;
+    if (side == REC_SIDE_USER && rec_ds_context_known(d, buf))
+        return add_context(d, s, buf, deep, what, slot, fn);
+    if (side == REC_SIDE_USER && !strncmp(buf, "time:", 5))
+        return rec_err(REC_E_INVALID, "%s: %s: '%s' is not a context: the derived ones are "
+                       "time:hour and time:weekday", fn, what, buf);
     if (strcmp(buf, "id") != 0) {
         field = rec_features_find(side == REC_SIDE_USER ? d->ufeat : d->ifeat, buf);
         f = field >= 0 ? rec_ds_field_at(d, (rec_side)side, field) : NULL;
         if (!f)
-            return rec_err(REC_E_NOTFOUND, "%s: %s: the training data has no %s field '%s'", fn,
-                           what, side_name[side], buf);
+            return rec_err(REC_E_NOTFOUND, "%s: %s: the training data has no %s field '%s'%s",
+                           fn, what, side_name[side], buf,
+                           side == REC_SIDE_USER ? " nor a context of that name (declare one "
+                           "with rec_dataset_add_context, or time:hour, time:weekday)" : "");
         type = field_type(f);
         if (type < 0)
             return rec_err(REC_E_INVALID,
@@ -250,7 +291,8 @@ static rec_status crosses_of(const rec_model *m, const rec_dataset *d, rec_dnn *
         for (int a = 0; a < nu; a++)
             for (int b = 0; b < ni; b++) {
                 const rec_dnn_slot *x = &s->side[0].s[a], *y = &s->side[1].s[b];
-                if (x->deep && y->deep && (x->type == REC_DNN_CAT || x->type == REC_DNN_MH) &&
+                if (x->deep && y->deep &&
+                    (x->type == REC_DNN_CAT || x->type == REC_DNN_MH || x->type == REC_DNN_CTX) &&
                     (y->type == REC_DNN_CAT || y->type == REC_DNN_MH))
                     REC_TRY(cross_add(s, a, b, maxb, fn));
             }
@@ -300,6 +342,8 @@ rec_status rec_dnn_resolve(const rec_model *m, const rec_dataset *d, rec_dnn *s,
     REC_TRY(features_of(m, d, s, REC_SIDE_ITEM, zscore, fn));
     if (s->wide)
         REC_TRY(crosses_of(m, d, s, zscore, fn));
+    if (s->nctx)
+        REC_TRY(rec_features_encode(s->usch, &s->ublob, &s->ublen, fn));
     return rec_dnn_layout(s, fn);
 }
 
@@ -337,6 +381,12 @@ void rec_dnn_features_free(rec_dnn *s)
     rec_free(s->cross, (size_t)s->cross_cap * sizeof *s->cross);
     s->cross = NULL;
     s->ncross = s->cross_cap = 0;
+    rec_features_unref(s->usch);
+    rec_free(s->ublob, s->ublen);
+    s->usch = NULL;
+    s->ublob = NULL;
+    s->ublen = 0;
+    s->nctx = 0;
 }
 
 /* File layout: "layout.user" / "layout.item" I32 [n, 3] = (type, deep, card);
@@ -345,6 +395,9 @@ void rec_dnn_features_free(rec_dnn *s)
  * ".num" F32 [rows]. */
 rec_status rec_dnn_layout(rec_dnn *s, const char *fn)
 {
+    /* without contexts an empty user schema: a call-time set leaves all missing */
+    if (!s->usch && rec_features_create(&s->usch))
+        return rec_nomem(fn);
     for (int side = 0; side < 2; side++) {
         const rec_dnn_side *sd = &s->side[side];
         int32_t *l = rec_malloc((size_t)sd->n * 3 * sizeof *l);
@@ -373,6 +426,8 @@ rec_status rec_dnn_features_save(const rec_dnn *s, rec_lrm_writer *w)
 {
     /* the writer keeps pointers until the save: everything lives in the state */
     int64_t xs[2] = { s->ncross, 3 };
+    if (s->nctx)
+        REC_TRY(rec_lrm_add_blob(w, "dnn.schema.user", s->ublob, s->ublen));
     if (s->wide)
         REC_TRY(rec_lrm_add_tensor(w, "cross", REC_LRM_I64, 2, xs, s->xlay));
     for (int side = 0; side < 2; side++) {
@@ -405,9 +460,9 @@ rec_status rec_dnn_features_save(const rec_dnn *s, rec_lrm_writer *w)
     return REC_OK;
 }
 
-static rec_status load_side(rec_dnn_side *sd, int side, const rec_lrm_reader *r,
-                            const char *fn)
+static rec_status load_side(rec_dnn *s, int side, const rec_lrm_reader *r, const char *fn)
 {
+    rec_dnn_side *sd = &s->side[side];
     char name[64];
     int64_t shape[REC_LRM_MAX_DIMS];
     const void *p;
@@ -421,7 +476,8 @@ static rec_status load_side(rec_dnn_side *sd, int side, const rec_lrm_reader *r,
     for (int64_t k = 0; k < shape[0]; k++) {
         int type = lay[3 * k], deep = lay[3 * k + 1];
         int32_t card = lay[3 * k + 2];
-        if (type < REC_DNN_ID || type > REC_DNN_VEC || (deep != 0 && deep != 1) || card < 1 ||
+        if (type < REC_DNN_ID || type > REC_DNN_CTX || (deep != 0 && deep != 1) || card < 1 ||
+            (type == REC_DNN_CTX && side != REC_SIDE_USER) ||
             (type == REC_DNN_ID && card != sd->rows) || (type == REC_DNN_NUM && card != 1) ||
             (type == REC_DNN_VEC && card > 65536))
             return rec_err(REC_E_FORMAT, "%s: %s: bad entry %lld (%d, %d, %d)", fn, name,
@@ -433,6 +489,10 @@ static rec_status load_side(rec_dnn_side *sd, int side, const rec_lrm_reader *r,
         sl->deep = deep;
         sl->card = card;
         sl->field = -1;
+        if (type == REC_DNN_CTX) {
+            sl->ctx = s->nctx++;
+            sl->field = -2 - sl->ctx;
+        }
         int64_t want[1] = { sd->rows }, want1[1] = { (int64_t)sd->rows + 1 };
         if (type == REC_DNN_CAT) {
             snprintf(name, sizeof name, "%s.%d.codes", side_name[side], (int)k);
@@ -473,14 +533,44 @@ static rec_status load_side(rec_dnn_side *sd, int side, const rec_lrm_reader *r,
     return REC_OK;
 }
 
+/* The context slots' schema: one categorical field per slot, in slot
+ * order, each vocabulary no larger than its table. */
+static rec_status load_schema(rec_dnn *s, const rec_lrm_reader *r, const char *fn)
+{
+    const void *p;
+    size_t len;
+    REC_TRY(rec_lrm_blob(r, "dnn.schema.user", &p, &len));
+    REC_TRY(rec_features_decode(p, len, &s->usch, fn));
+    if (!(s->ublob = rec_malloc(len ? len : 1)))
+        return rec_nomem(fn);
+    s->ublen = len;
+    memcpy(s->ublob, p, len);
+    if (s->usch->n != s->nctx)
+        return rec_err(REC_E_FORMAT, "%s: dnn.schema.user has %d fields for %d contexts", fn,
+                       s->usch->n, s->nctx);
+    const rec_dnn_side *sd = &s->side[REC_SIDE_USER];
+    for (int k = 0; k < sd->n; k++) {
+        const rec_dnn_slot *sl = &sd->s[k];
+        if (sl->type != REC_DNN_CTX)
+            continue;
+        const rec_field *f = s->usch->f[sl->ctx];
+        if (f->type != REC_FEATURE_CATEGORICAL || !f->vocab || f->vocab->n > sl->card)
+            return rec_err(REC_E_FORMAT, "%s: dnn.schema.user does not match context %d", fn,
+                           sl->ctx);
+    }
+    return REC_OK;
+}
+
 rec_status rec_dnn_features_load(rec_dnn *s, const rec_lrm_reader *r, int32_t nusers,
                                  int32_t nitems)
 {
     static const char fn[] = "rec_model_load(dnn)";
     s->side[0].rows = nusers;
     s->side[1].rows = nitems;
-    REC_TRY(load_side(&s->side[0], 0, r, fn));
-    REC_TRY(load_side(&s->side[1], 1, r, fn));
+    REC_TRY(load_side(s, 0, r, fn));
+    REC_TRY(load_side(s, 1, r, fn));
+    if (s->nctx)
+        REC_TRY(load_schema(s, r, fn));
     if (!s->wide)
         return rec_dnn_layout(s, fn);
     int64_t shape[REC_LRM_MAX_DIMS];
@@ -499,4 +589,55 @@ rec_status rec_dnn_features_load(rec_dnn *s, const rec_lrm_reader *r, int32_t nu
                            (long long)k);
     }
     return rec_dnn_layout(s, fn);
+}
+
+/* ---- per-interaction context ------------------------------------------------ */
+
+/* Column-major, [nctx, rows]: each context filled in one pass. */
+rec_status rec_dnn_row_contexts(const rec_dnn *s, const rec_dataset *d, int32_t **codes,
+                                const char *fn)
+{
+    *codes = NULL;
+    if (!s->nctx)
+        return REC_OK;
+    size_t nr = (size_t)rec_ds_num_rows(d);
+    int32_t *c = rec_malloc((nr ? nr : 1) * (size_t)s->nctx * sizeof *c);
+    if (!c)
+        return rec_nomem(fn);
+    for (int k = 0; k < s->nctx; k++)
+        rec_ds_context_fill(d, s->usch->f[k]->name, c + (size_t)k * nr);
+    *codes = c;
+    return REC_OK;
+}
+
+void rec_dnn_row_contexts_free(const rec_dnn *s, const rec_dataset *d, int32_t *codes)
+{
+    size_t nr = (size_t)rec_ds_num_rows(d);
+    if (codes)
+        rec_free(codes, (nr ? nr : 1) * (size_t)s->nctx * sizeof *codes);
+}
+
+rec_status rec_dnn_schema(const rec_model *m, rec_side side, rec_features **out,
+                          const char *fn)
+{
+    const rec_dnn *s = m->state;
+    if (side != REC_SIDE_USER)
+        return rec_err(REC_E_UNSUPPORTED, "%s: dnn takes no call-time item features", fn);
+    *out = s->usch;
+    return REC_OK;
+}
+
+rec_status rec_dnn_context_codes(const rec_dnn *s, const rec_feature_set *fs, int32_t *codes,
+                                 const char *fn)
+{
+    for (int k = 0; k < s->nctx; k++) {
+        const rec_field *f = s->usch->f[k];
+        const fset_val *v = NULL;
+        codes[k] = -1;
+        if (fs)
+            REC_TRY(rec_fset_value(fs, f, &v, fn));
+        if (v)
+            codes[k] = rec_fset_code(f, v);
+    }
+    return REC_OK;
 }

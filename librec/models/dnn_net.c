@@ -85,16 +85,31 @@ static rec_tensor *lookup(rec_graph *g, const rec_dnn_slot *sl, rec_tensor *tabl
 {
     switch (sl->type) {
     case REC_DNN_ID: return rec_gather(g, table, ent, -1);
-    case REC_DNN_CAT: return rec_gather(g, table, idx, -1);
+    case REC_DNN_CAT:
+    case REC_DNN_CTX: return rec_gather(g, table, idx, -1);
     case REC_DNN_MH: return rec_embedding_bag(g, table, ids, off, NULL, REC_REDUCE_MEAN);
     default: return rec_matmul(g, x, table, 0, 0); /* [n, card] x [card, cols] */
     }
 }
 
-/* The crossed values of entities (a, b) of cross c: bucket of
- * (value of user slot) x (value of item slot) for every pair. */
-static int values_of(const rec_dnn_slot *sl, int32_t e, const int32_t **v, int32_t *one)
+/* Pair k's code of context slot sl: -1 when missing or unknown. */
+static int32_t ctx_code(const rec_dnn *s, const rec_dnn_slot *sl, const int32_t *ctx, int64_t k)
 {
+    int32_t c = ctx ? ctx[k * s->nctx + sl->ctx] : -1;
+    return c >= 0 && c < sl->card ? c : -1;
+}
+
+/* The crossed values of entities (a, b) of cross c: bucket of
+ * (value of user slot) x (value of item slot) for every pair; a context
+ * slot's value is the pair's, code. */
+static int values_of(const rec_dnn_slot *sl, int32_t e, int32_t code, const int32_t **v,
+                     int32_t *one)
+{
+    if (sl->type == REC_DNN_CTX) {
+        *one = code;
+        *v = one;
+        return code >= 0;
+    }
     if (sl->type == REC_DNN_ID) {
         *one = e;
         *v = one;
@@ -119,7 +134,7 @@ static int32_t hashed(const rec_dnn_cross *c, int64_t pair, int ci)
 }
 
 static rec_tensor *cross_term(rec_graph *g, const rec_dnn *s, int ci, const int32_t *u,
-                              const int32_t *it, int64_t n)
+                              const int32_t *it, const int32_t *ctx, int64_t n)
 {
     const rec_dnn_cross *c = &s->cross[ci];
     const rec_dnn_slot *su = &s->side[0].s[c->us], *si = &s->side[1].s[c->is];
@@ -128,14 +143,16 @@ static rec_tensor *cross_term(rec_graph *g, const rec_dnn *s, int ci, const int3
     const int32_t *va, *vb;
     int32_t oa, ob;
     for (int64_t k = 0; k < n; k++)
-        tot += (int64_t)values_of(su, u[k], &va, &oa) * values_of(si, it[k], &vb, &ob);
+        tot += (int64_t)values_of(su, u[k], ctx_code(s, su, ctx, k), &va, &oa) *
+               values_of(si, it[k], -1, &vb, &ob);
     rec_tensor *ids = rec_tensor_i32(g, tot ? tot : 1), *off = rec_tensor_i32(g, n + 1);
     if (!ids || !off)
         return NULL;
     int64_t at = 0;
     off->iv[0] = 0;
     for (int64_t k = 0; k < n; k++) {
-        int na = values_of(su, u[k], &va, &oa), nb = values_of(si, it[k], &vb, &ob);
+        int na = values_of(su, u[k], ctx_code(s, su, ctx, k), &va, &oa),
+            nb = values_of(si, it[k], -1, &vb, &ob);
         for (int x = 0; x < na; x++)
             for (int y = 0; y < nb; y++)
             {
@@ -165,7 +182,7 @@ rec_tensor *rec_dnn_fm(rec_graph *g, int nf, rec_tensor *const *e)
 }
 
 rec_tensor *rec_dnn_forward(rec_graph *g, const rec_dnn *s, rec_tensor *users,
-                            rec_tensor *items)
+                            rec_tensor *items, const int32_t *ctx)
 {
     if (rec_graph_status(g))
         return NULL;
@@ -192,6 +209,11 @@ rec_tensor *rec_dnn_forward(rec_graph *g, const rec_dnn *s, rec_tensor *users,
                     return NULL;
                 for (int64_t r = 0; r < n; r++)
                     idx->iv[r] = sl->codes[ent->iv[r]];
+            } else if (sl->type == REC_DNN_CTX) {
+                if (!(idx = rec_tensor_i32(g, n)))
+                    return NULL;
+                for (int64_t r = 0; r < n; r++)
+                    idx->iv[r] = ctx_code(s, sl, ctx, r);
             } else if (sl->type == REC_DNN_MH) {
                 bags_of(g, sl, ent->iv, n, &ids, &off);
                 if (!ids || !off)
@@ -218,7 +240,7 @@ rec_tensor *rec_dnn_forward(rec_graph *g, const rec_dnn *s, rec_tensor *users,
         }
     }
     for (int c = 0; c < s->ncross; c++) {
-        rec_tensor *t = cross_term(g, s, c, users->iv, items->iv, n);
+        rec_tensor *t = cross_term(g, s, c, users->iv, items->iv, ctx, n);
         lin = lin ? rec_add(g, lin, t) : t;
     }
     int64_t flat[1] = { n };
