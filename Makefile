@@ -59,6 +59,9 @@ ifeq ($(SANITIZE),1)
 OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDSAN := -fsanitize=address,undefined
 override O := $(O)-san
+# Instrumented tests run 2-25 times slower (the training cases most), and a
+# busy machine halves that again: their hang timeouts are stretched.
+export CK_TIMEOUT_MULTIPLIER ?= 4
 endif
 # ThreadSanitizer: `make check TSAN=1` in build-tsan (libtsan, with gcc or clang).
 ifeq ($(TSAN),1)
