@@ -2,6 +2,7 @@
  * Each op: forward values against hand-computed results, gradients against
  * finite differences, and its error paths. */
 #include "testutil.h"
+#include "core/core-impl.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -506,6 +507,66 @@ START_TEST(dropout_training_and_eval)
         bad += y4->v[i] != 0.0f;
     ck_assert_int_eq(bad, 0);
     rec_graph_destroy(g);
+}
+END_TEST
+
+/* The mask kernels (core/dropout_mask.c): each value kept exactly when its
+ * hash clears the threshold, scaled by 1/(1-p); the AVX-512 and C paths give
+ * the same bits, forward and backward (set and accumulate), on lengths that
+ * end mid-word; the op's mask and gradient follow the same rule. */
+START_TEST(dropout_mask_paths_agree)
+{
+    const int64_t lens[] = { 1, 15, 16, 17, 1000, 40003 };
+    const uint64_t key = 0x0123456789abcdefull;
+    const uint32_t th = 0x60000000u; /* p = 0.375 */
+    const float sc = 1.0f / 0.625f;
+    for (size_t c = 0; c < sizeof lens / sizeof *lens; c++) {
+        int64_t n = lens[c], nw = (n + 15) / 16;
+        float *x = malloc((size_t)n * sizeof *x), *y[2], *dx[2];
+        uint16_t *bits[2];
+        for (int64_t i = 0; i < n; i++)
+            x[i] = (float)(i % 13) - 6.5f;
+        int64_t kept = 0;
+        for (int p = 0; p < 2; p++) {
+            ck_assert_int_eq(rec_drop_force(p ? REC_DROP_AVX512 : REC_DROP_C) == REC_DROP_C,
+                             p == 0 || !__builtin_cpu_supports("avx512f"));
+            y[p] = malloc((size_t)n * sizeof(float));
+            dx[p] = malloc((size_t)n * sizeof(float));
+            bits[p] = malloc((size_t)nw * sizeof(uint16_t));
+            /* two ranges of words, as two threads would split them */
+            rec_drop_fwd(key, th, sc, x, y[p], bits[p], 0, nw / 2, n);
+            rec_drop_fwd(key, th, sc, x, y[p], bits[p], nw / 2, nw, n);
+            rec_drop_bwd(bits[p], sc, x, dx[p], 1, 0, nw, n);
+            rec_drop_bwd(bits[p], sc, x, dx[p], 0, 0, nw, n); /* accumulate: twice */
+        }
+        rec_drop_force(REC_DROP_AUTO);
+        for (int64_t i = 0; i < n; i++) {
+            int k = rec_drop_hash(key, i) >= th;
+            kept += k;
+            ck_assert_int_eq(bits[0][i / 16] >> (i % 16) & 1, k);
+            ck_assert_float_eq(y[0][i], k ? x[i] * sc : 0.0f);
+            ck_assert_float_eq(dx[0][i], k ? x[i] * sc + x[i] * sc : 0.0f);
+        }
+        ck_assert_int_eq(memcmp(y[0], y[1], (size_t)n * sizeof(float)), 0);
+        ck_assert_int_eq(memcmp(dx[0], dx[1], (size_t)n * sizeof(float)), 0);
+        ck_assert_int_eq(memcmp(bits[0], bits[1], (size_t)nw * sizeof(uint16_t)), 0);
+        if (n == 40003) /* 6 standard deviations of a binomial(40003, 0.625) */
+            ck_assert_int_lt(llabs(kept - 25002), 582);
+        for (int p = 0; p < 2; p++) {
+            free(y[p]);
+            free(dx[p]);
+            free(bits[p]);
+        }
+        free(x);
+    }
+    /* another key, another mask; and the high half of the index counts */
+    int64_t same = 0, same_hi = 0;
+    for (int64_t i = 0; i < 4096; i++) {
+        same += (rec_drop_hash(key, i) >= th) == (rec_drop_hash(key + 1, i) >= th);
+        same_hi += rec_drop_hash(key, i) == rec_drop_hash(key, i + ((int64_t)1 << 32));
+    }
+    ck_assert_int_lt(same, 3500);
+    ck_assert_int_lt(same_hi, 4);
 }
 END_TEST
 
@@ -1110,6 +1171,7 @@ Suite *rec_ops_dense_suite(void)
     tcase_add_test(t, null_input_propagates_first_error);
     tcase_add_test(t, dropout_training_and_eval);
     tcase_add_test(t, dropout_gradcheck);
+    tcase_add_test(t, dropout_mask_paths_agree);
     suite_add_tcase(s, t);
     t = tcase_create("reduce");
     tcase_add_test(t, reduce_forward_values);

@@ -153,6 +153,22 @@ void rec_parallel_for(int64_t n, int64_t grain, rec_range_fn fn, void *arg);
 void rec_parallel_chunks(int64_t n, int nchunks, rec_range_fn fn, void *arg);
 int rec_in_parallel(void);
 
+/* ---- dropout masks (dropout_mask.c) ---------------------------------------
+ * Value i of a tensor is kept when rec_drop_hash(key, i) >= thresh; bit l
+ * of bits[w] says whether value 16w + l was kept.  rec_drop_fwd writes
+ * y = kept ? x * scale : 0 and the bits for words [w0, w1) of n values;
+ * rec_drop_bwd writes (set) or adds dy * scale on the kept values.  The
+ * AVX-512 and C paths agree bit for bit; rec_drop_force is for the tests
+ * (not thread safe with running kernels; AVX-512 on a CPU without it gives
+ * the C path) and returns the path now in use. */
+enum { REC_DROP_AUTO, REC_DROP_C, REC_DROP_AVX512 };
+uint32_t rec_drop_hash(uint64_t key, int64_t i);
+void rec_drop_fwd(uint64_t key, uint32_t thresh, float scale, const float *x, float *y,
+                  uint16_t *bits, int64_t w0, int64_t w1, int64_t n);
+void rec_drop_bwd(const uint16_t *bits, float scale, const float *dy, float *dx, int set,
+                  int64_t w0, int64_t w1, int64_t n);
+int rec_drop_force(int path);
+
 /* ---- BLAS glue (the only place that includes cblas.h) ---------------------
  * Row-major C[m,n] = alpha * op(A)[m,k] op(B)[k,n] + beta * C. */
 void rec_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
