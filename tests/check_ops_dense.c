@@ -848,17 +848,103 @@ static rec_tensor *build_layernorm(rec_graph *g, void *ctx)
 
 START_TEST(layernorm_gradcheck)
 {
-    for (int which = 0; which < 4; which++) {
+    /* 5 columns: a tail only; 37: two full vectors and a tail */
+    for (int which = 0; which < 8; which++) {
         gc c = gc_new();
-        c.p[0] = param(c.ps, "x", 3, S(2, 2, 5), 50);
+        int64_t cols = which < 4 ? 5 : 37;
+        c.p[0] = param(c.ps, "x", 3, S(2, 2, cols), 50);
         tu_fill(c.p[0], 50, -2.0f, 2.0f);
         if (which & 1)
-            c.p[1] = param(c.ps, "gamma", 1, S(5), 51);
+            c.p[1] = param(c.ps, "gamma", 1, S(cols), 51);
         if (which & 2)
-            c.p[2] = param(c.ps, "beta", 1, S(5), 52);
-        c.k[0] = which;
+            c.p[2] = param(c.ps, "beta", 1, S(cols), 52);
+        c.k[0] = which & 3;
         tu_gradcheck(c.ps, build_layernorm, &c, GC_EPS, 2e-3, GC_RTOL);
         rec_pstore_destroy(c.ps);
+    }
+}
+END_TEST
+
+/* The row kernels under rec_layernorm (core/layernorm_rows.c): the AVX-512
+ * and C paths give the same bits, forward, backward (set and accumulate)
+ * and the parameter sums, on widths around the vector's 16; the C path is
+ * within float rounding of a double-precision layer norm. */
+START_TEST(layernorm_rows_paths_agree)
+{
+    const int64_t widths[] = { 1, 5, 16, 17, 50, 64, 65, 130 };
+    const int64_t rows = 7;
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        int64_t c = widths[wi], n = rows * c;
+        float *x = malloc((size_t)n * sizeof *x), *dy = malloc((size_t)n * sizeof *dy);
+        float *gb = malloc((size_t)2 * c * sizeof *gb);
+        rec_rng r;
+        rec_rng_seed(&r, 60 + (uint64_t)c);
+        for (int64_t i = 0; i < n; i++) {
+            x[i] = 3.0f * rec_rng_uniform(&r) - 1.0f;
+            dy[i] = rec_rng_uniform(&r) - 0.5f;
+        }
+        for (int64_t i = 0; i < 2 * c; i++)
+            gb[i] = rec_rng_uniform(&r) + 0.5f;
+        for (int affine = 0; affine < 2; affine++) {
+            const float *gamma = affine ? gb : NULL, *beta = affine ? gb + c : NULL;
+            float *y[2], *st[2], *dx[2], *dg[2], *db[2];
+            for (int p = 0; p < 2; p++) {
+                rec_ln_force(p ? REC_LN_AVX512 : REC_LN_C);
+                y[p] = malloc((size_t)n * sizeof(float));
+                dx[p] = malloc((size_t)n * sizeof(float));
+                st[p] = malloc((size_t)2 * rows * sizeof(float));
+                dg[p] = calloc((size_t)c, sizeof(float));
+                db[p] = calloc((size_t)c, sizeof(float));
+                rec_ln_rows_fwd(x, y[p], st[p], 0, 3, c, 1e-5f, gamma, beta);
+                rec_ln_rows_fwd(x, y[p], st[p], 3, rows, c, 1e-5f, gamma, beta);
+                rec_ln_rows_bwd(x, dy, dx[p], 1, st[p], 0, rows, c, gamma);
+                rec_ln_rows_bwd(x, dy, dx[p], 0, st[p], 2, 5, c, gamma); /* rows 2-4 twice */
+                rec_ln_params_bwd(x, dy, st[p], rows, c, dg[p], affine ? db[p] : NULL);
+            }
+            rec_ln_force(REC_LN_AUTO);
+            ck_assert_int_eq(memcmp(y[0], y[1], (size_t)n * sizeof(float)), 0);
+            ck_assert_int_eq(memcmp(st[0], st[1], (size_t)2 * rows * sizeof(float)), 0);
+            ck_assert_int_eq(memcmp(dx[0], dx[1], (size_t)n * sizeof(float)), 0);
+            ck_assert_int_eq(memcmp(dg[0], dg[1], (size_t)c * sizeof(float)), 0);
+            ck_assert_int_eq(memcmp(db[0], db[1], (size_t)c * sizeof(float)), 0);
+            for (int64_t i = 0; i < rows; i++) {
+                const float *xr = x + i * c;
+                double mu = 0, var = 0;
+                for (int64_t k = 0; k < c; k++)
+                    mu += xr[k];
+                mu /= (double)c;
+                for (int64_t k = 0; k < c; k++)
+                    var += (xr[k] - mu) * (xr[k] - mu);
+                double rs = 1.0 / sqrt(var / (double)c + 1e-5);
+                ck_assert_double_eq_tol(st[0][2 * i], mu, 1e-5);
+                ck_assert_double_eq_tol(st[0][2 * i + 1], rs, 1e-3 * rs);
+                double sg = 0, sgx = 0;
+                for (int64_t k = 0; k < c; k++) {
+                    double gh = dy[i * c + k] * (gamma ? gamma[k] : 1.0);
+                    sg += gh;
+                    sgx += gh * (xr[k] - mu) * rs;
+                }
+                for (int64_t k = 0; k < c; k++) {
+                    double xh = (xr[k] - mu) * rs;
+                    double want = xh * (gamma ? gamma[k] : 1.0) + (beta ? beta[k] : 0.0);
+                    ck_assert_double_eq_tol(y[0][i * c + k], want, 1e-4);
+                    double gh = dy[i * c + k] * (gamma ? gamma[k] : 1.0);
+                    double d = rs * (gh - sg / (double)c - xh * sgx / (double)c);
+                    ck_assert_double_eq_tol(dx[0][i * c + k], i >= 2 && i < 5 ? 2 * d : d,
+                                            1e-4 * (1 + rs));
+                }
+            }
+            for (int p = 0; p < 2; p++) {
+                free(y[p]);
+                free(dx[p]);
+                free(st[p]);
+                free(dg[p]);
+                free(db[p]);
+            }
+        }
+        free(x);
+        free(dy);
+        free(gb);
     }
 }
 END_TEST
@@ -1186,6 +1272,7 @@ Suite *rec_ops_dense_suite(void)
     tcase_add_test(t, softmax_errors);
     tcase_add_test(t, layernorm_forward_values);
     tcase_add_test(t, layernorm_gradcheck);
+    tcase_add_test(t, layernorm_rows_paths_agree);
     suite_add_tcase(s, t);
     t = tcase_create("shape");
     tcase_add_test(t, shape_forward_values);

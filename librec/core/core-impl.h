@@ -169,6 +169,22 @@ void rec_drop_bwd(const uint16_t *bits, float scale, const float *dy, float *dx,
                   int64_t w0, int64_t w1, int64_t n);
 int rec_drop_force(int path);
 
+/* ---- layer norm rows (layernorm_rows.c) ------------------------------------
+ * Rows [r0, r1) of x [rows, c]: rec_ln_rows_fwd writes y = (x - mean) rstd
+ * gamma + beta (gamma, beta may be NULL) and stats [rows, 2] = (mean, rstd =
+ * 1 / sqrt(var + eps)); rec_ln_rows_bwd writes (set) or adds dx from dy and
+ * the stats; rec_ln_params_bwd adds dgamma, dbeta (either may be NULL) over
+ * all rows in order.  The AVX-512 and C paths agree bit for bit;
+ * rec_ln_force is for the tests, as rec_drop_force. */
+enum { REC_LN_AUTO, REC_LN_C, REC_LN_AVX512 };
+void rec_ln_rows_fwd(const float *x, float *y, float *stats, int64_t r0, int64_t r1, int64_t c,
+                     float eps, const float *gamma, const float *beta);
+void rec_ln_rows_bwd(const float *x, const float *dy, float *dx, int set, const float *stats,
+                     int64_t r0, int64_t r1, int64_t c, const float *gamma);
+void rec_ln_params_bwd(const float *x, const float *dy, const float *stats, int64_t rows,
+                       int64_t c, float *dg, float *db);
+int rec_ln_force(int path);
+
 /* ---- BLAS glue (the only place that includes cblas.h) ---------------------
  * Row-major C[m,n] = alpha * op(A)[m,k] op(B)[k,n] + beta * C. */
 void rec_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
