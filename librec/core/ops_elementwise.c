@@ -21,6 +21,7 @@ typedef struct bin_job {
     const float *dy;
     float *da, *db;
     int da_set;         /* da is fresh (rec_grad_full): write it, do not add */
+    int db_set;         /* the same for db (same shapes only) */
 } bin_job;
 
 static void bin_fwd(void *arg, int64_t s, int64_t e, int chunk)
@@ -91,7 +92,13 @@ static void bin_bwd(void *arg, int64_t s, int64_t e, int chunk)
             }
         }
     }
-    if (db && j->bc == BC_SAME) {
+    if (db && j->bc == BC_SAME && j->db_set) {
+        switch (j->op) {
+        case OP_ADD: memcpy(db + s, dy + s, (size_t)(e - s) * sizeof *db); break;
+        case OP_SUB: for (int64_t i = s; i < e; i++) db[i] = -dy[i]; break;
+        default:     for (int64_t i = s; i < e; i++) db[i] = dy[i] * j->a[i]; break;
+        }
+    } else if (db && j->bc == BC_SAME) {
         switch (j->op) {
         case OP_ADD: for (int64_t i = s; i < e; i++) db[i] += dy[i]; break;
         case OP_SUB: for (int64_t i = s; i < e; i++) db[i] -= dy[i]; break;
@@ -106,9 +113,12 @@ static void bin_back(rec_graph *g, rec_node *n)
     /* a's gradient is written whole (first), b's may be a broadcast sum */
     float ba;
     bin_job j = { (int)n->i[0], (int)n->i[1], rec_cols(a), a->v, b->v, NULL, n->out->g,
-                  rec_grad_full(g, a, &ba), NULL, 0 };
-    j.db = rec_grad_of(g, b);
+                  rec_grad_full(g, a, &ba), NULL, 0, 0 };
+    /* a broadcast b's gradient is summed into below: it must start at 0 */
+    float bb = 1.0f;
+    j.db = j.bc == BC_SAME ? rec_grad_full(g, b, &bb) : rec_grad_of(g, b);
     j.da_set = j.da && ba == 0.0f;
+    j.db_set = j.db && bb == 0.0f;
     if (rec_graph_status(g))
         return;
     rec_parallel_for(a->n, REC_EW_GRAIN, bin_bwd, &j);
@@ -160,7 +170,7 @@ static rec_tensor *binary(rec_graph *g, const char *fn, int op, rec_tensor *a, r
     rec_tensor *y = rec_op_out(g, a->nd, a->shape, bin_back, 2, in, &node);
     if (!y)
         return NULL;
-    bin_job j = { op, bc, rec_cols(a), a->v, b->v, y->v, NULL, NULL, NULL, 0 };
+    bin_job j = { op, bc, rec_cols(a), a->v, b->v, y->v, NULL, NULL, NULL, 0, 0 };
     rec_parallel_for(a->n, REC_EW_GRAIN, bin_fwd, &j);
     if (node) {
         node->i[0] = op;
