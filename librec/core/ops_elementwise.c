@@ -24,7 +24,7 @@ typedef struct bin_job {
     int db_set;         /* the same for db (same shapes only) */
 } bin_job;
 
-static void bin_fwd(void *arg, int64_t s, int64_t e, int chunk)
+EW_LOOPS static void bin_fwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
     const bin_job *j = arg;
@@ -63,7 +63,7 @@ static void bin_fwd(void *arg, int64_t s, int64_t e, int chunk)
 }
 
 /* da += dy (add, sub) or dy * b (mul); with same shapes db too. */
-static void bin_bwd(void *arg, int64_t s, int64_t e, int chunk)
+EW_LOOPS static void bin_bwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
     const bin_job *j = arg;
@@ -217,7 +217,7 @@ static inline float sigmoidf(float x)
     return e / (1.0f + e);
 }
 
-static void un_fwd(void *arg, int64_t s, int64_t e, int chunk)
+EW_LOOPS static void un_fwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
     const un_job *j = arg;
@@ -262,7 +262,7 @@ static inline void relu_back16(float *restrict dx, const float *restrict dy,
         dx[k] += t[k];
 }
 
-static void un_bwd(void *arg, int64_t s, int64_t e, int chunk)
+EW_LOOPS static void un_bwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
     const un_job *j = arg;

@@ -38,7 +38,7 @@ typedef struct accum_job {
     const float *src;
 } accum_job;
 
-static void accum_part(void *arg, int64_t b, int64_t e, int chunk)
+EW_LOOPS static void accum_part(void *arg, int64_t b, int64_t e, int chunk)
 {
     (void)chunk;
     const accum_job *j = arg;
@@ -78,8 +78,11 @@ static rec_tensor *view_out(rec_graph *g, rec_tensor *a, float *base, int nd,
 
 static void reshape_back(rec_graph *g, rec_node *n)
 {
-    float *ga = rec_grad_of(g, n->in[0]);
-    if (ga)
+    float beta;
+    float *ga = rec_grad_full(g, n->in[0], &beta);
+    if (ga && beta == 0.0f) /* fresh: a copy, not a zeroing and an add */
+        memcpy(ga, n->out->g, (size_t)n->out->n * sizeof *ga);
+    else if (ga)
         rec_accum(ga, n->out->g, n->out->n);
 }
 
