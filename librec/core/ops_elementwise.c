@@ -110,13 +110,18 @@ EW_LOOPS static void bin_bwd(void *arg, int64_t s, int64_t e, int chunk)
 static void bin_back(rec_graph *g, rec_node *n)
 {
     rec_tensor *a = n->in[0], *b = n->in[1];
+    int op = (int)n->i[0], bc = (int)n->i[1];
+    /* a + b, a - b: a's gradient is dy itself, and so is b's for a + b of
+     * one shape: a fresh one takes dy's buffer (not both: they would share) */
+    int take_a = op != OP_MUL && a != b && rec_grad_take(a, n->out);
+    int take_b = !take_a && op == OP_ADD && bc == BC_SAME && a != b && rec_grad_take(b, n->out);
     /* a's gradient is written whole (first), b's may be a broadcast sum */
-    float ba;
-    bin_job j = { (int)n->i[0], (int)n->i[1], rec_cols(a), a->v, b->v, NULL, n->out->g,
-                  rec_grad_full(g, a, &ba), NULL, 0, 0 };
+    float ba = 1.0f;
+    bin_job j = { op, bc, rec_cols(a), a->v, b->v, NULL, n->out->g,
+                  take_a ? NULL : rec_grad_full(g, a, &ba), NULL, 0, 0 };
     /* a broadcast b's gradient is summed into below: it must start at 0 */
     float bb = 1.0f;
-    j.db = j.bc == BC_SAME ? rec_grad_full(g, b, &bb) : rec_grad_of(g, b);
+    j.db = take_b ? NULL : j.bc == BC_SAME ? rec_grad_full(g, b, &bb) : rec_grad_of(g, b);
     j.da_set = j.da && ba == 0.0f;
     j.db_set = j.db && bb == 0.0f;
     if (rec_graph_status(g))

@@ -78,11 +78,10 @@ static rec_tensor *view_out(rec_graph *g, rec_tensor *a, float *base, int nd,
 
 static void reshape_back(rec_graph *g, rec_node *n)
 {
-    float beta;
-    float *ga = rec_grad_full(g, n->in[0], &beta);
-    if (ga && beta == 0.0f) /* fresh: a copy, not a zeroing and an add */
-        memcpy(ga, n->out->g, (size_t)n->out->n * sizeof *ga);
-    else if (ga)
+    if (rec_grad_take(n->in[0], n->out))
+        return;
+    float *ga = rec_grad_of(g, n->in[0]);
+    if (ga)
         rec_accum(ga, n->out->g, n->out->n);
 }
 
