@@ -185,6 +185,18 @@ void rec_ln_params_bwd(const float *x, const float *dy, const float *stats, int6
                        int64_t c, float *dg, float *db);
 int rec_ln_force(int path);
 
+/* ---- softmax rows (softmax_rows.c) -----------------------------------------
+ * rec_sm_row_fwd: y[0..len) = softmax of x[0..len), y[len..c) = 0;
+ * rec_sm_row_bwd: dx = y (dy - y . dy) over [0, len), written (set, with
+ * zeros on [len, c)) or added.  rec_sm_exp is the exp they use.  The
+ * AVX-512 and C paths agree bit for bit; rec_sm_force is for the tests, as
+ * rec_drop_force. */
+enum { REC_SM_AUTO, REC_SM_C, REC_SM_AVX512 };
+float rec_sm_exp(float x);
+void rec_sm_row_fwd(const float *x, float *y, int64_t len, int64_t c);
+void rec_sm_row_bwd(const float *y, const float *dy, float *dx, int set, int64_t len, int64_t c);
+int rec_sm_force(int path);
+
 /* ---- BLAS glue (the only place that includes cblas.h) ---------------------
  * Row-major C[m,n] = alpha * op(A)[m,k] op(B)[k,n] + beta * C. */
 void rec_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,

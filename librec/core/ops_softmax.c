@@ -16,6 +16,7 @@ typedef struct sm_job {
     const int32_t *mask;
     const float *x, *y, *dy;
     float *out;          /* y in forward, dx in backward */
+    int set;             /* backward: dx is fresh, write it (softmax only) */
 } sm_job;
 
 static inline int64_t valid_len(const sm_job *j, int64_t r)
@@ -37,6 +38,10 @@ static void sm_fwd(void *arg, int64_t s, int64_t e, int chunk)
         const float *x = j->x + r * c;
         float *y = j->out + r * c;
         int64_t len = valid_len(j, r);
+        if (!j->log) { /* softmax_rows.c */
+            rec_sm_row_fwd(x, y, len, c);
+            continue;
+        }
         for (int64_t k = len; k < c; k++)
             y[k] = 0.0f;
         if (len == 0)
@@ -72,6 +77,10 @@ static void sm_bwd(void *arg, int64_t s, int64_t e, int chunk)
         const float *y = j->y + r * c, *dy = j->dy + r * c;
         float *restrict dx = j->out + r * c;
         int64_t len = valid_len(j, r);
+        if (!j->log) {
+            rec_sm_row_bwd(y, dy, dx, j->set, len, c);
+            continue;
+        }
         double acc = 0;
         if (j->log) { /* dx = dy - softmax * sum(dy) */
             for (int64_t k = 0; k < len; k++)
@@ -91,12 +100,13 @@ static void sm_bwd(void *arg, int64_t s, int64_t e, int chunk)
 
 static void sm_back(rec_graph *g, rec_node *n)
 {
-    float *dx = rec_grad_of(g, n->in[0]);
+    float beta = 1.0f;
+    float *dx = n->i[0] ? rec_grad_of(g, n->in[0]) : rec_grad_full(g, n->in[0], &beta);
     if (!dx)
         return;
     rec_tensor *a = n->in[0];
     sm_job j = { (int)n->i[0], (int)n->i[1], rec_cols(a), n->nin > 1 ? n->in[1]->iv : NULL,
-                 a->v, n->out->v, n->out->g, dx };
+                 a->v, n->out->v, n->out->g, dx, beta == 0.0f };
     rec_parallel_for(rec_rows(a), rec_row_grain(j.cols), sm_bwd, &j);
 }
 
@@ -125,7 +135,7 @@ static rec_tensor *softmax_like(rec_graph *g, const char *fn, int log, rec_tenso
         return NULL;
     /* with no columns nothing is masked (and r % T must not divide by 0) */
     int causal_on = causal != 0 && cols > 0;
-    sm_job j = { log, causal_on, cols, mask ? mask->iv : NULL, a->v, NULL, NULL, y->v };
+    sm_job j = { log, causal_on, cols, mask ? mask->iv : NULL, a->v, NULL, NULL, y->v, 0 };
     rec_parallel_for(rows, rec_row_grain(cols), sm_fwd, &j);
     if (node) {
         node->i[0] = log;
