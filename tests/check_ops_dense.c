@@ -528,7 +528,7 @@ START_TEST(dropout_mask_paths_agree)
             x[i] = (float)(i % 13) - 6.5f;
         int64_t kept = 0;
         for (int p = 0; p < 2; p++) {
-            ck_assert_int_eq(rec_drop_force(p ? REC_DROP_AVX512 : REC_DROP_C) == REC_DROP_C,
+            ck_assert_int_eq(rec_simd_force(p ? REC_SIMD_AVX512 : REC_SIMD_C) == REC_SIMD_C,
                              p == 0 || !__builtin_cpu_supports("avx512f"));
             y[p] = malloc((size_t)n * sizeof(float));
             dx[p] = malloc((size_t)n * sizeof(float));
@@ -539,7 +539,7 @@ START_TEST(dropout_mask_paths_agree)
             rec_drop_bwd(bits[p], sc, x, dx[p], 1, 0, nw, n);
             rec_drop_bwd(bits[p], sc, x, dx[p], 0, 0, nw, n); /* accumulate: twice */
         }
-        rec_drop_force(REC_DROP_AUTO);
+        rec_simd_force(REC_SIMD_AUTO);
         for (int64_t i = 0; i < n; i++) {
             int k = rec_drop_hash(key, i) >= th;
             kept += k;
@@ -889,7 +889,7 @@ START_TEST(layernorm_rows_paths_agree)
             const float *gamma = affine ? gb : NULL, *beta = affine ? gb + c : NULL;
             float *y[2], *st[2], *dx[2], *dg[2], *db[2];
             for (int p = 0; p < 2; p++) {
-                rec_ln_force(p ? REC_LN_AVX512 : REC_LN_C);
+                rec_simd_force(p ? REC_SIMD_AVX512 : REC_SIMD_C);
                 y[p] = malloc((size_t)n * sizeof(float));
                 dx[p] = malloc((size_t)n * sizeof(float));
                 st[p] = malloc((size_t)2 * rows * sizeof(float));
@@ -901,7 +901,7 @@ START_TEST(layernorm_rows_paths_agree)
                 rec_ln_rows_bwd(x, dy, dx[p], 0, st[p], 2, 5, c, gamma); /* rows 2-4 twice */
                 rec_ln_params_bwd(x, dy, st[p], rows, c, dg[p], affine ? db[p] : NULL);
             }
-            rec_ln_force(REC_LN_AUTO);
+            rec_simd_force(REC_SIMD_AUTO);
             ck_assert_int_eq(memcmp(y[0], y[1], (size_t)n * sizeof(float)), 0);
             ck_assert_int_eq(memcmp(st[0], st[1], (size_t)2 * rows * sizeof(float)), 0);
             ck_assert_int_eq(memcmp(dx[0], dx[1], (size_t)n * sizeof(float)), 0);
@@ -974,14 +974,14 @@ START_TEST(softmax_rows_paths_agree)
     x[3] = -INFINITY; /* a masked score: weight 0 */
     for (int64_t len = 0; len <= c; len++) {
         for (int p = 0; p < 2; p++) {
-            rec_sm_force(p ? REC_SM_AVX512 : REC_SM_C);
+            rec_simd_force(p ? REC_SIMD_AVX512 : REC_SIMD_C);
             for (int64_t k = 0; k < c; k++)
                 y[p][k] = dx[p][k] = 9.0f; /* stale values the kernels must overwrite */
             rec_sm_row_fwd(x, y[p], len, c);
             rec_sm_row_bwd(y[p], dy, dx[p], 1, len, c);
             rec_sm_row_bwd(y[p], dy, dx[p], 0, len, c);
         }
-        rec_sm_force(REC_SM_AUTO);
+        rec_simd_force(REC_SIMD_AUTO);
         ck_assert_int_eq(memcmp(y[0], y[1], sizeof y[0]), 0);
         ck_assert_int_eq(memcmp(dx[0], dx[1], sizeof dx[0]), 0);
         double mx = -INFINITY, z = 0, dot = 0;

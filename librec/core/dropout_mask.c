@@ -14,7 +14,6 @@
  * tests check. */
 #include "core-impl.h"
 
-#include <stdatomic.h>
 #include <string.h>
 
 static inline uint32_t mix32(uint32_t x)
@@ -72,9 +71,7 @@ static void bwd_c(const uint16_t *bits, float scale, const float *dy, float *dx,
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
-#define AVX512 __attribute__((target("avx512f")))
+#include "simd512-impl.h"
 
 static inline AVX512 __m512i mix512(__m512i x)
 {
@@ -83,11 +80,6 @@ static inline AVX512 __m512i mix512(__m512i x)
     x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 15));
     x = _mm512_mullo_epi32(x, _mm512_set1_epi32((int)0xd35a2d97u));
     return _mm512_xor_si512(x, _mm512_srli_epi32(x, 15));
-}
-
-static inline AVX512 __mmask16 tail16(int64_t cnt)
-{
-    return cnt >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cnt) - 1);
 }
 
 static AVX512 void fwd_512(uint64_t key, uint32_t thresh, float scale, const float *x,
@@ -125,11 +117,6 @@ static AVX512 void bwd_512(const uint16_t *bits, float scale, const float *dy, f
     }
 }
 
-static int has_512(void)
-{
-    return __builtin_cpu_supports("avx512f");
-}
-
 #else
 
 static void fwd_512(uint64_t key, uint32_t thresh, float scale, const float *x, float *y,
@@ -144,34 +131,12 @@ static void bwd_512(const uint16_t *bits, float scale, const float *dy, float *d
     bwd_c(bits, scale, dy, dx, set, w0, w1, n);
 }
 
-static int has_512(void)
-{
-    return 0;
-}
-
 #endif
-
-/* 0 until the first call picks one (atomic: first calls may race, they
- * store the same value) */
-static atomic_int path_now;
-
-int rec_drop_force(int path)
-{
-    int p = path == REC_DROP_C || !has_512() ? REC_DROP_C : REC_DROP_AVX512;
-    atomic_store_explicit(&path_now, p, memory_order_relaxed);
-    return p;
-}
-
-static int drop_path(void)
-{
-    int p = atomic_load_explicit(&path_now, memory_order_relaxed);
-    return p ? p : rec_drop_force(REC_DROP_AUTO);
-}
 
 void rec_drop_fwd(uint64_t key, uint32_t thresh, float scale, const float *x, float *y,
                   uint16_t *bits, int64_t w0, int64_t w1, int64_t n)
 {
-    if (drop_path() == REC_DROP_AVX512)
+    if (rec_simd_path() == REC_SIMD_AVX512)
         fwd_512(key, thresh, scale, x, y, bits, w0, w1, n);
     else
         fwd_c(key, thresh, scale, x, y, bits, w0, w1, n);
@@ -180,7 +145,7 @@ void rec_drop_fwd(uint64_t key, uint32_t thresh, float scale, const float *x, fl
 void rec_drop_bwd(const uint16_t *bits, float scale, const float *dy, float *dx, int set,
                   int64_t w0, int64_t w1, int64_t n)
 {
-    if (drop_path() == REC_DROP_AVX512)
+    if (rec_simd_path() == REC_SIMD_AVX512)
         bwd_512(bits, scale, dy, dx, set, w0, w1, n);
     else
         bwd_c(bits, scale, dy, dx, set, w0, w1, n);

@@ -11,7 +11,6 @@
 #include "core-impl.h"
 
 #include <math.h>
-#include <stdatomic.h>
 
 #define W 16
 
@@ -94,25 +93,7 @@ static void params_c(const float *x, const float *dy, const float *stats, int64_
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
-#define AVX512 __attribute__((target("avx512f")))
-
-static inline AVX512 __mmask16 tail16(int64_t n)
-{
-    return n >= W ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-}
-
-/* fold's order: halves of 8, 4, 2, 1 lanes */
-static inline AVX512 float fold512(__m512 v)
-{
-    __m256 h8 = _mm256_add_ps(_mm512_castps512_ps256(v),
-                              _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-    __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
-    __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
-    __m128 h1 = _mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1));
-    return _mm_cvtss_f32(h1);
-}
+#include "simd512-impl.h"
 
 static AVX512 void fwd_512(const float *x, float *y, float *stats, int64_t r0, int64_t r1,
                            int64_t c, float eps, const float *gamma, const float *beta)
@@ -123,14 +104,14 @@ static AVX512 void fwd_512(const float *x, float *y, float *stats, int64_t r0, i
         __m512 acc = _mm512_setzero_ps();
         for (int64_t k = 0; k < c; k += W)
             acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(tail16(c - k), xr + k));
-        float mu = fold512(acc) / (float)c;
+        float mu = fold512_add(acc) / (float)c;
         __m512 m = _mm512_set1_ps(mu), sq = _mm512_setzero_ps();
         for (int64_t k = 0; k < c; k += W) {
             __mmask16 t = tail16(c - k);
             __m512 d = _mm512_maskz_sub_ps(t, _mm512_maskz_loadu_ps(t, xr + k), m);
             sq = _mm512_add_ps(sq, _mm512_mul_ps(d, d));
         }
-        float rstd = rstd_of(fold512(sq), c, eps);
+        float rstd = rstd_of(fold512_add(sq), c, eps);
         stats[2 * r] = mu;
         stats[2 * r + 1] = rstd;
         __m512 rs = _mm512_set1_ps(rstd);
@@ -164,8 +145,8 @@ static AVX512 void bwd_512(const float *x, const float *dy, float *dx, int set,
             ag = _mm512_add_ps(ag, gh);
             agx = _mm512_add_ps(agx, _mm512_maskz_mul_ps(t, gh, xh));
         }
-        __m512 mg = _mm512_set1_ps(fold512(ag) / (float)c);
-        __m512 mgx = _mm512_set1_ps(fold512(agx) / (float)c);
+        __m512 mg = _mm512_set1_ps(fold512_add(ag) / (float)c);
+        __m512 mgx = _mm512_set1_ps(fold512_add(agx) / (float)c);
         for (int64_t k = 0; k < c; k += W) {
             __mmask16 t = tail16(c - k);
             __m512 gh = _mm512_maskz_loadu_ps(t, d + k);
@@ -215,11 +196,6 @@ static AVX512 void params_512(const float *x, const float *dy, const float *stat
     }
 }
 
-static int has_512(void)
-{
-    return __builtin_cpu_supports("avx512f");
-}
-
 #else
 
 static void fwd_512(const float *x, float *y, float *stats, int64_t r0, int64_t r1, int64_t c,
@@ -240,34 +216,12 @@ static void params_512(const float *x, const float *dy, const float *stats, int6
     params_c(x, dy, stats, rows, c, dg, db);
 }
 
-static int has_512(void)
-{
-    return 0;
-}
-
 #endif
-
-/* 0 until the first call picks one (atomic: first calls may race, they
- * store the same value) */
-static atomic_int path_now;
-
-int rec_ln_force(int path)
-{
-    int p = path == REC_LN_C || !has_512() ? REC_LN_C : REC_LN_AVX512;
-    atomic_store_explicit(&path_now, p, memory_order_relaxed);
-    return p;
-}
-
-static int ln_path(void)
-{
-    int p = atomic_load_explicit(&path_now, memory_order_relaxed);
-    return p ? p : rec_ln_force(REC_LN_AUTO);
-}
 
 void rec_ln_rows_fwd(const float *x, float *y, float *stats, int64_t r0, int64_t r1, int64_t c,
                      float eps, const float *gamma, const float *beta)
 {
-    if (ln_path() == REC_LN_AVX512)
+    if (rec_simd_path() == REC_SIMD_AVX512)
         fwd_512(x, y, stats, r0, r1, c, eps, gamma, beta);
     else
         fwd_c(x, y, stats, r0, r1, c, eps, gamma, beta);
@@ -276,7 +230,7 @@ void rec_ln_rows_fwd(const float *x, float *y, float *stats, int64_t r0, int64_t
 void rec_ln_rows_bwd(const float *x, const float *dy, float *dx, int set, const float *stats,
                      int64_t r0, int64_t r1, int64_t c, const float *gamma)
 {
-    if (ln_path() == REC_LN_AVX512)
+    if (rec_simd_path() == REC_SIMD_AVX512)
         bwd_512(x, dy, dx, set, stats, r0, r1, c, gamma);
     else
         bwd_c(x, dy, dx, set, stats, r0, r1, c, gamma);
@@ -285,7 +239,7 @@ void rec_ln_rows_bwd(const float *x, const float *dy, float *dx, int set, const 
 void rec_ln_params_bwd(const float *x, const float *dy, const float *stats, int64_t rows,
                        int64_t c, float *dg, float *db)
 {
-    if (ln_path() == REC_LN_AVX512)
+    if (rec_simd_path() == REC_SIMD_AVX512)
         params_512(x, dy, stats, rows, c, dg, db);
     else
         params_c(x, dy, stats, rows, c, dg, db);

@@ -13,7 +13,6 @@
 #include "core-impl.h"
 
 #include <math.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #define W 16
@@ -107,14 +106,7 @@ static void bwd_c(const float *y, const float *dy, float *dx, int set, int64_t l
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
-#define AVX512 __attribute__((target("avx512f")))
-
-static inline AVX512 __mmask16 tail16(int64_t n)
-{
-    return n <= 0 ? 0 : n >= W ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-}
+#include "simd512-impl.h"
 
 static inline AVX512 __m512 exp512(__m512 x)
 {
@@ -134,15 +126,6 @@ static inline AVX512 __m512 exp512(__m512 x)
     __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)),
                                   23);
     return _mm512_maskz_mul_ps((__mmask16)~zero, p, _mm512_castsi512_ps(e));
-}
-
-static inline AVX512 float fold512_add(__m512 v)
-{
-    __m256 h8 = _mm256_add_ps(_mm512_castps512_ps256(v),
-                              _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-    __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
-    __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
-    return _mm_cvtss_f32(_mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1)));
 }
 
 static inline AVX512 float fold512_max(__m512 v)
@@ -194,11 +177,6 @@ static AVX512 void bwd_512(const float *y, const float *dy, float *dx, int set, 
     }
 }
 
-static int has_512(void)
-{
-    return __builtin_cpu_supports("avx512f");
-}
-
 #else
 
 static void fwd_512(const float *x, float *y, int64_t len, int64_t c)
@@ -211,29 +189,7 @@ static void bwd_512(const float *y, const float *dy, float *dx, int set, int64_t
     bwd_c(y, dy, dx, set, len, c);
 }
 
-static int has_512(void)
-{
-    return 0;
-}
-
 #endif
-
-/* 0 until the first call picks one (atomic: first calls may race, they
- * store the same value) */
-static atomic_int path_now;
-
-int rec_sm_force(int path)
-{
-    int p = path == REC_SM_C || !has_512() ? REC_SM_C : REC_SM_AVX512;
-    atomic_store_explicit(&path_now, p, memory_order_relaxed);
-    return p;
-}
-
-static int sm_path(void)
-{
-    int p = atomic_load_explicit(&path_now, memory_order_relaxed);
-    return p ? p : rec_sm_force(REC_SM_AUTO);
-}
 
 void rec_sm_row_fwd(const float *x, float *y, int64_t len, int64_t c)
 {
@@ -241,7 +197,7 @@ void rec_sm_row_fwd(const float *x, float *y, int64_t len, int64_t c)
         memset(y, 0, (size_t)c * sizeof *y);
         return;
     }
-    if (sm_path() == REC_SM_AVX512)
+    if (rec_simd_path() == REC_SIMD_AVX512)
         fwd_512(x, y, len, c);
     else
         fwd_c(x, y, len, c);
@@ -249,7 +205,7 @@ void rec_sm_row_fwd(const float *x, float *y, int64_t len, int64_t c)
 
 void rec_sm_row_bwd(const float *y, const float *dy, float *dx, int set, int64_t len, int64_t c)
 {
-    if (sm_path() == REC_SM_AVX512)
+    if (rec_simd_path() == REC_SIMD_AVX512)
         bwd_512(y, dy, dx, set, len, c);
     else
         bwd_c(y, dy, dx, set, len, c);
