@@ -2,6 +2,7 @@
  * Each op: forward values against hand-computed results, gradients against
  * finite differences, and its error paths. */
 #include "testutil.h"
+#include "core/core-impl.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -509,6 +510,66 @@ START_TEST(dropout_training_and_eval)
 }
 END_TEST
 
+/* The mask kernels (core/dropout_mask.c): each value kept exactly when its
+ * hash clears the threshold, scaled by 1/(1-p); the AVX-512 and C paths give
+ * the same bits, forward and backward (set and accumulate), on lengths that
+ * end mid-word; the op's mask and gradient follow the same rule. */
+START_TEST(dropout_mask_paths_agree)
+{
+    const int64_t lens[] = { 1, 15, 16, 17, 1000, 40003 };
+    const uint64_t key = 0x0123456789abcdefull;
+    const uint32_t th = 0x60000000u; /* p = 0.375 */
+    const float sc = 1.0f / 0.625f;
+    for (size_t c = 0; c < sizeof lens / sizeof *lens; c++) {
+        int64_t n = lens[c], nw = (n + 15) / 16;
+        float *x = malloc((size_t)n * sizeof *x), *y[2], *dx[2];
+        uint16_t *bits[2];
+        for (int64_t i = 0; i < n; i++)
+            x[i] = (float)(i % 13) - 6.5f;
+        int64_t kept = 0;
+        for (int p = 0; p < 2; p++) {
+            ck_assert_int_eq(rec_simd_force(p ? REC_SIMD_AVX512 : REC_SIMD_C) == REC_SIMD_C,
+                             p == 0 || !__builtin_cpu_supports("avx512f"));
+            y[p] = malloc((size_t)n * sizeof(float));
+            dx[p] = malloc((size_t)n * sizeof(float));
+            bits[p] = malloc((size_t)nw * sizeof(uint16_t));
+            /* two ranges of words, as two threads would split them */
+            rec_drop_fwd(key, th, sc, x, y[p], bits[p], 0, nw / 2, n);
+            rec_drop_fwd(key, th, sc, x, y[p], bits[p], nw / 2, nw, n);
+            rec_drop_bwd(bits[p], sc, x, dx[p], 1, 0, nw, n);
+            rec_drop_bwd(bits[p], sc, x, dx[p], 0, 0, nw, n); /* accumulate: twice */
+        }
+        rec_simd_force(REC_SIMD_AUTO);
+        for (int64_t i = 0; i < n; i++) {
+            int k = rec_drop_hash(key, i) >= th;
+            kept += k;
+            ck_assert_int_eq(bits[0][i / 16] >> (i % 16) & 1, k);
+            ck_assert_float_eq(y[0][i], k ? x[i] * sc : 0.0f);
+            ck_assert_float_eq(dx[0][i], k ? x[i] * sc + x[i] * sc : 0.0f);
+        }
+        ck_assert_int_eq(memcmp(y[0], y[1], (size_t)n * sizeof(float)), 0);
+        ck_assert_int_eq(memcmp(dx[0], dx[1], (size_t)n * sizeof(float)), 0);
+        ck_assert_int_eq(memcmp(bits[0], bits[1], (size_t)nw * sizeof(uint16_t)), 0);
+        if (n == 40003) /* 6 standard deviations of a binomial(40003, 0.625) */
+            ck_assert_int_lt(llabs(kept - 25002), 582);
+        for (int p = 0; p < 2; p++) {
+            free(y[p]);
+            free(dx[p]);
+            free(bits[p]);
+        }
+        free(x);
+    }
+    /* another key, another mask; and the high half of the index counts */
+    int64_t same = 0, same_hi = 0;
+    for (int64_t i = 0; i < 4096; i++) {
+        same += (rec_drop_hash(key, i) >= th) == (rec_drop_hash(key + 1, i) >= th);
+        same_hi += rec_drop_hash(key, i) == rec_drop_hash(key, i + ((int64_t)1 << 32));
+    }
+    ck_assert_int_lt(same, 3500);
+    ck_assert_int_lt(same_hi, 4);
+}
+END_TEST
+
 static rec_tensor *build_dropout(rec_graph *g, void *ctx)
 {
     gc *c = ctx;
@@ -787,17 +848,154 @@ static rec_tensor *build_layernorm(rec_graph *g, void *ctx)
 
 START_TEST(layernorm_gradcheck)
 {
-    for (int which = 0; which < 4; which++) {
+    /* 5 columns: a tail only; 37: two full vectors and a tail */
+    for (int which = 0; which < 8; which++) {
         gc c = gc_new();
-        c.p[0] = param(c.ps, "x", 3, S(2, 2, 5), 50);
+        int64_t cols = which < 4 ? 5 : 37;
+        c.p[0] = param(c.ps, "x", 3, S(2, 2, cols), 50);
         tu_fill(c.p[0], 50, -2.0f, 2.0f);
         if (which & 1)
-            c.p[1] = param(c.ps, "gamma", 1, S(5), 51);
+            c.p[1] = param(c.ps, "gamma", 1, S(cols), 51);
         if (which & 2)
-            c.p[2] = param(c.ps, "beta", 1, S(5), 52);
-        c.k[0] = which;
+            c.p[2] = param(c.ps, "beta", 1, S(cols), 52);
+        c.k[0] = which & 3;
         tu_gradcheck(c.ps, build_layernorm, &c, GC_EPS, 2e-3, GC_RTOL);
         rec_pstore_destroy(c.ps);
+    }
+}
+END_TEST
+
+/* The row kernels under rec_layernorm (core/layernorm_rows.c): the AVX-512
+ * and C paths give the same bits, forward, backward (set and accumulate)
+ * and the parameter sums, on widths around the vector's 16; the C path is
+ * within float rounding of a double-precision layer norm. */
+START_TEST(layernorm_rows_paths_agree)
+{
+    const int64_t widths[] = { 1, 5, 16, 17, 50, 64, 65, 130 };
+    const int64_t rows = 7;
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        int64_t c = widths[wi], n = rows * c;
+        float *x = malloc((size_t)n * sizeof *x), *dy = malloc((size_t)n * sizeof *dy);
+        float *gb = malloc((size_t)2 * c * sizeof *gb);
+        rec_rng r;
+        rec_rng_seed(&r, 60 + (uint64_t)c);
+        for (int64_t i = 0; i < n; i++) {
+            x[i] = 3.0f * rec_rng_uniform(&r) - 1.0f;
+            dy[i] = rec_rng_uniform(&r) - 0.5f;
+        }
+        for (int64_t i = 0; i < 2 * c; i++)
+            gb[i] = rec_rng_uniform(&r) + 0.5f;
+        for (int affine = 0; affine < 2; affine++) {
+            const float *gamma = affine ? gb : NULL, *beta = affine ? gb + c : NULL;
+            float *y[2], *st[2], *dx[2], *dg[2], *db[2];
+            for (int p = 0; p < 2; p++) {
+                rec_simd_force(p ? REC_SIMD_AVX512 : REC_SIMD_C);
+                y[p] = malloc((size_t)n * sizeof(float));
+                dx[p] = malloc((size_t)n * sizeof(float));
+                st[p] = malloc((size_t)2 * rows * sizeof(float));
+                dg[p] = calloc((size_t)c, sizeof(float));
+                db[p] = calloc((size_t)c, sizeof(float));
+                rec_ln_rows_fwd(x, y[p], st[p], 0, 3, c, 1e-5f, gamma, beta);
+                rec_ln_rows_fwd(x, y[p], st[p], 3, rows, c, 1e-5f, gamma, beta);
+                rec_ln_rows_bwd(x, dy, dx[p], 1, st[p], 0, rows, c, gamma);
+                rec_ln_rows_bwd(x, dy, dx[p], 0, st[p], 2, 5, c, gamma); /* rows 2-4 twice */
+                rec_ln_params_bwd(x, dy, st[p], rows, c, dg[p], affine ? db[p] : NULL);
+            }
+            rec_simd_force(REC_SIMD_AUTO);
+            ck_assert_int_eq(memcmp(y[0], y[1], (size_t)n * sizeof(float)), 0);
+            ck_assert_int_eq(memcmp(st[0], st[1], (size_t)2 * rows * sizeof(float)), 0);
+            ck_assert_int_eq(memcmp(dx[0], dx[1], (size_t)n * sizeof(float)), 0);
+            ck_assert_int_eq(memcmp(dg[0], dg[1], (size_t)c * sizeof(float)), 0);
+            ck_assert_int_eq(memcmp(db[0], db[1], (size_t)c * sizeof(float)), 0);
+            for (int64_t i = 0; i < rows; i++) {
+                const float *xr = x + i * c;
+                double mu = 0, var = 0;
+                for (int64_t k = 0; k < c; k++)
+                    mu += xr[k];
+                mu /= (double)c;
+                for (int64_t k = 0; k < c; k++)
+                    var += (xr[k] - mu) * (xr[k] - mu);
+                double rs = 1.0 / sqrt(var / (double)c + 1e-5);
+                ck_assert_double_eq_tol(st[0][2 * i], mu, 1e-5);
+                ck_assert_double_eq_tol(st[0][2 * i + 1], rs, 1e-3 * rs);
+                double sg = 0, sgx = 0;
+                for (int64_t k = 0; k < c; k++) {
+                    double gh = dy[i * c + k] * (gamma ? gamma[k] : 1.0);
+                    sg += gh;
+                    sgx += gh * (xr[k] - mu) * rs;
+                }
+                for (int64_t k = 0; k < c; k++) {
+                    double xh = (xr[k] - mu) * rs;
+                    double want = xh * (gamma ? gamma[k] : 1.0) + (beta ? beta[k] : 0.0);
+                    ck_assert_double_eq_tol(y[0][i * c + k], want, 1e-4);
+                    double gh = dy[i * c + k] * (gamma ? gamma[k] : 1.0);
+                    double d = rs * (gh - sg / (double)c - xh * sgx / (double)c);
+                    ck_assert_double_eq_tol(dx[0][i * c + k], i >= 2 && i < 5 ? 2 * d : d,
+                                            1e-4 * (1 + rs));
+                }
+            }
+            for (int p = 0; p < 2; p++) {
+                free(y[p]);
+                free(dx[p]);
+                free(st[p]);
+                free(dg[p]);
+                free(db[p]);
+            }
+        }
+        free(x);
+        free(dy);
+        free(gb);
+    }
+}
+END_TEST
+
+/* The softmax row kernels (core/softmax_rows.c): their exp within 2 ulp of
+ * expf and 0 far below; the AVX-512 and C paths give the same bits on valid
+ * lengths around the vector's 16 (forward, backward set and accumulate);
+ * the values match a double-precision softmax. */
+START_TEST(softmax_rows_paths_agree)
+{
+    for (float x = -87.0f; x <= 88.0f; x += 0.37f) {
+        float want = expf(x), got = rec_sm_exp(x);
+        ck_assert_msg(fabsf(got - want) <= 2.5e-7f * want, "exp(%g) = %g, expf %g", (double)x,
+                      (double)got, (double)want);
+    }
+    ck_assert_float_eq(rec_sm_exp(-100.0f), 0.0f);
+    ck_assert_float_eq(rec_sm_exp(-INFINITY), 0.0f);
+    ck_assert_float_eq(rec_sm_exp(0.0f), 1.0f);
+    const int64_t c = 70;
+    float x[70], dy[70], y[2][70], dx[2][70];
+    rec_rng r;
+    rec_rng_seed(&r, 61);
+    for (int64_t k = 0; k < c; k++) {
+        x[k] = 12.0f * rec_rng_uniform(&r) - 6.0f;
+        dy[k] = rec_rng_uniform(&r) - 0.5f;
+    }
+    x[3] = -INFINITY; /* a masked score: weight 0 */
+    for (int64_t len = 0; len <= c; len++) {
+        for (int p = 0; p < 2; p++) {
+            rec_simd_force(p ? REC_SIMD_AVX512 : REC_SIMD_C);
+            for (int64_t k = 0; k < c; k++)
+                y[p][k] = dx[p][k] = 9.0f; /* stale values the kernels must overwrite */
+            rec_sm_row_fwd(x, y[p], len, c);
+            rec_sm_row_bwd(y[p], dy, dx[p], 1, len, c);
+            rec_sm_row_bwd(y[p], dy, dx[p], 0, len, c);
+        }
+        rec_simd_force(REC_SIMD_AUTO);
+        ck_assert_int_eq(memcmp(y[0], y[1], sizeof y[0]), 0);
+        ck_assert_int_eq(memcmp(dx[0], dx[1], sizeof dx[0]), 0);
+        double mx = -INFINITY, z = 0, dot = 0;
+        for (int64_t k = 0; k < len; k++)
+            mx = x[k] > mx ? x[k] : mx;
+        for (int64_t k = 0; k < len; k++)
+            z += exp((double)x[k] - mx);
+        for (int64_t k = 0; k < len; k++)
+            dot += dy[k] * exp((double)x[k] - mx) / z;
+        for (int64_t k = 0; k < c; k++) {
+            double p = k < len ? exp((double)x[k] - mx) / z : 0.0;
+            ck_assert_double_eq_tol(y[0][k], p, 1e-6);
+            ck_assert_double_eq_tol(dx[0][k], 2 * p * (dy[k] - dot), 1e-6);
+        }
     }
 }
 END_TEST
@@ -1110,6 +1308,7 @@ Suite *rec_ops_dense_suite(void)
     tcase_add_test(t, null_input_propagates_first_error);
     tcase_add_test(t, dropout_training_and_eval);
     tcase_add_test(t, dropout_gradcheck);
+    tcase_add_test(t, dropout_mask_paths_agree);
     suite_add_tcase(s, t);
     t = tcase_create("reduce");
     tcase_add_test(t, reduce_forward_values);
@@ -1124,6 +1323,8 @@ Suite *rec_ops_dense_suite(void)
     tcase_add_test(t, softmax_errors);
     tcase_add_test(t, layernorm_forward_values);
     tcase_add_test(t, layernorm_gradcheck);
+    tcase_add_test(t, layernorm_rows_paths_agree);
+    tcase_add_test(t, softmax_rows_paths_agree);
     suite_add_tcase(s, t);
     t = tcase_create("shape");
     tcase_add_test(t, shape_forward_values);

@@ -153,6 +153,48 @@ void rec_parallel_for(int64_t n, int64_t grain, rec_range_fn fn, void *arg);
 void rec_parallel_chunks(int64_t n, int nchunks, rec_range_fn fn, void *arg);
 int rec_in_parallel(void);
 
+/* ---- row kernels in AVX-512 and plain C ------------------------------------
+ * dropout_mask.c, layernorm_rows.c and softmax_rows.c each have an AVX-512
+ * path and a plain C path that agree bit for bit.  rec_simd_path is the one
+ * in use; rec_simd_force is for the tests (not thread safe with running
+ * kernels; AVX-512 on a CPU without it gives the C path) and returns the
+ * path now in use. */
+enum { REC_SIMD_AUTO, REC_SIMD_C, REC_SIMD_AVX512 };
+int rec_simd_force(int path);
+int rec_simd_path(void);
+
+/* ---- dropout masks (dropout_mask.c) ---------------------------------------
+ * Value i of a tensor is kept when rec_drop_hash(key, i) >= thresh; bit l
+ * of bits[w] says whether value 16w + l was kept.  rec_drop_fwd writes
+ * y = kept ? x * scale : 0 and the bits for words [w0, w1) of n values;
+ * rec_drop_bwd writes (set) or adds dy * scale on the kept values. */
+uint32_t rec_drop_hash(uint64_t key, int64_t i);
+void rec_drop_fwd(uint64_t key, uint32_t thresh, float scale, const float *x, float *y,
+                  uint16_t *bits, int64_t w0, int64_t w1, int64_t n);
+void rec_drop_bwd(const uint16_t *bits, float scale, const float *dy, float *dx, int set,
+                  int64_t w0, int64_t w1, int64_t n);
+
+/* ---- layer norm rows (layernorm_rows.c) ------------------------------------
+ * Rows [r0, r1) of x [rows, c]: rec_ln_rows_fwd writes y = (x - mean) rstd
+ * gamma + beta (gamma, beta may be NULL) and stats [rows, 2] = (mean, rstd =
+ * 1 / sqrt(var + eps)); rec_ln_rows_bwd writes (set) or adds dx from dy and
+ * the stats; rec_ln_params_bwd adds dgamma, dbeta (either may be NULL) over
+ * all rows in order. */
+void rec_ln_rows_fwd(const float *x, float *y, float *stats, int64_t r0, int64_t r1, int64_t c,
+                     float eps, const float *gamma, const float *beta);
+void rec_ln_rows_bwd(const float *x, const float *dy, float *dx, int set, const float *stats,
+                     int64_t r0, int64_t r1, int64_t c, const float *gamma);
+void rec_ln_params_bwd(const float *x, const float *dy, const float *stats, int64_t rows,
+                       int64_t c, float *dg, float *db);
+
+/* ---- softmax rows (softmax_rows.c) -----------------------------------------
+ * rec_sm_row_fwd: y[0..len) = softmax of x[0..len), y[len..c) = 0;
+ * rec_sm_row_bwd: dx = y (dy - y . dy) over [0, len), written (set, with
+ * zeros on [len, c)) or added.  rec_sm_exp is the exp they use. */
+float rec_sm_exp(float x);
+void rec_sm_row_fwd(const float *x, float *y, int64_t len, int64_t c);
+void rec_sm_row_bwd(const float *y, const float *dy, float *dx, int set, int64_t len, int64_t c);
+
 /* ---- BLAS glue (the only place that includes cblas.h) ---------------------
  * Row-major C[m,n] = alpha * op(A)[m,k] op(B)[k,n] + beta * C. */
 void rec_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,

@@ -27,6 +27,21 @@ const char *rec_shape_str(const rec_tensor *t, char *buf);
  * that op's message). */
 int rec_op_input(rec_graph *g, const char *fn, const char *what, const rec_tensor *t);
 
+/* -O2's "very cheap" cost model leaves a loop of unknown length scalar, and
+ * the default target is SSE4.2: a loop function marked EW_LOOPS (one value
+ * at a time, no reduction across values, and no fused multiply-add under
+ * -std=c11) is vectorised, with an AVX-512 clone picked at load time where
+ * the CPU has it.  Every clone does the same float operations on each
+ * value, so the bits do not change. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define EW_LOOPS                                                                               \
+    __attribute__((target_clones("avx512f", "default"),                                       \
+                   optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#else
+#define EW_LOOPS
+#endif
+
 /* dst[i] += src[i] over n values. */
 void rec_accum(float *dst, const float *src, int64_t n);
 

@@ -21,9 +21,10 @@ typedef struct bin_job {
     const float *dy;
     float *da, *db;
     int da_set;         /* da is fresh (rec_grad_full): write it, do not add */
+    int db_set;         /* the same for db (same shapes only) */
 } bin_job;
 
-static void bin_fwd(void *arg, int64_t s, int64_t e, int chunk)
+EW_LOOPS static void bin_fwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
     const bin_job *j = arg;
@@ -62,7 +63,7 @@ static void bin_fwd(void *arg, int64_t s, int64_t e, int chunk)
 }
 
 /* da += dy (add, sub) or dy * b (mul); with same shapes db too. */
-static void bin_bwd(void *arg, int64_t s, int64_t e, int chunk)
+EW_LOOPS static void bin_bwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
     const bin_job *j = arg;
@@ -91,7 +92,13 @@ static void bin_bwd(void *arg, int64_t s, int64_t e, int chunk)
             }
         }
     }
-    if (db && j->bc == BC_SAME) {
+    if (db && j->bc == BC_SAME && j->db_set) {
+        switch (j->op) {
+        case OP_ADD: memcpy(db + s, dy + s, (size_t)(e - s) * sizeof *db); break;
+        case OP_SUB: for (int64_t i = s; i < e; i++) db[i] = -dy[i]; break;
+        default:     for (int64_t i = s; i < e; i++) db[i] = dy[i] * j->a[i]; break;
+        }
+    } else if (db && j->bc == BC_SAME) {
         switch (j->op) {
         case OP_ADD: for (int64_t i = s; i < e; i++) db[i] += dy[i]; break;
         case OP_SUB: for (int64_t i = s; i < e; i++) db[i] -= dy[i]; break;
@@ -103,12 +110,20 @@ static void bin_bwd(void *arg, int64_t s, int64_t e, int chunk)
 static void bin_back(rec_graph *g, rec_node *n)
 {
     rec_tensor *a = n->in[0], *b = n->in[1];
+    int op = (int)n->i[0], bc = (int)n->i[1];
+    /* a + b, a - b: a's gradient is dy itself, and so is b's for a + b of
+     * one shape: a fresh one takes dy's buffer (not both: they would share) */
+    int take_a = op != OP_MUL && a != b && rec_grad_take(a, n->out);
+    int take_b = !take_a && op == OP_ADD && bc == BC_SAME && a != b && rec_grad_take(b, n->out);
     /* a's gradient is written whole (first), b's may be a broadcast sum */
-    float ba;
-    bin_job j = { (int)n->i[0], (int)n->i[1], rec_cols(a), a->v, b->v, NULL, n->out->g,
-                  rec_grad_full(g, a, &ba), NULL, 0 };
-    j.db = rec_grad_of(g, b);
+    float ba = 1.0f;
+    bin_job j = { op, bc, rec_cols(a), a->v, b->v, NULL, n->out->g,
+                  take_a ? NULL : rec_grad_full(g, a, &ba), NULL, 0, 0 };
+    /* a broadcast b's gradient is summed into below: it must start at 0 */
+    float bb = 1.0f;
+    j.db = take_b ? NULL : j.bc == BC_SAME ? rec_grad_full(g, b, &bb) : rec_grad_of(g, b);
     j.da_set = j.da && ba == 0.0f;
+    j.db_set = j.db && bb == 0.0f;
     if (rec_graph_status(g))
         return;
     rec_parallel_for(a->n, REC_EW_GRAIN, bin_bwd, &j);
@@ -160,7 +175,7 @@ static rec_tensor *binary(rec_graph *g, const char *fn, int op, rec_tensor *a, r
     rec_tensor *y = rec_op_out(g, a->nd, a->shape, bin_back, 2, in, &node);
     if (!y)
         return NULL;
-    bin_job j = { op, bc, rec_cols(a), a->v, b->v, y->v, NULL, NULL, NULL, 0 };
+    bin_job j = { op, bc, rec_cols(a), a->v, b->v, y->v, NULL, NULL, NULL, 0, 0 };
     rec_parallel_for(a->n, REC_EW_GRAIN, bin_fwd, &j);
     if (node) {
         node->i[0] = op;
@@ -207,7 +222,7 @@ static inline float sigmoidf(float x)
     return e / (1.0f + e);
 }
 
-static void un_fwd(void *arg, int64_t s, int64_t e, int chunk)
+EW_LOOPS static void un_fwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
     const un_job *j = arg;
@@ -252,7 +267,7 @@ static inline void relu_back16(float *restrict dx, const float *restrict dy,
         dx[k] += t[k];
 }
 
-static void un_bwd(void *arg, int64_t s, int64_t e, int chunk)
+EW_LOOPS static void un_bwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
     const un_job *j = arg;
@@ -350,117 +365,35 @@ rec_tensor *rec_gelu(rec_graph *g, rec_tensor *a)
 }
 
 /* ---- dropout ---------------------------------------------------------------
- * The mask is drawn in fixed blocks of DROP_BLOCK values, block c from stream
- * c of a seed taken from the graph's RNG: the same seed and step give the
- * same mask whatever the thread count.  Each 64-bit draw decides two values
- * (its high then its low 32 bits against the threshold).  The keep mask (one
- * byte per value) is saved for backward. */
-
-#define DROP_BLOCK 16384
-
-/* v when k, else +0: a mask, not a branch (at p = 0.5 a branch mispredicts
- * half the time and took most of the op). */
-static inline float keep_bits(float v, unsigned char k)
-{
-    uint32_t b;
-    memcpy(&b, &v, sizeof b);
-    b &= 0u - (uint32_t)k;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
+ * Inverted dropout with the mask of dropout_mask.c: value i's draw is a hash
+ * of a seed taken from the graph's RNG and i, so the same seed and step give
+ * the same mask whatever the thread count.  The keep bits (one per value)
+ * are saved for backward. */
 
 typedef struct drop_job {
-    uint64_t seed;
-    uint32_t thresh;   /* drop when the top 32 bits of a draw are below it */
+    uint64_t key;
+    uint32_t thresh;   /* drop when the value's hash is below it */
     float scale;       /* 1 / (1 - p) */
     int64_t n;
-    const float *x;
-    float *y;
-    unsigned char *keep;
+    const float *x;    /* x, or dy in backward */
+    float *y;          /* y, or dx in backward */
+    uint16_t *keep;
+    int set;           /* backward: dx is fresh, write it */
 } drop_job;
 
-/* Draws per pass: the generator runs alone (a short dependency chain), then
- * the threshold, mask and scale loop runs in fixed-width blocks over its
- * words, which -O2 vectorises. */
-#define DROP_DRAWS 256
-
+/* ranges are of 16-value words */
 static void drop_part(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
     const drop_job *j = arg;
-    uint32_t w[2 * DROP_DRAWS];
-    for (int64_t blk = s; blk < e; blk++) {
-        rec_rng r;
-        rec_rng_stream(&r, j->seed, (uint64_t)blk);
-        int64_t b1 = blk * DROP_BLOCK + DROP_BLOCK < j->n ? blk * DROP_BLOCK + DROP_BLOCK : j->n;
-        for (int64_t b0 = blk * DROP_BLOCK; b0 < b1; b0 += 2 * DROP_DRAWS) {
-            int cnt = b1 - b0 < 2 * DROP_DRAWS ? (int)(b1 - b0) : 2 * DROP_DRAWS;
-            for (int d = 0; d < (cnt + 1) / 2; d++) {
-                uint64_t u = rec_rng_u64(&r);
-                w[2 * d] = (uint32_t)(u >> 32);
-                w[2 * d + 1] = (uint32_t)u;
-            }
-            const float *restrict x = j->x + b0;
-            float *restrict y = j->y + b0;
-            unsigned char *restrict keep = j->keep + b0;
-            const float sc = j->scale;
-            const uint32_t th = j->thresh;
-            int i = 0;
-            for (; i + 16 <= cnt; i += 16) { /* keep_bits on 16 values at once */
-                float v[16];
-                uint32_t bits[16];
-                for (int l = 0; l < 16; l++)
-                    v[l] = x[i + l] * sc;
-                memcpy(bits, v, sizeof bits);
-                for (int l = 0; l < 16; l++) {
-                    uint32_t m = 0u - (uint32_t)(w[i + l] >= th);
-                    keep[i + l] = (unsigned char)(m & 1u);
-                    bits[l] &= m;
-                }
-                memcpy(y + i, bits, sizeof bits);
-            }
-            for (; i < cnt; i++) {
-                unsigned char k = w[i] >= th;
-                keep[i] = k;
-                y[i] = keep_bits(x[i] * sc, k);
-            }
-        }
-    }
+    rec_drop_fwd(j->key, j->thresh, j->scale, j->x, j->y, j->keep, s, e, j->n);
 }
-
-typedef struct dropb_job {
-    const unsigned char *keep;
-    const float *dy;
-    float *dx, scale;
-    int set;            /* dx is fresh: write it */
-} dropb_job;
 
 static void dropb_part(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
-    const dropb_job *j = arg;
-    const unsigned char *restrict k = j->keep;
-    const float *restrict dy = j->dy;
-    float *restrict dx = j->dx;
-    const float sc = j->scale;
-    int64_t i = s;
-    for (; i + 16 <= e; i += 16) { /* as drop_part: 16 values at once */
-        float v[16];
-        uint32_t bits[16];
-        for (int l = 0; l < 16; l++)
-            v[l] = dy[i + l] * sc;
-        memcpy(bits, v, sizeof bits);
-        for (int l = 0; l < 16; l++)
-            bits[l] &= 0u - (uint32_t)k[i + l];
-        memcpy(v, bits, sizeof v);
-        if (j->set)
-            memcpy(dx + i, v, sizeof v);
-        else
-            for (int l = 0; l < 16; l++)
-                dx[i + l] += v[l];
-    }
-    for (; i < e; i++)
-        dx[i] = (j->set ? 0.0f : dx[i]) + keep_bits(dy[i] * sc, k[i]);
+    const drop_job *j = arg;
+    rec_drop_bwd(j->keep, j->scale, j->x, j->y, j->set, s, e, j->n);
 }
 
 static void dropout_back(rec_graph *g, rec_node *n)
@@ -469,8 +402,8 @@ static void dropout_back(rec_graph *g, rec_node *n)
     float *dx = rec_grad_full(g, n->in[0], &beta);
     if (!dx)
         return;
-    dropb_job j = { n->saved, n->out->g, dx, n->f[0], beta == 0.0f };
-    rec_parallel_for(n->out->n, REC_EW_GRAIN, dropb_part, &j);
+    drop_job j = { 0, 0, n->f[0], n->out->n, n->out->g, dx, n->saved, beta == 0.0f };
+    rec_parallel_for((j.n + 15) / 16, REC_EW_GRAIN / 16, dropb_part, &j);
 }
 
 rec_tensor *rec_dropout(rec_graph *g, rec_tensor *a, float p)
@@ -484,15 +417,15 @@ rec_tensor *rec_dropout(rec_graph *g, rec_tensor *a, float p)
         return a;
     rec_node *node;
     rec_tensor *y = rec_op_out(g, a->nd, a->shape, dropout_back, 1, &a, &node);
-    unsigned char *keep = y ? rec_graph_alloc(g, (size_t)a->n) : NULL;
+    uint16_t *keep = y ? rec_graph_alloc(g, (size_t)(a->n + 15) / 16 * sizeof *keep) : NULL;
     if (!keep)
         return NULL;
     double t = (double)p * 4294967296.0;
     drop_job j = { rec_rng_u64(rec_graph_rng(g)), t >= 4294967295.0 ? UINT32_MAX : (uint32_t)t,
-                   p < 1.0f ? 1.0f / (1.0f - p) : 0.0f, a->n, a->v, y->v, keep };
-    if (p >= 1.0f) /* even a draw of UINT32_MAX must drop */
+                   p < 1.0f ? 1.0f / (1.0f - p) : 0.0f, a->n, a->v, y->v, keep, 0 };
+    if (p >= 1.0f) /* even a hash of UINT32_MAX must drop */
         j.scale = 0.0f;
-    rec_parallel_for((a->n + DROP_BLOCK - 1) / DROP_BLOCK, 1, drop_part, &j);
+    rec_parallel_for((a->n + 15) / 16, REC_EW_GRAIN / 16, drop_part, &j);
     if (node) {
         node->saved = keep;
         node->f[0] = j.scale;

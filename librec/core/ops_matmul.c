@@ -219,7 +219,7 @@ static inline void add_range(float *restrict y, const float *restrict x, int64_t
 /* db[c0, c1) += column sums of dy [rows, cols].  Each thread owns a column
  * range and adds the rows in order, so the result does not depend on the
  * thread count. */
-static void colsum_part(void *arg, int64_t c0, int64_t c1, int chunk)
+EW_LOOPS static void colsum_part(void *arg, int64_t c0, int64_t c1, int chunk)
 {
     (void)chunk;
     const colsum_job *j = arg;

@@ -38,7 +38,7 @@ typedef struct accum_job {
     const float *src;
 } accum_job;
 
-static void accum_part(void *arg, int64_t b, int64_t e, int chunk)
+EW_LOOPS static void accum_part(void *arg, int64_t b, int64_t e, int chunk)
 {
     (void)chunk;
     const accum_job *j = arg;
@@ -78,6 +78,8 @@ static rec_tensor *view_out(rec_graph *g, rec_tensor *a, float *base, int nd,
 
 static void reshape_back(rec_graph *g, rec_node *n)
 {
+    if (rec_grad_take(n->in[0], n->out))
+        return;
     float *ga = rec_grad_of(g, n->in[0]);
     if (ga)
         rec_accum(ga, n->out->g, n->out->n);

@@ -16,6 +16,7 @@ typedef struct sm_job {
     const int32_t *mask;
     const float *x, *y, *dy;
     float *out;          /* y in forward, dx in backward */
+    int set;             /* backward: dx is fresh, write it (softmax only) */
 } sm_job;
 
 static inline int64_t valid_len(const sm_job *j, int64_t r)
@@ -37,6 +38,10 @@ static void sm_fwd(void *arg, int64_t s, int64_t e, int chunk)
         const float *x = j->x + r * c;
         float *y = j->out + r * c;
         int64_t len = valid_len(j, r);
+        if (!j->log) { /* softmax_rows.c */
+            rec_sm_row_fwd(x, y, len, c);
+            continue;
+        }
         for (int64_t k = len; k < c; k++)
             y[k] = 0.0f;
         if (len == 0)
@@ -72,6 +77,10 @@ static void sm_bwd(void *arg, int64_t s, int64_t e, int chunk)
         const float *y = j->y + r * c, *dy = j->dy + r * c;
         float *restrict dx = j->out + r * c;
         int64_t len = valid_len(j, r);
+        if (!j->log) {
+            rec_sm_row_bwd(y, dy, dx, j->set, len, c);
+            continue;
+        }
         double acc = 0;
         if (j->log) { /* dx = dy - softmax * sum(dy) */
             for (int64_t k = 0; k < len; k++)
@@ -91,12 +100,13 @@ static void sm_bwd(void *arg, int64_t s, int64_t e, int chunk)
 
 static void sm_back(rec_graph *g, rec_node *n)
 {
-    float *dx = rec_grad_of(g, n->in[0]);
+    float beta = 1.0f;
+    float *dx = n->i[0] ? rec_grad_of(g, n->in[0]) : rec_grad_full(g, n->in[0], &beta);
     if (!dx)
         return;
     rec_tensor *a = n->in[0];
     sm_job j = { (int)n->i[0], (int)n->i[1], rec_cols(a), n->nin > 1 ? n->in[1]->iv : NULL,
-                 a->v, n->out->v, n->out->g, dx };
+                 a->v, n->out->v, n->out->g, dx, beta == 0.0f };
     rec_parallel_for(rec_rows(a), rec_row_grain(j.cols), sm_bwd, &j);
 }
 
@@ -125,7 +135,7 @@ static rec_tensor *softmax_like(rec_graph *g, const char *fn, int log, rec_tenso
         return NULL;
     /* with no columns nothing is masked (and r % T must not divide by 0) */
     int causal_on = causal != 0 && cols > 0;
-    sm_job j = { log, causal_on, cols, mask ? mask->iv : NULL, a->v, NULL, NULL, y->v };
+    sm_job j = { log, causal_on, cols, mask ? mask->iv : NULL, a->v, NULL, NULL, y->v, 0 };
     rec_parallel_for(rows, rec_row_grain(cols), sm_fwd, &j);
     if (node) {
         node->i[0] = log;
@@ -153,169 +163,22 @@ typedef struct ln_job {
     const float *x, *gamma, *beta, *dy;
     float *out;          /* y in forward, dx in backward */
     float *stats;
+    int set;             /* backward: dx is fresh, write it */
 } ln_job;
 
-/* Row sums in 16 float lanes (fixed-width blocks: what -O2 vectorises), the
- * lanes and the tail combined in double; the order depends on the row alone. */
-#define LN_W 16
-
-static double sum_row(const float *restrict x, int64_t c)
-{
-    float acc[LN_W] = { 0 };
-    int64_t k = 0;
-    for (; k + LN_W <= c; k += LN_W)
-        for (int l = 0; l < LN_W; l++)
-            acc[l] += x[k + l];
-    double s = 0;
-    for (int l = 0; l < LN_W; l++)
-        s += acc[l];
-    for (; k < c; k++)
-        s += x[k];
-    return s;
-}
-
-static double sqdev_row(const float *restrict x, int64_t c, float mu)
-{
-    float acc[LN_W] = { 0 };
-    int64_t k = 0;
-    for (; k + LN_W <= c; k += LN_W)
-        for (int l = 0; l < LN_W; l++)
-            acc[l] += (x[k + l] - mu) * (x[k + l] - mu);
-    double s = 0;
-    for (int l = 0; l < LN_W; l++)
-        s += acc[l];
-    for (; k < c; k++)
-        s += (double)(x[k] - mu) * (x[k] - mu);
-    return s;
-}
-
-/* y = (x - mu) rstd gamma + beta; absent gamma / beta read as 1 / 0.  Blocks
- * of LN_W with the parameters' presence fixed per call, so each vectorises. */
-static inline __attribute__((always_inline)) void
-ln_out_blk(const float *restrict x, float *restrict y, int64_t k, int w, float mu, float rstd,
-           const float *restrict gamma, const float *restrict beta)
-{
-    for (int l = 0; l < w; l++) {
-        float v = (x[k + l] - mu) * rstd;
-        if (gamma)
-            v *= gamma[k + l];
-        if (beta)
-            v += beta[k + l];
-        y[k + l] = v;
-    }
-}
-
-static inline __attribute__((always_inline)) void
-ln_out(const float *restrict x, float *restrict y, int64_t c, float mu, float rstd,
-       const float *restrict gamma, const float *restrict beta)
-{
-    int64_t k = 0;
-    for (; k + LN_W <= c; k += LN_W)
-        ln_out_blk(x, y, k, LN_W, mu, rstd, gamma, beta);
-    ln_out_blk(x, y, k, (int)(c - k), mu, rstd, gamma, beta);
-}
-
-static void ln_row_out(const float *x, float *y, int64_t c, float mu, float rstd,
-                       const float *gamma, const float *beta)
-{
-    if (gamma && beta)
-        ln_out(x, y, c, mu, rstd, gamma, beta);
-    else if (gamma)
-        ln_out(x, y, c, mu, rstd, gamma, NULL);
-    else if (beta)
-        ln_out(x, y, c, mu, rstd, NULL, beta);
-    else
-        ln_out(x, y, c, mu, rstd, NULL, NULL);
-}
-
+/* The row arithmetic is in layernorm_rows.c (AVX-512 or plain C). */
 static void ln_fwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
     const ln_job *j = arg;
-    int64_t c = j->cols;
-    for (int64_t r = s; r < e; r++) {
-        const float *x = j->x + r * c;
-        double mean = sum_row(x, c) / (double)c;
-        float mu = (float)mean;
-        double sq = sqdev_row(x, c, mu);
-        float rstd = (float)(1.0 / sqrt(sq / (double)c + j->eps));
-        j->stats[2 * r] = mu;
-        j->stats[2 * r + 1] = rstd;
-        ln_row_out(x, j->out + r * c, c, mu, rstd, j->gamma, j->beta);
-    }
-}
-
-/* One row of dx += rstd (gh - mean(gh) - xhat mean(gh xhat)), gh = dy gamma
- * (gamma NULL: gh = dy); the two sums as in sum_row. */
-static inline __attribute__((always_inline)) void
-ln_bwd_row(const float *restrict x, const float *restrict dy, float *restrict dx, int64_t c,
-           float mu, float rstd, const float *restrict gamma)
-{
-    float ag[LN_W] = { 0 }, agx[LN_W] = { 0 };
-    int64_t k = 0;
-    for (; k + LN_W <= c; k += LN_W)
-        for (int l = 0; l < LN_W; l++) {
-            float gh = gamma ? dy[k + l] * gamma[k + l] : dy[k + l];
-            ag[l] += gh;
-            agx[l] += gh * ((x[k + l] - mu) * rstd);
-        }
-    double sg = 0, sgx = 0;
-    for (int l = 0; l < LN_W; l++) {
-        sg += ag[l];
-        sgx += agx[l];
-    }
-    for (int64_t t = k; t < c; t++) {
-        float gh = gamma ? dy[t] * gamma[t] : dy[t];
-        sg += gh;
-        sgx += (double)gh * ((x[t] - mu) * rstd);
-    }
-    float mg = (float)(sg / (double)c), mgx = (float)(sgx / (double)c);
-    for (k = 0; k + LN_W <= c; k += LN_W)
-        for (int l = 0; l < LN_W; l++) {
-            float gh = gamma ? dy[k + l] * gamma[k + l] : dy[k + l];
-            dx[k + l] += rstd * (gh - mg - (x[k + l] - mu) * rstd * mgx);
-        }
-    for (; k < c; k++) {
-        float gh = gamma ? dy[k] * gamma[k] : dy[k];
-        dx[k] += rstd * (gh - mg - (x[k] - mu) * rstd * mgx);
-    }
+    rec_ln_rows_fwd(j->x, j->out, j->stats, s, e, j->cols, j->eps, j->gamma, j->beta);
 }
 
 static void ln_bwd(void *arg, int64_t s, int64_t e, int chunk)
 {
     (void)chunk;
     const ln_job *j = arg;
-    int64_t c = j->cols;
-    for (int64_t r = s; r < e; r++) {
-        const float *x = j->x + r * c, *dy = j->dy + r * c;
-        float *dx = j->out + r * c;
-        float mu = j->stats[2 * r], rstd = j->stats[2 * r + 1];
-        if (j->gamma)
-            ln_bwd_row(x, dy, dx, c, mu, rstd, j->gamma);
-        else
-            ln_bwd_row(x, dy, dx, c, mu, rstd, NULL);
-    }
-}
-
-/* Parameter gradients of one row: dg += dy xhat, db += dy (either may be NULL). */
-static void ln_param_row(const float *restrict x, const float *restrict d, int64_t c, float mu,
-                         float rstd, float *restrict dg, float *restrict db)
-{
-    int64_t k = 0;
-    if (dg) {
-        for (; k + LN_W <= c; k += LN_W)
-            for (int l = 0; l < LN_W; l++)
-                dg[k + l] += d[k + l] * (x[k + l] - mu) * rstd;
-        for (; k < c; k++)
-            dg[k] += d[k] * (x[k] - mu) * rstd;
-    }
-    if (db) {
-        for (k = 0; k + LN_W <= c; k += LN_W)
-            for (int l = 0; l < LN_W; l++)
-                db[k + l] += d[k + l];
-        for (; k < c; k++)
-            db[k] += d[k];
-    }
+    rec_ln_rows_bwd(j->x, j->dy, j->out, j->set, j->stats, s, e, j->cols, j->gamma);
 }
 
 static void ln_back(rec_graph *g, rec_node *n)
@@ -323,20 +186,21 @@ static void ln_back(rec_graph *g, rec_node *n)
     rec_tensor *x = n->in[0];
     rec_tensor *gamma = n->i[0] ? n->in[1] : NULL;
     rec_tensor *beta = n->i[1] ? n->in[1 + (n->i[0] != 0)] : NULL;
-    float *dx = rec_grad_of(g, x);
+    float bx;
+    float *dx = rec_grad_full(g, x, &bx);
     float *dg = gamma ? rec_grad_of(g, gamma) : NULL;
     float *db = beta ? rec_grad_of(g, beta) : NULL;
     if (rec_graph_status(g))
         return;
     int64_t rows = rec_rows(x), c = rec_cols(x);
-    const float *dy = n->out->g, *stats = n->saved;
     if (dx) {
-        ln_job j = { c, 0.0f, x->v, gamma ? gamma->v : NULL, NULL, dy, dx, n->saved };
+        ln_job j = { c, 0.0f, x->v, gamma ? gamma->v : NULL, NULL, n->out->g, dx, n->saved,
+                     bx == 0.0f };
         rec_parallel_for(rows, rec_row_grain(c), ln_bwd, &j);
     }
     /* parameter gradients sum over rows: one pass, rows in order */
-    for (int64_t r = 0; (dg || db) && r < rows; r++)
-        ln_param_row(x->v + r * c, dy + r * c, c, stats[2 * r], stats[2 * r + 1], dg, db);
+    if (dg || db)
+        rec_ln_params_bwd(x->v, n->out->g, n->saved, rows, c, dg, db);
 }
 
 rec_tensor *rec_layernorm(rec_graph *g, rec_tensor *x, rec_tensor *gamma, rec_tensor *beta,
@@ -378,7 +242,7 @@ rec_tensor *rec_layernorm(rec_graph *g, rec_tensor *x, rec_tensor *gamma, rec_te
         return y;
     }
     ln_job j = { cols, eps, x->v, gamma ? gamma->v : NULL, beta ? beta->v : NULL, NULL, y->v,
-                 stats };
+                 stats, 0 };
     rec_parallel_for(rows, rec_row_grain(cols), ln_fwd, &j);
     return y;
 }

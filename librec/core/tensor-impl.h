@@ -121,6 +121,12 @@ float *rec_grad_of(rec_graph *g, rec_tensor *t);
  * *beta = 1 (add to it).  Saves zeroing and re-reading a buffer per op; take
  * the buffers in the order they are written. */
 float *rec_grad_full(rec_graph *g, rec_tensor *t, float *beta);
+/* For a backward whose gradient for input t is out's gradient as it is (a
+ * residual add, a reshape): when t has no gradient yet (and is no param,
+ * has out's size), t takes out's buffer and 1 is returned; else 0 and the
+ * caller writes t's gradient as usual.  Only out's own backward may call it:
+ * out's gradient is then complete and nothing reads it again. */
+int rec_grad_take(rec_tensor *t, const rec_tensor *out);
 /* Append a sparse gradient chunk to a REC_T_SPARSE table (rows and vals must
  * live at least until reset). */
 void rec_rowgrad_push(rec_graph *g, rec_tensor *table, int64_t n, const int32_t *rows,

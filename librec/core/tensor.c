@@ -296,6 +296,15 @@ float *rec_grad_of(rec_graph *g, rec_tensor *t)
     return t->g;
 }
 
+int rec_grad_take(rec_tensor *t, const rec_tensor *out)
+{
+    if (!(t->flags & REC_T_GRAD) || (t->flags & (REC_T_SPARSE | REC_T_PARAM)) || t->g ||
+        !out->g || t->n != out->n)
+        return 0;
+    t->g = out->g;
+    return 1;
+}
+
 float *rec_grad_full(rec_graph *g, rec_tensor *t, float *beta)
 {
     *beta = 1.0f;

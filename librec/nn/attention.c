@@ -3,101 +3,159 @@
  *   per head h (d split into H heads of dh = d / H):
  *   A = softmax(q_h k_h^T / sqrt(dh), causal, key padding);  A = Dropout(A)
  *   out = concat_h(A v_h) W_out^T + b_out
- * The heads are laid out [B*H, T, dh] by a copy op, so scores and context
- * are one rec_bmm each over all batch rows and heads. */
+ * Scores and context are one op each over all batch rows and heads. */
 #include "nn-impl.h"
 #include "core/ops_dense-impl.h"
 
 #include <math.h>
 #include <string.h>
 
-/* qkv [B*T, 3d] -> block `which` as [B*H, T, dh], times scale; i[] = B, T, H, which. */
-static void heads_copy(const float *src, float *dst, int64_t B, int64_t T, int64_t H,
-                       int64_t dh, int64_t which, float scale, int back)
+/* The heads are read and written in place in qkv [B*T, 3d] and ctx [B*T, d]
+ * by strided products (leading dims 3d and d), not copied to [B*H, T, dh]:
+ * at SASRec's d = 50 the copies and their backward took as long as the
+ * products.  Slice (b, h) of q starts at qkv + b*T*3d + h*dh, k d floats
+ * later, v 2d later. */
+typedef struct heads_job {
+    int64_t T, H, dh;
+    const float *qkv, *att;  /* qkv [B*T, 3d]; att [B*H, T, T] (context only) */
+    float *out;              /* scores [B*H, T, T] or ctx [B*T, d] */
+    const float *dout;       /* backward: the output's gradient */
+    float *dqkv, *datt;      /* backward: dqkv accumulates, datt as beta_att says */
+    float scale, beta_att;
+} heads_job;
+
+static const float *slice(const heads_job *j, const float *base, int64_t bh, int which)
 {
-    int64_t d = H * dh, ld = 3 * d;
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t h = 0; h < H; h++)
-            for (int64_t t = 0; t < T; t++) {
-                float *q = (float *)src + (b * T + t) * ld + which * d + h * dh;
-                float *o = dst + ((b * H + h) * T + t) * dh;
-                if (back)   /* src is dqkv (accumulated), dst is dout */
-                    for (int64_t e = 0; e < dh; e++)
-                        q[e] += o[e] * scale;
-                else
-                    for (int64_t e = 0; e < dh; e++)
-                        o[e] = q[e] * scale;
-            }
+    int64_t b = bh / j->H, h = bh % j->H, d = j->H * j->dh;
+    return base + b * j->T * 3 * d + which * d + h * j->dh;
 }
 
-static void split_back(rec_graph *g, rec_node *n)
+/* scores_bh [T, T] = scale q_bh k_bh^T */
+static void scores_fwd(void *arg, int64_t s, int64_t e, int chunk)
 {
-    float *dq = rec_grad_of(g, n->in[0]);
-    if (!dq)
+    (void)chunk;
+    const heads_job *j = arg;
+    int T = (int)j->T, ld = (int)(3 * j->H * j->dh);
+    for (int64_t bh = s; bh < e; bh++)
+        rec_sgemm(0, 1, T, T, (int)j->dh, j->scale, slice(j, j->qkv, bh, 0), ld,
+                  slice(j, j->qkv, bh, 1), ld, 0.0f, j->out + bh * T * T, T);
+}
+
+/* dq += scale dS k, dk += scale dS^T q */
+static void scores_bwd(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const heads_job *j = arg;
+    int T = (int)j->T, dh = (int)j->dh, ld = (int)(3 * j->H * j->dh);
+    for (int64_t bh = s; bh < e; bh++) {
+        const float *ds = j->dout + bh * T * T;
+        rec_sgemm(0, 0, T, dh, T, j->scale, ds, T, slice(j, j->qkv, bh, 1), ld, 1.0f,
+                  (float *)slice(j, j->dqkv, bh, 0), ld);
+        rec_sgemm(1, 0, T, dh, T, j->scale, ds, T, slice(j, j->qkv, bh, 0), ld, 1.0f,
+                  (float *)slice(j, j->dqkv, bh, 1), ld);
+    }
+}
+
+/* ctx_bh [T, dh] (rows of ctx, leading dim d) = att_bh v_bh */
+static float *ctx_slice(const heads_job *j, float *base, int64_t bh)
+{
+    int64_t b = bh / j->H, h = bh % j->H;
+    return base + b * j->T * j->H * j->dh + h * j->dh;
+}
+
+static void ctx_fwd(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const heads_job *j = arg;
+    int T = (int)j->T, dh = (int)j->dh, ld = (int)(3 * j->H * j->dh);
+    for (int64_t bh = s; bh < e; bh++)
+        rec_sgemm(0, 0, T, dh, T, 1.0f, j->att + bh * T * T, T, slice(j, j->qkv, bh, 2), ld,
+                  0.0f, ctx_slice(j, j->out, bh), (int)(j->H * dh));
+}
+
+/* datt = dctx v^T (as beta_att says), dv += att^T dctx */
+static void ctx_bwd(void *arg, int64_t s, int64_t e, int chunk)
+{
+    (void)chunk;
+    const heads_job *j = arg;
+    int T = (int)j->T, dh = (int)j->dh, ld = (int)(3 * j->H * j->dh), d = (int)(j->H * dh);
+    for (int64_t bh = s; bh < e; bh++) {
+        const float *dc = ctx_slice(j, (float *)j->dout, bh);
+        if (j->datt)
+            rec_sgemm(0, 1, T, T, dh, 1.0f, dc, d, slice(j, j->qkv, bh, 2), ld, j->beta_att,
+                      j->datt + bh * T * T, T);
+        if (j->dqkv)
+            rec_sgemm(1, 0, T, dh, T, 1.0f, j->att + bh * T * T, T, dc, d, 1.0f,
+                      (float *)slice(j, j->dqkv, bh, 2), ld);
+    }
+}
+
+/* One pool task per ~256K flops, as rec_bmm splits its slices. */
+static void heads_run(heads_job *j, int64_t BH, rec_range_fn fn)
+{
+    double flops = 2.0 * j->T * j->T * j->dh;
+    rec_parallel_for(BH, (int64_t)(262144.0 / (flops > 0 ? flops : 1)) + 1, fn, j);
+}
+
+static void scores_back(rec_graph *g, rec_node *n)
+{
+    float *dqkv = rec_grad_of(g, n->in[0]);
+    if (!dqkv)
         return;
-    int64_t B = n->i[0], T = n->i[1], H = n->i[2];
-    heads_copy(dq, n->out->g, B, T, H, n->out->shape[2], n->i[3], n->f[0], 1);
+    heads_job j = { n->out->shape[1], n->i[0], n->i[1], n->in[0]->v, NULL, NULL, n->out->g,
+                    dqkv, NULL, n->f[0], 0.0f };
+    heads_run(&j, n->out->shape[0], scores_bwd);
 }
 
-static rec_tensor *split_heads(rec_graph *g, rec_tensor *qkv, int64_t B, int64_t T, int64_t H,
-                               int64_t which, float scale)
+/* [B*H, T, T] = scale q_h k_h^T over qkv [B, T, 3d] */
+static rec_tensor *heads_scores(rec_graph *g, rec_tensor *qkv, int64_t H, float scale)
 {
     if (!qkv)
         return NULL;
-    int64_t dh = rec_cols(qkv) / 3 / H, s[3] = { B * H, T, dh };
+    int64_t B = qkv->shape[0], T = qkv->shape[1], dh = qkv->shape[2] / 3 / H;
+    int64_t s[3] = { B * H, T, T };
     rec_node *node;
-    rec_tensor *out = rec_op_out(g, 3, s, split_back, 1, &qkv, &node);
+    rec_tensor *out = rec_op_out(g, 3, s, scores_back, 1, &qkv, &node);
     if (!out)
         return NULL;
-    heads_copy(qkv->v, out->v, B, T, H, dh, which, scale, 0);
+    heads_job j = { T, H, dh, qkv->v, NULL, out->v, NULL, NULL, NULL, scale, 0.0f };
+    heads_run(&j, B * H, scores_fwd);
     if (node) {
-        node->i[0] = B;
-        node->i[1] = T;
-        node->i[2] = H;
-        node->i[3] = which;
+        node->i[0] = H;
+        node->i[1] = dh;
         node->f[0] = scale;
     }
     return out;
 }
 
-/* ctx [B*H, T, dh] <-> [B, T, H*dh] */
-static void merge_copy(float *heads, float *merged, int64_t B, int64_t T, int64_t H, int64_t dh,
-                       int back)
+static void ctx_back(rec_graph *g, rec_node *n)
 {
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t h = 0; h < H; h++)
-            for (int64_t t = 0; t < T; t++) {
-                float *c = heads + ((b * H + h) * T + t) * dh;
-                float *m = merged + (b * T + t) * H * dh + h * dh;
-                if (back)   /* heads is dctx (accumulated), merged is dout */
-                    for (int64_t e = 0; e < dh; e++)
-                        c[e] += m[e];
-                else
-                    memcpy(m, c, (size_t)dh * sizeof(float));
-            }
-}
-
-static void merge_back(rec_graph *g, rec_node *n)
-{
-    float *dc = rec_grad_of(g, n->in[0]);
-    if (!dc)
+    rec_tensor *att = n->in[0], *qkv = n->in[1];
+    heads_job j = { att->shape[1], n->i[0], n->i[1], qkv->v, att->v, NULL, n->out->g, NULL,
+                    NULL, 1.0f, 1.0f };
+    j.datt = rec_grad_full(g, att, &j.beta_att);
+    j.dqkv = rec_grad_of(g, qkv);
+    if (rec_graph_status(g))
         return;
-    merge_copy(dc, n->out->g, n->i[0], n->in[0]->shape[1], n->i[1], n->in[0]->shape[2], 1);
+    heads_run(&j, att->shape[0], ctx_bwd);
 }
 
-static rec_tensor *merge_heads(rec_graph *g, rec_tensor *ctx, int64_t B, int64_t H)
+/* ctx [B, T, d] = concat_h att_h v_h over att [B*H, T, T], qkv [B, T, 3d] */
+static rec_tensor *heads_context(rec_graph *g, rec_tensor *att, rec_tensor *qkv, int64_t H)
 {
-    if (!ctx)
+    if (!att || !qkv)
         return NULL;
-    int64_t T = ctx->shape[1], dh = ctx->shape[2], s[3] = { B, T, H * dh };
+    int64_t B = qkv->shape[0], T = qkv->shape[1], d = qkv->shape[2] / 3, s[3] = { B, T, d };
+    rec_tensor *in[2] = { att, qkv };
     rec_node *node;
-    rec_tensor *out = rec_op_out(g, 3, s, merge_back, 1, &ctx, &node);
+    rec_tensor *out = rec_op_out(g, 3, s, ctx_back, 2, in, &node);
     if (!out)
         return NULL;
-    merge_copy(ctx->v, out->v, B, T, H, dh, 0);
+    heads_job j = { T, H, d / H, qkv->v, att->v, out->v, NULL, NULL, NULL, 1.0f, 0.0f };
+    heads_run(&j, B * H, ctx_fwd);
     if (node) {
-        node->i[0] = B;
-        node->i[1] = H;
+        node->i[0] = H;
+        node->i[1] = d / H;
     }
     return out;
 }
@@ -163,11 +221,8 @@ rec_tensor *rec_nn_mha_forward(rec_graph *g, const rec_nn_mha *a, rec_tensor *x,
         }
     }
     rec_tensor *qkv = rec_linear(g, x, a->in_w, a->in_b);
-    rec_tensor *q = split_heads(g, qkv, B, T, H, 0, (float)(1.0 / sqrt((double)dh)));
-    rec_tensor *k = split_heads(g, qkv, B, T, H, 1, 1.0f);
-    rec_tensor *v = split_heads(g, qkv, B, T, H, 2, 1.0f);
-    rec_tensor *att = rec_softmax(g, rec_bmm(g, q, k, 0, 1), causal, mask);
-    att = rec_dropout(g, att, a->dropout);
-    rec_tensor *ctx = merge_heads(g, rec_bmm(g, att, v, 0, 0), B, H);
+    rec_tensor *s = heads_scores(g, qkv, H, (float)(1.0 / sqrt((double)dh)));
+    rec_tensor *att = rec_dropout(g, rec_softmax(g, s, causal, mask), a->dropout);
+    rec_tensor *ctx = heads_context(g, att, qkv, H);
     return rec_linear(g, ctx, a->out_w, a->out_b);
 }

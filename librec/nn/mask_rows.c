@@ -6,14 +6,24 @@
 
 static void mask_back(rec_graph *g, rec_node *n)
 {
-    float *dx = rec_grad_of(g, n->in[0]);
+    float beta;
+    float *dx = rec_grad_full(g, n->in[0], &beta);
     if (!dx)
         return;
     const int32_t *keep = n->in[1]->iv;
+    const float *dy = n->out->g;
     int64_t rows = rec_rows(n->in[0]), d = rec_cols(n->in[0]);
-    for (int64_t r = 0; r < rows; r++)
-        if (keep[r])
-            rec_accum(dx + r * d, n->out->g + r * d, d);
+    /* row by row: one pool call per row cost more than the row */
+    for (int64_t r = 0; r < rows; r++) {
+        float *o = dx + r * d;
+        if (beta == 0.0f && keep[r])
+            memcpy(o, dy + r * d, (size_t)d * sizeof *o);
+        else if (beta == 0.0f)
+            memset(o, 0, (size_t)d * sizeof *o);
+        else if (keep[r])
+            for (int64_t k = 0; k < d; k++)
+                o[k] += dy[r * d + k];
+    }
 }
 
 rec_tensor *rec_nn_mask_rows(rec_graph *g, rec_tensor *x, rec_tensor *keep)
