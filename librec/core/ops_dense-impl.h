@@ -32,9 +32,11 @@ int rec_op_input(rec_graph *g, const char *fn, const char *what, const rec_tenso
  * at a time, no reduction across values, and no fused multiply-add under
  * -std=c11) is vectorised, with an AVX-512 clone picked at load time where
  * the CPU has it.  Every clone does the same float operations on each
- * value, so the bits do not change. */
+ * value, so the bits do not change.  Not under ASan or TSAN: the clones'
+ * ifunc resolvers run while libraries are relocated, before the sanitizer's
+ * runtime is up (check_all died at start under TSAN=1). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #define EW_LOOPS                                                                               \
     __attribute__((target_clones("avx512f", "default"),                                       \
                    optimize("tree-vectorize", "vect-cost-model=dynamic")))
