@@ -58,24 +58,32 @@ static int in_half(const rec_model *m, const char *user, const rec_feature_set *
     return hits;
 }
 
+/* Asserts that the context decides the top 5: for every 4th user from u0,
+ * field = va puts at least 45 of the 10 x 5 listed items in the first half, vb in the
+ * second (half by chance). */
+static void assert_context_decides(const rec_model *m, rec_feature_set *fs, const char *field,
+                                   const char *va, const char *vb, int u0)
+{
+    int ha = 0, hb = 0;
+    for (int u = u0; u < 40; u += 4) {
+        char us[8];
+        snprintf(us, sizeof us, "u%d", u);
+        ck_assert_int_eq(rec_feature_set_set(fs, field, va), REC_OK);
+        ha += in_half(m, us, fs, 0);
+        ck_assert_int_eq(rec_feature_set_set(fs, field, vb), REC_OK);
+        hb += in_half(m, us, fs, 1);
+    }
+    ck_assert_int_ge(ha, 45);
+    ck_assert_int_ge(hb, 45);
+}
+
 START_TEST(twotower_learns_device)
 {
     rec_dataset *d = device_data(1);
     rec_model *m = tu_fit("twotower", d, kv_ctx, 8);
     rec_feature_set *fs;
     ck_assert_int_eq(rec_feature_set_create(&fs, m, REC_SIDE_USER), REC_OK);
-    int ha = 0, hb = 0;
-    for (int u = 0; u < 40; u += 4) {
-        char us[8];
-        snprintf(us, sizeof us, "u%d", u);
-        ck_assert_int_eq(rec_feature_set_set(fs, "device", "a"), REC_OK);
-        ha += in_half(m, us, fs, 0);
-        ck_assert_int_eq(rec_feature_set_set(fs, "device", "b"), REC_OK);
-        hb += in_half(m, us, fs, 1);
-    }
-    /* 10 users x 5: half by chance; the context decides nearly all */
-    ck_assert_int_ge(ha, 45);
-    ck_assert_int_ge(hb, 45);
+    assert_context_decides(m, fs, "device", "a", "b", 0);
 
     /* an unknown value and an unset context are the missing row, which is
      * what rec_model_score serves */
@@ -141,17 +149,7 @@ START_TEST(twotower_time_buckets)
     rec_model *m = tu_fit("twotower", d, kv, 8);
     rec_feature_set *fs;
     ck_assert_int_eq(rec_feature_set_create(&fs, m, REC_SIDE_USER), REC_OK);
-    int ha = 0, hb = 0;
-    for (int u = 1; u < 40; u += 4) {
-        char us[8];
-        snprintf(us, sizeof us, "u%d", u);
-        ck_assert_int_eq(rec_feature_set_set(fs, "time:weekday", "0"), REC_OK);
-        ha += in_half(m, us, fs, 0);
-        ck_assert_int_eq(rec_feature_set_set(fs, "time:weekday", "6"), REC_OK);
-        hb += in_half(m, us, fs, 1);
-    }
-    ck_assert_int_ge(ha, 45);
-    ck_assert_int_ge(hb, 45);
+    assert_context_decides(m, fs, "time:weekday", "0", "6", 1);
     /* a field the model does not read */
     ck_assert_int_eq(rec_feature_set_set(fs, "device", "a"), REC_E_NOTFOUND);
     rec_feature_set_destroy(fs);
@@ -233,17 +231,7 @@ static void dnn_device(const char *const *kv, int n, const char *file)
     rec_model *m = tu_fit("dnn", d, kv, n);
     rec_feature_set *fs;
     ck_assert_int_eq(rec_feature_set_create(&fs, m, REC_SIDE_USER), REC_OK);
-    int ha = 0, hb = 0;
-    for (int u = 0; u < 40; u += 4) {
-        char us[8];
-        snprintf(us, sizeof us, "u%d", u);
-        ck_assert_int_eq(rec_feature_set_set(fs, "device", "a"), REC_OK);
-        ha += in_half(m, us, fs, 0);
-        ck_assert_int_eq(rec_feature_set_set(fs, "device", "b"), REC_OK);
-        hb += in_half(m, us, fs, 1);
-    }
-    ck_assert_int_ge(ha, 45);
-    ck_assert_int_ge(hb, 45);
+    assert_context_decides(m, fs, "device", "a", "b", 0);
 
     float s_none, s_unknown, s_plain, s_a;
     ck_assert_int_eq(rec_feature_set_set(fs, "device", "tablet"), REC_OK);
@@ -326,17 +314,7 @@ START_TEST(dnn_time_buckets)
     rec_model *m = tu_fit("dnn", d, kv, 5);
     rec_feature_set *fs;
     ck_assert_int_eq(rec_feature_set_create(&fs, m, REC_SIDE_USER), REC_OK);
-    int ha = 0, hb = 0;
-    for (int u = 1; u < 40; u += 4) {
-        char us[8];
-        snprintf(us, sizeof us, "u%d", u);
-        ck_assert_int_eq(rec_feature_set_set(fs, "time:weekday", "0"), REC_OK);
-        ha += in_half(m, us, fs, 0);
-        ck_assert_int_eq(rec_feature_set_set(fs, "time:weekday", "6"), REC_OK);
-        hb += in_half(m, us, fs, 1);
-    }
-    ck_assert_int_ge(ha, 45);
-    ck_assert_int_ge(hb, 45);
+    assert_context_decides(m, fs, "time:weekday", "0", "6", 1);
     ck_assert_int_eq(rec_feature_set_set(fs, "device", "a"), REC_E_NOTFOUND);
     rec_feature_set_destroy(fs);
     rec_model_destroy(m);
