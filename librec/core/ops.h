@@ -93,6 +93,10 @@ typedef struct rec_csr {
 void rec_csr_free_transpose(rec_csr *m);
 /* Y = A X: A CSR [r,c], X [c,d] -> [r,d]; gradient flows to X. */
 rec_tensor *rec_spmm(rec_graph *g, rec_csr *a, rec_tensor *x);
+/* Y = (X + A X + ... + A^layers X) / (layers + 1) for a square A, layers
+ * >= 1: LightGCN's layer-mean readout as one op, in layers passes over A
+ * forward and backward, with one [rows, d] buffer beside Y (ops_spmm.c). */
+rec_tensor *rec_spmm_mean_powers(rec_graph *g, rec_csr *a, rec_tensor *x, int layers);
 
 /* ---- losses (ops_loss.c), all -> [1], mean over rows ---------------------- */
 /* mean over elements of BCE(sigmoid(logit), target); target F32 same shape;

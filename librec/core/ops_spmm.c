@@ -17,6 +17,12 @@ typedef struct spmm_job {
     float *y;        /* [a->rows, d] */
     int64_t d, ntasks;
     int accumulate;
+    /* rec_spmm_mean_powers' epilogue, while the row is in cache: y starts
+     * as init's row (not zero), is scaled by scale, and with acc set is
+     * also added to acc's row. */
+    const float *init;
+    float scale;
+    float *acc;
 } spmm_job;
 
 /* First row whose entries start at or after nnz position p: task boundaries
@@ -49,21 +55,36 @@ static void spmm_rows(void *arg, int64_t t0, int64_t t1, int chunk)
     rec_rg_warm(&s, a->indptr[r0]);
     for (int64_t r = r0; r < r1; r++) {
         float *restrict y = j->y + r * d;
-        if (!j->accumulate)
+        if (j->init)
+            memcpy(y, j->init + r * d, (size_t)d * sizeof *y);
+        else if (!j->accumulate)
             memset(y, 0, (size_t)d * sizeof *y);
         rec_rg_sum(&s, a->vals, a->indptr[r], a->indptr[r + 1], y);
+        if (j->scale != 1.0f && !j->acc)
+            for (int64_t c = 0; c < d; c++)
+                y[c] *= j->scale;
+        if (j->acc) {
+            float *restrict o = j->acc + r * d;
+            for (int64_t c = 0; c < d; c++)
+                o[c] += j->scale * y[c];
+        }
     }
+}
+
+static void spmm_go(spmm_job *j)
+{
+    /* A few tasks per thread of at least ~32K multiply-adds each. */
+    int64_t work = (j->a->nnz + j->a->rows) * (j->d ? j->d : 1);
+    j->ntasks = 4 * (int64_t)rec_get_num_threads();
+    if (work / 32768 < j->ntasks)
+        j->ntasks = work / 32768 > 1 ? work / 32768 : 1;
+    rec_parallel_for(j->ntasks, 1, spmm_rows, j);
 }
 
 static void spmm_run(const rec_csr *a, const float *x, float *y, int64_t d, int accumulate)
 {
-    /* A few tasks per thread of at least ~32K multiply-adds each. */
-    int64_t work = (a->nnz + a->rows) * (d ? d : 1);
-    int64_t ntasks = 4 * (int64_t)rec_get_num_threads();
-    if (work / 32768 < ntasks)
-        ntasks = work / 32768 > 1 ? work / 32768 : 1;
-    spmm_job j = { a, x, y, d, ntasks, accumulate };
-    rec_parallel_for(ntasks, 1, spmm_rows, &j);
+    spmm_job j = { a, x, y, d, 0, accumulate, NULL, 1.0f, NULL };
+    spmm_go(&j);
 }
 
 void rec_csr_free_transpose(rec_csr *m)
@@ -114,6 +135,19 @@ static rec_csr *build_transpose(const rec_csr *a)
     return t;
 }
 
+/* a's cached transpose, built on first use. */
+static const rec_csr *transpose_of(rec_graph *g, rec_csr *a, const char *fn)
+{
+    if (a->t && (a->t->rows != a->cols || a->t->nnz != a->nnz))
+        rec_csr_free_transpose(a); /* the matrix was replaced under us */
+    if (!a->t) {
+        a->t = build_transpose(a);
+        if (!a->t)
+            rec_graph_fail(g, REC_E_NOMEM, "%s: out of memory building the transpose", fn);
+    }
+    return a->t;
+}
+
 static void spmm_back(rec_graph *g, rec_node *n)
 {
     rec_csr *a = n->saved;
@@ -121,15 +155,8 @@ static void spmm_back(rec_graph *g, rec_node *n)
     float *dx = rec_grad_of(g, x);
     if (!dx)
         return;
-    if (a->t && (a->t->rows != a->cols || a->t->nnz != a->nnz))
-        rec_csr_free_transpose(a); /* the matrix was replaced under us */
-    if (!a->t) {
-        a->t = build_transpose(a);
-        if (!a->t) {
-            rec_graph_fail(g, REC_E_NOMEM, "rec_spmm: out of memory building the transpose");
-            return;
-        }
-    }
+    if (!transpose_of(g, a, "rec_spmm"))
+        return;
     spmm_run(a->t, n->out->g, dx, rec_cols(x), 1);
 }
 
@@ -180,5 +207,87 @@ rec_tensor *rec_spmm(rec_graph *g, rec_csr *a, rec_tensor *x)
     spmm_run(a, x->v, out->v, d, 0);
     if (node)
         node->saved = a;
+    return out;
+}
+
+/* ---- the layer mean of powers ------------------------------------------------
+ * Y = s (X + A X + ... + A^L X), s = 1 / (L + 1), by Horner's rule: t = X,
+ * then t = X + A t, L times, the last scaled.  Each step is one pass of the
+ * row kernel with X's row as its start, so no sum of layers is kept and
+ * only one [rows, d] buffer is needed beside Y; the backward is the same
+ * rule over A^T and dY, its last step added into dX as the rows finish.
+ * Nothing is saved for the backward but A: the map is linear. */
+typedef struct powers_saved {
+    rec_csr *a;
+    int layers;
+} powers_saved;
+
+/* L steps of t = init + M t from t = init; the last into last (scaled by
+ * s, or with acc: acc += s t).  even / odd: the buffers of the other steps,
+ * chosen so that step L lands in last. */
+static void horner(const rec_csr *m, const float *init, float *last, float *other, int layers,
+                   int64_t d, float s, float *acc)
+{
+    const float *prev = init;
+    for (int k = 1; k <= layers; k++) {
+        float *dst = (layers - k) % 2 == 0 ? last : other;
+        spmm_job j = { m, prev, dst, d, 0, 0, init, k == layers ? s : 1.0f,
+                       k == layers ? acc : NULL };
+        spmm_go(&j);
+        prev = dst;
+    }
+}
+
+static void powers_back(rec_graph *g, rec_node *n)
+{
+    powers_saved *ps = n->saved;
+    rec_tensor *x = n->in[0];
+    float *dx = rec_grad_of(g, x);
+    if (!dx)
+        return;
+    const rec_csr *t = transpose_of(g, ps->a, "rec_spmm_mean_powers");
+    int64_t d = rec_cols(x), rows = rec_rows(x);
+    float *buf = t ? rec_graph_alloc(g, 2 * (size_t)rows * d * sizeof *buf) : NULL;
+    if (!buf)
+        return;
+    horner(t, n->out->g, buf, buf + (size_t)rows * d, ps->layers, d,
+           1.0f / (float)(ps->layers + 1), dx);
+}
+
+rec_tensor *rec_spmm_mean_powers(rec_graph *g, rec_csr *a, rec_tensor *x, int layers)
+{
+    static const char fn[] = "rec_spmm_mean_powers";
+    if (!g) {
+        rec_err(REC_E_INVALID, "%s: graph is NULL", fn);
+        return NULL;
+    }
+    if (rec_graph_status(g))
+        return NULL;
+    if (!a || !x)
+        return rec_graph_fail(g, REC_E_INVALID, "%s: %s is NULL", fn, a ? "x" : "a");
+    if (x->dtype != REC_F32)
+        return rec_graph_fail(g, REC_E_INVALID, "%s: x must be F32", fn);
+    if (layers < 1)
+        return rec_graph_fail(g, REC_E_RANGE, "%s: layers = %d, want >= 1", fn, layers);
+    if (!check_csr(g, a))
+        return NULL;
+    if (a->rows != a->cols || rec_rows(x) != a->rows)
+        return rec_graph_fail(g, REC_E_INVALID,
+                              "%s: a is %lld x %lld and x has %lld rows, want all equal", fn,
+                              (long long)a->rows, (long long)a->cols, (long long)rec_rows(x));
+    int64_t d = rec_cols(x), shape[2] = { a->rows, d };
+    rec_node *node;
+    rec_tensor *out = rec_op_out(g, 2, shape, powers_back, 1, &x, &node);
+    float *tmp = out && layers > 1 ? rec_graph_alloc(g, (size_t)a->rows * d * sizeof *tmp) : NULL;
+    if (!out || (layers > 1 && !tmp))
+        return NULL;
+    horner(a, x->v, out->v, tmp, layers, d, 1.0f / (float)(layers + 1), NULL);
+    if (node) {
+        powers_saved *ps = rec_graph_alloc(g, sizeof *ps);
+        if (!ps)
+            return NULL;
+        *ps = (powers_saved){ a, layers };
+        node->saved = ps;
+    }
     return out;
 }

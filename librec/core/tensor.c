@@ -83,6 +83,7 @@ void rec_graph_reset(rec_graph *g)
             rec_free(c, sizeof *c);
             return; /* next alloc starts fresh */
         }
+        rec_advise_huge_pages(mem, total);
         *c = (chunk){ NULL, total, 0, mem };
         g->head = c;
         g->total = total;
@@ -132,6 +133,7 @@ void *rec_graph_alloc(rec_graph *g, size_t bytes)
             return rec_graph_fail(g, REC_E_NOMEM, "graph: out of memory allocating %zu bytes",
                                   bytes);
         }
+        rec_advise_huge_pages(mem, want);
         *nc = (chunk){ c, want, 0, mem };
         g->head = nc;
         g->total += want;

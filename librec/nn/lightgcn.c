@@ -1,6 +1,6 @@
-/* LightGCN's propagation with the layer-mean readout (see nn-impl.h).  The
- * whole layer is rec_spmm, rec_add and rec_scale: the readout's linearity
- * means no activation needs saving beyond what those ops keep. */
+/* LightGCN's propagation with the layer-mean readout (see nn-impl.h): one
+ * rec_spmm_mean_powers, whose Horner form keeps no layer's output (the
+ * readout is linear) and reads each layer's input once. */
 #include "nn-impl.h"
 
 rec_tensor *rec_nn_lightgcn_forward(rec_graph *g, rec_csr *adj, rec_tensor *e0, int layers)
@@ -23,10 +23,5 @@ rec_tensor *rec_nn_lightgcn_forward(rec_graph *g, rec_csr *adj, rec_tensor *e0, 
     if (e0->nd != 2 || e0->shape[0] != adj->rows)
         return rec_graph_fail(g, REC_E_INVALID, "%s: e0 must be [%lld, d] (one row per node)",
                               fn, (long long)adj->rows);
-    rec_tensor *e = e0, *acc = e0;
-    for (int k = 0; k < layers; k++) {
-        e = rec_spmm(g, adj, e);
-        acc = rec_add(g, acc, e);
-    }
-    return layers ? rec_scale(g, acc, 1.0f / (float)(layers + 1)) : e0;
+    return layers ? rec_spmm_mean_powers(g, adj, e0, layers) : e0;
 }

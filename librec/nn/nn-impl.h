@@ -343,9 +343,10 @@ rec_tensor *rec_nn_attn_pool_forward(rec_graph *g, const rec_nn_attn_pool *a, re
  *   E_{k+1} = A E_k  (k = 0 .. L-1),   out = (E_0 + E_1 + ... + E_L) / (L + 1)
  * A is the normalised adjacency [N, N] (rec_uigraph_adjacency: D^-1/2 A D^-1/2
  * in the paper), E_0 [N, d] the node embeddings, users then items.
- * Built from rec_spmm, so backward is dE_k = A^T dE_{k+1} + dY / (L + 1) with
- * A^T the transpose rec_spmm caches on adj (nothing densified, threaded like
- * the forward); the tape holds 2L + 1 [N, d] activations.  L = 0 gives E_0. */
+ * One rec_spmm_mean_powers: Horner's rule t = E_0 + A t, L times, so the
+ * backward is the same rule over A^T (the transpose cached on adj, nothing
+ * densified, threaded like the forward) and dY / (L + 1); a step holds two
+ * [N, d] buffers whatever L is.  L = 0 gives E_0. */
 #define REC_NN_LIGHTGCN_MAX_LAYERS 16
 rec_tensor *rec_nn_lightgcn_forward(rec_graph *g, rec_csr *adj, rec_tensor *e0, int layers);
 
