@@ -1,5 +1,5 @@
 /* The shared fit, inference, fold-in and storage of gcn and graphsage (see
- * gnn-impl.h). */
+ * gnn-impl.h; their call-time features are gnn_features.c's). */
 #include "gnn-impl.h"
 #include "core/linalg-impl.h"
 

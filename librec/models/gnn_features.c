@@ -200,6 +200,9 @@ rec_status rec_gnn_score_features(const rec_model *m, const rec_feature_set *fs,
     const rec_gnn *s = m->state;
     char fn[64];
     snprintf(fn, sizeof fn, "rec_model_score_features(%s)", m->vt->kind);
+    rec_features *sch;
+    if (fs) /* a set needs the fields (a history alone is served by any file) */
+        REC_TRY(rec_gnn_schema(m, REC_SIDE_USER, &sch, fn));
     float *x0 = rec_malloc((size_t)s->dim * sizeof *x0);
     if (!x0)
         return rec_nomem(fn);

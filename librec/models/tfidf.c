@@ -34,7 +34,9 @@
  * Every item with text gets a row, rated or not, so items no one has rated
  * (loaded with catalog=all) can be recommended and have neighbours.  Scores
  * walk an inverted index (term -> items): the cost is the postings of the
- * query's terms, never items x items. */
+ * query's terms, never items x items.  Items added after the fit from
+ * their text, and users served from a history by rec_model_score_features,
+ * are tfidf_features.c's. */
 #include "tfidf-impl.h"
 #include "retrieval/topk-impl.h"
 
