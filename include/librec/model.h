@@ -236,7 +236,10 @@ REC_API rec_status rec_model_vectors(const rec_model *m, rec_side side, float *o
  * were: a categorical or multi-hot value the training data did not have
  * falls in the out-of-vocabulary bucket (an all-zero embedding, as a
  * missing value), a field left unset is missing.  Kinds: twotower (the
- * fields of its towers); the others give REC_E_UNSUPPORTED.
+ * fields of its towers), tfidf (the text and multi-hot item fields it read;
+ * no user field), gcn and graphsage (the categorical and multi-hot fields
+ * of each side they embedded), gat (a user is a history: no user field, no
+ * item set); the others give REC_E_UNSUPPORTED.
  * A feature set is not thread-safe; the model calls below only read it. */
 typedef struct rec_feature_set rec_feature_set;
 
@@ -315,8 +318,10 @@ REC_API rec_status rec_model_recommend_context(const rec_model *m, const char *u
 /* Adds n items, ids[j] described by item feature set features[j], to a
  * fitted model's catalogue: from now on they are recommended, scored,
  * similar-able (rec_model_similar) and saved like the training items, with
- * the vectors their features give (twotower: those of an item present at
- * fit with these features and no interactions).  All or nothing:
+ * the vectors their features give (twotower, gcn, graphsage: those of an
+ * item present at fit with these features and no interactions; tfidf: the
+ * fitted vocabulary and idf, not refitted, unknown words ignored; gat:
+ * REC_E_UNSUPPORTED, its items are learned vectors).  All or nothing:
  * REC_E_INVALID for an id already in the catalogue (or twice in ids), a
  * NULL entry or a user feature set; the model is unchanged on any error.
  * Needs exclusive access to m (not thread-safe with any other call on m). */

@@ -10,6 +10,7 @@
 #include "data/data-impl.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* mean and inv: vdim doubles each, maybe unaligned (inside a blob). */
@@ -204,9 +205,13 @@ static rec_status decode_field(rbuf *b, rec_features *fs, int k, const char *fn)
     if (f->vocab) {
         rec_idmap *v;
         rec_status st = rec_idmap_from_blob(&v, b->p + b->at, (size_t)vb, nv);
-        if (st)
-            return rec_err(REC_E_FORMAT, "%s: schema field '%s': %s", fn, name,
-                           rec_last_error());
+        if (st == REC_E_NOMEM)
+            return rec_nomem(fn);
+        if (st) { /* the map's message, copied: rec_err rewrites the buffer it is in */
+            char why[256];
+            snprintf(why, sizeof why, "%s", rec_last_error());
+            return rec_err(REC_E_FORMAT, "%s: schema field '%s': %s", fn, name, why);
+        }
         rec_idmap_unref(f->vocab);
         f->vocab = v;
     }

@@ -343,6 +343,27 @@ static rec_status gat_history(const rec_model *m, const int32_t *items, const fl
     return st;
 }
 
+/* Call-time features: a user is their items (the fold-in above), so a
+ * user feature set has no fields; items are learned vectors with no
+ * feature input, so none can be added from features. */
+static rec_status gat_schema(const rec_model *m, rec_side side, rec_features **out,
+                             const char *fn)
+{
+    (void)m;
+    if (side == REC_SIDE_ITEM)
+        return rec_err(REC_E_UNSUPPORTED, "%s: gat reads no item features (an item is a "
+                       "learned vector of its own)", fn);
+    *out = NULL;
+    return REC_OK;
+}
+
+static rec_status gat_score_features(const rec_model *m, const rec_feature_set *fs,
+                                     const int32_t *hist, size_t nh, float *out)
+{
+    (void)fs;
+    return gat_history(m, hist, NULL, nh, out);
+}
+
 /* u's items with the highest last-layer attention: the same for every i. */
 static rec_status gat_explain(const rec_model *m, int32_t u, int32_t i, size_t k,
                               const char **reasons, float *weights, size_t *n)
@@ -446,4 +467,6 @@ const rec_model_vt rec_gat_vt = {
     .load = gat_load,
     .free_state = gat_free,
     .vectors = rec_graphmf_vectors,
+    .schema = gat_schema,
+    .score_features = gat_score_features,
 };

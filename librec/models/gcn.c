@@ -63,4 +63,7 @@ const rec_model_vt rec_gcn_vt = {
     .save = rec_gnn_save,
     .load = gcn_load,
     .free_state = rec_gnn_free,
+    .schema = rec_gnn_schema,
+    .score_features = rec_gnn_score_features,
+    .add_items = rec_gnn_add_items,
 };

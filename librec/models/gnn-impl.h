@@ -31,8 +31,23 @@
  * users' did, not from an approximation.  The other nodes are not
  * re-propagated (the new edges would move them by O(1 / deg)).
  *
+ * Call-time features (gnn_features.c): the model keeps the feature table
+ * and the fields it coded (schemas with their vocabularies, user fields
+ * then item fields, as the codes are offset).  A user described now
+ * (rec_model_score_features) is the fold-in above with x = the mean of its
+ * feature embeddings instead of 0.  An item added from its features
+ * (rec_model_add_items) is a node with no edges: x = the mean of its
+ * feature embeddings (no ID row, as any node without training edges), and
+ * each layer sees itself alone (GCN: the self-loop of weight 1 / (0 + 1);
+ * SAGE: an empty neighbourhood beside itself), exactly what the readout
+ * gives an item of the training catalogue without interactions; its rows
+ * are appended to every H_k, so histories holding it fold in through it.
+ * Nothing else moves (no edge is added).
+ *
  * Stored: "gnn.H" [(L + 1) N, dim] and the layers' weights under "gnn.";
- * item degrees come back from the model's training items. */
+ * "gnn.features" [vocab, dim] with "gnn.schema.user" / ".item", and
+ * "gnn.features.vocab" [1] (0: the model read no fields); item degrees
+ * come back from the model's training items. */
 #ifndef LIBREC_GNN_IMPL_H
 #define LIBREC_GNN_IMPL_H
 
@@ -92,6 +107,15 @@ struct rec_gnn {
     rec_nn_sage sage[REC_GNN_MAX_LAYERS];
     float *H;                /* [(layers + 1) * nodes, dim] */
     int32_t *item_deg;       /* [nitems] training degree */
+    /* call-time features: has_schema 0 in a file from before them; feat
+     * NULL (fvocab 0) when the model read no fields, else [fvocab, dim]
+     * coded as usch's fields then isch's (either NULL: none) */
+    int has_schema;
+    rec_features *usch, *isch;
+    char *ublob, *iblob;
+    size_t ublen, iblen;
+    float *feat;
+    int32_t fvocab;
 };
 
 rec_status rec_gnn_fit(rec_model *m, const rec_dataset *d, const rec_gnn_kind *kind,
@@ -106,5 +130,26 @@ rec_status rec_gnn_score_history(const rec_model *m, const int32_t *items, const
                                  size_t n, float *out);
 rec_status rec_gnn_similar(const rec_model *m, int32_t i, float *out);
 rec_status rec_gnn_save(const rec_model *m, rec_lrm_writer *w);
+
+/* The fold-in from x0 [dim] (the user's layer-0 vector) and items[n]:
+ * every item's score into out[nitems]; fn names the caller. */
+rec_status rec_gnn_fold_in(const rec_model *m, const float *x0, const int32_t *items, size_t n,
+                           float *out, const char *fn);
+/* An isolated node's layers: x [n, dim] (n <= chunk) of nodes with no edges
+ * through layer k into y [n, dim]. */
+rec_status rec_gnn_isolated(const rec_gnn *s, int k, const float *x, int32_t n, float *y,
+                            const char *fn);
+
+/* gnn_features.c */
+rec_status rec_gnn_schema_build(rec_model *m, const rec_dataset *d, const float *feat,
+                                int32_t fvocab, const char *fn);
+void rec_gnn_schema_free(rec_gnn *s);
+rec_status rec_gnn_schema_save(const rec_model *m, rec_lrm_writer *w);
+rec_status rec_gnn_schema_load(rec_model *m, const rec_lrm_reader *r, const char *fn);
+rec_status rec_gnn_schema(const rec_model *m, rec_side side, rec_features **out,
+                          const char *fn);
+rec_status rec_gnn_score_features(const rec_model *m, const rec_feature_set *fs,
+                                  const int32_t *hist, size_t nh, float *out);
+rec_status rec_gnn_add_items(rec_model *m, const rec_feature_set *const *fs, size_t n);
 
 #endif

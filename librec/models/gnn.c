@@ -1,5 +1,5 @@
 /* The shared fit, inference, fold-in and storage of gcn and graphsage (see
- * gnn-impl.h). */
+ * gnn-impl.h; their call-time features are gnn_features.c's). */
 #include "gnn-impl.h"
 #include "core/linalg-impl.h"
 
@@ -24,6 +24,7 @@ void rec_gnn_free(rec_model *m)
     rec_pstore_destroy(s->ps);
     rec_free(s->H, h_floats(s) * sizeof *s->H);
     rec_free(s->item_deg, (size_t)(m->nitems ? m->nitems : 1) * sizeof *s->item_deg);
+    rec_gnn_schema_free(s);
     rec_free(s, sizeof *s);
     m->state = NULL;
 }
@@ -409,6 +410,8 @@ rec_status rec_gnn_fit(rec_model *m, const rec_dataset *d, const rec_gnn_kind *k
         rec_status rs = keep_layers(m, s, ps);
         if (!rs)
             rs = readout(s, c.g, &c.in, fn);
+        if (!rs)
+            rs = rec_gnn_schema_build(m, d, c.in.feat ? c.in.feat->v : NULL, f.vocab, fn);
         if (rs)
             st = rs;
     }
@@ -469,9 +472,15 @@ rec_status rec_gnn_score_history(const rec_model *m, const int32_t *items, const
                                  size_t n, float *out)
 {
     (void)r;
-    const rec_gnn *s = m->state;
     char fn[64];
     snprintf(fn, sizeof fn, "rec_model_recommend_history(%s)", m->vt->kind);
+    return rec_gnn_fold_in(m, NULL, items, n, out, fn);
+}
+
+rec_status rec_gnn_fold_in(const rec_model *m, const float *x0, const int32_t *items, size_t n,
+                           float *out, const char *fn)
+{
+    const rec_gnn *s = m->state;
     int64_t d = s->dim, nz = (int64_t)n + 1;
     int64_t ptr[2] = { 0, 0 };
     int32_t *idx = rec_malloc((size_t)nz * sizeof *idx);
@@ -479,6 +488,8 @@ rec_status rec_gnn_score_history(const rec_model *m, const int32_t *items, const
     float *hu = rec_calloc((size_t)d, sizeof *hu);
     rec_graph *g = NULL;
     rec_status st = idx && val && hu ? rec_graph_create(&g) : rec_nomem(fn);
+    if (!st && x0)
+        memcpy(hu, x0, (size_t)d * sizeof *hu);
     if (!st) {
         /* the user's row: self-loop first (GCN), then its items */
         int64_t w = 0;
@@ -524,6 +535,45 @@ rec_status rec_gnn_score_history(const rec_model *m, const int32_t *items, const
     return st;
 }
 
+rec_status rec_gnn_isolated(const rec_gnn *s, int k, const float *x, int32_t n, float *y,
+                            const char *fn)
+{
+    /* the readout's block of nodes without edges: GCN rows hold the
+     * self-loop 1 / (0 + 1), mean rows nothing (SAGE reads the node beside) */
+    int gcn = s->kind->norm == REC_BLOCK_GCN;
+    int64_t *ptr = rec_malloc(((size_t)n + 1) * sizeof *ptr);
+    int32_t *idx = rec_malloc(((size_t)n + 1) * sizeof *idx);
+    float *val = rec_malloc(((size_t)n + 1) * sizeof *val);
+    rec_graph *g = NULL;
+    rec_status st = ptr && idx && val ? rec_graph_create(&g) : rec_nomem(fn);
+    if (!st) {
+        for (int32_t j = 0; j <= n; j++) {
+            ptr[j] = gcn ? j : 0;
+            idx[j] = j;
+            val[j] = 1.0f;
+        }
+        rec_graph_set_grad(g, 0);
+        rec_graph_set_training(g, 0);
+        rec_csr a = { n, n, gcn ? n : 0, ptr, idx, val, NULL };
+        rec_tensor *xt = rec_tensor_2d(g, n, s->dim);
+        if (xt)
+            memcpy(xt->v, x, (size_t)n * (size_t)s->dim * sizeof *xt->v);
+        rec_tensor *yt = s->kind->forward(s, g, k, &a, xt);
+        if (yt)
+            memcpy(y, yt->v, (size_t)n * (size_t)s->dim * sizeof *y);
+        else
+            st = rec_graph_status(g);
+        rec_csr_free_transpose(&a);
+    }
+    if (st == REC_E_NOMEM && !*rec_last_error())
+        rec_nomem(fn);
+    rec_graph_destroy(g);
+    rec_free(ptr, ((size_t)n + 1) * sizeof *ptr);
+    rec_free(idx, ((size_t)n + 1) * sizeof *idx);
+    rec_free(val, ((size_t)n + 1) * sizeof *val);
+    return st;
+}
+
 rec_status rec_gnn_save(const rec_model *m, rec_lrm_writer *w)
 {
     const rec_gnn *s = m->state;
@@ -531,7 +581,8 @@ rec_status rec_gnn_save(const rec_model *m, rec_lrm_writer *w)
     REC_TRY(rec_lrm_add_tensor(w, "gnn.H", REC_LRM_F32, 2, shape, s->H));
     char fn[64];
     snprintf(fn, sizeof fn, "rec_model_save(%s)", m->vt->kind);
-    return rec_pstore_save(s->ps, w, "gnn.", fn);
+    REC_TRY(rec_pstore_save(s->ps, w, "gnn.", fn));
+    return rec_gnn_schema_save(m, w);
 }
 
 rec_status rec_gnn_load(rec_model *m, const rec_lrm_reader *r, const rec_gnn_kind *kind,
@@ -548,5 +599,5 @@ rec_status rec_gnn_load(rec_model *m, const rec_lrm_reader *r, const rec_gnn_kin
     const void *p;
     REC_TRY(rec_lrm_tensor_expect(r, "gnn.H", REC_LRM_F32, 2, shape, &p));
     memcpy(s->H, p, h_floats(s) * sizeof *s->H);
-    return REC_OK;
+    return rec_gnn_schema_load(m, r, fn);
 }

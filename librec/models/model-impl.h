@@ -229,6 +229,14 @@ rec_status rec_model_index_recommend(const rec_model *m, int32_t u, size_t k, in
                                      const rec_filter *f, size_t q, int32_t *idx, float *val,
                                      size_t *got, const char *fn);
 void rec_model_index_free(rec_model *m);
+/* For rec_model_add_items: the item side of the serving state (the hnsw
+ * index or the exact pack, whichever m has; neither: *ix NULL, pk zeroed)
+ * built from the kind's vectors as if m had nitems items, into *ix or pk,
+ * m's own left as they are.  take: those replace m's (the old ones freed);
+ * nothing fails. */
+rec_status rec_model_index_items(rec_model *m, int32_t nitems, rec_index **ix, rec_ippack *pk,
+                                 const char *fn);
+void rec_model_index_take_items(rec_model *m, rec_index *ix, rec_ippack *pk);
 /* For a fit of m with a retrieval model attached (rec_model_set_candidates,
  * model_candidates.c): REC_E_STATE naming fn when it is no longer fitted,
  * REC_E_INVALID when it was fitted on other data than m's fit (another

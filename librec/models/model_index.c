@@ -84,15 +84,15 @@ static rec_status build(rec_model *m, int d, rec_index **out, const char *fn)
     return REC_OK;
 }
 
-/* The item vectors packed for the exact block kernel. */
-static rec_status pack(rec_model *m, int d, const char *fn)
+/* The item vectors packed for the exact block kernel into pk. */
+static rec_status pack(rec_model *m, int d, rec_ippack *pk, const char *fn)
 {
     size_t bytes = ((size_t)m->nitems * (size_t)d + 1) * sizeof(float);
     float *items = rec_malloc(bytes);
     int dd;
     rec_status st = items ? m->vt->vectors(m, REC_SIDE_ITEM, items, &dd) : rec_nomem(fn);
     if (!st)
-        st = rec_ippack_build(&m->pack, items, m->nitems, d, fn);
+        st = rec_ippack_build(pk, items, m->nitems, d, fn);
     rec_free(items, bytes);
     return st;
 }
@@ -107,7 +107,34 @@ static rec_status prepare(rec_model *m, const char *fn)
     int d;
     REC_TRY(m->vt->vectors(m, REC_SIDE_ITEM, NULL, &d));
     REC_TRY(take_users(m, d, fn));
-    return hnsw ? build(m, d, &m->ix, fn) : pack(m, d, fn);
+    return hnsw ? build(m, d, &m->ix, fn) : pack(m, d, &m->pack, fn);
+}
+
+rec_status rec_model_index_items(rec_model *m, int32_t nitems, rec_index **ix, rec_ippack *pk,
+                                 const char *fn)
+{
+    *ix = NULL;
+    memset(pk, 0, sizeof *pk);
+    if (!m->ix && !m->pack.p)
+        return REC_OK;
+    int32_t was = m->nitems;
+    m->nitems = nitems;
+    rec_status st = m->ix ? build(m, m->vdim, ix, fn) : pack(m, m->vdim, pk, fn);
+    m->nitems = was;
+    return st;
+}
+
+void rec_model_index_take_items(rec_model *m, rec_index *ix, rec_ippack *pk)
+{
+    if (!m->ix && !m->pack.p)
+        return;
+    if (m->ix) {
+        rec_index_destroy(m->ix);
+        m->ix = ix;
+    } else {
+        rec_ippack_free(&m->pack);
+        m->pack = *pk;
+    }
 }
 
 void rec_model_pack_scores(const rec_model *m, const int32_t *users, int nq, float *q,

@@ -34,9 +34,10 @@
  * Every item with text gets a row, rated or not, so items no one has rated
  * (loaded with catalog=all) can be recommended and have neighbours.  Scores
  * walk an inverted index (term -> items): the cost is the postings of the
- * query's terms, never items x items. */
-#include "model-impl.h"
-#include "tokenize-impl.h"
+ * query's terms, never items x items.  Items added after the fit from
+ * their text, and users served from a history by rec_model_score_features,
+ * are tfidf_features.c's. */
+#include "tfidf-impl.h"
 #include "retrieval/topk-impl.h"
 
 #include <math.h>
@@ -71,24 +72,6 @@ enum { PROFILE_DEVIATION, PROFILE_LIKED, PROFILE_EQUAL };
 #define NSPEC (sizeof spec / sizeof *spec)
 #define FN "rec_model_fit(tfidf)"
 
-typedef struct tfidf {
-    int32_t nterms;
-    int64_t nnz;
-    char *vocab;      /* nterms NUL-terminated terms, in term order (sorted) */
-    size_t vocab_len;
-    float *idf;       /* [nterms] */
-    int64_t *ptr;     /* [nitems+1] item rows */
-    int32_t *col;     /* [nnz] terms, increasing per row */
-    float *val;       /* [nnz] L2-normalised weights */
-    int64_t *tptr;    /* [nterms+1] inverted index: term -> items */
-    int32_t *titem;   /* [nnz] */
-    float *tval;      /* [nnz] */
-    float *uw;        /* [nuw] profile weight per m->seen entry, NULL: none */
-    int64_t nuw;
-    float *prior;     /* [nitems] popularity_prior * ln(1 + training raters), from m->seen
-                         at fit and at load (not stored); NULL: pure content */
-} tfidf;
-
 static void tfidf_free(rec_model *m)
 {
     tfidf *s = m->state;
@@ -101,9 +84,8 @@ static void tfidf_free(rec_model *m)
     rec_free(s->ptr, ((size_t)m->nitems + 1) * sizeof *s->ptr);
     rec_free(s->col, nnz * sizeof *s->col);
     rec_free(s->val, nnz * sizeof *s->val);
-    rec_free(s->tptr, nt * sizeof *s->tptr);
-    rec_free(s->titem, nnz * sizeof *s->titem);
-    rec_free(s->tval, nnz * sizeof *s->tval);
+    tfidf_index_free(s);
+    tfidf_schema_free(s);
     rec_free(s->uw, ((size_t)s->nuw + 1) * sizeof *s->uw);
     rec_free(s->prior, ((size_t)m->nitems + 1) * sizeof *s->prior);
     rec_free(s, sizeof *s);
@@ -112,29 +94,19 @@ static void tfidf_free(rec_model *m)
 
 /* ---- building the corpus --------------------------------------------------- */
 
-typedef struct corpus {
-    rec_idmap *terms;  /* raw vocabulary, first-seen order */
-    int64_t *tok;      /* field << 32 | term of every token, documents one after the other */
-    size_t ntok, cap;
-    int reps;          /* times to emit the current token (multi-hot counts) */
-    int64_t field;     /* index of the field being read */
-    char *scratch;
-    size_t scap;
-} corpus;
-
 static rec_status on_token(void *user, const char *tok, size_t len)
 {
     corpus *c = user;
     int32_t id;
     int added;
     if (rec_idmap_intern(c->terms, tok, len, &id, &added))
-        return rec_nomem(FN);
+        return rec_nomem(c->fn);
     for (int r = 0; r < c->reps; r++) {
         if (c->ntok == c->cap) {
             size_t nc = c->cap ? 2 * c->cap : 4096;
             int64_t *t = rec_realloc(c->tok, c->cap * sizeof *t, nc * sizeof *t);
             if (!t)
-                return rec_nomem(FN);
+                return rec_nomem(c->fn);
             c->tok = t;
             c->cap = nc;
         }
@@ -143,13 +115,13 @@ static rec_status on_token(void *user, const char *tok, size_t len)
     return REC_OK;
 }
 
-static rec_status tokenize(corpus *c, const char *text, int reps, int stop)
+rec_status tfidf_tokenize(corpus *c, const char *text, int reps, int stop)
 {
     size_t len = strlen(text);
     if (len > c->scap) {
         char *p = rec_realloc(c->scratch, c->scap, len);
         if (!p)
-            return rec_nomem(FN);
+            return rec_nomem(c->fn);
         c->scratch = p;
         c->scap = len;
     }
@@ -258,6 +230,7 @@ static rec_status read_docs(const rec_model *m, const rec_dataset *d, corpus *c,
     const rec_field *fs[64];
     int nf = 0;
     REC_TRY(pick_fields(m, d, fs, &nf, fw));
+    REC_TRY(tfidf_schema_build(d, m->state, fs, nf, fw, FN));
     int stop = strcmp(rec_model_str(m, "stop_words"), "english") == 0;
     dptr[0] = 0;
     for (int32_t i = 0; i < m->nitems; i++) {
@@ -267,14 +240,14 @@ static rec_status read_docs(const rec_model *m, const rec_dataset *d, corpus *c,
             if (f->type == REC_FEATURE_TEXT) {
                 const char *t = rec_ds_item_text(d, i, f->name);
                 if (t && *t)
-                    REC_TRY(tokenize(c, t, 1, stop));
+                    REC_TRY(tfidf_tokenize(c, t, 1, stop));
                 continue;
             }
             int32_t nv = 0;
             const int32_t *v = rec_ds_item_multihot(d, i, f->name, &nv);
             for (int32_t j = 0; j < nv; j++) {
                 int reps = f->cnt ? f->cnt[(v - f->vals) + j] : 1;
-                REC_TRY(tokenize(c, rec_idmap_name(f->vocab, v[j]), reps, stop));
+                REC_TRY(tfidf_tokenize(c, rec_idmap_name(f->vocab, v[j]), reps, stop));
             }
         }
         dptr[i + 1] = (int64_t)c->ntok;
@@ -301,8 +274,18 @@ static int cmp_term_tf(const void *a, const void *b)
     return strcmp(x->s, y->s);
 }
 
-/* The term -> items index from the rows. */
-static rec_status build_index(rec_model *m, tfidf *s)
+void tfidf_index_free(tfidf *s)
+{
+    size_t nt = (size_t)s->nterms + 1, nnz = (size_t)s->nnz + 1;
+    rec_free(s->tptr, nt * sizeof *s->tptr);
+    rec_free(s->titem, nnz * sizeof *s->titem);
+    rec_free(s->tval, nnz * sizeof *s->tval);
+    s->tptr = NULL;
+    s->titem = NULL;
+    s->tval = NULL;
+}
+
+rec_status tfidf_build_index(tfidf *s, int32_t nitems)
 {
     size_t nt = (size_t)s->nterms, nnz = (size_t)s->nnz;
     s->tptr = rec_calloc(nt + 1, sizeof *s->tptr);
@@ -318,7 +301,7 @@ static rec_status build_index(rec_model *m, tfidf *s)
     if (!fill)
         return rec_nomem("tfidf");
     memcpy(fill, s->tptr, (nt + 1) * sizeof *fill);
-    for (int32_t i = 0; i < m->nitems; i++)
+    for (int32_t i = 0; i < nitems; i++)
         for (int64_t k = s->ptr[i]; k < s->ptr[i + 1]; k++) {
             int64_t at = fill[s->col[k]]++;
             s->titem[at] = i;
@@ -328,10 +311,8 @@ static rec_status build_index(rec_model *m, tfidf *s)
     return REC_OK;
 }
 
-#define TERM_OF(key) ((int32_t)((key) & 0xFFFFFFFF))
-#define FIELD_OF(key) ((int)((key) >> 32))
 
-static int cmp_i64(const void *a, const void *b)
+int tfidf_cmp_key(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
@@ -344,11 +325,7 @@ static double tf_weight(double tf, int sub)
     return sub && tf > 1 ? 1 + log(tf) : tf;
 }
 
-/* One item's row into col/val from its sorted (field, term) keys: tf_t =
- * sum over fields of fw[f] * count(f, t), weight tf_weight(tf_t) * idf_t,
- * L2-normalised, columns increasing.  acc[nterms] is zero on entry and on
- * return.  Returns the entry count. */
-static int64_t item_row(const tfidf *s, const int64_t *key, size_t n, const int32_t *remap,
+int64_t tfidf_item_row(const tfidf *s, const int64_t *key, size_t n, const int32_t *remap,
                         const float *fw, int sub, float *acc, int32_t *col, float *val)
 {
     int64_t w = 0;
@@ -409,7 +386,7 @@ static rec_status build_rows(rec_model *m, tfidf *s, corpus *c, const int64_t *d
     for (int32_t i = 0; !st && i < m->nitems; i++) {
         int64_t *t = c->tok + dptr[i];
         size_t n = (size_t)(dptr[i + 1] - dptr[i]);
-        qsort(t, n, sizeof *t, cmp_i64);
+        qsort(t, n, sizeof *t, tfidf_cmp_key);
         for (size_t k = 0; k < n; k++) {
             int32_t id = TERM_OF(t[k]);
             ctf[id]++;
@@ -484,7 +461,7 @@ static rec_status build_rows(rec_model *m, tfidf *s, corpus *c, const int64_t *d
         s->ptr[0] = 0;
         for (int32_t i = 0; i < m->nitems; i++) {
             int64_t b = s->ptr[i];
-            b += item_row(s, c->tok + dptr[i], (size_t)(dptr[i + 1] - dptr[i]), remap, fw,
+            b += tfidf_item_row(s, c->tok + dptr[i], (size_t)(dptr[i + 1] - dptr[i]), remap, fw,
                           sub, acc, s->col + b, s->val + b);
             s->ptr[i + 1] = b;
         }
@@ -589,7 +566,7 @@ static rec_status tfidf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn 
     if (!s)
         return rec_nomem(FN);
     m->state = s;
-    corpus c = { 0 };
+    corpus c = { .fn = FN };
     float fw[64];
     size_t db = ((size_t)m->nitems + 1) * sizeof(int64_t);
     int64_t *dptr = rec_malloc(db);
@@ -601,7 +578,7 @@ static rec_status tfidf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn 
     if (!st)
         st = build_rows(m, s, &c, dptr, fw);
     if (!st)
-        st = build_index(m, s);
+        st = tfidf_build_index(s, m->nitems);
     if (!st)
         st = user_weights(m, s, d);
     if (!st)
@@ -756,7 +733,7 @@ static rec_status tfidf_score_user(const rec_model *m, int32_t u, float *out)
                           (size_t)(m->seen_ptr[u + 1] - b), out, "rec_model_recommend");
 }
 
-static rec_status tfidf_score_history(const rec_model *m, const int32_t *items, const float *r,
+rec_status tfidf_score_history(const rec_model *m, const int32_t *items, const float *r,
                                       size_t n, float *out)
 {
     const char *fn = "rec_model_recommend_history";
@@ -784,7 +761,8 @@ static rec_status tfidf_save(const rec_model *m, rec_lrm_writer *w)
     REC_TRY(rec_lrm_add_tensor(w, "tfidf.indptr", REC_LRM_I64, 1, &np, s->ptr));
     REC_TRY(rec_lrm_add_tensor(w, "tfidf.indices", REC_LRM_I32, 1, &nnz, s->col));
     REC_TRY(rec_lrm_add_tensor(w, "tfidf.data", REC_LRM_F32, 1, &nnz, s->val));
-    return rec_lrm_add_tensor(w, "tfidf.user_weights", REC_LRM_F32, 1, &nuw, s->uw);
+    REC_TRY(rec_lrm_add_tensor(w, "tfidf.user_weights", REC_LRM_F32, 1, &nuw, s->uw));
+    return tfidf_schema_save(s, w);
 }
 
 static rec_status bad(const char *what)
@@ -848,7 +826,8 @@ static rec_status tfidf_load(rec_model *m, const rec_lrm_reader *r)
         s->uw = copy_of(uw, (size_t)nuw * sizeof(float), ((size_t)nuw + 1) * sizeof(float));
     if (!s->vocab || !s->idf || !s->ptr || !s->col || !s->val || (nuw && !s->uw))
         return rec_nomem("rec_model_load");
-    REC_TRY(build_index(m, s));
+    REC_TRY(tfidf_build_index(s, m->nitems));
+    REC_TRY(tfidf_schema_load(s, r));
     return build_prior(m, s, "rec_model_load");
 }
 
@@ -866,4 +845,7 @@ const rec_model_vt rec_tfidf_vt = {
     .load = tfidf_load,
     .free_state = tfidf_free,
     .fits_catalogue = 1,
+    .schema = tfidf_schema,
+    .score_features = tfidf_score_features,
+    .add_items = tfidf_add_items,
 };
