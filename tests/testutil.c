@@ -674,3 +674,46 @@ void tu_err_has(rec_status got, rec_status want, const char *needle)
     ck_assert_msg(strstr(rec_last_error(), needle), "'%s' lacks '%s'", rec_last_error(),
                   needle);
 }
+
+typedef struct add_ctx {
+    const char *path;
+    size_t nitems;
+    rec_model *m;
+    rec_feature_set *fs;
+} add_ctx;
+
+/* Everything the run touches is made under the counting allocator. */
+static void add_setup(void *p)
+{
+    add_ctx *c = p;
+    ok(rec_model_load(&c->m, c->path));
+    ok(rec_feature_set_create(&c->fs, c->m, REC_SIDE_ITEM));
+    ok(rec_feature_set_set(c->fs, "genres", "x|y"));
+    ok(rec_feature_set_set(c->fs, "year", "2001"));
+}
+
+static rec_status add_run(void *p)
+{
+    add_ctx *c = p;
+    const char *ids[] = { "n1", "n2" };
+    const rec_feature_set *sets[] = { c->fs, c->fs };
+    rec_status st = rec_model_add_items(c->m, ids, sets, 2);
+    size_t n;
+    rec_model_num_items(c->m, &n);
+    ck_assert_uint_eq(n, st ? c->nitems : c->nitems + 2);
+    return st;
+}
+
+static void add_cleanup(void *p)
+{
+    add_ctx *c = p;
+    rec_feature_set_destroy(c->fs);
+    rec_model_destroy(c->m);
+}
+
+long tu_add_items_fails_cleanly(const char *path, size_t nitems)
+{
+    add_ctx c = { path, nitems, NULL, NULL };
+    tu_call call = { add_setup, add_run, add_cleanup };
+    return tu_call_fails_cleanly(&call, &c);
+}

@@ -204,6 +204,8 @@ static rec_status decode_field(rbuf *b, rec_features *fs, int k, const char *fn)
     if (f->vocab) {
         rec_idmap *v;
         rec_status st = rec_idmap_from_blob(&v, b->p + b->at, (size_t)vb, nv);
+        if (st == REC_E_NOMEM) /* not the file's fault */
+            return rec_nomem(fn);
         if (st)
             return rec_err(REC_E_FORMAT, "%s: schema field '%s': %s", fn, name,
                            rec_last_error());

@@ -61,6 +61,29 @@ rec_status rec_dnn_build(rec_dnn *s, float dropout, float init_std, rec_rng *rng
                            dropout, 0, REC_NN_INIT_DEFAULT, rng);
 }
 
+/* ids [tot] and offsets [n + 1] of n bags holding tot ids in all: a bag of
+ * one -1 (padding) when every bag is empty, as the op wants at least one
+ * id; bags_done fixes the offsets for that case once they are filled. */
+static int bags_alloc(rec_graph *g, int64_t tot, int64_t n, rec_tensor **ids,
+                      rec_tensor **off)
+{
+    *ids = rec_tensor_i32(g, tot ? tot : 1);
+    *off = rec_tensor_i32(g, n + 1);
+    if (!*ids || !*off)
+        return 0;
+    (*off)->iv[0] = 0;
+    return 1;
+}
+
+static void bags_done(rec_tensor *ids, rec_tensor *off, int64_t tot, int64_t n)
+{
+    if (tot)
+        return;
+    ids->iv[0] = -1;
+    for (int64_t k = 0; k < n; k++)
+        off->iv[k + 1] = 1;
+}
+
 /* Entity e's values of multi-hot slot k (e -1: the call-time user's). */
 static int64_t bag_at(const rec_dnn_slot *sl, int k, const rec_dnn_user *anon, int32_t e,
                       const int32_t **v)
@@ -73,8 +96,7 @@ static int64_t bag_at(const rec_dnn_slot *sl, int k, const rec_dnn_user *anon, i
     return sl->ptr[e + 1] - sl->ptr[e];
 }
 
-/* Bags of slot k for entities ent[n]: ids and offsets [n + 1] (a bag of
- * one -1 when every bag would be empty: the op wants at least one id). */
+/* Bags of slot k for entities ent[n]: ids and offsets [n + 1]. */
 static void bags_of(rec_graph *g, const rec_dnn_slot *sl, int k0, const rec_dnn_user *anon,
                     const int32_t *ent, int64_t n, rec_tensor **ids, rec_tensor **off)
 {
@@ -82,23 +104,18 @@ static void bags_of(rec_graph *g, const rec_dnn_slot *sl, int k0, const rec_dnn_
     const int32_t *v;
     for (int64_t k = 0; k < n; k++)
         tot += bag_at(sl, k0, anon, ent[k], &v);
-    *ids = rec_tensor_i32(g, tot ? tot : 1);
-    *off = rec_tensor_i32(g, n + 1);
-    if (!*ids || !*off)
+    if (!bags_alloc(g, tot, n, ids, off)) {
+        *ids = NULL;
         return;
+    }
     int64_t at = 0;
-    (*off)->iv[0] = 0;
     for (int64_t k = 0; k < n; k++) {
         int64_t c = bag_at(sl, k0, anon, ent[k], &v);
         for (int64_t j = 0; j < c; j++)
             (*ids)->iv[at++] = v[j];
         (*off)->iv[k + 1] = (int32_t)at;
     }
-    if (!tot) {
-        (*ids)->iv[0] = -1;
-        for (int64_t k = 0; k < n; k++)
-            (*off)->iv[k + 1] = 1;
-    }
+    bags_done(*ids, *off, tot, n);
 }
 
 /* table looked up for slot sl of entities ent[n]: -> [n, cols]. */
@@ -168,11 +185,10 @@ static rec_tensor *cross_term(rec_graph *g, const rec_dnn *s, int ci, const int3
     for (int64_t k = 0; k < n; k++)
         tot += (int64_t)values_of(su, c->us, an, u[k], ctx_code(s, su, ctx, k), &va, &oa) *
                values_of(si, c->is, NULL, it[k], -1, &vb, &ob);
-    rec_tensor *ids = rec_tensor_i32(g, tot ? tot : 1), *off = rec_tensor_i32(g, n + 1);
-    if (!ids || !off)
+    rec_tensor *ids, *off;
+    if (!bags_alloc(g, tot, n, &ids, &off))
         return NULL;
     int64_t at = 0;
-    off->iv[0] = 0;
     for (int64_t k = 0; k < n; k++) {
         int na = values_of(su, c->us, an, u[k], ctx_code(s, su, ctx, k), &va, &oa),
             nb = values_of(si, c->is, NULL, it[k], -1, &vb, &ob);
@@ -184,11 +200,7 @@ static rec_tensor *cross_term(rec_graph *g, const rec_dnn *s, int ci, const int3
             }
         off->iv[k + 1] = (int32_t)at;
     }
-    if (!tot) {
-        ids->iv[0] = -1;
-        for (int64_t k = 0; k < n; k++)
-            off->iv[k + 1] = 1;
-    }
+    bags_done(ids, off, tot, n);
     return rec_embedding_bag(g, c->w, ids, off, NULL, REC_REDUCE_MEAN);
 }
 
@@ -210,11 +222,10 @@ rec_tensor *rec_dnn_history(rec_graph *g, const rec_dnn *s, const int32_t *const
     int64_t tot = 0;
     for (int64_t b = 0; b < nb; b++)
         tot += hlen[b];
-    rec_tensor *ids = rec_tensor_i32(g, tot ? tot : 1), *off = rec_tensor_i32(g, nb + 1);
-    if (!ids || !off)
+    rec_tensor *ids, *off;
+    if (!bags_alloc(g, tot, nb, &ids, &off))
         return NULL;
     int64_t at = 0;
-    off->iv[0] = 0;
     for (int64_t b = 0; b < nb; b++) {
         int32_t sk = skip ? skip[b] : -1;
         for (int64_t h = 0; h < hlen[b]; h++) {
@@ -223,11 +234,7 @@ rec_tensor *rec_dnn_history(rec_graph *g, const rec_dnn *s, const int32_t *const
         }
         off->iv[b + 1] = (int32_t)at;
     }
-    if (!tot) {
-        ids->iv[0] = -1;
-        for (int64_t b = 0; b < nb; b++)
-            off->iv[b + 1] = 1;
-    }
+    bags_done(ids, off, tot, nb);
     rec_nn_embedding_bag eb = s->hbag; /* the forward takes it mutable; it is not written */
     return rec_nn_embedding_bag_forward(g, &eb, ids, off, NULL);
 }
