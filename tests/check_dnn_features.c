@@ -307,7 +307,7 @@ START_TEST(added_items_follow_taste)
     int kg;
     ok(rec_dataset_field_index(d, REC_SIDE_ITEM, "genres", &kg));
     const char *ids[6], *names[6];
-    char idb[6][8];
+    char idb[6][16];
     rec_feature_set *fs[6];
     for (int k = 0; k < 6; k++) {
         ok(rec_dataset_field_value_name(d, REC_SIDE_ITEM, kg, k, &names[k]));
