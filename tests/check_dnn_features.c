@@ -389,6 +389,7 @@ START_TEST(save_load_keeps_fold_ins_and_added_items)
     rec_feature_set *fl = tu_cold_set(l, g0, g1, cold);
     const rec_feature_set *sets2[] = { fl };
     ok(rec_model_add_items(l, ids2, sets2, 1));
+    rec_feature_set_destroy(fl);
 
     rec_feature_set *um, *ul;
     ok(rec_feature_set_create(&um, m, REC_SIDE_USER));
