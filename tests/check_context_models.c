@@ -280,9 +280,23 @@ static void dnn_device(const char *const *kv, int n, const char *file)
     rec_feature_set_destroy(fl);
     rec_model_destroy(l);
 
-    /* dnn has no anonymous-user calls; no item sets */
-    ck_assert_int_eq(rec_model_score_features(m, fs, NULL, 0, "i4", &s_a), REC_E_UNSUPPORTED);
-    ck_assert_int_eq(rec_feature_set_create(&fl, m, REC_SIDE_ITEM), REC_E_UNSUPPORTED);
+    /* an anonymous user (no id row, no history) in a context: its half
+     * first there too */
+    double anon[2][2] = { { 0, 0 }, { 0, 0 } };
+    for (int b = 0; b < 2; b++) {
+        ck_assert_int_eq(rec_feature_set_set(fs, "device", b ? "b" : "a"), REC_OK);
+        for (int i = 0; i < 20; i++) {
+            char is[8];
+            snprintf(is, sizeof is, "i%d", i);
+            ck_assert_int_eq(rec_model_score_features(m, fs, NULL, 0, is, &s_a), REC_OK);
+            anon[b][i >= 10] += s_a / 10.0;
+        }
+    }
+    ck_assert_msg(anon[0][0] > anon[0][1] && anon[1][1] > anon[1][0],
+                  "anonymous half means a: %g / %g, b: %g / %g", anon[0][0], anon[0][1],
+                  anon[1][0], anon[1][1]);
+    ck_assert_int_eq(rec_feature_set_create(&fl, m, REC_SIDE_ITEM), REC_OK);
+    rec_feature_set_destroy(fl);
     ck_assert_int_eq(rec_model_score_context(m, "nobody", fs, "i4", &s_a), REC_E_NOTFOUND);
     ck_assert_int_eq(rec_model_score_context(m, "u3", fs, "nothing", &s_a), REC_E_NOTFOUND);
     rec_feature_set_destroy(fs);

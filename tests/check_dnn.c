@@ -224,7 +224,8 @@ static rec_tensor *build_net(rec_graph *g, void *p)
         u->iv[k] = us[k];
         i->iv[k] = is[k];
     }
-    return tu_wsum(g, rec_dnn_forward(g, c->s, u, i, c->ctx));
+    rec_dnn_in in = { u, i, c->ctx, NULL, NULL };
+    return tu_wsum(g, rec_dnn_forward(g, c->s, &in));
 }
 
 START_TEST(gradients_match_finite_differences)

@@ -46,51 +46,6 @@ static void ok(rec_status st)
     ck_assert_msg(st == REC_OK, "%s", rec_last_error());
 }
 
-/* The generated data with a cold item "cold" (features, no interactions), a
- * dense field "emb" (z-scored) and year z-scored, so that coding and both
- * normalisations are exercised. */
-static rec_dataset *data_with_cold(const char **g0, const char **g1)
-{
-    rec_dataset *d = tu_generate(60, 80, 15);
-    int kg;
-    ok(rec_dataset_field_index(d, REC_SIDE_ITEM, "genres", &kg));
-    ok(rec_dataset_field_value_name(d, REC_SIDE_ITEM, kg, 0, g0));
-    ok(rec_dataset_field_value_name(d, REC_SIDE_ITEM, kg, 2, g1));
-    char both[128];
-    snprintf(both, sizeof both, "%s|%s", *g0, *g1);
-    ok(rec_dataset_set_feature(d, REC_SIDE_ITEM, "genres", "cold", both, 1));
-    ok(rec_dataset_set_feature(d, REC_SIDE_ITEM, "year", "cold", "1987", 0));
-    ok(rec_dataset_set_feature(d, REC_SIDE_ITEM, "length", "cold", "95", 0));
-    ok(rec_dataset_add_field(d, REC_SIDE_ITEM, "emb", REC_FEATURE_DENSE, NULL));
-    int32_t ni;
-    ok(rec_dataset_num_items(d, &ni));
-    for (int32_t i = 0; i < ni; i++) {
-        const char *id;
-        ok(rec_dataset_item_id(d, i, &id));
-        float v[3] = { (float)(i % 7), (float)(i % 3) - 1.0f, 0.25f * (float)i };
-        ok(rec_dataset_set_vector(d, REC_SIDE_ITEM, "emb", id, v, 3, 0));
-    }
-    ok(rec_dataset_normalize(d, REC_SIDE_ITEM, "year", "zscore"));
-    ok(rec_dataset_normalize(d, REC_SIDE_ITEM, "emb", "zscore"));
-    return d;
-}
-
-/* The cold item's features again, on a set made against m. */
-static rec_feature_set *cold_set(const rec_model *m, const char *g0, const char *g1,
-                                 int32_t cold_index)
-{
-    rec_feature_set *fs;
-    ok(rec_feature_set_create(&fs, m, REC_SIDE_ITEM));
-    ok(rec_feature_set_set(fs, "genres", g0));
-    ok(rec_feature_set_set(fs, "genres", g1));
-    ok(rec_feature_set_set_number(fs, "year", 1987));
-    ok(rec_feature_set_set(fs, "length", "95"));
-    float v[3] = { (float)(cold_index % 7), (float)(cold_index % 3) - 1.0f,
-                   0.25f * (float)cold_index };
-    ok(rec_feature_set_set_vector(fs, "emb", v, 3));
-    return fs;
-}
-
 #define TT_KV "epochs=3 batch=64 seed=7 user_features=id,genres_hist,region,age " \
               "item_features=id,genres,year,length,emb"
 
@@ -113,14 +68,14 @@ static void same_item_scores(const rec_model *m, const rec_dataset *d, const cha
 START_TEST(added_item_scores_as_cold_item_at_fit)
 {
     const char *g0, *g1;
-    rec_dataset *d = data_with_cold(&g0, &g1);
+    rec_dataset *d = tu_data_with_cold(&g0, &g1);
     rec_model *m = fit_kv("twotower", d, TT_KV);
     int32_t cold;
     ok(rec_dataset_item_index(d, "cold", &cold));
     size_t ni0;
     ok(rec_model_num_items(m, &ni0));
 
-    rec_feature_set *fs = cold_set(m, g0, g1, cold);
+    rec_feature_set *fs = tu_cold_set(m, g0, g1, cold);
     const char *ids[] = { "new" };
     const rec_feature_set *sets[] = { fs };
     ok(rec_model_add_items(m, ids, sets, 1));
@@ -190,11 +145,11 @@ END_TEST
 START_TEST(added_items_survive_save_and_load)
 {
     const char *g0, *g1;
-    rec_dataset *d = data_with_cold(&g0, &g1);
+    rec_dataset *d = tu_data_with_cold(&g0, &g1);
     rec_model *m = fit_kv("twotower", d, TT_KV);
     int32_t cold;
     ok(rec_dataset_item_index(d, "cold", &cold));
-    rec_feature_set *fs = cold_set(m, g0, g1, cold), *other;
+    rec_feature_set *fs = tu_cold_set(m, g0, g1, cold), *other;
     ok(rec_feature_set_create(&other, m, REC_SIDE_ITEM));
     ok(rec_feature_set_set(other, "genres", g1));
     ok(rec_feature_set_set(other, "genres", "no such genre")); /* out of vocabulary */
@@ -315,13 +270,6 @@ START_TEST(user_from_features_follows_them)
 }
 END_TEST
 
-static void err_has(rec_status got, rec_status want, const char *needle)
-{
-    ck_assert_msg(got == want, "status %d, want %d (%s)", got, want, rec_last_error());
-    ck_assert_msg(strstr(rec_last_error(), needle), "'%s' lacks '%s'", rec_last_error(),
-                  needle);
-}
-
 START_TEST(bad_input_is_refused)
 {
     rec_dataset *d = tu_generate(30, 40, 8);
@@ -330,21 +278,21 @@ START_TEST(bad_input_is_refused)
     rec_feature_set *fs, *us;
     ok(rec_feature_set_create(&fs, m, REC_SIDE_ITEM));
     ok(rec_feature_set_create(&us, m, REC_SIDE_USER));
-    err_has(rec_feature_set_set(fs, "colour", "red"), REC_E_NOTFOUND,
+    tu_err_has(rec_feature_set_set(fs, "colour", "red"), REC_E_NOTFOUND,
             "no item field 'colour' in the model's schema (fields: genres, year)");
-    err_has(rec_feature_set_set(fs, "title", "x"), REC_E_NOTFOUND, "'title'");
-    err_has(rec_feature_set_set_number(fs, "genres", 3), REC_E_INVALID,
+    tu_err_has(rec_feature_set_set(fs, "title", "x"), REC_E_NOTFOUND, "'title'");
+    tu_err_has(rec_feature_set_set_number(fs, "genres", 3), REC_E_INVALID,
             "field 'genres' is multi-hot, not numeric");
-    err_has(rec_feature_set_set(fs, "year", "nineteen"), REC_E_INVALID,
+    tu_err_has(rec_feature_set_set(fs, "year", "nineteen"), REC_E_INVALID,
             "'nineteen' is not a finite decimal number");
-    err_has(rec_feature_set_set_number(fs, "year", INFINITY), REC_E_INVALID,
+    tu_err_has(rec_feature_set_set_number(fs, "year", INFINITY), REC_E_INVALID,
             "not a finite number");
     float v[2] = { 1, 2 };
-    err_has(rec_feature_set_set_vector(fs, "year", v, 2), REC_E_INVALID,
+    tu_err_has(rec_feature_set_set_vector(fs, "year", v, 2), REC_E_INVALID,
             "field 'year' is numeric, not dense");
-    err_has(rec_feature_set_set(us, "age", "30"), REC_E_NOTFOUND, "(fields: region)");
+    tu_err_has(rec_feature_set_set(us, "age", "30"), REC_E_NOTFOUND, "(fields: region)");
     rec_feature_set *side7;
-    err_has(rec_feature_set_create(&side7, m, 7), REC_E_INVALID, "side 7");
+    tu_err_has(rec_feature_set_create(&side7, m, 7), REC_E_INVALID, "side 7");
 
     /* wrong sides, taken ids, NULLs: refused, the catalogue unchanged */
     ok(rec_feature_set_set(fs, "genres", "x"));
@@ -352,22 +300,22 @@ START_TEST(bad_input_is_refused)
     ok(rec_dataset_item_id(d, 0, &first));
     const char *ids[] = { "fresh", first };
     const rec_feature_set *sets[] = { fs, fs }, *wrong[] = { us };
-    err_has(rec_model_add_items(m, ids, sets, 2), REC_E_INVALID,
+    tu_err_has(rec_model_add_items(m, ids, sets, 2), REC_E_INVALID,
             "ids[1] '");
-    err_has(rec_model_add_items(m, ids, sets, 2), REC_E_INVALID, "already in the catalogue");
+    tu_err_has(rec_model_add_items(m, ids, sets, 2), REC_E_INVALID, "already in the catalogue");
     const char *twice[] = { "a", "a" };
-    err_has(rec_model_add_items(m, twice, sets, 2), REC_E_INVALID, "'a' is given twice");
-    err_has(rec_model_add_items(m, ids, wrong, 1), REC_E_INVALID,
+    tu_err_has(rec_model_add_items(m, twice, sets, 2), REC_E_INVALID, "'a' is given twice");
+    tu_err_has(rec_model_add_items(m, ids, wrong, 1), REC_E_INVALID,
             "is a feature set of users, not of items");
     const rec_feature_set *nul[] = { NULL };
-    err_has(rec_model_add_items(m, ids, nul, 1), REC_E_INVALID, "features[0] is NULL");
+    tu_err_has(rec_model_add_items(m, ids, nul, 1), REC_E_INVALID, "features[0] is NULL");
     size_t n;
     ok(rec_model_num_items(m, &n));
     ck_assert_uint_eq(n, 40);
     float s;
-    err_has(rec_model_score_features(m, fs, NULL, 0, first, &s), REC_E_INVALID,
+    tu_err_has(rec_model_score_features(m, fs, NULL, 0, first, &s), REC_E_INVALID,
             "user is a feature set of items, not of users");
-    err_has(rec_model_score_features(m, us, NULL, 0, "nope", &s), REC_E_NOTFOUND, "nope");
+    tu_err_has(rec_model_score_features(m, us, NULL, 0, "nope", &s), REC_E_NOTFOUND, "nope");
 
     /* a set against the dataset whose field has another type than the
      * model's is refused at use */
@@ -377,7 +325,7 @@ START_TEST(bad_input_is_refused)
     rec_feature_set *bad;
     ok(rec_feature_set_create_dataset(&bad, d2, REC_SIDE_USER));
     ok(rec_feature_set_set_number(bad, "region", 3));
-    err_has(rec_model_score_features(m, bad, NULL, 0, first, &s), REC_E_INVALID,
+    tu_err_has(rec_model_score_features(m, bad, NULL, 0, first, &s), REC_E_INVALID,
             "field 'region' is numeric in the feature set, categorical in the model");
     rec_feature_set_destroy(bad);
     rec_dataset_destroy(d2);
@@ -386,14 +334,14 @@ START_TEST(bad_input_is_refused)
     rec_model *u, *mf;
     ok(rec_model_create(&u, "twotower", NULL));
     rec_feature_set *x = (rec_feature_set *)1;
-    err_has(rec_feature_set_create(&x, u, REC_SIDE_ITEM), REC_E_STATE, "rec_feature_set_create");
+    tu_err_has(rec_feature_set_create(&x, u, REC_SIDE_ITEM), REC_E_STATE, "rec_feature_set_create");
     ck_assert_ptr_null(x);
-    err_has(rec_model_add_items(u, ids, sets, 1), REC_E_STATE, "rec_model_add_items");
+    tu_err_has(rec_model_add_items(u, ids, sets, 1), REC_E_STATE, "rec_model_add_items");
     mf = fit_kv("mf", d, "epochs=1");
-    err_has(rec_feature_set_create(&x, mf, REC_SIDE_ITEM), REC_E_UNSUPPORTED,
+    tu_err_has(rec_feature_set_create(&x, mf, REC_SIDE_ITEM), REC_E_UNSUPPORTED,
             "mf takes no call-time features");
-    err_has(rec_model_add_items(mf, ids, sets, 1), REC_E_UNSUPPORTED, "mf cannot add items");
-    err_has(rec_model_recommend_features(mf, NULL, NULL, 0, 5, 0, ids, NULL, &n),
+    tu_err_has(rec_model_add_items(mf, ids, sets, 1), REC_E_UNSUPPORTED, "mf cannot add items");
+    tu_err_has(rec_model_recommend_features(mf, NULL, NULL, 0, 5, 0, ids, NULL, &n),
             REC_E_UNSUPPORTED, "mf takes no call-time features");
     rec_model_destroy(mf);
     rec_model_destroy(u);
@@ -407,52 +355,15 @@ END_TEST
 
 /* add_items under failing allocations: REC_E_NOMEM, nothing leaked, the
  * model as it was; then it succeeds. */
-typedef struct add_ctx {
-    const char *path;
-    rec_model *m;
-    rec_feature_set *fs;
-} add_ctx;
-
-/* Everything the run touches is made under the counting allocator. */
-static void add_setup(void *p)
-{
-    add_ctx *c = p;
-    ok(rec_model_load(&c->m, c->path));
-    ok(rec_feature_set_create(&c->fs, c->m, REC_SIDE_ITEM));
-    ok(rec_feature_set_set(c->fs, "genres", "x|y"));
-    ok(rec_feature_set_set(c->fs, "year", "2001"));
-}
-
-static rec_status add_run(void *p)
-{
-    add_ctx *c = p;
-    const char *ids[] = { "n1", "n2" };
-    const rec_feature_set *sets[] = { c->fs, c->fs };
-    rec_status st = rec_model_add_items(c->m, ids, sets, 2);
-    size_t n;
-    rec_model_num_items(c->m, &n);
-    ck_assert_uint_eq(n, st ? 40 : 42);
-    return st;
-}
-
-static void add_cleanup(void *p)
-{
-    add_ctx *c = p;
-    rec_feature_set_destroy(c->fs);
-    rec_model_destroy(c->m);
-}
-
 START_TEST(add_items_fails_cleanly)
 {
     rec_dataset *d = tu_generate(30, 40, 8);
     rec_model *m = fit_kv("twotower", d, "epochs=1 batch=64 user_features=id,genres_hist "
                                          "item_features=id,genres,year");
-    add_ctx c = { tu_tmp_path("features_nomem.lrm"), NULL, NULL };
-    ok(rec_model_save(m, c.path));
+    const char *path = tu_tmp_path("features_nomem.lrm");
+    ok(rec_model_save(m, path));
     rec_model_destroy(m);
-    tu_call call = { add_setup, add_run, add_cleanup };
-    long k = tu_call_fails_cleanly(&call, &c);
-    ck_assert_int_gt(k, 3);
+    ck_assert_int_gt(tu_add_items_fails_cleanly(path, 40), 3);
     rec_dataset_destroy(d);
 }
 END_TEST

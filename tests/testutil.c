@@ -616,3 +616,104 @@ int tu_xml_well_formed(const char *text, char *why, size_t n)
         return xml_fail(&x, "no root element");
     return 1;
 }
+
+/* A call that must succeed, with the library's message when it does not. */
+static void ok(rec_status st)
+{
+    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
+}
+
+/* The generated data with a cold item "cold" (features, no interactions), a
+ * dense field "emb" (z-scored) and year z-scored, so that coding and both
+ * normalisations are exercised. */
+rec_dataset *tu_data_with_cold(const char **g0, const char **g1)
+{
+    rec_dataset *d = tu_generate(60, 80, 15);
+    int kg;
+    ok(rec_dataset_field_index(d, REC_SIDE_ITEM, "genres", &kg));
+    ok(rec_dataset_field_value_name(d, REC_SIDE_ITEM, kg, 0, g0));
+    ok(rec_dataset_field_value_name(d, REC_SIDE_ITEM, kg, 2, g1));
+    char both[128];
+    snprintf(both, sizeof both, "%s|%s", *g0, *g1);
+    ok(rec_dataset_set_feature(d, REC_SIDE_ITEM, "genres", "cold", both, 1));
+    ok(rec_dataset_set_feature(d, REC_SIDE_ITEM, "year", "cold", "1987", 0));
+    ok(rec_dataset_set_feature(d, REC_SIDE_ITEM, "length", "cold", "95", 0));
+    ok(rec_dataset_add_field(d, REC_SIDE_ITEM, "emb", REC_FEATURE_DENSE, NULL));
+    int32_t ni;
+    ok(rec_dataset_num_items(d, &ni));
+    for (int32_t i = 0; i < ni; i++) {
+        const char *id;
+        ok(rec_dataset_item_id(d, i, &id));
+        float v[3] = { (float)(i % 7), (float)(i % 3) - 1.0f, 0.25f * (float)i };
+        ok(rec_dataset_set_vector(d, REC_SIDE_ITEM, "emb", id, v, 3, 0));
+    }
+    ok(rec_dataset_normalize(d, REC_SIDE_ITEM, "year", "zscore"));
+    ok(rec_dataset_normalize(d, REC_SIDE_ITEM, "emb", "zscore"));
+    return d;
+}
+
+/* The cold item's features again, on a set made against m. */
+rec_feature_set *tu_cold_set(const rec_model *m, const char *g0, const char *g1,
+                                 int32_t cold_index)
+{
+    rec_feature_set *fs;
+    ok(rec_feature_set_create(&fs, m, REC_SIDE_ITEM));
+    ok(rec_feature_set_set(fs, "genres", g0));
+    ok(rec_feature_set_set(fs, "genres", g1));
+    ok(rec_feature_set_set_number(fs, "year", 1987));
+    ok(rec_feature_set_set(fs, "length", "95"));
+    float v[3] = { (float)(cold_index % 7), (float)(cold_index % 3) - 1.0f,
+                   0.25f * (float)cold_index };
+    ok(rec_feature_set_set_vector(fs, "emb", v, 3));
+    return fs;
+}
+
+void tu_err_has(rec_status got, rec_status want, const char *needle)
+{
+    ck_assert_msg(got == want, "status %d, want %d (%s)", got, want, rec_last_error());
+    ck_assert_msg(strstr(rec_last_error(), needle), "'%s' lacks '%s'", rec_last_error(),
+                  needle);
+}
+
+typedef struct add_ctx {
+    const char *path;
+    size_t nitems;
+    rec_model *m;
+    rec_feature_set *fs;
+} add_ctx;
+
+/* Everything the run touches is made under the counting allocator. */
+static void add_setup(void *p)
+{
+    add_ctx *c = p;
+    ok(rec_model_load(&c->m, c->path));
+    ok(rec_feature_set_create(&c->fs, c->m, REC_SIDE_ITEM));
+    ok(rec_feature_set_set(c->fs, "genres", "x|y"));
+    ok(rec_feature_set_set(c->fs, "year", "2001"));
+}
+
+static rec_status add_run(void *p)
+{
+    add_ctx *c = p;
+    const char *ids[] = { "n1", "n2" };
+    const rec_feature_set *sets[] = { c->fs, c->fs };
+    rec_status st = rec_model_add_items(c->m, ids, sets, 2);
+    size_t n;
+    rec_model_num_items(c->m, &n);
+    ck_assert_uint_eq(n, st ? c->nitems : c->nitems + 2);
+    return st;
+}
+
+static void add_cleanup(void *p)
+{
+    add_ctx *c = p;
+    rec_feature_set_destroy(c->fs);
+    rec_model_destroy(c->m);
+}
+
+long tu_add_items_fails_cleanly(const char *path, size_t nitems)
+{
+    add_ctx c = { path, nitems, NULL, NULL };
+    tu_call call = { add_setup, add_run, add_cleanup };
+    return tu_call_fails_cleanly(&call, &c);
+}

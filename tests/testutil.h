@@ -92,6 +92,20 @@ void tu_ranks_on(rec_comm **comms, int size, tu_rank_fn fn, void *arg, rec_statu
  * 0 with the first fault and its byte offset in why. */
 int tu_xml_well_formed(const char *text, char *why, size_t n);
 
+/* The generated data (60 users, 80 items, 15 each) with a cold item
+ * "cold" (genres *g0|*g1, year and length; no interactions), a dense item
+ * field "emb" (3 floats per item, z-scored) and year z-scored. */
+rec_dataset *tu_data_with_cold(const char **g0, const char **g1);
+/* The cold item's features again, on a set made against m. */
+rec_feature_set *tu_cold_set(const rec_model *m, const char *g0, const char *g1,
+                             int32_t cold_index);
+/* Loads the model saved at path (nitems items, item fields genres and
+ * year) and adds two items to it under an allocator failing the 1st, 2nd,
+ * ... allocation: each time REC_E_NOMEM, no leak and still nitems items,
+ * until it succeeds; returns that count. */
+long tu_add_items_fails_cleanly(const char *path, size_t nitems);
+/* Asserts status want and a last error holding needle. */
+void tu_err_has(rec_status got, rec_status want, const char *needle);
 #define ck_assert_float_near(a, b, tol) ck_assert_double_le(fabs((double)(a) - (double)(b)), (tol))
 
 #endif

@@ -126,7 +126,11 @@ REC_API rec_status rec_model_recommend(const rec_model *m, const char *user, siz
  * items (external ids; unknown ones are skipped) with optional ratings (NULL
  * = implicit).  The history's items are excluded unless REC_INCLUDE_SEEN.
  * REC_E_INVALID naming the entry for a NULL item or a rating that is NaN or
- * infinite; REC_E_UNSUPPORTED for kinds that cannot fold in. */
+ * infinite; REC_E_UNSUPPORTED for kinds that cannot fold in.  dnn: the
+ * user has no id embedding and every user field missing; with
+ * history=mean its history field is the mean over the items given (their
+ * ratings unused), with history=none the history is not read and every
+ * fold-in is the same anonymous-user ranking. */
 REC_API rec_status rec_model_recommend_history(const rec_model *m, const char *const *history,
                                                const float *ratings, size_t nhistory, size_t k,
                                                unsigned flags, const char **items,
@@ -236,10 +240,12 @@ REC_API rec_status rec_model_vectors(const rec_model *m, rec_side side, float *o
  * were: a categorical or multi-hot value the training data did not have
  * falls in the out-of-vocabulary bucket (an all-zero embedding, as a
  * missing value), a field left unset is missing.  Kinds: twotower (the
- * fields of its towers), tfidf (the text and multi-hot item fields it read;
- * no user field), gcn and graphsage (the categorical and multi-hot fields
- * of each side they embedded), gat (a user is a history: no user field, no
- * item set); the others give REC_E_UNSUPPORTED.
+ * fields of its towers), dnn (the categorical, numeric, multi-hot and
+ * dense fields its user_features and item_features name, and its
+ * contexts), tfidf (the text and multi-hot item fields it read; no user
+ * field), gcn and graphsage (the categorical and multi-hot fields of each
+ * side they embedded), gat (a user is a history: no user field, no item
+ * set); the others give REC_E_UNSUPPORTED.
  * A feature set is not thread-safe; the model calls below only read it. */
 typedef struct rec_feature_set rec_feature_set;
 
@@ -275,7 +281,10 @@ REC_API rec_status rec_feature_set_set_vector(rec_feature_set *fs, const char *n
 
 /* Score of item for a user described now: user features (a user feature
  * set, may be NULL) and a history of items (external ids, unknown ones
- * skipped; may be empty).  REC_E_NOTFOUND for an unknown item. */
+ * skipped; may be empty).  Such a user has no id embedding (zeros).  A dnn
+ * reads the history with history=mean only (its mean history field);
+ * with history=none every anonymous user with the same features scores
+ * alike.  REC_E_NOTFOUND for an unknown item. */
 REC_API rec_status rec_model_score_features(const rec_model *m, const rec_feature_set *user,
                                             const char *const *history, size_t nhistory,
                                             const char *item, float *score);
@@ -302,8 +311,7 @@ REC_API rec_status rec_model_recommend_features(const rec_model *m,
  * ctx may be NULL (every context missing).  The context fields are also
  * fields of a user feature set given to rec_model_score_features and
  * rec_model_recommend_features (an anonymous user in a context; twotower
- * only).  Kinds: twotower and dnn (a dnn's user feature set holds its
- * contexts only); REC_E_UNSUPPORTED for the others.  REC_E_NOTFOUND for
+ * and dnn).  Kinds: twotower and dnn; REC_E_UNSUPPORTED for the others.  REC_E_NOTFOUND for
  * an unknown user or item; REC_E_STATE for an unfitted model. */
 REC_API rec_status rec_model_score_context(const rec_model *m, const char *user,
                                            const rec_feature_set *ctx, const char *item,
@@ -319,9 +327,11 @@ REC_API rec_status rec_model_recommend_context(const rec_model *m, const char *u
  * fitted model's catalogue: from now on they are recommended, scored,
  * similar-able (rec_model_similar) and saved like the training items, with
  * the vectors their features give (twotower, gcn, graphsage: those of an
- * item present at fit with these features and no interactions; tfidf: the
- * fitted vocabulary and idf, not refitted, unknown words ignored; gat:
- * REC_E_UNSUPPORTED, its items are learned vectors).  All or nothing:
+ * item present at fit with these features and no interactions; dnn: the
+ * scores of such an item, but for its id embedding, which is zeros, and for
+ * the history table, which has no row for it; tfidf: the fitted vocabulary
+ * and idf, not refitted, unknown words ignored; gat: REC_E_UNSUPPORTED, its
+ * items are learned vectors).  All or nothing:
  * REC_E_INVALID for an id already in the catalogue (or twice in ids), a
  * NULL entry or a user feature set; the model is unchanged on any error.
  * Needs exclusive access to m (not thread-safe with any other call on m). */

@@ -18,6 +18,10 @@
  *            value (Wide & Deep), plus the dataset's declared crosses
  *   fm       (fm) 0.5 * sum_d[(sum_f e_f)^2 - sum_f e_f^2], the pairwise
  *            dot products of the F field vectors (DeepFM)
+ *   history  (history = mean) one more deep field: the mean of an item
+ *            table's rows over the user's training items (YouTube DNN,
+ *            Covington et al. 2016), the example's own item left out in
+ *            training; at call time the history given
  *   logit    deep + linear + fm;  score = sigmoid(logit) (times the largest
  *            training rating for target "rating")
  */
@@ -49,6 +53,8 @@ typedef struct rec_dnn_slot {
     int64_t *ptr;      /* mh [rows + 1] */
     int32_t *vals;     /* mh [ptr[rows]] */
     float *num;        /* num [rows], normalised, 0 when missing; vec [rows, card] */
+    float mu, inv;     /* num: value = (x - mu) * inv, x as the dataset normalised it */
+    int sf;            /* its field in the side's call-time schema (usch, isch); -1 none */
     rec_tensor *emb;   /* [card, d] (num: [1, d]); NULL unless deep */
     rec_tensor *lin;   /* [card, 1] (num: [1, 1]); NULL without a linear part */
 } rec_dnn_slot;
@@ -83,7 +89,41 @@ typedef struct rec_dnn {
                               without contexts */
     char *ublob;           /* usch encoded for the model file */
     size_t ublen;
+    /* call-time features: usch holds the contexts (fields 0..nctx-1) and
+     * then the user fields slots read (slot.sf); isch the item fields.
+     * has_fields 0: a file from before them (contexts only, no isch). */
+    rec_features *isch;
+    char *iblob;
+    size_t iblen;
+    int has_fields;
+    int32_t *sfl[2];       /* [side.n] each slot's sf: the file's copy */
+    float *stats[2];       /* [side.n, 2] each slot's (mu, inv): the file's copy */
+    int history;           /* REC_DNN_HIST_* */
+    int32_t hrows;         /* rows of the history table: the trained items */
+    rec_nn_embedding_bag hbag; /* [hrows, d], mean */
 } rec_dnn;
+
+enum { REC_DNN_HIST_NONE = 0, REC_DNN_HIST_MEAN = 1 };
+
+/* A user described at call time (no training row: user index -1): per
+ * user slot its code (cat), codes (mh), value (num: 1, vec: card floats);
+ * -1, none or NULL: missing, as an unset field. */
+typedef struct rec_dnn_user {
+    int32_t *code;         /* [side.n] */
+    int32_t **bag;         /* [side.n] */
+    int32_t *nbag;         /* [side.n] */
+    float **num;           /* [side.n] */
+    int n;
+} rec_dnn_user;
+
+/* What one forward pass scores: pairs (users[k], items[k]), I32 [n] each;
+ * a user -1 is anon (NULL: every field missing). */
+typedef struct rec_dnn_in {
+    rec_tensor *users, *items;
+    const int32_t *ctx;         /* [n, nctx] pair k's context codes; NULL: missing */
+    rec_tensor *hist;           /* [n, d] history vectors (history = mean), else NULL */
+    const rec_dnn_user *anon;
+} rec_dnn_in;
 
 /* ---- dnn_features.c ---- */
 /* Which fields feed the network (params user_features, item_features,
@@ -109,15 +149,31 @@ rec_status rec_dnn_schema(const rec_model *m, rec_side side, rec_features **out,
 rec_status rec_dnn_context_codes(const rec_dnn *s, const rec_feature_set *fs, int32_t *codes,
                                  const char *fn);
 
+/* A number x as the dataset normalised it, standardised as the slot's
+ * training values were. */
+float rec_dnn_num(const rec_dnn_slot *sl, float x);
+
+/* ---- dnn_calltime.c ---- */
+/* vt->schema of the item side; a feature set's values coded for the user
+ * slots (rec_dnn_user_free after) or for n new items' slots, which
+ * rec_dnn_grow_items appends to the item side (all or nothing). */
+rec_status rec_dnn_user_make(const rec_dnn *s, const rec_feature_set *fs, rec_dnn_user *u,
+                             const char *fn);
+void rec_dnn_user_free(const rec_dnn *s, rec_dnn_user *u);
+rec_status rec_dnn_grow_items(rec_dnn *s, const rec_feature_set *const *fs, size_t n,
+                              const char *fn);
+
 /* ---- dnn_net.c ---- */
 /* Adds every parameter to s->ps (names derive from the layout only, so a
  * loaded model rebuilds the same store); rng NULL leaves them at zero. */
 rec_status rec_dnn_build(rec_dnn *s, float dropout, float init_std, rec_rng *rng);
-/* Logits [n] of the pairs (users[k], items[k]); I32 [n] each; pair k in
- * the context codes ctx[k * nctx .. + nctx) (ctx NULL: every context
- * missing). */
-rec_tensor *rec_dnn_forward(rec_graph *g, const rec_dnn *s, rec_tensor *users,
-                            rec_tensor *items, const int32_t *ctx);
+/* Logits [n] of the pairs of in. */
+rec_tensor *rec_dnn_forward(rec_graph *g, const rec_dnn *s, const rec_dnn_in *in);
+/* The history vectors of nb bags, bag b the items hist[b][0..hlen[b]) but
+ * skip[b] (skip NULL or -1: none): -> [nb, d].  Items the table has no row
+ * for (added after the fit) are left out, as the mean's padding. */
+rec_tensor *rec_dnn_history(rec_graph *g, const rec_dnn *s, const int32_t *const *hist,
+                            const int64_t *hlen, const int32_t *skip, int64_t nb);
 /* FM second-order term of nf field vectors, each [n, d]: -> [n],
  * 0.5 * sum_d[(sum_f e_f)^2 - sum_f e_f^2] = sum_{f<g} <e_f, e_g>. */
 rec_tensor *rec_dnn_fm(rec_graph *g, int nf, rec_tensor *const *e);

@@ -25,6 +25,8 @@ static rec_dnn_slot *slot_add(rec_dnn_side *sd, const char *fn)
     }
     rec_dnn_slot *sl = &sd->s[sd->n++];
     memset(sl, 0, sizeof *sl);
+    sl->sf = -1;
+    sl->inv = 1;
     return sl;
 }
 
@@ -102,13 +104,21 @@ static rec_status slot_fill(rec_dnn_slot *sl, const rec_field *f, int32_t rows, 
         }
     }
     double mean = cnt ? sum / (double)cnt : 0, var = cnt ? sq / (double)cnt - mean * mean : 0;
-    double inv = zscore && var > 1e-12 ? 1 / sqrt(var) : 1;
+    /* kept as floats in the model file: a value given at call time goes
+     * through the same two numbers as the training data's */
+    sl->mu = zscore ? (float)mean : 0.0f;
+    sl->inv = zscore && var > 1e-12 ? (float)(1 / sqrt(var)) : 1.0f;
     for (int32_t e = 0; e < rows; e++) {
         float x = sl->num[e];
         /* a missing value sits at the mean (0 once centred) */
-        sl->num[e] = isnan(x) ? 0.0f : zscore ? (float)((x - mean) * inv) : x;
+        sl->num[e] = isnan(x) ? 0.0f : rec_dnn_num(sl, x);
     }
     return REC_OK;
+}
+
+float rec_dnn_num(const rec_dnn_slot *sl, float x)
+{
+    return (float)(((double)x - (double)sl->mu) * (double)sl->inv);
 }
 
 static int field_type(const rec_field *f)
@@ -333,6 +343,36 @@ static rec_status crosses_of(const rec_model *m, const rec_dataset *d, rec_dnn *
     return REC_OK;
 }
 
+/* The call-time schemas: the user slots' fields after the contexts (all
+ * of which resolve has added), the item slots' in isch; a dataset's
+ * declared cross is left out (a set gives its parts, not the cross). */
+static rec_status schemas_of(const rec_dataset *d, rec_dnn *s, const char *fn)
+{
+    if (!s->usch && rec_features_create(&s->usch))
+        return rec_nomem(fn);
+    if (rec_features_create(&s->isch))
+        return rec_nomem(fn);
+    for (int side = 0; side < 2; side++) {
+        rec_dnn_side *sd = &s->side[side];
+        rec_features **sch = side ? &s->isch : &s->usch;
+        for (int k = 0; k < sd->n; k++) {
+            rec_dnn_slot *sl = &sd->s[k];
+            const rec_field *f = sl->field >= 0 ? rec_ds_field_at(d, (rec_side)side, sl->field)
+                                                : NULL;
+            if (sl->type == REC_DNN_CTX)
+                sl->sf = sl->ctx;
+            if (!f || f->cross_a >= 0)
+                continue;
+            REC_TRY(rec_features_schema_add(sch, d, (rec_side)side, f->name, fn));
+            sl->sf = rec_features_find(*sch, f->name);
+        }
+    }
+    REC_TRY(rec_features_encode(s->usch, &s->ublob, &s->ublen, fn));
+    REC_TRY(rec_features_encode(s->isch, &s->iblob, &s->iblen, fn));
+    s->has_fields = 1;
+    return REC_OK;
+}
+
 rec_status rec_dnn_resolve(const rec_model *m, const rec_dataset *d, rec_dnn *s, const char *fn)
 {
     int zscore = strcmp(rec_model_str(m, "normalize"), "zscore") == 0;
@@ -342,8 +382,7 @@ rec_status rec_dnn_resolve(const rec_model *m, const rec_dataset *d, rec_dnn *s,
     REC_TRY(features_of(m, d, s, REC_SIDE_ITEM, zscore, fn));
     if (s->wide)
         REC_TRY(crosses_of(m, d, s, zscore, fn));
-    if (s->nctx)
-        REC_TRY(rec_features_encode(s->usch, &s->ublob, &s->ublen, fn));
+    REC_TRY(schemas_of(d, s, fn));
     return rec_dnn_layout(s, fn);
 }
 
@@ -366,9 +405,20 @@ static void slot_free(rec_dnn_slot *sl, int32_t rows)
 void rec_dnn_features_free(rec_dnn *s)
 {
     for (int side = 0; side < 2; side++) {
-        rec_free(s->lay[side], (size_t)s->side[side].n * 3 * sizeof(int32_t));
+        size_t n = (size_t)s->side[side].n;
+        rec_free(s->lay[side], n * 3 * sizeof(int32_t));
+        rec_free(s->sfl[side], (n ? n : 1) * sizeof(int32_t));
+        rec_free(s->stats[side], (n ? n : 1) * 2 * sizeof(float));
         s->lay[side] = NULL;
+        s->sfl[side] = NULL;
+        s->stats[side] = NULL;
     }
+    rec_features_unref(s->isch);
+    rec_free(s->iblob, s->iblen);
+    s->isch = NULL;
+    s->iblob = NULL;
+    s->iblen = 0;
+    s->has_fields = 0;
     rec_free(s->xlay, (size_t)(s->ncross ? s->ncross : 1) * 3 * sizeof(int64_t));
     s->xlay = NULL;
     for (int side = 0; side < 2; side++) {
@@ -404,10 +454,17 @@ rec_status rec_dnn_layout(rec_dnn *s, const char *fn)
         if (!l)
             return rec_nomem(fn);
         s->lay[side] = l;
+        size_t n1 = (size_t)(sd->n ? sd->n : 1);
+        if (!(s->sfl[side] = rec_malloc(n1 * sizeof(int32_t))) ||
+            !(s->stats[side] = rec_malloc(n1 * 2 * sizeof(float))))
+            return rec_nomem(fn);
         for (int k = 0; k < sd->n; k++) {
             l[3 * k] = sd->s[k].type;
             l[3 * k + 1] = sd->s[k].deep;
             l[3 * k + 2] = sd->s[k].card;
+            s->sfl[side][k] = sd->s[k].sf;
+            s->stats[side][2 * k] = sd->s[k].mu;
+            s->stats[side][2 * k + 1] = sd->s[k].inv;
         }
     }
     int64_t *x = rec_malloc((size_t)(s->ncross ? s->ncross : 1) * 3 * sizeof *x);
@@ -426,8 +483,19 @@ rec_status rec_dnn_features_save(const rec_dnn *s, rec_lrm_writer *w)
 {
     /* the writer keeps pointers until the save: everything lives in the state */
     int64_t xs[2] = { s->ncross, 3 };
-    if (s->nctx)
+    if (s->nctx || s->has_fields)
         REC_TRY(rec_lrm_add_blob(w, "dnn.schema.user", s->ublob, s->ublen));
+    if (s->has_fields) {
+        REC_TRY(rec_lrm_add_blob(w, "dnn.schema.item", s->iblob, s->iblen));
+        for (int side = 0; side < 2; side++) {
+            char name[64];
+            int64_t n1[1] = { s->side[side].n }, n2[2] = { s->side[side].n, 2 };
+            snprintf(name, sizeof name, "dnn.sfield.%s", side_name[side]);
+            REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_I32, 1, n1, s->sfl[side]));
+            snprintf(name, sizeof name, "dnn.stats.%s", side_name[side]);
+            REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_F32, 2, n2, s->stats[side]));
+        }
+    }
     if (s->wide)
         REC_TRY(rec_lrm_add_tensor(w, "cross", REC_LRM_I64, 2, xs, s->xlay));
     for (int side = 0; side < 2; side++) {
@@ -478,7 +546,8 @@ static rec_status load_side(rec_dnn *s, int side, const rec_lrm_reader *r, const
         int32_t card = lay[3 * k + 2];
         if (type < REC_DNN_ID || type > REC_DNN_CTX || (deep != 0 && deep != 1) || card < 1 ||
             (type == REC_DNN_CTX && side != REC_SIDE_USER) ||
-            (type == REC_DNN_ID && card != sd->rows) || (type == REC_DNN_NUM && card != 1) ||
+            (type == REC_DNN_ID && (side == REC_SIDE_USER ? card != sd->rows
+                                                          : card > sd->rows)) || (type == REC_DNN_NUM && card != 1) ||
             (type == REC_DNN_VEC && card > 65536))
             return rec_err(REC_E_FORMAT, "%s: %s: bad entry %lld (%d, %d, %d)", fn, name,
                            (long long)k, type, deep, (int)card);
@@ -533,30 +602,82 @@ static rec_status load_side(rec_dnn *s, int side, const rec_lrm_reader *r, const
     return REC_OK;
 }
 
-/* The context slots' schema: one categorical field per slot, in slot
- * order, each vocabulary no larger than its table. */
-static rec_status load_schema(rec_dnn *s, const rec_lrm_reader *r, const char *fn)
+/* Blob name decoded into *fs, with a copy kept for the next save. */
+static rec_status load_blob(const rec_lrm_reader *r, const char *name, rec_features **fs,
+                            char **copy, size_t *len, const char *fn)
 {
     const void *p;
-    size_t len;
-    REC_TRY(rec_lrm_blob(r, "dnn.schema.user", &p, &len));
-    REC_TRY(rec_features_decode(p, len, &s->usch, fn));
-    if (!(s->ublob = rec_malloc(len ? len : 1)))
+    REC_TRY(rec_lrm_blob(r, name, &p, len));
+    REC_TRY(rec_features_decode(p, *len, fs, fn));
+    if (!(*copy = rec_malloc(*len ? *len : 1)))
         return rec_nomem(fn);
-    s->ublen = len;
-    memcpy(s->ublob, p, len);
-    if (s->usch->n != s->nctx)
+    memcpy(*copy, p, *len);
+    return REC_OK;
+}
+
+/* Slot sl's schema field f codes what the slot reads: its type, and a
+ * vocabulary or width no larger than its table. */
+static int field_fits(const rec_dnn_slot *sl, const rec_field *f)
+{
+    switch (sl->type) {
+    case REC_DNN_CAT:
+    case REC_DNN_CTX:
+        return f->type == REC_FEATURE_CATEGORICAL && f->vocab && f->vocab->n <= sl->card;
+    case REC_DNN_MH:
+        return f->type == REC_FEATURE_MULTIHOT && f->vocab && f->vocab->n <= sl->card;
+    case REC_DNN_NUM: return f->type == REC_FEATURE_NUMERIC;
+    case REC_DNN_VEC: return f->type == REC_FEATURE_DENSE && f->vdim == sl->card;
+    default: return 0;
+    }
+}
+
+/* The schemas: the user one (contexts first, in slot ctx order) and, in a
+ * file with call-time fields, the item one and each slot's field and
+ * numeric statistics. */
+static rec_status load_schema(rec_dnn *s, const rec_lrm_reader *r, const char *fn)
+{
+    s->has_fields = rec_lrm_has_tensor(r, "dnn.sfield.user");
+    if (s->nctx || s->has_fields)
+        REC_TRY(load_blob(r, "dnn.schema.user", &s->usch, &s->ublob, &s->ublen, fn));
+    if (s->has_fields)
+        REC_TRY(load_blob(r, "dnn.schema.item", &s->isch, &s->iblob, &s->iblen, fn));
+    if (s->usch && (s->has_fields ? s->usch->n < s->nctx : s->usch->n != s->nctx))
         return rec_err(REC_E_FORMAT, "%s: dnn.schema.user has %d fields for %d contexts", fn,
                        s->usch->n, s->nctx);
-    const rec_dnn_side *sd = &s->side[REC_SIDE_USER];
-    for (int k = 0; k < sd->n; k++) {
-        const rec_dnn_slot *sl = &sd->s[k];
-        if (sl->type != REC_DNN_CTX)
-            continue;
-        const rec_field *f = s->usch->f[sl->ctx];
-        if (f->type != REC_FEATURE_CATEGORICAL || !f->vocab || f->vocab->n > sl->card)
-            return rec_err(REC_E_FORMAT, "%s: dnn.schema.user does not match context %d", fn,
-                           sl->ctx);
+    for (int side = 0; side < 2; side++) {
+        rec_dnn_side *sd = &s->side[side];
+        const rec_features *sch = side ? s->isch : s->usch;
+        const int32_t *sf = NULL;
+        const float *st = NULL;
+        if (s->has_fields) {
+            char name[64];
+            int64_t n1[1] = { sd->n }, n2[2] = { sd->n, 2 };
+            const void *p;
+            snprintf(name, sizeof name, "dnn.sfield.%s", side_name[side]);
+            REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_I32, 1, n1, &p));
+            sf = p;
+            snprintf(name, sizeof name, "dnn.stats.%s", side_name[side]);
+            REC_TRY(rec_lrm_tensor_expect(r, name, REC_LRM_F32, 2, n2, &p));
+            st = p;
+        }
+        for (int k = 0; k < sd->n; k++) {
+            rec_dnn_slot *sl = &sd->s[k];
+            int j = sl->type == REC_DNN_CTX ? sl->ctx : sf ? sf[k] : -1;
+            if (sf && sl->type == REC_DNN_CTX && sf[k] != sl->ctx)
+                j = -2;
+            if (st) {
+                sl->mu = st[2 * k];
+                sl->inv = st[2 * k + 1];
+            }
+            if (j == -1 && sl->type != REC_DNN_CTX)
+                continue;
+            if (j < 0 || j >= sch->n || !field_fits(sl, sch->f[j]) ||
+                (sl->type != REC_DNN_CTX && j < (side ? 0 : s->nctx)) ||
+                !isfinite(sl->mu) || !isfinite(sl->inv))
+                return rec_err(REC_E_FORMAT, "%s: the %s field schema does not match slot %d",
+                               fn, side_name[side], k);
+            sl->sf = j;
+        }
     }
     return REC_OK;
 }
@@ -569,8 +690,7 @@ rec_status rec_dnn_features_load(rec_dnn *s, const rec_lrm_reader *r, int32_t nu
     s->side[1].rows = nitems;
     REC_TRY(load_side(s, 0, r, fn));
     REC_TRY(load_side(s, 1, r, fn));
-    if (s->nctx)
-        REC_TRY(load_schema(s, r, fn));
+    REC_TRY(load_schema(s, r, fn));
     if (!s->wide)
         return rec_dnn_layout(s, fn);
     int64_t shape[REC_LRM_MAX_DIMS];
@@ -621,9 +741,10 @@ rec_status rec_dnn_schema(const rec_model *m, rec_side side, rec_features **out,
                           const char *fn)
 {
     const rec_dnn *s = m->state;
-    if (side != REC_SIDE_USER)
-        return rec_err(REC_E_UNSUPPORTED, "%s: dnn takes no call-time item features", fn);
-    *out = s->usch;
+    if (side == REC_SIDE_ITEM && !s->has_fields)
+        return rec_err(REC_E_UNSUPPORTED, "%s: this dnn model's file predates call-time item "
+                       "features: fit it again", fn);
+    *out = side == REC_SIDE_ITEM ? s->isch : s->usch;
     return REC_OK;
 }
 

@@ -52,7 +52,7 @@ REC_API rec_status rec_feature_set_create(rec_feature_set **out, const rec_model
     REC_TRY(check_side(side, fn));
     if (!m->vt->schema)
         return rec_err(REC_E_UNSUPPORTED, "%s: %s takes no call-time features (twotower, "
-                       "tfidf, gcn, graphsage and gat do)", fn, m->vt->kind);
+                       "dnn, tfidf, gcn, graphsage and gat do)", fn, m->vt->kind);
     rec_features *schema;
     REC_TRY(m->vt->schema(m, side, &schema, fn));
     return make(out, schema, side, "the model's", fn);
