@@ -515,7 +515,8 @@ START_TEST(add_items_fails_cleanly)
     const char *path = tu_tmp_path("dnn_features_nomem.lrm");
     ok(rec_model_save(m, path));
     rec_model_destroy(m);
-    ck_assert_int_gt(tu_add_items_fails_cleanly(path, 40), 3);
+    const char *const fields[] = { "genres=x|y", "year=2001" };
+    ck_assert_int_gt(tu_add_items_fails_cleanly(path, 40, fields, 2), 3);
     rec_dataset_destroy(d);
 }
 END_TEST

@@ -678,6 +678,8 @@ void tu_err_has(rec_status got, rec_status want, const char *needle)
 typedef struct add_ctx {
     const char *path;
     size_t nitems;
+    const char *const *fields;
+    int nfields;
     rec_model *m;
     rec_feature_set *fs;
 } add_ctx;
@@ -688,8 +690,15 @@ static void add_setup(void *p)
     add_ctx *c = p;
     ok(rec_model_load(&c->m, c->path));
     ok(rec_feature_set_create(&c->fs, c->m, REC_SIDE_ITEM));
-    ok(rec_feature_set_set(c->fs, "genres", "x|y"));
-    ok(rec_feature_set_set(c->fs, "year", "2001"));
+    for (int f = 0; f < c->nfields; f++) {
+        char name[64];
+        const char *eq = strchr(c->fields[f], '=');
+        ck_assert_ptr_nonnull(eq);
+        ck_assert_int_lt(eq - c->fields[f], (long)sizeof name);
+        memcpy(name, c->fields[f], (size_t)(eq - c->fields[f]));
+        name[eq - c->fields[f]] = '\0';
+        ok(rec_feature_set_set(c->fs, name, eq + 1));
+    }
 }
 
 static rec_status add_run(void *p)
@@ -701,6 +710,10 @@ static rec_status add_run(void *p)
     size_t n;
     rec_model_num_items(c->m, &n);
     ck_assert_uint_eq(n, st ? c->nitems : c->nitems + 2);
+    if (st) { /* still serving, as before */
+        const char *top[3];
+        ok(rec_model_recommend_features(c->m, NULL, NULL, 0, 3, 0, top, NULL, &n));
+    }
     return st;
 }
 
@@ -711,9 +724,10 @@ static void add_cleanup(void *p)
     rec_model_destroy(c->m);
 }
 
-long tu_add_items_fails_cleanly(const char *path, size_t nitems)
+long tu_add_items_fails_cleanly(const char *path, size_t nitems, const char *const *fields,
+                                int nfields)
 {
-    add_ctx c = { path, nitems, NULL, NULL };
+    add_ctx c = { path, nitems, fields, nfields, NULL, NULL };
     tu_call call = { add_setup, add_run, add_cleanup };
     return tu_call_fails_cleanly(&call, &c);
 }

@@ -99,11 +99,13 @@ rec_dataset *tu_data_with_cold(const char **g0, const char **g1);
 /* The cold item's features again, on a set made against m. */
 rec_feature_set *tu_cold_set(const rec_model *m, const char *g0, const char *g1,
                              int32_t cold_index);
-/* Loads the model saved at path (nitems items, item fields genres and
- * year) and adds two items to it under an allocator failing the 1st, 2nd,
- * ... allocation: each time REC_E_NOMEM, no leak and still nitems items,
- * until it succeeds; returns that count. */
-long tu_add_items_fails_cleanly(const char *path, size_t nitems);
+/* Loads the model saved at path (nitems items) and adds two items, both
+ * described by fields ("name=value", as rec_feature_set_set takes), under
+ * an allocator failing the 1st, 2nd, ... allocation: each time
+ * REC_E_NOMEM, no leak, still nitems items and still recommending, until
+ * it succeeds; returns that count. */
+long tu_add_items_fails_cleanly(const char *path, size_t nitems, const char *const *fields,
+                                int nfields);
 /* Asserts status want and a last error holding needle. */
 void tu_err_has(rec_status got, rec_status want, const char *needle);
 #define ck_assert_float_near(a, b, tol) ck_assert_double_le(fabs((double)(a) - (double)(b)), (tol))
