@@ -223,8 +223,8 @@ typedef struct powers_saved {
 } powers_saved;
 
 /* L steps of t = init + M t from t = init; the last into last (scaled by
- * s, or with acc: acc += s t).  even / odd: the buffers of the other steps,
- * chosen so that step L lands in last. */
+ * s, or with acc: acc += s t).  The steps alternate between last and other
+ * so that step L lands in last; other is not read when L is 1. */
 static void horner(const rec_csr *m, const float *init, float *last, float *other, int layers,
                    int64_t d, float s, float *acc)
 {
@@ -247,10 +247,11 @@ static void powers_back(rec_graph *g, rec_node *n)
         return;
     const rec_csr *t = transpose_of(g, ps->a, "rec_spmm_mean_powers");
     int64_t d = rec_cols(x), rows = rec_rows(x);
-    float *buf = t ? rec_graph_alloc(g, 2 * (size_t)rows * d * sizeof *buf) : NULL;
+    size_t nbuf = ps->layers > 1 ? 2 : 1;
+    float *buf = t ? rec_graph_alloc(g, nbuf * (size_t)rows * d * sizeof *buf) : NULL;
     if (!buf)
         return;
-    horner(t, n->out->g, buf, buf + (size_t)rows * d, ps->layers, d,
+    horner(t, n->out->g, buf, buf + (nbuf - 1) * (size_t)rows * d, ps->layers, d,
            1.0f / (float)(ps->layers + 1), dx);
 }
 
