@@ -77,6 +77,36 @@ static void assert_context_decides(const rec_model *m, rec_feature_set *fs, cons
     ck_assert_int_ge(hb, 45);
 }
 
+/* m saved as file and loaded: u7's score of i13 the same in contexts
+ * device = a, b and an unknown value, through a set of the loaded model and
+ * through fs (a set of m's); u3's plain score of i4 the same. */
+static void assert_file_scores_alike(const rec_model *m, rec_feature_set *fs, const char *file)
+{
+    const char *path = tu_tmp_path(file);
+    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
+    rec_model *l;
+    ck_assert_int_eq(rec_model_load(&l, path), REC_OK);
+    rec_feature_set *fl;
+    ck_assert_int_eq(rec_feature_set_create(&fl, l, REC_SIDE_USER), REC_OK);
+    const char *vals[3] = { "a", "b", "zzz" };
+    float s0, s1;
+    for (int v = 0; v < 3; v++) {
+        ck_assert_int_eq(rec_feature_set_set(fs, "device", vals[v]), REC_OK);
+        ck_assert_int_eq(rec_feature_set_set(fl, "device", vals[v]), REC_OK);
+        ck_assert_int_eq(rec_model_score_context(m, "u7", fs, "i13", &s0), REC_OK);
+        ck_assert_int_eq(rec_model_score_context(l, "u7", fl, "i13", &s1), REC_OK);
+        ck_assert_float_eq(s0, s1);
+        /* the loaded model reads the set of the model it came from */
+        ck_assert_int_eq(rec_model_score_context(l, "u7", fs, "i13", &s1), REC_OK);
+        ck_assert_float_eq(s0, s1);
+    }
+    ck_assert_int_eq(rec_model_score(m, "u3", "i4", &s0), REC_OK);
+    ck_assert_int_eq(rec_model_score(l, "u3", "i4", &s1), REC_OK);
+    ck_assert_float_eq(s0, s1);
+    rec_feature_set_destroy(fl);
+    rec_model_destroy(l);
+}
+
 START_TEST(twotower_learns_device)
 {
     rec_dataset *d = device_data(1);
@@ -109,24 +139,7 @@ START_TEST(twotower_learns_device)
     ck_assert_int_eq(rec_model_score_features(m, fs, hist, 2, "i4", &an_b), REC_OK);
     ck_assert_float_ne(an_a, an_b);
 
-    /* the model file: the same scores in every context */
-    const char *path = tu_tmp_path("ctx_tt.lrm");
-    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
-    rec_model *l;
-    ck_assert_int_eq(rec_model_load(&l, path), REC_OK);
-    rec_feature_set *fl;
-    ck_assert_int_eq(rec_feature_set_create(&fl, l, REC_SIDE_USER), REC_OK);
-    const char *vals[3] = { "a", "b", "zzz" };
-    for (int v = 0; v < 3; v++) {
-        float s0, s1;
-        ck_assert_int_eq(rec_feature_set_set(fs, "device", vals[v]), REC_OK);
-        ck_assert_int_eq(rec_feature_set_set(fl, "device", vals[v]), REC_OK);
-        ck_assert_int_eq(rec_model_score_context(m, "u7", fs, "i13", &s0), REC_OK);
-        ck_assert_int_eq(rec_model_score_context(l, "u7", fl, "i13", &s1), REC_OK);
-        ck_assert_float_eq(s0, s1);
-    }
-    rec_feature_set_destroy(fl);
-    rec_model_destroy(l);
+    assert_file_scores_alike(m, fs, "ctx_tt.lrm");
 
     /* errors: an unknown user, a kind without contexts */
     ck_assert_int_eq(rec_model_score_context(m, "nobody", fs, "i4", &s_a), REC_E_NOTFOUND);
@@ -255,30 +268,7 @@ static void dnn_device(const char *const *kv, int n, const char *file)
     ck_assert_msg(mean[0][0] > mean[0][1] + 0.1 && mean[1][1] > mean[1][0] + 0.1,
                   "half means a: %g / %g, b: %g / %g", mean[0][0], mean[0][1], mean[1][0],
                   mean[1][1]);
-    float s_d;
-
-    const char *path = tu_tmp_path(file);
-    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
-    rec_model *l;
-    ck_assert_int_eq(rec_model_load(&l, path), REC_OK);
-    rec_feature_set *fl;
-    ck_assert_int_eq(rec_feature_set_create(&fl, l, REC_SIDE_USER), REC_OK);
-    const char *vals[3] = { "a", "b", "zzz" };
-    for (int v = 0; v < 3; v++) {
-        float s0, s1;
-        ck_assert_int_eq(rec_feature_set_set(fs, "device", vals[v]), REC_OK);
-        ck_assert_int_eq(rec_feature_set_set(fl, "device", vals[v]), REC_OK);
-        ck_assert_int_eq(rec_model_score_context(m, "u7", fs, "i13", &s0), REC_OK);
-        ck_assert_int_eq(rec_model_score_context(l, "u7", fl, "i13", &s1), REC_OK);
-        ck_assert_float_eq(s0, s1);
-        /* the loaded model reads the set of the model it came from */
-        ck_assert_int_eq(rec_model_score_context(l, "u7", fs, "i13", &s_d), REC_OK);
-        ck_assert_float_eq(s0, s_d);
-    }
-    ck_assert_int_eq(rec_model_score(l, "u3", "i4", &s_d), REC_OK);
-    ck_assert_float_eq(s_d, s_plain);
-    rec_feature_set_destroy(fl);
-    rec_model_destroy(l);
+    assert_file_scores_alike(m, fs, file);
 
     /* an anonymous user (no id row, no history) in a context: its half
      * first there too */
@@ -295,8 +285,9 @@ static void dnn_device(const char *const *kv, int n, const char *file)
     ck_assert_msg(anon[0][0] > anon[0][1] && anon[1][1] > anon[1][0],
                   "anonymous half means a: %g / %g, b: %g / %g", anon[0][0], anon[0][1],
                   anon[1][0], anon[1][1]);
-    ck_assert_int_eq(rec_feature_set_create(&fl, m, REC_SIDE_ITEM), REC_OK);
-    rec_feature_set_destroy(fl);
+    rec_feature_set *items;
+    ck_assert_int_eq(rec_feature_set_create(&items, m, REC_SIDE_ITEM), REC_OK);
+    rec_feature_set_destroy(items);
     ck_assert_int_eq(rec_model_score_context(m, "nobody", fs, "i4", &s_a), REC_E_NOTFOUND);
     ck_assert_int_eq(rec_model_score_context(m, "u3", fs, "nothing", &s_a), REC_E_NOTFOUND);
     rec_feature_set_destroy(fs);
