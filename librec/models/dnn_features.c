@@ -402,40 +402,40 @@ static void slot_free(rec_dnn_slot *sl, int32_t rows)
                               sizeof *sl->num);
 }
 
+/* A side's call-time schema and its encoded copy. */
+static void schema_drop(rec_features **sch, char **blob, size_t *len)
+{
+    rec_features_unref(*sch);
+    rec_free(*blob, *len);
+    *sch = NULL;
+    *blob = NULL;
+    *len = 0;
+}
+
 void rec_dnn_features_free(rec_dnn *s)
 {
     for (int side = 0; side < 2; side++) {
-        size_t n = (size_t)s->side[side].n;
+        rec_dnn_side *sd = &s->side[side];
+        size_t n = (size_t)sd->n;
         rec_free(s->lay[side], n * 3 * sizeof(int32_t));
         rec_free(s->sfl[side], (n ? n : 1) * sizeof(int32_t));
         rec_free(s->stats[side], (n ? n : 1) * 2 * sizeof(float));
         s->lay[side] = NULL;
         s->sfl[side] = NULL;
         s->stats[side] = NULL;
-    }
-    rec_features_unref(s->isch);
-    rec_free(s->iblob, s->iblen);
-    s->isch = NULL;
-    s->iblob = NULL;
-    s->iblen = 0;
-    s->has_fields = 0;
-    rec_free(s->xlay, (size_t)(s->ncross ? s->ncross : 1) * 3 * sizeof(int64_t));
-    s->xlay = NULL;
-    for (int side = 0; side < 2; side++) {
-        rec_dnn_side *sd = &s->side[side];
         for (int k = 0; k < sd->n; k++)
             slot_free(&sd->s[k], sd->rows);
         rec_free(sd->s, (size_t)sd->cap * sizeof *sd->s);
         memset(sd, 0, sizeof *sd);
     }
+    schema_drop(&s->isch, &s->iblob, &s->iblen);
+    schema_drop(&s->usch, &s->ublob, &s->ublen);
+    s->has_fields = 0;
+    rec_free(s->xlay, (size_t)(s->ncross ? s->ncross : 1) * 3 * sizeof(int64_t));
+    s->xlay = NULL;
     rec_free(s->cross, (size_t)s->cross_cap * sizeof *s->cross);
     s->cross = NULL;
     s->ncross = s->cross_cap = 0;
-    rec_features_unref(s->usch);
-    rec_free(s->ublob, s->ublen);
-    s->usch = NULL;
-    s->ublob = NULL;
-    s->ublen = 0;
     s->nctx = 0;
 }
 
