@@ -37,14 +37,6 @@ static rec_dataset *implicit(void)
     return d;
 }
 
-
-static float score(const rec_model *m, const char *u, const char *i)
-{
-    float s = NAN;
-    ck_assert_msg(rec_model_score(m, u, i, &s) == REC_OK, "%s", rec_last_error());
-    return s;
-}
-
 /* Similarities of item a to (c, b) by hand, best first. */
 static void check_similar(const char *sim, const char *shrink, int n, const char *first,
                           double s1, const char *second, double s2)
@@ -138,18 +130,18 @@ START_TEST(itemcf_predictions_by_hand)
     const char *kv[] = { "similarity=msd", "centring=mean" };
     rec_model *m = tu_fit("itemcf", d, kv, 2);
     double want = 3 + (0.5 * (4 - 10 / 3.0) + (1 / 6.0) * (2 - 10 / 3.0)) / (0.5 + 1 / 6.0);
-    ck_assert_float_near(score(m, "u2", "c"), want, 1e-5);
+    ck_assert_float_near(tu_score(m, "u2", "c"), want, 1e-5);
     rec_model_destroy(m);
 
     const char *k1[] = { "similarity=msd", "k=1", "centring=mean" };
     m = tu_fit("itemcf", d, k1, 3);
-    ck_assert_float_near(score(m, "u2", "c"), 3 + (4 - 10 / 3.0), 1e-5);
+    ck_assert_float_near(tu_score(m, "u2", "c"), 3 + (4 - 10 / 3.0), 1e-5);
     rec_model_destroy(m);
 
     /* ranking=prediction: recommend ranks by the prediction too */
     const char *none[] = { "similarity=msd", "centring=none", "ranking=prediction" };
     m = tu_fit("itemcf", d, none, 3);
-    ck_assert_float_near(score(m, "u2", "c"), (0.5 * 4 + 2 / 6.0) / (0.5 + 1 / 6.0), 1e-5);
+    ck_assert_float_near(tu_score(m, "u2", "c"), (0.5 * 4 + 2 / 6.0) / (0.5 + 1 / 6.0), 1e-5);
     /* recommend for u2 leaves only c; with seen items, all three */
     const char *it[3];
     float sc[3];
@@ -182,7 +174,7 @@ START_TEST(usercf_predictions_by_hand)
     /* u2's neighbours: u1 (msd 1/2), u3 (msd 1/10); means 4, 3, 8/3 */
     const char *kv[] = { "similarity=msd", "ranking=prediction", "centring=mean" };
     rec_model *m = tu_fit("usercf", d, kv, 3);
-    ck_assert_float_near(score(m, "u2", "c"), 3 + 0.1 * (2 - 8 / 3.0) / 0.6, 1e-5);
+    ck_assert_float_near(tu_score(m, "u2", "c"), 3 + 0.1 * (2 - 8 / 3.0) / 0.6, 1e-5);
     const char *it[3];
     float sc[3];
     size_t n;
@@ -215,7 +207,7 @@ START_TEST(usercf_predictions_by_hand)
     rec_dataset_add(d, "y", "b", 1, REC_NO_TIME);
     rec_dataset_add(d, "y", "c", 5, REC_NO_TIME);
     m = tu_fit("usercf", d, kv, 3);
-    ck_assert_float_eq(score(m, "x", "c"), 5.0f);
+    ck_assert_float_eq(tu_score(m, "x", "c"), 5.0f);
     rec_model_destroy(m);
     rec_dataset_destroy(d);
 }
@@ -248,8 +240,8 @@ START_TEST(implicit_scores_are_similarity_sums)
 
     /* user cosine: u1~u2 = 2/sqrt(6), u1~u3 = 2/sqrt(6), u2~u3 = 1/2 */
     m = tu_fit("usercf", d, NULL, 0);
-    ck_assert_float_near(score(m, "u2", "c"), ab + 0.5, 1e-5);
-    ck_assert_float_near(score(m, "u3", "b"), ab + 0.5, 1e-5);
+    ck_assert_float_near(tu_score(m, "u2", "c"), ab + 0.5, 1e-5);
+    ck_assert_float_near(tu_score(m, "u3", "b"), ab + 0.5, 1e-5);
     rec_model_destroy(m);
 
     /* rating-only measures are refused on implicit data */
@@ -280,7 +272,7 @@ START_TEST(neighbour_lists_hold_k_of_keep)
     ck_assert_str_eq(it[1], "b");
     ck_assert_float_gt(sc[1], 0.0f);
     /* c keeps a: u2's prediction for c uses a alone */
-    ck_assert_float_near(score(m, "u2", "c"), 3 + (4 - 10 / 3.0), 1e-5);
+    ck_assert_float_near(tu_score(m, "u2", "c"), 3 + (4 - 10 / 3.0), 1e-5);
     rec_model_destroy(m);
     rec_dataset_destroy(d);
 }
@@ -355,8 +347,8 @@ START_TEST(popularity_order_and_segments)
     d = rated();
     const char *rs[] = { "weight=rating_sum" };
     m = tu_fit("popularity", d, rs, 1);
-    ck_assert_float_eq(score(m, "u1", "b"), 10.0f);
-    ck_assert_float_eq(score(m, "u1", "c"), 6.0f);
+    ck_assert_float_eq(tu_score(m, "u1", "b"), 10.0f);
+    ck_assert_float_eq(tu_score(m, "u1", "c"), 6.0f);
     rec_model_destroy(m);
 
     /* segments: u1, u2 in x; u3 in y */
@@ -367,10 +359,10 @@ START_TEST(popularity_order_and_segments)
     rec_dataset_set_feature(d, REC_SIDE_USER, "region", "u3", "y", 0);
     const char *sg[] = { "segment=region" };
     m = tu_fit("popularity", d, sg, 1);
-    ck_assert_float_eq(score(m, "u1", "a"), 2.0f);
-    ck_assert_float_eq(score(m, "u1", "c"), 1.0f);
-    ck_assert_float_eq(score(m, "u3", "b"), 1.0f);
-    ck_assert_float_eq(score(m, "u3", "c"), 1.0f);
+    ck_assert_float_eq(tu_score(m, "u1", "a"), 2.0f);
+    ck_assert_float_eq(tu_score(m, "u1", "c"), 1.0f);
+    ck_assert_float_eq(tu_score(m, "u3", "b"), 1.0f);
+    ck_assert_float_eq(tu_score(m, "u3", "c"), 1.0f);
     rec_model_destroy(m);
 
     rec_params *p;
@@ -396,7 +388,7 @@ static void same_after_load(const char *kind, const char *const *kv, int nkv)
     const char *us[] = { "u1", "u2", "u3" }, *is[] = { "a", "b", "c" };
     for (int u = 0; u < 3; u++)
         for (int i = 0; i < 3; i++)
-            ck_assert_float_eq(score(m, us[u], is[i]), score(l, us[u], is[i]));
+            ck_assert_float_eq(tu_score(m, us[u], is[i]), tu_score(l, us[u], is[i]));
     const char *a[3], *b[3];
     float sa[3], sb[3];
     size_t na, nb;
@@ -552,7 +544,7 @@ START_TEST(baselines_by_hand)
         rec_model *m = tu_fit(kinds[k], d, kv, 5);
         for (int u = 0; u < 3; u++)
             for (int i = 0; i < 3; i++)
-                ck_assert_float_near(score(m, us[u], is[i]), MU + bu[u] + bi[i], 1e-5);
+                ck_assert_float_near(tu_score(m, us[u], is[i]), MU + bu[u] + bi[i], 1e-5);
         rec_model_destroy(m);
     }
     /* a second sweep: b_a = ((5-mu-b_u1) + (4-mu-b_u2) + (1-mu-b_u3)) / 4 = 5/64,
@@ -561,17 +553,17 @@ START_TEST(baselines_by_hand)
                          "min_support=9" };
     rec_model *m = tu_fit("itemcf", d, k2, 5);
     double ba2 = 5 / 64.0, bu22 = ((4 - MU - ba2) + (2 - MU - ba2)) / 3;
-    ck_assert_float_near(score(m, "u2", "a"), MU + bu22 + ba2, 1e-5);
+    ck_assert_float_near(tu_score(m, "u2", "a"), MU + bu22 + ba2, 1e-5);
     rec_model_destroy(m);
     /* rating data centres on the baselines by default (centring=auto) */
     const char *kd[] = { BSL, "min_support=9" };
     m = tu_fit("usercf", d, kd, 4);
-    ck_assert_float_near(score(m, "u1", "c"), MU + BU1 + BC, 1e-5);
+    ck_assert_float_near(tu_score(m, "u1", "c"), MU + BU1 + BC, 1e-5);
     rec_model_destroy(m);
     /* bsl_epochs=0: every bias 0, the baseline is mu */
     const char *k0[] = { "bsl_epochs=0", "centring=baseline", "min_support=9" };
     m = tu_fit("usercf", d, k0, 3);
-    ck_assert_float_near(score(m, "u3", "c"), MU, 1e-6);
+    ck_assert_float_near(tu_score(m, "u3", "c"), MU, 1e-6);
     rec_model_destroy(m);
     rec_dataset_destroy(d);
 }
@@ -626,7 +618,7 @@ START_TEST(baseline_predictions_by_hand)
     rec_model *m = tu_fit("itemcf", d, kv, 5);
     double da = 4 - MU - BU2 - BA, db = 2 - MU - BU2 - BB;
     double want = MU + BU2 + BC + (0.5 * da + db / 6) / (0.5 + 1 / 6.0);
-    ck_assert_float_near(score(m, "u2", "c"), want, 1e-5);
+    ck_assert_float_near(tu_score(m, "u2", "c"), want, 1e-5);
     /* explain: each neighbour's sim * deviation / sum of sims */
     const char *why[3];
     float w[3];
@@ -642,7 +634,7 @@ START_TEST(baseline_predictions_by_hand)
     /* k=1 takes a alone */
     const char *k1[] = { BSL, "centring=baseline", "similarity=msd", "k=1" };
     m = tu_fit("itemcf", d, k1, 6);
-    ck_assert_float_near(score(m, "u2", "c"), MU + BU2 + BC + da, 1e-5);
+    ck_assert_float_near(tu_score(m, "u2", "c"), MU + BU2 + BC + da, 1e-5);
     rec_model_destroy(m);
 
     /* usercf, msd: u2's neighbours u1 (1/2) and u3 (1/10) rated c; ranking
@@ -651,7 +643,7 @@ START_TEST(baseline_predictions_by_hand)
     m = tu_fit("usercf", d, ku, 6);
     double d1 = 4 - MU - BU1 - BC, d3 = 2 - MU - BU3 - BC;
     want = MU + BU2 + BC + (0.5 * d1 + 0.1 * d3) / 0.6;
-    ck_assert_float_near(score(m, "u2", "c"), want, 1e-5);
+    ck_assert_float_near(tu_score(m, "u2", "c"), want, 1e-5);
     const char *it[3];
     float sc[3];
     ck_assert_int_eq(rec_model_recommend(m, "u2", 3, 0, it, sc, &n), REC_OK);
@@ -663,9 +655,9 @@ START_TEST(baseline_predictions_by_hand)
      * u2's prediction for c takes u1 alone (its similarity cancels) */
     const char *kp[] = { BSL, "centring=baseline", "similarity=pearson_baseline" };
     m = tu_fit("usercf", d, kp, 5);
-    ck_assert_float_near(score(m, "u2", "c"), MU + BU2 + BC + resid(0, 2), 1e-5);
+    ck_assert_float_near(tu_score(m, "u2", "c"), MU + BU2 + BC + resid(0, 2), 1e-5);
     /* u3 has no positive neighbour: the baseline itself */
-    ck_assert_float_near(score(m, "u3", "a"), MU + BU3 + BA, 1e-5);
+    ck_assert_float_near(tu_score(m, "u3", "a"), MU + BU3 + BA, 1e-5);
     rec_model_destroy(m);
 
     /* the baseline plus deviations clips to the rating range: x (5,5) next
@@ -680,7 +672,7 @@ START_TEST(baseline_predictions_by_hand)
     const char *kc[] = { "centring=baseline", "similarity=msd" };
     m = tu_fit("usercf", d, kc, 2);
     /* b_x + b_c + (5 - mu - b_y - b_c) + mu = 5 + b_x - b_y, and b_x > b_y */
-    ck_assert_float_eq(score(m, "x", "c"), 5.0f);
+    ck_assert_float_eq(tu_score(m, "x", "c"), 5.0f);
     rec_model_destroy(m);
     rec_dataset_destroy(d);
 }
@@ -727,7 +719,7 @@ START_TEST(baseline_fold_in)
     ck_assert_str_eq(it[0], "c");
     ck_assert_float_near(sc[0], MU + 11 / 24.0 + BC, 1e-5);
     ck_assert_int_eq(rec_model_recommend_history(m, h2, hr2, 2, 3, 0, it, sc, &n), REC_OK);
-    ck_assert_float_near(sc[0], score(m, "u2", "c"), 1e-6);
+    ck_assert_float_near(sc[0], tu_score(m, "u2", "c"), 1e-6);
     ck_assert_float_near(sc[0], MU + BU2 + BC, 1e-5);
     /* ranking by prediction for u2 scores c the same */
     ck_assert_int_eq(rec_model_recommend(m, "u2", 3, 0, it, sc, &n), REC_OK);
@@ -789,7 +781,7 @@ START_TEST(baseline_leaves_sum_ranking_alone)
             }
         }
         /* while the predictions differ */
-        ck_assert_float_ne(score(a, "u2", "c"), score(b, "u2", "c"));
+        ck_assert_float_ne(tu_score(a, "u2", "c"), tu_score(b, "u2", "c"));
         rec_model_destroy(a);
         rec_model_destroy(b);
     }

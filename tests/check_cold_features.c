@@ -26,13 +26,6 @@ static void err_has(rec_status got, rec_status want, const char *needle)
                   needle);
 }
 
-static float score(const rec_model *m, const char *u, const char *i)
-{
-    float s;
-    ok(rec_model_score(m, u, i, &s));
-    return s;
-}
-
 static size_t num_items(const rec_model *m)
 {
     size_t n;
@@ -85,7 +78,7 @@ static void same_scores(const rec_model *m, const rec_dataset *d, const char *a,
     for (int32_t u = 0; u < nu; u++) {
         const char *uid;
         ok(rec_dataset_user_id(d, u, &uid));
-        float sa = score(m, uid, a), sb = score(m, uid, b);
+        float sa = tu_score(m, uid, a), sb = tu_score(m, uid, b);
         ck_assert_msg(isfinite(sb) && fabsf(sa - sb) <= tol * (1 + fabsf(sa)),
                       "user %s: %s %g, %s %g", uid, a, (double)sa, b, (double)sb);
     }
@@ -148,8 +141,8 @@ START_TEST(tfidf_added_copy_is_its_original)
     for (int32_t u = 0; u < nu; u++) {
         const char *uid;
         ok(rec_dataset_user_id(d, u, &uid));
-        ck_assert_float_eq_tol(score(m, uid, "copy"), score(pure, uid, x), 1e-6f);
-        ck_assert(score(m, uid, x) >= score(m, uid, "copy"));
+        ck_assert_float_eq_tol(tu_score(m, uid, "copy"), tu_score(pure, uid, x), 1e-6f);
+        ck_assert(tu_score(m, uid, x) >= tu_score(m, uid, "copy"));
     }
     twin_of(m, x, "copy");
     twin_of(m, "copy", x);
@@ -211,7 +204,7 @@ START_TEST(tfidf_unknown_terms_are_ignored)
     /* no known term: an empty row, scored 0, recommendable all the same */
     const char *uid;
     ok(rec_dataset_user_id(d, 0, &uid));
-    ck_assert_float_eq(score(m, uid, "blank"), 0.0f);
+    ck_assert_float_eq(tu_score(m, uid, "blank"), 0.0f);
     rec_feature_set_destroy(none);
     rec_feature_set_destroy(fs);
     rec_model_destroy(m);
@@ -240,8 +233,8 @@ START_TEST(tfidf_added_items_survive_save_and_load)
     for (int32_t u = 0; u < nu; u++) {
         const char *uid;
         ok(rec_dataset_user_id(d, u, &uid));
-        ck_assert_float_eq(score(l, uid, "copy7"), score(m, uid, "copy7"));
-        ck_assert_float_eq(score(l, uid, "copy20"), score(m, uid, "copy20"));
+        ck_assert_float_eq(tu_score(l, uid, "copy7"), tu_score(m, uid, "copy7"));
+        ck_assert_float_eq(tu_score(l, uid, "copy20"), tu_score(m, uid, "copy20"));
     }
     twin_of(l, y, "copy20");
     /* the loaded model keeps the fields it read: it takes more items */
@@ -426,7 +419,7 @@ START_TEST(gnn_added_item_is_the_isolated_item)
         int found = 0;
         for (size_t j = 0; j < n; j++)
             if (!strcmp(top[j], "new")) {
-                ck_assert_float_eq_tol(sc[j], score(m, uid, "cold"), 1e-5f * (1 + fabsf(sc[j])));
+                ck_assert_float_eq_tol(sc[j], tu_score(m, uid, "cold"), 1e-5f * (1 + fabsf(sc[j])));
                 found = 1;
             }
         ck_assert(found);
@@ -458,7 +451,7 @@ START_TEST(gnn_user_from_features_is_the_isolated_user)
             float a, none;
             ok(rec_dataset_item_id(d, i, &it));
             ok(rec_model_score_features(m, us, NULL, 0, it, &a));
-            ck_assert_float_eq_tol(a, score(m, "lonely", it), 1e-5f * (1 + fabsf(a)));
+            ck_assert_float_eq_tol(a, tu_score(m, "lonely", it), 1e-5f * (1 + fabsf(a)));
             ok(rec_model_score_features(m, NULL, NULL, 0, it, &none));
             differs |= a != none;
         }
@@ -496,7 +489,7 @@ START_TEST(gnn_added_items_survive_save_and_load)
         for (int32_t u = 0; u < nu; u += 4) {
             const char *uid;
             ok(rec_dataset_user_id(d, u, &uid));
-            ck_assert_float_eq(score(l, uid, "new"), score(m, uid, "new"));
+            ck_assert_float_eq(tu_score(l, uid, "new"), tu_score(m, uid, "new"));
         }
         /* the index (hnsw in the second) ranks it beside its twin, before
          * the save and after */

@@ -33,14 +33,6 @@ static rec_model *fit_kv(const char *kind, const rec_dataset *d, const char *kv)
     return m;
 }
 
-static float score(const rec_model *m, const char *u, const char *i)
-{
-    float s;
-    rec_status st = rec_model_score(m, u, i, &s);
-    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
-    return s;
-}
-
 static void ok(rec_status st)
 {
     ck_assert_msg(st == REC_OK, "%s", rec_last_error());
@@ -59,7 +51,7 @@ static void same_item_scores(const rec_model *m, const rec_dataset *d, const cha
     for (int32_t u = 0; u < nu; u++) {
         const char *uid;
         ok(rec_dataset_user_id(d, u, &uid));
-        float sa = score(m, uid, a), sb = score(m, uid, b);
+        float sa = tu_score(m, uid, a), sb = tu_score(m, uid, b);
         ck_assert_msg(fabsf(sa - sb) <= 1e-5f, "user %s: %s %g, %s %g", uid, a, (double)sa, b,
                       (double)sb);
     }
@@ -169,8 +161,8 @@ START_TEST(added_items_survive_save_and_load)
     for (int32_t u = 0; u < nu; u += 5) {
         const char *uid;
         ok(rec_dataset_user_id(d, u, &uid));
-        ck_assert_float_eq_tol(score(m, uid, "new"), score(l, uid, "new"), 1e-5f);
-        ck_assert_float_eq_tol(score(m, uid, "other"), score(l, uid, "other"), 1e-5f);
+        ck_assert_float_eq_tol(tu_score(m, uid, "new"), tu_score(l, uid, "new"), 1e-5f);
+        ck_assert_float_eq_tol(tu_score(m, uid, "other"), tu_score(l, uid, "other"), 1e-5f);
     }
     same_item_scores(l, d, "cold", "new");
     /* the loaded model keeps its schema: it takes features and more items */
@@ -230,7 +222,7 @@ START_TEST(user_from_features_follows_them)
         /* a known user of that region: the same vector, so the same score */
         float a, b;
         ok(rec_model_score_features(m, fs, NULL, 0, "n3", &a));
-        ck_assert_float_eq_tol(a, score(m, r ? "u1" : "u0", "n3"), 1e-5f);
+        ck_assert_float_eq_tol(a, tu_score(m, r ? "u1" : "u0", "n3"), 1e-5f);
         ok(rec_model_score_features(m, fs, NULL, 0, "s3", &b));
         ck_assert(r ? b > a : a > b);
         /* the history's items are excluded unless asked for */
@@ -261,7 +253,7 @@ START_TEST(user_from_features_follows_them)
     ok(rec_feature_set_create_dataset(&fd, d, REC_SIDE_USER));
     ok(rec_feature_set_set(fd, "region", "south"));
     ok(rec_model_score_features(m, fd, NULL, 0, "s3", &a));
-    ck_assert_float_eq_tol(a, score(m, "u1", "s3"), 1e-5f);
+    ck_assert_float_eq_tol(a, tu_score(m, "u1", "s3"), 1e-5f);
     /* and leaves the dataset free to change (it holds no reference to it) */
     ok(rec_dataset_set_feature(d, REC_SIDE_USER, "region", "u1", "west", 0));
     rec_feature_set_destroy(fd);

@@ -41,14 +41,6 @@ static void add(rec_dataset *d, const char *u, const char *i, double r, int64_t 
     ck_assert_int_eq(rec_dataset_add(d, u, i, r, t), REC_OK);
 }
 
-static float score(const rec_model *m, const char *u, const char *i)
-{
-    float s;
-    rec_status st = rec_model_score(m, u, i, &s);
-    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
-    return s;
-}
-
 /* ---- svd ------------------------------------------------------------------ */
 
 /* Rows (a,x,4) (b,x,3) (a,y,2): Surprise visits a's ratings x, y, then b's.
@@ -76,17 +68,17 @@ START_TEST(svd_one_epoch_by_hand)
     ck_assert_float_near(s->bu[1], -0.03425, 1e-6);
     ck_assert_float_near(s->bi[0], 0.040375, 1e-6);
     ck_assert_float_near(s->bi[1], -0.13425, 1e-6);
-    ck_assert_float_near(score(m, "a", "x"), 3.22042104, 1e-5);
-    ck_assert_float_near(score(m, "a", "y"), 3.00414959, 1e-5);
-    ck_assert_float_near(score(m, "b", "x"), 3.25299660, 1e-5);
-    ck_assert_float_near(score(m, "b", "y"), 3.03547395, 1e-5);
+    ck_assert_float_near(tu_score(m, "a", "x"), 3.22042104, 1e-5);
+    ck_assert_float_near(tu_score(m, "a", "y"), 3.00414959, 1e-5);
+    ck_assert_float_near(tu_score(m, "b", "x"), 3.25299660, 1e-5);
+    ck_assert_float_near(tu_score(m, "b", "y"), 3.03547395, 1e-5);
     rec_model_destroy(m);
 
     /* Unbiased: no mu, no biases, only the product. */
     m = make("svd", "n_factors=1 n_epochs=1 lr_all=0.0 init_mean=0.5 init_std_dev=0.0 "
                     "biased=false");
     ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
-    ck_assert_float_near(score(m, "a", "x"), 2.0, 1e-6); /* 0.25 clipped to [2, 4] */
+    ck_assert_float_near(tu_score(m, "a", "x"), 2.0, 1e-6); /* 0.25 clipped to [2, 4] */
     rec_model_destroy(m);
     rec_dataset_destroy(d);
 }
@@ -105,10 +97,10 @@ START_TEST(svdpp_two_epochs_by_hand)
     rec_model *m = make("svdpp", "n_factors=1 n_epochs=2 lr_all=0.1 reg_all=0.05 "
                                  "init_mean=0.5 init_std_dev=0.0 shuffle=false");
     ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_OK);
-    ck_assert_float_near(score(m, "a", "x"), 3.34186461, 1e-5);
-    ck_assert_float_near(score(m, "a", "y"), 2.72567653, 1e-5);
-    ck_assert_float_near(score(m, "b", "x"), 3.31367710, 1e-5);
-    ck_assert_float_near(score(m, "b", "y"), 2.76188181, 1e-5);
+    ck_assert_float_near(tu_score(m, "a", "x"), 3.34186461, 1e-5);
+    ck_assert_float_near(tu_score(m, "a", "y"), 2.72567653, 1e-5);
+    ck_assert_float_near(tu_score(m, "b", "x"), 3.31367710, 1e-5);
+    ck_assert_float_near(tu_score(m, "b", "y"), 2.76188181, 1e-5);
     rec_model_destroy(m);
     rec_dataset_destroy(d);
 }
@@ -131,15 +123,15 @@ START_TEST(svd_clips_and_drops_unknown_terms)
     const rec_svd_state *s = m->state;
     float mu = s->glob[0];
     ck_assert_float_near(mu, 3.0, 1e-6);
-    ck_assert_float_near(score(m, "c", "z"), mu, 1e-6);
-    ck_assert_float_near(score(m, "c", "x"), mu + s->bi[0], 1e-6);
-    ck_assert_float_near(score(m, "a", "z"), mu + s->bu[0], 1e-6);
+    ck_assert_float_near(tu_score(m, "c", "z"), mu, 1e-6);
+    ck_assert_float_near(tu_score(m, "c", "x"), mu + s->bi[0], 1e-6);
+    ck_assert_float_near(tu_score(m, "a", "z"), mu + s->bu[0], 1e-6);
     rec_model_destroy(m);
 
     m = make("svd", "n_factors=1 n_epochs=1 lr_all=0.0 init_mean=3.0 init_std_dev=0.0 "
                     "rank_negatives=0");
     ck_assert_int_eq(rec_model_fit(m, train, NULL, NULL), REC_OK);
-    ck_assert_float_near(score(m, "a", "x"), 4.0, 0); /* 3 + 9 clipped */
+    ck_assert_float_near(tu_score(m, "a", "x"), 4.0, 0); /* 3 + 9 clipped */
     /* ranking keeps the unclipped scores */
     const char *ids[4];
     float sc[4];
@@ -296,7 +288,7 @@ static void check_round_trip(rec_model *m, const rec_dataset *d, const char *fil
         ck_assert_int_eq(memcmp(sa, sb, na * sizeof *sa), 0);
         for (size_t k = 0; k < na; k++)
             ck_assert_str_eq(a[k], b[k]);
-        ck_assert_float_eq(score(m, uid, a[0]), score(l, uid, a[0]));
+        ck_assert_float_eq(tu_score(m, uid, a[0]), tu_score(l, uid, a[0]));
     }
     const char *iid;
     rec_dataset_item_id(d, 3, &iid);
@@ -374,7 +366,7 @@ START_TEST(als_item_step_solves_the_normal_equations)
                           g[k], scale);
     }
     /* observed pairs score higher than the mean of the others for most users */
-    ck_assert_float_gt(score(m, "u1", "a"), score(m, "u1", "e"));
+    ck_assert_float_gt(tu_score(m, "u1", "a"), tu_score(m, "u1", "e"));
     rec_model_destroy(m);
     rec_dataset_destroy(d);
 }
@@ -570,8 +562,8 @@ START_TEST(svd_rank_head_keeps_pair_scores)
             for (int k = 0; k < 6; k++)
                 v += a->P[(size_t)u * 6 + k] * a->Q[(size_t)i * 6 + k];
             v = v < a->glob[1] ? a->glob[1] : v > a->glob[2] ? a->glob[2] : v;
-            ck_assert_float_eq(score(m, uid, iid), score(r, uid, iid));
-            ck_assert_float_near(score(m, uid, iid), v, 1e-5);
+            ck_assert_float_eq(tu_score(m, uid, iid), tu_score(r, uid, iid));
+            ck_assert_float_near(tu_score(m, uid, iid), v, 1e-5);
         }
         /* while top-N scores are the head's */
         const char *top[1];
@@ -792,7 +784,7 @@ START_TEST(svd_rank_head_files)
     ck_assert_int_eq(rec_model_recommend(r, uid, (size_t)ni, 0, b, sb, &nb), REC_OK);
     ck_assert_uint_eq(na, nb);
     ck_assert_int_eq(memcmp(sa, sb, na * sizeof *sa), 0);
-    ck_assert_float_eq(score(l, uid, a[0]), score(m, uid, a[0]));
+    ck_assert_float_eq(tu_score(l, uid, a[0]), tu_score(m, uid, a[0]));
     rec_model_destroy(l);
 
     rewrite(src, old, 1);

@@ -25,14 +25,6 @@ static rec_dataset *rated(void)
     return d;
 }
 
-
-static float score(const rec_model *m, const char *u, const char *i)
-{
-    float s = NAN;
-    ck_assert_msg(rec_model_score(m, u, i, &s) == REC_OK, "%s", rec_last_error());
-    return s;
-}
-
 /* The recommend score of item i for u, seen items included. */
 static float rank_score(const rec_model *m, const char *u, const char *i)
 {
@@ -80,9 +72,9 @@ START_TEST(knn_ranking_sums_binary_cosine)
         ck_assert_float_near(rank_score(ms, "u2", "c"), 2 * s6, 1e-5);
         ck_assert_float_near(rank_score(mr, "u2", "c"), s6 * (4 + 2) / 5.0, 1e-5);
         /* the pair score stays the msd prediction, whatever the ranking */
-        ck_assert_float_eq(score(ms, "u2", "c"), score(mp, "u2", "c"));
-        ck_assert_float_eq(score(mr, "u2", "c"), score(mp, "u2", "c"));
-        ck_assert_float_eq(rank_score(mp, "u2", "c"), score(mp, "u2", "c"));
+        ck_assert_float_eq(tu_score(ms, "u2", "c"), tu_score(mp, "u2", "c"));
+        ck_assert_float_eq(tu_score(mr, "u2", "c"), tu_score(mp, "u2", "c"));
+        ck_assert_float_eq(rank_score(mp, "u2", "c"), tu_score(mp, "u2", "c"));
         rec_model_destroy(ms);
         rec_model_destroy(mp);
         rec_model_destroy(mr);
@@ -151,7 +143,7 @@ START_TEST(svd_negatives_by_hand)
     ck_assert_float_near(rank_score(m, "u1", "b"), 1.5 + 0.075 - 0.1075, 1e-5);
     ck_assert_float_near(rank_score(m, "u2", "a"), 1.5 - 0.11425 + 0.06825, 1e-5);
     /* a pair score is still clipped to the rating range [2, 4] */
-    ck_assert_float_eq(score(m, "u1", "a"), 2.0f);
+    ck_assert_float_eq(tu_score(m, "u1", "a"), 2.0f);
     rec_model_destroy(m);
     /* negatives=-1 (the default) on ratings trains as negatives=0: mu 3,
      * (u1,a,4): bu1 = ba = .1; (u2,b,2): bu2 = bb = -.1 */

@@ -62,14 +62,6 @@ static double recall10(const rec_model *m, const rec_dataset *te)
     return v;
 }
 
-static float score(const rec_model *m, const char *u, const char *i)
-{
-    float s;
-    rec_status st = rec_model_score(m, u, i, &s);
-    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
-    return s;
-}
-
 /* ---- the fused loss ------------------------------------------------------- */
 
 typedef struct nce_ctx {
@@ -187,7 +179,7 @@ START_TEST(learns_and_features_help)
     rec_dataset_user_id(d, 7, &u);
     for (int32_t k = 0; k < 300; k += 37) {
         rec_dataset_item_id(d, k, &i);
-        ck_assert_float_eq(score(feat, u, i), score(again, u, i));
+        ck_assert_float_eq(tu_score(feat, u, i), tu_score(again, u, i));
     }
     rec_model_destroy(again);
     rec_model_destroy(pop);
@@ -288,14 +280,14 @@ START_TEST(cold_items_get_vectors_from_features)
     ck_assert_uint_eq(ni, 15);
     /* equal features, no trained id: the same vector, up to rounding (the
      * tower's GEMM may sum a row in another order at another row position) */
-    ck_assert_float_eq_tol(score(m, "a0", "newA1"), score(m, "a0", "newA2"), 1e-6);
-    ck_assert_float_eq_tol(score(m, "b3", "newA1"), score(m, "b3", "newA2"), 1e-6);
+    ck_assert_float_eq_tol(tu_score(m, "a0", "newA1"), tu_score(m, "a0", "newA2"), 1e-6);
+    ck_assert_float_eq_tol(tu_score(m, "b3", "newA1"), tu_score(m, "b3", "newA2"), 1e-6);
     /* the genre decides: A lovers prefer the new A item, B lovers the new B one */
     for (int k = 0; k < 6; k++) {
         snprintf(u, sizeof u, "a%d", k);
-        ck_assert_float_gt(score(m, u, "newA1"), score(m, u, "newB"));
+        ck_assert_float_gt(tu_score(m, u, "newA1"), tu_score(m, u, "newB"));
         snprintf(u, sizeof u, "b%d", k);
-        ck_assert_float_gt(score(m, u, "newB"), score(m, u, "newA1"));
+        ck_assert_float_gt(tu_score(m, u, "newB"), tu_score(m, u, "newA1"));
     }
     /* and a cold item can be recommended */
     const char *items[15];
@@ -309,7 +301,7 @@ START_TEST(cold_items_get_vectors_from_features)
     /* id only: every cold item is the same zero-id vector */
     m = make("epochs=5 batch=16");
     fit(m, d);
-    ck_assert_float_eq_tol(score(m, "a0", "newA1"), score(m, "a0", "newB"), 1e-6);
+    ck_assert_float_eq_tol(tu_score(m, "a0", "newA1"), tu_score(m, "a0", "newB"), 1e-6);
     rec_model_destroy(m);
     rec_dataset_destroy(d);
 }
@@ -355,7 +347,7 @@ START_TEST(save_load_identical_and_fold_in)
         rec_dataset_user_id(d, uu, &u);
         for (int32_t ii = 0; ii < 80; ii += 3) {
             rec_dataset_item_id(d, ii, &i);
-            ck_assert_float_eq(score(m, u, i), score(l, u, i));
+            ck_assert_float_eq(tu_score(m, u, i), tu_score(l, u, i));
         }
         const char *a[10], *b[10];
         float sa[10], sb[10];
@@ -440,9 +432,9 @@ START_TEST(moe_and_feature_gate_off_by_default_and_round_trip)
         rec_dataset_user_id(d, uu, &u);
         for (int32_t ii = 0; ii < 80; ii += 3) {
             rec_dataset_item_id(d, ii, &i);
-            ck_assert_float_eq(score(def, u, i), score(knobs, u, i));
-            ck_assert_float_eq(score(m, u, i), score(l, u, i));
-            differ += score(m, u, i) != score(def, u, i);
+            ck_assert_float_eq(tu_score(def, u, i), tu_score(knobs, u, i));
+            ck_assert_float_eq(tu_score(m, u, i), tu_score(l, u, i));
+            differ += tu_score(m, u, i) != tu_score(def, u, i);
         }
     }
     ck_assert_int_gt(differ, 0);
@@ -514,7 +506,7 @@ START_TEST(interests_one_is_the_default)
         rec_dataset_user_id(d, uu, &u);
         for (int32_t ii = 0; ii < 70; ii += 4) {
             rec_dataset_item_id(d, ii, &i);
-            ck_assert_float_eq(score(a, u, i), score(b, u, i));
+            ck_assert_float_eq(tu_score(a, u, i), tu_score(b, u, i));
         }
     }
     int dim;
@@ -593,7 +585,7 @@ START_TEST(max_over_interests_by_hand)
     for (int32_t j = 0; j < 40; j++) {
         double a = 2 * M_PI * j / 40, want = cos(a) > sin(a) ? cos(a) : sin(a);
         rec_dataset_item_id(d, j, &i);
-        ck_assert_float_eq_tol(score(m, u, i), (float)want, 1e-6f);
+        ck_assert_float_eq_tol(tu_score(m, u, i), (float)want, 1e-6f);
     }
     /* the top 6 with seen items: 0 and 90 degrees (j = 0, 10; score 1),
      * then 9 degrees either side of them (39, 1, 9, 11; cos 9 degrees).
@@ -755,7 +747,7 @@ START_TEST(interests_round_trip_and_fold_in)
         differ += memcmp(uv, uv + s->out_dim, (size_t)s->out_dim * sizeof *uv) != 0;
         for (int32_t ii = 0; ii < 80; ii += 3) {
             rec_dataset_item_id(d, ii, &i);
-            ck_assert_float_eq(score(m, u, i), score(l, u, i));
+            ck_assert_float_eq(tu_score(m, u, i), tu_score(l, u, i));
         }
         const char *a[10], *b[10];
         float sa[10], sb[10];
@@ -811,7 +803,7 @@ START_TEST(recommend_through_index_matches_scores)
         }
         for (int32_t i = 0; i < 60; i++) {
             rec_dataset_item_id(d, i, &all[i]);
-            sc[i] = seen[i] ? -INFINITY : score(m, u, all[i]);
+            sc[i] = seen[i] ? -INFINITY : tu_score(m, u, all[i]);
         }
         ck_assert_int_eq(rec_model_recommend(m, u, 10, 0, top, ts, &n), REC_OK);
         ck_assert_uint_eq(n, 10);

@@ -28,14 +28,6 @@ static rec_model *fit_kv(const rec_dataset *d, const char *kv)
     return m;
 }
 
-static float score(const rec_model *m, const char *u, const char *i)
-{
-    float s;
-    rec_status st = rec_model_score(m, u, i, &s);
-    ck_assert_msg(st == REC_OK, "%s", rec_last_error());
-    return s;
-}
-
 /* Users a0..a5 rate films whose titles say "space", b0..b5 films whose
  * titles say "love"; the genres are the same for all, so only the title
  * tells them apart.  Two films nobody rated: "Space Wars" and "Love Letters". */
@@ -189,7 +181,7 @@ START_TEST(rare_words_dropped)
     ck_assert_ptr_nonnull(s->ut.f[1].known);
     ck_assert_int_eq(memcmp(s->ut.f[1].known, f->known, (size_t)f->vocab * sizeof *f->known), 0);
     add_titled(m, "wars2", "Space Wars");
-    ck_assert_float_eq_tol(score(m, "a0", "wars2"), score(m, "a0", "newS"), 1e-6);
+    ck_assert_float_eq_tol(tu_score(m, "a0", "wars2"), tu_score(m, "a0", "newS"), 1e-6);
     const char *path = tu_tmp_path("tt_text_known.lrm");
     ck_assert_int_eq(rec_model_save(m, path), REC_OK);
     rec_model *l;
@@ -198,7 +190,7 @@ START_TEST(rare_words_dropped)
     ck_assert_ptr_nonnull(lf->known);
     ck_assert_int_eq(memcmp(lf->known, f->known, (size_t)f->vocab * sizeof *f->known), 0);
     add_titled(l, "wars3", "Space Wars");
-    ck_assert_float_eq(score(l, "a0", "wars3"), score(l, "a0", "wars2"));
+    ck_assert_float_eq(tu_score(l, "a0", "wars3"), tu_score(l, "a0", "wars2"));
     rec_model_destroy(l);
     rec_model_destroy(m);
     rec_dataset_destroy(d);
@@ -270,15 +262,15 @@ START_TEST(titles_carry_cold_items)
         char u[16];
         for (int k = 0; k < 6; k++) {
             snprintf(u, sizeof u, "a%d", k);
-            ck_assert_msg(score(m, u, "newS") > score(m, u, "newL"), "%s %s", enc[e], u);
+            ck_assert_msg(tu_score(m, u, "newS") > tu_score(m, u, "newL"), "%s %s", enc[e], u);
             snprintf(u, sizeof u, "b%d", k);
-            ck_assert_msg(score(m, u, "newL") > score(m, u, "newS"), "%s %s", enc[e], u);
+            ck_assert_msg(tu_score(m, u, "newL") > tu_score(m, u, "newS"), "%s %s", enc[e], u);
         }
         /* added at call time with the same title: the same vector */
         add_titled(m, "wars2", "Space Wars");
         add_titled(m, "never", "Space Love Gargleblaster");
-        ck_assert_float_eq_tol(score(m, "a0", "wars2"), score(m, "a0", "newS"), 1e-6);
-        ck_assert_float_eq_tol(score(m, "b2", "wars2"), score(m, "b2", "newS"), 1e-6);
+        ck_assert_float_eq_tol(tu_score(m, "a0", "wars2"), tu_score(m, "a0", "newS"), 1e-6);
+        ck_assert_float_eq_tol(tu_score(m, "b2", "wars2"), tu_score(m, "b2", "newS"), 1e-6);
         /* and recommended */
         const char *items[20];
         size_t n;

@@ -668,6 +668,13 @@ rec_feature_set *tu_cold_set(const rec_model *m, const char *g0, const char *g1,
     return fs;
 }
 
+float tu_score(const rec_model *m, const char *u, const char *i)
+{
+    float s = NAN;
+    ck_assert_msg(rec_model_score(m, u, i, &s) == REC_OK, "%s", rec_last_error());
+    return s;
+}
+
 void tu_err_has(rec_status got, rec_status want, const char *needle)
 {
     ck_assert_msg(got == want, "status %d, want %d (%s)", got, want, rec_last_error());

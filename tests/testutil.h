@@ -106,6 +106,8 @@ rec_feature_set *tu_cold_set(const rec_model *m, const char *g0, const char *g1,
  * it succeeds; returns that count. */
 long tu_add_items_fails_cleanly(const char *path, size_t nitems, const char *const *fields,
                                 int nfields);
+/* rec_model_score(m, u, i), asserted REC_OK (the last error as the message). */
+float tu_score(const rec_model *m, const char *u, const char *i);
 /* Asserts status want and a last error holding needle. */
 void tu_err_has(rec_status got, rec_status want, const char *needle);
 #define ck_assert_float_near(a, b, tol) ck_assert_double_le(fabs((double)(a) - (double)(b)), (tol))
