@@ -729,6 +729,130 @@ START_TEST(generator_deterministic_and_learnable)
 }
 END_TEST
 
+/* The share of d's rows whose item's primary genre is favoured at the row's
+ * time:hour and time:weekday, as the generator's context key favours them
+ * (the day part hour/6 is genre mod 4 on weekdays, two parts later at
+ * weekends), over all rows (weekend 0), or over weekend rows read with
+ * (weekend 1) or without (weekend 2) the weekend shift. */
+static double context_share(const rec_dataset *d, int weekend)
+{
+    static const char *const names[12] = { "Action", "Comedy", "Drama", "Horror",
+                                           "Romance", "Sci-Fi", "Thriller", "Documentary",
+                                           "Animation", "Fantasy", "Mystery", "Western" };
+    const rec_field *g = rec_ds_field(d, REC_SIDE_ITEM, "genres");
+    ck_assert_ptr_nonnull(g);
+    int64_t hit = 0, all = 0;
+    for (int64_t r = 0; r < rec_ds_num_rows(d); r++) {
+        int32_t i;
+        const char *hour, *day;
+        ck_assert_int_eq(rec_dataset_row(d, r, NULL, &i, NULL, NULL), REC_OK);
+        ck_assert_int_eq(rec_dataset_context_value(d, r, "time:hour", &hour), REC_OK);
+        ck_assert_int_eq(rec_dataset_context_value(d, r, "time:weekday", &day), REC_OK);
+        int we = atoi(day) >= 5;
+        if (weekend && !we)
+            continue;
+        const char *name = rec_idmap_name(g->vocab, g->vals[g->ptr[i]]);
+        int k = 0;
+        while (k < 12 && strcmp(names[k], name))
+            k++;
+        ck_assert_int_lt(k, 12);
+        hit += (k + 2 * (weekend != 2 && we)) % 4 == atoi(hour) / 6;
+        all++;
+    }
+    ck_assert_int_gt(all, 1000);
+    return (double)hit / (double)all;
+}
+
+/* context=0, the default, draws nothing more: the rows of before the key
+ * (hard-coded from that build), for every other key too; context=0.8 puts
+ * most sessions in their genre's day part, the weekday included. */
+START_TEST(generator_context_effect)
+{
+    rec_dataset *d0, *dz, *dc, *dc2;
+    rec_params *o;
+    rec_params_create(&o);
+    ck_assert_int_eq(rec_dataset_generate(&d0, NULL), REC_OK);
+    rec_params_set_float(o, "context", 0);
+    ck_assert_int_eq(rec_dataset_generate(&dz, o), REC_OK);
+    ck_assert_int_eq(rec_ds_num_rows(d0), 22953);
+    ck_assert_int_eq(rec_ds_num_rows(dz), 22953);
+    ck_assert_uint_eq(rec_ds_fingerprint(d0), 0xfbb74e08d1a12de4ULL);
+    for (int64_t r = 0; r < 22953; r++) {
+        int32_t u0, i0, u1, i1;
+        double x0, x1;
+        int64_t t0, t1;
+        ck_assert_int_eq(rec_dataset_row(d0, r, &u0, &i0, &x0, &t0), REC_OK);
+        ck_assert_int_eq(rec_dataset_row(dz, r, &u1, &i1, &x1, &t1), REC_OK);
+        ck_assert(u0 == u1 && i0 == i1 && x0 == x1 && t0 == t1);
+    }
+    expect_row(d0, 0, "u1", "i561", 4, 1516784427);
+    expect_row(d0, 1000, "u17", "i64", 2, 1528905885);
+    expect_row(d0, 10000, "u209", "i115", 4, 1505485484);
+    expect_row(d0, 22952, "u500", "i640", 3, 1516347907);
+    rec_dataset *d4;
+    rec_params_set_int(o, "interests", 4);
+    ck_assert_int_eq(rec_dataset_generate(&d4, o), REC_OK);
+    ck_assert_uint_eq(rec_ds_fingerprint(d4), 0xd5d2a848ed997564ULL);
+    rec_dataset_destroy(d4);
+    rec_params_destroy(o);
+    rec_params_create(&o);
+    rec_params_set_float(o, "context", 0.8);
+    ck_assert_int_eq(rec_dataset_generate(&dc, o), REC_OK);
+    ck_assert_int_eq(rec_dataset_generate(&dc2, o), REC_OK);
+    ck_assert_uint_eq(rec_ds_fingerprint(dc), rec_ds_fingerprint(dc2));
+    ck_assert_uint_ne(rec_ds_fingerprint(dc), rec_ds_fingerprint(d0));
+    /* 3 of the 12 genres are favoured at any time: chance is 1/4 */
+    double s0 = context_share(d0, 0), sc = context_share(dc, 0);
+    ck_assert_double_lt(s0, 0.3);
+    ck_assert_double_gt(sc, 0.65);
+    /* at weekends the favoured part shifts; read without the shift the
+     * weekend rows look like no effect */
+    ck_assert_double_gt(context_share(dc, 1), 0.65);
+    ck_assert_double_lt(context_share(dc, 2), 0.3);
+    ck_assert_double_lt(context_share(d0, 1), 0.3);
+    /* With 2 genres and context=1 a weekday night is Action's alone (genre
+     * 0's part), while no genre is favoured on weekday afternoons and
+     * evenings: those sessions keep the plain tastes (Action: about half). */
+    rec_dataset *few;
+    rec_params_set_int(o, "genres", 2);
+    rec_params_set_float(o, "context", 1);
+    ck_assert_int_eq(rec_dataset_generate(&few, o), REC_OK);
+    const rec_field *g = rec_ds_field(few, REC_SIDE_ITEM, "genres");
+    int64_t act[2] = { 0, 0 }, all[2] = { 0, 0 };
+    for (int64_t r = 0; r < rec_ds_num_rows(few); r++) {
+        int32_t i;
+        const char *hour, *day;
+        rec_dataset_row(few, r, NULL, &i, NULL, NULL);
+        rec_dataset_context_value(few, r, "time:hour", &hour);
+        rec_dataset_context_value(few, r, "time:weekday", &day);
+        int part = atoi(hour) / 6;
+        if (atoi(day) >= 5 || part == 1)
+            continue;
+        int late = part >= 2;
+        act[late] += !strcmp(rec_idmap_name(g->vocab, g->vals[g->ptr[i]]), "Action");
+        all[late]++;
+    }
+    ck_assert_double_gt((double)act[0] / (double)all[0], 0.9);
+    ck_assert_double_gt((double)act[1] / (double)all[1], 0.3);
+    ck_assert_double_lt((double)act[1] / (double)all[1], 0.7);
+    rec_dataset_destroy(few);
+    rec_params_destroy(o);
+    double bad[2] = { 1.5, -0.1 };
+    for (int k = 0; k < 2; k++) {
+        rec_dataset *none = (rec_dataset *)1;
+        rec_params_create(&o);
+        rec_params_set_float(o, "context", bad[k]);
+        tu_err_has(rec_dataset_generate(&none, o), REC_E_RANGE, "'context'");
+        ck_assert_ptr_null(none);
+        rec_params_destroy(o);
+    }
+    rec_dataset_destroy(d0);
+    rec_dataset_destroy(dz);
+    rec_dataset_destroy(dc);
+    rec_dataset_destroy(dc2);
+}
+END_TEST
+
 START_TEST(features_set_normalize_cross)
 {
     rec_dataset *d;
@@ -1164,6 +1288,7 @@ Suite *rec_data_suite(void)
     tcase_add_test(t, splits_random_kfold_time);
     tcase_add_test(t, splits_cold);
     tcase_add_test(t, generator_deterministic_and_learnable);
+    tcase_add_test(t, generator_context_effect);
     tcase_add_test(t, features_set_normalize_cross);
     tcase_add_test(t, out_of_memory_everywhere);
     tcase_set_timeout(t, 60);

@@ -218,7 +218,10 @@ REC_API rec_status rec_dataset_stats_warnings(const rec_dataset_stats *s, const 
  *   popularity (1.0, Zipf exponent of item popularity), taste (0.85, share of
  *   a user's actions in the two favourite genres), sequential (0.6, chance
  *   that the next action in a session follows the item's successor),
- *   session-length (6, mean), ratings (true), seed (42).
+ *   session-length (6, mean), ratings (true), seed (42), interests (2,
+ *   favourite genres per user), context (0; 0..1, the chance that a session's
+ *   genre is one favoured at the UTC day part it starts in, shifted at
+ *   weekends: man rec_dataset; 0 gives the data of before the option).
  * Item features: "genres" (multi-hot), "title" and "description" (text),
  * "year" and "length" (numeric).  User features: "region" (categorical),
  * "age" (numeric).  The same options give the same dataset on every

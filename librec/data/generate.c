@@ -1,7 +1,11 @@
 /* The synthetic dataset: users with latent tastes over genres, items with
  * genres and a popularity skew, sessions in which an item's successor (the
  * next item of its genre) tends to follow it, ratings from taste, and
- * generated titles and descriptions whose words carry the genre. */
+ * generated titles and descriptions whose words carry the genre.  With
+ * context > 0 a session's genre also follows the time it starts, so that a
+ * model reading time:hour and time:weekday has something to find; at 0 no
+ * random number is drawn for it and the data are those from before the
+ * key (tests and documented numbers rest on them). */
 #include "data/data-impl.h"
 
 #include <math.h>
@@ -24,6 +28,9 @@ static const rec_param_spec gen_spec[] = {
     { "session-length", REC_PARAM_INT, "6", 1, 1000, NULL, "mean session length" },
     { "ratings", REC_PARAM_BOOL, "true", 0, 0, NULL, "generate 1-5 star ratings" },
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },
+    { "context", REC_PARAM_FLOAT, "0", 0, 1, NULL,
+      "chance that a session's genre is one favoured at its start time (UTC day part, "
+      "shifted at weekends)" },
 };
 #define NSPEC (sizeof gen_spec / sizeof gen_spec[0])
 
@@ -69,6 +76,30 @@ static void genre_name(int g, char *buf, size_t n)
         snprintf(buf, n, "Genre%d", g + 1);
 }
 
+/* Whether genre g is favoured at time t: the day part of t's hour, as
+ * time:hour reads it (0 night 0-5 h, 1 morning, 2 afternoon, 3 evening),
+ * is g mod 4 on weekdays and two parts later at weekends (time:weekday
+ * 5, 6), so that the weekday carries something the hour alone does not. */
+static int favoured_at(int g, int64_t t)
+{
+    int part = rec_ctx_time_code(REC_CTX_HOUR, t) / 6;
+    int weekend = rec_ctx_time_code(REC_CTX_WEEKDAY, t) >= 5;
+    return (g + 2 * weekend) % 4 == part;
+}
+
+/* The genre whose cumulative weight first exceeds x (the last one if none:
+ * the weights may sum to a hair under x's range). */
+static int draw_genre(const double *w, int ng, double x)
+{
+    double c = 0;
+    for (int k = 0; k < ng; k++) {
+        c += w[k];
+        if (x < c)
+            return k;
+    }
+    return ng - 1;
+}
+
 /* Item of genre g by popularity (binary search in the cumulative weights). */
 static int32_t pick(const gen *G, rec_rng *r, int g)
 {
@@ -97,6 +128,7 @@ static rec_status build(rec_dataset *d, const rec_params *p, gen *G, const char 
     int64_t slen = rec_params_int(p, gen_spec, NSPEC, "session-length");
     int ratings = rec_params_bool(p, gen_spec, NSPEC, "ratings");
     int nfav = (int)rec_params_int(p, gen_spec, NSPEC, "interests");
+    double ctx = rec_params_flt(p, gen_spec, NSPEC, "context");
     int32_t nu = G->nu, ni = G->ni, ng = G->ng;
     rec_rng r;
     rec_rng_seed(&r, seed);
@@ -187,9 +219,10 @@ static rec_status build(rec_dataset *d, const rec_params *p, gen *G, const char 
             G->succ[G->gitems[k]] =
                 G->gitems[k + 1 < G->gstart[g + 1] ? k + 1 : G->gstart[g]];
     /* Users and their sessions. */
-    double *pg = rec_malloc((size_t)ng * sizeof *pg);
+    double *pg = rec_malloc(2 * (size_t)ng * sizeof *pg);
     if (!pg)
         return rec_nomem(fn);
+    double *pslot = pg + ng; /* pg kept to the genres favoured at a session's start */
     rec_status st = REC_OK;
     for (int32_t u = 0; u < nu && !st; u++) {
         int f1 = (int)rec_rng_below(&r, (uint32_t)ng);
@@ -234,17 +267,20 @@ static rec_status build(rec_dataset *d, const rec_params *p, gen *G, const char 
         int64_t t = 1500000000 + (int64_t)rec_rng_below(&r, 30000000);
         int64_t got = 0;
         while (got < want && !st) {
-            double x = rec_rng_uniform(&r), c = 0;
-            int g = ng - 1;
-            for (int k = 0; k < ng; k++) {
-                c += pg[k];
-                if (x < c) {
-                    g = k;
-                    break;
-                }
-            }
+            double x = rec_rng_uniform(&r);
             int64_t len = 1 + (int64_t)floor(-log(1.0 - rec_rng_uniform(&r)) * (double)(slen - 1));
             t += 3600 * (6 + (int64_t)rec_rng_below(&r, 72));
+            const double *w = pg;
+            if (ctx > 0 && rec_rng_uniform(&r) < ctx) {
+                double sum = 0;
+                for (int k = 0; k < ng; k++)
+                    sum += pslot[k] = favoured_at(k, t) ? pg[k] : 0;
+                if (sum > 0) { /* else no genre is favoured then (genres < 4, or taste=1) */
+                    w = pslot;
+                    x *= sum;
+                }
+            }
+            int g = draw_genre(w, ng, x);
             int32_t prev = -1;
             for (int64_t s = 0; s < len && got < want && !st; s++) {
                 int32_t it = prev >= 0 && rec_rng_uniform(&r) < seq ? G->succ[prev]
@@ -272,7 +308,7 @@ static rec_status build(rec_dataset *d, const rec_params *p, gen *G, const char 
             }
         }
     }
-    rec_free(pg, (size_t)ng * sizeof *pg);
+    rec_free(pg, 2 * (size_t)ng * sizeof *pg);
     if (st)
         return st == REC_E_NOMEM ? rec_nomem(fn) : rec_err(st, "%s: too many rows", fn);
     if (rec_features_ready(fi, ni) || rec_features_ready(fu, nu))
