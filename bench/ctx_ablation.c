@@ -13,10 +13,13 @@
  * latest rows held out, a user keeping one row at least); --valid fits on
  * the training part split again the same way and scores that part's
  * held-out rows, the validation split, never the test items.  Without
- * --data the generated dataset (its timestamps carry no hour or weekday
- * pattern: a control).  Prints one JSON line.
- * Usage: ctx_ablation [--data ratings.csv] [--split last:N] [--valid] [--kind K]
- *                     [KEY=VALUE ...] */
+ * --data the generated dataset, with rec_dataset_generate's options from
+ * --gen KEY=VALUE (repeatable): at its defaults its timestamps carry no
+ * hour or weekday pattern (a control); --gen context=0.8 draws 80% of the
+ * sessions from the genres favoured at the day part they start in.  Other
+ * KEY=VALUE pairs are the model's.  Prints one JSON line.
+ * Usage: ctx_ablation [--data ratings.csv | --gen KEY=VALUE ...] [--split last:N]
+ *                     [--valid] [--kind K] [KEY=VALUE ...] */
 #include <librec/librec.h>
 
 #include <math.h>
@@ -83,8 +86,9 @@ int main(int argc, char **argv)
 {
     const char *data = NULL, *how = "last:5", *kind = "twotower";
     int valid = 0;
-    rec_params *p;
-    if (rec_params_create(&p))
+    char gen[512] = "generated"; /* and the --gen options, for the JSON line */
+    rec_params *p, *gp;
+    if (rec_params_create(&p) || rec_params_create(&gp))
         return die("params");
     for (int a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--data") && a + 1 < argc)
@@ -95,11 +99,17 @@ int main(int argc, char **argv)
             valid = 1;
         else if (!strcmp(argv[a], "--kind") && a + 1 < argc)
             kind = argv[++a];
+        else if (!strcmp(argv[a], "--gen") && a + 1 < argc) {
+            if (rec_params_parse(gp, argv[++a]))
+                return die(argv[a]);
+            size_t n = strlen(gen);
+            snprintf(gen + n, sizeof gen - n, " %s", argv[a]);
+        }
         else if (rec_params_parse(p, argv[a]))
             return die(argv[a]);
     }
     rec_dataset *d, *tr, *te;
-    if (data ? rec_dataset_load(&d, data, "auto", NULL) : rec_dataset_generate(&d, NULL))
+    if (data ? rec_dataset_load(&d, data, "auto", NULL) : rec_dataset_generate(&d, gp))
         return die(data ? data : "rec_dataset_generate");
     if (rec_dataset_split(d, how, 0, 42, &tr, &te))
         return die("split");
@@ -159,7 +169,7 @@ int main(int argc, char **argv)
         }
     printf("{\"kind\": \"%s\", \"data\": \"%s\", \"split\": \"%s %s\", \"users\": %d, "
            "\"rows\": %lld, \"recall@20\": %.4f, \"ndcg@20\": %.4f, \"epoch_seconds\": %.2f, "
-           "\"fit_seconds\": %.1f}\n", kind, data ? data : "generated", how,
+           "\"fit_seconds\": %.1f}\n", kind, data ? data : gen, how,
            valid ? "validation" : "test", users, (long long)nr, users ? rec / users : 0.0,
            users ? ndcg / users : 0.0, t.n ? t.sum / t.n : 0.0, fit_s);
     free(rsum);
@@ -168,6 +178,7 @@ int main(int argc, char **argv)
     rec_feature_set_destroy(fs);
     rec_model_destroy(m);
     rec_params_destroy(p);
+    rec_params_destroy(gp);
     rec_dataset_destroy(tr);
     rec_dataset_destroy(te);
     rec_dataset_destroy(d);
