@@ -1,11 +1,11 @@
 /* Call-time features of tfidf and the graph kinds (rec_model_add_items,
  * rec_model_score_features, rec_model_recommend_features): a tfidf item
  * added with a training item's text gets that item's row (its scores and
- * similarities); a gcn or graphsage item added from its features is the
- * node without edges that an item of the training catalogue with those
- * features and no interactions is, and a user described by features is
- * the user without edges; gat serves a history but takes no items; added
- * items survive save and load; bad sets are refused with a message and
+ * similarities); a gcn, graphsage or gat item added from its features is
+ * the node without edges that an item of the training catalogue with those
+ * features and no interactions is, and a gcn or graphsage user described by
+ * features is the user without edges (a gat user is their items: a history
+ * alone); added items survive save and load; bad sets are refused with a message and
  * leave the model as it was, under failing allocations too. */
 #include "testutil.h"
 
@@ -348,11 +348,15 @@ START_TEST(tfidf_add_items_fails_cleanly)
 }
 END_TEST
 
-/* ---- gcn and graphsage --------------------------------------------------------- */
+/* ---- gcn, graphsage and gat ---------------------------------------------------- */
 
+/* The last is gat: its users read no fields. */
 static const char *const gnn_kinds[][2] = {
-    { "gcn", "layers=2" }, { "graphsage", "aggregator=mean" }, { "graphsage", "aggregator=pool" }
+    { "gcn", "layers=2" }, { "graphsage", "aggregator=mean" }, { "graphsage", "aggregator=pool" },
+    { "gat", "heads=2" }
 };
+#define NKINDS 4
+#define GAT 3
 
 /* The generated data with item "cold" (item 0's genres, no interaction)
  * and user "lonely" (user 0's region, no interaction). */
@@ -390,7 +394,7 @@ START_TEST(gnn_added_item_is_the_isolated_item)
     rec_dataset *d = data_with_isolated();
     int32_t cold;
     ok(rec_dataset_item_index(d, "cold", &cold));
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < NKINDS; k++) {
         rec_model *m = fit_gnn(d, k, NULL);
         rec_feature_set *fs = copy_of_item(m, d, cold, 0);
         err_has(rec_feature_set_set(fs, "title", "x"), REC_E_NOTFOUND, "(fields: genres)");
@@ -473,9 +477,11 @@ START_TEST(gnn_added_items_survive_save_and_load)
     rec_dataset *d = data_with_isolated();
     int32_t cold;
     ok(rec_dataset_item_index(d, "cold", &cold));
-    const char *index[] = { "index=exact", "index=hnsw" };
-    for (int k = 0; k < 2; k++) {
-        rec_model *m = fit_gnn(d, k, index[k]);
+    const char *index[] = { "index=exact", "index=hnsw", "index=hnsw" };
+    const int kinds[] = { 0, 1, GAT };
+    for (int r = 0; r < 3; r++) {
+        int k = kinds[r];
+        rec_model *m = fit_gnn(d, k, index[r]);
         rec_feature_set *fs = copy_of_item(m, d, cold, 0);
         add_one(m, "new", fs);
         const char *path = tu_tmp_path("cold_gnn.lrm");
@@ -556,24 +562,41 @@ START_TEST(gnn_bad_sets_and_kinds_are_refused)
     rec_feature_set_destroy(none);
     rec_model_destroy(m);
 
-    /* gat: a user is their items; items are learned vectors */
-    const char *kv[] = { "epochs=2", "dim=8", "batch=128" };
-    m = tu_fit("gat", d, kv, 3);
+    /* gat: a user is their items (a user set has no fields); an item set
+     * has the item fields, checked as gcn's */
+    m = fit_gnn(d, GAT, NULL);
+    top_of(m, d, before, sizeof before);
     const char *h3[3];
     for (int j = 0; j < 3; j++)
         ok(rec_dataset_item_id(d, 2 + 9 * j, &h3[j]));
     features_as_history(m, h3, 3);
-    rec_feature_set *us, *is = (rec_feature_set *)1;
+    rec_feature_set *us, *is;
     ok(rec_feature_set_create(&us, m, REC_SIDE_USER));
+    err_has(rec_feature_set_set(us, "region", "x"), REC_E_NOTFOUND, "(fields: none)");
     float a;
     ok(rec_model_score_features(m, us, h3, 3, h3[0], &a));
     ck_assert(isfinite(a));
-    err_has(rec_feature_set_create(&is, m, REC_SIDE_ITEM), REC_E_UNSUPPORTED,
-            "gat reads no item features");
-    ck_assert_ptr_null(is);
-    err_has(rec_model_add_items(m, ids, sets, 1), REC_E_UNSUPPORTED,
-            "rec_model_add_items: gat cannot add items from features");
+    ok(rec_feature_set_create(&is, m, REC_SIDE_ITEM));
+    err_has(rec_feature_set_set(is, "title", "x"), REC_E_NOTFOUND, "(fields: genres)");
+    rec_feature_set_destroy(good);
+    sets[0] = good = copy_of_item(m, d, 4, 0);
+    err_has(rec_model_add_items(m, ids, sets, 2), REC_E_INVALID,
+            "rec_model_add_items(gat): field 'genres' is categorical in the feature set, "
+            "multi-hot in the model");
+    ck_assert_uint_eq(num_items(m), 81);
+    top_of(m, d, after, sizeof after);
+    ck_assert_str_eq(before, after);
+    err_has(rec_model_score_features(m, NULL, NULL, 0, "good", &s), REC_E_NOTFOUND, "good");
+    rec_feature_set_destroy(is);
     rec_feature_set_destroy(us);
+    rec_model_destroy(m);
+    m = fit_gnn(d, GAT, "features=false");
+    ok(rec_feature_set_create(&none, m, REC_SIDE_ITEM));
+    err_has(rec_feature_set_set(none, "genres", "x"), REC_E_NOTFOUND, "(fields: none)");
+    ns[0] = none;
+    err_has(rec_model_add_items(m, ids, ns, 1), REC_E_UNSUPPORTED,
+            "rec_model_add_items(gat): this gat model reads no item features");
+    rec_feature_set_destroy(none);
     rec_model_destroy(m);
     rec_feature_set_destroy(bad);
     rec_feature_set_destroy(good);
@@ -586,6 +609,7 @@ START_TEST(gnn_add_items_fails_cleanly)
     const char *kv[] = { "epochs=1", "dim=8", "negatives=16", "batch=64", "index=hnsw" };
     fails_cleanly("gcn", kv, 5, "cold_gcn_nomem.lrm");
     fails_cleanly("graphsage", kv, 4, "cold_sage_nomem.lrm");
+    fails_cleanly("gat", kv, 5, "cold_gat_nomem.lrm");
 }
 END_TEST
 
