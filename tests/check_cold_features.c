@@ -8,6 +8,7 @@
  * alone); added items survive save and load; bad sets are refused with a message and
  * leave the model as it was, under failing allocations too. */
 #include "testutil.h"
+#include "core/lrm-impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -604,6 +605,98 @@ START_TEST(gnn_bad_sets_and_kinds_are_refused)
 }
 END_TEST
 
+/* Model file `from` as `to` without the tensors and blobs whose names start
+ * with prefix: a file written before them. */
+static void copy_without(const char *from, const char *to, const char *prefix)
+{
+    rec_lrm_reader *r;
+    rec_lrm_writer *w;
+    rec_params *p;
+    ok(rec_lrm_open(from, &r));
+    ok(rec_lrm_writer_create(rec_lrm_kind(r), &w));
+    ok(rec_lrm_params(r, &p));
+    ok(rec_lrm_add_params(w, p));
+    rec_params_destroy(p);
+    size_t pl = strlen(prefix), dropped = 0;
+    for (size_t i = 0; i < rec_lrm_meta_count(r); i++) {
+        const char *k, *v;
+        ok(rec_lrm_meta_at(r, i, &k, &v));
+        ok(rec_lrm_add_meta(w, k, v));
+    }
+    for (size_t i = 0; i < rec_lrm_tensor_count(r); i++) {
+        const char *name;
+        rec_lrm_dtype dt;
+        int nd;
+        int64_t shape[REC_LRM_MAX_DIMS];
+        const void *data;
+        size_t bytes;
+        ok(rec_lrm_tensor_at(r, i, &name, &dt, &nd, shape, &data, &bytes));
+        if (strncmp(name, prefix, pl))
+            ok(rec_lrm_add_tensor(w, name, dt, nd, shape, data));
+        else
+            dropped++;
+    }
+    for (size_t i = 0; i < rec_lrm_blob_count(r); i++) {
+        const char *name;
+        const void *data;
+        size_t len;
+        ok(rec_lrm_blob_at(r, i, &name, &data, &len));
+        if (strncmp(name, prefix, pl))
+            ok(rec_lrm_add_blob(w, name, data, len));
+        else
+            dropped++;
+    }
+    ck_assert_uint_ge(dropped, 1);
+    ok(rec_lrm_save(w, to));
+    rec_lrm_writer_destroy(w);
+    rec_lrm_close(r);
+}
+
+/* A gat file from before item features (no "gat.features*", no
+ * "gat.schema.*") loads with the same scores, serves histories and users
+ * as before, and cannot add items. */
+START_TEST(gat_file_before_item_features)
+{
+    rec_dataset *d = data_with_isolated();
+    rec_model *m = fit_gnn(d, GAT, NULL);
+    const char *path = tu_tmp_path("cold_gat.lrm"), *old = tu_tmp_path("cold_gat_old.lrm");
+    ok(rec_model_save(m, path));
+    copy_without(path, old, "gat.features");
+    rec_model *o;
+    copy_without(old, path, "gat.schema");
+    ok(rec_model_load(&o, path));
+    int32_t nu;
+    ok(rec_dataset_num_users(d, &nu));
+    for (int32_t u = 0; u < nu; u += 3) {
+        const char *uid, *it;
+        ok(rec_dataset_user_id(d, u, &uid));
+        ok(rec_dataset_item_id(d, (u * 7) % 80, &it));
+        ck_assert_float_eq(tu_score(o, uid, it), tu_score(m, uid, it));
+    }
+    const char *h3[3];
+    for (int j = 0; j < 3; j++)
+        ok(rec_dataset_item_id(d, 2 + 9 * j, &h3[j]));
+    features_as_history(o, h3, 3);
+    float a, b;
+    ok(rec_model_score_features(o, NULL, h3, 3, "cold", &a));
+    ok(rec_model_score_features(m, NULL, h3, 3, "cold", &b));
+    ck_assert_float_eq(a, b);
+    rec_feature_set *is = (rec_feature_set *)1, *fs = copy_of_item(m, d, 4, 0);
+    err_has(rec_feature_set_create(&is, o, REC_SIDE_ITEM), REC_E_UNSUPPORTED,
+            "this gat model was saved without its field schema");
+    ck_assert_ptr_null(is);
+    const char *ids[] = { "new" };
+    const rec_feature_set *sets[] = { fs };
+    err_has(rec_model_add_items(o, ids, sets, 1), REC_E_UNSUPPORTED,
+            "rec_model_add_items(gat): this gat model was saved without its field schema");
+    ck_assert_uint_eq(num_items(o), 81);
+    rec_feature_set_destroy(fs);
+    rec_model_destroy(o);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 START_TEST(gnn_add_items_fails_cleanly)
 {
     const char *kv[] = { "epochs=1", "dim=8", "negatives=16", "batch=64", "index=hnsw" };
@@ -631,6 +724,7 @@ Suite *rec_cold_features_suite(void)
     tcase_add_test(t, gnn_added_items_survive_save_and_load);
     tcase_add_test(t, gnn_bad_sets_and_kinds_are_refused);
     tcase_add_test(t, gnn_add_items_fails_cleanly);
+    tcase_add_test(t, gat_file_before_item_features);
     suite_add_tcase(s, t);
     return s;
 }
