@@ -1,11 +1,11 @@
 /* Call-time features of tfidf and the graph kinds (rec_model_add_items,
  * rec_model_score_features, rec_model_recommend_features): a tfidf item
  * added with a training item's text gets that item's row (its scores and
- * similarities); a gcn or graphsage item added from its features is the
- * node without edges that an item of the training catalogue with those
- * features and no interactions is, and a user described by features is
- * the user without edges; gat serves a history but takes no items; added
- * items survive save and load; bad sets are refused with a message and
+ * similarities); a gcn, graphsage or gat item added from its features is
+ * the node without edges that an item of the training catalogue with those
+ * features and no interactions is, and a gcn or graphsage user described by
+ * features is the user without edges (a gat user is their items: a history
+ * alone); added items survive save and load; bad sets are refused with a message and
  * leave the model as it was, under failing allocations too. */
 #include "testutil.h"
 
@@ -348,11 +348,15 @@ START_TEST(tfidf_add_items_fails_cleanly)
 }
 END_TEST
 
-/* ---- gcn and graphsage --------------------------------------------------------- */
+/* ---- gcn, graphsage and gat ---------------------------------------------------- */
 
+/* The last is gat: its users read no fields. */
 static const char *const gnn_kinds[][2] = {
-    { "gcn", "layers=2" }, { "graphsage", "aggregator=mean" }, { "graphsage", "aggregator=pool" }
+    { "gcn", "layers=2" }, { "graphsage", "aggregator=mean" }, { "graphsage", "aggregator=pool" },
+    { "gat", "heads=2" }
 };
+#define NKINDS 4
+#define GAT 3
 
 /* The generated data with item "cold" (item 0's genres, no interaction)
  * and user "lonely" (user 0's region, no interaction). */
@@ -390,7 +394,7 @@ START_TEST(gnn_added_item_is_the_isolated_item)
     rec_dataset *d = data_with_isolated();
     int32_t cold;
     ok(rec_dataset_item_index(d, "cold", &cold));
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < NKINDS; k++) {
         rec_model *m = fit_gnn(d, k, NULL);
         rec_feature_set *fs = copy_of_item(m, d, cold, 0);
         err_has(rec_feature_set_set(fs, "title", "x"), REC_E_NOTFOUND, "(fields: genres)");
@@ -473,9 +477,11 @@ START_TEST(gnn_added_items_survive_save_and_load)
     rec_dataset *d = data_with_isolated();
     int32_t cold;
     ok(rec_dataset_item_index(d, "cold", &cold));
-    const char *index[] = { "index=exact", "index=hnsw" };
-    for (int k = 0; k < 2; k++) {
-        rec_model *m = fit_gnn(d, k, index[k]);
+    const char *index[] = { "index=exact", "index=hnsw", "index=hnsw" };
+    const int kinds[] = { 0, 1, GAT };
+    for (int r = 0; r < 3; r++) {
+        int k = kinds[r];
+        rec_model *m = fit_gnn(d, k, index[r]);
         rec_feature_set *fs = copy_of_item(m, d, cold, 0);
         add_one(m, "new", fs);
         const char *path = tu_tmp_path("cold_gnn.lrm");
@@ -524,59 +530,129 @@ START_TEST(gnn_added_items_survive_save_and_load)
 }
 END_TEST
 
-START_TEST(gnn_bad_sets_and_kinds_are_refused)
+/* A set of the wrong type among good ones: add_items refuses them all
+ * with a message naming the kind, and m is left as it was. */
+static void mistyped_is_refused(rec_model *m, const rec_dataset *d, const char *kind)
 {
-    rec_dataset *d = data_with_isolated();
-    rec_model *m = fit_gnn(d, 0, NULL);
-    char before[1024], after[1024];
+    char before[1024], after[1024], want[160];
     top_of(m, d, before, sizeof before);
-    rec_feature_set *good = copy_of_item(m, d, 4, 0), *bad = mistyped("genres", REC_FEATURE_CATEGORICAL);
+    rec_feature_set *good = copy_of_item(m, d, 4, 0);
+    rec_feature_set *bad = mistyped("genres", REC_FEATURE_CATEGORICAL);
     const char *ids[] = { "good", "bad" };
     const rec_feature_set *sets[] = { good, bad };
-    err_has(rec_model_add_items(m, ids, sets, 2), REC_E_INVALID,
-            "rec_model_add_items(gcn): field 'genres' is categorical in the feature set, "
-            "multi-hot in the model");
+    snprintf(want, sizeof want, "rec_model_add_items(%s): field 'genres' is categorical in the "
+             "feature set, multi-hot in the model", kind);
+    err_has(rec_model_add_items(m, ids, sets, 2), REC_E_INVALID, want);
     ck_assert_uint_eq(num_items(m), 81);
     top_of(m, d, after, sizeof after);
     ck_assert_str_eq(before, after);
     float s;
     err_has(rec_model_score_features(m, NULL, NULL, 0, "good", &s), REC_E_NOTFOUND, "good");
-    rec_model_destroy(m);
+    rec_feature_set_destroy(bad);
+    rec_feature_set_destroy(good);
+}
 
-    /* features=false: nothing to embed an item from */
-    m = fit_gnn(d, 1, "features=false");
+/* features=false: an item set has no fields and nothing embeds an item. */
+static void no_item_fields(const rec_dataset *d, int kind)
+{
+    rec_model *m = fit_gnn(d, kind, "features=false");
     rec_feature_set *none;
     ok(rec_feature_set_create(&none, m, REC_SIDE_ITEM));
     err_has(rec_feature_set_set(none, "genres", "x"), REC_E_NOTFOUND, "(fields: none)");
+    const char *ids[] = { "new" };
     const rec_feature_set *ns[] = { none };
-    err_has(rec_model_add_items(m, ids, ns, 1), REC_E_UNSUPPORTED,
-            "rec_model_add_items(graphsage): this graphsage model reads no item features");
+    char want[128];
+    snprintf(want, sizeof want, "rec_model_add_items(%s): this %s model reads no item features",
+             gnn_kinds[kind][0], gnn_kinds[kind][0]);
+    err_has(rec_model_add_items(m, ids, ns, 1), REC_E_UNSUPPORTED, want);
     const char *hist[] = { "cold" };
     features_as_history(m, hist, 1);
     rec_feature_set_destroy(none);
     rec_model_destroy(m);
+}
 
-    /* gat: a user is their items; items are learned vectors */
-    const char *kv[] = { "epochs=2", "dim=8", "batch=128" };
-    m = tu_fit("gat", d, kv, 3);
+START_TEST(gnn_bad_sets_and_kinds_are_refused)
+{
+    rec_dataset *d = data_with_isolated();
+    rec_model *m = fit_gnn(d, 0, NULL);
+    mistyped_is_refused(m, d, "gcn");
+    rec_model_destroy(m);
+    no_item_fields(d, 1);
+    no_item_fields(d, GAT);
+
+    /* gat: a user is their items (a user set has no fields); an item set
+     * has the item fields, checked as gcn's */
+    m = fit_gnn(d, GAT, NULL);
     const char *h3[3];
     for (int j = 0; j < 3; j++)
         ok(rec_dataset_item_id(d, 2 + 9 * j, &h3[j]));
     features_as_history(m, h3, 3);
-    rec_feature_set *us, *is = (rec_feature_set *)1;
+    rec_feature_set *us, *is;
     ok(rec_feature_set_create(&us, m, REC_SIDE_USER));
+    err_has(rec_feature_set_set(us, "region", "x"), REC_E_NOTFOUND, "(fields: none)");
     float a;
     ok(rec_model_score_features(m, us, h3, 3, h3[0], &a));
     ck_assert(isfinite(a));
-    err_has(rec_feature_set_create(&is, m, REC_SIDE_ITEM), REC_E_UNSUPPORTED,
-            "gat reads no item features");
-    ck_assert_ptr_null(is);
-    err_has(rec_model_add_items(m, ids, sets, 1), REC_E_UNSUPPORTED,
-            "rec_model_add_items: gat cannot add items from features");
+    ok(rec_feature_set_create(&is, m, REC_SIDE_ITEM));
+    err_has(rec_feature_set_set(is, "title", "x"), REC_E_NOTFOUND, "(fields: genres)");
+    mistyped_is_refused(m, d, "gat");
+    rec_feature_set_destroy(is);
     rec_feature_set_destroy(us);
     rec_model_destroy(m);
-    rec_feature_set_destroy(bad);
-    rec_feature_set_destroy(good);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* tu_lrm_rewrite's keep: what was written before gat's item features. */
+static int before_item_features(const char *name, const void **data, void *ctx)
+{
+    (void)data;
+    *(int *)ctx += !strncmp(name, "gat.features", 12) || !strncmp(name, "gat.schema.", 11);
+    return strncmp(name, "gat.features", 12) && strncmp(name, "gat.schema.", 11);
+}
+
+/* A gat file from before item features (no "gat.features*", no
+ * "gat.schema.*") loads with the same scores, serves histories and users
+ * as before, and cannot add items. */
+START_TEST(gat_file_before_item_features)
+{
+    rec_dataset *d = data_with_isolated();
+    rec_model *m = fit_gnn(d, GAT, NULL);
+    const char *path = tu_tmp_path("cold_gat.lrm"), *old = tu_tmp_path("cold_gat_old.lrm");
+    ok(rec_model_save(m, path));
+    int dropped = 0;
+    tu_lrm_rewrite(path, old, before_item_features, &dropped);
+    ck_assert_int_eq(dropped, 3); /* the table, its size, the item fields */
+    rec_model *o;
+    ok(rec_model_load(&o, old));
+    int32_t nu;
+    ok(rec_dataset_num_users(d, &nu));
+    for (int32_t u = 0; u < nu; u += 3) {
+        const char *uid, *it;
+        ok(rec_dataset_user_id(d, u, &uid));
+        ok(rec_dataset_item_id(d, (u * 7) % 80, &it));
+        ck_assert_float_eq(tu_score(o, uid, it), tu_score(m, uid, it));
+    }
+    const char *h3[3];
+    for (int j = 0; j < 3; j++)
+        ok(rec_dataset_item_id(d, 2 + 9 * j, &h3[j]));
+    features_as_history(o, h3, 3);
+    float a, b;
+    ok(rec_model_score_features(o, NULL, h3, 3, "cold", &a));
+    ok(rec_model_score_features(m, NULL, h3, 3, "cold", &b));
+    ck_assert_float_eq(a, b);
+    rec_feature_set *is = (rec_feature_set *)1, *fs = copy_of_item(m, d, 4, 0);
+    err_has(rec_feature_set_create(&is, o, REC_SIDE_ITEM), REC_E_UNSUPPORTED,
+            "this gat model was saved without its field schema");
+    ck_assert_ptr_null(is);
+    const char *ids[] = { "new" };
+    const rec_feature_set *sets[] = { fs };
+    err_has(rec_model_add_items(o, ids, sets, 1), REC_E_UNSUPPORTED,
+            "rec_model_add_items(gat): this gat model was saved without its field schema");
+    ck_assert_uint_eq(num_items(o), 81);
+    rec_feature_set_destroy(fs);
+    rec_model_destroy(o);
+    rec_model_destroy(m);
     rec_dataset_destroy(d);
 }
 END_TEST
@@ -586,6 +662,7 @@ START_TEST(gnn_add_items_fails_cleanly)
     const char *kv[] = { "epochs=1", "dim=8", "negatives=16", "batch=64", "index=hnsw" };
     fails_cleanly("gcn", kv, 5, "cold_gcn_nomem.lrm");
     fails_cleanly("graphsage", kv, 4, "cold_sage_nomem.lrm");
+    fails_cleanly("gat", kv, 5, "cold_gat_nomem.lrm");
 }
 END_TEST
 
@@ -607,6 +684,7 @@ Suite *rec_cold_features_suite(void)
     tcase_add_test(t, gnn_added_items_survive_save_and_load);
     tcase_add_test(t, gnn_bad_sets_and_kinds_are_refused);
     tcase_add_test(t, gnn_add_items_fails_cleanly);
+    tcase_add_test(t, gat_file_before_item_features);
     suite_add_tcase(s, t);
     return s;
 }

@@ -706,51 +706,28 @@ START_TEST(svd_rank_head_fold_in_closed_form)
 }
 END_TEST
 
-/* A copy of the model file src without the ranking head (as written before
- * it existed), or with a bad negatives count in rank.global. */
+/* tu_lrm_rewrite's keep: without the ranking head (as written before it
+ * existed) or, ctx pointing at a float[2], with a bad negatives count in
+ * rank.global. */
+static int rank_head(const char *name, const void **data, void *ctx)
+{
+    float *g = ctx;
+    if (!data || strncmp(name, "rank.", 5)) /* every blob */
+        return 1;
+    if (g && !strcmp(name, "rank.global")) {
+        memcpy(g, *data, 2 * sizeof *g);
+        g[1] = 0;
+        *data = g;
+    }
+    return g != NULL;
+}
+
+/* A copy of the model file src without the ranking head, or with a bad
+ * negatives count in rank.global. */
 static void rewrite(const char *src, const char *dst, int bad_global)
 {
-    rec_lrm_reader *r;
-    rec_lrm_writer *w;
-    rec_params *p;
-    ck_assert_int_eq(rec_lrm_open(src, &r), REC_OK);
-    ck_assert_int_eq(rec_lrm_writer_create(rec_lrm_kind(r), &w), REC_OK);
-    ck_assert_int_eq(rec_lrm_params(r, &p), REC_OK);
-    ck_assert_int_eq(rec_lrm_add_params(w, p), REC_OK);
-    rec_params_destroy(p);
-    for (size_t k = 0; k < rec_lrm_meta_count(r); k++) {
-        const char *key, *val;
-        ck_assert_int_eq(rec_lrm_meta_at(r, k, &key, &val), REC_OK);
-        ck_assert_int_eq(rec_lrm_add_meta(w, key, val), REC_OK);
-    }
-    for (size_t k = 0; k < rec_lrm_blob_count(r); k++) {
-        const char *name;
-        const void *data;
-        size_t len;
-        ck_assert_int_eq(rec_lrm_blob_at(r, k, &name, &data, &len), REC_OK);
-        ck_assert_int_eq(rec_lrm_add_blob(w, name, data, len), REC_OK);
-    }
     float g[2];
-    for (size_t k = 0; k < rec_lrm_tensor_count(r); k++) {
-        const char *name;
-        rec_lrm_dtype dt;
-        int nd;
-        int64_t shape[REC_LRM_MAX_DIMS];
-        const void *data;
-        size_t bytes;
-        ck_assert_int_eq(rec_lrm_tensor_at(r, k, &name, &dt, &nd, shape, &data, &bytes), REC_OK);
-        if (!strncmp(name, "rank.", 5) && !bad_global)
-            continue;
-        if (!strcmp(name, "rank.global")) {
-            memcpy(g, data, sizeof g);
-            g[1] = 0;
-            data = g;
-        }
-        ck_assert_int_eq(rec_lrm_add_tensor(w, name, dt, nd, shape, data), REC_OK);
-    }
-    ck_assert_int_eq(rec_lrm_save(w, dst), REC_OK);
-    rec_lrm_writer_destroy(w);
-    rec_lrm_close(r);
+    tu_lrm_rewrite(src, dst, rank_head, bad_global ? g : NULL);
 }
 
 /* The head's tensors round-trip (check_round_trip compares top-N, similar

@@ -169,6 +169,56 @@ START_TEST(gat_gradcheck)
 }
 END_TEST
 
+/* The "gat" model's first layer over item features (models/gat.c):
+ * X_0 = M (E_0[idrow] + mean of F over each node's codes), M averaging a
+ * user's items and copying an item, then a layer.  Users 0 and 1, items 2,
+ * 3 and 4 (4 without edges: no E_0 row, its features alone); the users'
+ * bags are empty. */
+typedef struct inputctx {
+    rec_nn_gat l;
+    rec_tensor *e0, *feat;
+    rec_csr *nbr, *mean;
+} inputctx;
+
+static rec_tensor *build_inputs(rec_graph *g, void *p)
+{
+    inputctx *c = p;
+    static const int32_t idrow[5] = { 0, 1, 2, 3, -1 }, codes[5] = { 0, 1, 2, 1, 2 };
+    static const int32_t off[6] = { 0, 0, 0, 2, 3, 5 };
+    rec_tensor *x = rec_add(g, rec_gather(g, c->e0, i32(g, 5, idrow), -1),
+                            rec_embedding_bag(g, c->feat, i32(g, 5, codes), i32(g, 6, off), NULL,
+                                              REC_REDUCE_MEAN));
+    return tu_wsum(g, rec_nn_gat_forward(g, &c->l, c->nbr, rec_spmm(g, c->mean, x), NULL));
+}
+
+START_TEST(gat_item_inputs_gradcheck)
+{
+    /* edges u0-i2, u0-i3, u1-i3 */
+    static const int64_t nptr[6] = { 0, 3, 5, 7, 10, 11 }, mptr[6] = { 0, 2, 3, 4, 5, 6 };
+    static const int32_t nidx[11] = { 0, 2, 3, 1, 3, 0, 2, 0, 1, 3, 4 };
+    static const int32_t midx[6] = { 2, 3, 3, 2, 3, 4 };
+    static const float mval[6] = { 0.5f, 0.5f, 1, 1, 1, 1 };
+    rec_csr nbr = { 5, 5, 11, nptr, nidx, NULL, NULL };
+    rec_csr mean = { 5, 5, 6, mptr, midx, mval, NULL };
+    rec_pstore *ps;
+    rec_rng rng;
+    rec_rng_seed(&rng, 11);
+    ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
+    inputctx c = { .nbr = &nbr, .mean = &mean };
+    int64_t es[2] = { 5, 4 }, fs[2] = { 3, 4 };
+    c.e0 = rec_pstore_add(ps, "e0", 2, es, 0);
+    c.feat = rec_pstore_add(ps, "feat", 2, fs, 0);
+    tu_fill(c.e0, 12, -1, 1);
+    tu_fill(c.feat, 13, -1, 1);
+    ck_assert_int_eq(rec_nn_gat_init(&c.l, ps, "gat", 4, 2, 2, 1, 0.0f, &rng), REC_OK);
+    tu_fill(c.l.att_dst, 14, -2, 2);
+    tu_fill(c.l.att_src, 15, -2, 2);
+    tu_gradcheck(ps, build_inputs, &c, 1e-3, 2e-3, 2e-2);
+    rec_csr_free_transpose(&mean);
+    rec_pstore_destroy(ps);
+}
+END_TEST
+
 START_TEST(gat_attention_dropout)
 {
     rec_pstore *ps;
@@ -243,6 +293,7 @@ Suite *rec_nn_gat_suite(void)
     tcase_add_test(t, segment_softmax_gradcheck);
     tcase_add_test(t, gat_forward_by_hand);
     tcase_add_test(t, gat_gradcheck);
+    tcase_add_test(t, gat_item_inputs_gradcheck);
     tcase_add_test(t, gat_attention_dropout);
     tcase_add_test(t, gat_bad_arguments);
     suite_add_tcase(s, t);

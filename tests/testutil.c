@@ -1,4 +1,5 @@
 #include "testutil.h"
+#include "core/lrm-impl.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -737,4 +738,43 @@ long tu_add_items_fails_cleanly(const char *path, size_t nitems, const char *con
     add_ctx c = { path, nitems, fields, nfields, NULL, NULL };
     tu_call call = { add_setup, add_run, add_cleanup };
     return tu_call_fails_cleanly(&call, &c);
+}
+
+void tu_lrm_rewrite(const char *src, const char *dst, tu_lrm_keep_fn keep, void *ctx)
+{
+    rec_lrm_reader *r;
+    rec_lrm_writer *w;
+    rec_params *p;
+    ck_assert_int_eq(rec_lrm_open(src, &r), REC_OK);
+    ck_assert_int_eq(rec_lrm_writer_create(rec_lrm_kind(r), &w), REC_OK);
+    ck_assert_int_eq(rec_lrm_params(r, &p), REC_OK);
+    ck_assert_int_eq(rec_lrm_add_params(w, p), REC_OK);
+    rec_params_destroy(p);
+    for (size_t k = 0; k < rec_lrm_meta_count(r); k++) {
+        const char *key, *val;
+        ck_assert_int_eq(rec_lrm_meta_at(r, k, &key, &val), REC_OK);
+        ck_assert_int_eq(rec_lrm_add_meta(w, key, val), REC_OK);
+    }
+    for (size_t k = 0; k < rec_lrm_blob_count(r); k++) {
+        const char *name;
+        const void *data;
+        size_t len;
+        ck_assert_int_eq(rec_lrm_blob_at(r, k, &name, &data, &len), REC_OK);
+        if (keep(name, NULL, ctx))
+            ck_assert_int_eq(rec_lrm_add_blob(w, name, data, len), REC_OK);
+    }
+    for (size_t k = 0; k < rec_lrm_tensor_count(r); k++) {
+        const char *name;
+        rec_lrm_dtype dt;
+        int nd;
+        int64_t shape[REC_LRM_MAX_DIMS];
+        const void *data;
+        size_t bytes;
+        ck_assert_int_eq(rec_lrm_tensor_at(r, k, &name, &dt, &nd, shape, &data, &bytes), REC_OK);
+        if (keep(name, &data, ctx))
+            ck_assert_int_eq(rec_lrm_add_tensor(w, name, dt, nd, shape, data), REC_OK);
+    }
+    ck_assert_int_eq(rec_lrm_save(w, dst), REC_OK);
+    rec_lrm_writer_destroy(w);
+    rec_lrm_close(r);
 }

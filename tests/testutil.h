@@ -106,6 +106,12 @@ rec_feature_set *tu_cold_set(const rec_model *m, const char *g0, const char *g1,
  * it succeeds; returns that count. */
 long tu_add_items_fails_cleanly(const char *path, size_t nitems, const char *const *fields,
                                 int nfields);
+/* Model file src written again as dst (a file as an older version wrote
+ * it, or a damaged one): its params, metadata, and the blobs and tensors
+ * for which keep(name, data, ctx) is nonzero (data NULL for a blob; for a
+ * tensor keep may point *data at other bytes of the same size). */
+typedef int (*tu_lrm_keep_fn)(const char *name, const void **data, void *ctx);
+void tu_lrm_rewrite(const char *src, const char *dst, tu_lrm_keep_fn keep, void *ctx);
 /* rec_model_score(m, u, i), asserted REC_OK (the last error as the message). */
 float tu_score(const rec_model *m, const char *u, const char *i);
 /* Asserts status want and a last error holding needle. */

@@ -244,8 +244,9 @@ REC_API rec_status rec_model_vectors(const rec_model *m, rec_side side, float *o
  * dense fields its user_features and item_features name, and its
  * contexts), tfidf (the text and multi-hot item fields it read; no user
  * field), gcn and graphsage (the categorical and multi-hot fields of each
- * side they embedded), gat (a user is a history: no user field, no item
- * set); the others give REC_E_UNSUPPORTED.
+ * side they embedded), gat (a user is a history: no user field; the
+ * categorical and multi-hot item fields it embedded); the others give
+ * REC_E_UNSUPPORTED.
  * A feature set is not thread-safe; the model calls below only read it. */
 typedef struct rec_feature_set rec_feature_set;
 
@@ -326,12 +327,13 @@ REC_API rec_status rec_model_recommend_context(const rec_model *m, const char *u
 /* Adds n items, ids[j] described by item feature set features[j], to a
  * fitted model's catalogue: from now on they are recommended, scored,
  * similar-able (rec_model_similar) and saved like the training items, with
- * the vectors their features give (twotower, gcn, graphsage: those of an
- * item present at fit with these features and no interactions; dnn: the
- * scores of such an item, but for its id embedding, which is zeros, and for
- * the history table, which has no row for it; tfidf: the fitted vocabulary
- * and idf, not refitted, unknown words ignored; gat: REC_E_UNSUPPORTED, its
- * items are learned vectors).  All or nothing:
+ * the vectors their features give (twotower, gcn, graphsage, gat: those
+ * of an item present at fit with these features and no interactions, for
+ * gat its layers applied to the mean of its feature embeddings, attending
+ * to itself alone; dnn: the scores of such an item, but for its id
+ * embedding, which is zeros, and for the history table, which has no row
+ * for it; tfidf: the fitted vocabulary and idf, not refitted, unknown words
+ * ignored).  All or nothing:
  * REC_E_INVALID for an id already in the catalogue (or twice in ids), a
  * NULL entry or a user feature set; the model is unchanged on any error.
  * Needs exclusive access to m (not thread-safe with any other call on m). */

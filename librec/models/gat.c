@@ -1,7 +1,13 @@
 /* "gat": Graph Attention Networks (Velickovic et al., ICLR 2018) on the
- * user-item graph, inductive on the user side.
+ * user-item graph, inductive on both sides.
  *
- *   X_0[i]  = E_0[i], a learned vector per item
+ *   X_0[i]  = E_0[i] + F[i], E_0[i] a learned vector per item with training
+ *             edges (zero for an item without, when F is read) and F[i] the
+ *             mean of the feature embeddings of the item's codes in every
+ *             categorical and multi-hot item field of the dataset (one table
+ *             over all fields, gnn's; zero when the dataset has none, or
+ *             with features=false: then X_0[i] = E_0[i] for every item, the
+ *             model of before item features)
  *   X_0[u]  = mean of X_0 over u's items: users have no vector of their own,
  *             so a user is whatever their items say (a new user too)
  *   X_{k+1} = GAT_k(X_k) over each node's neighbours and itself
@@ -19,8 +25,20 @@
  *     own items gives exactly their training vector (the items are not
  *     re-propagated: the new edges would move them by O(1 / degree));
  *   - explain(u, i) gives u's items with the highest last-layer attention
- *     (averaged over heads): what the user's vector attended to. */
+ *     (averaged over heads): what the user's vector attended to;
+ *   - an item added from its features (rec_model_add_items) is a node with
+ *     no edges: X_0 = the mean of its feature embeddings, and each layer's
+ *     attention is over itself alone (weight 1), so its vector is the
+ *     layers applied to that input, what the readout gives an item of the
+ *     training catalogue with those features and no interactions.  Its rows
+ *     join the kept X_k, so histories holding it fold in through it; no
+ *     edge is added, nothing else moves.
+ * The item fields and their table are kept as gnn's (rec_gnn_fields) and
+ * stored as "gat.features", "gat.features.vocab" and "gat.schema.item"; a
+ * file without them (from before) loads as before and adds no items. */
 #include "graphmf-impl.h"
+#include "gnn-impl.h"
+#include "retrieval/index-impl.h"
 #include "nn/nn-impl.h"
 
 #include <stdio.h>
@@ -38,6 +56,9 @@ static const rec_param_spec spec[] = {
       "concatenate the heads (dim / heads each) or average them (dim each)" },
     { "att_dropout", REC_PARAM_FLOAT, "0.1", 0, 0.99, NULL,
       "dropout on the attention weights while training" },
+    { "features", REC_PARAM_BOOL, "true", 0, 1, NULL,
+      "the dataset's categorical and multi-hot item fields in the items' inputs (an item "
+      "without training edges is then its features alone)" },
     REC_GRAPHMF_KEYS,
 };
 #define NSPEC (sizeof spec / sizeof *spec)
@@ -49,6 +70,7 @@ typedef struct gat_kept {
     float *w[GAT_MAX_LAYERS];               /* [heads out, dim] */
     float *ad[GAT_MAX_LAYERS], *as[GAT_MAX_LAYERS]; /* [heads, out] */
     float *x[GAT_MAX_LAYERS];               /* [nitems, dim]: layer k's item inputs */
+    rec_gnn_fields fx;                      /* the item fields read (item side only) */
 } gat_kept;
 
 static int64_t per_head(int64_t dim, int64_t heads, int concat)
@@ -67,6 +89,7 @@ static void kept_free(gat_kept *k, int32_t nitems)
         rec_free(k->as[l], as * sizeof(float));
         rec_free(k->x[l], (size_t)nitems * (size_t)k->dim * sizeof(float));
     }
+    rec_gnn_fields_free(&k->fx);
     rec_free(k, sizeof *k);
 }
 
@@ -114,6 +137,13 @@ typedef struct gat_ctx {
     rec_csr nbr, mean;          /* built from the adjacency on first use */
     int built;
     rec_tensor *x[GAT_MAX_LAYERS]; /* the last propagation's layer inputs */
+    /* item features (codes.vocab 0: none read, X_0 = E_0) */
+    const rec_dataset *d;
+    float init_std;
+    rec_gnn_codes codes;
+    int32_t *off;               /* [N + 1] codes.ptr for the embedding bag */
+    int32_t *idrow;             /* [N] E_0 row of each node, -1: an item without edges */
+    rec_tensor *feat;           /* [vocab, dim] */
 } gat_ctx;
 
 static void csr_free(rec_csr *a)
@@ -161,6 +191,8 @@ static rec_status build(gat_ctx *c, const rec_csr *adj)
             mi[q] = (int32_t)a, mv[q++] = 1;
         np[a + 1] = k;
         mp[a + 1] = q;
+        if (c->idrow)
+            c->idrow[a] = a >= nu && b == e ? -1 : (int32_t)a;
     }
     c->built = 1;
     return REC_OK;
@@ -176,7 +208,25 @@ static rec_status init(void *ctx, rec_pstore *ps, rec_rng *rng)
         REC_TRY(rec_nn_gat_init(&c->net[l], ps, name, c->dim, out, c->heads, c->concat,
                                 c->dropout, rng));
     }
+    if (c->codes.vocab) {
+        int64_t fs[2] = { c->codes.vocab, c->dim };
+        if (!(c->feat = rec_pstore_add(ps, "feat", 2, fs, 0)))
+            return REC_E_NOMEM;
+        rec_init_normal(c->feat, rng, 0, c->init_std);
+    }
     return REC_OK;
+}
+
+/* X_0's item rows before the users' means: E_0 (no row for an item without
+ * edges) plus the mean of the item's feature embeddings. */
+static rec_tensor *item_inputs(gat_ctx *c, rec_graph *g, rec_tensor *e0)
+{
+    int64_t n = c->codes.nodes;
+    rec_tensor *idx = rec_tensor_wrap_i32(g, c->idrow, n);
+    rec_tensor *codes = rec_tensor_wrap_i32(g, c->codes.val, c->codes.nval);
+    rec_tensor *off = rec_tensor_wrap_i32(g, c->off, n + 1);
+    return rec_add(g, rec_gather(g, e0, idx, -1),
+                   rec_embedding_bag(g, c->feat, codes, off, NULL, REC_REDUCE_MEAN));
 }
 
 static rec_tensor *propagate(void *ctx, rec_graph *g, rec_csr *adj, rec_tensor *e0)
@@ -184,7 +234,7 @@ static rec_tensor *propagate(void *ctx, rec_graph *g, rec_csr *adj, rec_tensor *
     gat_ctx *c = ctx;
     if (!c->built && build(c, adj))
         return rec_graph_fail(g, REC_E_NOMEM, "rec_model_fit(gat): out of memory");
-    rec_tensor *x = rec_spmm(g, &c->mean, e0), *acc = x;
+    rec_tensor *x = rec_spmm(g, &c->mean, c->feat ? item_inputs(c, g, e0) : e0), *acc = x;
     for (int l = 0; l < c->layers; l++) {
         c->x[l] = x;
         x = rec_nn_gat_forward(g, &c->net[l], &c->nbr, x, NULL);
@@ -211,6 +261,31 @@ static rec_status keep(void *ctx, rec_model *m)
         memcpy(k->x[l], c->x[l]->v + (size_t)c->nusers * k->dim,
                (size_t)m->nitems * (size_t)k->dim * sizeof(float));
     }
+    return rec_gnn_fields_build(&k->fx, c->d, 0, (int)k->dim, c->feat ? c->feat->v : NULL,
+                                c->feat ? c->codes.vocab : 0, "rec_model_fit(gat)");
+}
+
+/* The item codes of d (none with features=false or without item fields)
+ * in the forms item_inputs wraps. */
+static rec_status take_codes(gat_ctx *c, const rec_model *m, const rec_dataset *d,
+                             const char *fn)
+{
+    if (!rec_model_bool(m, "features"))
+        return REC_OK;
+    REC_TRY(rec_gnn_codes_take(m, d, 0, &c->codes, fn));
+    if (c->codes.nval == 0 || c->codes.nval >= INT32_MAX) {
+        /* no item has a code: nothing to read (or too many for the bag) */
+        rec_gnn_codes_free(&c->codes);
+        c->codes = (rec_gnn_codes){ 0 };
+        return REC_OK;
+    }
+    int64_t n = c->codes.nodes;
+    c->off = rec_malloc((size_t)(n + 1) * sizeof *c->off);
+    c->idrow = rec_malloc((size_t)n * sizeof *c->idrow);
+    if (!c->off || !c->idrow)
+        return rec_nomem(fn);
+    for (int64_t v = 0; v <= n; v++)
+        c->off[v] = (int32_t)c->codes.ptr[v];
     return REC_OK;
 }
 
@@ -219,20 +294,36 @@ static rec_status gat_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb
     static const char fn[] = "rec_model_fit(gat)";
     gat_ctx c = { .layers = (int)rec_model_int(m, "layers"), .dim = rec_model_int(m, "dim"),
                   .heads = rec_model_int(m, "heads"), .concat = rec_model_bool(m, "concat"),
-                  .dropout = (float)rec_model_flt(m, "att_dropout"), .nusers = m->nusers };
+                  .dropout = (float)rec_model_flt(m, "att_dropout"), .nusers = m->nusers,
+                  .d = d, .init_std = (float)rec_model_flt(m, "init_std") };
     if (c.concat && c.dim % c.heads)
         return rec_err(REC_E_INVALID, "%s: dim = %lld does not divide into %lld concatenated "
                        "heads", fn, (long long)c.dim, (long long)c.heads);
     rec_graphmf_layer l = { .width = (int)c.dim, .stochastic = c.dropout > 0 && c.layers > 0,
                             .init = init, .propagate = propagate, .keep = keep, .ctx = &c };
-    rec_status st = rec_graphmf_fit(m, d, &l, cb, user, fn);
+    rec_status st = take_codes(&c, m, d, fn);
+    if (!st)
+        st = rec_graphmf_fit(m, d, &l, cb, user, fn);
     rec_csr_free_transpose(&c.mean);
     csr_free(&c.nbr);
     csr_free(&c.mean);
+    int64_t n = c.codes.nodes;
+    rec_free(c.off, (size_t)(n + 1) * sizeof *c.off);
+    rec_free(c.idrow, (size_t)n * sizeof *c.idrow);
+    rec_gnn_codes_free(&c.codes);
     return st;
 }
 
 /* ---- a user from their items, through the kept layers ------------------------ */
+
+/* Layer l of the kept weights on g, without dropout. */
+static rec_nn_gat kept_layer(rec_graph *g, const gat_kept *k, int l)
+{
+    int64_t ws[2] = { k->heads * k->out, k->dim }, as[2] = { k->heads, k->out };
+    return (rec_nn_gat){ rec_tensor_wrap(g, k->w[l], 2, ws), rec_tensor_wrap(g, k->ad[l], 2, as),
+                         rec_tensor_wrap(g, k->as[l], 2, as), k->dim, k->out, k->heads,
+                         k->heads * k->out == k->dim && k->heads > 1, 0.0f };
+}
 
 /* The user vector [dim] of distinct items h[0..n) (ascending, n >= 1) into
  * uv; att (NULL or [n]) gets the last layer's attention on each item,
@@ -280,11 +371,7 @@ static rec_status fold_in(const rec_model *m, const int32_t *h, int64_t n, float
             acc->v[c] += x->v[c];
         if (l == k->layers)
             break;
-        int64_t ws[2] = { k->heads * k->out, dim }, as[2] = { k->heads, k->out };
-        rec_nn_gat layer = { rec_tensor_wrap(g, k->w[l], 2, ws),
-                             rec_tensor_wrap(g, k->ad[l], 2, as),
-                             rec_tensor_wrap(g, k->as[l], 2, as), dim, k->out, k->heads,
-                             k->heads * k->out == dim && k->heads > 1, 0.0f };
+        rec_nn_gat layer = kept_layer(g, k, l);
         rec_tensor *alpha, *y = rec_nn_gat_forward(g, &layer, &nbr, x, &alpha);
         if (!y)
             return rec_graph_status(g);
@@ -344,15 +431,13 @@ static rec_status gat_history(const rec_model *m, const int32_t *items, const fl
 }
 
 /* Call-time features: a user is their items (the fold-in above), so a
- * user feature set has no fields; items are learned vectors with no
- * feature input, so none can be added from features. */
+ * user feature set has no fields; an item set has the item fields read. */
 static rec_status gat_schema(const rec_model *m, rec_side side, rec_features **out,
                              const char *fn)
 {
-    (void)m;
     if (side == REC_SIDE_ITEM)
-        return rec_err(REC_E_UNSUPPORTED, "%s: gat reads no item features (an item is a "
-                       "learned vector of its own)", fn);
+        return rec_gnn_fields_schema(&((const gat_kept *)((const rec_graphmf *)m->state)->kind)
+                                          ->fx, m, side, out, fn);
     *out = NULL;
     return REC_OK;
 }
@@ -362,6 +447,125 @@ static rec_status gat_score_features(const rec_model *m, const rec_feature_set *
 {
     (void)fs;
     return gat_history(m, hist, NULL, nh, out);
+}
+
+/* ---- items added from their features ----------------------------------------- */
+
+/* Nodes without edges per forward pass: bounds the graph's arena. */
+#define ADD_CHUNK 1024
+
+/* h [n, dim] (n <= ADD_CHUNK) of nodes without edges through kept layer l,
+ * in place: each attends to itself alone. */
+static rec_status isolated(const gat_kept *k, int l, float *h, int64_t n, const char *fn)
+{
+    rec_graph *g;
+    if (rec_graph_create(&g))
+        return rec_nomem(fn);
+    rec_graph_set_grad(g, 0);
+    rec_graph_set_training(g, 0);
+    int64_t *ptr = rec_graph_alloc(g, (size_t)(n + 1) * sizeof *ptr);
+    int32_t *idx = rec_graph_alloc(g, (size_t)(n ? n : 1) * sizeof *idx);
+    int64_t xs[2] = { n, k->dim };
+    rec_tensor *x = ptr && idx ? rec_tensor_wrap(g, h, 2, xs) : NULL;
+    rec_status st = x ? REC_OK : REC_E_NOMEM;
+    if (!st) {
+        for (int64_t j = 0; j <= n; j++)
+            ptr[j] = j;
+        for (int64_t j = 0; j < n; j++)
+            idx[j] = (int32_t)j;
+        rec_csr nbr = { n, n, n, ptr, idx, NULL, NULL };
+        rec_nn_gat layer = kept_layer(g, k, l);
+        rec_tensor *y = rec_nn_gat_forward(g, &layer, &nbr, x, NULL);
+        if (y)
+            memcpy(h, y->v, (size_t)(n * k->dim) * sizeof *h);
+        else
+            st = rec_graph_status(g);
+    }
+    if (st == REC_E_NOMEM)
+        rec_nomem(fn);
+    rec_graph_destroy(g);
+    return st;
+}
+
+/* New items' rows: h [n, dim] their X_0 from their features; x[l] [nn,
+ * dim] get their layer inputs at row ni on, V [nn, width] their vectors. */
+static rec_status new_rows(const rec_model *m, float *h, size_t n, float **x, float *V)
+{
+    static const char fn[] = "rec_model_add_items(gat)";
+    const gat_kept *k = ((const rec_graphmf *)m->state)->kind;
+    size_t d = (size_t)k->dim, ni = (size_t)m->nitems;
+    float *acc = V + ni * d;
+    memcpy(acc, h, n * d * sizeof *acc);
+    for (int l = 0; l < k->layers; l++) {
+        memcpy(x[l] + ni * d, h, n * d * sizeof *h);
+        for (size_t b = 0; b < n; b += ADD_CHUNK)
+            REC_TRY(isolated(k, l, h + b * d, (int64_t)(n - b < ADD_CHUNK ? n - b : ADD_CHUNK),
+                             fn));
+        for (size_t j = 0; j < n * d; j++)
+            acc[j] += h[j];
+    }
+    int cosine = !strcmp(rec_model_str(m, "similarity"), "cosine") ||
+                 !strcmp(rec_model_str(m, "loss"), "ccl");
+    for (size_t j = 0; j < n; j++) {
+        for (size_t c = 0; c < d; c++)
+            acc[j * d + c] /= (float)(k->layers + 1);
+        if (cosine) /* as graphmf's readout stores every row */
+            rec_index_normalise(acc + j * d, (int)d);
+    }
+    return REC_OK;
+}
+
+static rec_status gat_add_items(rec_model *m, const rec_feature_set *const *fs, size_t n)
+{
+    static const char fn[] = "rec_model_add_items(gat)";
+    rec_graphmf *s = m->state;
+    gat_kept *k = s->kind;
+    REC_TRY(rec_gnn_fields_items(&k->fx, m, fn));
+    size_t d = (size_t)k->dim, ni = (size_t)m->nitems, nn = ni + n;
+    float *x[GAT_MAX_LAYERS] = { 0 };
+    float *V = rec_malloc(nn * d * sizeof *V), *h = rec_malloc(n * d * sizeof *h);
+    float *deg = rec_calloc(nn, sizeof *deg);
+    int ok = V && h && deg;
+    for (int l = 0; l < k->layers; l++)
+        ok &= (x[l] = rec_malloc(nn * d * sizeof(float))) != NULL;
+    rec_index *ix = NULL;
+    rec_ippack pk = { 0 };
+    rec_status st = ok ? REC_OK : rec_nomem(fn);
+    for (size_t j = 0; !st && j < n; j++)
+        st = rec_gnn_fields_mean(&k->fx, REC_SIDE_ITEM, fs[j], h + j * d, fn);
+    if (!st) {
+        memcpy(V, s->V, ni * d * sizeof *V);
+        for (int l = 0; l < k->layers; l++)
+            memcpy(x[l], k->x[l], ni * d * sizeof(float));
+        st = new_rows(m, h, n, x, V);
+    }
+    if (!st) { /* the serving state over the grown item rows */
+        float *was = s->V;
+        s->V = V;
+        st = rec_model_index_items(m, (int32_t)nn, &ix, &pk, fn);
+        s->V = was;
+    }
+    if (!st) { /* nothing fails from here; the new items have no degree */
+        memcpy(deg, s->inv_sqrt_deg, ni * sizeof *deg);
+        rec_free(s->V, ni * d * sizeof *s->V);
+        rec_free(s->inv_sqrt_deg, ni * sizeof *s->inv_sqrt_deg);
+        s->V = V;
+        s->inv_sqrt_deg = deg;
+        for (int l = 0; l < k->layers; l++) {
+            rec_free(k->x[l], ni * d * sizeof(float));
+            k->x[l] = x[l];
+        }
+        rec_model_index_take_items(m, ix, &pk);
+    } else {
+        rec_index_destroy(ix);
+        rec_ippack_free(&pk);
+        rec_free(V, nn * d * sizeof *V);
+        rec_free(deg, nn * sizeof *deg);
+        for (int l = 0; l < k->layers; l++)
+            rec_free(x[l], nn * d * sizeof(float));
+    }
+    rec_free(h, n * d * sizeof *h);
+    return st;
 }
 
 /* u's items with the highest last-layer attention: the same for every i. */
@@ -424,7 +628,7 @@ static rec_status gat_save(const rec_model *m, rec_lrm_writer *w)
         snprintf(name, sizeof name, "gat.%d.items", l);
         REC_TRY(rec_lrm_add_tensor(w, name, REC_LRM_F32, 2, xs, k->x[l]));
     }
-    return REC_OK;
+    return rec_gnn_fields_save(&k->fx, w, "gat");
 }
 
 static rec_status gat_load(rec_model *m, const rec_lrm_reader *r)
@@ -448,13 +652,14 @@ static rec_status gat_load(rec_model *m, const rec_lrm_reader *r)
             memcpy(t[j].dst, p, (size_t)(t[j].shape[0] * t[j].shape[1]) * sizeof(float));
         }
     }
-    return REC_OK;
+    return rec_gnn_fields_load(&k->fx, r, "gat", (int)k->dim, fn);
 }
 
 const rec_model_vt rec_gat_vt = {
     .kind = "gat",
-    .summary = "GAT: multi-head attention over the user-item graph; users from their items, "
-               "so new users fold in through the layers; explains by attention",
+    .summary = "GAT: multi-head attention over the user-item graph; items from their IDs and "
+               "features, users from their items, so new users fold in through the layers "
+               "and new items enter from their features; explains by attention",
     .spec = spec,
     .nspec = NSPEC,
     .fit = gat_fit,
@@ -469,4 +674,5 @@ const rec_model_vt rec_gat_vt = {
     .vectors = rec_graphmf_vectors,
     .schema = gat_schema,
     .score_features = gat_score_features,
+    .add_items = gat_add_items,
 };

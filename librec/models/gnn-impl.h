@@ -87,6 +87,30 @@
 
 typedef struct rec_gnn rec_gnn;
 
+/* The fields a model's inputs coded, with their embedding table: what its
+ * call-time features read (gnn_features.c; gat keeps one too, item side
+ * only).  has_schema 0 in a file from before them; feat NULL (fvocab 0)
+ * when the model read no fields, else [fvocab, dim] coded as usch's fields
+ * then isch's (either NULL: none). */
+typedef struct rec_gnn_fields {
+    int has_schema, dim;
+    rec_features *usch, *isch;
+    char *ublob, *iblob;
+    size_t ublen, iblen;
+    float *feat;
+    int32_t fvocab;
+} rec_gnn_fields;
+
+/* Every node's feature codes (N = users + items, users first), one code
+ * space over the categorical and multi-hot fields of the sides read, user
+ * fields first: ptr [nodes + 1], val [ptr[nodes]]. */
+typedef struct rec_gnn_codes {
+    int64_t *ptr;
+    int32_t *val;
+    int64_t nodes, nval;
+    int32_t vocab;
+} rec_gnn_codes;
+
 /* What a kind adds: its layers' parameters and forward. */
 typedef struct rec_gnn_kind {
     rec_block_norm norm;
@@ -107,15 +131,7 @@ struct rec_gnn {
     rec_nn_sage sage[REC_GNN_MAX_LAYERS];
     float *H;                /* [(layers + 1) * nodes, dim] */
     int32_t *item_deg;       /* [nitems] training degree */
-    /* call-time features: has_schema 0 in a file from before them; feat
-     * NULL (fvocab 0) when the model read no fields, else [fvocab, dim]
-     * coded as usch's fields then isch's (either NULL: none) */
-    int has_schema;
-    rec_features *usch, *isch;
-    char *ublob, *iblob;
-    size_t ublen, iblen;
-    float *feat;
-    int32_t fvocab;
+    rec_gnn_fields fx;       /* call-time features */
 };
 
 rec_status rec_gnn_fit(rec_model *m, const rec_dataset *d, const rec_gnn_kind *kind,
@@ -140,12 +156,26 @@ rec_status rec_gnn_fold_in(const rec_model *m, const float *x0, const int32_t *i
 rec_status rec_gnn_isolated(const rec_gnn *s, int k, const float *x, int32_t n, float *y,
                             const char *fn);
 
-/* gnn_features.c */
-rec_status rec_gnn_schema_build(rec_model *m, const rec_dataset *d, const float *feat,
-                                int32_t fvocab, const char *fn);
-void rec_gnn_schema_free(rec_gnn *s);
-rec_status rec_gnn_schema_save(const rec_model *m, rec_lrm_writer *w);
-rec_status rec_gnn_schema_load(rec_model *m, const rec_lrm_reader *r, const char *fn);
+/* gnn_features.c.  users: 0 reads the item side's fields only (the user
+ * nodes then have no codes).  prefix names the stored tensors. */
+rec_status rec_gnn_codes_take(const rec_model *m, const rec_dataset *d, int users,
+                              rec_gnn_codes *f, const char *fn);
+void rec_gnn_codes_free(rec_gnn_codes *f);
+rec_status rec_gnn_fields_build(rec_gnn_fields *fx, const rec_dataset *d, int users, int dim,
+                                const float *feat, int32_t fvocab, const char *fn);
+void rec_gnn_fields_free(rec_gnn_fields *fx);
+rec_status rec_gnn_fields_save(const rec_gnn_fields *fx, rec_lrm_writer *w, const char *prefix);
+/* A file without the tensors leaves has_schema 0. */
+rec_status rec_gnn_fields_load(rec_gnn_fields *fx, const rec_lrm_reader *r, const char *prefix,
+                               int dim, const char *fn);
+rec_status rec_gnn_fields_schema(const rec_gnn_fields *fx, const rec_model *m, rec_side side,
+                                 rec_features **out, const char *fn);
+/* For add_items: REC_E_UNSUPPORTED unless fx codes item fields. */
+rec_status rec_gnn_fields_items(const rec_gnn_fields *fx, const rec_model *m, const char *fn);
+/* x [dim] = the mean of the feature embeddings of the codes fs gives side's
+ * fields, as the training inputs average a node's codes; zeros for none. */
+rec_status rec_gnn_fields_mean(const rec_gnn_fields *fx, rec_side side,
+                               const rec_feature_set *fs, float *x, const char *fn);
 rec_status rec_gnn_schema(const rec_model *m, rec_side side, rec_features **out,
                           const char *fn);
 rec_status rec_gnn_score_features(const rec_model *m, const rec_feature_set *fs,

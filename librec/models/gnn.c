@@ -24,7 +24,7 @@ void rec_gnn_free(rec_model *m)
     rec_pstore_destroy(s->ps);
     rec_free(s->H, h_floats(s) * sizeof *s->H);
     rec_free(s->item_deg, (size_t)(m->nitems ? m->nitems : 1) * sizeof *s->item_deg);
-    rec_gnn_schema_free(s);
+    rec_gnn_fields_free(&s->fx);
     rec_free(s, sizeof *s);
     m->state = NULL;
 }
@@ -61,87 +61,11 @@ static rec_status init_layers(rec_gnn *s, const rec_model *m, rec_pstore *ps, re
     return REC_OK;
 }
 
-/* Every node's feature codes, one code space over the fields of both sides:
- * ptr [nodes + 1], val [ptr[nodes]]. */
-typedef struct featcsr {
-    int64_t *ptr;
-    int32_t *val;
-    int64_t nodes, nval;
-    int32_t vocab;
-} featcsr;
-
-static void featcsr_free(featcsr *f)
-{
-    rec_free(f->ptr, (size_t)(f->nodes + 1) * sizeof *f->ptr);
-    rec_free(f->val, (size_t)(f->nval ? f->nval : 1) * sizeof *f->val);
-}
-
-/* Appends entity e's codes of every field of side (offset by the fields
- * before) at val + w (val NULL: counts only); returns the new w. */
-static int64_t node_codes(const rec_dataset *d, rec_side side, int32_t e, int32_t base,
-                          int32_t *val, int64_t w)
-{
-    for (int k = 0; k < rec_ds_num_fields(d, side); k++) {
-        const rec_field *fd = rec_ds_field_at(d, side, k);
-        if (fd->type == REC_FEATURE_CATEGORICAL && e < fd->rows && fd->codes[e] >= 0) {
-            if (val)
-                val[w] = base + fd->codes[e];
-            w++;
-        } else if (fd->type == REC_FEATURE_MULTIHOT && e < fd->rows) {
-            for (int64_t j = fd->ptr[e]; j < fd->ptr[e + 1]; j++, w++)
-                if (val)
-                    val[w] = base + fd->vals[j];
-        }
-        if (fd->type == REC_FEATURE_CATEGORICAL || fd->type == REC_FEATURE_MULTIHOT)
-            base += rec_ds_field_vocab_size(fd);
-    }
-    return w;
-}
-
-static int32_t side_vocab(const rec_dataset *d, rec_side side)
-{
-    int32_t v = 0;
-    for (int k = 0; k < rec_ds_num_fields(d, side); k++) {
-        const rec_field *fd = rec_ds_field_at(d, side, k);
-        if (fd->type == REC_FEATURE_CATEGORICAL || fd->type == REC_FEATURE_MULTIHOT)
-            v += rec_ds_field_vocab_size(fd);
-    }
-    return v;
-}
-
-static rec_status take_features(const rec_model *m, const rec_dataset *d, featcsr *f,
-                                const char *fn)
-{
-    int32_t uv = side_vocab(d, REC_SIDE_USER);
-    f->nodes = (int64_t)m->nusers + m->nitems;
-    f->vocab = uv + side_vocab(d, REC_SIDE_ITEM);
-    f->ptr = rec_malloc((size_t)(f->nodes + 1) * sizeof *f->ptr);
-    if (!f->ptr)
-        return rec_nomem(fn);
-    for (int pass = 0; pass < 2; pass++) {
-        int64_t w = 0;
-        for (int64_t v = 0; v < f->nodes; v++) {
-            f->ptr[v] = w;
-            w = v < m->nusers
-                    ? node_codes(d, REC_SIDE_USER, (int32_t)v, 0, f->val, w)
-                    : node_codes(d, REC_SIDE_ITEM, (int32_t)(v - m->nusers), uv, f->val, w);
-        }
-        f->ptr[f->nodes] = w;
-        if (pass == 0) {
-            f->nval = w;
-            f->val = rec_malloc((size_t)(w ? w : 1) * sizeof *f->val);
-            if (!f->val)
-                return rec_nomem(fn);
-        }
-    }
-    return REC_OK;
-}
-
 /* The inputs of the training tables. */
 typedef struct inputs {
     const rec_uigraph *ug;
     rec_tensor *id, *feat;   /* either may be NULL */
-    const featcsr *f;
+    const rec_gnn_codes *f;
 } inputs;
 
 /* x [n, dim] of nodes src[0..n): id row (zero without training edges) plus
@@ -347,7 +271,7 @@ rec_status rec_gnn_fit(rec_model *m, const rec_dataset *d, const rec_gnn_kind *k
                  .temperature = (float)rec_model_flt(m, "temperature"), .fn = fn };
     for (int k = 0; k < s->layers; k++)
         c.fanout[k] = (int)rec_model_int(m, "fanout");
-    featcsr f = { 0 };
+    rec_gnn_codes f = { 0 };
     rec_uigraph *ug = NULL;
     rec_pstore *ps = NULL;
     rec_status st = rec_uigraph_build(&ug, d, fn);
@@ -356,7 +280,7 @@ rec_status rec_gnn_fit(rec_model *m, const rec_dataset *d, const rec_gnn_kind *k
     if (!st && ug->nedges == 0)
         st = rec_err(REC_E_INVALID, "%s: the dataset has no interactions", fn);
     if (!st && feats)
-        st = take_features(m, d, &f, fn);
+        st = rec_gnn_codes_take(m, d, 1, &f, fn);
     if (!st && !ids && f.vocab == 0)
         st = rec_err(REC_E_INVALID, "%s: ids = false needs features, but the dataset has no "
                      "categorical or multi-hot field", fn);
@@ -411,7 +335,8 @@ rec_status rec_gnn_fit(rec_model *m, const rec_dataset *d, const rec_gnn_kind *k
         if (!rs)
             rs = readout(s, c.g, &c.in, fn);
         if (!rs)
-            rs = rec_gnn_schema_build(m, d, c.in.feat ? c.in.feat->v : NULL, f.vocab, fn);
+            rs = rec_gnn_fields_build(&s->fx, d, 1, s->dim, c.in.feat ? c.in.feat->v : NULL,
+                                      f.vocab, fn);
         if (rs)
             st = rs;
     }
@@ -424,7 +349,7 @@ rec_status rec_gnn_fit(rec_model *m, const rec_dataset *d, const rec_gnn_kind *k
     rec_free(c.edge_user, (size_t)(ug ? ug->nedges : 0) * sizeof *c.edge_user);
     rec_free(c.mark, (size_t)s->nodes * sizeof *c.mark);
     rec_free(c.seeds, (size_t)c.nseed_cap * sizeof *c.seeds);
-    featcsr_free(&f);
+    rec_gnn_codes_free(&f);
     rec_uigraph_destroy(ug);
     return st;
 }
@@ -582,7 +507,7 @@ rec_status rec_gnn_save(const rec_model *m, rec_lrm_writer *w)
     char fn[64];
     snprintf(fn, sizeof fn, "rec_model_save(%s)", m->vt->kind);
     REC_TRY(rec_pstore_save(s->ps, w, "gnn.", fn));
-    return rec_gnn_schema_save(m, w);
+    return rec_gnn_fields_save(&s->fx, w, "gnn");
 }
 
 rec_status rec_gnn_load(rec_model *m, const rec_lrm_reader *r, const rec_gnn_kind *kind,
@@ -599,5 +524,5 @@ rec_status rec_gnn_load(rec_model *m, const rec_lrm_reader *r, const rec_gnn_kin
     const void *p;
     REC_TRY(rec_lrm_tensor_expect(r, "gnn.H", REC_LRM_F32, 2, shape, &p));
     memcpy(s->H, p, h_floats(s) * sizeof *s->H);
-    return rec_gnn_schema_load(m, r, fn);
+    return rec_gnn_fields_load(&s->fx, r, "gnn", s->dim, fn);
 }

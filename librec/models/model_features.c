@@ -123,7 +123,7 @@ REC_API rec_status rec_model_add_items(rec_model *m, const char *const *ids,
     REC_TRY(rec_model_need_fitted(m, fn));
     if (!m->vt->add_items)
         return rec_err(REC_E_UNSUPPORTED, "%s: %s cannot add items from features "
-                       "(twotower, dnn, tfidf, gcn and graphsage can)", fn, m->vt->kind);
+                       "(twotower, dnn, tfidf, gcn, graphsage and gat can)", fn, m->vt->kind);
     REC_CHECK_ARG((ids && features) || n == 0, fn, "ids or features is NULL");
     if ((size_t)m->nitems + n > INT32_MAX)
         return rec_err(REC_E_RANGE, "%s: %zu more items overflow the catalogue", fn, n);
