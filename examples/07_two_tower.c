@@ -181,26 +181,26 @@ int main(int argc, char **argv)
     rec_eval_result_destroy(r);
     rec_model_destroy(pop);
 
-    printf("1. Features (loss: in-batch InfoNCE)\n");
+    printf("1. Features (loss: in-batch InfoNCE with log-Q correction, the default)\n");
     printf("  %-34s %-14s %-28s %-13s %-8s %s\n", "", "user tower", "item tower", "loss",
            "Recall@10", "NDCG@10");
     printf("  %-34s %-14s %-28s %-13s %.4f   %.4f\n", "most popular (for scale)", "", "", "",
            prc, pnd);
     rec_model *m;
-    m = run("ids only", "id", "id", "infonce", epochs, train, test);
+    m = run("ids only", "id", "id", "infonce_logq", epochs, train, test);
     rec_model_destroy(m);
     if (genres) {
-        m = run("+ genres", ug, "id,genres", "infonce", epochs, train, test);
+        m = run("+ genres", ug, "id,genres", "infonce_logq", epochs, train, test);
         rec_model_destroy(m);
     }
-    m = run("+ every item field", ug, all_items, "infonce", epochs, train, test);
+    m = run("+ every item field", ug, all_items, "infonce_logq", epochs, train, test);
     rec_model_destroy(m);
     if (*no_id && genres) {
-        m = run("features only (no ids)", "genres_hist", no_id, "infonce", epochs, train, test);
+        m = run("features only (no ids)", "genres_hist", no_id, "infonce_logq", epochs, train, test);
         rec_model_destroy(m);
     }
     if (tags) {
-        m = run("W2's set, log-Q", ug, "id,genres,tags", "infonce_logq", epochs, train, test);
+        m = run("W2's set", ug, "id,genres,tags", "infonce_logq", epochs, train, test);
         rec_model_destroy(m);
     }
 
