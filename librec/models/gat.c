@@ -504,8 +504,7 @@ static rec_status new_rows(const rec_model *m, float *h, size_t n, float **x, fl
         for (size_t j = 0; j < n * d; j++)
             acc[j] += h[j];
     }
-    int cosine = !strcmp(rec_model_str(m, "similarity"), "cosine") ||
-                 !strcmp(rec_model_str(m, "loss"), "ccl");
+    int cosine = rec_graphmf_unit_rows(m);
     for (size_t j = 0; j < n; j++) {
         for (size_t c = 0; c < d; c++)
             acc[j * d + c] /= (float)(k->layers + 1);

@@ -96,6 +96,10 @@ rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf
 /* Reads "<kind>.users" and "<kind>.items" of width columns. */
 rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, const char *fn);
 
+/* Whether U and V are stored as unit rows (similarity=cosine, or the ccl
+ * loss, which trains on them): a row a kind adds later must be too. */
+int rec_graphmf_unit_rows(const rec_model *m);
+
 /* The vtable entries that need nothing of the kind. */
 void rec_graphmf_free(rec_model *m);
 rec_status rec_graphmf_score_user(const rec_model *m, int32_t u, float *out);

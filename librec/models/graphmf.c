@@ -186,6 +186,12 @@ static rec_status sync(void *ctx)
     return st;
 }
 
+int rec_graphmf_unit_rows(const rec_model *m)
+{
+    return !strcmp(rec_model_str(m, "similarity"), "cosine") ||
+           !strcmp(rec_model_str(m, "loss"), "ccl");
+}
+
 rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf_layer *layer,
                            rec_progress_fn cb, void *user, const char *fn)
 {
@@ -198,8 +204,7 @@ rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf
                  .ccl = !strcmp(rec_model_str(m, "loss"), "ccl"),
                  .margin = (float)rec_model_flt(m, "margin"),
                  .neg_weight = (float)rec_model_flt(m, "neg_weight"),
-                 .cosine = !strcmp(rec_model_str(m, "similarity"), "cosine") };
-    c.cosine |= c.ccl;
+                 .cosine = rec_graphmf_unit_rows(m) };
     rec_uigraph *ug = NULL;
     rec_pstore *ps = NULL;
     rec_status st = rec_uigraph_build(&ug, d, fn);
