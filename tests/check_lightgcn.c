@@ -5,6 +5,8 @@
 #include "testutil.h"
 
 #include "core/lrm-impl.h"
+#include "data/graph-impl.h"
+#include "models/graphmf-impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -30,8 +32,9 @@ START_TEST(scores_are_the_propagated_init)
     /* _i == 1: similarity=cosine, whose scores are the cosines of the same rows */
     rec_dataset *d = tiny();
     const char *kv[] = { "dim=3", "layers=1", "lr=0", "epochs=1", "seed=7", "init_std=0.5",
-                         _i ? "similarity=cosine" : "similarity=dot" };
-    rec_model *m = tu_fit("lightgcn", d, kv, 7);
+                         _i ? "similarity=cosine" : "similarity=dot", "init=normal",
+                         "renorm=0" };
+    rec_model *m = tu_fit("lightgcn", d, kv, 9);
     rec_pstore *ps;
     ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
     int64_t shape[2] = { 6, 3 };
@@ -75,6 +78,113 @@ START_TEST(scores_are_the_propagated_init)
 }
 END_TEST
 
+/* A gain of s^-1/2 with beta 0 weighs direction k by s_k, so at full rank
+ * the start's user rows times its item rows rebuild R~ itself, up to the
+ * common scale: sum_k s_k p_k q_k^T = R~. */
+static double inv_sqrt_gain(void *ctx, double s)
+{
+    (void)ctx;
+    return s > 0 ? 1 / sqrt(s) : 0;
+}
+
+START_TEST(spectral_start_rebuilds_the_graph)
+{
+    enum { NU = 12, NI = 9, NP = 40 };
+    int32_t us[NP], is[NP];
+    rec_rng r;
+    rec_rng_seed(&r, 3);
+    for (int k = 0; k < NP; k++) {
+        us[k] = k < NU ? k : (int32_t)(rec_rng_u64(&r) % NU);
+        is[k] = k < NI ? k : (int32_t)(rec_rng_u64(&r) % NI);
+    }
+    rec_uigraph *g;
+    rec_csr *a;
+    ck_assert_int_eq(rec_uigraph_from_pairs(&g, NU, NI, NP, us, is, "t"), REC_OK);
+    ck_assert_int_eq(rec_uigraph_adjacency_renorm(g, REC_GRAPH_NORM_SYMMETRIC, 1.5, &a, "t"),
+                     REC_OK);
+    double rt[NU][NI] = { { 0 } }; /* R~ = (D + 1.5)^-1/2 R (D + 1.5)^-1/2 from the degrees */
+    for (int u = 0; u < NU; u++)
+        for (int64_t k = g->uptr[u]; k < g->uptr[u + 1]; k++) {
+            int i = g->uitem[k];
+            rt[u][i] = 1 / sqrt((rec_uigraph_degree(g, u) + 1.5) *
+                                (rec_uigraph_degree(g, NU + i) + 1.5));
+        }
+    enum { DIM = 11 }; /* above the rank: the last columns come out 0 */
+    float e0[(NU + NI) * DIM];
+    ck_assert_int_eq(rec_graphmf_spectral(a, NU, NI, DIM, 2, 0.0, 0.1, inv_sqrt_gain, NULL, &r,
+                                          e0, "t"), REC_OK);
+    double num = 0, den = 0, dots[NU][NI];
+    for (int u = 0; u < NU; u++)
+        for (int i = 0; i < NI; i++) {
+            double s = 0;
+            for (int c = 0; c < DIM; c++)
+                s += (double)e0[u * DIM + c] * e0[(NU + i) * DIM + c];
+            dots[u][i] = s;
+            num += s * rt[u][i];
+            den += rt[u][i] * rt[u][i];
+        }
+    double scale = num / den, worst = 0;
+    ck_assert(scale > 0);
+    for (int u = 0; u < NU; u++)
+        for (int i = 0; i < NI; i++)
+            worst = fmax(worst, fabs(dots[u][i] / scale - rt[u][i]));
+    ck_assert_msg(worst < 1e-4, "start rebuilds R~ to %g", worst);
+    for (int x = 0; x < NU + NI; x++)
+        for (int c = NI; c < DIM; c++)
+            ck_assert_float_eq(e0[x * DIM + c], 0.0f);
+    rec_uigraph_adj_free(a);
+    rec_uigraph_destroy(g);
+}
+END_TEST
+
+/* init=spectral, lr = 0: the model's scores are S = P diag(exp(beta s)) Q^T
+ * times a constant, whatever the layers, because the start divides out the
+ * propagation's gain.  At beta 0 that S is a multiple of a partial isometry,
+ * S S^T S = c S, which a wrong gain (a weight varying with s) breaks. */
+START_TEST(spectral_scores_are_the_filter)
+{
+    enum { NU = 30, NI = 20 };
+    rec_dataset *d = tu_generate(NU, NI, 5);
+    const char *kv[] = { "init=spectral", "spectral_beta=0", "dim=20", "lr=0", "epochs=1",
+                         _i ? "layers=3" : "layers=1", "renorm=2" };
+    rec_model *m = tu_fit("lightgcn", d, kv, 7);
+    static double S[NU][NI], T[NI][NI], P[NU][NI];
+    for (int u = 0; u < NU; u++) {
+        const char *un, *in;
+        ck_assert_int_eq(rec_dataset_user_id(d, u, &un), REC_OK);
+        for (int i = 0; i < NI; i++) {
+            float s;
+            ck_assert_int_eq(rec_dataset_item_id(d, i, &in), REC_OK);
+            ck_assert_int_eq(rec_model_score(m, un, in, &s), REC_OK);
+            S[u][i] = s;
+        }
+    }
+    for (int i = 0; i < NI; i++) /* T = S^T S */
+        for (int j = 0; j < NI; j++) {
+            T[i][j] = 0;
+            for (int u = 0; u < NU; u++)
+                T[i][j] += S[u][i] * S[u][j];
+        }
+    double num = 0, den = 0, big = 0;
+    for (int u = 0; u < NU; u++)
+        for (int j = 0; j < NI; j++) {
+            P[u][j] = 0;
+            for (int i = 0; i < NI; i++)
+                P[u][j] += S[u][i] * T[i][j];
+            num += P[u][j] * S[u][j];
+            den += S[u][j] * S[u][j];
+            big = fmax(big, fabs(S[u][j]));
+        }
+    double c = num / den, worst = 0;
+    for (int u = 0; u < NU; u++)
+        for (int j = 0; j < NI; j++)
+            worst = fmax(worst, fabs(P[u][j] / c - S[u][j]));
+    ck_assert_msg(worst < 1e-3 * big, "S S^T S / c - S reaches %g of %g", worst, big);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 static int keep_loss(void *user, int epoch, int epochs, double loss)
 {
     double *l = user;
@@ -93,9 +203,10 @@ START_TEST(both_losses_learn)
         rec_params *p;
         rec_model *m;
         ck_assert_int_eq(rec_params_create(&p), REC_OK);
+        /* from the paper's normal start: the spectral one is near the end */
         const char *kv[] = { losses[k], "dim=8", "epochs=6", "batch=64", "negatives=16",
-                             "lr=0.02", sims[k] };
-        for (int j = 0; j < 7; j++)
+                             "lr=0.02", sims[k], "init=normal" };
+        for (int j = 0; j < 8; j++)
             ck_assert_int_eq(rec_params_parse(p, kv[j]), REC_OK);
         ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_OK);
         double l[6];
@@ -245,6 +356,16 @@ START_TEST(bad_params)
     ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_INVALID);
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "similarity"));
     rec_params_destroy(p);
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "init=fourier"), REC_OK);
+    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "init"));
+    rec_params_destroy(p);
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "renorm=-1"), REC_OK);
+    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "renorm"));
+    rec_params_destroy(p);
 }
 END_TEST
 
@@ -274,6 +395,8 @@ Suite *rec_lightgcn_suite(void)
     TCase *t = tcase_create("lightgcn");
     tcase_set_timeout(t, 60);
     tcase_add_loop_test(t, scores_are_the_propagated_init, 0, 2);
+    tcase_add_test(t, spectral_start_rebuilds_the_graph);
+    tcase_add_loop_test(t, spectral_scores_are_the_filter, 0, 2);
     tcase_add_test(t, both_losses_learn);
     tcase_add_test(t, ccl_loss_is_one_minus_the_mean_cosine);
     tcase_add_test(t, save_load_fold_in_similar);

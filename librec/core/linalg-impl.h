@@ -10,6 +10,9 @@
  * A is overwritten by its Cholesky factor, b by x.  REC_E_RANGE when A is not
  * positive definite. */
 rec_status rec_cholesky_solve(int n, double *a, double *b);
+/* The factor alone: A's lower triangle becomes L with A = L L^T (the upper
+ * is left as it was).  REC_E_RANGE when A is not positive definite. */
+rec_status rec_cholesky_factor(int n, double *a);
 
 /* Eigen-decomposition of symmetric A [n,n] (row-major, double; destroyed)
  * by cyclic Jacobi rotations (eigen_sym.c): w [n] the eigenvalues in

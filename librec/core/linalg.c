@@ -2,7 +2,7 @@
 
 #include <math.h>
 
-rec_status rec_cholesky_solve(int n, double *a, double *b)
+rec_status rec_cholesky_factor(int n, double *a)
 {
     for (int j = 0; j < n; j++) {
         double d = a[(size_t)j * n + j];
@@ -19,6 +19,12 @@ rec_status rec_cholesky_solve(int n, double *a, double *b)
             a[(size_t)i * n + j] = s / d;
         }
     }
+    return REC_OK;
+}
+
+rec_status rec_cholesky_solve(int n, double *a, double *b)
+{
+    REC_TRY(rec_cholesky_factor(n, a));
     for (int i = 0; i < n; i++) { /* L y = b */
         double s = b[i];
         for (int k = 0; k < i; k++)

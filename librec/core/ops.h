@@ -93,6 +93,9 @@ typedef struct rec_csr {
 void rec_csr_free_transpose(rec_csr *m);
 /* Y = A X: A CSR [r,c], X [c,d] -> [r,d]; gradient flows to X. */
 rec_tensor *rec_spmm(rec_graph *g, rec_csr *a, rec_tensor *x);
+/* y [rows, d] = A x (x [cols, d]) outside any graph: the same threaded row
+ * kernel, for solvers that iterate products (the spectral initialisation). */
+void rec_csr_mul(const rec_csr *a, const float *x, int64_t d, float *y);
 /* Y = (X + A X + ... + A^layers X) / (layers + 1) for a square A, layers
  * >= 1: LightGCN's layer-mean readout as one op, in layers passes over A
  * forward and backward, with one [rows, d] buffer beside Y (ops_spmm.c). */

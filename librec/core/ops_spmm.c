@@ -87,6 +87,11 @@ static void spmm_run(const rec_csr *a, const float *x, float *y, int64_t d, int 
     spmm_go(&j);
 }
 
+void rec_csr_mul(const rec_csr *a, const float *x, int64_t d, float *y)
+{
+    spmm_run(a, x, y, d, 0);
+}
+
 void rec_csr_free_transpose(rec_csr *m)
 {
     if (!m || !m->t)

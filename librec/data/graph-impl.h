@@ -55,6 +55,13 @@ static inline int64_t rec_uigraph_degree(const rec_uigraph *g, int64_t a)
  * rec_uigraph_adj_free (which frees a transpose rec_spmm cached too). */
 rec_status rec_uigraph_adjacency(const rec_uigraph *g, rec_graph_norm norm, rec_csr **out,
                                  const char *fn);
+/* The same with every degree taken as deg + alpha (alpha >= 0, else
+ * REC_E_INVALID): the renormalised (D + alpha I)^-1/2 A (D + alpha I)^-1/2.
+ * alpha damps the entries of low-degree nodes, whose few edges otherwise
+ * weigh most; SVD-GCN (Peng et al., CIKM 2022) finds its spectrum a better
+ * filter.  alpha = 0 is rec_uigraph_adjacency. */
+rec_status rec_uigraph_adjacency_renorm(const rec_uigraph *g, rec_graph_norm norm, double alpha,
+                                        rec_csr **out, const char *fn);
 void rec_uigraph_adj_free(rec_csr *a);
 
 #endif

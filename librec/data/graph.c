@@ -143,11 +143,19 @@ void rec_uigraph_adj_free(rec_csr *a)
 rec_status rec_uigraph_adjacency(const rec_uigraph *g, rec_graph_norm norm, rec_csr **out,
                                  const char *fn)
 {
+    return rec_uigraph_adjacency_renorm(g, norm, 0.0, out, fn);
+}
+
+rec_status rec_uigraph_adjacency_renorm(const rec_uigraph *g, rec_graph_norm norm, double alpha,
+                                        rec_csr **out, const char *fn)
+{
     REC_CHECK_ARG(out, fn, "out is NULL");
     *out = NULL;
     REC_CHECK_ARG(g, fn, "graph is NULL");
     if (norm != REC_GRAPH_NORM_SYMMETRIC && norm != REC_GRAPH_NORM_ROW)
         return rec_err(REC_E_INVALID, "%s: unknown normalisation %d", fn, (int)norm);
+    if (!(alpha >= 0))
+        return rec_err(REC_E_INVALID, "%s: renormalisation %g is not >= 0", fn, alpha);
     int64_t nodes = (int64_t)g->nusers + g->nitems, nnz = 2 * g->nedges;
     size_t nz = (size_t)(nnz ? nnz : 1);
     rec_csr *a = rec_calloc(1, sizeof *a);
@@ -168,7 +176,8 @@ rec_status rec_uigraph_adjacency(const rec_uigraph *g, rec_graph_norm norm, rec_
      * (as LightGCN's code computes it). */
     for (int64_t x = 0; x < nodes; x++) {
         double dg = (double)rec_uigraph_degree(g, x);
-        dinv[x] = dg > 0 ? (float)(norm == REC_GRAPH_NORM_ROW ? 1.0 / dg : 1.0 / sqrt(dg)) : 0;
+        dinv[x] = dg > 0 ? (float)(norm == REC_GRAPH_NORM_ROW ? 1.0 / (dg + alpha)
+                                                              : 1.0 / sqrt(dg + alpha)) : 0;
     }
     /* User rows list items (columns nusers + i, ascending); item rows list
      * users (ascending), which all precede the items: columns ascend. */

@@ -34,8 +34,10 @@
 #include "core/ops.h"
 
 /* The keys every graphmf kind takes, after its own; their defaults. */
-#define REC_GRAPHMF_KEYS                                                                       \
-    { "dim", REC_PARAM_INT, "64", 1, 4096, NULL, "embedding size" },                           \
+#define REC_GRAPHMF_KEYS REC_GRAPHMF_KEYS_AT("64", "20", "0.005")
+/* The keys with a kind's own defaults of dim, epochs and lr (strings). */
+#define REC_GRAPHMF_KEYS_AT(DIM, EPOCHS, LR)                                                   \
+    { "dim", REC_PARAM_INT, DIM, 1, 4096, NULL, "embedding size" },                            \
     { "loss", REC_PARAM_STR, "softmax", 0, 0, "softmax|bpr|ccl",                               \
       "sampled softmax over shared negatives, BPR with one negative per pair (the paper), or "  \
       "the cosine contrastive loss of SimpleX over shared negatives (implies cosine)" },       \
@@ -50,13 +52,14 @@
     { "similarity", REC_PARAM_STR, "dot", 0, 0, "dot|cosine",                                  \
       "score of a user and an item: the dot product of their propagated rows, or their cosine "\
       "(rows L2-normalised in the loss and in the stored vectors)" },                          \
-    { "epochs", REC_PARAM_INT, "20", 1, 100000, NULL, "passes over the training pairs" },      \
+    { "epochs", REC_PARAM_INT, EPOCHS, 1, 100000, NULL, "passes over the training pairs" },    \
     { "batch", REC_PARAM_INT, "2048", 1, 1 << 24, NULL,                                        \
       "training pairs per step (one propagation each)" },                                      \
-    { "lr", REC_PARAM_FLOAT, "0.005", 0, 10, NULL, "Adam learning rate" },                     \
+    { "lr", REC_PARAM_FLOAT, LR, 0, 10, NULL, "Adam learning rate" },                          \
     { "reg", REC_PARAM_FLOAT, "0.0001", 0, 100, NULL,                                          \
       "L2 penalty on the layer-0 embeddings of a batch's nodes" },                             \
-    { "init_std", REC_PARAM_FLOAT, "0.1", 0, 10, NULL, "std of the normal initialisation" },   \
+    { "init_std", REC_PARAM_FLOAT, "0.1", 0, 10, NULL,                                         \
+      "std of the normal initialisation (lightgcn's spectral start: its rms entry)" },         \
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },                           \
     REC_MODEL_CHECKPOINT_KEYS,                                                                 \
     REC_MODEL_VALIDATION_KEYS,                                                                 \
@@ -87,7 +90,28 @@ typedef struct rec_graphmf_layer {
      * m->state)->kind what the kind needs beyond U and V. */
     rec_status (*keep)(void *ctx, rec_model *m);
     void *ctx;
+    /* alpha of the propagated adjacency (D + alpha I)^-1/2 A (D + alpha I)^-1/2
+     * (0: LightGCN's D^-1/2 A D^-1/2). */
+    double renorm;
+    /* Optional (lightgcn): the factor by which propagate scales an
+     * eigenvector of A of eigenvalue s.  With spectral set, E_0 starts from
+     * A's top singular vectors (graphmf_spectral.c), weighted so that the
+     * propagated scores are sum_k exp(spectral_beta s_k) p_k(u) q_k(i). */
+    double (*gain)(void *ctx, double s);
+    int spectral, spectral_iters;
+    double spectral_beta;
 } rec_graphmf_layer;
+
+/* E_0 [nusers + nitems, dim] from the top min(dim, nusers, nitems) singular
+ * triplets (s, p, q) of the user-item block of adj (graphmf_spectral.c):
+ * user row u = p(u) f(s), item row i = q(i) f(s), f(s) = sqrt(exp(beta s)) /
+ * gain(s); columns past the rank are 0; all scaled to an rms entry of rms.
+ * iters subspace iterations; rng draws the start.  REC_E_NOMEM, REC_E_RANGE
+ * when the graph has no spectrum to find. */
+rec_status rec_graphmf_spectral(const rec_csr *adj, int32_t nusers, int32_t nitems, int dim,
+                                int iters, double beta, double rms,
+                                double (*gain)(void *, double), void *ctx, rec_rng *rng,
+                                float *e0, const char *fn);
 
 /* Fits E_0 and the layer's parameters, then keeps E in U and V.  A cancelled
  * fit keeps the epochs it ran.  fn names the caller in messages. */

@@ -212,7 +212,8 @@ rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf
     if (!st && ug->nedges == 0)
         st = rec_err(REC_E_INVALID, "%s: the dataset has no interactions", fn);
     if (!st)
-        st = rec_uigraph_adjacency(ug, REC_GRAPH_NORM_SYMMETRIC, &c.adj, fn);
+        st = rec_uigraph_adjacency_renorm(ug, REC_GRAPH_NORM_SYMMETRIC, layer->renorm, &c.adj,
+                                          fn);
     if (!st) {
         c.edge_user = rec_malloc((size_t)ug->nedges * sizeof *c.edge_user);
         st = c.edge_user ? REC_OK : rec_nomem(fn);
@@ -232,7 +233,12 @@ rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf
         rec_rng rng;
         rec_rng_seed(&rng, (uint64_t)rec_model_int(m, "seed"));
         rec_init_normal(c.E0, &rng, 0, (float)rec_model_flt(m, "init_std"));
-        if (layer->init)
+        if (layer->spectral && layer->gain)
+            st = rec_graphmf_spectral(c.adj, m->nusers, m->nitems, (int)c.E0->shape[1],
+                                      layer->spectral_iters, layer->spectral_beta,
+                                      rec_model_flt(m, "init_std"), layer->gain, layer->ctx,
+                                      &rng, c.E0->v, fn);
+        if (!st && layer->init)
             st = layer->init(layer->ctx, ps, &rng);
     }
     if (!st) {

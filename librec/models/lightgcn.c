@@ -4,6 +4,12 @@
  * the layer-mean readout E = (E_0 + A E_0 + ... + A^L E_0) / (L + 1);
  * score(u, i) = E[u] . E[users + i].
  *
+ * By default E_0 starts from the graph's top singular vectors, weighted so
+ * that the propagated scores are already SVD-GCN's low-pass filter
+ * (init=spectral, graphmf_spectral.c), over the adjacency renormalised by
+ * degree + 3 (renorm); a few epochs of the sampled softmax then refine it.
+ * init=normal renorm=0 is the paper's start and graph.
+ *
  * Its fit (BPR as the paper, or the sampled softmax that converges in far
  * fewer epochs, with the paper's L2 on the batch's E_0 rows), scoring,
  * similar items, storage and fold-in are graphmf's, shared with ngcf
@@ -12,10 +18,21 @@
 #include "graphmf-impl.h"
 #include "nn/nn-impl.h"
 
+#include <string.h>
+
 static const rec_param_spec spec[] = {
     { "layers", REC_PARAM_INT, "3", 0, REC_NN_LIGHTGCN_MAX_LAYERS, NULL,
       "propagation layers (0 = matrix factorisation)" },
-    REC_GRAPHMF_KEYS,
+    { "init", REC_PARAM_STR, "spectral", 0, 0, "normal|spectral",
+      "E_0 from a normal draw (the paper), or from the normalised graph's top singular "
+      "vectors, weighted so that propagated scores are a low-pass filter (SVD-GCN)" },
+    { "spectral_beta", REC_PARAM_FLOAT, "4", 0, 100, NULL,
+      "init=spectral: singular direction k weighs exp(spectral_beta * s_k) in the scores" },
+    { "spectral_iters", REC_PARAM_INT, "4", 0, 100, NULL,
+      "init=spectral: subspace iterations of the randomized SVD" },
+    { "renorm", REC_PARAM_FLOAT, "3", 0, 1e6, NULL,
+      "alpha of the adjacency (D + alpha I)^-1/2 A (D + alpha I)^-1/2 (0: the paper's)" },
+    REC_GRAPHMF_KEYS_AT("256", "8", "0.001"),
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -24,11 +41,25 @@ static rec_tensor *propagate(void *ctx, rec_graph *g, rec_csr *adj, rec_tensor *
     return rec_nn_lightgcn_forward(g, adj, e0, *(const int *)ctx);
 }
 
+/* An eigenvector of A of eigenvalue s leaves the layer mean scaled by
+ * (1 + s + ... + s^L) / (L + 1). */
+static double gain(void *ctx, double s)
+{
+    int layers = *(const int *)ctx;
+    double sum = 0, p = 1;
+    for (int l = 0; l <= layers; l++, p *= s)
+        sum += p;
+    return sum / (layers + 1);
+}
+
 static rec_status lgcn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
 {
     int layers = (int)rec_model_int(m, "layers");
     rec_graphmf_layer l = { .width = (int)rec_model_int(m, "dim"), .propagate = propagate,
-                            .ctx = &layers };
+                            .ctx = &layers, .renorm = rec_model_flt(m, "renorm"), .gain = gain,
+                            .spectral = !strcmp(rec_model_str(m, "init"), "spectral"),
+                            .spectral_iters = (int)rec_model_int(m, "spectral_iters"),
+                            .spectral_beta = rec_model_flt(m, "spectral_beta") };
     return rec_graphmf_fit(m, d, &l, cb, user, "rec_model_fit(lightgcn)");
 }
 
@@ -40,7 +71,7 @@ static rec_status lgcn_load(rec_model *m, const rec_lrm_reader *r)
 const rec_model_vt rec_lightgcn_vt = {
     .kind = "lightgcn",
     .summary = "LightGCN: embeddings propagated over the normalised user-item graph, "
-               "layer-mean readout; sampled-softmax or BPR loss",
+               "layer-mean readout, started from its spectrum; sampled-softmax or BPR loss",
     .spec = spec,
     .nspec = NSPEC,
     .fit = lgcn_fit,
