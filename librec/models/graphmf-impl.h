@@ -93,12 +93,12 @@ typedef struct rec_graphmf_layer {
     /* alpha of the propagated adjacency (D + alpha I)^-1/2 A (D + alpha I)^-1/2
      * (0: LightGCN's D^-1/2 A D^-1/2). */
     double renorm;
-    /* Optional (lightgcn): the factor by which propagate scales an
-     * eigenvector of A of eigenvalue s.  With spectral set, E_0 starts from
+    /* Optional (lightgcn with init=spectral): the factor by which propagate
+     * scales an eigenvector of A of eigenvalue s.  When set, E_0 starts from
      * A's top singular vectors (graphmf_spectral.c), weighted so that the
      * propagated scores are sum_k exp(spectral_beta s_k) p_k(u) q_k(i). */
     double (*gain)(void *ctx, double s);
-    int spectral, spectral_iters;
+    int spectral_iters;
     double spectral_beta;
 } rec_graphmf_layer;
 

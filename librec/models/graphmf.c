@@ -233,7 +233,7 @@ rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf
         rec_rng rng;
         rec_rng_seed(&rng, (uint64_t)rec_model_int(m, "seed"));
         rec_init_normal(c.E0, &rng, 0, (float)rec_model_flt(m, "init_std"));
-        if (layer->spectral && layer->gain)
+        if (layer->gain)
             st = rec_graphmf_spectral(c.adj, m->nusers, m->nitems, (int)c.E0->shape[1],
                                       layer->spectral_iters, layer->spectral_beta,
                                       rec_model_flt(m, "init_std"), layer->gain, layer->ctx,

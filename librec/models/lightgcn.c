@@ -56,8 +56,8 @@ static rec_status lgcn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn c
 {
     int layers = (int)rec_model_int(m, "layers");
     rec_graphmf_layer l = { .width = (int)rec_model_int(m, "dim"), .propagate = propagate,
-                            .ctx = &layers, .renorm = rec_model_flt(m, "renorm"), .gain = gain,
-                            .spectral = !strcmp(rec_model_str(m, "init"), "spectral"),
+                            .ctx = &layers, .renorm = rec_model_flt(m, "renorm"),
+                            .gain = strcmp(rec_model_str(m, "init"), "spectral") ? NULL : gain,
                             .spectral_iters = (int)rec_model_int(m, "spectral_iters"),
                             .spectral_beta = rec_model_flt(m, "spectral_beta") };
     return rec_graphmf_fit(m, d, &l, cb, user, "rec_model_fit(lightgcn)");
