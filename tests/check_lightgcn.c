@@ -273,13 +273,14 @@ END_TEST
 START_TEST(save_load_fold_in_similar)
 {
     rec_dataset *d = tu_generate(30, 20, 5);
-    const char *kv[] = { "dim=4", "epochs=2", "batch=32", "negatives=8" };
-    rec_model *m = tu_fit("lightgcn", d, kv, 4);
+    const char *kv[] = { "dim=4", "epochs=2", "batch=32", "negatives=8", "renorm=3" };
+    rec_model *m = tu_fit("lightgcn", d, kv, 5);
     const char *path = tu_tmp_path("lightgcn.lrm");
     ck_assert_int_eq(rec_model_save(m, path), REC_OK);
     rec_model *l; /* identical scores after the round trip are check_kinds.c's */
     ck_assert_int_eq(rec_model_load(&l, path), REC_OK);
-    /* Fold-in of items 0 and 1: e = (v0 / sqrt(deg 0) + v1 / sqrt(deg 1)) / sqrt(2). */
+    /* Fold-in of items 0 and 1 over the graph renormalised by 3, as trained:
+     * e = (v0 / sqrt(deg 0 + 3) + v1 / sqrt(deg 1 + 3)) / sqrt(2 + 3). */
     rec_lrm_reader *r;
     ck_assert_int_eq(rec_lrm_open(path, &r), REC_OK);
     const void *pv;
@@ -303,7 +304,7 @@ START_TEST(save_load_fold_in_similar)
     double e[4] = { 0 };
     for (int i = 0; i < 2; i++)
         for (int c = 0; c < 4; c++)
-            e[c] += V[i * 4 + c] / sqrt(deg[i]) / sqrt(2.0);
+            e[c] += V[i * 4 + c] / sqrt(deg[i] + 3) / sqrt(2.0 + 3);
     const char *hist[2], *ids[20];
     float sc[20];
     size_t n;

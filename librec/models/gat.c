@@ -633,7 +633,7 @@ static rec_status gat_save(const rec_model *m, rec_lrm_writer *w)
 static rec_status gat_load(rec_model *m, const rec_lrm_reader *r)
 {
     static const char fn[] = "rec_model_load(gat)";
-    REC_TRY(rec_graphmf_load(m, r, (int)rec_model_int(m, "dim"), fn));
+    REC_TRY(rec_graphmf_load(m, r, (int)rec_model_int(m, "dim"), 0, fn));
     gat_kept *k;
     REC_TRY(kept_alloc(m, &k, fn));
     ((rec_graphmf *)m->state)->kind = k;

@@ -22,8 +22,10 @@
  *
  * Fold-in (rec_model_recommend_history): a new user with history H gets
  * what one propagation step gives a node linked to H, taken on the final
- * item vectors:  e_u = sum_{i in H} V[i] / sqrt(|H| * deg i), with deg i the
- * item's training degree.  The other nodes are not re-propagated (the new
+ * item vectors:  e_u = sum_{i in H} V[i] / sqrt((|H| + a) (deg i + a)), with
+ * deg i the item's training degree and a the layer's renorm (lightgcn's
+ * (D + aI)^-1/2 graph; 0 for ngcf), so the new user is weighted as the
+ * graph trained on weighs its nodes.  The other nodes are not re-propagated (the new
  * edges would move them by O(1 / deg)), so folding in costs
  * O(|H| width + items width).  Exact for LightGCN's one-layer readout up to
  * the layer mean; for NGCF an approximation (it skips the transformations). */
@@ -69,7 +71,8 @@
 typedef struct rec_graphmf {
     int width;           /* columns of the propagated rows */
     float *U, *V;        /* [nusers, width], [nitems, width] */
-    float *inv_sqrt_deg; /* [nitems] training degree^-1/2 (0 for none), fold-in */
+    float *inv_sqrt_deg; /* [nitems] (training degree + renorm)^-1/2 (0 for none), fold-in */
+    float renorm;        /* the graph's (D + renorm I), fold-in */
     void *kind;          /* what the layer's keep adds (gat); its kind frees it */
 } rec_graphmf;
 
@@ -118,7 +121,8 @@ rec_status rec_graphmf_spectral(const rec_csr *adj, int32_t nusers, int32_t nite
 rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf_layer *layer,
                            rec_progress_fn cb, void *user, const char *fn);
 /* Reads "<kind>.users" and "<kind>.items" of width columns. */
-rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, const char *fn);
+rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, double renorm,
+                            const char *fn);
 
 /* Whether U and V are stored as unit rows (similarity=cosine, or the ccl
  * loss, which trains on them): a row a kind adds later must be too. */

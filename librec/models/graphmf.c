@@ -35,16 +35,18 @@ static rec_status alloc_state(rec_model *m, int width, const char *fn)
 }
 
 /* Item degrees from the model's record of training items (sorted per user;
- * a repeated item counts once, as in the graph). */
-static void item_degrees(rec_model *m)
+ * a repeated item counts once, as in the graph), renormalised as the graph. */
+static void item_degrees(rec_model *m, double renorm)
 {
     rec_graphmf *s = m->state;
+    s->renorm = (float)renorm;
     for (int32_t u = 0; u < m->nusers; u++)
         for (int64_t k = m->seen_ptr[u]; k < m->seen_ptr[u + 1]; k++)
             if (k == m->seen_ptr[u] || m->seen[k] != m->seen[k - 1])
                 s->inv_sqrt_deg[m->seen[k]] += 1.0f;
     for (int32_t i = 0; i < m->nitems; i++)
-        s->inv_sqrt_deg[i] = s->inv_sqrt_deg[i] > 0 ? 1.0f / sqrtf(s->inv_sqrt_deg[i]) : 0.0f;
+        s->inv_sqrt_deg[i] =
+            s->inv_sqrt_deg[i] > 0 ? 1.0f / sqrtf(s->inv_sqrt_deg[i] + s->renorm) : 0.0f;
 }
 
 typedef struct fitctx {
@@ -196,7 +198,7 @@ rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf
                            rec_progress_fn cb, void *user, const char *fn)
 {
     REC_TRY(alloc_state(m, layer->width, fn));
-    item_degrees(m);
+    item_degrees(m, layer->renorm);
     fitctx c = { .m = m, .layer = layer, .bpr = !strcmp(rec_model_str(m, "loss"), "bpr"),
                  .negatives = (int)rec_model_int(m, "negatives"),
                  .temperature = (float)rec_model_flt(m, "temperature"),
@@ -309,7 +311,7 @@ rec_status rec_graphmf_score_history(const rec_model *m, const int32_t *items, c
         snprintf(fn, sizeof fn, "rec_model_recommend_history(%s)", m->vt->kind);
         return rec_nomem(fn);
     }
-    float scale = n ? 1.0f / sqrtf((float)n) : 0.0f;
+    float scale = n ? 1.0f / sqrtf((float)n + s->renorm) : 0.0f;
     for (size_t h = 0; h < n; h++)
         rec_saxpy(d, scale * s->inv_sqrt_deg[items[h]], s->V + (size_t)items[h] * d, uv);
     rec_sgemv(0, m->nitems, d, 1.0f, s->V, d, uv, 0.0f, out);
@@ -342,7 +344,8 @@ rec_status rec_graphmf_save(const rec_model *m, rec_lrm_writer *w)
     return rec_lrm_add_tensor(w, in, REC_LRM_F32, 2, is, s->V);
 }
 
-rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, const char *fn)
+rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, double renorm,
+                            const char *fn)
 {
     REC_TRY(alloc_state(m, width, fn));
     rec_graphmf *s = m->state;
@@ -354,6 +357,6 @@ rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, co
     REC_TRY(rec_lrm_tensor_expect(r, in, REC_LRM_F32, 2, is, &pi));
     memcpy(s->U, pu, (size_t)m->nusers * width * sizeof *s->U);
     memcpy(s->V, pi, (size_t)m->nitems * width * sizeof *s->V);
-    item_degrees(m);
+    item_degrees(m, renorm);
     return REC_OK;
 }

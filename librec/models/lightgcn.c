@@ -65,7 +65,8 @@ static rec_status lgcn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn c
 
 static rec_status lgcn_load(rec_model *m, const rec_lrm_reader *r)
 {
-    return rec_graphmf_load(m, r, (int)rec_model_int(m, "dim"), "rec_model_load(lightgcn)");
+    return rec_graphmf_load(m, r, (int)rec_model_int(m, "dim"), rec_model_flt(m, "renorm"),
+                            "rec_model_load(lightgcn)");
 }
 
 const rec_model_vt rec_lightgcn_vt = {

@@ -65,7 +65,7 @@ static rec_status ngcf_fit(rec_model *m, const rec_dataset *d, rec_progress_fn c
 
 static rec_status ngcf_load(rec_model *m, const rec_lrm_reader *r)
 {
-    return rec_graphmf_load(m, r, width(m), "rec_model_load(ngcf)");
+    return rec_graphmf_load(m, r, width(m), 0, "rec_model_load(ngcf)");
 }
 
 const rec_model_vt rec_ngcf_vt = {
