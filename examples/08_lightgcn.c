@@ -21,7 +21,7 @@
  *   4. the start: sections 2 and 3 start from the paper's normal draw with
  *      64 dimensions; librec's defaults start from the graph's spectrum
  *      (its top singular vectors, weighted so that propagated scores are a
- *      low-pass filter) and refine it for 8 epochs;
+ *      low-pass filter) and refine it for 5 epochs;
  *   5. one user's recommendations, a new user folded in from three items,
  *      and an item's nearest items.
  *
@@ -127,7 +127,7 @@ int main(int argc, char **argv)
     printf("\n3. the start (3 layers)\n");
     rec_model_destroy(run("spectral start alone (lr 0)", "lightgcn",
                           (const char *const[]){ "lr=0", "epochs=1" }, 2, train, test));
-    rec_model *best = run("defaults: spectral start + 8 epochs", "lightgcn", NULL, 0, train,
+    rec_model *best = run("defaults: spectral start + 5 epochs", "lightgcn", NULL, 0, train,
                           test);
 
     printf("\n4. using the model (the defaults)\n");

@@ -338,6 +338,38 @@ START_TEST(save_load_fold_in_similar)
 }
 END_TEST
 
+/* dim=0 (the default): a quarter of the smaller side as a power of two in
+ * [16, 512]; the fitted width survives save/load. */
+START_TEST(dim_zero_follows_the_graph)
+{
+    static const int size[][3] = { { 300, 200, 32 }, { 40, 600, 16 }, { 3000, 2500, 512 } };
+    rec_dataset *d = tu_generate(size[_i][0], size[_i][1], 3);
+    int32_t nu, ni;
+    rec_dataset_num_users(d, &nu);
+    rec_dataset_num_items(d, &ni);
+    int side = (nu < ni ? nu : ni) / 4, want = 16;
+    while (want < 512 && 2 * want <= side)
+        want *= 2;
+    ck_assert_int_eq(want, size[_i][2]); /* the generator made every user and item */
+    const char *kv[] = { "epochs=1", "batch=4096", "negatives=8", "layers=1", "init=normal" };
+    rec_model *m = tu_fit("lightgcn", d, kv, 5);
+    const char *path = tu_tmp_path("lightgcn_dim.lrm");
+    ck_assert_int_eq(rec_model_save(m, path), REC_OK);
+    rec_lrm_reader *r;
+    ck_assert_int_eq(rec_lrm_open(path, &r), REC_OK);
+    const void *pv;
+    int64_t shape[4];
+    ck_assert_int_eq(rec_lrm_tensor(r, "lightgcn.items", REC_LRM_F32, 2, shape, &pv), REC_OK);
+    ck_assert_int_eq(shape[1], want);
+    rec_lrm_close(r);
+    rec_model *l;
+    ck_assert_int_eq(rec_model_load(&l, path), REC_OK);
+    rec_model_destroy(l);
+    rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 START_TEST(bad_params)
 {
     rec_params *p;
@@ -366,6 +398,11 @@ START_TEST(bad_params)
     ck_assert_int_eq(rec_params_parse(p, "renorm=-1"), REC_OK);
     ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_RANGE);
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "renorm"));
+    rec_params_destroy(p);
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "dim=-1"), REC_OK);
+    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_RANGE);
+    ck_assert_ptr_nonnull(strstr(rec_last_error(), "dim"));
     rec_params_destroy(p);
 }
 END_TEST
@@ -401,6 +438,7 @@ Suite *rec_lightgcn_suite(void)
     tcase_add_test(t, both_losses_learn);
     tcase_add_test(t, ccl_loss_is_one_minus_the_mean_cosine);
     tcase_add_test(t, save_load_fold_in_similar);
+    tcase_add_loop_test(t, dim_zero_follows_the_graph, 0, 3);
     tcase_add_test(t, bad_params);
     tcase_add_test(t, fit_survives_allocation_failures);
     suite_add_tcase(s, t);

@@ -36,10 +36,11 @@
 #include "core/ops.h"
 
 /* The keys every graphmf kind takes, after its own; their defaults. */
-#define REC_GRAPHMF_KEYS REC_GRAPHMF_KEYS_AT("64", "20", "0.005")
-/* The keys with a kind's own defaults of dim, epochs and lr (strings). */
-#define REC_GRAPHMF_KEYS_AT(DIM, EPOCHS, LR)                                                   \
-    { "dim", REC_PARAM_INT, DIM, 1, 4096, NULL, "embedding size" },                            \
+#define REC_GRAPHMF_KEYS                                                                       \
+    { "dim", REC_PARAM_INT, "64", 1, 4096, NULL, "embedding size" },                           \
+    REC_GRAPHMF_KEYS_AT("20", "0.005")
+/* The keys but dim, with a kind's own defaults of epochs and lr (strings). */
+#define REC_GRAPHMF_KEYS_AT(EPOCHS, LR)                                                        \
     { "loss", REC_PARAM_STR, "softmax", 0, 0, "softmax|bpr|ccl",                               \
       "sampled softmax over shared negatives, BPR with one negative per pair (the paper), or "  \
       "the cosine contrastive loss of SimpleX over shared negatives (implies cosine)" },       \
@@ -121,6 +122,9 @@ rec_status rec_graphmf_spectral(const rec_csr *adj, int32_t nusers, int32_t nite
 rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf_layer *layer,
                            rec_progress_fn cb, void *user, const char *fn);
 /* Reads "<kind>.users" and "<kind>.items" of width columns. */
+/* The layer-0 width: "dim", or for lightgcn's dim=0 a rank from the graph's
+ * size (graphmf.c). */
+int rec_graphmf_dim(const rec_model *m);
 rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, double renorm,
                             const char *fn);
 

@@ -7,7 +7,9 @@
  * By default E_0 starts from the graph's top singular vectors, weighted so
  * that the propagated scores are already SVD-GCN's low-pass filter
  * (init=spectral, graphmf_spectral.c), over the adjacency renormalised by
- * degree + 3 (renorm); a few epochs of the sampled softmax then refine it.
+ * degree + 3 (renorm), its rank a quarter of the graph's smaller side
+ * (dim=0, rec_graphmf_dim); a few epochs of the sampled softmax then
+ * refine it.
  * init=normal renorm=0 is the paper's start and graph.
  *
  * Its fit (BPR as the paper, or the sampled softmax that converges in far
@@ -32,7 +34,12 @@ static const rec_param_spec spec[] = {
       "init=spectral: subspace iterations of the randomized SVD" },
     { "renorm", REC_PARAM_FLOAT, "3", 0, 1e6, NULL,
       "alpha of the adjacency (D + alpha I)^-1/2 A (D + alpha I)^-1/2 (0: the paper's)" },
-    REC_GRAPHMF_KEYS_AT("256", "8", "0.001"),
+    { "dim", REC_PARAM_INT, "0", 0, 4096, NULL,
+      "embedding size (0: a quarter of the smaller side of the graph, as a power of two in "
+      "[16, 512])" },
+    /* 5 epochs: on a Gowalla validation split dim 512 levels off by the
+     * 5th (examples/README.md, "The spectral start"). */
+    REC_GRAPHMF_KEYS_AT("5", "0.001"),
 };
 #define NSPEC (sizeof spec / sizeof *spec)
 
@@ -55,7 +62,7 @@ static double gain(void *ctx, double s)
 static rec_status lgcn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn cb, void *user)
 {
     int layers = (int)rec_model_int(m, "layers");
-    rec_graphmf_layer l = { .width = (int)rec_model_int(m, "dim"), .propagate = propagate,
+    rec_graphmf_layer l = { .width = rec_graphmf_dim(m), .propagate = propagate,
                             .ctx = &layers, .renorm = rec_model_flt(m, "renorm"),
                             .gain = strcmp(rec_model_str(m, "init"), "spectral") ? NULL : gain,
                             .spectral_iters = (int)rec_model_int(m, "spectral_iters"),
@@ -65,7 +72,7 @@ static rec_status lgcn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn c
 
 static rec_status lgcn_load(rec_model *m, const rec_lrm_reader *r)
 {
-    return rec_graphmf_load(m, r, (int)rec_model_int(m, "dim"), rec_model_flt(m, "renorm"),
+    return rec_graphmf_load(m, r, rec_graphmf_dim(m), rec_model_flt(m, "renorm"),
                             "rec_model_load(lightgcn)");
 }
 
