@@ -370,40 +370,29 @@ START_TEST(dim_zero_follows_the_graph)
 }
 END_TEST
 
+/* Each bad value fails create with its status, the message naming the key. */
 START_TEST(bad_params)
 {
-    rec_params *p;
-    rec_model *m;
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    ck_assert_int_eq(rec_params_parse(p, "loss=hinge"), REC_OK);
-    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "loss"));
-    rec_params_destroy(p);
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    ck_assert_int_eq(rec_params_parse(p, "layers=17"), REC_OK);
-    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "layers"));
-    rec_params_destroy(p);
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    ck_assert_int_eq(rec_params_parse(p, "similarity=euclid"), REC_OK);
-    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "similarity"));
-    rec_params_destroy(p);
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    ck_assert_int_eq(rec_params_parse(p, "init=fourier"), REC_OK);
-    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "init"));
-    rec_params_destroy(p);
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    ck_assert_int_eq(rec_params_parse(p, "renorm=-1"), REC_OK);
-    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "renorm"));
-    rec_params_destroy(p);
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    ck_assert_int_eq(rec_params_parse(p, "dim=-1"), REC_OK);
-    ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "dim"));
-    rec_params_destroy(p);
+    static const struct {
+        const char *kv, *key;
+        rec_status want;
+    } bad[] = {
+        { "loss=hinge", "loss", REC_E_INVALID },
+        { "layers=17", "layers", REC_E_RANGE },
+        { "similarity=euclid", "similarity", REC_E_INVALID },
+        { "init=fourier", "init", REC_E_INVALID },
+        { "renorm=-1", "renorm", REC_E_RANGE },
+        { "dim=-1", "dim", REC_E_RANGE },
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        rec_params *p;
+        rec_model *m;
+        ck_assert_int_eq(rec_params_create(&p), REC_OK);
+        ck_assert_int_eq(rec_params_parse(p, bad[k].kv), REC_OK);
+        ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), bad[k].want);
+        ck_assert_ptr_nonnull(strstr(rec_last_error(), bad[k].key));
+        rec_params_destroy(p);
+    }
 }
 END_TEST
 
