@@ -40,7 +40,7 @@ START_TEST(ngcf_forward_by_hand)
     ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
     ck_assert_int_eq(rec_graph_create(&g), REC_OK);
     rec_nn_ngcf n;
-    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "ngcf", 2, 1, 0.5f, &rng), REC_OK);
+    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "ngcf", 2, 2, 1, 0.5f, &rng), REC_OK);
     ck_assert_ptr_eq(rec_pstore_find(ps, "ngcf.0.w1.weight"), n.w1[0].weight);
     ck_assert_ptr_eq(rec_pstore_find(ps, "ngcf.0.w2.bias"), n.w2[0].bias);
     /* W1 = [[1, 0], [0, -1]], b1 = (0, 0.5); W2 = [[0, 1], [1, 0]], b2 = (-1, 0). */
@@ -179,7 +179,8 @@ static double min_abs_preact(const gcctx *c)
 START_TEST(ngcf_gradcheck)
 {
     /* 4 users x 3 items; the row normalisation is not symmetric, so a
-     * backward through A instead of A^T fails. */
+     * backward through A instead of A^T fails.  The first pass has layers
+     * narrower than E_0 (w 2, d 3), the second as wide. */
     static const int32_t us[] = { 0, 0, 0, 1, 1, 2, 3 }, is[] = { 0, 1, 2, 0, 1, 0, 2 };
     for (int norm = 0; norm < 2; norm++)
         for (int layers = 0; layers <= 3; layers++) {
@@ -192,7 +193,8 @@ START_TEST(ngcf_gradcheck)
             rec_rng_seed(&rng, 5 + (uint64_t)layers);
             ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
             gcctx c = { .a = a, .e0 = rec_pstore_add(ps, "E0", 2, (const int64_t[]){ 7, 3 }, 0) };
-            ck_assert_int_eq(rec_nn_ngcf_init(&c.n, ps, "ngcf", 3, layers, 0.0f, &rng), REC_OK);
+            ck_assert_int_eq(rec_nn_ngcf_init(&c.n, ps, "ngcf", 3, 2 + norm, layers, 0.0f, &rng),
+                             REC_OK);
             unsigned seed = 11;
             do
                 tu_fill(c.e0, seed++, -1, 1);
@@ -232,7 +234,7 @@ START_TEST(ngcf_node_dropout)
     rec_rng_seed(&rng, 3);
     ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
     gcctx c = { .a = a, .e0 = rec_pstore_add(ps, "E0", 2, (const int64_t[]){ 7, 3 }, 0) };
-    ck_assert_int_eq(rec_nn_ngcf_init(&c.n, ps, "ngcf", 3, 1, 0.0f, &rng), REC_OK);
+    ck_assert_int_eq(rec_nn_ngcf_init(&c.n, ps, "ngcf", 3, 3, 1, 0.0f, &rng), REC_OK);
     tu_fill(c.e0, 11, -1, 1);
     rec_graph *g;
     ck_assert_int_eq(rec_graph_create(&g), REC_OK);
@@ -297,15 +299,17 @@ START_TEST(ngcf_bad_arguments)
     ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
     ck_assert_int_eq(rec_graph_create(&g), REC_OK);
     rec_nn_ngcf n;
-    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "x", 2, 9, 0.1f, &rng), REC_E_RANGE);
+    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "x", 2, 2, 9, 0.1f, &rng), REC_E_RANGE);
     ck_assert_str_eq(rec_last_error(), "rec_nn_ngcf_init: layers = 9, want 0 .. 8");
-    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "x", 2, 1, 1.0f, &rng), REC_E_RANGE);
+    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "x", 2, 2, 1, 1.0f, &rng), REC_E_RANGE);
     ck_assert_str_eq(rec_last_error(), "rec_nn_ngcf_init: dropout = 1 is outside [0, 1)");
-    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "x", 0, 1, 0.1f, &rng), REC_E_RANGE);
+    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "x", 0, 2, 1, 0.1f, &rng), REC_E_RANGE);
     ck_assert_str_eq(rec_last_error(), "rec_nn_ngcf_init: dim = 0 must be > 0");
-    ck_assert_int_eq(rec_nn_ngcf_init(NULL, ps, "x", 2, 1, 0.1f, &rng), REC_E_INVALID);
+    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "x", 2, -1, 1, 0.1f, &rng), REC_E_RANGE);
+    ck_assert_str_eq(rec_last_error(), "rec_nn_ngcf_init: width = -1 must be > 0");
+    ck_assert_int_eq(rec_nn_ngcf_init(NULL, ps, "x", 2, 2, 1, 0.1f, &rng), REC_E_INVALID);
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "rec_nn_ngcf_init"));
-    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "x", 2, 2, 0.1f, &rng), REC_OK);
+    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "x", 2, 2, 2, 0.1f, &rng), REC_OK);
     ck_assert_ptr_null(rec_nn_ngcf_forward(NULL, &n, a, NULL));
     ck_assert_str_eq(rec_last_error(), "rec_nn_ngcf_forward: graph is NULL");
     rec_tensor *e = rec_tensor_zeros(g, REC_F32, 2, (const int64_t[]){ 4, 3 });
@@ -326,8 +330,9 @@ START_TEST(ngcf_bad_arguments)
 }
 END_TEST
 
-/* The model: with lr = 0 its scores are the readout (dropout off) of its
- * seeded draws, E_0 then the layer's weights from the same RNG. */
+/* The model: with lr = 0 and the paper's start its scores are the readout
+ * (dropout off) of its seeded draws, E_0 then the layer's weights from the
+ * same RNG. */
 START_TEST(model_scores_are_the_readout_of_its_init)
 {
     /* u1: a b;  u2: b c;  u3: c. */
@@ -337,9 +342,9 @@ START_TEST(model_scores_are_the_readout_of_its_init)
     ck_assert_int_eq(rec_dataset_create(&d), REC_OK);
     for (int k = 0; k < 5; k++)
         ck_assert_int_eq(rec_dataset_add(d, rows[k][0], rows[k][1], NAN, REC_NO_TIME), REC_OK);
-    const char *kv[] = { "dim=3", "layers=1", "lr=0", "epochs=1", "seed=7", "init_std=0.5",
-                         "dropout=0.5" };
-    rec_model *m = tu_fit("ngcf", d, kv, 7);
+    const char *kv[] = { "dim=3",       "layers=1",  "lr=0",        "epochs=1", "seed=7",
+                         "init_std=0.5", "dropout=0.5", "init=normal", "renorm=0", "layer_dim=3" };
+    rec_model *m = tu_fit("ngcf", d, kv, 10);
     static const int32_t us[] = { 0, 0, 1, 1, 2 }, is[] = { 0, 1, 1, 2, 2 };
     rec_uigraph *ug;
     rec_csr *a;
@@ -354,7 +359,7 @@ START_TEST(model_scores_are_the_readout_of_its_init)
     rec_rng_seed(&r, 7);
     rec_init_normal(e0, &r, 0, 0.5f);
     rec_nn_ngcf n;
-    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "ngcf", 3, 1, 0.5f, &r), REC_OK);
+    ck_assert_int_eq(rec_nn_ngcf_init(&n, ps, "ngcf", 3, 3, 1, 0.5f, &r), REC_OK);
     rec_graph_set_grad(g, 0);
     rec_tensor *e = rec_nn_ngcf_forward(g, &n, a, e0);
     ck_assert_ptr_nonnull(e);
@@ -374,6 +379,44 @@ START_TEST(model_scores_are_the_readout_of_its_init)
     rec_uigraph_adj_free(a);
     rec_uigraph_destroy(ug);
     rec_model_destroy(m);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
+/* init=spectral, lr = 0: E_0's block of the readout is E_0 itself, so the
+ * first dim columns of every vector are lightgcn's with no layers (a gain
+ * of 1) from the same seed, graph and beta; the layers add layer_dim each. */
+START_TEST(spectral_start_is_lightgcns_without_layers)
+{
+    enum { NU = 30, NI = 20, D = 8, W = 3 };
+    rec_dataset *d = tu_generate(NU, NI, 5);
+    const char *kv[] = { "init=spectral",   "dim=8",  "lr=0",         "epochs=1",
+                         "renorm=2",        "seed=5", "init_std=0.3", "layers=2",
+                         "spectral_beta=3", "layer_dim=3" };
+    rec_model *ng = tu_fit("ngcf", d, kv, 10);
+    kv[7] = "layers=0";
+    rec_model *lg = tu_fit("lightgcn", d, kv, 9);
+    static float a[NU * (D + 2 * W)], b[NU * D];
+    for (int side = 0; side < 2; side++) {
+        int n = side ? NI : NU, da, db;
+        ck_assert_int_eq(rec_model_vectors(ng, side ? REC_SIDE_ITEM : REC_SIDE_USER, a,
+                                           sizeof a / sizeof *a, &da),
+                         REC_OK);
+        ck_assert_int_eq(rec_model_vectors(lg, side ? REC_SIDE_ITEM : REC_SIDE_USER, b,
+                                           sizeof b / sizeof *b, &db),
+                         REC_OK);
+        ck_assert_int_eq(da, D + 2 * W);
+        ck_assert_int_eq(db, D);
+        double big = 0;
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < D; c++) {
+                ck_assert_float_eq_tol(a[r * da + c], b[r * D + c], 1e-6f);
+                big = fmax(big, fabs(b[r * D + c]));
+            }
+        ck_assert_double_gt(big, 0.01); /* not both zero */
+    }
+    rec_model_destroy(ng);
+    rec_model_destroy(lg);
     rec_dataset_destroy(d);
 }
 END_TEST
@@ -400,9 +443,11 @@ START_TEST(model_both_losses_learn)
         rec_params *p;
         rec_model *m;
         ck_assert_int_eq(rec_params_create(&p), REC_OK);
-        const char *kv[] = { losses[k], "dim=8", "layers=2", "epochs=10", "batch=64",
-                             "negatives=16", "lr=0.02" };
-        for (int j = 0; j < 7; j++)
+        /* the paper's start and a sharp softmax: a test of the losses */
+        const char *kv[] = { losses[k],      "dim=8",       "layers=2",        "epochs=10",
+                             "batch=64",     "negatives=16", "lr=0.02",        "init=normal",
+                             "init_std=0.1", "renorm=0",     "temperature=0.2" };
+        for (size_t j = 0; j < sizeof kv / sizeof *kv; j++)
             ck_assert_int_eq(rec_params_parse(p, kv[j]), REC_OK);
         ck_assert_int_eq(rec_model_create(&m, "ngcf", p), REC_OK);
         double l[10];
@@ -426,6 +471,7 @@ Suite *rec_ngcf_suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("model");
     tcase_add_test(t, model_scores_are_the_readout_of_its_init);
+    tcase_add_test(t, spectral_start_is_lightgcns_without_layers);
     tcase_add_test(t, model_both_losses_learn);
     suite_add_tcase(s, t);
     return s;

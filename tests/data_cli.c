@@ -76,20 +76,32 @@ START_TEST(top10_learned_models_beat_popularity)
 }
 END_TEST
 
-START_TEST(lightgcn_recall20_on_the_w3_split)
+/* The full-graph kinds at their defaults (the spectral start) on the W3
+ * split: above a floor, clearly above popularity, above mf. */
+START_TEST(lightgcn_ngcf_recall20_on_the_w3_split)
 {
     const char *metrics = "recall@20,ndcg@20";
     double pop_ndcg, pop = eval("popularity", "user:0.2", metrics, "recall@20", &pop_ndcg,
                                 "ndcg@20");
     double mf_ndcg, mf = eval("mf", "user:0.2", metrics, "recall@20", &mf_ndcg, "ndcg@20");
-    double ndcg, rec = eval("lightgcn", "user:0.2", metrics, "recall@20", &ndcg, "ndcg@20");
-    /* measured 0.2330 / 0.2841; mf 0.1596 / 0.2228; popularity 0.1223 / 0.1831 */
-    ck_assert_msg(rec >= 0.225 && ndcg >= 0.275, "lightgcn %.4f / %.4f", rec, ndcg);
-    ck_assert_msg(rec >= 1.25 * pop && ndcg >= 1.25 * pop_ndcg,
-                  "lightgcn %.4f / %.4f not clearly above popularity %.4f / %.4f", rec, ndcg,
-                  pop, pop_ndcg);
-    ck_assert_msg(rec > mf && ndcg > mf_ndcg, "lightgcn %.4f / %.4f not above mf %.4f / %.4f",
-                  rec, ndcg, mf, mf_ndcg);
+    /* measured: lightgcn 0.2363 / 0.3127, ngcf 0.2376 / 0.3071 (0.1925 /
+     * 0.2495 from the paper's start); mf 0.1608 / 0.2298, popularity
+     * 0.1223 / 0.1831 */
+    static const struct {
+        const char *kind;
+        double rec, ndcg;
+    } floor[] = { { "lightgcn", 0.225, 0.275 }, { "ngcf", 0.225, 0.29 } };
+    for (size_t k = 0; k < sizeof floor / sizeof *floor; k++) {
+        const char *kind = floor[k].kind;
+        double ndcg, rec = eval(kind, "user:0.2", metrics, "recall@20", &ndcg, "ndcg@20");
+        ck_assert_msg(rec >= floor[k].rec && ndcg >= floor[k].ndcg, "%s %.4f / %.4f", kind, rec,
+                      ndcg);
+        ck_assert_msg(rec >= 1.25 * pop && ndcg >= 1.25 * pop_ndcg,
+                      "%s %.4f / %.4f not clearly above popularity %.4f / %.4f", kind, rec,
+                      ndcg, pop, pop_ndcg);
+        ck_assert_msg(rec > mf && ndcg > mf_ndcg, "%s %.4f / %.4f not above mf %.4f / %.4f",
+                      kind, rec, ndcg, mf, mf_ndcg);
+    }
 }
 END_TEST
 
@@ -133,7 +145,7 @@ Suite *rec_data_cli_top10_suite(void)
 
 Suite *rec_data_cli_lightgcn_suite(void)
 {
-    return one("data_cli_lightgcn", "lightgcn", 900, lightgcn_recall20_on_the_w3_split);
+    return one("data_cli_lightgcn", "lightgcn", 900, lightgcn_ngcf_recall20_on_the_w3_split);
 }
 
 Suite *rec_data_cli_inductive_suite(void)

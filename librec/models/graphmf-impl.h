@@ -23,9 +23,9 @@
  * Fold-in (rec_model_recommend_history): a new user with history H gets
  * what one propagation step gives a node linked to H, taken on the final
  * item vectors:  e_u = sum_{i in H} V[i] / sqrt((|H| + a) (deg i + a)), with
- * deg i the item's training degree and a the layer's renorm (lightgcn's
- * (D + aI)^-1/2 graph; 0 for ngcf), so the new user is weighted as the
- * graph trained on weighs its nodes.  The other nodes are not re-propagated (the new
+ * deg i the item's training degree and a the layer's renorm (the
+ * (D + aI)^-1/2 graph), so the new user is weighted as the graph trained
+ * on weighs its nodes.  The other nodes are not re-propagated (the new
  * edges would move them by O(1 / deg)), so folding in costs
  * O(|H| width + items width).  Exact for LightGCN's one-layer readout up to
  * the layer mean; for NGCF an approximation (it skips the transformations). */
@@ -35,12 +35,30 @@
 #include "model-impl.h"
 #include "core/ops.h"
 
+/* The keys of the spectral start and its graph (lightgcn, ngcf), dim=0's
+ * rule (rec_graphmf_dim) included; rec_graphmf_spectral_keys reads them. */
+#define REC_GRAPHMF_SPECTRAL_KEYS                                                              \
+    { "init", REC_PARAM_STR, "spectral", 0, 0, "normal|spectral",                              \
+      "E_0 from a normal draw (the paper), or from the normalised graph's top singular "       \
+      "vectors, weighted so that the scores start as a low-pass filter (SVD-GCN)" },           \
+    { "spectral_beta", REC_PARAM_FLOAT, "4", 0, 100, NULL,                                     \
+      "init=spectral: singular direction k weighs exp(spectral_beta * s_k) in the scores" },   \
+    { "spectral_iters", REC_PARAM_INT, "4", 0, 100, NULL,                                      \
+      "init=spectral: subspace iterations of the randomized SVD" },                            \
+    { "renorm", REC_PARAM_FLOAT, "3", 0, 1e6, NULL,                                            \
+      "alpha of the adjacency (D + alpha I)^-1/2 A (D + alpha I)^-1/2 (0: the paper's)" },     \
+    { "dim", REC_PARAM_INT, "0", 0, 4096, NULL,                                                \
+      "width of E_0 (0: a quarter of the smaller side of the graph, as a power of two in "     \
+      "[16, 512])" }
+
 /* The keys every graphmf kind takes, after its own; their defaults. */
 #define REC_GRAPHMF_KEYS                                                                       \
     { "dim", REC_PARAM_INT, "64", 1, 4096, NULL, "embedding size" },                           \
     REC_GRAPHMF_KEYS_AT("20", "0.005")
 /* The keys but dim, with a kind's own defaults of epochs and lr (strings). */
-#define REC_GRAPHMF_KEYS_AT(EPOCHS, LR)                                                        \
+#define REC_GRAPHMF_KEYS_AT(EPOCHS, LR) REC_GRAPHMF_KEYS_SCALED(EPOCHS, LR, "0.2", "0.1")
+/* ... and of temperature and init_std (strings): the scale of the scores. */
+#define REC_GRAPHMF_KEYS_SCALED(EPOCHS, LR, TEMP, STD)                                         \
     { "loss", REC_PARAM_STR, "softmax", 0, 0, "softmax|bpr|ccl",                               \
       "sampled softmax over shared negatives, BPR with one negative per pair (the paper), or "  \
       "the cosine contrastive loss of SimpleX over shared negatives (implies cosine)" },       \
@@ -50,7 +68,7 @@
       "ccl: weight of the negatives' mean penalty against the positive's 1 - cosine" },         \
     { "negatives", REC_PARAM_INT, "1024", 1, 1 << 20, NULL,                                    \
       "softmax: uniform items shared by a batch as negatives" },                               \
-    { "temperature", REC_PARAM_FLOAT, "0.2", 1e-4, 1e4, NULL,                                  \
+    { "temperature", REC_PARAM_FLOAT, TEMP, 1e-4, 1e4, NULL,                                   \
       "softmax: logits are scores / temperature" },                                            \
     { "similarity", REC_PARAM_STR, "dot", 0, 0, "dot|cosine",                                  \
       "score of a user and an item: the dot product of their propagated rows, or their cosine "\
@@ -61,8 +79,8 @@
     { "lr", REC_PARAM_FLOAT, LR, 0, 10, NULL, "Adam learning rate" },                          \
     { "reg", REC_PARAM_FLOAT, "0.0001", 0, 100, NULL,                                          \
       "L2 penalty on the layer-0 embeddings of a batch's nodes" },                             \
-    { "init_std", REC_PARAM_FLOAT, "0.1", 0, 10, NULL,                                         \
-      "std of the normal initialisation (lightgcn's spectral start: its rms entry)" },         \
+    { "init_std", REC_PARAM_FLOAT, STD, 0, 10, NULL,                                           \
+      "std of the normal initialisation (the spectral start: its rms entry)" },                \
     { "seed", REC_PARAM_INT, "42", 0, 9.2e18, NULL, "random seed" },                           \
     REC_MODEL_CHECKPOINT_KEYS,                                                                 \
     REC_MODEL_VALIDATION_KEYS,                                                                 \
@@ -122,9 +140,13 @@ rec_status rec_graphmf_spectral(const rec_csr *adj, int32_t nusers, int32_t nite
 rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf_layer *layer,
                            rec_progress_fn cb, void *user, const char *fn);
 /* Reads "<kind>.users" and "<kind>.items" of width columns. */
-/* The layer-0 width: "dim", or for lightgcn's dim=0 a rank from the graph's
- * size (graphmf.c). */
+/* The layer-0 width: "dim", or for dim=0 a rank from the graph's size
+ * (graphmf.c). */
 int rec_graphmf_dim(const rec_model *m);
+/* Sets l's renorm and, with init=spectral, its spectral start (gain, iters,
+ * beta) from REC_GRAPHMF_SPECTRAL_KEYS. */
+void rec_graphmf_spectral_keys(const rec_model *m, rec_graphmf_layer *l,
+                               double (*gain)(void *ctx, double s));
 rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, double renorm,
                             const char *fn);
 

@@ -52,6 +52,15 @@ int rec_graphmf_dim(const rec_model *m)
     return w;
 }
 
+void rec_graphmf_spectral_keys(const rec_model *m, rec_graphmf_layer *l,
+                               double (*gain)(void *ctx, double s))
+{
+    l->renorm = rec_model_flt(m, "renorm");
+    l->gain = strcmp(rec_model_str(m, "init"), "spectral") ? NULL : gain;
+    l->spectral_iters = (int)rec_model_int(m, "spectral_iters");
+    l->spectral_beta = rec_model_flt(m, "spectral_beta");
+}
+
 /* Item degrees from the model's record of training items (sorted per user;
  * a repeated item counts once, as in the graph), renormalised as the graph. */
 static void item_degrees(rec_model *m, double renorm)

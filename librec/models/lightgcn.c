@@ -20,23 +20,10 @@
 #include "graphmf-impl.h"
 #include "nn/nn-impl.h"
 
-#include <string.h>
-
 static const rec_param_spec spec[] = {
     { "layers", REC_PARAM_INT, "3", 0, REC_NN_LIGHTGCN_MAX_LAYERS, NULL,
       "propagation layers (0 = matrix factorisation)" },
-    { "init", REC_PARAM_STR, "spectral", 0, 0, "normal|spectral",
-      "E_0 from a normal draw (the paper), or from the normalised graph's top singular "
-      "vectors, weighted so that propagated scores are a low-pass filter (SVD-GCN)" },
-    { "spectral_beta", REC_PARAM_FLOAT, "4", 0, 100, NULL,
-      "init=spectral: singular direction k weighs exp(spectral_beta * s_k) in the scores" },
-    { "spectral_iters", REC_PARAM_INT, "4", 0, 100, NULL,
-      "init=spectral: subspace iterations of the randomized SVD" },
-    { "renorm", REC_PARAM_FLOAT, "3", 0, 1e6, NULL,
-      "alpha of the adjacency (D + alpha I)^-1/2 A (D + alpha I)^-1/2 (0: the paper's)" },
-    { "dim", REC_PARAM_INT, "0", 0, 4096, NULL,
-      "embedding size (0: a quarter of the smaller side of the graph, as a power of two in "
-      "[16, 512])" },
+    REC_GRAPHMF_SPECTRAL_KEYS,
     /* 5 epochs: on a Gowalla validation split dim 512 levels off by the
      * 5th (examples/README.md, "The spectral start"). */
     REC_GRAPHMF_KEYS_AT("5", "0.001"),
@@ -63,10 +50,8 @@ static rec_status lgcn_fit(rec_model *m, const rec_dataset *d, rec_progress_fn c
 {
     int layers = (int)rec_model_int(m, "layers");
     rec_graphmf_layer l = { .width = rec_graphmf_dim(m), .propagate = propagate,
-                            .ctx = &layers, .renorm = rec_model_flt(m, "renorm"),
-                            .gain = strcmp(rec_model_str(m, "init"), "spectral") ? NULL : gain,
-                            .spectral_iters = (int)rec_model_int(m, "spectral_iters"),
-                            .spectral_beta = rec_model_flt(m, "spectral_beta") };
+                            .ctx = &layers };
+    rec_graphmf_spectral_keys(m, &l, gain);
     return rec_graphmf_fit(m, d, &l, cb, user, "rec_model_fit(lightgcn)");
 }
 

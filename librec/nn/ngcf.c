@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 rec_status rec_nn_ngcf_init(rec_nn_ngcf *n, rec_pstore *ps, const char *prefix, int64_t dim,
-                            int layers, float dropout, rec_rng *rng)
+                            int64_t width, int layers, float dropout, rec_rng *rng)
 {
     static const char fn[] = "rec_nn_ngcf_init";
     REC_CHECK_ARG(n && prefix && rng, fn, "layer, prefix and rng must not be NULL");
@@ -15,19 +15,21 @@ rec_status rec_nn_ngcf_init(rec_nn_ngcf *n, rec_pstore *ps, const char *prefix, 
                        REC_NN_NGCF_MAX_LAYERS);
     if (!(dropout >= 0.0f && dropout < 1.0f))
         return rec_err(REC_E_RANGE, "%s: dropout = %g is outside [0, 1)", fn, (double)dropout);
-    if (dim <= 0)
-        return rec_err(REC_E_RANGE, "%s: dim = %lld must be > 0", fn, (long long)dim);
-    *n = (rec_nn_ngcf){ .layers = layers, .dim = dim, .dropout = dropout };
+    if (dim <= 0 || width <= 0)
+        return rec_err(REC_E_RANGE, "%s: %s = %lld must be > 0", fn, dim <= 0 ? "dim" : "width",
+                       (long long)(dim <= 0 ? dim : width));
+    *n = (rec_nn_ngcf){ .layers = layers, .dim = dim, .width = width, .dropout = dropout };
     for (int k = 0; k < layers; k++) {
         char name[REC_NN_NAME_MAX];
         int len = snprintf(name, sizeof name, "%s.%d.w1", prefix, k);
         if (len < 0 || (size_t)len >= sizeof name)
             return rec_err(REC_E_INVALID, "%s: prefix '%s' is too long", fn, prefix);
-        REC_TRY(rec_nn_linear_init(&n->w1[k], ps, name, dim, dim, 1, REC_NN_INIT_XAVIER_UNIFORM,
-                                   rng));
+        int64_t in = k ? width : dim;
+        REC_TRY(rec_nn_linear_init(&n->w1[k], ps, name, in, width, 1,
+                                   REC_NN_INIT_XAVIER_UNIFORM, rng));
         snprintf(name, sizeof name, "%s.%d.w2", prefix, k);
-        REC_TRY(rec_nn_linear_init(&n->w2[k], ps, name, dim, dim, 1, REC_NN_INIT_XAVIER_UNIFORM,
-                                   rng));
+        REC_TRY(rec_nn_linear_init(&n->w2[k], ps, name, in, width, 1,
+                                   REC_NN_INIT_XAVIER_UNIFORM, rng));
     }
     return REC_OK;
 }

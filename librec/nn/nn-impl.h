@@ -356,9 +356,10 @@ rec_tensor *rec_nn_lightgcn_forward(rec_graph *g, rec_csr *adj, rec_tensor *e0, 
  * (.) elementwise, LeakyReLU slope 0.2, Dropout the paper's message dropout
  * (training only).  The readout concatenates E_0 with every later layer's
  * output scaled to unit L2 norm per row (as NGCF's code does):
- *   out = [E_0, E_1 / |E_1|, ..., E_L / |E_L|]   [N, d (L + 1)].
- * The weights are rec_nn_linear [d, d] with bias named "<prefix>.<k>.w1" and
- * "<prefix>.<k>.w2"; every layer keeps the width d.  Composed of rec_spmm,
+ *   out = [E_0, E_1 / |E_1|, ..., E_L / |E_L|]   [N, d + L w].
+ * E_0 is d wide and every later layer w (the authors' code's embed_size and
+ * layer_size): the weights are rec_nn_linear [d -> w] for the first layer,
+ * [w -> w] after, with bias, named "<prefix>.<k>.w1" and "<prefix>.<k>.w2".  Composed of rec_spmm,
  * rec_add, rec_mul, rec_linear, rec_leaky_relu, rec_dropout, rec_l2_normalize
  * and rec_concat, so backward comes from the tape; it holds O(L) [N, d]
  * activations. */
@@ -366,7 +367,7 @@ rec_tensor *rec_nn_lightgcn_forward(rec_graph *g, rec_csr *adj, rec_tensor *e0, 
 typedef struct rec_nn_ngcf {
     rec_nn_linear w1[REC_NN_NGCF_MAX_LAYERS], w2[REC_NN_NGCF_MAX_LAYERS];
     int layers;
-    int64_t dim;
+    int64_t dim, width; /* E_0's, and every later layer's */
     float dropout;
     /* The paper's node dropout (0 after init): while training, each forward
      * drops every node's outgoing messages with this probability (the kept
@@ -376,8 +377,8 @@ typedef struct rec_nn_ngcf {
 } rec_nn_ngcf;
 /* Xavier-uniform weights (NGCF's initialiser), PyTorch's bias init. */
 rec_status rec_nn_ngcf_init(rec_nn_ngcf *n, rec_pstore *ps, const char *prefix, int64_t dim,
-                            int layers, float dropout, rec_rng *rng);
-/* e0 [N, dim] -> [N, dim (layers + 1)]. */
+                            int64_t width, int layers, float dropout, rec_rng *rng);
+/* e0 [N, dim] -> [N, dim + layers width]. */
 rec_tensor *rec_nn_ngcf_forward(rec_graph *g, const rec_nn_ngcf *n, rec_csr *adj,
                                 rec_tensor *e0);
 
