@@ -22,7 +22,6 @@
 #include "graphmf-impl.h"
 #include "nn/nn-impl.h"
 
-
 static const rec_param_spec spec[] = {
     { "layers", REC_PARAM_INT, "3", 0, REC_NN_NGCF_MAX_LAYERS, NULL,
       "NGCF layers (0 = matrix factorisation); vectors are dim + layers * layer_dim wide" },
