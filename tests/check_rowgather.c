@@ -14,7 +14,8 @@
 #include <string.h>
 
 static const int PATHS[3] = { REC_RG_C, REC_RG_AVX2, REC_RG_AVX512 };
-static const int64_t DIMS[] = { 1, 3, 7, 8, 15, 17, 31, 33, 63, 64, 65, 100, 130 };
+/* 512 and 520 are wide rows (rowgather.c's WIDE_ROW), 520 with a masked tail. */
+static const int64_t DIMS[] = { 1, 3, 7, 8, 15, 17, 31, 33, 63, 64, 65, 100, 130, 512, 520 };
 #define NDIMS (int)(sizeof DIMS / sizeof *DIMS)
 
 static rec_tensor *i32(rec_graph *g, const int32_t *v, int64_t n)
@@ -94,7 +95,7 @@ static float *run_users(int64_t d, float *out, size_t *n)
     }
     rec_csr a = { NB, NT, ptr[NB], ptr, cidx, cval, NULL };
 
-    rec_tensor *outs[8];
+    rec_tensor *outs[9];
     int no = 0;
     rec_tensor *ids = i32(g, b.ids, b.n), *off = i32(g, b.off, NB + 1);
     for (int mode = 0; mode < 3; mode++)
@@ -105,6 +106,7 @@ static float *run_users(int64_t d, float *out, size_t *n)
     outs[no++] = rec_gather(g, dense, ids, 5);
     outs[no++] = rec_spmm(g, &a, dense);
     outs[no++] = rec_segment_reduce(g, outs[5], off, w, REC_REDUCE_SUM);
+    outs[no++] = rec_embedding_bag(g, dense, ids, off, NULL, REC_REDUCE_SUM);
     rec_tensor *loss = tu_wsum(g, outs[0]);
     for (int k = 1; k < no; k++)
         loss = rec_add(g, loss, tu_wsum(g, outs[k]));
