@@ -430,42 +430,13 @@ END_TEST
 
 START_TEST(bad_params_have_messages)
 {
-    rec_params *p;
-    rec_model *m;
-    rec_params_create(&p);
-    rec_params_set_str(p, "similarity", "euclid");
-    ck_assert_int_eq(rec_model_create(&m, "itemcf", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "similarity"));
-    rec_params_destroy(p);
-    rec_params_create(&p);
-    rec_params_set_int(p, "k", 0);
-    ck_assert_int_eq(rec_model_create(&m, "usercf", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'k'"));
-    rec_params_destroy(p);
-    rec_params_create(&p);
-    rec_params_set_str(p, "centring", "median");
-    ck_assert_int_eq(rec_model_create(&m, "usercf", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "centring"));
-    rec_params_destroy(p);
-    rec_params_create(&p);
-    rec_params_set_float(p, "shrinkage", -2);
-    ck_assert_int_eq(rec_model_create(&m, "itemcf", p), REC_E_RANGE);
-    rec_params_destroy(p);
-    rec_params_create(&p);
-    rec_params_set_float(p, "bsl_reg_u", -1);
-    ck_assert_int_eq(rec_model_create(&m, "usercf", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "bsl_reg_u"));
-    rec_params_destroy(p);
-    rec_params_create(&p);
-    rec_params_set_int(p, "bsl_epochs", -1);
-    ck_assert_int_eq(rec_model_create(&m, "itemcf", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "bsl_epochs"));
-    rec_params_destroy(p);
-    rec_params_create(&p);
-    rec_params_set_str(p, "weight", "sum");
-    ck_assert_int_eq(rec_model_create(&m, "popularity", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "weight"));
-    rec_params_destroy(p);
+    tu_create_fails("itemcf", "similarity=euclid", REC_E_INVALID, "similarity");
+    tu_create_fails("usercf", "k=0", REC_E_RANGE, "'k'");
+    tu_create_fails("usercf", "centring=median", REC_E_INVALID, "centring");
+    tu_create_fails("itemcf", "shrinkage=-2", REC_E_RANGE, "shrinkage");
+    tu_create_fails("usercf", "bsl_reg_u=-1", REC_E_RANGE, "bsl_reg_u");
+    tu_create_fails("itemcf", "bsl_epochs=-1", REC_E_RANGE, "bsl_epochs");
+    tu_create_fails("popularity", "weight=sum", REC_E_INVALID, "weight");
 }
 END_TEST
 

@@ -384,15 +384,8 @@ START_TEST(bad_params)
         { "renorm=-1", "renorm", REC_E_RANGE },
         { "dim=-1", "dim", REC_E_RANGE },
     };
-    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
-        rec_params *p;
-        rec_model *m;
-        ck_assert_int_eq(rec_params_create(&p), REC_OK);
-        ck_assert_int_eq(rec_params_parse(p, bad[k].kv), REC_OK);
-        ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), bad[k].want);
-        ck_assert_ptr_nonnull(strstr(rec_last_error(), bad[k].key));
-        rec_params_destroy(p);
-    }
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
+        tu_create_fails("lightgcn", bad[k].kv, bad[k].want, bad[k].key);
 }
 END_TEST
 

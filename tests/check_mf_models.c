@@ -233,24 +233,12 @@ END_TEST
 
 START_TEST(svd_bad_params_and_divergence)
 {
-    rec_model *m;
-    rec_params *p;
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_int(p, "n_factors", 0);
-    ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'n_factors' = 0 is outside"));
-    rec_params_destroy(p);
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_float(p, "lr_al", 0.1);
-    ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "unknown parameter 'lr_al' (did you mean 'lr'?)"));
-    rec_params_destroy(p);
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_float(p, "reg_all", -1);
-    ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'reg_all'"));
-    rec_params_destroy(p);
+    tu_create_fails("svd", "n_factors=0", REC_E_RANGE, "'n_factors' = 0 is outside");
+    tu_create_fails("svd", "lr_al=0.1", REC_E_INVALID,
+                    "unknown parameter 'lr_al' (did you mean 'lr'?)");
+    tu_create_fails("svd", "reg_all=-1", REC_E_RANGE, "'reg_all'");
 
+    rec_model *m;
     rec_dataset *d = tu_generate(50, 60, 10);
     m = make("svd", "n_factors=4 lr_all=9.0 reg_all=0.0 init_std_dev=50.0 n_epochs=50");
     ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_RANGE);
@@ -515,22 +503,9 @@ END_TEST
 
 START_TEST(als_bad_params)
 {
-    rec_model *m;
-    rec_params *p;
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_float(p, "alpha", -1);
-    ck_assert_int_eq(rec_model_create(&m, "als", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'alpha' = -1"));
-    rec_params_destroy(p);
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_str(p, "cg_steps", "three");
-    ck_assert_int_eq(rec_model_create(&m, "als", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "cg_steps"));
-    rec_params_destroy(p);
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_int(p, "factors", 5000);
-    ck_assert_int_eq(rec_model_create(&m, "als", p), REC_E_RANGE);
-    rec_params_destroy(p);
+    tu_create_fails("als", "alpha=-1", REC_E_RANGE, "'alpha' = -1");
+    tu_create_fails("als", "cg_steps=three", REC_E_INVALID, "cg_steps");
+    tu_create_fails("als", "factors=5000", REC_E_RANGE, "factors");
 }
 END_TEST
 

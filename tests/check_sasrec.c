@@ -302,27 +302,13 @@ END_TEST
 
 START_TEST(bad_params)
 {
-    rec_params *p;
-    rec_model *m = NULL;
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_float(p, "dropout", 1.5);
-    ck_assert_int_eq(rec_model_create(&m, "sasrec", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "dropout"));
-    rec_params_destroy(p);
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_int(p, "maxlen", 0);
-    ck_assert_int_eq(rec_model_create(&m, "sasrec", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "maxlen"));
-    rec_params_destroy(p);
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_int(p, "hidden", 64);
-    ck_assert_int_eq(rec_model_create(&m, "sasrec", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "hidden"));
-    rec_params_destroy(p);
+    tu_create_fails("sasrec", "dropout=1.5", REC_E_RANGE, "dropout");
+    tu_create_fails("sasrec", "maxlen=0", REC_E_RANGE, "maxlen");
+    tu_create_fails("sasrec", "hidden=64", REC_E_INVALID, "hidden");
 
     /* heads must divide dim: found at fit */
     rec_dataset *d = cycles();
-    m = make("dim=16 heads=3");
+    rec_model *m = make("dim=16 heads=3");
     ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_INVALID);
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "heads = 3"));
     const char *items[1];

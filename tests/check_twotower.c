@@ -862,51 +862,25 @@ START_TEST(bad_params)
               "got '64,'");
     fit_fails(d, "tower=1,1,1,1,1,1,1,1,1", "tower: at most 8 values");
     fit_fails(d, "loss=bce neg_hard=0 neg_random=0", "needs neg_hard + neg_random >= 1");
-    rec_params *p = params("loss=softmax");
-    rec_model *m;
-    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "loss"));
-    rec_params_destroy(p);
-    p = params("temperature=0.0");
-    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_RANGE);
-    rec_params_destroy(p);
-    p = params("user_tower=mmoe");
-    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "user_tower"));
-    rec_params_destroy(p);
-    p = params("experts=0");
-    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "experts"));
-    rec_params_destroy(p);
-    p = params("experts=17");
-    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_RANGE);
-    rec_params_destroy(p);
+    tu_create_fails("twotower", "loss=softmax", REC_E_INVALID, "loss");
+    tu_create_fails("twotower", "temperature=0.0", REC_E_RANGE, "temperature");
+    tu_create_fails("twotower", "user_tower=mmoe", REC_E_INVALID, "user_tower");
+    tu_create_fails("twotower", "experts=0", REC_E_RANGE, "experts");
+    tu_create_fails("twotower", "experts=17", REC_E_RANGE, "experts");
     fit_fails(d, "interests=2", "interests=2 needs hist_attn in user_features");
     fit_fails(d, "interests=2 user_features=id,hist_gru", "needs hist_attn");
     fit_fails(d, "item_features=id,hist_attn", "unknown feature 'hist_attn'");
     fit_fails(d, "item_features=id,hist_hier", "unknown feature 'hist_hier'");
-    m = make("interests=2 user_features=hist_attn index=hnsw");
+    rec_model *m = make("interests=2 user_features=hist_attn index=hnsw");
     ck_assert_int_eq(rec_model_fit(m, d, NULL, NULL), REC_E_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(rec_last_error(), "index=hnsw serves one"));
     rec_model_destroy(m);
-    static const char *range[] = { "interests=0", "interests=17", "segment=0",
-                                   "segment=4097" };
-    for (int k = 0; k < 4; k++) {
-        p = params(range[k]);
-        ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_RANGE);
-        char key[16];
-        snprintf(key, sizeof key, "%.*s", (int)(strchr(range[k], '=') - range[k]), range[k]);
-        ck_assert_msg(strstr(rec_last_error(), key), "%s: %s", range[k], rec_last_error());
-        rec_params_destroy(p);
-    }
-    p = params("interests=two");
-    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "interests"));
-    rec_params_destroy(p);
-    p = params("dims=3");
-    ck_assert_int_eq(rec_model_create(&m, "twotower", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "dims"));
-    rec_params_destroy(p);
+    tu_create_fails("twotower", "interests=0", REC_E_RANGE, "interests");
+    tu_create_fails("twotower", "interests=17", REC_E_RANGE, "interests");
+    tu_create_fails("twotower", "segment=0", REC_E_RANGE, "segment");
+    tu_create_fails("twotower", "segment=4097", REC_E_RANGE, "segment");
+    tu_create_fails("twotower", "interests=two", REC_E_INVALID, "interests");
+    tu_create_fails("twotower", "dims=3", REC_E_INVALID, "dims");
     rec_dataset_destroy(d);
 }
 END_TEST

@@ -335,26 +335,14 @@ END_TEST
 
 /* ---- errors --------------------------------------------------------------------------- */
 
-static void create_fails(const char *kv, rec_status want, const char *msg)
-{
-    rec_params *p;
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    ck_assert_int_eq(rec_params_parse(p, kv), REC_OK);
-    rec_model *m = NULL;
-    ck_assert_int_eq(rec_model_create(&m, "twotower", p), want);
-    ck_assert_ptr_null(m);
-    ck_assert_msg(strstr(rec_last_error(), msg), "'%s': got '%s'", kv, rec_last_error());
-    rec_params_destroy(p);
-}
-
 START_TEST(bad_params)
 {
-    create_fails("text_encoder=lstm", REC_E_INVALID, "text_encoder");
-    create_fails("text_encoder=", REC_E_INVALID, "text_encoder");
-    create_fails("text_buckets=8", REC_E_RANGE, "text_buckets");
-    create_fails("text_len=2", REC_E_RANGE, "text_len");
-    create_fails("text_layers=5", REC_E_RANGE, "text_layers");
-    create_fails("text_heads=0", REC_E_RANGE, "text_heads");
+    tu_create_fails("twotower", "text_encoder=lstm", REC_E_INVALID, "text_encoder");
+    tu_create_fails("twotower", "text_encoder=", REC_E_INVALID, "text_encoder");
+    tu_create_fails("twotower", "text_buckets=8", REC_E_RANGE, "text_buckets");
+    tu_create_fails("twotower", "text_len=2", REC_E_RANGE, "text_len");
+    tu_create_fails("twotower", "text_layers=5", REC_E_RANGE, "text_layers");
+    tu_create_fails("twotower", "text_heads=0", REC_E_RANGE, "text_heads");
     rec_dataset *d = tu_generate(10, 20, 4);
     rec_params *p;
     ck_assert_int_eq(rec_params_create(&p), REC_OK);

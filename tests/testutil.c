@@ -683,6 +683,18 @@ void tu_err_has(rec_status got, rec_status want, const char *needle)
                   needle);
 }
 
+void tu_create_fails(const char *kind, const char *kv, rec_status want, const char *needle)
+{
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, kv), REC_OK);
+    rec_model *m = NULL;
+    rec_status st = rec_model_create(&m, kind, p);
+    rec_params_destroy(p);
+    ck_assert_msg(m == NULL, "%s %s: a model was created", kind, kv);
+    tu_err_has(st, want, needle);
+}
+
 typedef struct add_ctx {
     const char *path;
     size_t nitems;

@@ -116,6 +116,9 @@ void tu_lrm_rewrite(const char *src, const char *dst, tu_lrm_keep_fn keep, void 
 float tu_score(const rec_model *m, const char *u, const char *i);
 /* Asserts status want and a last error holding needle. */
 void tu_err_has(rec_status got, rec_status want, const char *needle);
+/* rec_model_create(kind) with the one setting kv ("key=value") fails with
+ * want, creates nothing and says needle. */
+void tu_create_fails(const char *kind, const char *kv, rec_status want, const char *needle);
 #define ck_assert_float_near(a, b, tol) ck_assert_double_le(fabs((double)(a) - (double)(b)), (tol))
 
 #endif
