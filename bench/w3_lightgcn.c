@@ -6,9 +6,10 @@
  * negative per pair, reg 1e-4 on E0, Adam lr 1e-3, batch 2048, full-graph
  * propagation every batch; Recall@20 / NDCG@20 over all items with train
  * items masked.  `--recipe librec` trains with librec's own defaults instead
- * (sampled softmax) for the same number of epochs.
+ * (the spectral start and the sampled softmax), for the kind's default
+ * number of epochs unless --epochs is given.
  * Prints one JSON line on stdout, progress on stderr.
- * Usage: w3_lightgcn [--data PATH] [--format F] [--epochs 50] [--threads 2]
+ * Usage: w3_lightgcn [--data PATH] [--format F] [--epochs N] [--threads 2]
  *                    [--model lightgcn|ngcf] [--recipe paper|librec]
  *                    [--param KEY=VALUE ...] */
 #include <librec/librec.h>
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
     const char *data = "../shared/data/ml-latest-small/ratings.csv", *format = "auto";
     const char *model = "lightgcn", *recipe = "paper";
     const char *extra[64];
-    int nextra = 0, epochs = 50, threads = 2;
+    int nextra = 0, epochs = 0, threads = 2; /* epochs 0: the recipe's (paper 50) */
     for (int a = 1; a < argc; a += 2) {
         if (a + 1 >= argc)
             return usage();
@@ -89,8 +90,10 @@ int main(int argc, char **argv)
         else
             return usage();
     }
-    if (epochs < 1 || threads < 1 || (strcmp(recipe, "paper") && strcmp(recipe, "librec")))
+    if (epochs < 0 || threads < 1 || (strcmp(recipe, "paper") && strcmp(recipe, "librec")))
         return usage();
+    if (!epochs && !strcmp(recipe, "paper"))
+        epochs = 50;
     rec_set_num_threads(threads);
     rec_dataset *d, *tr, *te;
     if (rec_dataset_load(&d, data, format, NULL))
@@ -107,7 +110,7 @@ int main(int argc, char **argv)
     rec_params *p;
     if (rec_params_create(&p))
         return die("params");
-    rec_status st = rec_params_set_int(p, "epochs", epochs);
+    rec_status st = epochs ? rec_params_set_int(p, "epochs", epochs) : REC_OK;
     if (!strcmp(recipe, "paper")) {
         st = st ? st : rec_params_set_str(p, "loss", "bpr");
         st = st ? st : rec_params_set_float(p, "lr", 1e-3);
