@@ -751,27 +751,13 @@ END_TEST
 
 START_TEST(svd_rank_negatives_bad_values)
 {
-    rec_model *m;
-    rec_params *p;
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_int(p, "rank_negatives", -2);
-    ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'rank_negatives' = -2 is outside"));
-    rec_params_set_int(p, "rank_negatives", 1001);
-    ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_RANGE);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "'rank_negatives' = 1001 is outside"));
-    rec_params_destroy(p);
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_float(p, "rank_negatives", 2.5);
-    ck_assert_int_eq(rec_model_create(&m, "svd", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "rank_negatives"));
-    rec_params_destroy(p);
+    tu_create_fails("svd", "rank_negatives=-2", REC_E_RANGE, "'rank_negatives' = -2 is outside");
+    tu_create_fails("svd", "rank_negatives=1001", REC_E_RANGE,
+                    "'rank_negatives' = 1001 is outside");
+    tu_create_fails("svd", "rank_negatives=2.5", REC_E_INVALID, "rank_negatives");
     /* SVD++ has no ranking head */
-    ck_assert_int_eq(rec_params_create(&p), REC_OK);
-    rec_params_set_int(p, "rank_negatives", 4);
-    ck_assert_int_eq(rec_model_create(&m, "svdpp", p), REC_E_INVALID);
-    ck_assert_ptr_nonnull(strstr(rec_last_error(), "unknown parameter 'rank_negatives'"));
-    rec_params_destroy(p);
+    tu_create_fails("svdpp", "rank_negatives=4", REC_E_INVALID,
+                    "unknown parameter 'rank_negatives'");
 }
 END_TEST
 
