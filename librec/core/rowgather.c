@@ -572,11 +572,12 @@ AVX512 static int64_t walk_sum_512(const rec_rowsrc *s, const float *w, int64_t 
 int64_t rec_rg_sum(const rec_rowsrc *s, const float *w, int64_t b, int64_t e, float *out)
 {
     int64_t a = rec_rowgather_ahead(s->d), cnt = 0;
+    int wide = s->d >= WIDE_ROW, avx512 = rec_rowgather_path() == REC_RG_AVX512;
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (rec_rowgather_path() == REC_RG_AVX512 && s->d < WIDE_ROW)
+    if (avx512 && !wide)
         return walk_sum_512(s, w, b, e, out, a);
 #endif
-    int prefetch = s->d < WIDE_ROW || rec_rowgather_path() != REC_RG_AVX512;
+    int prefetch = !(wide && avx512);
     const rg_kernels *k = kernels();
     const float *rows[REC_RG_BLOCK];
     float ws[REC_RG_BLOCK];

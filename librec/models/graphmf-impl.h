@@ -139,7 +139,6 @@ rec_status rec_graphmf_spectral(const rec_csr *adj, int32_t nusers, int32_t nite
  * fit keeps the epochs it ran.  fn names the caller in messages. */
 rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf_layer *layer,
                            rec_progress_fn cb, void *user, const char *fn);
-/* Reads "<kind>.users" and "<kind>.items" of width columns. */
 /* The layer-0 width: "dim", or for dim=0 a rank from the graph's size
  * (graphmf.c). */
 int rec_graphmf_dim(const rec_model *m);
@@ -147,6 +146,7 @@ int rec_graphmf_dim(const rec_model *m);
  * beta) from REC_GRAPHMF_SPECTRAL_KEYS. */
 void rec_graphmf_spectral_keys(const rec_model *m, rec_graphmf_layer *l,
                                double (*gain)(void *ctx, double s));
+/* Reads "<kind>.users" and "<kind>.items" of width columns. */
 rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, double renorm,
                             const char *fn);
 
