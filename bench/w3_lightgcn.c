@@ -119,10 +119,12 @@ int main(int argc, char **argv)
         st = st ? st : rec_params_set_float(p, "init_std", 0.1);
         st = st ? st : rec_params_set_int(p, "dim", 64);
         st = st ? st : rec_params_set_int(p, "layers", 3);
-        /* the paper's normal start over D^-1/2 A D^-1/2, not librec's spectral one */
+        /* the paper's normal start over D^-1/2 A D^-1/2, not librec's
+         * spectral one, and its scores, without the linear filter */
         if (!strcmp(model, "lightgcn")) {
             st = st ? st : rec_params_set_str(p, "init", "normal");
             st = st ? st : rec_params_set_float(p, "renorm", 0);
+            st = st ? st : rec_params_set_float(p, "linear", 0);
         }
     }
     /* parsed as the CLI's --param is, so numbers are numbers (set as

@@ -33,8 +33,8 @@ START_TEST(scores_are_the_propagated_init)
     rec_dataset *d = tiny();
     const char *kv[] = { "dim=3", "layers=1", "lr=0", "epochs=1", "seed=7", "init_std=0.5",
                          _i ? "similarity=cosine" : "similarity=dot", "init=normal",
-                         "renorm=0" };
-    rec_model *m = tu_fit("lightgcn", d, kv, 9);
+                         "renorm=0", "linear=0" };
+    rec_model *m = tu_fit("lightgcn", d, kv, 10);
     rec_pstore *ps;
     ck_assert_int_eq(rec_pstore_create(&ps), REC_OK);
     int64_t shape[2] = { 6, 3 };
@@ -146,8 +146,8 @@ START_TEST(spectral_scores_are_the_filter)
     enum { NU = 30, NI = 20 };
     rec_dataset *d = tu_generate(NU, NI, 5);
     const char *kv[] = { "init=spectral", "spectral_beta=0", "dim=20", "lr=0", "epochs=1",
-                         _i ? "layers=3" : "layers=1", "renorm=2" };
-    rec_model *m = tu_fit("lightgcn", d, kv, 7);
+                         _i ? "layers=3" : "layers=1", "renorm=2", "linear=0" };
+    rec_model *m = tu_fit("lightgcn", d, kv, 8);
     static double S[NU][NI], T[NI][NI], P[NU][NI];
     for (int u = 0; u < NU; u++) {
         const char *un, *in;
@@ -243,8 +243,8 @@ START_TEST(ccl_loss_is_one_minus_the_mean_cosine)
     rec_model *m;
     ck_assert_int_eq(rec_params_create(&p), REC_OK);
     const char *kv[] = { "loss=ccl", "margin=1", "dim=5", "epochs=1", "batch=100000", "lr=0",
-                         "reg=0", "negatives=7" };
-    for (int j = 0; j < 8; j++)
+                         "reg=0", "negatives=7", "linear=0" };
+    for (int j = 0; j < 9; j++)
         ck_assert_int_eq(rec_params_parse(p, kv[j]), REC_OK);
     ck_assert_int_eq(rec_model_create(&m, "lightgcn", p), REC_OK);
     double l[1];
@@ -273,8 +273,8 @@ END_TEST
 START_TEST(save_load_fold_in_similar)
 {
     rec_dataset *d = tu_generate(30, 20, 5);
-    const char *kv[] = { "dim=4", "epochs=2", "batch=32", "negatives=8", "renorm=3" };
-    rec_model *m = tu_fit("lightgcn", d, kv, 5);
+    const char *kv[] = { "dim=4", "epochs=2", "batch=32", "negatives=8", "renorm=3", "linear=0" };
+    rec_model *m = tu_fit("lightgcn", d, kv, 6);
     const char *path = tu_tmp_path("lightgcn.lrm");
     ck_assert_int_eq(rec_model_save(m, path), REC_OK);
     rec_model *l; /* identical scores after the round trip are check_kinds.c's */
@@ -338,6 +338,127 @@ START_TEST(save_load_fold_in_similar)
 }
 END_TEST
 
+/* tu_lrm_rewrite's keeps: a file as written before the linear filter, and
+ * one whose weight is not a number. */
+static int without_linear(const char *name, const void **data, void *ctx)
+{
+    (void)data, (void)ctx;
+    return strcmp(name, "lightgcn.linear") != 0;
+}
+
+static int nan_linear(const char *name, const void **data, void *ctx)
+{
+    static const float nan_w = NAN;
+    (void)ctx;
+    if (!strcmp(name, "lightgcn.linear"))
+        *data = &nan_w;
+    return 1;
+}
+
+/* linear=w: the scores are the embeddings' plus w c (r_u R~^T R~)_i, with
+ * R~ the renormalised user-item block worked out here and c the mean over
+ * users of std(embedding row) / std(term row); the same for a fold-in
+ * history, whose term is that of its items.  Such scores are not inner
+ * products: no vectors, and index=hnsw is refused before training. */
+START_TEST(linear_filter_is_the_item_item_term)
+{
+    rec_dataset *d = tiny();
+    const char *kv[] = { "dim=3", "layers=1", "lr=0", "epochs=1", "seed=7", "init=normal",
+                         "renorm=1", "linear=0" };
+    rec_model *a = tu_fit("lightgcn", d, kv, 8);
+    kv[7] = "linear=0.5";
+    rec_model *b = tu_fit("lightgcn", d, kv, 8);
+    /* rows u1 u2 u3, columns a b c; degrees u 2 2 1, items 1 2 2, each + 1 */
+    static const double R[3][3] = { { 1, 1, 0 }, { 0, 1, 1 }, { 0, 0, 1 } };
+    static const double du[3] = { 3, 3, 2 }, di[3] = { 2, 3, 3 };
+    double Rt[3][3], L[3][3] = { { 0 } }, S[3][3];
+    for (int u = 0; u < 3; u++)
+        for (int i = 0; i < 3; i++)
+            Rt[u][i] = R[u][i] / sqrt(du[u] * di[i]);
+    for (int u = 0; u < 3; u++) /* L = R (R~^T R~) */
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                for (int v = 0; v < 3; v++)
+                    L[u][i] += R[u][j] * Rt[v][j] * Rt[v][i];
+    static const char *users[] = { "u1", "u2", "u3" }, *items[] = { "a", "b", "c" };
+    double c = 0;
+    for (int u = 0; u < 3; u++) {
+        double se = 0, sse = 0, sl = 0, ssl = 0;
+        for (int i = 0; i < 3; i++) {
+            float s;
+            ck_assert_int_eq(rec_model_score(a, users[u], items[i], &s), REC_OK);
+            S[u][i] = s;
+            se += s, sse += (double)s * s, sl += L[u][i], ssl += L[u][i] * L[u][i];
+        }
+        c += sqrt((sse / 3 - se * se / 9) / (ssl / 3 - sl * sl / 9)) / 3;
+    }
+    for (int u = 0; u < 3; u++)
+        for (int i = 0; i < 3; i++) {
+            float s;
+            ck_assert_int_eq(rec_model_score(b, users[u], items[i], &s), REC_OK);
+            ck_assert_double_eq_tol(s, S[u][i] + 0.5 * c * L[u][i], 1e-5);
+        }
+    /* u1's items as a history: the term is u1's, on the fold-in's embeddings */
+    const char *hist[] = { "a", "b" }, *ids[3], *ids0[3];
+    float sc[3], sc0[3];
+    size_t n, n0;
+    ck_assert_int_eq(rec_model_recommend_history(a, hist, NULL, 2, 3, REC_INCLUDE_SEEN, ids0,
+                                                 sc0, &n0), REC_OK);
+    ck_assert_int_eq(rec_model_recommend_history(b, hist, NULL, 2, 3, REC_INCLUDE_SEEN, ids, sc,
+                                                 &n), REC_OK);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(n0, 3);
+    for (size_t j = 0; j < n; j++) {
+        int i = ids[j][0] - 'a';
+        size_t j0 = 0;
+        while (j0 < n0 && strcmp(ids0[j0], ids[j]))
+            j0++;
+        ck_assert_uint_lt(j0, n0);
+        ck_assert_double_eq_tol(sc[j], sc0[j0] + 0.5 * c * L[0][i], 1e-5);
+    }
+    int dim;
+    ck_assert_int_eq(rec_model_vectors(a, REC_SIDE_ITEM, NULL, 0, &dim), REC_OK);
+    tu_err_has(rec_model_vectors(b, REC_SIDE_ITEM, NULL, 0, &dim), REC_E_UNSUPPORTED,
+               "linear=0");
+    /* saved as "lightgcn.linear" = 0.5 c (check_kinds.c compares every score
+     * after a round trip); a file written before the term (without it)
+     * scores by the embeddings alone, as then; a weight that is not a
+     * number is refused */
+    char path[512];
+    snprintf(path, sizeof path, "%s", tu_tmp_path("lightgcn_linear.lrm"));
+    ck_assert_int_eq(rec_model_save(b, path), REC_OK);
+    rec_lrm_reader *r;
+    ck_assert_int_eq(rec_lrm_open(path, &r), REC_OK);
+    const void *pw;
+    int64_t shape[4];
+    ck_assert_int_eq(rec_lrm_tensor(r, "lightgcn.linear", REC_LRM_F32, 1, shape, &pw), REC_OK);
+    ck_assert_double_eq_tol(*(const float *)pw, 0.5 * c, 1e-5);
+    rec_lrm_close(r);
+    char old[512];
+    snprintf(old, sizeof old, "%s", tu_tmp_path("lightgcn_before_linear.lrm"));
+    tu_lrm_rewrite(path, old, without_linear, NULL);
+    rec_model *o;
+    ck_assert_int_eq(rec_model_load(&o, old), REC_OK);
+    for (int u = 0; u < 3; u++)
+        for (int i = 0; i < 3; i++)
+            ck_assert_float_eq(tu_score(o, users[u], items[i]), tu_score(a, users[u], items[i]));
+    rec_model_destroy(o);
+    tu_lrm_rewrite(path, old, nan_linear, NULL);
+    tu_err_has(rec_model_load(&o, old), REC_E_FORMAT, "lightgcn.linear is not a finite number");
+    rec_params *p;
+    ck_assert_int_eq(rec_params_create(&p), REC_OK);
+    ck_assert_int_eq(rec_params_parse(p, "index=hnsw"), REC_OK);
+    rec_model *h;
+    ck_assert_int_eq(rec_model_create(&h, "lightgcn", p), REC_OK);
+    tu_err_has(rec_model_fit(h, d, NULL, NULL), REC_E_INVALID, "index=hnsw");
+    rec_model_destroy(h);
+    rec_params_destroy(p);
+    rec_model_destroy(b);
+    rec_model_destroy(a);
+    rec_dataset_destroy(d);
+}
+END_TEST
+
 /* dim=0 (the default): a quarter of the smaller side as a power of two in
  * [16, 512]; the fitted width survives save/load. */
 START_TEST(dim_zero_follows_the_graph)
@@ -383,6 +504,7 @@ START_TEST(bad_params)
         { "init=fourier", "init", REC_E_INVALID },
         { "renorm=-1", "renorm", REC_E_RANGE },
         { "dim=-1", "dim", REC_E_RANGE },
+        { "linear=-0.5", "linear", REC_E_RANGE },
     };
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
         tu_create_fails("lightgcn", bad[k].kv, bad[k].want, bad[k].key);
@@ -420,6 +542,7 @@ Suite *rec_lightgcn_suite(void)
     tcase_add_test(t, both_losses_learn);
     tcase_add_test(t, ccl_loss_is_one_minus_the_mean_cosine);
     tcase_add_test(t, save_load_fold_in_similar);
+    tcase_add_test(t, linear_filter_is_the_item_item_term);
     tcase_add_loop_test(t, dim_zero_follows_the_graph, 0, 3);
     tcase_add_test(t, bad_params);
     tcase_add_test(t, fit_survives_allocation_failures);

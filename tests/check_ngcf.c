@@ -395,7 +395,8 @@ START_TEST(spectral_start_is_lightgcns_without_layers)
                          "spectral_beta=3", "layer_dim=3" };
     rec_model *ng = tu_fit("ngcf", d, kv, 10);
     kv[7] = "layers=0";
-    rec_model *lg = tu_fit("lightgcn", d, kv, 9);
+    kv[9] = "linear=0";
+    rec_model *lg = tu_fit("lightgcn", d, kv, 10);
     static float a[NU * (D + 2 * W)], b[NU * D];
     for (int side = 0; side < 2; side++) {
         int n = side ? NI : NU, da, db;

@@ -220,8 +220,8 @@ REC_API rec_status rec_model_score_items(const rec_model *m, int32_t user, const
  * float rounding).  *dim receives their dimension; with out non-NULL, the
  * side's rows are written to out (row-major, num_users or num_items rows of
  * *dim floats; size is out's room in floats).  Kinds: mf, als, twotower,
- * lightgcn, ngcf, gcn, graphsage (their factors, tower or last-layer
- * outputs); svd and svdpp (the
+ * lightgcn with linear=0 (its default adds an item-item term), ngcf, gcn,
+ * graphsage (their factors, tower or last-layer outputs); svd and svdpp (the
  * ranking head, or the rating model when it has none, as
  * [p, b_u, 1, 1] and [q, 1, b_i, mu]: dimension factors + 3); sasrec's
  * items (its item embeddings) and users (the last state over each user's

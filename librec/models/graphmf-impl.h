@@ -93,6 +93,12 @@ typedef struct rec_graphmf {
     float *inv_sqrt_deg; /* [nitems] (training degree + renorm)^-1/2 (0 for none), fold-in */
     float renorm;        /* the graph's (D + renorm I), fold-in */
     void *kind;          /* what the layer's keep adds (gat); its kind frees it */
+    /* The linear filter (graphmf_linear.c): its weight (0: none), and with
+     * one the item -> users CSR of the seen items and 1 / (deg u + renorm). */
+    float lin_w;
+    int64_t *iptr, lin_nnz;
+    int32_t *iusers;
+    float *inv_udeg;
 } rec_graphmf;
 
 /* What a kind adds: its layer's parameters and its propagation. */
@@ -149,6 +155,18 @@ void rec_graphmf_spectral_keys(const rec_model *m, rec_graphmf_layer *l,
 /* Reads "<kind>.users" and "<kind>.items" of width columns. */
 rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, double renorm,
                             const char *fn);
+
+/* The linear filter of graphmf_linear.c.  _fit sets its weight from the
+ * key's value (<= 0: none) once U and V hold the trained rows; _add adds
+ * the term of the items r (n; a user's seen row, or a fold-in history) to
+ * out [nitems]; _pair adds u's term for item i to *out; _save and _load keep
+ * the weight as "<kind>.linear" (absent: none). */
+rec_status rec_graphmf_linear_fit(rec_model *m, double linear, const char *fn);
+rec_status rec_graphmf_linear_add(const rec_model *m, const int32_t *r, size_t n, float *out);
+rec_status rec_graphmf_linear_pair(const rec_model *m, int32_t u, int32_t i, float *out);
+rec_status rec_graphmf_linear_save(const rec_model *m, rec_lrm_writer *w);
+rec_status rec_graphmf_linear_load(rec_model *m, const rec_lrm_reader *r, const char *fn);
+void rec_graphmf_linear_free(rec_model *m);
 
 /* Whether U and V are stored as unit rows (similarity=cosine, or the ccl
  * loss, which trains on them): a row a kind adds later must be too. */

@@ -14,6 +14,7 @@ void rec_graphmf_free(rec_model *m)
     rec_graphmf *s = m->state;
     if (!s)
         return;
+    rec_graphmf_linear_free(m);
     rec_free(s->U, (size_t)m->nusers * s->width * sizeof *s->U);
     rec_free(s->V, (size_t)m->nitems * s->width * sizeof *s->V);
     rec_free(s->inv_sqrt_deg, (size_t)m->nitems * sizeof *s->inv_sqrt_deg);
@@ -224,6 +225,11 @@ int rec_graphmf_unit_rows(const rec_model *m)
 rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf_layer *layer,
                            rec_progress_fn cb, void *user, const char *fn)
 {
+    if (rec_model_has_key(m, "linear") && rec_model_flt(m, "linear") > 0 &&
+        !strcmp(rec_model_str(m, "index"), "hnsw"))
+        return rec_err(REC_E_INVALID, "%s: index=hnsw searches inner products of vectors, and "
+                       "linear=%g adds an item-item term to the scores (set linear=0, or "
+                       "index=exact)", fn, rec_model_flt(m, "linear"));
     REC_TRY(alloc_state(m, layer->width, fn));
     item_degrees(m, layer->renorm);
     fitctx c = { .m = m, .layer = layer, .bpr = !strcmp(rec_model_str(m, "loss"), "bpr"),
@@ -288,6 +294,8 @@ rec_status rec_graphmf_fit(rec_model *m, const rec_dataset *d, const rec_graphmf
     }
     if (!st || st == REC_E_CANCELLED) { /* a cancelled model keeps the epochs it ran */
         rec_status rs = readout(m, &c);
+        if (!rs && rec_model_has_key(m, "linear"))
+            rs = rec_graphmf_linear_fit(m, rec_model_flt(m, "linear"), fn);
         if (rs)
             st = rs;
     }
@@ -308,12 +316,17 @@ rec_status rec_graphmf_score_user(const rec_model *m, int32_t u, float *out)
     const rec_graphmf *s = m->state;
     rec_sgemv(0, m->nitems, s->width, 1.0f, s->V, s->width, s->U + (size_t)u * s->width, 0.0f,
               out);
-    return REC_OK;
+    return rec_graphmf_linear_add(m, m->seen + m->seen_ptr[u],
+                                  (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]), out);
 }
 
 rec_status rec_graphmf_vectors(const rec_model *m, rec_side side, float *out, int *dim)
 {
     const rec_graphmf *s = m->state;
+    if (s->lin_w != 0.0f)
+        return rec_err(REC_E_UNSUPPORTED, "rec_model_vectors: %s's scores add the linear "
+                       "filter's item-item term (linear > 0), so they are not inner products "
+                       "of vectors; linear=0 gives them", m->vt->kind);
     return rec_model_copy_vectors(m, side, s->U, s->V, s->width, out, dim);
 }
 
@@ -321,7 +334,7 @@ rec_status rec_graphmf_score_pair(const rec_model *m, int32_t u, int32_t i, floa
 {
     const rec_graphmf *s = m->state;
     *out = rec_sdot(s->width, s->U + (size_t)u * s->width, s->V + (size_t)i * s->width);
-    return REC_OK;
+    return rec_graphmf_linear_pair(m, u, i, out);
 }
 
 /* The fold-in of graphmf-impl.h.  Ratings, when given, are ignored: the
@@ -343,7 +356,7 @@ rec_status rec_graphmf_score_history(const rec_model *m, const int32_t *items, c
         rec_saxpy(d, scale * s->inv_sqrt_deg[items[h]], s->V + (size_t)items[h] * d, uv);
     rec_sgemv(0, m->nitems, d, 1.0f, s->V, d, uv, 0.0f, out);
     rec_free(uv, (size_t)d * sizeof *uv);
-    return REC_OK;
+    return rec_graphmf_linear_add(m, items, n, out);
 }
 
 /* Cosine between propagated item vectors. */
@@ -368,7 +381,8 @@ rec_status rec_graphmf_save(const rec_model *m, rec_lrm_writer *w)
     names(m, un, in, sizeof un);
     int64_t us[2] = { m->nusers, s->width }, is[2] = { m->nitems, s->width };
     REC_TRY(rec_lrm_add_tensor(w, un, REC_LRM_F32, 2, us, s->U));
-    return rec_lrm_add_tensor(w, in, REC_LRM_F32, 2, is, s->V);
+    REC_TRY(rec_lrm_add_tensor(w, in, REC_LRM_F32, 2, is, s->V));
+    return rec_graphmf_linear_save(m, w);
 }
 
 rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, double renorm,
@@ -385,5 +399,5 @@ rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, do
     memcpy(s->U, pu, (size_t)m->nusers * width * sizeof *s->U);
     memcpy(s->V, pi, (size_t)m->nitems * width * sizeof *s->V);
     item_degrees(m, renorm);
-    return REC_OK;
+    return rec_graphmf_linear_load(m, r, fn);
 }

@@ -105,7 +105,12 @@ static rec_status prepare(rec_model *m, const char *fn)
     if (!m->vt->vectors || (!hnsw && m->vt->recommend))
         return REC_OK;
     int d;
-    REC_TRY(m->vt->vectors(m, REC_SIDE_ITEM, NULL, &d));
+    rec_status st = m->vt->vectors(m, REC_SIDE_ITEM, NULL, &d);
+    /* A fit whose scores are not inner products (graphmf's linear filter)
+     * is served by the kind's own scoring. */
+    if (st == REC_E_UNSUPPORTED && !hnsw)
+        return REC_OK;
+    REC_TRY(st);
     REC_TRY(take_users(m, d, fn));
     return hnsw ? build(m, d, &m->ix, fn) : pack(m, d, &m->pack, fn);
 }
