@@ -398,6 +398,14 @@ START_TEST(linear_filter_is_the_item_item_term)
             ck_assert_int_eq(rec_model_score(b, users[u], items[i], &s), REC_OK);
             ck_assert_double_eq_tol(s, S[u][i] + 0.5 * c * L[u][i], 1e-5);
         }
+    /* a candidate list (one walk for all of it) scores as pair by pair */
+    for (int32_t u = 0; u < 3; u++) {
+        const int32_t cand[3] = { 2, 0, 1 };
+        float got[3];
+        ck_assert_int_eq(rec_model_score_items(b, u, cand, 3, got), REC_OK);
+        for (int j = 0; j < 3; j++)
+            ck_assert_float_eq(got[j], tu_score(b, users[u], items[cand[j]]));
+    }
     /* u1's items as a history: the term is u1's, on the fold-in's embeddings */
     const char *hist[] = { "a", "b" }, *ids[3], *ids0[3];
     float sc[3], sc0[3];

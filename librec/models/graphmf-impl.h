@@ -159,11 +159,14 @@ rec_status rec_graphmf_load(rec_model *m, const rec_lrm_reader *r, int width, do
 /* The linear filter of graphmf_linear.c.  _fit sets its weight from the
  * key's value (<= 0: none) once U and V hold the trained rows; _add adds
  * the term of the items r (n; a user's seen row, or a fold-in history) to
- * out [nitems]; _pair adds u's term for item i to *out; _save and _load keep
- * the weight as "<kind>.linear" (absent: none). */
+ * out [nitems]; _items adds u's term for items[j] to out[j], one walk for
+ * the list; _save and _load keep the weight as "<kind>.linear" (absent:
+ * none).  api names the public call in a failure's message. */
 rec_status rec_graphmf_linear_fit(rec_model *m, double linear, const char *fn);
-rec_status rec_graphmf_linear_add(const rec_model *m, const int32_t *r, size_t n, float *out);
-rec_status rec_graphmf_linear_pair(const rec_model *m, int32_t u, int32_t i, float *out);
+rec_status rec_graphmf_linear_add(const rec_model *m, const int32_t *r, size_t n,
+                                  const char *api, float *out);
+rec_status rec_graphmf_linear_items(const rec_model *m, int32_t u, const int32_t *items,
+                                    size_t n, const char *api, float *out);
 rec_status rec_graphmf_linear_save(const rec_model *m, rec_lrm_writer *w);
 rec_status rec_graphmf_linear_load(rec_model *m, const rec_lrm_reader *r, const char *fn);
 void rec_graphmf_linear_free(rec_model *m);
@@ -176,6 +179,8 @@ int rec_graphmf_unit_rows(const rec_model *m);
 void rec_graphmf_free(rec_model *m);
 rec_status rec_graphmf_score_user(const rec_model *m, int32_t u, float *out);
 rec_status rec_graphmf_score_pair(const rec_model *m, int32_t u, int32_t i, float *out);
+rec_status rec_graphmf_score_items(const rec_model *m, int32_t u, const int32_t *items, size_t n,
+                                   float *out);
 rec_status rec_graphmf_score_history(const rec_model *m, const int32_t *items, const float *r,
                                      size_t n, float *out);
 rec_status rec_graphmf_similar(const rec_model *m, int32_t i, float *out);

@@ -317,7 +317,8 @@ rec_status rec_graphmf_score_user(const rec_model *m, int32_t u, float *out)
     rec_sgemv(0, m->nitems, s->width, 1.0f, s->V, s->width, s->U + (size_t)u * s->width, 0.0f,
               out);
     return rec_graphmf_linear_add(m, m->seen + m->seen_ptr[u],
-                                  (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]), out);
+                                  (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]),
+                                  "rec_model_recommend", out);
 }
 
 rec_status rec_graphmf_vectors(const rec_model *m, rec_side side, float *out, int *dim)
@@ -334,7 +335,19 @@ rec_status rec_graphmf_score_pair(const rec_model *m, int32_t u, int32_t i, floa
 {
     const rec_graphmf *s = m->state;
     *out = rec_sdot(s->width, s->U + (size_t)u * s->width, s->V + (size_t)i * s->width);
-    return rec_graphmf_linear_pair(m, u, i, out);
+    return rec_graphmf_linear_items(m, u, &i, 1, "rec_model_score", out);
+}
+
+/* A candidate list: the dots, then the linear term from one walk of u's
+ * items (not one per candidate, as scoring pair by pair would be). */
+rec_status rec_graphmf_score_items(const rec_model *m, int32_t u, const int32_t *items, size_t n,
+                                   float *out)
+{
+    const rec_graphmf *s = m->state;
+    for (size_t j = 0; j < n; j++)
+        out[j] = rec_sdot(s->width, s->U + (size_t)u * s->width,
+                          s->V + (size_t)items[j] * s->width);
+    return rec_graphmf_linear_items(m, u, items, n, "rec_model_score_items", out);
 }
 
 /* The fold-in of graphmf-impl.h.  Ratings, when given, are ignored: the
@@ -356,7 +369,7 @@ rec_status rec_graphmf_score_history(const rec_model *m, const int32_t *items, c
         rec_saxpy(d, scale * s->inv_sqrt_deg[items[h]], s->V + (size_t)items[h] * d, uv);
     rec_sgemv(0, m->nitems, d, 1.0f, s->V, d, uv, 0.0f, out);
     rec_free(uv, (size_t)d * sizeof *uv);
-    return rec_graphmf_linear_add(m, items, n, out);
+    return rec_graphmf_linear_add(m, items, n, "rec_model_recommend_history", out);
 }
 
 /* Cosine between propagated item vectors. */

@@ -119,52 +119,61 @@ static void user_weights(const rec_graphmf *s, const int32_t *r, size_t n, walk 
         w->wu[w->vs[k]] *= s->inv_udeg[w->vs[k]];
 }
 
-/* The term added to out [nitems], users ascending so that every item's sum
- * runs in the order rec_graphmf_linear_pair's does. */
-static void add_term(const rec_graphmf *s, const rec_model *m, const walk *w, float *out)
+/* The term, times weight, added to out [nitems], users ascending so that
+ * every item's sum runs in the order rec_graphmf_linear_items's does. */
+static void add_term(const rec_model *m, const walk *w, float weight, float *out)
 {
+    const rec_graphmf *s = m->state;
     for (size_t x = 0; x < w->nv; x++) {
         int32_t v = w->vs[x];
-        float t = s->lin_w * w->wu[v];
+        float t = weight * w->wu[v];
         for (int64_t k = m->seen_ptr[v]; k < m->seen_ptr[v + 1]; k++)
             if (k == m->seen_ptr[v] || m->seen[k] != m->seen[k - 1])
                 out[m->seen[k]] += t * s->inv_sqrt_deg[m->seen[k]];
     }
 }
 
-rec_status rec_graphmf_linear_add(const rec_model *m, const int32_t *r, size_t n, float *out)
+/* The walk of the items r into w, its scratch allocated; api names the
+ * caller in a failure's message. */
+static rec_status walk_items(const rec_model *m, const int32_t *r, size_t n, const char *api,
+                             walk *w)
+{
+    char fn[64];
+    snprintf(fn, sizeof fn, "%s(%s)", api, m->vt->kind);
+    REC_TRY(walk_alloc(m, w, fn));
+    user_weights(m->state, r, n, w);
+    return REC_OK;
+}
+
+rec_status rec_graphmf_linear_add(const rec_model *m, const int32_t *r, size_t n,
+                                  const char *api, float *out)
 {
     const rec_graphmf *s = m->state;
     if (s->lin_w == 0.0f)
         return REC_OK;
-    char fn[64];
-    snprintf(fn, sizeof fn, "rec_model_recommend(%s)", m->vt->kind);
     walk w;
-    rec_status st = walk_alloc(m, &w, fn);
-    if (!st) {
-        user_weights(s, r, n, &w);
-        add_term(s, m, &w, out);
-    }
+    rec_status st = walk_items(m, r, n, api, &w);
+    if (!st)
+        add_term(m, &w, s->lin_w, out);
     walk_free(m, &w);
     return st;
 }
 
-rec_status rec_graphmf_linear_pair(const rec_model *m, int32_t u, int32_t i, float *out)
+rec_status rec_graphmf_linear_items(const rec_model *m, int32_t u, const int32_t *items,
+                                    size_t n, const char *api, float *out)
 {
     const rec_graphmf *s = m->state;
     if (s->lin_w == 0.0f)
         return REC_OK;
-    char fn[64];
-    snprintf(fn, sizeof fn, "rec_model_score(%s)", m->vt->kind);
     walk w;
-    rec_status st = walk_alloc(m, &w, fn);
-    if (!st) {
-        user_weights(s, m->seen + m->seen_ptr[u],
-                     (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]), &w);
+    rec_status st = walk_items(m, m->seen + m->seen_ptr[u],
+                               (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]), api, &w);
+    for (size_t j = 0; !st && j < n; j++) {
+        int32_t i = items[j];
         for (int64_t k = s->iptr[i]; k < s->iptr[i + 1]; k++) {
             float wv = w.wu[s->iusers[k]];
             if (wv != 0.0f)
-                *out += s->lin_w * wv * s->inv_sqrt_deg[i];
+                out[j] += s->lin_w * wv * s->inv_sqrt_deg[i];
         }
     }
     walk_free(m, &w);
@@ -185,8 +194,6 @@ static rec_status calibrate(rec_model *m, double *c, const char *fn)
     int32_t n = m->nusers < LINEAR_CALIBRATION_USERS ? m->nusers : LINEAR_CALIBRATION_USERS;
     double sum = 0;
     int used = 0;
-    float keep = s->lin_w;
-    s->lin_w = 1.0f;
     for (int32_t k = 0; !st && k < n; k++) {
         int32_t u = (int32_t)((int64_t)k * m->nusers / n);
         rec_sgemv(0, m->nitems, s->width, 1.0f, s->V, s->width, s->U + (size_t)u * s->width,
@@ -194,7 +201,7 @@ static rec_status calibrate(rec_model *m, double *c, const char *fn)
         memset(l, 0, ni * sizeof *l);
         user_weights(s, m->seen + m->seen_ptr[u], (size_t)(m->seen_ptr[u + 1] - m->seen_ptr[u]),
                      &w);
-        add_term(s, m, &w, l);
+        add_term(m, &w, 1.0f, l);
         for (size_t x = 0; x < w.nv; x++)
             w.wu[w.vs[x]] = 0.0f;
         w.nv = 0;
@@ -211,7 +218,6 @@ static rec_status calibrate(rec_model *m, double *c, const char *fn)
             used++;
         }
     }
-    s->lin_w = keep;
     *c = used ? sum / used : 0.0;
     rec_free(e, ni * sizeof *e);
     rec_free(l, ni * sizeof *l);

@@ -84,6 +84,7 @@ const rec_model_vt rec_lightgcn_vt = {
     .vectors = rec_graphmf_vectors,
     .score_history = rec_graphmf_score_history,
     .score_pair = rec_graphmf_score_pair,
+    .score_items = rec_graphmf_score_items,
     .similar = rec_graphmf_similar,
     .save = rec_graphmf_save,
     .load = lgcn_load,
